@@ -1,0 +1,219 @@
+//! Command line: `annuaire import`, `annuaire serve`, `annuaire generate`. Every flag can also
+//! come from an `ANNUAIRE_*` environment variable.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::generate::{self, GenerateOptions};
+use crate::import::{self, ImportOptions, ImportSummary};
+use crate::serve::{self, ServeOptions};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "annuaire",
+    version,
+    about = "FHIR R4 directory server for the French Annuaire Santé open data (RPPS, FINESS)"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import the RPPS and FINESS extraction files into a new generation of the data directory.
+    Import(ImportArgs),
+    /// Serve a data directory (or the embedded demo dataset) over FHIR R4 at /fhir.
+    Serve(ServeArgs),
+    /// Write realistic synthetic RPPS and FINESS extraction files (seeded, deterministic).
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StorageArgs {
+    /// sled page cache, in MiB.
+    #[arg(long, env = "ANNUAIRE_CACHE_MB", default_value_t = 256)]
+    pub cache_mb: u64,
+    /// Worker threads (default: one per CPU).
+    #[arg(long, env = "ANNUAIRE_WORKERS")]
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// RPPS `PS_LibreAcces_Personne_activite_YYYYMMDDHHMM.txt`.
+    #[arg(long, env = "ANNUAIRE_RPPS")]
+    pub rpps: PathBuf,
+    /// FINESS `etalab-cs1100507-stock-YYYYMMDD-HHMM.csv`.
+    #[arg(long, env = "ANNUAIRE_FINESS")]
+    pub finess: PathBuf,
+    /// Data directory (created if missing).
+    #[arg(long, env = "ANNUAIRE_DATA")]
+    pub data: PathBuf,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Data directory written by `annuaire import`.
+    #[arg(
+        long,
+        env = "ANNUAIRE_DATA",
+        required_unless_present = "demo",
+        conflicts_with = "demo"
+    )]
+    pub data: Option<PathBuf>,
+    /// Serve a generated demo dataset (a few thousand persons) instead of a data directory.
+    #[arg(long)]
+    pub demo: bool,
+    /// Address to listen on.
+    #[arg(long, env = "ANNUAIRE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Number of persons (1 500 000 is national size).
+    #[arg(long, default_value_t = 3000)]
+    pub persons: u64,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Output directory.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// Runs a parsed command; errors are printed for people, without stack traces.
+pub fn run(cli: Cli) -> ExitCode {
+    let result: Result<(), String> = match cli.command {
+        Command::Import(args) => run_import(args),
+        Command::Serve(args) => run_serve(args),
+        Command::Generate(args) => run_generate(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_import(args: ImportArgs) -> Result<(), String> {
+    let summary = import::run(&ImportOptions {
+        rpps: args.rpps,
+        finess: args.finess,
+        data: args.data,
+        cache_bytes: args.storage.cache_mb << 20,
+        last_updated: None,
+        workers: args.storage.workers,
+    })
+    .map_err(|e| e.to_string())?;
+    println!("{}", format_summary(&summary));
+    Ok(())
+}
+
+/// The end-of-import report.
+pub fn format_summary(s: &ImportSummary) -> String {
+    let mut lines = vec![
+        format!(
+            "Import complete: generation {} is now served.",
+            s.generation
+        ),
+        format!("  RPPS rows read            {:>10}", s.rpps_rows_read),
+        format!("  FINESS records read       {:>10}", s.finess_records_read),
+        format!("  malformed lines skipped   {:>10}", s.rows_skipped),
+        format!(
+            "  duplicate rows collapsed  {:>10}",
+            s.duplicate_rows_collapsed
+        ),
+        format!(
+            "  Practitioner              {:>10}",
+            s.resources.practitioner
+        ),
+        format!(
+            "  PractitionerRole          {:>10}",
+            s.resources.practitioner_role
+        ),
+        format!(
+            "  Organization              {:>10}",
+            s.resources.organization
+        ),
+        format!(
+            "  duration                  {:>9.1}s",
+            s.duration.as_secs_f64()
+        ),
+    ];
+    if s.windows_1252_lines > 0 {
+        lines.push(format!(
+            "  lines decoded as Windows-1252: {}",
+            s.windows_1252_lines
+        ));
+    }
+    if !s.removed_generations.is_empty() {
+        lines.push(format!(
+            "  old generations removed: {}",
+            s.removed_generations.join(", ")
+        ));
+    }
+    lines.join("\n")
+}
+
+fn run_serve(args: ServeArgs) -> Result<(), String> {
+    let cache_bytes = args.storage.cache_mb << 20;
+    let workers = args.storage.workers.unwrap_or_else(cpus);
+    let _demo_dir;
+    let data = match args.data {
+        Some(data) => data,
+        None => {
+            let dir = tempfile::Builder::new()
+                .prefix("annuaire-demo-")
+                .tempdir()
+                .map_err(|e| format!("cannot create a temporary directory for the demo: {e}"))?;
+            tracing::info!(
+                "generating the demo dataset ({} persons)",
+                serve::DEMO_PERSONS
+            );
+            let data = serve::prepare_demo(dir.path(), serve::DEMO_PERSONS, cache_bytes)
+                .map_err(|e| e.to_string())?;
+            _demo_dir = dir;
+            data
+        }
+    };
+    serve::run(&ServeOptions {
+        data,
+        listen: args.listen,
+        cache_bytes,
+        workers,
+    })
+    .map_err(|e| e.to_string())
+}
+
+fn run_generate(args: GenerateArgs) -> Result<(), String> {
+    let files = generate::generate(
+        &GenerateOptions {
+            persons: args.persons,
+            seed: args.seed,
+        },
+        &args.out,
+    )
+    .map_err(|e| format!("cannot write into {}: {e}", args.out.display()))?;
+    println!(
+        "Wrote {} ({} rows, {} persons)\nWrote {} ({} establishments)",
+        files.rpps.display(),
+        files.stats.rpps_rows,
+        files.stats.persons,
+        files.finess.display(),
+        files.stats.establishments
+    );
+    Ok(())
+}

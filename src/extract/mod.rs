@@ -1,0 +1,70 @@
+//! Extraction files -> typed rows.
+//!
+//! Reads the files exactly as the ANS (RPPS `PS_LibreAcces_Personne_activite`) and the ministry
+//! (FINESS `etalab-cs1100507`) publish them. Nothing here knows about FHIR: a row is a set of
+//! named, borrowed fields, validated only as far as the file format goes (field count, encoding,
+//! keys). Mapping to resources happens in `crate::mapping`.
+
+pub mod decode;
+pub mod finess;
+pub mod rpps;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Why one line of an extraction file was skipped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RowError {
+    #[error("expected {expected}, found {found}")]
+    FieldCount { expected: String, found: usize },
+    #[error("bytes that are neither UTF-8 nor Windows-1252 (byte 0x{byte:02X} at offset {offset})")]
+    Undecodable { byte: u8, offset: usize },
+    #[error("missing key `{0}`")]
+    MissingKey(&'static str),
+    #[error("unknown record type `{0}` (expected `structureet` or `geolocalisation`)")]
+    UnknownRecord(String),
+    #[error("duplicate establishment {nofinesset}: first defined on line {first_line}")]
+    DuplicateEstablishment { nofinesset: String, first_line: u64 },
+    #[error("malformed CSV: {0}")]
+    Csv(String),
+}
+
+/// A skipped line, with where it was: rendered as `FILE:LINE: reason`.
+#[derive(Debug, Clone)]
+pub struct Rejected {
+    pub file: PathBuf,
+    pub line: u64,
+    pub reason: RowError,
+}
+
+impl fmt::Display for Rejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file.display(), self.line, self.reason)
+    }
+}
+
+/// A file that cannot be imported at all: unreadable, or not the expected format.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not {expected}: {detail}")]
+    NotTheExpectedFormat {
+        path: PathBuf,
+        expected: &'static str,
+        detail: String,
+    },
+}
+
+impl FileError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        FileError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! Request handlers: metadata and read.
+
+use std::str::FromStr;
+use std::time::SystemTime;
+
+use actix_web::http::header::{self, HttpDate};
+use actix_web::{HttpRequest, HttpResponse, web};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::error::ApiError;
+use super::{AppState, FHIR_JSON};
+use crate::resource_type::ResourceType;
+
+/// `GET /fhir/metadata`.
+pub async fn metadata(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    check_format(&req)?;
+    Ok(HttpResponse::Ok()
+        .content_type(FHIR_JSON)
+        .body(state.capability.as_ref().clone()))
+}
+
+/// `GET /fhir/{type}/{id}`: the stored bytes, with `ETag` and `Last-Modified` from the
+/// generation (every resource of an import shares its versionId and lastUpdated).
+pub async fn read(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    check_format(&req)?;
+    let (type_name, id) = path.into_inner();
+    let rtype = resource_type(&type_name)?;
+    if !is_valid_id(&id) {
+        return Err(ApiError::BadRequest(format!(
+            "`{id}` is not a valid resource id (1 to 64 letters, digits, `-` or `.`)"
+        )));
+    }
+    let store = state.current();
+    let info = store.info();
+    let etag = format!("W/\"{}\"", info.number);
+    let last_modified = OffsetDateTime::parse(&info.last_updated, &Rfc3339)
+        .map(SystemTime::from)
+        .ok();
+    // sled reads are served from its page cache or the OS's: fast enough to stay on the
+    // async worker rather than pay a thread hop per request.
+    let Some(json) = store.read(rtype, &id)? else {
+        return Err(ApiError::NotFound(format!(
+            "{rtype}/{id} is not known to this server"
+        )));
+    };
+    if not_modified(&req, &etag, last_modified) {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag))
+            .finish());
+    }
+    let mut response = HttpResponse::Ok();
+    response
+        .content_type(FHIR_JSON)
+        .insert_header((header::ETAG, etag));
+    if let Some(time) = last_modified {
+        response.insert_header((header::LAST_MODIFIED, HttpDate::from(time)));
+    }
+    Ok(response.body(json))
+}
+
+/// Any other method on a resource: this server is read-only.
+pub async fn read_only(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed(format!(
+        "{} is not allowed: this server is read-only (GET only)",
+        req.method()
+    )))
+}
+
+/// `/fhir/{type}`: type-level interactions. Search is not available yet, so nothing is claimed
+/// in the CapabilityStatement and the answer says so.
+pub async fn type_level(
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let rtype = resource_type(&path.into_inner())?;
+    if req.method() != actix_web::http::Method::GET {
+        return read_only(req).await;
+    }
+    Err(ApiError::NotSupported(format!(
+        "search on {rtype} is not supported yet; read a resource with GET /fhir/{rtype}/<id>"
+    )))
+}
+
+pub async fn unknown_path(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound(format!(
+        "no FHIR endpoint at {}; the FHIR base is /fhir (try /fhir/metadata)",
+        req.path()
+    )))
+}
+
+fn resource_type(name: &str) -> Result<ResourceType, ApiError> {
+    ResourceType::from_str(name).map_err(|_| {
+        let served: Vec<&str> = ResourceType::ALL.iter().map(|t| t.as_str()).collect();
+        ApiError::NotFound(format!(
+            "resource type `{name}` is not served here; this server serves {}",
+            served.join(", ")
+        ))
+    })
+}
+
+/// FHIR ids: `[A-Za-z0-9\-\.]{1,64}`.
+fn is_valid_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+}
+
+/// `If-None-Match` (weak comparison, `*`) or, without it, `If-Modified-Since`.
+fn not_modified(req: &HttpRequest, etag: &str, last_modified: Option<SystemTime>) -> bool {
+    if let Some(value) = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
+        let weak = |tag: &str| tag.trim().trim_start_matches("W/").to_owned();
+        return value
+            .split(',')
+            .any(|tag| tag.trim() == "*" || weak(tag) == weak(etag));
+    }
+    let since = req
+        .headers()
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<HttpDate>().ok())
+        .map(SystemTime::from);
+    matches!((since, last_modified), (Some(since), Some(modified)) if modified <= since)
+}
+
+/// JSON is the only format: `_format` or `Accept` asking for anything else gets 406.
+fn check_format(req: &HttpRequest) -> Result<(), ApiError> {
+    let query = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .map(|q| q.into_inner())
+        .unwrap_or_default();
+    if let Some((_, format)) = query.iter().find(|(k, _)| k == "_format") {
+        if !is_json_media(format) {
+            return Err(ApiError::NotAcceptable(format!(
+                "_format={format} is not available: this server speaks FHIR JSON only (_format=json)"
+            )));
+        }
+        return Ok(());
+    }
+    if let Some(accept) = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+    {
+        let acceptable = accept
+            .split(',')
+            .map(|item| item.split(';').next().unwrap_or("").trim())
+            .any(|media| media.is_empty() || is_json_media(media));
+        if !acceptable {
+            return Err(ApiError::NotAcceptable(format!(
+                "cannot answer in `{accept}`: this server speaks FHIR JSON only (application/fhir+json)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn is_json_media(media: &str) -> bool {
+    matches!(
+        media.trim().to_ascii_lowercase().as_str(),
+        "json"
+            | "application/json"
+            | "application/fhir+json"
+            | "application/json+fhir"
+            | "*/*"
+            | "application/*"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids() {
+        assert!(is_valid_id("pp-819990000017-10"));
+        assert!(is_valid_id("eg-2A0000123"));
+        assert!(!is_valid_id(""));
+        assert!(!is_valid_id("a b"));
+        assert!(!is_valid_id(&"x".repeat(65)));
+    }
+
+    #[test]
+    fn json_media_types() {
+        assert!(is_json_media("application/fhir+json"));
+        assert!(is_json_media("JSON"));
+        assert!(!is_json_media("application/fhir+xml"));
+    }
+}

@@ -1,0 +1,126 @@
+//! The HTTP edge: a thin actix-web layer over the store. Handlers parse, call one store
+//! function, and shape the response; every error goes through [`error::ApiError`].
+
+pub mod error;
+mod handlers;
+
+use std::net::TcpListener;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{Compress, Logger};
+use actix_web::{App, HttpServer, web};
+
+use crate::store::{DataDir, ResourceStore, SledGeneration, StoreError};
+
+/// `Content-Type` of every FHIR body. FHIR 4.0.1 JSON: no `fhirVersion` parameter is needed for
+/// R4, and fhir-sdk's constant (which says 4.3) is deliberately not used.
+pub const FHIR_JSON: &str = "application/fhir+json; charset=utf-8";
+
+/// The generation being served; replaced when an import switches `CURRENT`.
+pub type SharedStore = Arc<RwLock<Arc<dyn ResourceStore>>>;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: SharedStore,
+    /// The CapabilityStatement, serialized once.
+    pub capability: Arc<Vec<u8>>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn ResourceStore>) -> AppState {
+        let capability = crate::conformance::capability_statement(env!("CARGO_PKG_VERSION"));
+        AppState {
+            store: Arc::new(RwLock::new(store)),
+            capability: Arc::new(serde_json::to_vec(&capability).expect("JSON value serializes")),
+        }
+    }
+
+    pub fn current(&self) -> Arc<dyn ResourceStore> {
+        self.store.read().expect("store lock").clone()
+    }
+}
+
+/// Registers the FHIR routes under `/fhir`.
+pub fn configure(config: &mut web::ServiceConfig) {
+    config.service(
+        web::scope("/fhir")
+            .route("/metadata", web::get().to(handlers::metadata))
+            .route("/{type}/{id}", web::get().to(handlers::read))
+            .route("/{type}/{id}", web::route().to(handlers::read_only))
+            .route("/{type}", web::route().to(handlers::type_level))
+            .default_service(web::route().to(handlers::unknown_path)),
+    );
+    config.default_service(web::route().to(handlers::unknown_path));
+}
+
+/// Starts serving on an already bound listener (port 0 in tests). Stops gracefully on SIGINT
+/// and SIGTERM.
+pub fn start(listener: TcpListener, state: AppState, workers: usize) -> std::io::Result<Server> {
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(state.clone()))
+            .wrap(Compress::default())
+            .wrap(Logger::new("%r %s %b %Dms").log_target("annuaire::http"))
+            .configure(configure)
+    })
+    .workers(workers)
+    .shutdown_timeout(10)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// Opens the generation `CURRENT` names, marking it in use.
+pub fn open_current(
+    data: &DataDir,
+    cache_bytes: u64,
+) -> Result<(String, SledGeneration), StoreError> {
+    let name = data
+        .current()?
+        .ok_or_else(|| StoreError::NoData(data.root().to_path_buf()))?;
+    let in_use = data.hold_generation(&name)?;
+    let generation = SledGeneration::open(&data.generation_path(&name), cache_bytes, Some(in_use))?;
+    Ok((name, generation))
+}
+
+/// Watches `CURRENT` and switches to a newly imported generation without a restart: an import
+/// into a served directory is safe and takes effect within `every`.
+pub fn watch_for_new_generations(
+    data: DataDir,
+    serving: String,
+    cache_bytes: u64,
+    store: SharedStore,
+    every: Duration,
+) {
+    actix_web::rt::spawn(async move {
+        let mut serving = serving;
+        let mut interval = actix_web::rt::time::interval(every);
+        loop {
+            interval.tick().await;
+            let Ok(Some(current)) = data.current() else {
+                continue;
+            };
+            if current == serving {
+                continue;
+            }
+            let opened = {
+                let data = data.clone();
+                web::block(move || open_current(&data, cache_bytes)).await
+            };
+            match opened {
+                Ok(Ok((name, generation))) => {
+                    tracing::info!("now serving {name} (a new import completed)");
+                    *store.write().expect("store lock") = Arc::new(generation);
+                    serving = name;
+                }
+                Ok(Err(e)) => tracing::warn!(
+                    "a new generation {current} exists but cannot be opened yet: {e}"
+                ),
+                Err(e) => tracing::warn!("cannot open generation {current}: {e}"),
+            }
+        }
+    });
+}

@@ -1,0 +1,17 @@
+//! annuaire: a FHIR R4 directory server for the French Annuaire Santé open data.
+//!
+//! The data path, one module per step:
+//! extraction files -> typed rows ([`extract`]) -> FHIR resources ([`mapping`]) -> store
+//! ([`store`], written by [`import`]) -> HTTP ([`http`]), declared by [`conformance`].
+
+pub mod cli;
+pub mod conformance;
+pub mod extract;
+pub mod generate;
+pub mod http;
+pub mod import;
+pub mod mapping;
+pub mod progress;
+pub mod resource_type;
+pub mod serve;
+pub mod store;

@@ -1,0 +1,156 @@
+//! Small constructors for the FHIR elements every mapping uses, over fhir-sdk's builders.
+//!
+//! The builders only fail when a required field is left unset; every constructor here sets its
+//! required fields, so a failure is a bug in this file, not bad input: hence `expect`.
+
+use fhir_json::codes::IdentifierUse;
+use fhir_json::types::{
+    CodeableConcept, Coding, Extension, ExtensionValue, FieldExtension, Identifier, Meta, Reference,
+};
+use fhir_json::{BuilderError, Instant};
+
+use super::nos;
+
+fn built<T>(result: Result<T, BuilderError>) -> T {
+    result.expect("every required field of this element is set above")
+}
+
+pub fn coding(system: &str, code: &str) -> Coding {
+    built(
+        Coding::builder()
+            .system(system.to_owned())
+            .code(code.to_owned())
+            .build(),
+    )
+}
+
+pub fn concept(codings: Vec<Coding>) -> CodeableConcept {
+    built(
+        CodeableConcept::builder()
+            .coding(codings.into_iter().map(Some).collect())
+            .build(),
+    )
+}
+
+/// A CodeableConcept with one coding from a NOS terminology.
+pub fn nos_concept(terminology: &str, code: &str) -> CodeableConcept {
+    concept(vec![coding(&nos::nos(terminology), code)])
+}
+
+/// An identifier typed with a `fr-core-cs-v2-0203` code. `official` is the `use` every
+/// Practitioner and Organization identifier of the ANS examples carries; PractitionerRole
+/// identifiers have none.
+pub fn identifier(
+    system: &str,
+    type_code: Option<&str>,
+    value: &str,
+    official: bool,
+) -> Identifier {
+    let mut builder = Identifier::builder()
+        .system(system.to_owned())
+        .value(value.to_owned());
+    if official {
+        builder = builder.r#use(IdentifierUse::Official);
+    }
+    if let Some(code) = type_code {
+        builder = builder.r#type(concept(vec![coding(nos::IDENTIFIER_TYPE, code)]));
+    }
+    built(builder.build())
+}
+
+pub fn reference(target: String) -> Reference {
+    built(Reference::builder().reference(target).build())
+}
+
+pub fn extension(url: &str, value: ExtensionValue) -> Extension {
+    built(
+        Extension::builder()
+            .url(url.to_owned())
+            .value(value)
+            .build(),
+    )
+}
+
+/// A complex extension (sub-extensions only, no value).
+pub fn complex_extension(url: &str, parts: Vec<Extension>) -> Extension {
+    built(
+        Extension::builder()
+            .url(url.to_owned())
+            .extension(parts)
+            .build(),
+    )
+}
+
+pub fn string_extension(url: &str, value: &str) -> Extension {
+    extension(url, ExtensionValue::String(value.to_owned()))
+}
+
+/// Extensions attached to a primitive value (`_line[i]`, ...).
+pub fn field_extension(extensions: Vec<Extension>) -> FieldExtension {
+    built(FieldExtension::builder().extension(extensions).build())
+}
+
+/// Which information system a resource comes from (`as-ext-data-trace.systeme-information`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceSystem {
+    Rpps,
+    Finess,
+}
+
+/// Provenance of a resource: the `as-ext-data-trace` extension in `meta.extension`.
+#[derive(Debug, Clone)]
+pub struct DataTrace<'a> {
+    /// A TRE_R60 registration authority; omitted when not in JDV_J83 (A6).
+    pub authority: Option<&'a str>,
+    pub system: SourceSystem,
+    /// FINESS `datemaj`, `YYYY-MM-DD`.
+    pub updated: Option<&'a str>,
+}
+
+impl DataTrace<'_> {
+    fn extension(&self) -> Extension {
+        let mut parts = Vec::with_capacity(3);
+        if let Some(code) = self.authority.filter(|c| nos::is_registration_authority(c)) {
+            parts.push(extension(
+                "autorite-enregistrement",
+                ExtensionValue::CodeableConcept(nos_concept(
+                    "TRE_R60-AutoriteEnregistrement",
+                    code,
+                )),
+            ));
+        }
+        let system = match self.system {
+            SourceSystem::Rpps => "RPPS",
+            SourceSystem::Finess => "FINESS",
+        };
+        parts.push(extension(
+            "systeme-information",
+            ExtensionValue::Code(system.into()),
+        ));
+        if let Some(date) = self.updated.and_then(|d| d.parse::<fhir_json::Date>().ok()) {
+            parts.push(extension("date-maj-ae", ExtensionValue::Date(date)));
+        }
+        complex_extension(nos::EXT_DATA_TRACE, parts)
+    }
+}
+
+/// The version and time an import gives every resource it writes.
+#[derive(Debug, Clone)]
+pub struct Stamp {
+    pub version_id: String,
+    pub last_updated: Instant,
+}
+
+/// `meta` as the ANS profiles want it: data-trace, server-managed version, `source`, and the
+/// profiles the resource claims.
+pub fn meta(profiles: &[&str], trace: &DataTrace<'_>, stamp: &Stamp) -> Meta {
+    built(
+        Meta::builder()
+            .extension(vec![trace.extension()])
+            .version_id(stamp.version_id.clone())
+            .last_updated(stamp.last_updated.clone())
+            .source(nos::META_SOURCE.to_owned())
+            .profile(profiles.iter().map(|p| Some((*p).to_owned())).collect())
+            .build(),
+    )
+}

@@ -1,0 +1,159 @@
+//! Canonical URLs: profiles, identifier systems, code systems and extensions used by the ANS
+//! `as-dp-*` profiles (IG ans.fhir.fr.annuaire 1.2.0-snapshot-2). One place, so a typo cannot
+//! hide in one resource type and not the others.
+
+/// `meta.source` (the profile's patternUri, mapping decision A8).
+pub const META_SOURCE: &str = "https://annuaire.esante.gouv.fr";
+pub const LANGUAGE: &str = "fr";
+
+pub const FR_CORE_PRACTITIONER: &str =
+    "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-practitioner|2.2.0";
+pub const FR_CORE_PRACTITIONER_ROLE: &str =
+    "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-practitioner-role|2.2.0";
+pub const FR_CORE_ORGANIZATION: &str =
+    "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-organization|2.2.0";
+pub const AS_DP_PRACTITIONER: &str = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-dp-practitioner|1.2.0-snapshot-2";
+pub const AS_DP_PRACTITIONER_ROLE: &str = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-dp-practitionerrole|1.2.0-snapshot-2";
+pub const AS_DP_ORGANIZATION: &str = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-dp-organization|1.2.0-snapshot-2";
+
+/// Identifier type codes (`fr-core-cs-v2-0203`).
+pub const IDENTIFIER_TYPE: &str = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0203";
+/// Organization type codes (`fr-core-cs-v2-3307`): GEOGRAPHICAL-ENTITY / LEGAL-ENTITY.
+pub const ORGANIZATION_KIND: &str = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-3307";
+
+pub const SYSTEM_IDNPS: &str = "urn:oid:1.2.250.1.71.4.2.1";
+pub const SYSTEM_RPPS: &str = "https://rpps.esante.gouv.fr";
+pub const SYSTEM_ADELI: &str = "https://adeli.esante.gouv.fr";
+pub const SYSTEM_IDNST: &str = "urn:oid:1.2.250.1.71.4.2.2";
+pub const SYSTEM_FINESS: &str = "https://finess.esante.gouv.fr";
+pub const SYSTEM_RPPS_RANG: &str = "https://rppsrang.esante.gouv.fr";
+pub const SYSTEM_SIRENE: &str = "https://sirene.fr";
+
+pub const EXT_DATA_TRACE: &str =
+    "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-data-trace";
+pub const EXT_ORGANIZATION_TYPES: &str =
+    "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-organization-types";
+pub const EXT_PRICING_MODEL: &str = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-organization-pricing-model";
+pub const EXT_LIEU_DIT: &str =
+    "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-lieu-dit";
+pub const EXT_ORGANIZATION_PERIOD: &str =
+    "http://hl7.org/fhir/StructureDefinition/organization-period";
+pub const EXT_INSEE_CODE: &str =
+    "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-address-insee-code";
+pub const EXT_EMAIL_TYPE: &str =
+    "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-contact-point-email-type";
+pub const EXT_MAILBOX_MSS_METADATA: &str = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-mailbox-mss-metadata";
+/// ISO 21090 address-part extension: `ADXP_PREFIX` + `houseNumber`, `streetNameType`...
+pub const ADXP_PREFIX: &str = "http://hl7.org/fhir/StructureDefinition/iso21090-ADXP-";
+
+/// URL of a NOS terminology: `TRE_R22-GenreActivite` becomes
+/// `https://mos.esante.gouv.fr/NOS/TRE_R22-GenreActivite/FHIR/TRE-R22-GenreActivite`.
+pub fn nos(name: &str) -> String {
+    format!(
+        "https://mos.esante.gouv.fr/NOS/{name}/FHIR/{}",
+        name.replacen('_', "-", 1)
+    )
+}
+
+/// Registration authorities allowed by JDV_J83 (the required binding of
+/// `autorite-enregistrement`); tokens outside it (`ARS`, `CPAM`, `Variable`) are omitted (A6).
+pub fn is_registration_authority(code: &str) -> bool {
+    const NATIONAL: [&str; 9] = [
+        "AT-975", "CNOM", "CNOMK", "CNOP", "CNOPP", "CNOSF", "ONCD", "ONI", "ENREG",
+    ];
+    if NATIONAL.contains(&code) || code == "SSA" {
+        return true;
+    }
+    code.strip_prefix("ARS-")
+        .is_some_and(|region| region.len() == 2 && region.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The NOS terminology holding a profession code (A15): TRE_G15 for health professions
+/// (its deprecated codes included), TRE_R95 for psychologists; G15 by default.
+pub fn profession_system(code: &str) -> &'static str {
+    match code {
+        "93" => "TRE_R95-UsagerTitre",
+        _ => "TRE_G15-ProfessionSante",
+    }
+}
+
+/// The NOS terminology of a savoir-faire code, by its type (TRE_R04); `None` for types without
+/// a terminology in JDV_J107 (such as `SH`), which then carry the type coding only (A22).
+pub fn savoir_faire_system(type_code: &str) -> Option<String> {
+    let name = match type_code {
+        "S" => "TRE_R38-SpecialiteOrdinale",
+        "C" => "TRE_R39-Competence",
+        "CEX" => "TRE_R40-CompetenceExclusive",
+        "DNQ" => "TRE_R42-DESCnonQualifiant",
+        "CAPA" => "TRE_R43-CapaciteSavoirFaire",
+        "PAC" => "TRE_R44-QualificationPAC",
+        "OP" => "TRE_G13-OrientationParticuliere",
+        "FQ" => "TRE_R45-FonctionQualifiee",
+        "DEC" => "TRE_R97-DroitExerciceCompl",
+        "SST" => "TRE_R359-SurspecialiteTransversale",
+        "CM" => {
+            return Some(
+                "https://smt.esante.gouv.fr/fhir/CodeSystem/tre-r394-competence-metier".into(),
+            );
+        }
+        _ => return None,
+    };
+    Some(nos(name))
+}
+
+/// Street-type codes of TRE_R35-TypeVoie (JDV_J103-TypeVoie-RASS): only these may go in the
+/// `streetNameType` extension, whose binding is required; others stay in the line text (A18).
+pub fn is_street_type(code: &str) -> bool {
+    STREET_TYPES.binary_search(&code).is_ok()
+}
+
+/// TRE_R35 codes, sorted for binary search.
+const STREET_TYPES: [&str; 184] = [
+    "ABE", "ACH", "AERD", "AERG", "AERP", "AGL", "AIRE", "ALL", "ANGL", "ANSE", "ARC", "ART",
+    "AUT", "AV", "BAST", "BCH", "BCLE", "BD", "BEGI", "BER", "BOIS", "BRE", "BRG", "BSTD", "BUT",
+    "CALE", "CAMP", "CAR", "CARE", "CARR", "CAU", "CAV", "CCAL", "CGNE", "CHE", "CHEM", "CHEZ",
+    "CHI", "CHL", "CHP", "CHS", "CHT", "CHV", "CITE", "CLOI", "CLOS", "COL", "COLI", "COR", "COTE",
+    "COTT", "COUR", "CPG", "CRS", "CST", "CTR", "CTRE", "DARS", "DEG", "DIG", "DOM", "DSC", "ECL",
+    "EGL", "EN", "ENC", "ENV", "ESC", "ESP", "ESPA", "ETNG", "FG", "FON", "FORM", "FORT", "FOS",
+    "FOYR", "FRM", "GAL", "GARE", "GARN", "GBD", "GDEN", "GPE", "GPT", "GR", "GRI", "GRIM", "HAM",
+    "HCH", "HIP", "HLE", "HLM", "ILE", "IMM", "IMP", "JARD", "JTE", "LD", "LEVE", "LOT", "MAIL",
+    "MAN", "MAR", "MAS", "MET", "MF", "MLN", "MTE", "MUS", "NTE", "PAE", "PAL", "PARC", "PAS",
+    "PASS", "PAT", "PAV", "PCH", "PCHE", "PERI", "PIM", "PKG", "PL", "PLAG", "PLAN", "PLCI", "PLE",
+    "PLN", "PLT", "PN", "PNT", "PONT", "PORQ", "PORT", "POT", "POUR", "PRE", "PROM", "PRQ", "PRT",
+    "PRV", "PSTY", "PTA", "PTE", "QU", "QUA", "R", "RAC", "RAID", "REM", "RES", "RLE", "ROC",
+    "ROQT", "RPE", "RPT", "RTD", "RTE", "SEN", "SQ", "STA", "STDE", "TOUR", "TPL", "TRA", "TRN",
+    "TRT", "TSSE", "VAL", "VCHE", "VEN", "VGE", "VIA", "VLA", "VLGE", "VOI", "VTE", "ZA", "ZAC",
+    "ZAD", "ZI", "ZONE", "ZUP",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nos_urls() {
+        assert_eq!(
+            nos("TRE_R02-SecteurActivite"),
+            "https://mos.esante.gouv.fr/NOS/TRE_R02-SecteurActivite/FHIR/TRE-R02-SecteurActivite"
+        );
+    }
+
+    #[test]
+    fn street_types_are_sorted_and_known() {
+        assert!(STREET_TYPES.windows(2).all(|w| w[0] < w[1]));
+        for code in ["R", "AV", "BD", "PL", "CHE", "RTE", "ALL", "ZI"] {
+            assert!(is_street_type(code), "{code}");
+        }
+        assert!(!is_street_type("RUE"));
+    }
+
+    #[test]
+    fn registration_authorities() {
+        for code in ["CNOM", "ONCD", "ARS-11", "CNOP"] {
+            assert!(is_registration_authority(code), "{code}");
+        }
+        for code in ["ARS", "CPAM", "Variable", "", "ARS-1A"] {
+            assert!(!is_registration_authority(code), "{code}");
+        }
+    }
+}

@@ -1,0 +1,405 @@
+//! Organizations (mapping.md §3–§6): FINESS establishments (EG), FINESS legal entities (EJ),
+//! and RPPS structures without FINESS site. An RPPS structure whose FINESS site is in the
+//! FINESS file is that establishment, enriched with its RPPS identifiers — never a duplicate.
+
+use std::collections::HashMap;
+
+use fhir_json::Organization;
+use fhir_json::types::{CodeableConcept, ExtensionValue, Identifier, Period};
+
+use super::address::{self, PostalAddress};
+use super::elements::{
+    DataTrace, SourceSystem, Stamp, coding, concept, extension, identifier, meta, nos_concept,
+    reference,
+};
+use super::ids;
+use super::nos;
+use super::practitioner::registrant;
+use super::telecom::{self, Contacts};
+use crate::extract::finess::Establishment;
+use crate::extract::rpps::{Col, RppsRow};
+
+/// The columns that describe a structure (as opposed to the person or the activity).
+const STRUCTURE_COLUMNS: [Col; 27] = [
+    Col::Siret,
+    Col::Siren,
+    Col::FinessSite,
+    Col::FinessEj,
+    Col::StructureId,
+    Col::RaisonSociale,
+    Col::Enseigne,
+    Col::ComplementDestinataire,
+    Col::ComplementPointGeo,
+    Col::NumeroVoie,
+    Col::IndiceRepetition,
+    Col::TypeVoieCode,
+    Col::LibelleVoie,
+    Col::MentionDistribution,
+    Col::BureauCedex,
+    Col::CodePostal,
+    Col::CodeCommune,
+    Col::LibelleCommune,
+    Col::CodePays,
+    Col::Telephone,
+    Col::Telephone2,
+    Col::Telecopie,
+    Col::Email,
+    Col::CodeDepartement,
+    Col::AncienIdStructure,
+    Col::AutoriteEnregistrement,
+    Col::SecteurActiviteCode,
+];
+
+/// The row whose structure columns the structure's Organization is built from: rows of one
+/// structure can disagree (a typo on one activity); the most frequent version wins, ties go to
+/// the first in the file (A21). `rows` must be in file order.
+pub fn representative<'r, 'a>(rows: &'r [RppsRow<'a>]) -> &'r RppsRow<'a> {
+    let mut counts: HashMap<Vec<&str>, (usize, usize)> = HashMap::new();
+    for (index, row) in rows.iter().enumerate() {
+        let variant: Vec<&str> = STRUCTURE_COLUMNS.iter().map(|c| row.get(*c)).collect();
+        counts.entry(variant).or_insert((0, index)).0 += 1;
+    }
+    let (_, best) = counts
+        .into_values()
+        .max_by(|(count_a, first_a), (count_b, first_b)| {
+            count_a.cmp(count_b).then(first_b.cmp(first_a))
+        })
+        .expect("a structure has at least one row");
+    &rows[best]
+}
+
+/// An `as-ext-organization-types`-tagged type slice.
+fn type_slice(slice: &str, system: &str, code: &str) -> CodeableConcept {
+    let mut concept = concept(vec![coding(system, code)]);
+    concept.extension = vec![extension(
+        nos::EXT_ORGANIZATION_TYPES,
+        ExtensionValue::Code(slice.to_owned()),
+    )];
+    concept
+}
+
+fn organization_kind(code: &str) -> CodeableConcept {
+    type_slice("organizationType", nos::ORGANIZATION_KIND, code)
+}
+
+fn secteur(code: &str) -> Option<CodeableConcept> {
+    (!code.is_empty()).then(|| {
+        type_slice(
+            "secteurActiviteRASS",
+            &nos::nos("TRE_R02-SecteurActivite"),
+            code,
+        )
+    })
+}
+
+/// NAF rev. 2 code in the dotted form of TRE_R75 (`8610Z` -> `86.10Z`).
+fn naf(code: &str) -> Option<CodeableConcept> {
+    if code.is_empty() {
+        return None;
+    }
+    let dotted = if code.len() == 5 && !code.contains('.') {
+        format!("{}.{}", &code[..2], &code[2..])
+    } else {
+        code.to_owned()
+    };
+    Some(nos_concept("TRE_R75-InseeNAFrev2Niveau5", &dotted))
+}
+
+fn official(system: &str, type_code: &str, value: &str) -> Option<Identifier> {
+    (!value.is_empty()).then(|| identifier(system, Some(type_code), value, true))
+}
+
+fn digits(value: &str, len: usize) -> &str {
+    if value.len() == len && value.bytes().all(|b| b.is_ascii_digit()) {
+        value
+    } else {
+        ""
+    }
+}
+
+/// The parts every Organization shares, assembled once.
+struct Parts<'a> {
+    id: String,
+    trace: DataTrace<'a>,
+    extensions: Vec<fhir_json::types::Extension>,
+    identifiers: Vec<Option<Identifier>>,
+    types: Vec<Option<CodeableConcept>>,
+    name: &'a str,
+    aliases: Vec<&'a str>,
+    telecom: Vec<fhir_json::types::ContactPoint>,
+    address: Option<fhir_json::types::Address>,
+    part_of: Option<String>,
+}
+
+fn build(parts: Parts<'_>, stamp: &Stamp) -> (String, Organization) {
+    let mut aliases: Vec<Option<String>> = Vec::new();
+    for alias in parts.aliases {
+        if !alias.is_empty()
+            && alias != parts.name
+            && !aliases.iter().any(|a| a.as_deref() == Some(alias))
+        {
+            aliases.push(Some(alias.to_owned()));
+        }
+    }
+    let mut builder = Organization::builder()
+        .id(parts.id.clone())
+        .meta(meta(
+            &[nos::FR_CORE_ORGANIZATION, nos::AS_DP_ORGANIZATION],
+            &parts.trace,
+            stamp,
+        ))
+        .language(nos::LANGUAGE.to_owned())
+        .extension(parts.extensions)
+        .identifier(
+            parts
+                .identifiers
+                .into_iter()
+                .filter(Option::is_some)
+                .collect(),
+        )
+        .active(true)
+        .r#type(parts.types.into_iter().filter(Option::is_some).collect())
+        .alias(aliases)
+        .telecom(parts.telecom.into_iter().map(Some).collect())
+        .address(parts.address.into_iter().map(Some).collect());
+    if !parts.name.is_empty() {
+        builder = builder.name(parts.name.to_owned());
+    }
+    if let Some(target) = parts.part_of {
+        builder = builder.part_of(reference(format!("Organization/{target}")));
+    }
+    (
+        parts.id,
+        builder.build().expect("Organization has no required field"),
+    )
+}
+
+/// The address columns of an RPPS structure (§3, RPPS column).
+fn rpps_address<'a>(row: &RppsRow<'a>) -> PostalAddress<'a> {
+    let (routing_code, routing_city) = PostalAddress::split_routing_line(row.get(Col::BureauCedex));
+    let postal_code = match row.get(Col::CodePostal) {
+        "" => routing_code,
+        code => code,
+    };
+    let city = match routing_city {
+        "" => row.get(Col::LibelleCommune),
+        city => city,
+    };
+    let insee = row.get(Col::CodeCommune).to_owned();
+    let district = match row.get(Col::CodeDepartement) {
+        "" => address::district_of_commune(&insee),
+        code => code.to_owned(),
+    };
+    PostalAddress {
+        care_of: row.get(Col::ComplementDestinataire),
+        additional_locator: row.get(Col::ComplementPointGeo),
+        house_number: row.get(Col::NumeroVoie),
+        number_suffix: row.get(Col::IndiceRepetition),
+        street_type: row.get(Col::TypeVoieCode),
+        street_name: row.get(Col::LibelleVoie),
+        distribution: row.get(Col::MentionDistribution),
+        postal_code,
+        city,
+        insee,
+        district,
+        country: row.get(Col::CodePays),
+    }
+}
+
+fn rpps_contacts<'a>(row: &RppsRow<'a>) -> Contacts<'a> {
+    Contacts {
+        phone: row.get(Col::Telephone),
+        phone2: row.get(Col::Telephone2),
+        fax: row.get(Col::Telecopie),
+        email: row.get(Col::Email),
+        restore_leading_zero: false,
+    }
+}
+
+/// An Organization built from RPPS columns alone (§6): a structure without FINESS site
+/// (`st-`), or a FINESS site the FINESS file lacks (`eg-`, with its FINEG number).
+pub fn from_rpps(row: &RppsRow<'_>, stamp: &Stamp) -> (String, Organization) {
+    let finess_site = row.get(Col::FinessSite);
+    let structure_id = row.get(Col::StructureId);
+    let id = match row.structure_key() {
+        Some(key) => ids::organization(&key),
+        None => ids::rpps_structure(structure_id),
+    };
+    let finess_ej = row.get(Col::FinessEj);
+    let parts = Parts {
+        id,
+        trace: DataTrace {
+            authority: registrant(row, 3),
+            system: SourceSystem::Rpps,
+            updated: None,
+        },
+        extensions: Vec::new(),
+        identifiers: vec![
+            official(nos::SYSTEM_IDNST, "IDNST", row.get(Col::AncienIdStructure)),
+            official(nos::SYSTEM_FINESS, "FINEG", finess_site),
+            official(nos::SYSTEM_SIRENE, "SIRET", digits(row.get(Col::Siret), 14)),
+            official(nos::SYSTEM_SIRENE, "SIREN", digits(row.get(Col::Siren), 9)),
+            official(nos::SYSTEM_RPPS_RANG, "RPPSRG", structure_id),
+        ],
+        types: vec![
+            Some(organization_kind("GEOGRAPHICAL-ENTITY")),
+            secteur(row.get(Col::SecteurActiviteCode)),
+        ],
+        name: row.get(Col::RaisonSociale),
+        aliases: vec![row.get(Col::Enseigne)],
+        telecom: telecom::to_fhir(&rpps_contacts(row)),
+        address: address::to_fhir(&rpps_address(row)),
+        part_of: (!finess_ej.is_empty()).then(|| ids::legal_entity(finess_ej)),
+    };
+    build(parts, stamp)
+}
+
+/// The FINESS address (§3, FINESS column): COG = department + commune, overseas `9A`–`9F` ->
+/// `97` + commune, `9J` -> `98` + commune.
+fn finess_address(est: &Establishment) -> PostalAddress<'_> {
+    let (postal_code, city) = PostalAddress::split_routing_line(&est.ligneacheminement);
+    let insee = finess_commune(&est.departement, &est.commune);
+    PostalAddress {
+        additional_locator: &est.compldistrib,
+        house_number: &est.numvoie,
+        number_suffix: &est.compvoie,
+        street_type: &est.typvoie,
+        street_name: &est.voie,
+        distribution: &est.lieuditbp,
+        postal_code,
+        city,
+        district: address::district_of_commune(&insee),
+        insee,
+        ..PostalAddress::default()
+    }
+}
+
+/// INSEE COG of a FINESS (department, commune) pair.
+pub fn finess_commune(departement: &str, commune: &str) -> String {
+    if commune.len() != 3 {
+        return String::new();
+    }
+    let prefix = match departement {
+        "9A" | "9B" | "9C" | "9D" | "9E" | "9F" => "97",
+        "9J" => "98",
+        d if d.len() == 2 => d,
+        _ => return String::new(),
+    };
+    format!("{prefix}{commune}")
+}
+
+/// A FINESS establishment (§4), merged with the RPPS structure rows pointing at it when there
+/// are any (`rpps`: their representative row): FINESS wins, RPPS adds its structure id, sector
+/// and e-mail (A21).
+pub fn from_finess(
+    est: &Establishment,
+    rpps: Option<&RppsRow<'_>>,
+    stamp: &Stamp,
+) -> (String, Organization) {
+    let rpps_get = |col: Col| rpps.map_or("", |row| row.get(col));
+    let mut extensions = Vec::new();
+    if let Ok(start) = est.dateouv.parse::<fhir_json::Date>() {
+        let period = Period::builder()
+            .start(fhir_json::DateTime::Date(start))
+            .build()
+            .expect("Period has no required field");
+        extensions.push(extension(
+            nos::EXT_ORGANIZATION_PERIOD,
+            ExtensionValue::Period(period),
+        ));
+    }
+    if !est.codemft.is_empty() {
+        let pricing = nos_concept("TRE_R74-ModeFixationTarifaire", &est.codemft);
+        extensions.push(extension(
+            nos::EXT_PRICING_MODEL,
+            ExtensionValue::CodeableConcept(pricing),
+        ));
+    }
+    let category = (!est.categetab.is_empty())
+        .then(|| nos_concept("TRE_R66-CategorieEtablissement", &est.categetab));
+    let sph = (!est.codesph.is_empty())
+        .then(|| type_slice("sphParticipation", &nos::nos("TRE_R73-ESPIC"), &est.codesph));
+    let parts = Parts {
+        id: ids::establishment(&est.nofinesset),
+        trace: DataTrace {
+            authority: None,
+            system: SourceSystem::Finess,
+            updated: Some(&est.datemaj),
+        },
+        extensions,
+        identifiers: vec![
+            official(nos::SYSTEM_IDNST, "IDNST", &format!("1{}", est.nofinesset)),
+            official(nos::SYSTEM_FINESS, "FINEG", &est.nofinesset),
+            official(nos::SYSTEM_SIRENE, "SIRET", digits(&est.siret, 14)),
+            official(nos::SYSTEM_RPPS_RANG, "RPPSRG", rpps_get(Col::StructureId)),
+        ],
+        types: vec![
+            Some(organization_kind("GEOGRAPHICAL-ENTITY")),
+            secteur(rpps_get(Col::SecteurActiviteCode)),
+            category,
+            sph,
+            naf(&est.codeape),
+        ],
+        name: if est.rs.is_empty() {
+            &est.rslongue
+        } else {
+            &est.rs
+        },
+        aliases: vec![&est.rslongue, &est.complrs],
+        telecom: telecom::to_fhir(&Contacts {
+            phone: &est.telephone,
+            fax: &est.telecopie,
+            email: rpps_get(Col::Email),
+            restore_leading_zero: true,
+            ..Contacts::default()
+        }),
+        address: address::to_fhir(&finess_address(est)),
+        part_of: (!est.nofinessej.is_empty()).then(|| ids::legal_entity(&est.nofinessej)),
+    };
+    build(parts, stamp)
+}
+
+/// A FINESS legal entity known only by its number (no EJ file imported): identifiers, kind and
+/// provenance, so that `partOf` never dangles (A24).
+pub fn legal_entity_stub(nofinessej: &str, stamp: &Stamp) -> (String, Organization) {
+    let parts = Parts {
+        id: ids::legal_entity(nofinessej),
+        trace: DataTrace {
+            authority: None,
+            system: SourceSystem::Finess,
+            updated: None,
+        },
+        extensions: Vec::new(),
+        identifiers: vec![
+            official(nos::SYSTEM_IDNST, "IDNST", &format!("1{nofinessej}")),
+            official(nos::SYSTEM_FINESS, "FINEJ", nofinessej),
+        ],
+        types: vec![Some(organization_kind("LEGAL-ENTITY"))],
+        name: "",
+        aliases: Vec::new(),
+        telecom: Vec::new(),
+        address: None,
+        part_of: None,
+    };
+    build(parts, stamp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finess_communes() {
+        assert_eq!(finess_commune("01", "451"), "01451");
+        assert_eq!(finess_commune("2A", "004"), "2A004");
+        assert_eq!(finess_commune("9D", "411"), "97411");
+        assert_eq!(finess_commune("9J", "613"), "98613");
+        assert_eq!(finess_commune("21", ""), "");
+    }
+
+    #[test]
+    fn naf_is_dotted() {
+        let value = serde_json::to_value(naf("8610Z").unwrap()).unwrap();
+        assert_eq!(value["coding"][0]["code"], "86.10Z");
+    }
+}

@@ -1,0 +1,265 @@
+//! One person's RPPS rows -> Practitioner(s) and PractitionerRoles (mapping.md §1 and §2).
+
+use fhir_json::PractitionerQualification;
+use fhir_json::codes::NameUse;
+use fhir_json::types::{CodeableConcept, HumanName, Identifier};
+use fhir_json::{Practitioner, PractitionerRole};
+use sha2::{Digest, Sha256};
+
+use super::elements::{
+    DataTrace, SourceSystem, Stamp, coding, concept, identifier, meta, nos_concept, reference,
+};
+use super::ids;
+use super::nos;
+use crate::extract::rpps::{Col, RppsRow};
+
+/// The resources made from one person (`Identification nationale PP`).
+#[derive(Debug, Default)]
+pub struct PersonResources {
+    pub practitioners: Vec<(String, Practitioner)>,
+    pub roles: Vec<(String, PractitionerRole)>,
+}
+
+/// Maps all rows of one person, in file order with exact duplicates already removed.
+///
+/// A person normally has one profession; the rare person with two gets one Practitioner per
+/// profession (A13). Each distinct activity becomes one PractitionerRole, attached to the
+/// Practitioner of the profession of its first row.
+pub fn map_person(rows: &[RppsRow<'_>], stamp: &Stamp) -> PersonResources {
+    let mut out = PersonResources::default();
+    let mut professions: Vec<&str> = Vec::new();
+    for row in rows {
+        let code = row.get(Col::ProfessionCode);
+        if !professions.contains(&code) {
+            professions.push(code);
+        }
+    }
+    for profession in professions {
+        let rows_of: Vec<&RppsRow<'_>> = rows
+            .iter()
+            .filter(|r| r.get(Col::ProfessionCode) == profession)
+            .collect();
+        let id = ids::practitioner(rows_of[0].person_key(), profession);
+        out.practitioners
+            .push((id.clone(), practitioner(&id, &rows_of, stamp)));
+    }
+    let mut activity_keys: Vec<String> = Vec::new();
+    for row in rows.iter().filter(|r| r.has_activity()) {
+        let key = activity_identifier(row);
+        if activity_keys.contains(&key) {
+            continue;
+        }
+        let role_id = ids::role(&key);
+        let practitioner_id = ids::practitioner(row.person_key(), row.get(Col::ProfessionCode));
+        out.roles.push((
+            role_id.clone(),
+            role(&role_id, &key, &practitioner_id, row, stamp),
+        ));
+        activity_keys.push(key);
+    }
+    out
+}
+
+/// `idSituationExercice`: `SE/` + person, structure, rôle, mode, genre, section (A4). Rows that
+/// differ only in person-level columns (a second savoir-faire) share it.
+pub fn activity_identifier(row: &RppsRow<'_>) -> String {
+    let parts = [
+        row.person_key(),
+        row.get(Col::StructureId),
+        row.get(Col::RoleCode),
+        row.get(Col::ModeExerciceCode),
+        row.get(Col::GenreActiviteCode),
+        row.get(Col::SectionPharmacienCode),
+    ];
+    format!("SE/{}", parts.join("/"))
+}
+
+/// The `n`th `/`-separated registrant of `Autorité d'enregistrement` (1 person, 2 activity,
+/// 3 structure).
+pub fn registrant<'a>(row: &RppsRow<'a>, n: usize) -> Option<&'a str> {
+    row.get(Col::AutoriteEnregistrement)
+        .split('/')
+        .nth(n - 1)
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+fn practitioner(id: &str, rows: &[&RppsRow<'_>], stamp: &Stamp) -> Practitioner {
+    let first = rows[0];
+    let is_adeli = first.get(Col::TypeIdPp) == "0";
+    let profiles: &[&str] = if is_adeli {
+        &[nos::FR_CORE_PRACTITIONER]
+    } else {
+        &[nos::FR_CORE_PRACTITIONER, nos::AS_DP_PRACTITIONER]
+    };
+    let trace = DataTrace {
+        authority: rows.iter().find_map(|r| registrant(r, 1)),
+        system: SourceSystem::Rpps,
+        updated: None,
+    };
+    let mut builder = Practitioner::builder()
+        .id(id.to_owned())
+        .meta(meta(profiles, &trace, stamp))
+        .language(nos::LANGUAGE.to_owned())
+        .identifier(
+            practitioner_identifiers(first, is_adeli)
+                .into_iter()
+                .map(Some)
+                .collect(),
+        )
+        .active(true)
+        .qualification(qualifications(rows).into_iter().map(Some).collect());
+    if let Some(name) = human_name(first) {
+        builder = builder.name(vec![Some(name)]);
+    }
+    builder.build().expect("Practitioner has no required field")
+}
+
+fn practitioner_identifiers(row: &RppsRow<'_>, is_adeli: bool) -> Vec<Identifier> {
+    let mut out = vec![identifier(
+        nos::SYSTEM_IDNPS,
+        Some("IDNPS"),
+        row.person_key(),
+        true,
+    )];
+    let number = row.get(Col::IdPp);
+    if !number.is_empty() {
+        out.push(if is_adeli {
+            identifier(nos::SYSTEM_ADELI, Some("ADELI"), number, true)
+        } else {
+            identifier(nos::SYSTEM_RPPS, Some("RPPS"), number, true)
+        });
+    }
+    out
+}
+
+/// `name[0]`: usual name, civilité as prefix, civilité d'exercice as suffix (codes, A23).
+fn human_name(row: &RppsRow<'_>) -> Option<HumanName> {
+    let family = row.get(Col::NomExercice);
+    let given = row.get(Col::PrenomExercice);
+    let prefix = row.get(Col::CiviliteCode);
+    let suffix = row.get(Col::CiviliteExerciceCode);
+    if [family, given, prefix, suffix].iter().all(|s| s.is_empty()) {
+        return None;
+    }
+    let some = |s: &str| {
+        if s.is_empty() {
+            vec![]
+        } else {
+            vec![Some(s.to_owned())]
+        }
+    };
+    let mut builder = HumanName::builder()
+        .r#use(NameUse::Usual)
+        .given(some(given))
+        .prefix(some(prefix))
+        .suffix(some(suffix));
+    if !family.is_empty() {
+        builder = builder.family(family.to_owned());
+    }
+    Some(builder.build().expect("HumanName has no required field"))
+}
+
+/// `exercicePro` (profession + category) then one `savoirFaire` per distinct (type, code).
+fn qualifications(rows: &[&RppsRow<'_>]) -> Vec<PractitionerQualification> {
+    let first = rows[0];
+    let mut out = Vec::new();
+    let profession = first.get(Col::ProfessionCode);
+    let category = first.get(Col::CategorieCode);
+    let mut codings = Vec::with_capacity(2);
+    if !profession.is_empty() {
+        codings.push(coding(
+            &nos::nos(nos::profession_system(profession)),
+            profession,
+        ));
+    }
+    if !category.is_empty() {
+        codings.push(coding(
+            &nos::nos("TRE_R09-CategorieProfessionnelle"),
+            category,
+        ));
+    }
+    if !codings.is_empty() {
+        out.push(qualification(concept(codings)));
+    }
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    for row in rows {
+        let pair = (
+            row.get(Col::TypeSavoirFaireCode),
+            row.get(Col::SavoirFaireCode),
+        );
+        if (pair.0.is_empty() && pair.1.is_empty()) || seen.contains(&pair) {
+            continue;
+        }
+        seen.push(pair);
+        out.push(qualification(savoir_faire(pair.0, pair.1)));
+    }
+    out
+}
+
+/// A savoir-faire: its code in the terminology of its type (when it has one), then the type.
+fn savoir_faire(type_code: &str, code: &str) -> CodeableConcept {
+    let mut codings = Vec::with_capacity(2);
+    if let (Some(system), false) = (nos::savoir_faire_system(type_code), code.is_empty()) {
+        codings.push(coding(&system, code));
+    }
+    if !type_code.is_empty() {
+        codings.push(coding(&nos::nos("TRE_R04-TypeSavoirFaire"), type_code));
+    }
+    concept(codings)
+}
+
+fn qualification(code: CodeableConcept) -> PractitionerQualification {
+    PractitionerQualification::builder()
+        .code(code)
+        .build()
+        .expect("qualification.code is set")
+}
+
+fn role(
+    id: &str,
+    key: &str,
+    practitioner_id: &str,
+    row: &RppsRow<'_>,
+    stamp: &Stamp,
+) -> PractitionerRole {
+    let trace = DataTrace {
+        authority: registrant(row, 2),
+        system: SourceSystem::Rpps,
+        updated: None,
+    };
+    let codes: Vec<Option<CodeableConcept>> = [
+        ("TRE_R22-GenreActivite", Col::GenreActiviteCode),
+        ("TRE_R23-ModeExercice", Col::ModeExerciceCode),
+        ("TRE_R21-Fonction", Col::RoleCode),
+        ("TRE_R06-SectionTableauCNOP", Col::SectionPharmacienCode),
+    ]
+    .into_iter()
+    .filter(|(_, col)| !row.get(*col).is_empty())
+    .map(|(terminology, col)| Some(nos_concept(terminology, row.get(col))))
+    .collect();
+    let mut builder = PractitionerRole::builder()
+        .id(id.to_owned())
+        .meta(meta(
+            &[nos::FR_CORE_PRACTITIONER_ROLE, nos::AS_DP_PRACTITIONER_ROLE],
+            &trace,
+            stamp,
+        ))
+        .language(nos::LANGUAGE.to_owned())
+        .identifier(vec![Some(identifier(nos::SYSTEM_RPPS, None, key, false))])
+        .active(true)
+        .practitioner(reference(format!("Practitioner/{practitioner_id}")))
+        .code(codes);
+    if let Some(org) = ids::organization_of_activity(row) {
+        builder = builder.organization(reference(format!("Organization/{org}")));
+    }
+    builder
+        .build()
+        .expect("PractitionerRole has no required field")
+}
+
+/// Hex of the first 16 bytes of SHA-256: the role id suffix.
+pub(crate) fn short_hash(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,257 @@
+//! The data directory: import generations, the `CURRENT` pointer and the process locks.
+//!
+//! ```text
+//! data/
+//!   CURRENT                 name of the generation being served ("gen-000002")
+//!   serve.lock              held by the one `annuaire serve` of this directory
+//!   import.lock             held by the one running `annuaire import`
+//!   generations/
+//!     gen-000001/           a complete, flushed sled database + generation.json
+//!     gen-000002/
+//!     gen-000003/           being written: not in CURRENT until complete
+//! ```
+//!
+//! A server holds a shared lock on `in-use.lock` inside the generation it serves; an import
+//! deletes old generations only when it can take that lock exclusively, so it never pulls a
+//! database from under a running server.
+
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::StoreError;
+
+const CURRENT: &str = "CURRENT";
+const GENERATIONS: &str = "generations";
+const IN_USE: &str = "in-use.lock";
+const PREFIX: &str = "gen-";
+
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    root: PathBuf,
+}
+
+/// An exclusive process lock; released when dropped (or when the process dies, however it dies).
+#[derive(Debug)]
+pub struct ProcessLock {
+    _file: File,
+}
+
+impl DataDir {
+    /// Opens (creating it if needed) a data directory.
+    pub fn create(root: &Path) -> Result<DataDir, StoreError> {
+        fs::create_dir_all(root.join(GENERATIONS))
+            .map_err(StoreError::io("cannot create", root))?;
+        Ok(DataDir {
+            root: root.to_path_buf(),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The generation `CURRENT` points at, `None` before the first import.
+    pub fn current(&self) -> Result<Option<String>, StoreError> {
+        let path = self.root.join(CURRENT);
+        match fs::read_to_string(&path) {
+            Ok(text) => {
+                let name = text.trim().to_owned();
+                if !is_generation_name(&name) || !self.generation_path(&name).is_dir() {
+                    return Err(StoreError::Damaged {
+                        path: self.root.clone(),
+                        detail: format!(
+                            "CURRENT names `{name}`, which is not a generation in generations/"
+                        ),
+                    });
+                }
+                Ok(Some(name))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StoreError::io("cannot read", path)(e)),
+        }
+    }
+
+    pub fn generation_path(&self, name: &str) -> PathBuf {
+        self.root.join(GENERATIONS).join(name)
+    }
+
+    /// Generation directories present, oldest first.
+    fn generations(&self) -> Result<Vec<(u64, String)>, StoreError> {
+        let dir = self.root.join(GENERATIONS);
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&dir).map_err(StoreError::io("cannot list", &dir))? {
+            let entry = entry.map_err(StoreError::io("cannot list", &dir))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(number) = generation_number(&name) {
+                out.push((number, name));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Creates the directory of the next generation; its number is one more than any present.
+    pub fn new_generation(&self) -> Result<(u64, PathBuf), StoreError> {
+        let next = self.generations()?.last().map_or(1, |(n, _)| n + 1);
+        let path = self.generation_path(&generation_name(next));
+        fs::create_dir(&path).map_err(StoreError::io("cannot create", &path))?;
+        Ok((next, path))
+    }
+
+    /// Makes `number` the served generation: writes `CURRENT.tmp`, syncs it, renames it over
+    /// `CURRENT` and syncs the directory. Either the old or the new name is read, never a mix.
+    pub fn switch_to(&self, number: u64) -> Result<(), StoreError> {
+        let tmp = self.root.join("CURRENT.tmp");
+        let mut file = File::create(&tmp).map_err(StoreError::io("cannot write", &tmp))?;
+        writeln!(file, "{}", generation_name(number))
+            .map_err(StoreError::io("cannot write", &tmp))?;
+        file.sync_all()
+            .map_err(StoreError::io("cannot sync", &tmp))?;
+        let current = self.root.join(CURRENT);
+        fs::rename(&tmp, &current).map_err(StoreError::io("cannot replace", &current))?;
+        File::open(&self.root)
+            .and_then(|dir| dir.sync_all())
+            .map_err(StoreError::io("cannot sync", &self.root))?;
+        Ok(())
+    }
+
+    /// Deletes every generation except the current one and `keep`, skipping any a server still
+    /// has open. Returns the names removed.
+    pub fn collect_garbage(&self, keep: &[u64]) -> Result<Vec<String>, StoreError> {
+        let current = self.current()?;
+        let mut removed = Vec::new();
+        for (number, name) in self.generations()? {
+            if keep.contains(&number) || current.as_deref() == Some(name.as_str()) {
+                continue;
+            }
+            let path = self.generation_path(&name);
+            let Ok(lock) = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(path.join(IN_USE))
+            else {
+                continue;
+            };
+            if lock.try_lock().is_err() {
+                continue; // a server is still reading it
+            }
+            fs::remove_dir_all(&path).map_err(StoreError::io("cannot remove", &path))?;
+            removed.push(name);
+        }
+        Ok(removed)
+    }
+
+    /// Marks a generation as in use by this process until the returned file is dropped.
+    pub fn hold_generation(&self, name: &str) -> Result<File, StoreError> {
+        let path = self.generation_path(name).join(IN_USE);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(StoreError::io("cannot open", &path))?;
+        file.lock_shared()
+            .map_err(StoreError::io("cannot lock", &path))?;
+        Ok(file)
+    }
+
+    /// The lock only one `serve` of this directory may hold.
+    pub fn lock_for_serving(&self) -> Result<ProcessLock, StoreError> {
+        self.lock(
+            "serve.lock",
+            "another `annuaire serve` is already serving this data directory",
+        )
+    }
+
+    /// The lock only one `import` into this directory may hold.
+    pub fn lock_for_import(&self) -> Result<ProcessLock, StoreError> {
+        self.lock(
+            "import.lock",
+            "another `annuaire import` is already writing into this data directory",
+        )
+    }
+
+    fn lock(&self, file_name: &str, held_message: &str) -> Result<ProcessLock, StoreError> {
+        let path = self.root.join(file_name);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(StoreError::io("cannot open", &path))?;
+        match file.try_lock() {
+            Ok(()) => Ok(ProcessLock { _file: file }),
+            Err(TryLockError::WouldBlock) => Err(StoreError::Locked(format!(
+                "{held_message} ({}): stop it first or use another --data directory",
+                self.root.display()
+            ))),
+            Err(TryLockError::Error(e)) => Err(StoreError::io("cannot lock", path)(e)),
+        }
+    }
+}
+
+fn generation_name(number: u64) -> String {
+    format!("{PREFIX}{number:06}")
+}
+
+fn generation_number(name: &str) -> Option<u64> {
+    name.strip_prefix(PREFIX)?.parse().ok()
+}
+
+fn is_generation_name(name: &str) -> bool {
+    generation_number(name).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generations_are_numbered_and_switched() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = DataDir::create(tmp.path()).unwrap();
+        assert_eq!(dir.current().unwrap(), None);
+        let (first, _) = dir.new_generation().unwrap();
+        let (second, _) = dir.new_generation().unwrap();
+        assert_eq!((first, second), (1, 2));
+        dir.switch_to(first).unwrap();
+        assert_eq!(dir.current().unwrap().as_deref(), Some("gen-000001"));
+        // Generation 2 is neither current nor kept: it goes, generation 1 stays.
+        assert_eq!(dir.collect_garbage(&[]).unwrap(), ["gen-000002"]);
+        assert!(dir.generation_path("gen-000001").is_dir());
+    }
+
+    #[test]
+    fn generations_in_use_are_not_collected() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = DataDir::create(tmp.path()).unwrap();
+        dir.new_generation().unwrap();
+        let (second, _) = dir.new_generation().unwrap();
+        dir.switch_to(second).unwrap();
+        let held = dir.hold_generation("gen-000001").unwrap();
+        assert!(dir.collect_garbage(&[]).unwrap().is_empty());
+        drop(held);
+        assert_eq!(dir.collect_garbage(&[]).unwrap(), ["gen-000001"]);
+    }
+
+    #[test]
+    fn a_second_server_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = DataDir::create(tmp.path()).unwrap();
+        let _first = dir.lock_for_serving().unwrap();
+        let err = dir.lock_for_serving().unwrap_err();
+        assert!(err.to_string().contains("already serving"), "{err}");
+        // Serving and importing are independent: an import may write a new generation.
+        assert!(dir.lock_for_import().is_ok());
+    }
+
+    #[test]
+    fn damaged_pointer_is_reported() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = DataDir::create(tmp.path()).unwrap();
+        fs::write(tmp.path().join(CURRENT), "gen-000042\n").unwrap();
+        assert!(matches!(dir.current(), Err(StoreError::Damaged { .. })));
+    }
+}
