@@ -278,8 +278,20 @@ fn establishment(line: u64, fields: &mut [String]) -> Establishment {
         codeape: take(23),
         codemft: take(24),
         codesph: take(26),
-        dateouv: take(28),
-        datemaj: take(30),
+        dateouv: iso_date(take(28)),
+        datemaj: iso_date(take(30)),
+    }
+}
+
+/// Dates are ISO `YYYY-MM-DD`; older extracts wrote `DD/MM/YYYY`. Anything else is kept as is
+/// (and later ignored by the mapping, which only accepts valid dates).
+fn iso_date(value: String) -> String {
+    let parts: Vec<&str> = value.split('/').collect();
+    match parts.as_slice() {
+        [day, month, year] if day.len() == 2 && month.len() == 2 && year.len() == 4 => {
+            format!("{year}-{month}-{day}")
+        }
+        _ => value,
     }
 }
 
@@ -354,6 +366,17 @@ geolocalisation;9D9990001;338500.0;7690500.0;1,ATLASANTE,90,BAN,UTM_S40;2025-11-
         let file = read_str(&bytes);
         assert_eq!(file.windows_1252_lines, 2, "lines 2 and 4 have accents");
         assert_eq!(file.establishments[2].rs, "EHPAD \"LES FILAOS FICTIFS\"");
+    }
+
+    #[test]
+    fn old_french_dates_become_iso() {
+        let text = SAMPLE.replace(
+            "1975-01-01;1975-01-01;2025-11-03",
+            "01/01/1975;01/01/1975;03/11/2025",
+        );
+        let file = read_str(text.as_bytes());
+        assert_eq!(file.establishments[0].dateouv, "1975-01-01");
+        assert_eq!(file.establishments[0].datemaj, "2025-11-03");
     }
 
     #[test]

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Benchmark: import of a national-size generated dataset (1.5 million persons, ~2.2 million
+# RPPS rows, 100 000 FINESS establishments). Reports wall time, peak RSS and disk use, with the
+# time to merely read the RPPS file as a floor measured in the same run.
+#
+#   benches/import.sh [persons] [runs]      (defaults: 1500000 3)
+#
+# Files are generated once into target/bench-data/ (deterministic, seed 42).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+persons=${1:-1500000}
+runs=${2:-3}
+cargo build --release --quiet
+bin=target/release/annuaire
+work=target/bench-data/$persons
+mkdir -p "$work"
+if [ ! -f "$work/done" ]; then
+  "$bin" generate --persons "$persons" --seed 42 --out "$work/files"
+  touch "$work/done"
+fi
+rpps=$(ls "$work"/files/PS_LibreAcces_Personne_activite_*.txt)
+finess=$(ls "$work"/files/etalab-cs1100507-*.csv)
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB RAM; files: $(du -h "$rpps" | cut -f1) RPPS, $(du -h "$finess" | cut -f1) FINESS"
+start=$(date +%s.%N); wc -l "$rpps" >/dev/null; end=$(date +%s.%N)
+echo "floor: reading the RPPS file (wc -l): $(echo "$end - $start" | bc) s"
+for i in $(seq 1 "$runs"); do
+  rm -rf "$work/data"
+  /usr/bin/time -f "run $i: wall %e s, peak RSS %M KiB, user %U s, sys %S s" \
+    "$bin" import --rpps "$rpps" --finess "$finess" --data "$work/data" 2>"$work/import-$i.log" >"$work/summary-$i.txt" || { cat "$work/import-$i.log"; exit 1; }
+  tail -n 1 "$work/import-$i.log"
+  echo "run $i: data directory $(du -sh "$work/data" | cut -f1)"
+done
+cat "$work/summary-$runs.txt"

@@ -1,0 +1,517 @@
+//! Shared helpers of the integration tests: a demo dataset generated once per test binary, a
+//! server started once over it, facts read back from the generated extraction files, and guards
+//! for child processes.
+//!
+//! sled allows one open handle per database per process, so the test binary shares ONE server
+//! (its own thread, its own actix `System`) over the demo data for its whole life.
+
+#![allow(dead_code)] // each test binary uses its own subset of these helpers
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStderr, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use annuaire::extract::decode::{decode_line, strip_bom, trim_line_end};
+use annuaire::extract::rpps::{Col, Layout};
+use annuaire::generate::{self, GenerateOptions, GeneratedFiles};
+use annuaire::http::{self, AppState};
+use annuaire::store::DataDir;
+use sha2::{Digest, Sha256};
+
+/// Persons of the shared demo dataset: enough for every generator quirk, fast in debug builds.
+pub const DEMO_PERSONS: u64 = 1500;
+/// sled page cache of test stores.
+pub const CACHE_BYTES: u64 = 16 << 20;
+/// `meta.lastUpdated` the demo import fixes (the files' extraction date).
+pub const DEMO_LAST_UPDATED: &str = "2026-11-01T00:00:00Z";
+/// The same instant as an HTTP date (IMF-fixdate), as `Last-Modified` must render it.
+pub const DEMO_LAST_MODIFIED: &str = "Sun, 01 Nov 2026 00:00:00 GMT";
+
+// ---------------------------------------------------------------------------------------------
+// Scratch directories
+// ---------------------------------------------------------------------------------------------
+
+/// A fresh directory under Cargo's per-target scratch space (`target/tmp`), removed on drop.
+/// Directories of earlier runs that were never dropped (the per-process datasets live in statics,
+/// which Rust never drops) are swept when more than ten minutes old: a run of these tests takes
+/// well under a minute.
+pub fn scratch_dir(prefix: &str) -> tempfile::TempDir {
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(root).expect("create CARGO_TARGET_TMPDIR");
+    sweep_stale(root, prefix);
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(root)
+        .expect("create a scratch directory")
+}
+
+fn sweep_stale(root: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    let max_age = Duration::from_secs(600);
+    for entry in entries.flatten() {
+        let stale = entry.file_name().to_string_lossy().starts_with(prefix)
+            && entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| SystemTime::now().duration_since(t).ok())
+                .is_some_and(|age| age > max_age);
+        if stale {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The demo dataset and the shared server
+// ---------------------------------------------------------------------------------------------
+
+/// The demo dataset of this test binary: generated and imported once, kept for the process.
+pub struct Demo {
+    _dir: tempfile::TempDir,
+    /// Data directory (generation 1 is current).
+    pub data: PathBuf,
+    pub rpps: PathBuf,
+    pub finess: PathBuf,
+    pub rows: Vec<Row>,
+}
+
+pub fn demo() -> &'static Demo {
+    static DEMO: OnceLock<Demo> = OnceLock::new();
+    DEMO.get_or_init(|| {
+        let dir = scratch_dir("annuaire-it-demo-");
+        let data = annuaire::serve::prepare_demo(dir.path(), DEMO_PERSONS, CACHE_BYTES)
+            .expect("prepare the demo dataset");
+        let extractions = dir.path().join("extractions");
+        let rpps = extractions.join(generate::RPPS_FILE_NAME);
+        let finess = extractions.join(generate::FINESS_FILE_NAME);
+        assert!(
+            rpps.is_file() && finess.is_file(),
+            "demo files are where expected"
+        );
+        let rows = read_rpps_rows(&rpps);
+        Demo {
+            _dir: dir,
+            data,
+            rpps,
+            finess,
+            rows,
+        }
+    })
+}
+
+/// A running server, shared by every test of the binary.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`
+    pub address: String,
+    pub demo: &'static Demo,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+}
+
+/// Starts (once) a server on `127.0.0.1:0` over the demo data, on its own thread with its own
+/// actix `System`, and returns its address. The server lives as long as the test process.
+pub fn spawn_app() -> TestApp {
+    static ADDRESS: OnceLock<String> = OnceLock::new();
+    let demo = demo();
+    let address = ADDRESS.get_or_init(|| {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let port = listener.local_addr().expect("local address").port();
+        let (ready, started) = mpsc::channel::<Result<(), String>>();
+        std::thread::Builder::new()
+            .name("annuaire-test-server".into())
+            .spawn(move || {
+                let state = DataDir::create(&demo.data)
+                    .and_then(|data| http::open_current(&data, CACHE_BYTES))
+                    .map(|(_, generation)| AppState::new(Arc::new(generation)));
+                let state = match state {
+                    Ok(state) => state,
+                    Err(e) => {
+                        let _ = ready.send(Err(format!("cannot open the demo data: {e}")));
+                        return;
+                    }
+                };
+                let result = actix_web::rt::System::new().block_on(async move {
+                    let server = match http::start(listener, state, 2) {
+                        Ok(server) => server,
+                        Err(e) => {
+                            let _ = ready.send(Err(format!("cannot start the server: {e}")));
+                            return Ok(());
+                        }
+                    };
+                    let _ = ready.send(Ok(()));
+                    server.await
+                });
+                if let Err(e) = result {
+                    eprintln!("test server stopped with an error: {e}");
+                }
+            })
+            .expect("spawn the server thread");
+        started
+            .recv()
+            .expect("the server thread died before starting")
+            .unwrap_or_else(|e| panic!("{e}"));
+        format!("http://127.0.0.1:{port}")
+    });
+    TestApp {
+        address: address.clone(),
+        demo,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Facts from the generated RPPS file
+// ---------------------------------------------------------------------------------------------
+
+/// The columns of one RPPS data row the tests check resources against (values trimmed, as the
+/// importer reads them).
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub line: u64,
+    pub type_id: String,
+    pub id_pp: String,
+    pub idnat: String,
+    pub family: String,
+    pub given: String,
+    pub profession: String,
+    pub structure_id: String,
+    pub finess_site: String,
+    pub finess_ej: String,
+    pub role: String,
+    pub mode: String,
+    pub genre: String,
+    pub section: String,
+}
+
+impl Row {
+    pub fn has_activity(&self) -> bool {
+        [
+            &self.structure_id,
+            &self.finess_site,
+            &self.mode,
+            &self.role,
+            &self.genre,
+            &self.section,
+        ]
+        .iter()
+        .any(|v| !v.is_empty())
+    }
+
+    /// `pp-<Identification nationale PP>-<Code profession>`.
+    pub fn practitioner_id(&self) -> String {
+        format!("pp-{}-{}", self.idnat, self.profession)
+    }
+
+    /// `se-` + hex of the first 16 bytes of SHA-256 of the `idSituationExercice` value.
+    pub fn role_id(&self) -> String {
+        let key = format!(
+            "SE/{}/{}/{}/{}/{}/{}",
+            self.idnat, self.structure_id, self.role, self.mode, self.genre, self.section
+        );
+        let digest = Sha256::digest(key.as_bytes());
+        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        format!("se-{hex}")
+    }
+
+    /// The Organization of the activity: its FINESS site, else its RPPS structure.
+    pub fn organization_id(&self) -> Option<String> {
+        if !self.finess_site.is_empty() {
+            Some(format!("eg-{}", self.finess_site))
+        } else if !self.structure_id.is_empty() {
+            Some(format!("st-{}", self.structure_id))
+        } else {
+            None
+        }
+    }
+}
+
+/// Every valid data row of an RPPS file, in file order.
+pub fn read_rpps_rows(path: &Path) -> Vec<Row> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let mut lines = bytes.split(|b| *b == b'\n');
+    let header = lines.next().expect("a header line");
+    let header = decode_line(strip_bom(trim_line_end(header)))
+        .expect("a decodable header")
+        .0
+        .into_owned();
+    let layout = Layout::from_header(&header).expect("an RPPS header");
+    let mut rows = Vec::new();
+    for (index, raw) in lines.enumerate() {
+        let raw = trim_line_end(raw);
+        if raw.is_empty() {
+            continue;
+        }
+        let Ok((text, _)) = decode_line(raw) else {
+            continue;
+        };
+        let Ok(row) = layout.split(&text) else {
+            continue;
+        };
+        let get = |col| row.get(col).to_owned();
+        rows.push(Row {
+            line: index as u64 + 2,
+            type_id: get(Col::TypeIdPp),
+            id_pp: get(Col::IdPp),
+            idnat: get(Col::IdNatPp),
+            family: get(Col::NomExercice),
+            given: get(Col::PrenomExercice),
+            profession: get(Col::ProfessionCode),
+            structure_id: get(Col::StructureId),
+            finess_site: get(Col::FinessSite),
+            finess_ej: get(Col::FinessEj),
+            role: get(Col::RoleCode),
+            mode: get(Col::ModeExerciceCode),
+            genre: get(Col::GenreActiviteCode),
+            section: get(Col::SectionPharmacienCode),
+        });
+    }
+    assert!(!rows.is_empty(), "{} has no data row", path.display());
+    rows
+}
+
+/// Rows grouped by person (`Identification nationale PP`), each group in file order; the
+/// groups in order of their first row.
+pub fn persons(rows: &[Row]) -> Vec<Vec<&Row>> {
+    let mut order: Vec<&str> = Vec::new();
+    let mut by_person: BTreeMap<&str, Vec<&Row>> = BTreeMap::new();
+    for row in rows {
+        let group = by_person.entry(&row.idnat).or_default();
+        if group.is_empty() {
+            order.push(&row.idnat);
+        }
+        group.push(row);
+    }
+    order
+        .into_iter()
+        .map(|id| by_person.remove(id).expect("grouped"))
+        .collect()
+}
+
+/// An RPPS-typed person with one profession, a name, and at least one activity: the rows of
+/// the first such person of the file.
+pub fn ordinary_person(rows: &[Row]) -> Vec<&Row> {
+    persons(rows)
+        .into_iter()
+        .find(|person| {
+            let first = person[0];
+            first.type_id == "8"
+                && person.iter().all(|r| r.profession == first.profession)
+                && !first.family.is_empty()
+                && !first.given.is_empty()
+                && person.iter().any(|r| r.has_activity())
+        })
+        .expect("the dataset has an ordinary RPPS person")
+}
+
+/// The rows of the first ADELI-typed person (`Type d'identifiant PP` = 0) with one profession.
+pub fn adeli_person(rows: &[Row]) -> Vec<&Row> {
+    persons(rows)
+        .into_iter()
+        .find(|person| {
+            person[0].type_id == "0" && person.iter().all(|r| r.profession == person[0].profession)
+        })
+        .expect("the dataset has an ADELI person")
+}
+
+/// Generates a dataset into `dir`.
+pub fn generate_files(dir: &Path, persons: u64, seed: u64) -> GeneratedFiles {
+    generate::generate(&GenerateOptions { persons, seed }, dir)
+        .unwrap_or_else(|e| panic!("generate {persons} persons into {}: {e}", dir.display()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child processes
+// ---------------------------------------------------------------------------------------------
+
+/// The `annuaire` binary built for these tests.
+pub fn annuaire() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_annuaire"));
+    command
+        .env("NO_COLOR", "1")
+        .env("RUST_LOG", "info")
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("ANNUAIRE_DATA")
+        .env_remove("ANNUAIRE_LISTEN")
+        .env_remove("ANNUAIRE_RPPS")
+        .env_remove("ANNUAIRE_FINESS")
+        .env_remove("ANNUAIRE_CACHE_MB")
+        .env_remove("ANNUAIRE_WORKERS");
+    command
+}
+
+/// A child process killed (and reaped) when dropped, even when the test fails; its stderr is
+/// drained continuously by a thread (a full pipe would block it) and kept for assertions.
+pub struct ChildGuard {
+    pub child: Child,
+    stderr: Arc<Mutex<String>>,
+    lines: mpsc::Receiver<String>,
+    drainer: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ChildGuard {
+    /// Spawns `command` with stderr piped (stdout inherited unless the caller set it).
+    pub fn spawn(mut command: Command) -> ChildGuard {
+        let mut child = command
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn the annuaire binary");
+        let pipe = child.stderr.take().expect("piped stderr");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (tx, lines) = mpsc::channel();
+        let drainer = Some(drain(pipe, stderr.clone(), tx));
+        ChildGuard {
+            child,
+            stderr,
+            lines,
+            drainer,
+        }
+    }
+
+    /// Everything the child wrote on stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().expect("stderr buffer").clone()
+    }
+
+    /// Waits for a stderr line containing `needle`; `None` if the child closed stderr (exited)
+    /// or `timeout` passed first.
+    pub fn wait_for_line(&self, needle: &str, timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return Some(line),
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// Waits for the child to exit, at most `timeout`; kills it past that and panics.
+    pub fn wait_with_timeout(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                // The pipe is closed: the draining thread reads what is left and ends.
+                if let Some(drainer) = self.drainer.take() {
+                    let _ = drainer.join();
+                }
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "the child did not exit within {timeout:?}; stderr:\n{}",
+                    self.stderr()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+fn drain(
+    pipe: ChildStderr,
+    buffer: Arc<Mutex<String>>,
+    lines: mpsc::Sender<String>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(pipe);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {
+                    let text = String::from_utf8_lossy(&line).into_owned();
+                    buffer.lock().expect("stderr buffer").push_str(&text);
+                    let _ = lines.send(text);
+                }
+            }
+        }
+    })
+}
+
+/// A port that was free a moment ago (bound to port 0, then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind 127.0.0.1:0")
+        .port()
+}
+
+/// A minimal blocking `GET` (HTTP/1.1, `Connection: close`): status and body, or `None` when
+/// nothing answers. Enough for polling child servers without an async runtime.
+pub fn http_get(address: SocketAddr, path: &str) -> Option<(u16, Vec<u8>)> {
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nAccept: application/fhir+json\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).ok()?;
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&response[..split]).ok()?;
+    let status: u16 = head.split_whitespace().nth(1)?.parse().ok()?;
+    let body = response[split + 4..].to_vec();
+    let chunked = head
+        .lines()
+        .any(|l| l.to_ascii_lowercase().starts_with("transfer-encoding:") && l.contains("chunked"));
+    Some((status, if chunked { dechunk(&body) } else { body }))
+}
+
+fn dechunk(mut body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(end) = body.windows(2).position(|w| w == b"\r\n") {
+        let size = std::str::from_utf8(&body[..end])
+            .ok()
+            .and_then(|s| usize::from_str_radix(s.split(';').next()?.trim(), 16).ok())
+            .unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        let start = end + 2;
+        out.extend_from_slice(&body[start..(start + size).min(body.len())]);
+        body = &body[(start + size + 2).min(body.len())..];
+    }
+    out
+}
+
+/// Polls `check` every 50 ms until it returns `Some`, at most `timeout`.
+pub fn poll<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check() {
+            return Some(value);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
