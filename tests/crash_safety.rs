@@ -460,6 +460,18 @@ fn unusable_input_files_fail_with_a_message() {
     );
     assert_no_panic(&stderr);
     assert_eq!(current(&data), None, "nothing was made current");
+    let generations: Vec<_> = std::fs::read_dir(data.join("generations"))
+        .expect("the data directory exists")
+        .collect();
+    assert!(
+        generations.is_empty(),
+        "a failed import leaves no generation behind: {generations:?}"
+    );
+
+    // The first import that succeeds is generation 1.
+    let output = import_binary(&a.files.rpps, &a.files.finess, &data);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(current(&data).as_deref(), Some("gen-000001"));
 }
 
 #[test]

@@ -478,6 +478,48 @@ async fn errors_are_operation_outcomes() {
 }
 
 #[tokio::test]
+async fn head_and_allow_follow_http() {
+    let app = spawn_app();
+    let client = plain_client();
+    let known = common::ordinary_person(&app.demo.rows)[0].practitioner_id();
+    let url = app.url(&format!("/fhir/Practitioner/{known}"));
+
+    // HEAD: the GET headers, no body.
+    let get = client.get(&url).send().await.unwrap();
+    let get_etag = get.headers()[header::ETAG].clone();
+    let get_length = get.bytes().await.unwrap().len();
+    let head = client.head(&url).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(head.headers()[header::ETAG], get_etag);
+    assert_fhir_json(head.headers());
+    assert_eq!(
+        head.headers()[header::CONTENT_LENGTH].to_str().unwrap(),
+        get_length.to_string()
+    );
+    assert!(head.bytes().await.unwrap().is_empty());
+    let head = client.head(app.url("/fhir/metadata")).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+
+    // 405 names what is allowed, on resources and on /metadata alike.
+    for path in [
+        format!("/fhir/Practitioner/{known}"),
+        "/fhir/metadata".to_owned(),
+    ] {
+        let response = client.post(app.url(&path)).send().await.unwrap();
+        assert_eq!(response.headers()[header::ALLOW], "GET, HEAD", "{path}");
+        assert_outcome(response, StatusCode::METHOD_NOT_ALLOWED, "not-supported").await;
+    }
+
+    // `_format=application/fhir+json` written unencoded (the `+` arrives as a space).
+    let response = client
+        .get(format!("{url}?_format=application/fhir+json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn only_json_is_served() {
     let app = spawn_app();
     let client = plain_client();

@@ -283,8 +283,6 @@ pub(crate) mod tests {
     pub const MARTINOT_HOSPITAL: &str = "8|19990000017|819990000017|DR|Docteur|||MARTINOT|Claire|10|Médecin|C|Civil|S|Spécialité ordinale|SM54|Médecine Générale|S|Salarié|99900000000018||219990001|219990002|F219990001|CENTRE HOSPITALIER IMAGINAIRE||||2|B|AV|Avenue|DU DOCTEUR INVENTE|CS 90000|21079 DIJON CEDEX|21079|21231|Dijon|||0380000002||||21|Côte-d'Or|1219990001|CNOM/CNOM/CNOM|SA01|Etablissement public de santé|||FON-05|Adjoint|GENR01|Activité de soin et de pharmacie|";
     /// rpps.md §2, a person without any activity (ADELI-typed).
     pub const VERNIER_NO_ACTIVITY: &str = "0|759999991|0759999991|||MME|Madame|VERNIER|Lucie|91|Orthophoniste|C|Civil||||||||||||||||||||||||||||||||||||||||||||";
-    /// rpps.md §2, a pharmacist with an apostrophe in the name.
-    pub const ONEIL_PHARMACY: &str = "8|19990000033|819990000033|||M|Monsieur|O'NEIL|Jean-Baptiste|21|Pharmacien|C|Civil|||||L|Libéral|99900000000026||139990001||R19990000033|PHARMACIE DU PONT FICTIF||||||PL|Place|DU MARCHE IMAGINAIRE||13006 MARSEILLE|13006|13206|Marseille 6e Arrondissement|||0490000004|||||||CNOP/CNOP/CNOP|SA33|Pharmacie d'officine|A|Section A|FON-03|Titulaire d'officine|GENR01|Activité de soin et de pharmacie|";
 
     fn layout() -> Layout {
         Layout::from_header(HEADER_56).unwrap()

@@ -62,8 +62,10 @@ impl ResponseError for ApiError {
             tracing::error!("store failure: {e}");
         }
         let body = operation_outcome("error", self.issue_code(), &self.to_string());
-        HttpResponse::build(self.status_code())
-            .content_type(FHIR_JSON)
-            .body(body.to_string())
+        let mut response = HttpResponse::build(self.status_code());
+        if let ApiError::MethodNotAllowed(_) = self {
+            response.insert_header((actix_web::http::header::ALLOW, "GET, HEAD"));
+        }
+        response.content_type(FHIR_JSON).body(body.to_string())
     }
 }

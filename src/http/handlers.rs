@@ -167,8 +167,9 @@ fn check_format(req: &HttpRequest) -> Result<(), ApiError> {
 }
 
 fn is_json_media(media: &str) -> bool {
+    // An unencoded `+` in a query string (`_format=application/fhir+json`) arrives as a space.
     matches!(
-        media.trim().to_ascii_lowercase().as_str(),
+        media.trim().replace(' ', "+").to_ascii_lowercase().as_str(),
         "json"
             | "application/json"
             | "application/fhir+json"
@@ -196,5 +197,9 @@ mod tests {
         assert!(is_json_media("application/fhir+json"));
         assert!(is_json_media("JSON"));
         assert!(!is_json_media("application/fhir+xml"));
+        assert!(
+            is_json_media("application/fhir json"),
+            "`+` decoded as a space"
+        );
     }
 }

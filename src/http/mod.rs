@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::middleware::{Compress, Logger};
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, HttpServer, guard, web};
 
 use crate::store::{DataDir, ResourceStore, SledGeneration, StoreError};
 
@@ -43,12 +43,18 @@ impl AppState {
     }
 }
 
+/// GET, and HEAD (same headers, no body: actix drops the body of HEAD responses).
+fn get_or_head() -> actix_web::Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+}
+
 /// Registers the FHIR routes under `/fhir`.
 pub fn configure(config: &mut web::ServiceConfig) {
     config.service(
         web::scope("/fhir")
-            .route("/metadata", web::get().to(handlers::metadata))
-            .route("/{type}/{id}", web::get().to(handlers::read))
+            .route("/metadata", get_or_head().to(handlers::metadata))
+            .route("/metadata", web::route().to(handlers::read_only))
+            .route("/{type}/{id}", get_or_head().to(handlers::read))
             .route("/{type}/{id}", web::route().to(handlers::read_only))
             .route("/{type}", web::route().to(handlers::type_level))
             .default_service(web::route().to(handlers::unknown_path)),

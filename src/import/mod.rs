@@ -131,6 +131,8 @@ impl RejectReport {
 
 /// Runs a whole import. Errors only when a file cannot be read or is not the expected format,
 /// or when the data directory cannot be written; malformed lines are skipped and counted.
+/// Both files are checked before a generation is created, and a generation whose writing
+/// fails is removed: a failed import leaves the data directory as it found it.
 pub fn run(options: &ImportOptions) -> Result<ImportSummary, ImportError> {
     let started = Instant::now();
     let last_updated = options
@@ -149,81 +151,29 @@ pub fn run(options: &ImportOptions) -> Result<ImportSummary, ImportError> {
     for rejected in &finess.rejected {
         rejects.report(rejected, None);
     }
-    let rpps_file = File::open(&options.rpps).map_err(|e| FileError::io(&options.rpps, e))?;
-    let rpps_size = rpps_file
-        .metadata()
-        .map_err(|e| FileError::io(&options.rpps, e))?
-        .len();
+    let rpps = RppsInput::open(&options.rpps)?;
 
     let (generation, path) = data.new_generation()?;
-    let spill_dir = path.join("spill");
-    let spill_error = |source| ImportError::Spill {
-        path: spill_dir.clone(),
-        source,
-    };
-    let partition = partition_rpps(&options.rpps, rpps_file, rpps_size, &spill_dir, &rejects)?;
-
     let stamp = Stamp {
         version_id: generation.to_string(),
         last_updated: fhir_json::Instant(last_updated),
     };
-    let writer = SledWriter::create(&path, options.cache_bytes)?;
-    let counters = Counters::default();
-    let workers = options
-        .workers
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    let finess_by_id: HashMap<&str, &Establishment> = finess
-        .establishments
-        .iter()
-        .map(|e| (e.nofinesset.as_str(), e))
-        .collect();
-    let context = MapContext {
-        layout: &partition.layout,
-        stamp: &stamp,
-        writer: &writer,
-        counters: &counters,
-        finess: &finess_by_id,
-        merged_finess: Mutex::new(HashSet::new()),
-        legal_entities: Mutex::new(BTreeSet::new()),
-    };
-    let total = (partition.person_buckets.len() + partition.structure_buckets.len()) as u64;
-    let progress = Progress::new("Mapping to FHIR resources", total, Unit::Items);
-    let work: Vec<(BucketKind, &PathBuf)> = partition
-        .person_buckets
-        .iter()
-        .map(|p| (BucketKind::Persons, p))
-        .chain(
-            partition
-                .structure_buckets
-                .iter()
-                .map(|p| (BucketKind::Structures, p)),
-        )
-        .collect();
-    run_parallel(&work, workers, |(kind, bucket)| {
-        let contents = std::fs::read_to_string(bucket).map_err(spill_error)?;
-        match kind {
-            BucketKind::Persons => context.map_persons(&contents)?,
-            BucketKind::Structures => context.map_structures(&contents)?,
-        }
-        progress.inc(1);
-        Ok::<(), ImportError>(())
-    })?;
-    progress.finish();
-    context.map_remaining_finess(&finess)?;
-    context.map_legal_entities()?;
-    std::fs::remove_dir_all(&spill_dir).map_err(spill_error)?;
-
-    let resources = counters.snapshot();
-    let info = GenerationInfo {
+    let info = |resources: ResourceCounts| GenerationInfo {
         number: generation,
         last_updated: last_updated
             .format(&time::format_description::well_known::Rfc3339)
             .expect("a UTC time formats as RFC 3339"),
-        resources: resources.clone(),
+        resources,
         sources: vec![display_name(&options.rpps), display_name(&options.finess)],
     };
-    tracing::info!("flushing generation {generation} to disk");
-    writer.finish(&info)?;
+    let written = write_generation(options, &path, rpps, &finess, &stamp, &rejects, info);
+    let (partition, counters) = match written {
+        Ok(written) => written,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&path);
+            return Err(e);
+        }
+    };
     data.switch_to(generation)?;
     let keep: Vec<u64> = previous
         .iter()
@@ -238,10 +188,76 @@ pub fn run(options: &ImportOptions) -> Result<ImportSummary, ImportError> {
         rows_skipped: rejects.count.load(Ordering::Relaxed),
         duplicate_rows_collapsed: counters.duplicates.load(Ordering::Relaxed),
         windows_1252_lines: partition.windows_1252_lines + finess.windows_1252_lines,
-        resources,
+        resources: counters.snapshot(),
         removed_generations,
         duration: started.elapsed(),
     })
+}
+
+/// Writes a complete generation into `path`: partition, map, flush, describe.
+fn write_generation(
+    options: &ImportOptions,
+    path: &Path,
+    rpps: RppsInput,
+    finess: &FinessFile,
+    stamp: &Stamp,
+    rejects: &RejectReport,
+    info: impl Fn(ResourceCounts) -> GenerationInfo,
+) -> Result<(PartitionStats, Counters), ImportError> {
+    let spill_dir = path.join("spill");
+    let spill_error = |source| ImportError::Spill {
+        path: spill_dir.clone(),
+        source,
+    };
+    let partition = partition_rpps(rpps, &spill_dir, rejects)?;
+    let writer = SledWriter::create(path, options.cache_bytes)?;
+    let counters = Counters::default();
+    let workers = options
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let finess_by_id: HashMap<&str, &Establishment> = finess
+        .establishments
+        .iter()
+        .map(|e| (e.nofinesset.as_str(), e))
+        .collect();
+    let context = MapContext {
+        layout: &partition.layout,
+        stamp,
+        writer: &writer,
+        counters: &counters,
+        finess: &finess_by_id,
+        merged_finess: Mutex::new(HashSet::new()),
+        legal_entities: Mutex::new(BTreeSet::new()),
+    };
+    let work: Vec<(BucketKind, &PathBuf)> = partition
+        .person_buckets
+        .iter()
+        .map(|p| (BucketKind::Persons, p))
+        .chain(
+            partition
+                .structure_buckets
+                .iter()
+                .map(|p| (BucketKind::Structures, p)),
+        )
+        .collect();
+    let progress = Progress::new("Mapping to FHIR resources", work.len() as u64, Unit::Items);
+    run_parallel(&work, workers, |(kind, bucket)| {
+        let contents = std::fs::read_to_string(bucket).map_err(spill_error)?;
+        match kind {
+            BucketKind::Persons => context.map_persons(&contents)?,
+            BucketKind::Structures => context.map_structures(&contents)?,
+        }
+        progress.inc(1);
+        Ok::<(), ImportError>(())
+    })?;
+    progress.finish();
+    context.map_remaining_finess(finess)?;
+    context.map_legal_entities()?;
+    std::fs::remove_dir_all(&spill_dir).map_err(spill_error)?;
+
+    tracing::info!("flushing the new generation to disk");
+    writer.finish(&info(counters.snapshot()))?;
+    Ok((partition.stats, counters))
 }
 
 fn display_name(path: &Path) -> String {
@@ -292,37 +308,73 @@ struct Partition {
     layout: Layout,
     person_buckets: Vec<PathBuf>,
     structure_buckets: Vec<PathBuf>,
+    stats: PartitionStats,
+}
+
+struct PartitionStats {
     rows_read: u64,
     windows_1252_lines: u64,
 }
 
+/// An RPPS file whose header has been checked.
+struct RppsInput {
+    path: PathBuf,
+    reader: BufReader<File>,
+    size: u64,
+    header_len: u64,
+    layout: Layout,
+}
+
+impl RppsInput {
+    /// Opens the file and locates its columns; fails when it is not a Personne_activite file.
+    fn open(path: &Path) -> Result<RppsInput, ImportError> {
+        let read_error = |e| ImportError::File(FileError::io(path, e));
+        let not_rpps = |detail: String| {
+            ImportError::File(FileError::NotTheExpectedFormat {
+                path: path.to_path_buf(),
+                expected: "an RPPS PS_LibreAcces_Personne_activite extraction",
+                detail,
+            })
+        };
+        let file = File::open(path).map_err(read_error)?;
+        let size = file.metadata().map_err(read_error)?.len();
+        let mut reader = BufReader::with_capacity(1 << 20, file);
+        let mut bytes = Vec::with_capacity(4096);
+        let header_len = reader.read_until(b'\n', &mut bytes).map_err(read_error)? as u64;
+        if header_len == 0 {
+            return Err(not_rpps("the file is empty".into()));
+        }
+        let header = decode_line(strip_bom(trim_line_end(&bytes)))
+            .map_err(|e| not_rpps(format!("its header is unreadable: {e}")))?
+            .0
+            .into_owned();
+        let layout = Layout::from_header(&header).map_err(|e| not_rpps(e.to_string()))?;
+        Ok(RppsInput {
+            path: path.to_path_buf(),
+            reader,
+            size,
+            header_len,
+            layout,
+        })
+    }
+}
+
 /// Pass 1: reads the RPPS file once, validates each row and spills it into its buckets.
 fn partition_rpps(
-    path: &Path,
-    file: File,
-    size: u64,
+    input: RppsInput,
     spill_dir: &Path,
     rejects: &RejectReport,
 ) -> Result<Partition, ImportError> {
-    let mut reader = BufReader::with_capacity(1 << 20, file);
-    let mut bytes = Vec::with_capacity(4096);
+    let RppsInput {
+        path,
+        mut reader,
+        size,
+        header_len,
+        layout,
+    } = input;
+    let path = path.as_path();
     let read_error = |e| ImportError::File(FileError::io(path, e));
-    let not_rpps = |detail: String| {
-        ImportError::File(FileError::NotTheExpectedFormat {
-            path: path.to_path_buf(),
-            expected: "an RPPS PS_LibreAcces_Personne_activite extraction",
-            detail,
-        })
-    };
-    if reader.read_until(b'\n', &mut bytes).map_err(read_error)? == 0 {
-        return Err(not_rpps("the file is empty".into()));
-    }
-    let header = decode_line(strip_bom(trim_line_end(&bytes)))
-        .map_err(|e| not_rpps(format!("its header is unreadable: {e}")))?
-        .0
-        .into_owned();
-    let layout = Layout::from_header(&header).map_err(|e| not_rpps(e.to_string()))?;
-
+    let mut bytes = Vec::with_capacity(4096);
     let count = spill::bucket_count(size);
     let spill_error = |source| ImportError::Spill {
         path: spill_dir.to_path_buf(),
@@ -332,7 +384,7 @@ fn partition_rpps(
     let mut structures =
         spill::Buckets::create(spill_dir, "structures", count).map_err(spill_error)?;
     let progress = Progress::new("Reading RPPS", size, Unit::Bytes);
-    progress.inc(bytes.len() as u64);
+    progress.inc(header_len);
     let mut line_number = 1u64;
     let mut rows_read = 0u64;
     let mut windows_1252_lines = 0u64;
@@ -391,8 +443,10 @@ fn partition_rpps(
         layout,
         person_buckets: persons.finish().map_err(spill_error)?,
         structure_buckets: structures.finish().map_err(spill_error)?,
-        rows_read,
-        windows_1252_lines,
+        stats: PartitionStats {
+            rows_read,
+            windows_1252_lines,
+        },
     })
 }
 

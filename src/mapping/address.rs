@@ -134,14 +134,16 @@ pub fn to_fhir(address: &PostalAddress<'_>) -> Option<Address> {
         )]);
     }
     let (texts, parts): (Vec<_>, Vec<_>) = lines.into_iter().unzip();
-    builder = builder
-        .line(texts.into_iter().map(Some).collect())
-        .line_ext(
-            parts
-                .into_iter()
-                .map(|p| Some(field_extension(p)))
-                .collect(),
-        );
+    // FHIR JSON never has empty objects: a line without parts is `null` in `_line`, and
+    // `_line` is left out when no line has parts.
+    let parts: Vec<_> = parts
+        .into_iter()
+        .map(|p| (!p.is_empty()).then(|| field_extension(p)))
+        .collect();
+    builder = builder.line(texts.into_iter().map(Some).collect());
+    if parts.iter().any(Option::is_some) {
+        builder = builder.line_ext(parts);
+    }
     if !address.city.is_empty() {
         builder = builder.city(address.city.to_owned());
     }

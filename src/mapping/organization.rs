@@ -19,8 +19,9 @@ use super::telecom::{self, Contacts};
 use crate::extract::finess::Establishment;
 use crate::extract::rpps::{Col, RppsRow};
 
-/// The columns that describe a structure (as opposed to the person or the activity).
-const STRUCTURE_COLUMNS: [Col; 27] = [
+/// The columns that describe a structure (as opposed to the person or the activity), with the
+/// third token of `Autorité d'enregistrement`.
+const STRUCTURE_COLUMNS: [Col; 26] = [
     Col::Siret,
     Col::Siren,
     Col::FinessSite,
@@ -46,7 +47,6 @@ const STRUCTURE_COLUMNS: [Col; 27] = [
     Col::Email,
     Col::CodeDepartement,
     Col::AncienIdStructure,
-    Col::AutoriteEnregistrement,
     Col::SecteurActiviteCode,
 ];
 
@@ -56,7 +56,10 @@ const STRUCTURE_COLUMNS: [Col; 27] = [
 pub fn representative<'r, 'a>(rows: &'r [RppsRow<'a>]) -> &'r RppsRow<'a> {
     let mut counts: HashMap<Vec<&str>, (usize, usize)> = HashMap::new();
     for (index, row) in rows.iter().enumerate() {
-        let variant: Vec<&str> = STRUCTURE_COLUMNS.iter().map(|c| row.get(*c)).collect();
+        // Of `Autorité d'enregistrement`, only the structure's registrant (token 3) describes the
+        // structure; tokens 1 and 2 are the person's and the activity's.
+        let mut variant: Vec<&str> = STRUCTURE_COLUMNS.iter().map(|c| row.get(*c)).collect();
+        variant.push(registrant(row, 3).unwrap_or_default());
         counts.entry(variant).or_insert((0, index)).0 += 1;
     }
     let (_, best) = counts
