@@ -72,6 +72,9 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "ANNUAIRE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
+    /// Log one line per request.
+    #[arg(long, env = "ANNUAIRE_ACCESS_LOG")]
+    pub access_log: bool,
     #[command(flatten)]
     pub storage: StorageArgs,
 }
@@ -194,6 +197,7 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
         listen: args.listen,
         cache_bytes,
         workers,
+        access_log: args.access_log,
     })
     .map_err(|e| e.to_string())
 }

@@ -39,6 +39,7 @@ pub struct ServeOptions {
     pub listen: String,
     pub cache_bytes: u64,
     pub workers: usize,
+    pub access_log: bool,
 }
 
 /// Generates the demo files and imports them into `dir/data`, deterministically: fixed seed,
@@ -89,7 +90,8 @@ pub fn run(options: &ServeOptions) -> Result<(), ServeError> {
         source,
     })?;
     let address = listener.local_addr().map_err(ServeError::Server)?;
-    let state = AppState::new(Arc::new(generation));
+    let mut state = AppState::new(Arc::new(generation));
+    state.access_log = options.access_log;
     tracing::info!(
         "serving {name} ({} practitioners, {} roles, {} organizations, imported {}) at http://{address}/fhir",
         info.resources.practitioner,

@@ -9,7 +9,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{Compress, Logger};
+use actix_web::middleware::{Compress, Condition, Logger};
 use actix_web::{App, HttpServer, guard, web};
 
 use crate::store::{DataDir, ResourceStore, SledGeneration, StoreError};
@@ -27,6 +27,9 @@ pub struct AppState {
     pub store: SharedStore,
     /// The CapabilityStatement, serialized once.
     pub capability: Arc<Vec<u8>>,
+    /// Log one line per request (off by default: at tens of thousands of requests per second
+    /// the log itself becomes the bottleneck).
+    pub access_log: bool,
 }
 
 impl AppState {
@@ -35,6 +38,7 @@ impl AppState {
         AppState {
             store: Arc::new(RwLock::new(store)),
             capability: Arc::new(serde_json::to_vec(&capability).expect("JSON value serializes")),
+            access_log: false,
         }
     }
 
@@ -69,7 +73,10 @@ pub fn start(listener: TcpListener, state: AppState, workers: usize) -> std::io:
         App::new()
             .app_data(web::Data::new(state.clone()))
             .wrap(Compress::default())
-            .wrap(Logger::new("%r %s %b %Dms").log_target("annuaire::http"))
+            .wrap(Condition::new(
+                state.access_log,
+                Logger::new("%a \"%r\" %s %b %Dms").log_target("annuaire::http"),
+            ))
             .configure(configure)
     })
     .workers(workers)
