@@ -10,6 +10,31 @@ use crate::resource_type::ResourceType;
 
 const CAPABILITY_BASE: &str = include_str!("../conformance/capability-statement.json");
 const RESOURCES: &str = include_str!("../conformance/resources.json");
+const SEARCH_PARAMETERS: &str = include_str!("../conformance/search-parameters.json");
+
+/// One search parameter as declared in `conformance/search-parameters.json`: the single source
+/// for indexing, query parsing, the CapabilityStatement and the served SearchParameter.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SearchParamDeclaration {
+    pub code: String,
+    #[serde(rename = "type")]
+    pub param_type: String,
+    pub base: Vec<String>,
+    pub expression: String,
+    pub url: String,
+    pub description: String,
+    #[serde(default)]
+    pub modifiers: Vec<String>,
+    #[serde(default)]
+    pub target: Vec<String>,
+    #[serde(default)]
+    pub comparators: Vec<String>,
+}
+
+pub fn search_parameters() -> Vec<SearchParamDeclaration> {
+    serde_json::from_str(SEARCH_PARAMETERS)
+        .expect("conformance/search-parameters.json is valid (checked by tests)")
+}
 
 /// One served resource type as declared in `conformance/resources.json`.
 #[derive(Debug, Clone, Deserialize)]

@@ -13,5 +13,6 @@ pub mod import;
 pub mod mapping;
 pub mod progress;
 pub mod resource_type;
+pub mod search;
 pub mod serve;
 pub mod store;

@@ -1,0 +1,279 @@
+//! The subset of FHIRPath the search parameter declarations use, evaluated over a resource's
+//! JSON: dotted paths, `|` unions, `.where(field = 'literal')` and `.value` (an extension's
+//! `value[x]`). It runs at import time only (indexing), never on the request path.
+
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    Field(String),
+    Where { field: String, equals: String },
+}
+
+/// A parsed search parameter expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expression {
+    paths: Vec<Vec<Step>>,
+}
+
+impl Expression {
+    /// Parses `expr`, whose paths may start with a resource type name or `Resource`.
+    pub fn parse(expr: &str) -> Result<Expression, String> {
+        let paths = split_top_level(expr, '|')
+            .into_iter()
+            .map(|path| parse_path(path.trim()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Expression { paths })
+    }
+
+    /// The nodes `resource_type`'s resource yields. A path that names another resource type
+    /// yields nothing.
+    pub fn evaluate<'a>(&self, resource_type: &str, resource: &'a Value) -> Vec<&'a Value> {
+        let mut out = Vec::new();
+        for path in &self.paths {
+            let steps = match path.first() {
+                Some(Step::Field(first)) if starts_upper(first) => {
+                    if first != resource_type && first != "Resource" {
+                        continue;
+                    }
+                    &path[1..]
+                }
+                _ => &path[..],
+            };
+            let mut nodes = vec![resource];
+            for step in steps {
+                nodes = apply(step, nodes);
+            }
+            out.extend(nodes);
+        }
+        out
+    }
+}
+
+fn starts_upper(name: &str) -> bool {
+    name.chars().next().is_some_and(char::is_uppercase)
+}
+
+fn apply<'a>(step: &Step, nodes: Vec<&'a Value>) -> Vec<&'a Value> {
+    let mut out = Vec::new();
+    for node in nodes {
+        match step {
+            Step::Field(name) => {
+                let Value::Object(map) = node else { continue };
+                let child = match map.get(name.as_str()) {
+                    Some(child) => Some(child),
+                    // `.value` on an extension is its polymorphic `value[x]`.
+                    None if name == "value" => map
+                        .iter()
+                        .find(|(k, _)| k.len() > 5 && k.starts_with("value") && k[5..].starts_with(char::is_uppercase))
+                        .map(|(_, v)| v),
+                    None => None,
+                };
+                match child {
+                    Some(Value::Array(items)) => out.extend(items.iter()),
+                    Some(value) => out.push(value),
+                    None => {}
+                }
+            }
+            Step::Where { field, equals } => {
+                if node.get(field.as_str()).and_then(Value::as_str) == Some(equals.as_str()) {
+                    out.push(node);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Splits on `separator` outside quotes and parentheses.
+fn split_top_level(text: &str, separator: char) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut quoted, mut start) = (0i32, false, 0usize);
+    for (i, c) in text.char_indices() {
+        match c {
+            '\'' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => depth -= 1,
+            c if c == separator && !quoted && depth == 0 => {
+                parts.push(&text[start..i]);
+                start = i + c.len_utf8();
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[start..]);
+    parts
+}
+
+fn parse_path(path: &str) -> Result<Vec<Step>, String> {
+    let mut steps = Vec::new();
+    for part in split_top_level(path, '.') {
+        let part = part.trim();
+        if let Some(inner) = part.strip_prefix("where(").and_then(|p| p.strip_suffix(')')) {
+            let (field, literal) = inner
+                .split_once('=')
+                .ok_or_else(|| format!("unsupported where() condition `{inner}` in `{path}`"))?;
+            let literal = literal.trim();
+            let equals = literal
+                .strip_prefix('\'')
+                .and_then(|l| l.strip_suffix('\''))
+                .ok_or_else(|| format!("where() needs a quoted literal in `{path}`"))?;
+            steps.push(Step::Where {
+                field: field.trim().to_owned(),
+                equals: equals.to_owned(),
+            });
+        } else if !part.is_empty() && part.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            steps.push(Step::Field(part.to_owned()));
+        } else {
+            return Err(format!("unsupported expression step `{part}` in `{path}`"));
+        }
+    }
+    Ok(steps)
+}
+
+/// String values of a node for a `string` parameter: the node itself, or the string parts of
+/// a HumanName, an Address or a Coding.
+pub fn strings(node: &Value) -> Vec<&str> {
+    const PARTS: [&str; 11] = [
+        "text", "family", "given", "prefix", "suffix", "line", "city", "district", "state", "postalCode", "country",
+    ];
+    match node {
+        Value::String(s) => vec![s.as_str()],
+        Value::Object(map) => {
+            let mut out = Vec::new();
+            for key in PARTS {
+                match map.get(key) {
+                    Some(Value::String(s)) => out.push(s.as_str()),
+                    Some(Value::Array(items)) => out.extend(items.iter().filter_map(Value::as_str)),
+                    _ => {}
+                }
+            }
+            if out.is_empty() {
+                // A Coding under a string parameter (address-insee): its code.
+                out.extend(map.get("code").and_then(Value::as_str));
+            }
+            out
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// One value of a `token` parameter.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Token<'a> {
+    pub system: Option<&'a str>,
+    pub code: Option<&'a str>,
+    /// Text for `:text` (CodeableConcept.text, Coding.display, Identifier.type.text).
+    pub text: Option<&'a str>,
+    /// Identifier.type codings, for `:of-type`.
+    pub types: Vec<(&'a str, &'a str)>,
+}
+
+/// Token values of a node: a code or boolean, a Coding, a CodeableConcept, an Identifier or a
+/// ContactPoint.
+pub fn tokens(node: &Value) -> Vec<Token<'_>> {
+    match node {
+        Value::String(s) => vec![Token { code: Some(s), ..Token::default() }],
+        Value::Bool(b) => vec![Token {
+            code: Some(if *b { "true" } else { "false" }),
+            ..Token::default()
+        }],
+        Value::Object(map) => {
+            let str_of = |key: &str| map.get(key).and_then(Value::as_str);
+            if let Some(Value::Array(codings)) = map.get("coding") {
+                let mut out: Vec<Token<'_>> = codings.iter().flat_map(tokens).collect();
+                if let Some(text) = str_of("text") {
+                    out.push(Token { text: Some(text), ..Token::default() });
+                }
+                return out;
+            }
+            if let Some(code) = str_of("code") {
+                return vec![Token {
+                    system: str_of("system"),
+                    code: Some(code),
+                    text: str_of("display"),
+                    types: Vec::new(),
+                }];
+            }
+            if let Some(value) = str_of("value") {
+                let kind = map.get("type");
+                let types = kind
+                    .and_then(|t| t.get("coding"))
+                    .and_then(Value::as_array)
+                    .map(|codings| {
+                        codings
+                            .iter()
+                            .filter_map(|c| Some((c.get("system")?.as_str()?, c.get("code")?.as_str()?)))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                return vec![Token {
+                    system: str_of("system"),
+                    code: Some(value),
+                    text: kind.and_then(|t| t.get("text")).and_then(Value::as_str),
+                    types,
+                }];
+            }
+            Vec::new()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The literal reference of a Reference node (`Practitioner/pp-...`).
+pub fn reference(node: &Value) -> Option<&str> {
+    node.get("reference").and_then(Value::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn paths_unions_and_type_prefixes() {
+        let org = json!({"resourceType": "Organization", "name": "CH", "alias": ["A", "B"]});
+        let expr = Expression::parse("Organization.name | Organization.alias").unwrap();
+        let values: Vec<_> = expr.evaluate("Organization", &org).into_iter().flat_map(strings).collect();
+        assert_eq!(values, ["CH", "A", "B"]);
+        assert!(expr.evaluate("Practitioner", &org).is_empty());
+    }
+
+    #[test]
+    fn where_and_polymorphic_value() {
+        let trace = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-data-trace";
+        let resource = json!({"meta": {"extension": [{"url": trace, "extension": [
+            {"url": "autorite-enregistrement", "valueCodeableConcept": {"coding": [{"system": "S", "code": "CNOM"}]}},
+            {"url": "systeme-information", "valueCode": "RPPS"}]}]}});
+        let expr = Expression::parse(&format!(
+            "meta.extension.where(url='{trace}').extension.where(url='systeme-information').value"
+        ))
+        .unwrap();
+        let found: Vec<_> = expr.evaluate("Practitioner", &resource).into_iter().flat_map(tokens).collect();
+        assert_eq!(found[0].code, Some("RPPS"));
+        let expr = Expression::parse(&format!(
+            "meta.extension.where(url = '{trace}').extension.where(url = 'autorite-enregistrement').value"
+        ))
+        .unwrap();
+        let found: Vec<_> = expr.evaluate("Practitioner", &resource).into_iter().flat_map(tokens).collect();
+        assert_eq!((found[0].system, found[0].code), (Some("S"), Some("CNOM")));
+    }
+
+    #[test]
+    fn datatype_values() {
+        let name = json!({"family": "MARTINOT", "given": ["Claire"], "suffix": ["DR"]});
+        assert_eq!(strings(&name), ["MARTINOT", "Claire", "DR"]);
+        let id = json!({"system": "urn:oid:1", "value": "81", "type": {"coding": [{"system": "T", "code": "IDNPS"}]}});
+        let token = &tokens(&id)[0];
+        assert_eq!((token.system, token.code), (Some("urn:oid:1"), Some("81")));
+        assert_eq!(token.types, [("T", "IDNPS")]);
+        assert_eq!(tokens(&json!(true))[0].code, Some("true"));
+        assert_eq!(reference(&json!({"reference": "Organization/eg-1"})), Some("Organization/eg-1"));
+    }
+
+    #[test]
+    fn unsupported_syntax_is_an_error() {
+        assert!(Expression::parse("Practitioner.name.first()").is_err());
+        assert!(Expression::parse("x.where(url)").is_err());
+    }
+}

@@ -1,0 +1,8 @@
+//! FHIR search: parameter declarations compiled from `conformance/`, index terms, query
+//! parsing, evaluation over the store's indexes, and Bundle assembly.
+
+pub mod date;
+pub mod expr;
+pub mod fold;
+pub mod params;
+pub mod terms;

@@ -1,0 +1,197 @@
+//! Index keys: what indexing writes and querying looks up, encoded in one place.
+//!
+//! A posting key is `<param code> 0x00 <kind> <term>`; its value is the bitmap of the
+//! documents (per-type numbers, in id order) that have that term. Kinds:
+//!
+//! | kind | term | serves |
+//! |---|---|---|
+//! | `n` | folded string | string default (starts-with) and `:contains` |
+//! | `x` | string as is | string `:exact` |
+//! | `v` | code 0x1F system (system empty when absent) | token `code`, `system\|code`, `\|code` |
+//! | `y` | system | token `system\|` |
+//! | `o` | type system 0x1F type code 0x1F value | token `:of-type` |
+//! | `t` | folded text | token `:text` |
+//! | `r` | `Type/id` | reference |
+//! | `d` | start and end, 8 bytes each | date |
+//! | `m` | (empty) | `:missing`: the documents having any value |
+
+use serde_json::Value;
+
+use super::date::{self, Range};
+use super::expr;
+use super::fold::fold;
+use super::params::{ParamType, SearchParam};
+use crate::resource_type::ResourceType;
+
+pub const FOLDED: u8 = b'n';
+pub const EXACT: u8 = b'x';
+pub const CODE: u8 = b'v';
+pub const SYSTEM: u8 = b'y';
+pub const OF_TYPE: u8 = b'o';
+pub const TEXT: u8 = b't';
+pub const REFERENCE: u8 = b'r';
+pub const DATE: u8 = b'd';
+pub const PRESENT: u8 = b'm';
+/// Separates the parts of a composite term.
+pub const UNIT: char = '\u{1f}';
+
+/// The posting key of `kind` + `term` for a parameter.
+pub fn key(param: &str, kind: u8, term: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(param.len() + 2 + term.len());
+    key.extend_from_slice(param.as_bytes());
+    key.push(0);
+    key.push(kind);
+    key.extend_from_slice(term.as_bytes());
+    key
+}
+
+/// The key of a date term.
+pub fn date_key(param: &str, range: Range) -> Vec<u8> {
+    let mut key = key(param, DATE, "");
+    key.extend_from_slice(&encode_i64(range.start));
+    key.extend_from_slice(&encode_i64(range.end));
+    key
+}
+
+/// Decodes the range of a date key (`None` when it is not one).
+pub fn decode_date_key(param: &str, key: &[u8]) -> Option<Range> {
+    let rest = key.strip_prefix(self::key(param, DATE, "").as_slice())?;
+    if rest.len() != 16 {
+        return None;
+    }
+    Some(Range {
+        start: decode_i64(&rest[..8]),
+        end: decode_i64(&rest[8..]),
+    })
+}
+
+/// Order-preserving encoding of a signed number.
+fn encode_i64(n: i64) -> [u8; 8] {
+    ((n as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+fn decode_i64(bytes: &[u8]) -> i64 {
+    (u64::from_be_bytes(bytes.try_into().expect("8 bytes")) ^ (1 << 63)) as i64
+}
+
+/// Appends to `out` the terms (`kind` byte + term) `resource` has for `param`, each once.
+pub fn index_terms(param: &SearchParam, rtype: ResourceType, resource: &Value, out: &mut Vec<Vec<u8>>) {
+    let start = out.len();
+    let push = |out: &mut Vec<Vec<u8>>, kind: u8, term: &str| {
+        let mut entry = Vec::with_capacity(1 + term.len());
+        entry.push(kind);
+        entry.extend_from_slice(term.as_bytes());
+        out.push(entry);
+    };
+    for node in param.expression.evaluate(rtype.as_str(), resource) {
+        match param.param_type {
+            ParamType::String => {
+                for s in expr::strings(node) {
+                    push(out, FOLDED, &fold(s));
+                    push(out, EXACT, s);
+                }
+            }
+            ParamType::Token => {
+                for token in expr::tokens(node) {
+                    if let Some(code) = token.code {
+                        push(out, CODE, &format!("{code}{UNIT}{}", token.system.unwrap_or("")));
+                        for (system, kind) in &token.types {
+                            push(out, OF_TYPE, &format!("{system}{UNIT}{kind}{UNIT}{code}"));
+                        }
+                    }
+                    if let Some(system) = token.system {
+                        push(out, SYSTEM, system);
+                    }
+                    if let Some(text) = token.text {
+                        push(out, TEXT, &fold(text));
+                    }
+                }
+            }
+            ParamType::Reference => {
+                if let Some(reference) = expr::reference(node) {
+                    push(out, REFERENCE, reference);
+                }
+            }
+            ParamType::Date => {
+                if let Some(range) = node.as_str().and_then(|s| date::parse(s).ok()) {
+                    let mut entry = vec![DATE];
+                    entry.extend_from_slice(&encode_i64(range.start));
+                    entry.extend_from_slice(&encode_i64(range.end));
+                    out.push(entry);
+                }
+            }
+        }
+    }
+    if out.len() > start {
+        out.push(vec![PRESENT]);
+    }
+    let mut terms = out.split_off(start);
+    terms.sort();
+    terms.dedup();
+    out.extend(terms);
+}
+
+/// The trigrams of a folded term, for the `:contains` dictionary.
+pub fn trigrams(term: &str) -> Vec<String> {
+    let chars: Vec<char> = term.chars().collect();
+    let mut out: Vec<String> = chars.windows(3).map(|w| w.iter().collect()).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::search::params::Registry;
+    use serde_json::json;
+
+    fn terms_of(rtype: ResourceType, code: &str, resource: &Value) -> Vec<String> {
+        let param = Registry::get().find(rtype, code).unwrap();
+        let mut out = Vec::new();
+        index_terms(param, rtype, resource, &mut out);
+        out.into_iter().map(|t| String::from_utf8_lossy(&t).replace(UNIT, "|")).collect()
+    }
+
+    #[test]
+    fn string_terms_are_folded_and_exact() {
+        let p = json!({"resourceType": "Practitioner", "name": [{"family": "LEFÈVRE", "given": ["Aïcha"]}]});
+        assert_eq!(terms_of(ResourceType::Practitioner, "family", &p), ["m", "nlefevre", "xLEFÈVRE"]);
+        assert_eq!(
+            terms_of(ResourceType::Practitioner, "name", &p),
+            ["m", "naicha", "nlefevre", "xAïcha", "xLEFÈVRE"]
+        );
+    }
+
+    #[test]
+    fn token_terms() {
+        let p = json!({"resourceType": "Practitioner", "identifier": [
+            {"system": "urn:oid:1.2.250.1.71.4.2.1", "value": "81", "type": {"coding": [{"system": "T", "code": "IDNPS"}]}}]});
+        assert_eq!(
+            terms_of(ResourceType::Practitioner, "identifier", &p),
+            ["m", "oT|IDNPS|81", "v81|urn:oid:1.2.250.1.71.4.2.1", "yurn:oid:1.2.250.1.71.4.2.1"]
+        );
+        let p = json!({"resourceType": "Practitioner", "active": true});
+        assert_eq!(terms_of(ResourceType::Practitioner, "active", &p), ["m", "vtrue|"]);
+    }
+
+    #[test]
+    fn absent_values_have_no_presence_term() {
+        let p = json!({"resourceType": "Practitioner"});
+        assert!(terms_of(ResourceType::Practitioner, "family", &p).is_empty());
+    }
+
+    #[test]
+    fn date_keys_sort_by_time() {
+        let early = date_key("_lastUpdated", Range { start: -5, end: 10 });
+        let late = date_key("_lastUpdated", Range { start: 3, end: 4 });
+        assert!(early < late);
+        assert_eq!(decode_date_key("_lastUpdated", &late), Some(Range { start: 3, end: 4 }));
+    }
+
+    #[test]
+    fn trigrams_of_terms() {
+        assert_eq!(trigrams("lefevre"), ["efe", "evr", "fev", "lef", "vre"]);
+        assert!(trigrams("le").is_empty());
+    }
+}
