@@ -12,6 +12,7 @@
 //! Memory holds FINESS, one bucket per worker, and the sets of FINESS ids merged and legal
 //! entities referenced: it does not grow with the RPPS file.
 
+pub mod index;
 pub mod spill;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -253,6 +254,7 @@ fn write_generation(
     progress.finish();
     context.map_remaining_finess(finess)?;
     context.map_legal_entities()?;
+    index::build(&writer, &spill_dir, workers)?;
     std::fs::remove_dir_all(&spill_dir).map_err(spill_error)?;
 
     tracing::info!("flushing the new generation to disk");
@@ -268,7 +270,7 @@ fn display_name(path: &Path) -> String {
 }
 
 /// Runs `task` over `items` on `workers` threads; the first error stops the others.
-fn run_parallel<T: Sync, E: Send>(
+pub(crate) fn run_parallel<T: Sync, E: Send>(
     items: &[T],
     workers: usize,
     task: impl Fn(&T) -> Result<(), E> + Sync,

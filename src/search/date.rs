@@ -53,19 +53,28 @@ fn millis(time: OffsetDateTime) -> i64 {
 }
 
 fn num<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, String> {
-    text.parse().map_err(|_| format!("`{text}` is not a valid {what}"))
+    text.parse()
+        .map_err(|_| format!("`{text}` is not a valid {what}"))
 }
 
 /// Parses a FHIR date, dateTime or instant into the range its precision covers. A value with a
 /// time must have a time zone (FHIR requires it); a date without time is taken in UTC.
 pub fn parse(value: &str) -> Result<Range, String> {
-    let bad = || format!("`{value}` is not a FHIR date (YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss[.sss]](Z|+hh:mm))");
+    let bad = || {
+        format!(
+            "`{value}` is not a FHIR date (YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss[.sss]](Z|+hh:mm))"
+        )
+    };
     let (date_part, time_part) = match value.split_once('T') {
         Some((d, t)) => (d, Some(t)),
         None => (value, None),
     };
     let fields: Vec<&str> = date_part.split('-').collect();
-    if fields.is_empty() || fields.len() > 3 || fields[0].len() != 4 || fields.iter().skip(1).any(|f| f.len() != 2) {
+    if fields.is_empty()
+        || fields.len() > 3
+        || fields[0].len() != 4
+        || fields.iter().skip(1).any(|f| f.len() != 2)
+    {
         return Err(bad());
     }
     let year: i32 = num(fields[0], "year")?;
@@ -81,11 +90,21 @@ pub fn parse(value: &str) -> Result<Range, String> {
     let Some(time_part) = time_part else {
         let start = date.midnight().assume_utc();
         let end = match fields.len() {
-            1 => Date::from_calendar_date(year + 1, Month::January, 1).map_err(|_| bad())?.midnight().assume_utc(),
+            1 => Date::from_calendar_date(year + 1, Month::January, 1)
+                .map_err(|_| bad())?
+                .midnight()
+                .assume_utc(),
             2 => {
                 let next = month.next();
-                let next_year = if next == Month::January { year + 1 } else { year };
-                Date::from_calendar_date(next_year, next, 1).map_err(|_| bad())?.midnight().assume_utc()
+                let next_year = if next == Month::January {
+                    year + 1
+                } else {
+                    year
+                };
+                Date::from_calendar_date(next_year, next, 1)
+                    .map_err(|_| bad())?
+                    .midnight()
+                    .assume_utc()
             }
             _ => start + time::Duration::DAY,
         };
@@ -101,11 +120,17 @@ pub fn parse(value: &str) -> Result<Range, String> {
         let (clock, zone) = time_part.split_at(pos);
         let sign = if zone.starts_with('-') { -1 } else { 1 };
         let (h, m) = zone[1..].split_once(':').ok_or_else(bad)?;
-        let offset = UtcOffset::from_hms(sign * num::<i8>(h, "hour offset")?, sign * num::<i8>(m, "minute offset")?, 0)
-            .map_err(|_| bad())?;
+        let offset = UtcOffset::from_hms(
+            sign * num::<i8>(h, "hour offset")?,
+            sign * num::<i8>(m, "minute offset")?,
+            0,
+        )
+        .map_err(|_| bad())?;
         (clock, offset)
     } else {
-        return Err(format!("`{value}` has a time but no time zone; FHIR requires one (Z or +hh:mm)"));
+        return Err(format!(
+            "`{value}` has a time but no time zone; FHIR requires one (Z or +hh:mm)"
+        ));
     };
     let parts: Vec<&str> = clock.split(':').collect();
     if !(2..=3).contains(&parts.len()) || parts[..2].iter().any(|p| p.len() != 2) {
@@ -121,7 +146,11 @@ pub fn parse(value: &str) -> Result<Range, String> {
                 return Err(bad());
             }
             let digits = frac.len().min(9);
-            let nanos: u32 = if digits == 0 { 0 } else { num::<u32>(&frac[..digits], "fraction")? * 10u32.pow(9 - digits as u32) };
+            let nanos: u32 = if digits == 0 {
+                0
+            } else {
+                num::<u32>(&frac[..digits], "fraction")? * 10u32.pow(9 - digits as u32)
+            };
             let width = match digits {
                 0 => 1000,
                 1 => 100,
@@ -172,22 +201,60 @@ mod tests {
 
     #[test]
     fn precision_defines_the_range() {
-        assert_eq!(parse("2026").unwrap(), Range { start: ms("2026-01-01T00:00:00Z"), end: ms("2027-01-01T00:00:00Z") });
-        assert_eq!(parse("2026-12").unwrap(), Range { start: ms("2026-12-01T00:00:00Z"), end: ms("2027-01-01T00:00:00Z") });
+        assert_eq!(
+            parse("2026").unwrap(),
+            Range {
+                start: ms("2026-01-01T00:00:00Z"),
+                end: ms("2027-01-01T00:00:00Z")
+            }
+        );
+        assert_eq!(
+            parse("2026-12").unwrap(),
+            Range {
+                start: ms("2026-12-01T00:00:00Z"),
+                end: ms("2027-01-01T00:00:00Z")
+            }
+        );
         assert_eq!(parse("2026-02-28").unwrap().end, ms("2026-03-01T00:00:00Z"));
-        assert_eq!(parse("2026-11-01T10:30Z").unwrap(), Range { start: ms("2026-11-01T10:30:00Z"), end: ms("2026-11-01T10:31:00Z") });
-        assert_eq!(parse("2026-11-01T10:30:05.5+01:00").unwrap(), Range { start: ms("2026-11-01T09:30:05.5Z"), end: ms("2026-11-01T09:30:05.6Z") });
+        assert_eq!(
+            parse("2026-11-01T10:30Z").unwrap(),
+            Range {
+                start: ms("2026-11-01T10:30:00Z"),
+                end: ms("2026-11-01T10:31:00Z")
+            }
+        );
+        assert_eq!(
+            parse("2026-11-01T10:30:05.5+01:00").unwrap(),
+            Range {
+                start: ms("2026-11-01T09:30:05.5Z"),
+                end: ms("2026-11-01T09:30:05.6Z")
+            }
+        );
     }
 
     #[test]
     fn time_zones_are_exact() {
-        assert_eq!(parse("2026-11-01T01:00:00+01:00").unwrap(), parse("2026-11-01T00:00:00Z").unwrap());
-        assert_eq!(parse("2026-10-31T19:00:00-05:00").unwrap(), parse("2026-11-01T00:00:00Z").unwrap());
+        assert_eq!(
+            parse("2026-11-01T01:00:00+01:00").unwrap(),
+            parse("2026-11-01T00:00:00Z").unwrap()
+        );
+        assert_eq!(
+            parse("2026-10-31T19:00:00-05:00").unwrap(),
+            parse("2026-11-01T00:00:00Z").unwrap()
+        );
     }
 
     #[test]
     fn malformed_dates() {
-        for bad in ["2026-13", "2026-02-30", "26-01-01", "2026-11-01T10:30", "2026-11-01T25:00Z", "tomorrow", ""] {
+        for bad in [
+            "2026-13",
+            "2026-02-30",
+            "26-01-01",
+            "2026-11-01T10:30",
+            "2026-11-01T25:00Z",
+            "tomorrow",
+            "",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
     }

@@ -65,7 +65,11 @@ fn apply<'a>(step: &Step, nodes: Vec<&'a Value>) -> Vec<&'a Value> {
                     // `.value` on an extension is its polymorphic `value[x]`.
                     None if name == "value" => map
                         .iter()
-                        .find(|(k, _)| k.len() > 5 && k.starts_with("value") && k[5..].starts_with(char::is_uppercase))
+                        .find(|(k, _)| {
+                            k.len() > 5
+                                && k.starts_with("value")
+                                && k[5..].starts_with(char::is_uppercase)
+                        })
                         .map(|(_, v)| v),
                     None => None,
                 };
@@ -109,7 +113,10 @@ fn parse_path(path: &str) -> Result<Vec<Step>, String> {
     let mut steps = Vec::new();
     for part in split_top_level(path, '.') {
         let part = part.trim();
-        if let Some(inner) = part.strip_prefix("where(").and_then(|p| p.strip_suffix(')')) {
+        if let Some(inner) = part
+            .strip_prefix("where(")
+            .and_then(|p| p.strip_suffix(')'))
+        {
             let (field, literal) = inner
                 .split_once('=')
                 .ok_or_else(|| format!("unsupported where() condition `{inner}` in `{path}`"))?;
@@ -135,7 +142,17 @@ fn parse_path(path: &str) -> Result<Vec<Step>, String> {
 /// a HumanName, an Address or a Coding.
 pub fn strings(node: &Value) -> Vec<&str> {
     const PARTS: [&str; 11] = [
-        "text", "family", "given", "prefix", "suffix", "line", "city", "district", "state", "postalCode", "country",
+        "text",
+        "family",
+        "given",
+        "prefix",
+        "suffix",
+        "line",
+        "city",
+        "district",
+        "state",
+        "postalCode",
+        "country",
     ];
     match node {
         Value::String(s) => vec![s.as_str()],
@@ -173,7 +190,10 @@ pub struct Token<'a> {
 /// ContactPoint.
 pub fn tokens(node: &Value) -> Vec<Token<'_>> {
     match node {
-        Value::String(s) => vec![Token { code: Some(s), ..Token::default() }],
+        Value::String(s) => vec![Token {
+            code: Some(s),
+            ..Token::default()
+        }],
         Value::Bool(b) => vec![Token {
             code: Some(if *b { "true" } else { "false" }),
             ..Token::default()
@@ -183,7 +203,10 @@ pub fn tokens(node: &Value) -> Vec<Token<'_>> {
             if let Some(Value::Array(codings)) = map.get("coding") {
                 let mut out: Vec<Token<'_>> = codings.iter().flat_map(tokens).collect();
                 if let Some(text) = str_of("text") {
-                    out.push(Token { text: Some(text), ..Token::default() });
+                    out.push(Token {
+                        text: Some(text),
+                        ..Token::default()
+                    });
                 }
                 return out;
             }
@@ -203,7 +226,9 @@ pub fn tokens(node: &Value) -> Vec<Token<'_>> {
                     .map(|codings| {
                         codings
                             .iter()
-                            .filter_map(|c| Some((c.get("system")?.as_str()?, c.get("code")?.as_str()?)))
+                            .filter_map(|c| {
+                                Some((c.get("system")?.as_str()?, c.get("code")?.as_str()?))
+                            })
                             .collect()
                     })
                     .unwrap_or_default();
@@ -234,14 +259,19 @@ mod tests {
     fn paths_unions_and_type_prefixes() {
         let org = json!({"resourceType": "Organization", "name": "CH", "alias": ["A", "B"]});
         let expr = Expression::parse("Organization.name | Organization.alias").unwrap();
-        let values: Vec<_> = expr.evaluate("Organization", &org).into_iter().flat_map(strings).collect();
+        let values: Vec<_> = expr
+            .evaluate("Organization", &org)
+            .into_iter()
+            .flat_map(strings)
+            .collect();
         assert_eq!(values, ["CH", "A", "B"]);
         assert!(expr.evaluate("Practitioner", &org).is_empty());
     }
 
     #[test]
     fn where_and_polymorphic_value() {
-        let trace = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-data-trace";
+        let trace =
+            "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-data-trace";
         let resource = json!({"meta": {"extension": [{"url": trace, "extension": [
             {"url": "autorite-enregistrement", "valueCodeableConcept": {"coding": [{"system": "S", "code": "CNOM"}]}},
             {"url": "systeme-information", "valueCode": "RPPS"}]}]}});
@@ -249,13 +279,21 @@ mod tests {
             "meta.extension.where(url='{trace}').extension.where(url='systeme-information').value"
         ))
         .unwrap();
-        let found: Vec<_> = expr.evaluate("Practitioner", &resource).into_iter().flat_map(tokens).collect();
+        let found: Vec<_> = expr
+            .evaluate("Practitioner", &resource)
+            .into_iter()
+            .flat_map(tokens)
+            .collect();
         assert_eq!(found[0].code, Some("RPPS"));
         let expr = Expression::parse(&format!(
             "meta.extension.where(url = '{trace}').extension.where(url = 'autorite-enregistrement').value"
         ))
         .unwrap();
-        let found: Vec<_> = expr.evaluate("Practitioner", &resource).into_iter().flat_map(tokens).collect();
+        let found: Vec<_> = expr
+            .evaluate("Practitioner", &resource)
+            .into_iter()
+            .flat_map(tokens)
+            .collect();
         assert_eq!((found[0].system, found[0].code), (Some("S"), Some("CNOM")));
     }
 
@@ -268,7 +306,10 @@ mod tests {
         assert_eq!((token.system, token.code), (Some("urn:oid:1"), Some("81")));
         assert_eq!(token.types, [("T", "IDNPS")]);
         assert_eq!(tokens(&json!(true))[0].code, Some("true"));
-        assert_eq!(reference(&json!({"reference": "Organization/eg-1"})), Some("Organization/eg-1"));
+        assert_eq!(
+            reference(&json!({"reference": "Organization/eg-1"})),
+            Some("Organization/eg-1")
+        );
     }
 
     #[test]

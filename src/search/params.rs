@@ -113,7 +113,10 @@ mod tests {
             assert_eq!(codes.len(), unique.len(), "{rtype}: {codes:?}");
         }
         assert_eq!(
-            registry.find(ResourceType::PractitionerRole, "practitioner").unwrap().target,
+            registry
+                .find(ResourceType::PractitionerRole, "practitioner")
+                .unwrap()
+                .target,
             Some(ResourceType::Practitioner)
         );
     }
@@ -121,13 +124,25 @@ mod tests {
     #[test]
     fn every_parameter_the_issue_lists_is_declared() {
         let expected = [
-            (ResourceType::Practitioner, "_id _lastUpdated active identifier identifier-type family given name qualification-code mailbox-mss data-information-system data-registration-authority"),
-            (ResourceType::PractitionerRole, "_id _lastUpdated active identifier practitioner organization role mailbox-mss data-information-system data-registration-authority"),
-            (ResourceType::Organization, "_id _lastUpdated active identifier identifier-type name address address-city address-postalcode address-line address-insee type partof mailbox-mss pharmacy-licence data-information-system data-registration-authority"),
+            (
+                ResourceType::Practitioner,
+                "_id _lastUpdated active identifier identifier-type family given name qualification-code mailbox-mss data-information-system data-registration-authority",
+            ),
+            (
+                ResourceType::PractitionerRole,
+                "_id _lastUpdated active identifier practitioner organization role mailbox-mss data-information-system data-registration-authority",
+            ),
+            (
+                ResourceType::Organization,
+                "_id _lastUpdated active identifier identifier-type name address address-city address-postalcode address-line address-insee type partof mailbox-mss pharmacy-licence data-information-system data-registration-authority",
+            ),
         ];
         for (rtype, codes) in expected {
             for code in codes.split(' ') {
-                assert!(Registry::get().find(rtype, code).is_some(), "{rtype}.{code}");
+                assert!(
+                    Registry::get().find(rtype, code).is_some(),
+                    "{rtype}.{code}"
+                );
             }
         }
     }

@@ -9,11 +9,11 @@
 //! | `x` | string as is | string `:exact` |
 //! | `v` | code 0x1F system (system empty when absent) | token `code`, `system\|code`, `\|code` |
 //! | `y` | system | token `system\|` |
-//! | `o` | type system 0x1F type code 0x1F value | token `:of-type` |
+//! | `o` | value 0x1F type code 0x1F type system | token `:of-type` |
 //! | `t` | folded text | token `:text` |
 //! | `r` | `Type/id` | reference |
 //! | `d` | start and end, 8 bytes each | date |
-//! | `m` | (empty) | `:missing`: the documents having any value |
+//! | `!` | (empty) | `:missing`: the documents having any value (sorts first) |
 
 use serde_json::Value;
 
@@ -31,7 +31,7 @@ pub const OF_TYPE: u8 = b'o';
 pub const TEXT: u8 = b't';
 pub const REFERENCE: u8 = b'r';
 pub const DATE: u8 = b'd';
-pub const PRESENT: u8 = b'm';
+pub const PRESENT: u8 = b'!';
 /// Separates the parts of a composite term.
 pub const UNIT: char = '\u{1f}';
 
@@ -74,8 +74,14 @@ fn decode_i64(bytes: &[u8]) -> i64 {
     (u64::from_be_bytes(bytes.try_into().expect("8 bytes")) ^ (1 << 63)) as i64
 }
 
-/// Appends to `out` the terms (`kind` byte + term) `resource` has for `param`, each once.
-pub fn index_terms(param: &SearchParam, rtype: ResourceType, resource: &Value, out: &mut Vec<Vec<u8>>) {
+/// Appends to `out` the terms (`kind` byte + term) `resource` has for `param`, each once;
+/// returns whether it has any (the [`PRESENT`] entry, which the caller records itself).
+pub fn index_terms(
+    param: &SearchParam,
+    rtype: ResourceType,
+    resource: &Value,
+    out: &mut Vec<Vec<u8>>,
+) -> bool {
     let start = out.len();
     let push = |out: &mut Vec<Vec<u8>>, kind: u8, term: &str| {
         let mut entry = Vec::with_capacity(1 + term.len());
@@ -94,9 +100,13 @@ pub fn index_terms(param: &SearchParam, rtype: ResourceType, resource: &Value, o
             ParamType::Token => {
                 for token in expr::tokens(node) {
                     if let Some(code) = token.code {
-                        push(out, CODE, &format!("{code}{UNIT}{}", token.system.unwrap_or("")));
+                        push(
+                            out,
+                            CODE,
+                            &format!("{code}{UNIT}{}", token.system.unwrap_or("")),
+                        );
                         for (system, kind) in &token.types {
-                            push(out, OF_TYPE, &format!("{system}{UNIT}{kind}{UNIT}{code}"));
+                            push(out, OF_TYPE, &format!("{code}{UNIT}{kind}{UNIT}{system}"));
                         }
                     }
                     if let Some(system) = token.system {
@@ -122,13 +132,12 @@ pub fn index_terms(param: &SearchParam, rtype: ResourceType, resource: &Value, o
             }
         }
     }
-    if out.len() > start {
-        out.push(vec![PRESENT]);
-    }
     let mut terms = out.split_off(start);
     terms.sort();
     terms.dedup();
+    let present = !terms.is_empty();
     out.extend(terms);
+    present
 }
 
 /// The trigrams of a folded term, for the `:contains` dictionary.
@@ -149,17 +158,23 @@ mod tests {
     fn terms_of(rtype: ResourceType, code: &str, resource: &Value) -> Vec<String> {
         let param = Registry::get().find(rtype, code).unwrap();
         let mut out = Vec::new();
-        index_terms(param, rtype, resource, &mut out);
-        out.into_iter().map(|t| String::from_utf8_lossy(&t).replace(UNIT, "|")).collect()
+        let present = index_terms(param, rtype, resource, &mut out);
+        assert_eq!(present, !out.is_empty());
+        out.into_iter()
+            .map(|t| String::from_utf8_lossy(&t).replace(UNIT, "|"))
+            .collect()
     }
 
     #[test]
     fn string_terms_are_folded_and_exact() {
         let p = json!({"resourceType": "Practitioner", "name": [{"family": "LEFÈVRE", "given": ["Aïcha"]}]});
-        assert_eq!(terms_of(ResourceType::Practitioner, "family", &p), ["m", "nlefevre", "xLEFÈVRE"]);
+        assert_eq!(
+            terms_of(ResourceType::Practitioner, "family", &p),
+            ["nlefevre", "xLEFÈVRE"]
+        );
         assert_eq!(
             terms_of(ResourceType::Practitioner, "name", &p),
-            ["m", "naicha", "nlefevre", "xAïcha", "xLEFÈVRE"]
+            ["naicha", "nlefevre", "xAïcha", "xLEFÈVRE"]
         );
     }
 
@@ -169,10 +184,17 @@ mod tests {
             {"system": "urn:oid:1.2.250.1.71.4.2.1", "value": "81", "type": {"coding": [{"system": "T", "code": "IDNPS"}]}}]});
         assert_eq!(
             terms_of(ResourceType::Practitioner, "identifier", &p),
-            ["m", "oT|IDNPS|81", "v81|urn:oid:1.2.250.1.71.4.2.1", "yurn:oid:1.2.250.1.71.4.2.1"]
+            [
+                "o81|IDNPS|T",
+                "v81|urn:oid:1.2.250.1.71.4.2.1",
+                "yurn:oid:1.2.250.1.71.4.2.1"
+            ]
         );
         let p = json!({"resourceType": "Practitioner", "active": true});
-        assert_eq!(terms_of(ResourceType::Practitioner, "active", &p), ["m", "vtrue|"]);
+        assert_eq!(
+            terms_of(ResourceType::Practitioner, "active", &p),
+            ["vtrue|"]
+        );
     }
 
     #[test]
@@ -186,7 +208,10 @@ mod tests {
         let early = date_key("_lastUpdated", Range { start: -5, end: 10 });
         let late = date_key("_lastUpdated", Range { start: 3, end: 4 });
         assert!(early < late);
-        assert_eq!(decode_date_key("_lastUpdated", &late), Some(Range { start: 3, end: 4 }));
+        assert_eq!(
+            decode_date_key("_lastUpdated", &late),
+            Some(Range { start: 3, end: 4 })
+        );
     }
 
     #[test]

@@ -6,17 +6,21 @@
 //! (an atomic rename). A crash or a kill can only damage the generation being written, which
 //! nothing serves yet; the previous one stays served and intact.
 
+pub mod block;
 pub mod datadir;
+pub mod forward;
 pub mod sled_store;
 
 use std::path::PathBuf;
 
+use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 
 use crate::resource_type::ResourceType;
 
 pub use datadir::DataDir;
-pub use sled_store::{SledGeneration, SledWriter};
+pub use forward::Forward;
+pub use sled_store::{IndexWriters, Location, SledGeneration, SledWriter, TermDictionary};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -86,11 +90,60 @@ impl ResourceCounts {
     }
 }
 
-/// Read access to one generation.
+/// Read access to one generation: resources by id, and the search indexes.
+///
+/// Documents of a type are numbered 0..n in id order; index entries are bitmaps of document
+/// numbers (see `search::terms` for their keys).
 pub trait ResourceStore: Send + Sync {
     /// The stored JSON of a resource, `None` when there is none with that id.
     fn read(&self, rtype: ResourceType, id: &str) -> Result<Option<Vec<u8>>, StoreError>;
     fn info(&self) -> &GenerationInfo;
+    fn document_count(&self, rtype: ResourceType) -> u32;
+    /// Id and JSON of a document.
+    fn document(
+        &self,
+        rtype: ResourceType,
+        doc: u32,
+    ) -> Result<Option<(String, Vec<u8>)>, StoreError>;
+    fn document_id(
+        &self,
+        rtype: ResourceType,
+        doc: u32,
+    ) -> Result<Option<(String, Location)>, StoreError>;
+    /// The number of the first document whose id sorts after `id` (keyset paging).
+    fn first_document_after(&self, rtype: ResourceType, id: &str) -> Result<u32, StoreError>;
+    fn postings(
+        &self,
+        rtype: ResourceType,
+        key: &[u8],
+    ) -> Result<Option<RoaringBitmap>, StoreError>;
+    /// Visits the posting entries whose key starts with `prefix`, in key order, until `visit`
+    /// returns false.
+    fn scan_postings(
+        &self,
+        rtype: ResourceType,
+        prefix: &[u8],
+        visit: &mut dyn FnMut(&[u8], RoaringBitmap) -> bool,
+    ) -> Result<(), StoreError>;
+    /// The folded terms of a string parameter, by term number (cached after the first call).
+    fn term_dictionary(
+        &self,
+        rtype: ResourceType,
+        param: &str,
+    ) -> Result<TermDictionary, StoreError>;
+    /// The term numbers whose term contains `trigram`.
+    fn trigram(
+        &self,
+        rtype: ResourceType,
+        param: &str,
+        trigram: &str,
+    ) -> Result<Option<RoaringBitmap>, StoreError>;
+    /// The forward references of a reference parameter (cached after the first call).
+    fn forward(
+        &self,
+        rtype: ResourceType,
+        param: &str,
+    ) -> Result<Option<std::sync::Arc<Forward>>, StoreError>;
 }
 
 /// Write access to a generation being imported. Writes may come from several threads.

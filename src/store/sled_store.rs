@@ -1,20 +1,36 @@
-//! The sled implementation of the store traits: one sled database per generation, one tree per
-//! resource type, keyed by resource id.
+//! The sled implementation of the store traits: one sled database per generation.
 //!
 //! Key-value separation: the JSON bytes of the resources are appended to the generation's
 //! `resources.json.bin` file, and sled maps each id to where its bytes are (offset, length).
 //! Measured on the national-size import, sled storing the ~1.3 KB values itself spent most of
 //! the import copying and rewriting tree nodes that held them (495 s, 14 GB on disk); with only
-//! 12-byte locations in its nodes, sled's work shrinks to an index. The data file is written
+//! 12-byte locations in its nodes, sled's work shrinks to indexes. The data file is written
 //! sequentially, synced before the generation is described, and never modified afterwards, so
 //! it needs none of the care sled's log does. Bytes are served exactly as stored.
+//!
+//! Per resource type, trees named `<Type>` plus a suffix, all written once in key order and
+//! packed into blocks (see [`super::block`]):
+//!
+//! | tree | key | value |
+//! |---|---|---|
+//! | `<Type>` | id | location |
+//! | `<Type>/docs` | document number (u32 BE; numbers follow id order) | location + id |
+//! | `<Type>/postings` | see `search::terms` | roaring bitmap of document numbers |
+//! | `<Type>/terms` | param 0x00 term number (u32 BE) | folded term (the `:contains` dictionary) |
+//! | `<Type>/trigrams` | param 0x00 trigram | roaring bitmap of term numbers |
+//! | `<Type>/forward` | reference param | [`Forward`] |
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
+use roaring::RoaringBitmap;
+
+use super::block::{self, BlockWriter};
+use super::forward::Forward;
 use super::{GenerationInfo, ResourceStore, ResourceWriter, StoreError};
 use crate::resource_type::ResourceType;
 
@@ -41,52 +57,113 @@ fn sled_error(path: &Path) -> impl Fn(sled::Error) -> StoreError + '_ {
     }
 }
 
-/// Where a resource's bytes are in the data file: offset and length, big-endian.
-fn encode_location(offset: u64, len: u32) -> [u8; 12] {
-    let mut out = [0u8; 12];
-    out[..8].copy_from_slice(&offset.to_be_bytes());
-    out[8..].copy_from_slice(&len.to_be_bytes());
-    out
+/// Where a resource's bytes are in the data file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Location {
+    pub offset: u64,
+    pub len: u32,
 }
 
-fn decode_location(bytes: &[u8]) -> Option<(u64, u32)> {
-    let offset = u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?);
-    let len = u32::from_be_bytes(bytes.get(8..12)?.try_into().ok()?);
-    Some((offset, len))
+impl Location {
+    fn encode(self) -> [u8; 12] {
+        let mut out = [0u8; 12];
+        out[..8].copy_from_slice(&self.offset.to_be_bytes());
+        out[8..].copy_from_slice(&self.len.to_be_bytes());
+        out
+    }
+
+    fn decode(bytes: &[u8]) -> Option<Location> {
+        Some(Location {
+            offset: u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?),
+            len: u32::from_be_bytes(bytes.get(8..12)?.try_into().ok()?),
+        })
+    }
+}
+
+/// The trees of one resource type.
+struct TypeTrees {
+    ids: sled::Tree,
+    docs: sled::Tree,
+    postings: sled::Tree,
+    terms: sled::Tree,
+    trigrams: sled::Tree,
+    forward: sled::Tree,
 }
 
 struct Trees {
-    practitioner: sled::Tree,
-    practitioner_role: sled::Tree,
-    organization: sled::Tree,
+    by_type: Vec<(ResourceType, TypeTrees)>,
+    geolocation: sled::Tree,
 }
 
 impl Trees {
     fn open(db: &sled::Db, path: &Path) -> Result<Trees, StoreError> {
-        let tree = |t: ResourceType| db.open_tree(t.as_str()).map_err(sled_error(path));
+        let tree = |name: String| db.open_tree(name).map_err(sled_error(path));
+        let mut by_type = Vec::new();
+        for rtype in ResourceType::ALL {
+            let name = rtype.as_str();
+            by_type.push((
+                rtype,
+                TypeTrees {
+                    ids: tree(name.to_owned())?,
+                    docs: tree(format!("{name}/docs"))?,
+                    postings: tree(format!("{name}/postings"))?,
+                    terms: tree(format!("{name}/terms"))?,
+                    trigrams: tree(format!("{name}/trigrams"))?,
+                    forward: tree(format!("{name}/forward"))?,
+                },
+            ));
+        }
         Ok(Trees {
-            practitioner: tree(ResourceType::Practitioner)?,
-            practitioner_role: tree(ResourceType::PractitionerRole)?,
-            organization: tree(ResourceType::Organization)?,
+            by_type,
+            geolocation: tree(GEOLOCATION_TREE.to_owned())?,
         })
     }
 
-    fn get(&self, rtype: ResourceType) -> &sled::Tree {
-        match rtype {
-            ResourceType::Practitioner => &self.practitioner,
-            ResourceType::PractitionerRole => &self.practitioner_role,
-            ResourceType::Organization => &self.organization,
-        }
+    fn of(&self, rtype: ResourceType) -> &TypeTrees {
+        &self
+            .by_type
+            .iter()
+            .find(|(t, _)| *t == rtype)
+            .expect("every type has trees")
+            .1
     }
 }
+
+fn param_key(param: &str, rest: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(param.len() + 1 + rest.len());
+    key.extend_from_slice(param.as_bytes());
+    key.push(0);
+    key.extend_from_slice(rest);
+    key
+}
+
+fn decode_bitmap(path: &Path, bytes: &[u8]) -> Result<RoaringBitmap, StoreError> {
+    RoaringBitmap::deserialize_from(bytes).map_err(|e| StoreError::Damaged {
+        path: path.to_path_buf(),
+        detail: format!("unreadable index entry: {e}"),
+    })
+}
+
+fn encode_bitmap(bitmap: &RoaringBitmap) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(bitmap.serialized_size());
+    bitmap
+        .serialize_into(&mut bytes)
+        .expect("writing to a Vec cannot fail");
+    bytes
+}
+
+/// The `:contains` dictionary of a parameter: its folded terms, by term number.
+pub type TermDictionary = Arc<Vec<String>>;
 
 /// A complete generation, opened for reading.
 pub struct SledGeneration {
     path: PathBuf,
     trees: Trees,
     data: File,
-    geolocation: sled::Tree,
     info: GenerationInfo,
+    document_counts: Vec<(ResourceType, u32)>,
+    dictionaries: Mutex<HashMap<(ResourceType, String), TermDictionary>>,
+    forwards: Mutex<HashMap<(ResourceType, String), Arc<OnceLock<Option<Arc<Forward>>>>>>,
     _db: sled::Db,
     /// Shared lock telling imports this generation is in use (see `DataDir::hold_generation`).
     _in_use: Option<File>,
@@ -102,10 +179,7 @@ impl SledGeneration {
         let info_path = path.join(INFO_FILE);
         let info_text = std::fs::read_to_string(&info_path).map_err(|_| StoreError::Damaged {
             path: path.to_path_buf(),
-            detail: format!(
-                "{} is missing: this generation was never completed",
-                INFO_FILE
-            ),
+            detail: format!("{INFO_FILE} is missing: this generation was never completed"),
         })?;
         let info: GenerationInfo =
             serde_json::from_str(&info_text).map_err(|e| StoreError::Damaged {
@@ -115,12 +189,19 @@ impl SledGeneration {
         let db = open_db(path, cache_bytes)?;
         let data_path = path.join(DATA_FILE);
         let data = File::open(&data_path).map_err(StoreError::io("cannot open", &data_path))?;
+        let trees = Trees::open(&db, path)?;
+        let document_counts = ResourceType::ALL
+            .iter()
+            .map(|t| (*t, info.resources.get(*t) as u32))
+            .collect();
         Ok(SledGeneration {
             path: path.to_path_buf(),
-            trees: Trees::open(&db, path)?,
+            trees,
             data,
-            geolocation: db.open_tree(GEOLOCATION_TREE).map_err(sled_error(path))?,
             info,
+            document_counts,
+            dictionaries: Mutex::new(HashMap::new()),
+            forwards: Mutex::new(HashMap::new()),
             _db: db,
             _in_use: in_use,
         })
@@ -129,38 +210,207 @@ impl SledGeneration {
     /// Stored FINESS coordinates of an Organization.
     pub fn geolocation(&self, organization_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let value = self
+            .trees
             .geolocation
             .get(organization_id)
             .map_err(sled_error(&self.path))?;
         Ok(value.map(|v| v.to_vec()))
     }
+
+    fn damaged(&self, detail: String) -> StoreError {
+        StoreError::Damaged {
+            path: self.path.clone(),
+            detail,
+        }
+    }
+
+    fn read_location(
+        &self,
+        location: Location,
+        what: &dyn std::fmt::Display,
+    ) -> Result<Vec<u8>, StoreError> {
+        let mut bytes = vec![0u8; location.len as usize];
+        self.data
+            .read_exact_at(&mut bytes, location.offset)
+            .map_err(|e| self.damaged(format!("cannot read {what} from {DATA_FILE}: {e}")))?;
+        Ok(bytes)
+    }
 }
 
 impl ResourceStore for SledGeneration {
     fn read(&self, rtype: ResourceType, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let Some(location) = self
-            .trees
-            .get(rtype)
-            .get(id)
-            .map_err(sled_error(&self.path))?
+        let tree = &self.trees.of(rtype).ids;
+        let Some(location) = block::get(tree, id.as_bytes()).map_err(sled_error(&self.path))?
         else {
             return Ok(None);
         };
-        let damaged = |detail: String| StoreError::Damaged {
-            path: self.path.clone(),
-            detail,
-        };
-        let (offset, len) = decode_location(&location)
-            .ok_or_else(|| damaged(format!("bad location for {rtype}/{id}")))?;
-        let mut bytes = vec![0u8; len as usize];
-        self.data
-            .read_exact_at(&mut bytes, offset)
-            .map_err(|e| damaged(format!("cannot read {rtype}/{id} from {DATA_FILE}: {e}")))?;
-        Ok(Some(bytes))
+        let location = Location::decode(&location)
+            .ok_or_else(|| self.damaged(format!("bad location for {rtype}/{id}")))?;
+        self.read_location(location, &format_args!("{rtype}/{id}"))
+            .map(Some)
     }
 
     fn info(&self) -> &GenerationInfo {
         &self.info
+    }
+
+    fn document_count(&self, rtype: ResourceType) -> u32 {
+        self.document_counts
+            .iter()
+            .find(|(t, _)| *t == rtype)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    fn document(
+        &self,
+        rtype: ResourceType,
+        doc: u32,
+    ) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        let Some((id, location)) = self.document_id(rtype, doc)? else {
+            return Ok(None);
+        };
+        let json = self.read_location(location, &format_args!("{rtype}/{id}"))?;
+        Ok(Some((id, json)))
+    }
+
+    fn document_id(
+        &self,
+        rtype: ResourceType,
+        doc: u32,
+    ) -> Result<Option<(String, Location)>, StoreError> {
+        let tree = &self.trees.of(rtype).docs;
+        let Some(value) = block::get(tree, &doc.to_be_bytes()).map_err(sled_error(&self.path))?
+        else {
+            return Ok(None);
+        };
+        let location = Location::decode(&value)
+            .ok_or_else(|| self.damaged(format!("bad document {rtype} #{doc}")))?;
+        let id = String::from_utf8_lossy(&value[12..]).into_owned();
+        Ok(Some((id, location)))
+    }
+
+    fn first_document_after(&self, rtype: ResourceType, id: &str) -> Result<u32, StoreError> {
+        // Document numbers follow id order: binary search over them.
+        let (mut low, mut high) = (0u32, self.document_count(rtype));
+        while low < high {
+            let middle = low + (high - low) / 2;
+            let (middle_id, _) = self
+                .document_id(rtype, middle)?
+                .ok_or_else(|| self.damaged(format!("document {rtype} #{middle} is missing")))?;
+            if middle_id.as_str() <= id {
+                low = middle + 1;
+            } else {
+                high = middle;
+            }
+        }
+        Ok(low)
+    }
+
+    fn postings(
+        &self,
+        rtype: ResourceType,
+        key: &[u8],
+    ) -> Result<Option<RoaringBitmap>, StoreError> {
+        let tree = &self.trees.of(rtype).postings;
+        match block::get(tree, key).map_err(sled_error(&self.path))? {
+            Some(bytes) => decode_bitmap(&self.path, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn scan_postings(
+        &self,
+        rtype: ResourceType,
+        prefix: &[u8],
+        visit: &mut dyn FnMut(&[u8], RoaringBitmap) -> bool,
+    ) -> Result<(), StoreError> {
+        let mut failure = None;
+        block::scan_prefix(&self.trees.of(rtype).postings, prefix, &mut |key, bytes| {
+            match decode_bitmap(&self.path, bytes) {
+                Ok(bitmap) => visit(key, bitmap),
+                Err(e) => {
+                    failure = Some(e);
+                    false
+                }
+            }
+        })
+        .map_err(sled_error(&self.path))?;
+        failure.map_or(Ok(()), Err)
+    }
+
+    fn term_dictionary(
+        &self,
+        rtype: ResourceType,
+        param: &str,
+    ) -> Result<TermDictionary, StoreError> {
+        let key = (rtype, param.to_owned());
+        if let Some(found) = self
+            .dictionaries
+            .lock()
+            .expect("dictionary cache")
+            .get(&key)
+        {
+            return Ok(found.clone());
+        }
+        let mut terms = Vec::new();
+        block::scan_prefix(
+            &self.trees.of(rtype).terms,
+            &param_key(param, &[]),
+            &mut |_, term| {
+                terms.push(String::from_utf8_lossy(term).into_owned());
+                true
+            },
+        )
+        .map_err(sled_error(&self.path))?;
+        let terms = Arc::new(terms);
+        self.dictionaries
+            .lock()
+            .expect("dictionary cache")
+            .insert(key, terms.clone());
+        Ok(terms)
+    }
+
+    fn trigram(
+        &self,
+        rtype: ResourceType,
+        param: &str,
+        trigram: &str,
+    ) -> Result<Option<RoaringBitmap>, StoreError> {
+        let key = param_key(param, trigram.as_bytes());
+        match block::get(&self.trees.of(rtype).trigrams, &key).map_err(sled_error(&self.path))? {
+            Some(bytes) => decode_bitmap(&self.path, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn forward(
+        &self,
+        rtype: ResourceType,
+        param: &str,
+    ) -> Result<Option<Arc<Forward>>, StoreError> {
+        let cell = self
+            .forwards
+            .lock()
+            .expect("forward cache")
+            .entry((rtype, param.to_owned()))
+            .or_default()
+            .clone();
+        if let Some(found) = cell.get() {
+            return Ok(found.clone());
+        }
+        let loaded = match self
+            .trees
+            .of(rtype)
+            .forward
+            .get(param)
+            .map_err(sled_error(&self.path))?
+        {
+            Some(bytes) => Some(Arc::new(Forward::decode(&bytes).ok_or_else(|| {
+                self.damaged(format!("bad forward index {rtype}.{param}"))
+            })?)),
+            None => None,
+        };
+        Ok(cell.get_or_init(|| loaded).clone())
     }
 }
 
@@ -168,10 +418,14 @@ impl ResourceStore for SledGeneration {
 pub struct SledWriter {
     path: PathBuf,
     db: sled::Db,
+    trees: Trees,
     /// The data file and the offset its next append lands at.
     data: Mutex<(BufWriter<File>, u64)>,
-    trees: Trees,
-    geolocation: sled::Tree,
+    /// A read handle on the data file, for indexing once every resource is written.
+    reader: OnceLock<File>,
+    /// `(id, location)` of the resources written, per type (in [`ResourceType::ALL`] order),
+    /// until [`SledWriter::documents`] sorts them.
+    written: Vec<Mutex<Vec<(String, Location)>>>,
 }
 
 impl SledWriter {
@@ -182,16 +436,108 @@ impl SledWriter {
         Ok(SledWriter {
             path: path.to_path_buf(),
             trees: Trees::open(&db, path)?,
-            geolocation: db.open_tree(GEOLOCATION_TREE).map_err(sled_error(path))?,
             data: Mutex::new((BufWriter::with_capacity(1 << 20, data), 0)),
+            reader: OnceLock::new(),
+            written: ResourceType::ALL
+                .iter()
+                .map(|_| Mutex::new(Vec::new()))
+                .collect(),
             db,
         })
+    }
+
+    fn data_path(&self) -> PathBuf {
+        self.path.join(DATA_FILE)
+    }
+
+    fn written(&self, rtype: ResourceType) -> &Mutex<Vec<(String, Location)>> {
+        let index = ResourceType::ALL
+            .iter()
+            .position(|t| *t == rtype)
+            .expect("a served type");
+        &self.written[index]
+    }
+
+    /// Every `(id, location)` written for a type, in id order; when an id was written twice,
+    /// the last write wins.
+    pub fn documents(&self, rtype: ResourceType) -> Vec<(String, Location)> {
+        let mut written = std::mem::take(&mut *self.written(rtype).lock().expect("written ids"));
+        // Stable sort keeps write order among equal ids; keep the last of each run.
+        written.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut out: Vec<(String, Location)> = Vec::with_capacity(written.len());
+        for entry in written {
+            match out.last_mut() {
+                Some(last) if last.0 == entry.0 => *last = entry,
+                _ => out.push(entry),
+            }
+        }
+        out
+    }
+
+    /// Reads back a written resource (flushing the data file first if needed).
+    pub fn read_back(&self, location: Location) -> Result<Vec<u8>, StoreError> {
+        let reader = match self.reader.get() {
+            Some(reader) => reader,
+            None => {
+                self.data
+                    .lock()
+                    .expect("data file lock")
+                    .0
+                    .flush()
+                    .map_err(StoreError::io("cannot write", self.data_path()))?;
+                let file = File::open(self.data_path())
+                    .map_err(StoreError::io("cannot open", self.data_path()))?;
+                self.reader.get_or_init(|| file)
+            }
+        };
+        let mut bytes = vec![0u8; location.len as usize];
+        reader
+            .read_exact_at(&mut bytes, location.offset)
+            .map_err(StoreError::io("cannot read", self.data_path()))?;
+        Ok(bytes)
+    }
+
+    /// Writes the id table and numbers the documents of a type: the `n`th in `documents` (id
+    /// order) is number `n`.
+    pub fn write_documents(
+        &self,
+        rtype: ResourceType,
+        documents: &[(String, Location)],
+    ) -> Result<(), StoreError> {
+        let trees = self.trees.of(rtype);
+        let mut ids = BlockWriter::new(&trees.ids);
+        let mut docs = BlockWriter::new(&trees.docs);
+        let mut value = Vec::new();
+        for (doc, (id, location)) in documents.iter().enumerate() {
+            ids.push(id.as_bytes(), &location.encode())
+                .map_err(sled_error(&self.path))?;
+            value.clear();
+            value.extend_from_slice(&location.encode());
+            value.extend_from_slice(id.as_bytes());
+            docs.push(&(doc as u32).to_be_bytes(), &value)
+                .map_err(sled_error(&self.path))?;
+        }
+        ids.finish().map_err(sled_error(&self.path))?;
+        docs.finish().map_err(sled_error(&self.path))?;
+        Ok(())
+    }
+
+    /// Writers for a type's index tables; entries must be pushed in ascending key order.
+    pub fn index_writers(&self, rtype: ResourceType) -> IndexWriters<'_> {
+        let trees = self.trees.of(rtype);
+        IndexWriters {
+            path: &self.path,
+            postings: BlockWriter::new(&trees.postings),
+            terms: BlockWriter::new(&trees.terms),
+            trigrams: BlockWriter::new(&trees.trigrams),
+            forward: &trees.forward,
+        }
     }
 
     /// Flushes everything to disk, then records the generation's description; a generation
     /// without it is incomplete and never opened.
     pub fn finish(self, info: &GenerationInfo) -> Result<(), StoreError> {
-        let data_path = self.path.join(DATA_FILE);
+        let data_path = self.data_path();
         let (mut data, _) = self.data.into_inner().expect("data file lock");
         data.flush()
             .map_err(StoreError::io("cannot write", &data_path))?;
@@ -200,13 +546,12 @@ impl SledWriter {
             .map_err(StoreError::io("cannot sync", &data_path))?;
         self.db.flush().map_err(sled_error(&self.path))?;
         drop(self.trees);
-        drop(self.geolocation);
         drop(self.db);
         let info_path = self.path.join(INFO_FILE);
         let text = serde_json::to_string_pretty(info).expect("GenerationInfo serializes");
         let mut file =
             File::create(&info_path).map_err(StoreError::io("cannot write", &info_path))?;
-        std::io::Write::write_all(&mut file, text.as_bytes())
+        file.write_all(text.as_bytes())
             .map_err(StoreError::io("cannot write", &info_path))?;
         file.sync_all()
             .map_err(StoreError::io("cannot sync", &info_path))?;
@@ -226,17 +571,72 @@ impl ResourceWriter for SledWriter {
             data.1 += u64::from(len);
             offset
         };
-        self.trees
-            .get(rtype)
-            .insert(id, &encode_location(offset, len))
-            .map_err(sled_error(&self.path))?;
+        self.written(rtype)
+            .lock()
+            .expect("written ids")
+            .push((id.to_owned(), Location { offset, len }));
         Ok(())
     }
 
     fn write_geolocation(&self, organization_id: &str, json: &[u8]) -> Result<(), StoreError> {
-        self.geolocation
+        self.trees
+            .geolocation
             .insert(organization_id, json)
             .map_err(sled_error(&self.path))?;
+        Ok(())
+    }
+}
+
+/// The index tables of one type, written in key order by the index build.
+pub struct IndexWriters<'w> {
+    path: &'w Path,
+    postings: BlockWriter<'w>,
+    terms: BlockWriter<'w>,
+    trigrams: BlockWriter<'w>,
+    forward: &'w sled::Tree,
+}
+
+impl IndexWriters<'_> {
+    pub fn postings(&mut self, key: &[u8], documents: &RoaringBitmap) -> Result<(), StoreError> {
+        self.postings
+            .push(key, &encode_bitmap(documents))
+            .map_err(sled_error(self.path))
+    }
+
+    /// The `:contains` dictionary of a parameter: `terms` sorted, numbered by position.
+    pub fn terms(&mut self, param: &str, terms: &[&str]) -> Result<(), StoreError> {
+        for (number, term) in terms.iter().enumerate() {
+            let key = param_key(param, &(number as u32).to_be_bytes());
+            self.terms
+                .push(&key, term.as_bytes())
+                .map_err(sled_error(self.path))?;
+        }
+        Ok(())
+    }
+
+    pub fn trigram(
+        &mut self,
+        param: &str,
+        trigram: &str,
+        terms: &RoaringBitmap,
+    ) -> Result<(), StoreError> {
+        let key = param_key(param, trigram.as_bytes());
+        self.trigrams
+            .push(&key, &encode_bitmap(terms))
+            .map_err(sled_error(self.path))
+    }
+
+    pub fn forward(&mut self, param: &str, forward: &Forward) -> Result<(), StoreError> {
+        self.forward
+            .insert(param, forward.encode())
+            .map_err(sled_error(self.path))?;
+        Ok(())
+    }
+
+    pub fn finish(self) -> Result<(), StoreError> {
+        self.postings.finish().map_err(sled_error(self.path))?;
+        self.terms.finish().map_err(sled_error(self.path))?;
+        self.trigrams.finish().map_err(sled_error(self.path))?;
         Ok(())
     }
 }

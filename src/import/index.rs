@@ -1,0 +1,300 @@
+//! Builds a generation's search indexes once every resource is written, driven by the
+//! search parameter declarations (the same ones that parse queries).
+//!
+//! 1. Documents of each type are numbered in id order, so a bitmap of document numbers is also
+//!    a result set sorted by id: keyset paging needs nothing else.
+//! 2. Each resource is read back, its terms extracted for every parameter of its type, and
+//!    `(term, document)` pairs spilled to one file per parameter and worker; references are
+//!    resolved to target document numbers (forward index).
+//! 3. Each parameter's pairs are sorted and grouped into one bitmap per term, written to sled
+//!    in key order (sled's cheapest insertion pattern), with the `:contains` dictionary of its
+//!    string parameters (terms and their trigrams).
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use roaring::RoaringBitmap;
+
+use super::{ImportError, run_parallel};
+use crate::progress::{Progress, Unit};
+use crate::resource_type::ResourceType;
+use crate::search::params::{ParamType, Registry, SearchParam};
+use crate::search::terms::{self, FOLDED, index_terms};
+use crate::store::{Forward, IndexWriters, Location, SledWriter, StoreError};
+
+/// Documents indexed per unit of parallel work.
+const CHUNK: usize = 4096;
+
+fn spill_error(path: &Path) -> impl Fn(std::io::Error) -> ImportError + '_ {
+    move |source| ImportError::Spill {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Indexes every resource type of the generation `writer` is writing.
+pub fn build(writer: &SledWriter, spill_dir: &Path, workers: usize) -> Result<(), ImportError> {
+    let registry = Registry::get();
+    let mut documents: Vec<(ResourceType, Vec<(String, Location)>)> = Vec::new();
+    for rtype in ResourceType::ALL {
+        let ids = writer.documents(rtype);
+        writer.write_documents(rtype, &ids)?;
+        documents.push((rtype, ids));
+    }
+    // Reference targets, by id.
+    let numbers: HashMap<ResourceType, HashMap<&str, u32>> = documents
+        .iter()
+        .filter(|(rtype, _)| registry.all().iter().any(|p| p.target == Some(*rtype)))
+        .map(|(rtype, ids)| {
+            let by_id = ids
+                .iter()
+                .enumerate()
+                .map(|(n, (id, _))| (id.as_str(), n as u32))
+                .collect();
+            (*rtype, by_id)
+        })
+        .collect();
+    let total: u64 = documents.iter().map(|(_, ids)| ids.len() as u64).sum();
+    let progress = Progress::new("Indexing", total, Unit::Items);
+    for (rtype, ids) in &documents {
+        // Index tables are written in key order, and keys start with the parameter code.
+        let mut params: Vec<&SearchParam> = registry.for_type(*rtype).collect();
+        params.sort_by(|a, b| a.code.cmp(&b.code));
+        let dir = spill_dir.join(format!("index-{rtype}"));
+        std::fs::create_dir_all(&dir).map_err(spill_error(&dir))?;
+        let extracted = extract(
+            writer, *rtype, ids, &params, &numbers, &dir, workers, &progress,
+        )?;
+        let mut tables = writer.index_writers(*rtype);
+        for (index, param) in params.iter().enumerate() {
+            let files: Vec<&PathBuf> = extracted
+                .files
+                .iter()
+                .map(|worker| &worker[index])
+                .collect();
+            let present = extracted
+                .present
+                .iter()
+                .fold(RoaringBitmap::new(), |all, worker| all | &worker[index]);
+            write_param(&mut tables, param, &present, &files)?;
+            if param.param_type == ParamType::Reference {
+                let pairs: Vec<(u32, u32)> = extracted
+                    .references
+                    .iter()
+                    .flat_map(|worker| worker[index].iter().copied())
+                    .collect();
+                tables.forward(&param.code, &Forward::from_pairs(ids.len() as u32, pairs))?;
+            }
+        }
+        tables.finish()?;
+        std::fs::remove_dir_all(&dir).map_err(spill_error(&dir))?;
+    }
+    progress.finish();
+    Ok(())
+}
+
+/// What the extraction workers produced: per worker, one spill file per parameter, and the
+/// resolved `(source, target)` pairs of each reference parameter.
+struct Extracted {
+    files: Vec<Vec<PathBuf>>,
+    references: Vec<Vec<Vec<(u32, u32)>>>,
+    /// Per worker and parameter, the documents having a value (`:missing`).
+    present: Vec<Vec<RoaringBitmap>>,
+}
+
+struct WorkerOutput {
+    writers: Vec<BufWriter<File>>,
+    paths: Vec<PathBuf>,
+    references: Vec<Vec<(u32, u32)>>,
+    present: Vec<RoaringBitmap>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn extract(
+    writer: &SledWriter,
+    rtype: ResourceType,
+    ids: &[(String, Location)],
+    params: &[&SearchParam],
+    numbers: &HashMap<ResourceType, HashMap<&str, u32>>,
+    dir: &Path,
+    workers: usize,
+    progress: &Progress,
+) -> Result<Extracted, ImportError> {
+    let workers = workers.max(1);
+    let mut outputs = Vec::with_capacity(workers);
+    for worker in 0..workers {
+        let mut writers = Vec::new();
+        let mut paths = Vec::new();
+        for param in params {
+            let path = dir.join(format!("{}-{worker}", param.code.trim_start_matches('_')));
+            writers.push(BufWriter::with_capacity(
+                256 * 1024,
+                File::create(&path).map_err(spill_error(&path))?,
+            ));
+            paths.push(path);
+        }
+        outputs.push(Mutex::new(WorkerOutput {
+            writers,
+            paths,
+            references: vec![Vec::new(); params.len()],
+            present: vec![RoaringBitmap::new(); params.len()],
+        }));
+    }
+    let chunks: Vec<(usize, &[(String, Location)])> = ids
+        .chunks(CHUNK)
+        .enumerate()
+        .map(|(i, chunk)| (i * CHUNK, chunk))
+        .collect();
+    let next_slot = std::sync::atomic::AtomicUsize::new(0);
+    run_parallel(&chunks, workers, |(first, chunk)| {
+        // Each call takes a free output slot; with `workers` threads there is always one.
+        let slot = next_slot.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % workers;
+        let mut output = outputs[slot].lock().expect("worker output");
+        let output = &mut *output;
+        let mut terms_buffer = Vec::new();
+        for (offset, (_, location)) in chunk.iter().enumerate() {
+            let doc = (first + offset) as u32;
+            let json = writer.read_back(*location)?;
+            let resource: serde_json::Value =
+                serde_json::from_slice(&json).map_err(|e| StoreError::Damaged {
+                    path: dir.to_path_buf(),
+                    detail: format!("stored {rtype} #{doc} is not JSON: {e}"),
+                })?;
+            for (index, param) in params.iter().enumerate() {
+                terms_buffer.clear();
+                if index_terms(param, rtype, &resource, &mut terms_buffer) {
+                    output.present[index].insert(doc);
+                }
+                let out = &mut output.writers[index];
+                for term in &terms_buffer {
+                    write_entry(out, term, doc).map_err(spill_error(dir))?;
+                    if term.first() == Some(&terms::REFERENCE) {
+                        if let Some(target) = resolve(param, &term[1..], numbers) {
+                            output.references[index].push((doc, target));
+                        }
+                    }
+                }
+            }
+        }
+        progress.inc(chunk.len() as u64);
+        Ok::<(), ImportError>(())
+    })?;
+    let mut files = Vec::new();
+    let mut references = Vec::new();
+    let mut present = Vec::new();
+    for output in outputs {
+        let output = output.into_inner().expect("worker output");
+        for mut writer in output.writers {
+            writer.flush().map_err(spill_error(dir))?;
+        }
+        files.push(output.paths);
+        references.push(output.references);
+        present.push(output.present);
+    }
+    Ok(Extracted {
+        files,
+        references,
+        present,
+    })
+}
+
+/// The target document of a `Type/id` reference.
+fn resolve(
+    param: &SearchParam,
+    reference: &[u8],
+    numbers: &HashMap<ResourceType, HashMap<&str, u32>>,
+) -> Option<u32> {
+    let target = param.target?;
+    let reference = std::str::from_utf8(reference).ok()?;
+    let id = reference.strip_prefix(target.as_str())?.strip_prefix('/')?;
+    numbers.get(&target)?.get(id).copied()
+}
+
+/// `[u16 length][term][u32 document]`, little-endian.
+fn write_entry(out: &mut impl Write, term: &[u8], doc: u32) -> std::io::Result<()> {
+    let len = u16::try_from(term.len()).unwrap_or(u16::MAX);
+    out.write_all(&len.to_le_bytes())?;
+    out.write_all(&term[..len as usize])?;
+    out.write_all(&doc.to_le_bytes())
+}
+
+/// Reads a parameter's spill files, groups by term, writes bitmaps (and the dictionary).
+fn write_param(
+    tables: &mut IndexWriters<'_>,
+    param: &SearchParam,
+    present: &RoaringBitmap,
+    files: &[&PathBuf],
+) -> Result<(), ImportError> {
+    // The presence entry's kind sorts before every other kind of the parameter.
+    tables.postings(&terms::key(&param.code, terms::PRESENT, ""), present)?;
+    let mut buffer = Vec::new();
+    for path in files {
+        BufReader::new(File::open(path).map_err(spill_error(path))?)
+            .read_to_end(&mut buffer)
+            .map_err(spill_error(path))?;
+    }
+    // (term start, term length, document)
+    let mut entries: Vec<(u32, u16, u32)> = Vec::new();
+    let mut at = 0usize;
+    while at + 2 <= buffer.len() {
+        let len = u16::from_le_bytes([buffer[at], buffer[at + 1]]) as usize;
+        let start = at + 2;
+        let doc = u32::from_le_bytes(
+            buffer[start + len..start + len + 4]
+                .try_into()
+                .expect("4 bytes"),
+        );
+        entries.push((start as u32, len as u16, doc));
+        at = start + len + 4;
+    }
+    let term = |e: &(u32, u16, u32)| &buffer[e.0 as usize..e.0 as usize + e.1 as usize];
+    entries.sort_unstable_by(|a, b| term(a).cmp(term(b)).then(a.2.cmp(&b.2)));
+
+    let mut dictionary: Vec<&str> = Vec::new();
+    let mut group = 0usize;
+    while group < entries.len() {
+        let current = term(&entries[group]);
+        let mut end = group;
+        let mut documents = RoaringBitmap::new();
+        while end < entries.len() && term(&entries[end]) == current {
+            documents.insert(entries[end].2);
+            end += 1;
+        }
+        let mut key = Vec::with_capacity(param.code.len() + 1 + current.len());
+        key.extend_from_slice(param.code.as_bytes());
+        key.push(0);
+        key.extend_from_slice(current);
+        tables.postings(&key, &documents)?;
+        if param.has_term_dictionary() && current.first() == Some(&FOLDED) {
+            dictionary.push(std::str::from_utf8(&current[1..]).unwrap_or_default());
+        }
+        group = end;
+    }
+    if param.has_term_dictionary() {
+        write_dictionary(tables, &param.code, &dictionary)?;
+    }
+    Ok(())
+}
+
+/// Terms are already sorted (they come from sorted keys): number them, and index their
+/// trigrams.
+fn write_dictionary(
+    tables: &mut IndexWriters<'_>,
+    param: &str,
+    dictionary: &[&str],
+) -> Result<(), ImportError> {
+    tables.terms(param, dictionary)?;
+    let mut trigrams: BTreeMap<String, RoaringBitmap> = BTreeMap::new();
+    for (number, term) in dictionary.iter().enumerate() {
+        for trigram in terms::trigrams(term) {
+            trigrams.entry(trigram).or_default().insert(number as u32);
+        }
+    }
+    for (trigram, numbers) in &trigrams {
+        tables.trigram(param, trigram, numbers)?;
+    }
+    Ok(())
+}
