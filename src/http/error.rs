@@ -22,6 +22,14 @@ pub enum ApiError {
     NotSupported(String),
     #[error("the server could not read its data: {0}")]
     Store(#[from] StoreError),
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl From<crate::search::query::QueryError> for ApiError {
+    fn from(e: crate::search::query::QueryError) -> ApiError {
+        ApiError::BadRequest(e.to_string())
+    }
 }
 
 impl ApiError {
@@ -33,6 +41,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) | ApiError::NotSupported(_) => "not-supported",
             ApiError::NotAcceptable(_) => "not-supported",
             ApiError::Store(_) => "exception",
+            ApiError::Unavailable(_) => "transient",
         }
     }
 }
@@ -54,6 +63,7 @@ impl ResponseError for ApiError {
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::NotSupported(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 

@@ -74,19 +74,73 @@ pub async fn read_only(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     )))
 }
 
-/// `/fhir/{type}`: type-level interactions. Search is not available yet, so nothing is claimed
-/// in the CapabilityStatement and the answer says so.
+/// Other methods on `/fhir/{type}`: this server is read-only.
 pub async fn type_level(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let rtype = resource_type(&path.into_inner())?;
-    if req.method() != actix_web::http::Method::GET {
-        return read_only(req).await;
+    resource_type(&path.into_inner())?;
+    read_only(req).await
+}
+
+/// `GET /fhir/{type}?...`.
+pub async fn search_get(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let params = query_pairs(req.query_string());
+    search(req, &path.into_inner(), params, state).await
+}
+
+/// `POST /fhir/{type}/_search` with a form body (and possibly query parameters too).
+pub async fn search_post(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !body.is_empty() && !content_type.starts_with("application/x-www-form-urlencoded") {
+        return Err(ApiError::BadRequest(format!(
+            "POST _search takes an application/x-www-form-urlencoded body, not `{content_type}`"
+        )));
     }
-    Err(ApiError::NotSupported(format!(
-        "search on {rtype} is not supported yet; read a resource with GET /fhir/{rtype}/<id>"
-    )))
+    let body = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::BadRequest("the _search form body is not UTF-8".into()))?;
+    let mut params = query_pairs(req.query_string());
+    params.extend(query_pairs(body));
+    search(req, &path.into_inner(), params, state).await
+}
+
+fn query_pairs(query: &str) -> Vec<(String, String)> {
+    web::Query::<Vec<(String, String)>>::from_query(query)
+        .map(|q| q.into_inner())
+        .unwrap_or_default()
+}
+
+async fn search(
+    req: HttpRequest,
+    type_name: &str,
+    params: Vec<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    check_format(&req)?;
+    let rtype = resource_type(type_name)?;
+    let strict =
+        crate::search::query::is_strict(req.headers().get("prefer").and_then(|v| v.to_str().ok()));
+    let request = crate::search::query::parse(rtype, &params, strict)?;
+    let info = req.connection_info();
+    let base = format!("{}://{}/fhir", info.scheme(), info.host());
+    let store = state.current();
+    let bundle = web::block(move || super::search::run(store.as_ref(), &request, &base))
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("the search could not run: {e}")))??;
+    Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(bundle))
 }
 
 pub async fn unknown_path(req: HttpRequest) -> Result<HttpResponse, ApiError> {

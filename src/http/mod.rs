@@ -3,6 +3,7 @@
 
 pub mod error;
 mod handlers;
+pub mod search;
 
 use std::net::TcpListener;
 use std::sync::{Arc, RwLock};
@@ -58,8 +59,10 @@ pub fn configure(config: &mut web::ServiceConfig) {
         web::scope("/fhir")
             .route("/metadata", get_or_head().to(handlers::metadata))
             .route("/metadata", web::route().to(handlers::read_only))
+            .route("/{type}/_search", web::post().to(handlers::search_post))
             .route("/{type}/{id}", get_or_head().to(handlers::read))
             .route("/{type}/{id}", web::route().to(handlers::read_only))
+            .route("/{type}", get_or_head().to(handlers::search_get))
             .route("/{type}", web::route().to(handlers::type_level))
             .default_service(web::route().to(handlers::unknown_path)),
     );

@@ -2,7 +2,9 @@
 //! parsing, evaluation over the store's indexes, and Bundle assembly.
 
 pub mod date;
+pub mod engine;
 pub mod expr;
 pub mod fold;
 pub mod params;
+pub mod query;
 pub mod terms;

@@ -1,0 +1,855 @@
+//! Parsing a FHIR search request (R4 §3.1.1) into criteria and result parameters.
+//!
+//! Values are split on unescaped `,` (OR) and `|`, then unescaped (`\,` `\|` `\$` `\\`).
+//! Repeating a parameter ANDs it. A parameter or modifier this server does not support is
+//! an error under `Prefer: handling=strict` and is otherwise ignored and reported back.
+
+use std::str::FromStr;
+
+use super::date::{self, Prefix, Range};
+use super::params::{ParamType, Registry, SearchParam};
+use crate::resource_type::ResourceType;
+
+/// The client's mistake, told back as an OperationOutcome with status 400.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    #[error("invalid value `{value}` for parameter `{parameter}`: {reason}")]
+    InvalidValue {
+        parameter: String,
+        value: String,
+        reason: String,
+    },
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+fn invalid(parameter: &str, value: &str, reason: impl Into<String>) -> QueryError {
+    QueryError::InvalidValue {
+        parameter: parameter.to_owned(),
+        value: value.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Modifier {
+    None,
+    Exact,
+    Contains,
+    Missing,
+    Not,
+    Text,
+    OfType,
+    Identifier,
+}
+
+/// One value of an OR list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchValue {
+    String(String),
+    /// `code`, `system|code`, `|code` (system `Some("")`), `system|` (code `None`).
+    Token {
+        system: Option<String>,
+        code: Option<String>,
+    },
+    OfType {
+        type_system: String,
+        type_code: String,
+        value: String,
+    },
+    /// A literal reference normalized to `Type/id`.
+    Reference(String),
+    Date(Prefix, Range),
+    Missing(bool),
+}
+
+/// One AND-ed condition.
+#[derive(Debug, Clone)]
+pub enum Criterion {
+    Param {
+        param: &'static SearchParam,
+        modifier: Modifier,
+        values: Vec<SearchValue>,
+    },
+    /// `reference.param=...`: resources whose reference points at a target matching `inner`.
+    Chain {
+        reference: &'static SearchParam,
+        target: ResourceType,
+        inner: Box<Criterion>,
+    },
+    /// `_has:Source:reference:param=...`: resources some `Source` matching `inner` points at.
+    Has {
+        source: ResourceType,
+        reference: &'static SearchParam,
+        inner: Box<Criterion>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Total {
+    None,
+    Estimate,
+    Accurate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Summary {
+    False,
+    True,
+    Text,
+    Data,
+    Count,
+}
+
+/// `_include` / `_revinclude` value: `Source:param[:Target]`, or `*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Include {
+    pub source: ResourceType,
+    /// `None` for `*`.
+    pub param: Option<String>,
+    pub target: Option<ResourceType>,
+    pub iterate: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct SortKey {
+    pub param: &'static SearchParam,
+    pub descending: bool,
+}
+
+pub const DEFAULT_COUNT: usize = 50;
+pub const MAX_COUNT: usize = 1000;
+
+/// A parsed request.
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    pub rtype: ResourceType,
+    pub criteria: Vec<Criterion>,
+    pub includes: Vec<Include>,
+    pub revincludes: Vec<Include>,
+    pub count: usize,
+    pub total: Total,
+    pub summary: Summary,
+    pub elements: Option<Vec<String>>,
+    pub sort: Vec<SortKey>,
+    /// Paging cursor (`_cursor`), opaque to clients.
+    pub cursor: Option<String>,
+    /// The parameters applied, in canonical form, for the self link.
+    pub applied: Vec<(String, String)>,
+    /// Parameters or modifiers ignored (lenient handling), with why.
+    pub ignored: Vec<String>,
+}
+
+/// Splits on an unescaped `separator`.
+fn split_unescaped(value: &str, separator: char) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some(next) => {
+                    parts.last_mut().expect("one part").push('\\');
+                    parts.last_mut().expect("one part").push(next);
+                }
+                None => parts.last_mut().expect("one part").push('\\'),
+            }
+        } else if c == separator {
+            parts.push(String::new());
+        } else {
+            parts.last_mut().expect("one part").push(c);
+        }
+    }
+    parts
+}
+
+/// Removes escapes: `\,` `\|` `\$` `\\` become the character.
+fn unescape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(next) = chars.next() {
+                out.push(next);
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Whether strict handling was asked for (`Prefer: handling=strict`).
+pub fn is_strict(prefer: Option<&str>) -> bool {
+    prefer.is_some_and(|p| {
+        p.split([',', ';'])
+            .any(|part| part.trim().eq_ignore_ascii_case("handling=strict"))
+    })
+}
+
+/// Parses `params` (query string or form body pairs) for a search on `rtype`.
+pub fn parse(
+    rtype: ResourceType,
+    params: &[(String, String)],
+    strict: bool,
+) -> Result<SearchRequest, QueryError> {
+    let mut request = SearchRequest {
+        rtype,
+        criteria: Vec::new(),
+        includes: Vec::new(),
+        revincludes: Vec::new(),
+        count: DEFAULT_COUNT,
+        total: Total::Accurate,
+        summary: Summary::False,
+        elements: None,
+        sort: Vec::new(),
+        cursor: None,
+        applied: Vec::new(),
+        ignored: Vec::new(),
+    };
+    for (name, value) in params {
+        let outcome = parse_one(&mut request, name, value);
+        match outcome {
+            Ok(true) => request.applied.push((name.clone(), value.clone())),
+            Ok(false) => {}
+            Err(Skip(reason)) if !strict => request.ignored.push(reason),
+            Err(Skip(reason)) => return Err(QueryError::Unsupported(reason)),
+            Err(Fail(e)) => return Err(e),
+        }
+    }
+    Ok(request)
+}
+
+/// Why a parameter was not applied: unsupported (ignorable) or invalid (never ignorable).
+enum Problem {
+    Skip(String),
+    Fail(QueryError),
+}
+use Problem::{Fail, Skip};
+
+impl From<QueryError> for Problem {
+    fn from(e: QueryError) -> Problem {
+        Fail(e)
+    }
+}
+
+/// Applies one parameter; `Ok(false)` for parameters that do not belong in the self link.
+fn parse_one(request: &mut SearchRequest, name: &str, value: &str) -> Result<bool, Problem> {
+    let rtype = request.rtype;
+    match name {
+        "_count" => {
+            let count: usize = value
+                .parse()
+                .map_err(|_| invalid(name, value, "must be a whole number from 0 to 1000"))?;
+            if count > MAX_COUNT {
+                return Err(Fail(invalid(
+                    name,
+                    value,
+                    format!("at most {MAX_COUNT} per page"),
+                )));
+            }
+            request.count = count;
+            Ok(true)
+        }
+        "_total" => {
+            request.total = match value {
+                "none" => Total::None,
+                "estimate" => Total::Estimate,
+                "accurate" => Total::Accurate,
+                _ => {
+                    return Err(Fail(invalid(
+                        name,
+                        value,
+                        "must be none, estimate or accurate",
+                    )));
+                }
+            };
+            Ok(true)
+        }
+        "_summary" => {
+            request.summary = match value {
+                "true" => Summary::True,
+                "false" => Summary::False,
+                "text" => Summary::Text,
+                "data" => Summary::Data,
+                "count" => Summary::Count,
+                _ => {
+                    return Err(Fail(invalid(
+                        name,
+                        value,
+                        "must be true, false, text, data or count",
+                    )));
+                }
+            };
+            Ok(true)
+        }
+        "_elements" => {
+            let elements: Vec<String> = value
+                .split(',')
+                .map(|e| e.trim().to_owned())
+                .filter(|e| !e.is_empty())
+                .collect();
+            if elements
+                .iter()
+                .any(|e| !e.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+            {
+                return Err(Fail(invalid(
+                    name,
+                    value,
+                    "must be a comma-separated list of top-level element names",
+                )));
+            }
+            request.elements = Some(elements);
+            Ok(true)
+        }
+        "_sort" => {
+            for key in value.split(',') {
+                let (descending, code) = match key.strip_prefix('-') {
+                    Some(code) => (true, code),
+                    None => (false, key),
+                };
+                let param = Registry::get()
+                    .find(rtype, code)
+                    .filter(|p| {
+                        matches!(
+                            p.param_type,
+                            ParamType::String | ParamType::Token | ParamType::Date
+                        )
+                    })
+                    .ok_or_else(|| {
+                        invalid(
+                            name,
+                            value,
+                            format!("`{code}` is not a string, token or date parameter of {rtype}"),
+                        )
+                    })?;
+                request.sort.push(SortKey { param, descending });
+            }
+            Ok(true)
+        }
+        "_cursor" => {
+            request.cursor = Some(value.to_owned());
+            Ok(false)
+        }
+        "_format" | "_pretty" => Ok(false),
+        _ if name == "_include"
+            || name.starts_with("_include:")
+            || name == "_revinclude"
+            || name.starts_with("_revinclude:") =>
+        {
+            let (kind, modifier) = name.split_once(':').unwrap_or((name, ""));
+            let iterate = match modifier {
+                "" => false,
+                "iterate" | "recurse" => true,
+                other => {
+                    return Err(Skip(format!(
+                        "modifier `{other}` of {kind} is not supported (only :iterate)"
+                    )));
+                }
+            };
+            let include = parse_include(name, value, iterate, kind == "_revinclude", rtype)?;
+            if kind == "_include" {
+                request.includes.push(include);
+            } else {
+                request.revincludes.push(include);
+            }
+            Ok(true)
+        }
+        _ => {
+            let criterion = parse_criterion(rtype, name, value, 0)?;
+            request.criteria.push(criterion);
+            Ok(true)
+        }
+    }
+}
+
+fn parse_include(
+    name: &str,
+    value: &str,
+    iterate: bool,
+    reverse: bool,
+    rtype: ResourceType,
+) -> Result<Include, Problem> {
+    if value == "*" {
+        return Ok(Include {
+            source: rtype,
+            param: None,
+            target: None,
+            iterate,
+        });
+    }
+    let parts: Vec<&str> = value.split(':').collect();
+    if !(2..=3).contains(&parts.len()) {
+        return Err(Fail(invalid(
+            name,
+            value,
+            "expected Type:parameter[:TargetType] or *",
+        )));
+    }
+    let source = ResourceType::from_str(parts[0]).map_err(|_| {
+        Skip(format!(
+            "{name}={value}: type `{}` is not served here",
+            parts[0]
+        ))
+    })?;
+    let param = Registry::get()
+        .find(source, parts[1])
+        .filter(|p| p.param_type == ParamType::Reference)
+        .ok_or_else(|| {
+            Skip(format!(
+                "{name}={value}: `{}` is not a reference parameter of {source}",
+                parts[1]
+            ))
+        })?;
+    let target = match parts.get(2) {
+        Some(t) => Some(
+            ResourceType::from_str(t)
+                .map_err(|_| Skip(format!("{name}={value}: type `{t}` is not served here")))?,
+        ),
+        None => None,
+    };
+    if target.is_some() && target != param.target {
+        return Err(Skip(format!(
+            "{name}={value}: {source}.{} never points at {}",
+            param.code, parts[2]
+        )));
+    }
+    // An include starts from the matched type unless it iterates; a revinclude's
+    // reference must point at it.
+    if !iterate && !reverse && source != rtype {
+        return Err(Skip(format!(
+            "{name}={value}: the search is on {rtype}, not {source} (use :iterate)"
+        )));
+    }
+    if !iterate && reverse && param.target != Some(rtype) {
+        return Err(Skip(format!(
+            "{name}={value}: {source}.{} does not point at {rtype}",
+            param.code
+        )));
+    }
+    Ok(Include {
+        source,
+        param: Some(param.code.clone()),
+        target,
+        iterate,
+    })
+}
+
+fn parse_modifier(text: &str) -> Option<Modifier> {
+    Some(match text {
+        "exact" => Modifier::Exact,
+        "contains" => Modifier::Contains,
+        "missing" => Modifier::Missing,
+        "not" => Modifier::Not,
+        "text" => Modifier::Text,
+        "of-type" => Modifier::OfType,
+        "identifier" => Modifier::Identifier,
+        _ => return None,
+    })
+}
+
+/// Parses `name=value` as a criterion on `rtype`; `depth` counts chain levels.
+fn parse_criterion(
+    rtype: ResourceType,
+    name: &str,
+    value: &str,
+    depth: usize,
+) -> Result<Criterion, Problem> {
+    if let Some(rest) = name.strip_prefix("_has:") {
+        return parse_has(rtype, name, rest, value, depth);
+    }
+    if let Some((head, tail)) = name.split_once('.') {
+        if depth > 0 {
+            return Err(Skip(format!(
+                "`{name}`: chains deeper than one level are not supported"
+            )));
+        }
+        let (code, type_modifier) = head.split_once(':').unwrap_or((head, ""));
+        let reference = Registry::get()
+            .find(rtype, code)
+            .filter(|p| p.param_type == ParamType::Reference)
+            .ok_or_else(|| {
+                Skip(format!(
+                    "`{name}`: `{code}` is not a reference parameter of {rtype}"
+                ))
+            })?;
+        let target = reference
+            .target
+            .expect("reference parameters have a target");
+        if !type_modifier.is_empty() && type_modifier != target.as_str() {
+            return Err(Skip(format!(
+                "`{name}`: {rtype}.{code} never points at {type_modifier}"
+            )));
+        }
+        let inner = parse_criterion(target, tail, value, depth + 1)?;
+        return Ok(Criterion::Chain {
+            reference,
+            target,
+            inner: Box::new(inner),
+        });
+    }
+    let (code, modifier_text) = name.split_once(':').unwrap_or((name, ""));
+    let param = Registry::get()
+        .find(rtype, code)
+        .ok_or_else(|| Skip(format!("unknown search parameter `{code}` for {rtype}")))?;
+    let modifier = if modifier_text.is_empty() {
+        Modifier::None
+    } else if let Some(m) = parse_modifier(modifier_text).filter(|_| param.supports(modifier_text))
+    {
+        m
+    } else if param.param_type == ParamType::Reference
+        && Some(modifier_text) == param.target.map(|t| t.as_str())
+    {
+        Modifier::None // `:Type` on a single-target reference
+    } else {
+        return Err(Skip(format!(
+            "modifier `:{modifier_text}` is not supported on {rtype}.{code}"
+        )));
+    };
+    if modifier == Modifier::Identifier {
+        // The reference's target, found by identifier (this server's references carry no
+        // identifier of their own): the same as the chain `code.identifier`.
+        let target = param.target.expect("reference parameters have a target");
+        let inner = parse_criterion(target, "identifier", value, depth + 1)?;
+        return Ok(Criterion::Chain {
+            reference: param,
+            target,
+            inner: Box::new(inner),
+        });
+    }
+    let values = split_unescaped(value, ',')
+        .into_iter()
+        .map(|v| parse_value(param, modifier, name, &v))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Criterion::Param {
+        param,
+        modifier,
+        values,
+    })
+}
+
+fn parse_has(
+    rtype: ResourceType,
+    name: &str,
+    rest: &str,
+    value: &str,
+    depth: usize,
+) -> Result<Criterion, Problem> {
+    let mut parts = rest.splitn(3, ':');
+    let (Some(source), Some(reference), Some(inner_name)) =
+        (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(Fail(invalid(
+            name,
+            value,
+            "expected _has:Type:reference:parameter",
+        )));
+    };
+    if depth > 0 {
+        return Err(Skip(format!("`{name}`: nested _has is not supported")));
+    }
+    let source = ResourceType::from_str(source)
+        .map_err(|_| Skip(format!("`{name}`: type `{source}` is not served here")))?;
+    let reference = Registry::get()
+        .find(source, reference)
+        .filter(|p| p.param_type == ParamType::Reference && p.target == Some(rtype))
+        .ok_or_else(|| {
+            Skip(format!(
+                "`{name}`: {source}.{reference} is not a reference to {rtype}"
+            ))
+        })?;
+    let inner = parse_criterion(source, inner_name, value, depth + 1)?;
+    Ok(Criterion::Has {
+        source,
+        reference,
+        inner: Box::new(inner),
+    })
+}
+
+fn parse_value(
+    param: &SearchParam,
+    modifier: Modifier,
+    name: &str,
+    raw: &str,
+) -> Result<SearchValue, Problem> {
+    if raw.is_empty() {
+        return Err(Fail(invalid(name, raw, "empty value")));
+    }
+    if modifier == Modifier::Missing {
+        return match raw {
+            "true" => Ok(SearchValue::Missing(true)),
+            "false" => Ok(SearchValue::Missing(false)),
+            _ => Err(Fail(invalid(name, raw, ":missing takes true or false"))),
+        };
+    }
+    match param.param_type {
+        ParamType::String => Ok(SearchValue::String(unescape(raw))),
+        ParamType::Token if modifier == Modifier::Text => Ok(SearchValue::String(unescape(raw))),
+        ParamType::Token if modifier == Modifier::OfType => {
+            let parts = split_unescaped(raw, '|');
+            let [type_system, type_code, value] = parts.as_slice() else {
+                return Err(Fail(invalid(
+                    name,
+                    raw,
+                    ":of-type takes type-system|type-code|value",
+                )));
+            };
+            Ok(SearchValue::OfType {
+                type_system: unescape(type_system),
+                type_code: unescape(type_code),
+                value: unescape(value),
+            })
+        }
+        ParamType::Token => {
+            let parts = split_unescaped(raw, '|');
+            match parts.as_slice() {
+                [code] => Ok(SearchValue::Token {
+                    system: None,
+                    code: Some(unescape(code)),
+                }),
+                [system, code] => Ok(SearchValue::Token {
+                    system: Some(unescape(system)),
+                    code: (!code.is_empty()).then(|| unescape(code)),
+                }),
+                _ => Err(Fail(invalid(
+                    name,
+                    raw,
+                    "a token is code, system|code, |code or system|",
+                ))),
+            }
+        }
+        ParamType::Reference => {
+            let target = param.target.expect("reference parameters have a target");
+            let value = unescape(raw);
+            Ok(SearchValue::Reference(
+                normalize_reference(target, &value).ok_or_else(|| {
+                    invalid(
+                        name,
+                        raw,
+                        format!(
+                            "expected an id, {target}/id or an absolute URL ending in {target}/id"
+                        ),
+                    )
+                })?,
+            ))
+        }
+        ParamType::Date => {
+            let (prefix, rest) = Prefix::split(raw);
+            let range = date::parse(rest).map_err(|reason| invalid(name, raw, reason))?;
+            Ok(SearchValue::Date(prefix, range))
+        }
+    }
+}
+
+/// `id`, `Type/id` or `http(s)://.../Type/id` (history suffix dropped) as `Type/id`.
+fn normalize_reference(target: ResourceType, value: &str) -> Option<String> {
+    let value = value.split("/_history/").next().unwrap_or(value);
+    let segments: Vec<&str> = value.trim_end_matches('/').rsplit('/').take(2).collect();
+    let valid_id = |id: &str| {
+        (1..=64).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    };
+    match segments.as_slice() {
+        [id] if valid_id(id) => Some(format!("{target}/{id}")),
+        [id, kind] if *kind == target.as_str() && valid_id(id) => Some(format!("{target}/{id}")),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(query: &[(&str, &str)]) -> Vec<(String, String)> {
+        query
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn parse_ok(rtype: ResourceType, query: &[(&str, &str)]) -> SearchRequest {
+        parse(rtype, &pairs(query), true).unwrap()
+    }
+
+    #[test]
+    fn escaping_and_or_lists() {
+        assert_eq!(split_unescaped(r"a\,b,c", ','), [r"a\,b", "c"]);
+        assert_eq!(unescape(r"a\,b\|c\$d\\e"), r"a,b|c$d\e");
+        let request = parse_ok(
+            ResourceType::Practitioner,
+            &[("family", r"DUPONT\,JR,MARTIN")],
+        );
+        let Criterion::Param { values, .. } = &request.criteria[0] else {
+            panic!()
+        };
+        assert_eq!(
+            values,
+            &[
+                SearchValue::String("DUPONT,JR".into()),
+                SearchValue::String("MARTIN".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn token_forms() {
+        let request = parse_ok(
+            ResourceType::Practitioner,
+            &[("identifier", "sys|1,|2,3,sys|,a\\|b|c")],
+        );
+        let Criterion::Param { values, .. } = &request.criteria[0] else {
+            panic!()
+        };
+        assert_eq!(
+            values,
+            &[
+                SearchValue::Token {
+                    system: Some("sys".into()),
+                    code: Some("1".into())
+                },
+                SearchValue::Token {
+                    system: Some(String::new()),
+                    code: Some("2".into())
+                },
+                SearchValue::Token {
+                    system: None,
+                    code: Some("3".into())
+                },
+                SearchValue::Token {
+                    system: Some("sys".into()),
+                    code: None
+                },
+                SearchValue::Token {
+                    system: Some("a|b".into()),
+                    code: Some("c".into())
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn references_chains_and_has() {
+        let request = parse_ok(
+            ResourceType::PractitionerRole,
+            &[
+                ("practitioner", "http://x/fhir/Practitioner/pp-1-10"),
+                ("organization.address-city", "DIJON"),
+            ],
+        );
+        let Criterion::Param { values, .. } = &request.criteria[0] else {
+            panic!()
+        };
+        assert_eq!(
+            values,
+            &[SearchValue::Reference("Practitioner/pp-1-10".into())]
+        );
+        assert!(matches!(
+            &request.criteria[1],
+            Criterion::Chain {
+                target: ResourceType::Organization,
+                ..
+            }
+        ));
+        let request = parse_ok(
+            ResourceType::Practitioner,
+            &[("_has:PractitionerRole:practitioner:role", "FON-01")],
+        );
+        assert!(matches!(
+            &request.criteria[0],
+            Criterion::Has {
+                source: ResourceType::PractitionerRole,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn unknown_parameters_strict_or_lenient() {
+        let query = pairs(&[
+            ("colour", "blue"),
+            ("family:fuzzy", "x"),
+            ("family", "MARTIN"),
+        ]);
+        let err = parse(ResourceType::Practitioner, &query, true).unwrap_err();
+        assert!(err.to_string().contains("colour"), "{err}");
+        let request = parse(ResourceType::Practitioner, &query, false).unwrap();
+        assert_eq!(request.criteria.len(), 1);
+        assert_eq!(request.ignored.len(), 2);
+        assert_eq!(request.applied, pairs(&[("family", "MARTIN")]));
+    }
+
+    #[test]
+    fn malformed_values_are_errors_even_when_lenient() {
+        for (name, value) in [
+            ("_count", "-1"),
+            ("_count", "1001"),
+            ("_count", "ten"),
+            ("_lastUpdated", "gt2026-13-01"),
+            ("_lastUpdated", "xx2026"),
+            ("_summary", "maybe"),
+            ("_total", "some"),
+            ("family:missing", "perhaps"),
+            ("identifier:of-type", "a|b"),
+        ] {
+            let err =
+                parse(ResourceType::Practitioner, &pairs(&[(name, value)]), false).unwrap_err();
+            assert!(
+                err.to_string().contains(name.split(':').next().unwrap()),
+                "{name}={value}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn result_parameters() {
+        let request = parse_ok(
+            ResourceType::Practitioner,
+            &[
+                ("_count", "0"),
+                ("_summary", "count"),
+                ("_sort", "family,-_lastUpdated"),
+                ("_elements", "identifier,name"),
+            ],
+        );
+        assert_eq!(request.count, 0);
+        assert_eq!(request.summary, Summary::Count);
+        assert_eq!(request.sort.len(), 2);
+        assert!(request.sort[1].descending);
+        assert_eq!(
+            request.elements.as_deref(),
+            Some(&["identifier".to_owned(), "name".to_owned()][..])
+        );
+        assert!(is_strict(Some("return=minimal, handling=strict")));
+        assert!(!is_strict(Some("handling=lenient")));
+    }
+
+    #[test]
+    fn includes() {
+        let request = parse_ok(
+            ResourceType::PractitionerRole,
+            &[
+                ("_include", "PractitionerRole:organization"),
+                ("_include:iterate", "Organization:partof"),
+                ("_include", "*"),
+            ],
+        );
+        assert_eq!(request.includes.len(), 3);
+        let request = parse_ok(
+            ResourceType::Practitioner,
+            &[("_revinclude", "PractitionerRole:practitioner")],
+        );
+        assert_eq!(
+            request.revincludes[0].source,
+            ResourceType::PractitionerRole
+        );
+        assert!(
+            parse(
+                ResourceType::Practitioner,
+                &pairs(&[("_include", "PractitionerRole:organization")]),
+                true
+            )
+            .is_err()
+        );
+    }
+}
