@@ -66,6 +66,7 @@ pub fn capability_statement(software_version: &str) -> Value {
     let mut statement: Value = serde_json::from_str(CAPABILITY_BASE)
         .expect("conformance/capability-statement.json is valid");
     statement["software"]["version"] = json!(software_version);
+    let parameters = search_parameters();
     let resources: Vec<Value> = resources()
         .into_iter()
         .map(|d| {
@@ -76,6 +77,9 @@ pub fn capability_statement(software_version: &str) -> Value {
                 "documentation": d.documentation,
                 "interaction": d.interactions.iter().map(|code| json!({"code": code})).collect::<Vec<_>>(),
                 "versioning": "versioned",
+                "searchInclude": includes(&d.resource_type, &parameters),
+                "searchRevInclude": revincludes(&d.resource_type, &parameters),
+                "searchParam": search_params(&d.resource_type, &parameters),
                 "readHistory": false,
                 "updateCreate": false,
                 "conditionalCreate": false,
@@ -85,8 +89,97 @@ pub fn capability_statement(software_version: &str) -> Value {
             })
         })
         .collect();
+    let mut resources = resources;
+    resources.push(json!({
+        "type": "SearchParameter",
+        "documentation": "The search parameters this server implements, as declared in its conformance/ directory.",
+        "interaction": [{"code": "read"}, {"code": "search-type"}],
+    }));
     statement["rest"][0]["resource"] = Value::Array(resources);
     statement
+}
+
+fn declared_for<'p>(
+    rtype: &'p str,
+    parameters: &'p [SearchParamDeclaration],
+) -> impl Iterator<Item = &'p SearchParamDeclaration> {
+    parameters
+        .iter()
+        .filter(move |p| p.base.iter().any(|b| b == rtype))
+}
+
+fn search_params(rtype: &str, parameters: &[SearchParamDeclaration]) -> Vec<Value> {
+    declared_for(rtype, parameters)
+        .map(|p| {
+            let mut documentation = p.description.clone();
+            if !p.modifiers.is_empty() {
+                documentation.push_str(&format!(" Modifiers: {}.", p.modifiers.iter().map(|m| format!(":{m}")).collect::<Vec<_>>().join(", ")));
+            }
+            json!({"name": p.code, "definition": p.url, "type": p.param_type, "documentation": documentation})
+        })
+        .collect()
+}
+
+fn includes(rtype: &str, parameters: &[SearchParamDeclaration]) -> Vec<String> {
+    let mut out = vec!["*".to_owned()];
+    out.extend(
+        declared_for(rtype, parameters)
+            .filter(|p| p.param_type == "reference")
+            .map(|p| format!("{rtype}:{}", p.code)),
+    );
+    out
+}
+
+fn revincludes(rtype: &str, parameters: &[SearchParamDeclaration]) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in parameters
+        .iter()
+        .filter(|p| p.param_type == "reference" && p.target.iter().any(|t| t == rtype))
+    {
+        for base in &p.base {
+            out.push(format!("{base}:{}", p.code));
+        }
+    }
+    out
+}
+
+/// The id a declared search parameter is served under: the last segment of its canonical URL.
+pub fn search_parameter_id(declaration: &SearchParamDeclaration) -> &str {
+    declaration
+        .url
+        .rsplit(['/', ':'])
+        .next()
+        .unwrap_or(&declaration.code)
+}
+
+/// A declared search parameter as a FHIR SearchParameter resource.
+pub fn search_parameter_resource(declaration: &SearchParamDeclaration) -> Value {
+    let id = search_parameter_id(declaration);
+    let mut resource = json!({
+        "resourceType": "SearchParameter",
+        "id": id,
+        "url": declaration.url,
+        "name": declaration.code.trim_start_matches('_'),
+        "status": "active",
+        "description": declaration.description,
+        "code": declaration.code,
+        "base": declaration.base,
+        "type": declaration.param_type,
+        "expression": declaration.expression,
+        "multipleOr": true,
+        "multipleAnd": true,
+    });
+    if !declaration.target.is_empty() {
+        resource["target"] = json!(declaration.target);
+        resource["chain"] = json!(["*"]);
+    }
+    if !declaration.modifiers.is_empty() {
+        resource["modifier"] = json!(declaration.modifiers);
+    }
+    if !declaration.comparators.is_empty() {
+        resource["comparator"] = json!(declaration.comparators);
+    }
+    resource
 }
 
 #[cfg(test)]
@@ -101,20 +194,61 @@ mod tests {
     }
 
     #[test]
+    fn search_parameters_are_declared_and_served_under_unique_ids() {
+        let cs = capability_statement("0.0.0");
+        let role = &cs["rest"][0]["resource"][1];
+        assert_eq!(role["type"], "PractitionerRole");
+        let names: Vec<&str> = role["searchParam"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        assert!(
+            names.contains(&"practitioner") && names.contains(&"role"),
+            "{names:?}"
+        );
+        assert_eq!(
+            role["searchInclude"],
+            serde_json::json!([
+                "*",
+                "PractitionerRole:practitioner",
+                "PractitionerRole:organization"
+            ])
+        );
+        assert_eq!(
+            cs["rest"][0]["resource"][0]["searchRevInclude"],
+            serde_json::json!(["PractitionerRole:practitioner"])
+        );
+        let mut ids: Vec<&str> = Vec::new();
+        let declarations = search_parameters();
+        for d in &declarations {
+            ids.push(search_parameter_id(d));
+            let resource = search_parameter_resource(d);
+            assert_eq!(resource["url"], d.url.as_str());
+        }
+        let count = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), count, "ids are unique");
+    }
+
+    #[test]
     fn capability_statement_is_r4_and_read_only() {
         let cs = capability_statement("0.0.0");
         assert_eq!(cs["fhirVersion"], "4.0.1");
         assert_eq!(cs["kind"], "instance");
-        for resource in cs["rest"][0]["resource"].as_array().unwrap() {
+        for resource in cs["rest"][0]["resource"].as_array().unwrap().iter().take(3) {
             let interactions: Vec<&str> = resource["interaction"]
                 .as_array()
                 .unwrap()
                 .iter()
                 .map(|i| i["code"].as_str().unwrap())
                 .collect();
-            assert_eq!(interactions, ["read"]);
+            assert_eq!(interactions, ["read", "search-type"]);
         }
         assert!(supports(ResourceType::Organization, "read"));
-        assert!(!supports(ResourceType::Organization, "search-type"));
+        assert!(supports(ResourceType::Organization, "search-type"));
+        assert!(!supports(ResourceType::Organization, "update"));
     }
 }

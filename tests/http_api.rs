@@ -104,7 +104,7 @@ fn strings(value: &Value) -> Vec<&str> {
 }
 
 #[tokio::test]
-async fn metadata_is_an_r4_capability_statement_declaring_read_only() {
+async fn metadata_is_an_r4_capability_statement_declaring_read_and_search() {
     let app = spawn_app();
     let response = plain_client()
         .get(app.url("/fhir/metadata"))
@@ -125,9 +125,14 @@ async fn metadata_is_an_r4_capability_statement_declaring_read_only() {
     let served_types: Vec<&str> = served.iter().filter_map(|r| r["type"].as_str()).collect();
     assert_eq!(
         served_types,
-        ["Practitioner", "PractitionerRole", "Organization"]
+        [
+            "Practitioner",
+            "PractitionerRole",
+            "Organization",
+            "SearchParameter"
+        ]
     );
-    assert_eq!(served.len(), declared.len());
+    assert_eq!(served.len(), declared.len() + 1);
     for declaration in &declared {
         let rtype = declaration["type"].as_str().expect("type");
         let resource = served
@@ -141,13 +146,24 @@ async fn metadata_is_an_r4_capability_statement_declaring_read_only() {
         );
         assert_eq!(
             resource["interaction"],
-            serde_json::json!([{"code": "read"}]),
-            "{rtype} declares exactly `read`"
+            serde_json::json!([{"code": "read"}, {"code": "search-type"}]),
+            "{rtype} declares exactly `read` and `search-type`"
         );
-        assert!(
-            resource.get("searchParam").is_none(),
-            "{rtype}: no search is declared"
-        );
+        // Every declared search parameter is served as a SearchParameter resource.
+        for param in resource["searchParam"].as_array().expect("searchParam") {
+            let url = param["definition"].as_str().expect("definition");
+            let id = url.rsplit(['/', ':']).next().unwrap();
+            let served = plain_client()
+                .get(app.url(&format!("/fhir/SearchParameter/{id}")))
+                .send()
+                .await
+                .expect("request");
+            assert_eq!(served.status(), StatusCode::OK, "{url}");
+            let body = served.bytes().await.expect("body");
+            let definition = parse_resource(&body, "SearchParameter");
+            assert_eq!(definition["url"], url);
+            assert_eq!(definition["code"], param["name"]);
+        }
     }
 }
 

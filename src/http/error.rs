@@ -18,8 +18,6 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("{0}")]
     NotAcceptable(String),
-    #[error("{0}")]
-    NotSupported(String),
     #[error("the server could not read its data: {0}")]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -38,7 +36,7 @@ impl ApiError {
         match self {
             ApiError::NotFound(_) => "not-found",
             ApiError::BadRequest(_) => "invalid",
-            ApiError::MethodNotAllowed(_) | ApiError::NotSupported(_) => "not-supported",
+            ApiError::MethodNotAllowed(_) => "not-supported",
             ApiError::NotAcceptable(_) => "not-supported",
             ApiError::Store(_) => "exception",
             ApiError::Unavailable(_) => "transient",
@@ -61,7 +59,6 @@ impl ResponseError for ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
-            ApiError::NotSupported(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }

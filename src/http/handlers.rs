@@ -143,6 +143,55 @@ async fn search(
     Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(bundle))
 }
 
+/// `GET /fhir/SearchParameter/{id}`: a declared search parameter.
+pub async fn search_parameter(
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    check_format(&req)?;
+    let id = path.into_inner();
+    let declarations = crate::conformance::search_parameters();
+    let declaration = declarations
+        .iter()
+        .find(|d| crate::conformance::search_parameter_id(d) == id)
+        .ok_or_else(|| {
+            ApiError::NotFound(format!("SearchParameter/{id} is not known to this server"))
+        })?;
+    let resource = crate::conformance::search_parameter_resource(declaration);
+    Ok(HttpResponse::Ok()
+        .content_type(FHIR_JSON)
+        .body(resource.to_string()))
+}
+
+/// `GET /fhir/SearchParameter`: every declared search parameter, in one searchset Bundle.
+pub async fn search_parameters(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    check_format(&req)?;
+    let info = req.connection_info();
+    let base = format!("{}://{}/fhir", info.scheme(), info.host());
+    let entries: Vec<serde_json::Value> = crate::conformance::search_parameters()
+        .iter()
+        .map(|d| {
+            let resource = crate::conformance::search_parameter_resource(d);
+            serde_json::json!({
+                "fullUrl": format!("{base}/SearchParameter/{}", resource["id"].as_str().unwrap_or_default()),
+                "resource": resource,
+                "search": {"mode": "match"},
+            })
+        })
+        .collect();
+    let bundle = serde_json::json!({
+        "resourceType": "Bundle",
+        "id": "search-parameters",
+        "type": "searchset",
+        "total": entries.len(),
+        "link": [{"relation": "self", "url": format!("{base}/SearchParameter")}],
+        "entry": entries,
+    });
+    Ok(HttpResponse::Ok()
+        .content_type(FHIR_JSON)
+        .body(bundle.to_string()))
+}
+
 pub async fn unknown_path(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound(format!(
         "no FHIR endpoint at {}; the FHIR base is /fhir (try /fhir/metadata)",

@@ -59,6 +59,14 @@ pub fn configure(config: &mut web::ServiceConfig) {
         web::scope("/fhir")
             .route("/metadata", get_or_head().to(handlers::metadata))
             .route("/metadata", web::route().to(handlers::read_only))
+            .route(
+                "/SearchParameter",
+                get_or_head().to(handlers::search_parameters),
+            )
+            .route(
+                "/SearchParameter/{id}",
+                get_or_head().to(handlers::search_parameter),
+            )
             .route("/{type}/_search", web::post().to(handlers::search_post))
             .route("/{type}/{id}", get_or_head().to(handlers::read))
             .route("/{type}/{id}", web::route().to(handlers::read_only))
