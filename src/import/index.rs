@@ -236,34 +236,53 @@ fn write_param(
             .read_to_end(&mut buffer)
             .map_err(spill_error(path))?;
     }
-    // (term start, term length, document)
-    let mut entries: Vec<(u32, u16, u32)> = Vec::new();
+    // Intern the terms (many entries share one: a system, a code), order the distinct terms,
+    // then sort (term rank, document) pairs as integers: each term is hashed once and only
+    // distinct terms are compared.
+    let mut number_of: HashMap<&[u8], u32> = HashMap::new();
+    let mut distinct: Vec<&[u8]> = Vec::new();
+    let mut pairs: Vec<u64> = Vec::with_capacity(buffer.len() / 16);
     let mut at = 0usize;
     while at + 2 <= buffer.len() {
         let len = u16::from_le_bytes([buffer[at], buffer[at + 1]]) as usize;
-        let start = at + 2;
+        let term = &buffer[at + 2..at + 2 + len];
         let doc = u32::from_le_bytes(
-            buffer[start + len..start + len + 4]
+            buffer[at + 2 + len..at + 6 + len]
                 .try_into()
                 .expect("4 bytes"),
         );
-        entries.push((start as u32, len as u16, doc));
-        at = start + len + 4;
+        let number = *number_of.entry(term).or_insert_with(|| {
+            distinct.push(term);
+            distinct.len() as u32 - 1
+        });
+        pairs.push((u64::from(number) << 32) | u64::from(doc));
+        at += 6 + len;
     }
-    let term = |e: &(u32, u16, u32)| &buffer[e.0 as usize..e.0 as usize + e.1 as usize];
-    entries.sort_unstable_by(|a, b| term(a).cmp(term(b)).then(a.2.cmp(&b.2)));
+    drop(number_of);
+    let mut order: Vec<u32> = (0..distinct.len() as u32).collect();
+    order.sort_unstable_by(|a, b| distinct[*a as usize].cmp(distinct[*b as usize]));
+    let mut rank = vec![0u32; distinct.len()];
+    for (position, number) in order.iter().enumerate() {
+        rank[*number as usize] = position as u32;
+    }
+    for pair in &mut pairs {
+        *pair = (u64::from(rank[(*pair >> 32) as usize]) << 32) | (*pair & 0xFFFF_FFFF);
+    }
+    pairs.sort_unstable();
 
     let mut dictionary: Vec<&str> = Vec::new();
+    let mut key = Vec::new();
     let mut group = 0usize;
-    while group < entries.len() {
-        let current = term(&entries[group]);
-        let mut end = group;
+    while group < pairs.len() {
+        let current_rank = pairs[group] >> 32;
+        let current = distinct[order[current_rank as usize] as usize];
         let mut documents = RoaringBitmap::new();
-        while end < entries.len() && term(&entries[end]) == current {
-            documents.insert(entries[end].2);
+        let mut end = group;
+        while end < pairs.len() && pairs[end] >> 32 == current_rank {
+            documents.insert((pairs[end] & 0xFFFF_FFFF) as u32);
             end += 1;
         }
-        let mut key = Vec::with_capacity(param.code.len() + 1 + current.len());
+        key.clear();
         key.extend_from_slice(param.code.as_bytes());
         key.push(0);
         key.extend_from_slice(current);
