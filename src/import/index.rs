@@ -44,19 +44,9 @@ pub fn build(writer: &SledWriter, spill_dir: &Path, workers: usize) -> Result<()
         writer.write_documents(rtype, &ids)?;
         documents.push((rtype, ids));
     }
-    // Reference targets, by id.
-    let numbers: HashMap<ResourceType, HashMap<&str, u32>> = documents
-        .iter()
-        .filter(|(rtype, _)| registry.all().iter().any(|p| p.target == Some(*rtype)))
-        .map(|(rtype, ids)| {
-            let by_id = ids
-                .iter()
-                .enumerate()
-                .map(|(n, (id, _))| (id.as_str(), n as u32))
-                .collect();
-            (*rtype, by_id)
-        })
-        .collect();
+    // Reference targets are resolved by binary search in their type's id-ordered documents.
+    let numbers: HashMap<ResourceType, &[(String, Location)]> =
+        documents.iter().map(|(rtype, ids)| (*rtype, ids.as_slice())).collect();
     let total: u64 = documents.iter().map(|(_, ids)| ids.len() as u64).sum();
     let progress = Progress::new("Indexing", total, Unit::Items);
     for (rtype, ids) in &documents {
@@ -118,7 +108,7 @@ fn extract(
     rtype: ResourceType,
     ids: &[(String, Location)],
     params: &[&SearchParam],
-    numbers: &HashMap<ResourceType, HashMap<&str, u32>>,
+    numbers: &HashMap<ResourceType, &[(String, Location)]>,
     dir: &Path,
     workers: usize,
     progress: &Progress,
@@ -205,12 +195,16 @@ fn extract(
 fn resolve(
     param: &SearchParam,
     reference: &[u8],
-    numbers: &HashMap<ResourceType, HashMap<&str, u32>>,
+    numbers: &HashMap<ResourceType, &[(String, Location)]>,
 ) -> Option<u32> {
     let target = param.target?;
     let reference = std::str::from_utf8(reference).ok()?;
     let id = reference.strip_prefix(target.as_str())?.strip_prefix('/')?;
-    numbers.get(&target)?.get(id).copied()
+    let documents = numbers.get(&target)?;
+    documents
+        .binary_search_by(|(candidate, _)| candidate.as_str().cmp(id))
+        .ok()
+        .map(|n| n as u32)
 }
 
 /// `[u16 length][term][u32 document]`, little-endian.
