@@ -106,7 +106,7 @@ pub fn run(options: &ServeOptions) -> Result<(), ServeError> {
             data,
             name,
             options.cache_bytes,
-            state.store.clone(),
+            state.clone(),
             Duration::from_secs(2),
         );
         server.await.map_err(ServeError::Server)?;

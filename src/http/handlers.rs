@@ -133,10 +133,13 @@ async fn search(
     let rtype = resource_type(type_name)?;
     let strict =
         crate::search::query::is_strict(req.headers().get("prefer").and_then(|v| v.to_str().ok()));
-    let request = crate::search::query::parse(rtype, &params, strict)?;
+    let mut request = crate::search::query::parse(rtype, &params, strict)?;
     let info = req.connection_info();
     let base = format!("{}://{}/fhir", info.scheme(), info.host());
-    let store = state.current();
+    request.localize_references(&base);
+    let store = super::search::pinned_generation(request.cursor.as_deref())
+        .and_then(|number| state.generation(number))
+        .unwrap_or_else(|| state.current());
     let bundle = web::block(move || super::search::run(store.as_ref(), &request, &base))
         .await
         .map_err(|e| ApiError::Unavailable(format!("the search could not run: {e}")))??;

@@ -21,11 +21,15 @@ pub const FHIR_JSON: &str = "application/fhir+json; charset=utf-8";
 
 /// The generation being served; replaced when an import switches `CURRENT`.
 pub type SharedStore = Arc<RwLock<Arc<dyn ResourceStore>>>;
+pub type SharedPrevious = Arc<RwLock<Option<Arc<dyn ResourceStore>>>>;
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub store: SharedStore,
+    /// The generation served before the current one, kept open until the next switch so that
+    /// sorted searches paging across an import finish on the data they started on.
+    pub previous: SharedPrevious,
     /// The CapabilityStatement, serialized once.
     pub capability: Arc<Vec<u8>>,
     /// Log one line per request (off by default: at tens of thousands of requests per second
@@ -38,6 +42,7 @@ impl AppState {
         let capability = crate::conformance::capability_statement(env!("CARGO_PKG_VERSION"));
         AppState {
             store: Arc::new(RwLock::new(store)),
+            previous: Arc::new(RwLock::new(None)),
             capability: Arc::new(serde_json::to_vec(&capability).expect("JSON value serializes")),
             access_log: false,
         }
@@ -45,6 +50,16 @@ impl AppState {
 
     pub fn current(&self) -> Arc<dyn ResourceStore> {
         self.store.read().expect("store lock").clone()
+    }
+
+    /// The open generation numbered `number`, if it is the current or the previous one.
+    pub fn generation(&self, number: u64) -> Option<Arc<dyn ResourceStore>> {
+        let current = self.current();
+        if current.info().number == number {
+            return Some(current);
+        }
+        let previous = self.previous.read().expect("store lock").clone();
+        previous.filter(|p| p.info().number == number)
     }
 }
 
@@ -116,7 +131,7 @@ pub fn watch_for_new_generations(
     data: DataDir,
     serving: String,
     cache_bytes: u64,
-    store: SharedStore,
+    state: AppState,
     every: Duration,
 ) {
     actix_web::rt::spawn(async move {
@@ -137,7 +152,11 @@ pub fn watch_for_new_generations(
             match opened {
                 Ok(Ok((name, generation))) => {
                     tracing::info!("now serving {name} (a new import completed)");
-                    *store.write().expect("store lock") = Arc::new(generation);
+                    let replaced = std::mem::replace(
+                        &mut *state.store.write().expect("store lock"),
+                        Arc::new(generation),
+                    );
+                    *state.previous.write().expect("store lock") = Some(replaced);
                     serving = name;
                 }
                 Ok(Err(e)) => tracing::warn!(

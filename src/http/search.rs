@@ -22,6 +22,9 @@ use crate::store::ResourceStore;
 /// Where a page ended.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 struct Cursor {
+    /// Generation the page was read from.
+    #[serde(default)]
+    g: u64,
     /// Last id of the previous page.
     after: String,
     /// Its sort values (index bytes, base64), when the search is sorted.
@@ -32,6 +35,13 @@ struct Cursor {
 impl Cursor {
     fn encode(&self) -> String {
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).expect("cursor serializes"))
+    }
+
+    /// Whether the rest of the search must be read from the generation it started on: sorted
+    /// results, whose sort values can change between imports. Id order needs no pinning: a
+    /// newer generation resumes after the same id.
+    fn pinned_generation(&self) -> Option<u64> {
+        (!self.keys.is_empty()).then_some(self.g)
     }
 
     fn decode(text: &str) -> Result<Cursor, ApiError> {
@@ -49,6 +59,13 @@ struct Entry {
     id: String,
     json: Vec<u8>,
     mode: &'static str,
+}
+
+/// The generation a paging cursor must be continued on, if any (see `Cursor`).
+pub fn pinned_generation(cursor: Option<&str>) -> Option<u64> {
+    cursor
+        .and_then(|c| Cursor::decode(c).ok())
+        .and_then(|c| c.pinned_generation())
 }
 
 /// Runs a parsed search and returns the Bundle's JSON. `base` is the FHIR base URL the request
@@ -169,6 +186,7 @@ fn page_by_id(
     };
     let next = match page.last() {
         Some(last) if matches.range(last + 1..).next().is_some() => Some(Cursor {
+            g: store.info().number,
             after: id_of(*last)?,
             keys: Vec::new(),
         }),
@@ -183,6 +201,7 @@ fn page_by_id(
             .select((start - count as u64 - 1) as u32)
             .expect("rank within bounds");
         Some(Some(Cursor {
+            g: store.info().number,
             after: id_of(before)?,
             keys: Vec::new(),
         }))
@@ -233,6 +252,7 @@ fn page_sorted(
     let cursor_at = |index: usize| -> Result<Cursor, ApiError> {
         let (keys, doc) = &rows[index];
         Ok(Cursor {
+            g: store.info().number,
             after: store
                 .document_id(rtype, *doc)?
                 .map(|(id, _)| id)
@@ -463,6 +483,7 @@ mod tests {
     #[test]
     fn cursors_round_trip() {
         let cursor = Cursor {
+            g: 3,
             after: "pp-1-10".into(),
             keys: vec![Some("bGVm".into()), None],
         };

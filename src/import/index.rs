@@ -45,8 +45,10 @@ pub fn build(writer: &SledWriter, spill_dir: &Path, workers: usize) -> Result<()
         documents.push((rtype, ids));
     }
     // Reference targets are resolved by binary search in their type's id-ordered documents.
-    let numbers: HashMap<ResourceType, &[(String, Location)]> =
-        documents.iter().map(|(rtype, ids)| (*rtype, ids.as_slice())).collect();
+    let numbers: HashMap<ResourceType, &[(String, Location)]> = documents
+        .iter()
+        .map(|(rtype, ids)| (*rtype, ids.as_slice()))
+        .collect();
     let total: u64 = documents.iter().map(|(_, ids)| ids.len() as u64).sum();
     let progress = Progress::new("Indexing", total, Unit::Items);
     for (rtype, ids) in &documents {

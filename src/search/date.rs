@@ -120,6 +120,16 @@ pub fn parse(value: &str) -> Result<Range, String> {
         let (clock, zone) = time_part.split_at(pos);
         let sign = if zone.starts_with('-') { -1 } else { 1 };
         let (h, m) = zone[1..].split_once(':').ok_or_else(bad)?;
+        // FHIR's dateTime allows offsets from -14:00 to +14:00.
+        let (hours, minutes): (u8, u8) = (num(h, "hour offset")?, num(m, "minute offset")?);
+        if h.len() != 2
+            || m.len() != 2
+            || minutes > 59
+            || hours > 14
+            || (hours == 14 && minutes > 0)
+        {
+            return Err(format!("`{value}` has a time zone outside -14:00..+14:00"));
+        }
         let offset = UtcOffset::from_hms(
             sign * num::<i8>(h, "hour offset")?,
             sign * num::<i8>(m, "minute offset")?,
@@ -247,6 +257,9 @@ mod tests {
     #[test]
     fn malformed_dates() {
         for bad in [
+            "2026-11-01T10:00:00+25:00",
+            "2026-11-01T10:00:00+14:30",
+            "2026-11-01T10:00:00-15:00",
             "2026-13",
             "2026-02-30",
             "26-01-01",

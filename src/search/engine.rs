@@ -290,8 +290,10 @@ impl<'s> Engine<'s> {
         while !frontier.is_empty() {
             let mut next = Vec::new();
             for include in includes.iter().filter(|i| first_round || i.iterate) {
-                for (source_type, doc) in frontier.iter().filter(|(t, _)| *t == include.source) {
-                    for param in reference_params(include) {
+                let from_source =
+                    |(t, _): &&(ResourceType, u32)| include.source.is_none_or(|s| s == *t);
+                for (source_type, doc) in frontier.iter().filter(from_source) {
+                    for param in reference_params(include, *source_type) {
                         let target = param.target.expect("reference parameters have a target");
                         if include.target.is_some_and(|t| t != target) {
                             continue;
@@ -307,7 +309,10 @@ impl<'s> Engine<'s> {
                 }
             }
             for include in revincludes.iter().filter(|i| first_round || i.iterate) {
-                for param in reference_params(include) {
+                let Some(source) = include.source else {
+                    continue;
+                };
+                for param in reference_params(include, source) {
                     let target = param.target.expect("reference parameters have a target");
                     let pointed: RoaringBitmap = frontier
                         .iter()
@@ -317,9 +322,9 @@ impl<'s> Engine<'s> {
                     if pointed.is_empty() {
                         continue;
                     }
-                    for doc in &self.pointing_at(include.source, param, target, &pointed)? {
-                        if seen.insert((include.source, doc)) {
-                            next.push((include.source, doc));
+                    for doc in &self.pointing_at(source, param, target, &pointed)? {
+                        if seen.insert((source, doc)) {
+                            next.push((source, doc));
                         }
                     }
                 }
@@ -405,12 +410,13 @@ pub fn compare_rows(
     a.1.cmp(&b.1)
 }
 
-fn reference_params(include: &Include) -> Vec<&'static SearchParam> {
+/// The reference parameters of `source` an include follows.
+fn reference_params(include: &Include, source: ResourceType) -> Vec<&'static SearchParam> {
     let registry = Registry::get();
     match &include.param {
-        Some(code) => registry.find(include.source, code).into_iter().collect(),
+        Some(code) => registry.find(source, code).into_iter().collect(),
         None => registry
-            .for_type(include.source)
+            .for_type(source)
             .filter(|p| p.param_type == ParamType::Reference)
             .collect(),
     }

@@ -104,7 +104,9 @@ pub enum Summary {
 /// `_include` / `_revinclude` value: `Source:param[:Target]`, or `*`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Include {
-    pub source: ResourceType,
+    /// The type whose references are followed; `None` for `*:iterate`, which follows those
+    /// of every type reached.
+    pub source: Option<ResourceType>,
     /// `None` for `*`.
     pub param: Option<String>,
     pub target: Option<ResourceType>,
@@ -371,7 +373,7 @@ fn parse_include(
 ) -> Result<Include, Problem> {
     if value == "*" {
         return Ok(Include {
-            source: rtype,
+            source: (!iterate).then_some(rtype),
             param: None,
             target: None,
             iterate,
@@ -427,7 +429,7 @@ fn parse_include(
         )));
     }
     Ok(Include {
-        source,
+        source: Some(source),
         param: Some(param.code.clone()),
         target,
         iterate,
@@ -640,9 +642,11 @@ fn parse_value(
     }
 }
 
-/// `id`, `Type/id` or `http(s)://.../Type/id` (history suffix dropped) as `Type/id`.
+/// `id` or `Type/id` as `Type/id`; an absolute URL ending in `Type/id` is kept whole (see
+/// [`SearchRequest::localize_references`]). A history suffix is dropped.
 fn normalize_reference(target: ResourceType, value: &str) -> Option<String> {
     let value = value.split("/_history/").next().unwrap_or(value);
+    let absolute = value.starts_with("http://") || value.starts_with("https://");
     let segments: Vec<&str> = value.trim_end_matches('/').rsplit('/').take(2).collect();
     let valid_id = |id: &str| {
         (1..=64).contains(&id.len())
@@ -651,9 +655,39 @@ fn normalize_reference(target: ResourceType, value: &str) -> Option<String> {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
     };
     match segments.as_slice() {
-        [id] if valid_id(id) => Some(format!("{target}/{id}")),
-        [id, kind] if *kind == target.as_str() && valid_id(id) => Some(format!("{target}/{id}")),
+        [id] if valid_id(id) && !absolute => Some(format!("{target}/{id}")),
+        [id, kind] if *kind == target.as_str() && valid_id(id) => Some(if absolute {
+            value.trim_end_matches('/').to_owned()
+        } else {
+            format!("{target}/{id}")
+        }),
         _ => None,
+    }
+}
+
+impl SearchRequest {
+    /// Absolute references on this server's `base` become local `Type/id`; those on another
+    /// server stay absolute, and match nothing here (they name resources elsewhere).
+    pub fn localize_references(&mut self, base: &str) {
+        let prefix = format!("{}/", base.trim_end_matches('/'));
+        for criterion in &mut self.criteria {
+            localize(criterion, &prefix);
+        }
+    }
+}
+
+fn localize(criterion: &mut Criterion, prefix: &str) {
+    match criterion {
+        Criterion::Param { values, .. } => {
+            for value in values {
+                if let SearchValue::Reference(reference) = value {
+                    if let Some(local) = reference.strip_prefix(prefix) {
+                        *reference = local.to_owned();
+                    }
+                }
+            }
+        }
+        Criterion::Chain { inner, .. } | Criterion::Has { inner, .. } => localize(inner, prefix),
     }
 }
 
@@ -730,13 +764,14 @@ mod tests {
 
     #[test]
     fn references_chains_and_has() {
-        let request = parse_ok(
+        let mut request = parse_ok(
             ResourceType::PractitionerRole,
             &[
                 ("practitioner", "http://x/fhir/Practitioner/pp-1-10"),
                 ("organization.address-city", "DIJON"),
             ],
         );
+        request.localize_references("http://x/fhir");
         let Criterion::Param { values, .. } = &request.criteria[0] else {
             panic!()
         };
@@ -841,7 +876,7 @@ mod tests {
         );
         assert_eq!(
             request.revincludes[0].source,
-            ResourceType::PractitionerRole
+            Some(ResourceType::PractitionerRole)
         );
         assert!(
             parse(
