@@ -21,6 +21,7 @@ use roaring::RoaringBitmap;
 use super::{ImportError, run_parallel};
 use crate::progress::{Progress, Unit};
 use crate::resource_type::ResourceType;
+use crate::search::node::Node;
 use crate::search::params::{ParamType, Registry, SearchParam};
 use crate::search::terms::{self, FOLDED, index_terms};
 use crate::store::{Forward, IndexWriters, Location, SledWriter, StoreError};
@@ -57,9 +58,12 @@ pub fn build(writer: &SledWriter, spill_dir: &Path, workers: usize) -> Result<()
         params.sort_by(|a, b| a.code.cmp(&b.code));
         let dir = spill_dir.join(format!("index-{rtype}"));
         std::fs::create_dir_all(&dir).map_err(spill_error(&dir))?;
+        let started = std::time::Instant::now();
         let extracted = extract(
             writer, *rtype, ids, &params, &numbers, &dir, workers, &progress,
         )?;
+        tracing::debug!("{rtype}: terms extracted in {:.1?}", started.elapsed());
+        let started = std::time::Instant::now();
         let mut tables = writer.index_writers(*rtype);
         for (index, param) in params.iter().enumerate() {
             let files: Vec<&PathBuf> = extracted
@@ -82,6 +86,7 @@ pub fn build(writer: &SledWriter, spill_dir: &Path, workers: usize) -> Result<()
             }
         }
         tables.finish()?;
+        tracing::debug!("{rtype}: index tables written in {:.1?}", started.elapsed());
         std::fs::remove_dir_all(&dir).map_err(spill_error(&dir))?;
     }
     progress.finish();
@@ -150,11 +155,10 @@ fn extract(
         for (offset, (_, location)) in chunk.iter().enumerate() {
             let doc = (first + offset) as u32;
             let json = writer.read_back(*location)?;
-            let resource: serde_json::Value =
-                serde_json::from_slice(&json).map_err(|e| StoreError::Damaged {
-                    path: dir.to_path_buf(),
-                    detail: format!("stored {rtype} #{doc} is not JSON: {e}"),
-                })?;
+            let resource = Node::parse(&json).map_err(|e| StoreError::Damaged {
+                path: dir.to_path_buf(),
+                detail: format!("stored {rtype} #{doc} is not JSON: {e}"),
+            })?;
             for (index, param) in params.iter().enumerate() {
                 terms_buffer.clear();
                 if index_terms(param, rtype, &resource, &mut terms_buffer) {

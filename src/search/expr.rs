@@ -2,7 +2,7 @@
 //! JSON: dotted paths, `|` unions, `.where(field = 'literal')` and `.value` (an extension's
 //! `value[x]`). It runs at import time only (indexing), never on the request path.
 
-use serde_json::Value;
+use super::node::Node;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Step {
@@ -28,7 +28,11 @@ impl Expression {
 
     /// The nodes `resource_type`'s resource yields. A path that names another resource type
     /// yields nothing.
-    pub fn evaluate<'a>(&self, resource_type: &str, resource: &'a Value) -> Vec<&'a Value> {
+    pub fn evaluate<'n, 'j>(
+        &self,
+        resource_type: &str,
+        resource: &'n Node<'j>,
+    ) -> Vec<&'n Node<'j>> {
         let mut out = Vec::new();
         for path in &self.paths {
             let steps = match path.first() {
@@ -54,16 +58,16 @@ fn starts_upper(name: &str) -> bool {
     name.chars().next().is_some_and(char::is_uppercase)
 }
 
-fn apply<'a>(step: &Step, nodes: Vec<&'a Value>) -> Vec<&'a Value> {
+fn apply<'n, 'j>(step: &Step, nodes: Vec<&'n Node<'j>>) -> Vec<&'n Node<'j>> {
     let mut out = Vec::new();
     for node in nodes {
         match step {
             Step::Field(name) => {
-                let Value::Object(map) = node else { continue };
-                let child = match map.get(name.as_str()) {
+                let Node::Object(pairs) = node else { continue };
+                let child = match node.get(name) {
                     Some(child) => Some(child),
                     // `.value` on an extension is its polymorphic `value[x]`.
-                    None if name == "value" => map
+                    None if name == "value" => pairs
                         .iter()
                         .find(|(k, _)| {
                             k.len() > 5
@@ -74,13 +78,13 @@ fn apply<'a>(step: &Step, nodes: Vec<&'a Value>) -> Vec<&'a Value> {
                     None => None,
                 };
                 match child {
-                    Some(Value::Array(items)) => out.extend(items.iter()),
+                    Some(Node::Array(items)) => out.extend(items.iter()),
                     Some(value) => out.push(value),
                     None => {}
                 }
             }
             Step::Where { field, equals } => {
-                if node.get(field.as_str()).and_then(Value::as_str) == Some(equals.as_str()) {
+                if node.get(field).and_then(Node::as_str) == Some(equals.as_str()) {
                     out.push(node);
                 }
             }
@@ -140,7 +144,7 @@ fn parse_path(path: &str) -> Result<Vec<Step>, String> {
 
 /// String values of a node for a `string` parameter: the node itself, or the string parts of
 /// a HumanName, an Address or a Coding.
-pub fn strings(node: &Value) -> Vec<&str> {
+pub fn strings<'n>(node: &'n Node<'_>) -> Vec<&'n str> {
     const PARTS: [&str; 11] = [
         "text",
         "family",
@@ -155,19 +159,19 @@ pub fn strings(node: &Value) -> Vec<&str> {
         "country",
     ];
     match node {
-        Value::String(s) => vec![s.as_str()],
-        Value::Object(map) => {
+        Node::String(s) => vec![s.as_ref()],
+        Node::Object(_) => {
             let mut out = Vec::new();
             for key in PARTS {
-                match map.get(key) {
-                    Some(Value::String(s)) => out.push(s.as_str()),
-                    Some(Value::Array(items)) => out.extend(items.iter().filter_map(Value::as_str)),
+                match node.get(key) {
+                    Some(Node::String(s)) => out.push(s.as_ref()),
+                    Some(Node::Array(items)) => out.extend(items.iter().filter_map(Node::as_str)),
                     _ => {}
                 }
             }
             if out.is_empty() {
                 // A Coding under a string parameter (address-insee): its code.
-                out.extend(map.get("code").and_then(Value::as_str));
+                out.extend(node.get("code").and_then(Node::as_str));
             }
             out
         }
@@ -188,20 +192,20 @@ pub struct Token<'a> {
 
 /// Token values of a node: a code or boolean, a Coding, a CodeableConcept, an Identifier or a
 /// ContactPoint.
-pub fn tokens(node: &Value) -> Vec<Token<'_>> {
+pub fn tokens<'n>(node: &'n Node<'_>) -> Vec<Token<'n>> {
     match node {
-        Value::String(s) => vec![Token {
-            code: Some(s),
+        Node::String(s) => vec![Token {
+            code: Some(s.as_ref()),
             ..Token::default()
         }],
-        Value::Bool(b) => vec![Token {
+        Node::Bool(b) => vec![Token {
             code: Some(if *b { "true" } else { "false" }),
             ..Token::default()
         }],
-        Value::Object(map) => {
-            let str_of = |key: &str| map.get(key).and_then(Value::as_str);
-            if let Some(Value::Array(codings)) = map.get("coding") {
-                let mut out: Vec<Token<'_>> = codings.iter().flat_map(tokens).collect();
+        Node::Object(_) => {
+            let str_of = |key: &str| node.get(key).and_then(Node::as_str);
+            if let Some(Node::Array(codings)) = node.get("coding") {
+                let mut out: Vec<Token<'n>> = codings.iter().flat_map(tokens).collect();
                 if let Some(text) = str_of("text") {
                     out.push(Token {
                         text: Some(text),
@@ -219,10 +223,10 @@ pub fn tokens(node: &Value) -> Vec<Token<'_>> {
                 }];
             }
             if let Some(value) = str_of("value") {
-                let kind = map.get("type");
+                let kind = node.get("type");
                 let types = kind
                     .and_then(|t| t.get("coding"))
-                    .and_then(Value::as_array)
+                    .and_then(Node::as_array)
                     .map(|codings| {
                         codings
                             .iter()
@@ -235,7 +239,7 @@ pub fn tokens(node: &Value) -> Vec<Token<'_>> {
                 return vec![Token {
                     system: str_of("system"),
                     code: Some(value),
-                    text: kind.and_then(|t| t.get("text")).and_then(Value::as_str),
+                    text: kind.and_then(|t| t.get("text")).and_then(Node::as_str),
                     types,
                 }];
             }
@@ -246,8 +250,8 @@ pub fn tokens(node: &Value) -> Vec<Token<'_>> {
 }
 
 /// The literal reference of a Reference node (`Practitioner/pp-...`).
-pub fn reference(node: &Value) -> Option<&str> {
-    node.get("reference").and_then(Value::as_str)
+pub fn reference<'n>(node: &'n Node<'_>) -> Option<&'n str> {
+    node.get("reference").and_then(Node::as_str)
 }
 
 #[cfg(test)]
@@ -255,9 +259,15 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// Parses a `json!` value into a node (owned strings: the text is temporary).
+    fn node(value: serde_json::Value) -> Node<'static> {
+        let text: &'static [u8] = Box::leak(value.to_string().into_bytes().into_boxed_slice());
+        Node::parse(text).unwrap()
+    }
+
     #[test]
     fn paths_unions_and_type_prefixes() {
-        let org = json!({"resourceType": "Organization", "name": "CH", "alias": ["A", "B"]});
+        let org = node(json!({"resourceType": "Organization", "name": "CH", "alias": ["A", "B"]}));
         let expr = Expression::parse("Organization.name | Organization.alias").unwrap();
         let values: Vec<_> = expr
             .evaluate("Organization", &org)
@@ -272,9 +282,9 @@ mod tests {
     fn where_and_polymorphic_value() {
         let trace =
             "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-data-trace";
-        let resource = json!({"meta": {"extension": [{"url": trace, "extension": [
+        let resource = node(json!({"meta": {"extension": [{"url": trace, "extension": [
             {"url": "autorite-enregistrement", "valueCodeableConcept": {"coding": [{"system": "S", "code": "CNOM"}]}},
-            {"url": "systeme-information", "valueCode": "RPPS"}]}]}});
+            {"url": "systeme-information", "valueCode": "RPPS"}]}]}}));
         let expr = Expression::parse(&format!(
             "meta.extension.where(url='{trace}').extension.where(url='systeme-information').value"
         ))
@@ -299,15 +309,17 @@ mod tests {
 
     #[test]
     fn datatype_values() {
-        let name = json!({"family": "MARTINOT", "given": ["Claire"], "suffix": ["DR"]});
+        let name = node(json!({"family": "MARTINOT", "given": ["Claire"], "suffix": ["DR"]}));
         assert_eq!(strings(&name), ["MARTINOT", "Claire", "DR"]);
-        let id = json!({"system": "urn:oid:1", "value": "81", "type": {"coding": [{"system": "T", "code": "IDNPS"}]}});
+        let id = node(
+            json!({"system": "urn:oid:1", "value": "81", "type": {"coding": [{"system": "T", "code": "IDNPS"}]}}),
+        );
         let token = &tokens(&id)[0];
         assert_eq!((token.system, token.code), (Some("urn:oid:1"), Some("81")));
         assert_eq!(token.types, [("T", "IDNPS")]);
-        assert_eq!(tokens(&json!(true))[0].code, Some("true"));
+        assert_eq!(tokens(&node(json!(true)))[0].code, Some("true"));
         assert_eq!(
-            reference(&json!({"reference": "Organization/eg-1"})),
+            reference(&node(json!({"reference": "Organization/eg-1"}))),
             Some("Organization/eg-1")
         );
     }

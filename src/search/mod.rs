@@ -5,6 +5,7 @@ pub mod date;
 pub mod engine;
 pub mod expr;
 pub mod fold;
+pub mod node;
 pub mod params;
 pub mod query;
 pub mod terms;

@@ -15,11 +15,10 @@
 //! | `d` | start and end, 8 bytes each | date |
 //! | `!` | (empty) | `:missing`: the documents having any value (sorts first) |
 
-use serde_json::Value;
-
 use super::date::{self, Range};
 use super::expr;
 use super::fold::fold;
+use super::node::Node;
 use super::params::{ParamType, SearchParam};
 use crate::resource_type::ResourceType;
 
@@ -79,7 +78,7 @@ fn decode_i64(bytes: &[u8]) -> i64 {
 pub fn index_terms(
     param: &SearchParam,
     rtype: ResourceType,
-    resource: &Value,
+    resource: &Node<'_>,
     out: &mut Vec<Vec<u8>>,
 ) -> bool {
     let start = out.len();
@@ -155,10 +154,12 @@ mod tests {
     use crate::search::params::Registry;
     use serde_json::json;
 
-    fn terms_of(rtype: ResourceType, code: &str, resource: &Value) -> Vec<String> {
+    fn terms_of(rtype: ResourceType, code: &str, resource: &serde_json::Value) -> Vec<String> {
         let param = Registry::get().find(rtype, code).unwrap();
         let mut out = Vec::new();
-        let present = index_terms(param, rtype, resource, &mut out);
+        let text = resource.to_string();
+        let resource = Node::parse(text.as_bytes()).unwrap();
+        let present = index_terms(param, rtype, &resource, &mut out);
         assert_eq!(present, !out.is_empty());
         out.into_iter()
             .map(|t| String::from_utf8_lossy(&t).replace(UNIT, "|"))
