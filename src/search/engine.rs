@@ -195,6 +195,35 @@ impl<'s> Engine<'s> {
             SearchValue::Token {
                 system,
                 code: token,
+            } if modifier == Modifier::Identifier => {
+                let kind = terms::REFERENCE_IDENTIFIER;
+                match (system, token) {
+                    (None, Some(token)) => self
+                        .union_prefix(rtype, &terms::key(code, kind, &format!("{token}{UNIT}")))?,
+                    (Some(system), Some(token)) => {
+                        self.postings(rtype, code, kind, &format!("{token}{UNIT}{system}"))?
+                    }
+                    (Some(system), None) => {
+                        let mut out = RoaringBitmap::new();
+                        let suffix = format!("{UNIT}{system}");
+                        self.store.scan_postings(
+                            rtype,
+                            &terms::key(code, kind, ""),
+                            &mut |key, docs| {
+                                if key.ends_with(suffix.as_bytes()) {
+                                    out |= docs;
+                                }
+                                true
+                            },
+                        )?;
+                        out
+                    }
+                    (None, None) => RoaringBitmap::new(),
+                }
+            }
+            SearchValue::Token {
+                system,
+                code: token,
             } => match (system, token) {
                 (None, Some(token)) => {
                     self.union_prefix(rtype, &terms::key(code, CODE, &format!("{token}{UNIT}")))?

@@ -507,17 +507,6 @@ fn parse_criterion(
             "modifier `:{modifier_text}` is not supported on {rtype}.{code}"
         )));
     };
-    if modifier == Modifier::Identifier {
-        // The reference's target, found by identifier (this server's references carry no
-        // identifier of their own): the same as the chain `code.identifier`.
-        let target = param.target.expect("reference parameters have a target");
-        let inner = parse_criterion(target, "identifier", value, depth + 1)?;
-        return Ok(Criterion::Chain {
-            reference: param,
-            target,
-            inner: Box::new(inner),
-        });
-    }
     let values = split_unescaped(value, ',')
         .into_iter()
         .map(|v| parse_value(param, modifier, name, &v))
@@ -601,24 +590,9 @@ fn parse_value(
                 value: unescape(value),
             })
         }
-        ParamType::Token => {
-            let parts = split_unescaped(raw, '|');
-            match parts.as_slice() {
-                [code] => Ok(SearchValue::Token {
-                    system: None,
-                    code: Some(unescape(code)),
-                }),
-                [system, code] => Ok(SearchValue::Token {
-                    system: Some(unescape(system)),
-                    code: (!code.is_empty()).then(|| unescape(code)),
-                }),
-                _ => Err(Fail(invalid(
-                    name,
-                    raw,
-                    "a token is code, system|code, |code or system|",
-                ))),
-            }
-        }
+        ParamType::Token => parse_token(name, raw),
+        // R4 `:identifier`: the value is a token matched against `Reference.identifier`.
+        ParamType::Reference if modifier == Modifier::Identifier => parse_token(name, raw),
         ParamType::Reference => {
             let target = param.target.expect("reference parameters have a target");
             let value = unescape(raw);
@@ -639,6 +613,26 @@ fn parse_value(
             let range = date::parse(rest).map_err(|reason| invalid(name, raw, reason))?;
             Ok(SearchValue::Date(prefix, range))
         }
+    }
+}
+
+/// `code`, `system|code`, `|code` or `system|`.
+fn parse_token(name: &str, raw: &str) -> Result<SearchValue, Problem> {
+    let parts = split_unescaped(raw, '|');
+    match parts.as_slice() {
+        [code] => Ok(SearchValue::Token {
+            system: None,
+            code: Some(unescape(code)),
+        }),
+        [system, code] => Ok(SearchValue::Token {
+            system: Some(unescape(system)),
+            code: (!code.is_empty()).then(|| unescape(code)),
+        }),
+        _ => Err(Fail(invalid(
+            name,
+            raw,
+            "a token is code, system|code, |code or system|",
+        ))),
     }
 }
 

@@ -12,6 +12,7 @@
 //! | `o` | value 0x1F type code 0x1F type system | token `:of-type` |
 //! | `t` | folded text | token `:text` |
 //! | `r` | `Type/id` | reference |
+//! | `i` | value 0x1F system of `Reference.identifier` | reference `:identifier` |
 //! | `d` | start and end, 8 bytes each | date |
 //! | `!` | (empty) | `:missing`: the documents having any value (sorts first) |
 
@@ -29,6 +30,7 @@ pub const SYSTEM: u8 = b'y';
 pub const OF_TYPE: u8 = b'o';
 pub const TEXT: u8 = b't';
 pub const REFERENCE: u8 = b'r';
+pub const REFERENCE_IDENTIFIER: u8 = b'i';
 pub const DATE: u8 = b'd';
 pub const PRESENT: u8 = b'!';
 /// Separates the parts of a composite term.
@@ -119,6 +121,15 @@ pub fn index_terms(
             ParamType::Reference => {
                 if let Some(reference) = expr::reference(node) {
                     push(out, REFERENCE, reference);
+                }
+                // R4 `:identifier` matches the reference's own identifier.
+                if let Some(identifier) = node.get("identifier") {
+                    for token in expr::tokens(identifier) {
+                        if let Some(value) = token.code {
+                            let system = token.system.unwrap_or("");
+                            push(out, REFERENCE_IDENTIFIER, &format!("{value}{UNIT}{system}"));
+                        }
+                    }
                 }
             }
             ParamType::Date => {
