@@ -154,7 +154,7 @@ impl<'a> Prepared<'a> {
                     RefValue::Id(qid) => qid == id && typed.is_none_or(|x| x.name() == t),
                 })
             }),
-            (Test::RefIdentifier(queries, semantics), Vals::Ref(refs)) => match semantics {
+            (Test::RefIdentifier(_queries, semantics), Vals::Ref(_refs)) => match semantics {
                 // R4: `:identifier` matches Reference.identifier; the references of this data
                 // are literal only (no identifier), so nothing matches.
                 IdentifierSemantics::R4 => false,
