@@ -27,15 +27,16 @@ finess=$(ls "$work"/files/etalab-cs1100507-*.csv)
 idnps='urn:oid:1.2.250.1.71.4.2.1'
 # Query paths, drawn from the files (every 97th row; distinct values).
 awk -F'|' -v s="$idnps" 'NR > 1 && NR % 97 == 0 && n++ < 20000 { print "Practitioner?identifier=" s "|" $3 }' "$rpps" > "$work/q-identifier.txt"
-awk -F'|' 'NR > 1 && NR % 97 == 0 && length($8) >= 3 && n++ < 20000 { print "Practitioner?family=" tolower(substr($8, 1, 3)) }' "$rpps" | grep -v "[^a-z?=A-Z]" > "$work/q-family.txt" || true
-awk -F'|' 'NR > 1 && NR % 89 == 0 && length($8) >= 6 && n++ < 20000 { print "Practitioner?name:contains=" tolower(substr($8, 2, 4)) }' "$rpps" | grep -v "[^a-z?=:A-Z]" > "$work/q-contains.txt" || true
+awk -F'|' 'NR > 1 && NR % 97 == 0 && length($8) >= 3 && n++ < 20000 { print "Practitioner?family=" tolower(substr($8, 1, 3)) }' "$rpps" | LC_ALL=C grep -av "[^a-z?=A-Z]" > "$work/q-family.txt" || true
+awk -F'|' 'NR > 1 && NR % 89 == 0 && length($8) >= 6 && n++ < 20000 { print "Practitioner?name:contains=" tolower(substr($8, 2, 4)) }' "$rpps" | LC_ALL=C grep -av "[^a-z?=:A-Z]" > "$work/q-contains.txt" || true
 echo "Practitioner?active=true&_summary=count" > "$work/q-count.txt"
 awk -F'|' -v s="$idnps" 'NR > 1 && NR % 97 == 0 && $24 != "" && n++ < 20000 { print "Practitioner?identifier=" s "|" $3 "&_revinclude=PractitionerRole:practitioner&_include:iterate=PractitionerRole:organization" }' "$rpps" > "$work/q-revinclude.txt"
 awk -F';' 'NR > 1 && $1 == "structureet" && !seen[$16]++ && n++ < 5000 { city = substr($16, 7); gsub(/ CEDEX.*/, "", city); gsub(/ /, "%20", city); print "Organization?address-city=" city }' "$finess" > "$work/q-city.txt"
 awk -F'|' -v s="$idnps" 'NR > 1 && NR % 97 == 0 && $24 != "" && n++ < 20000 { print "PractitionerRole?practitioner.identifier=" s "|" $3 }' "$rpps" > "$work/q-chain.txt"
 
 rss() { awk '/VmRSS/ { print $2 " KiB" }' /proc/$server/status; }
-measure() { # name url paths-file
+measure() { # name url paths-file; a 3 s warm-up first (caches, lazily loaded indexes)
+  READ_PATHS="$3" wrk -t1 -c32 -d3s -s benches/read.lua "$2" >/dev/null
   READ_PATHS="$3" wrk -t1 -c32 -d"${seconds}s" --latency -s benches/read.lua "$2" \
     | awk -v name="$1" '/Requests\/sec/ { rps = $2 } /^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 } END { printf "| %-28s | %10s | %9s | %9s |\n", name, rps, p50, p99 }'
 }

@@ -271,11 +271,16 @@ fn write_param(
     pairs.sort_unstable();
 
     let mut dictionary: Vec<&str> = Vec::new();
+    let mut prefixes = PrefixUnions::default();
     let mut key = Vec::new();
     let mut group = 0usize;
     while group < pairs.len() {
         let current_rank = pairs[group] >> 32;
         let current = distinct[order[current_rank as usize] as usize];
+        // Prefix entries sort between the folded terms and the exact ones.
+        if current.first().is_some_and(|k| *k > terms::PREFIX) {
+            prefixes.write(tables, &param.code)?;
+        }
         let mut documents = RoaringBitmap::new();
         let mut end = group;
         while end < pairs.len() && pairs[end] >> 32 == current_rank {
@@ -287,15 +292,64 @@ fn write_param(
         key.push(0);
         key.extend_from_slice(current);
         tables.postings(&key, &documents)?;
-        if param.has_term_dictionary() && current.first() == Some(&FOLDED) {
-            dictionary.push(std::str::from_utf8(&current[1..]).unwrap_or_default());
+        if current.first() == Some(&FOLDED) && param.param_type == ParamType::String {
+            let term = std::str::from_utf8(&current[1..]).unwrap_or_default();
+            prefixes.add(term, &documents);
+            if param.has_term_dictionary() {
+                dictionary.push(term);
+            }
         }
         group = end;
     }
+    prefixes.write(tables, &param.code)?;
     if param.has_term_dictionary() {
         write_dictionary(tables, &param.code, &dictionary)?;
     }
     Ok(())
+}
+
+/// Precomputed unions of the documents of all folded terms sharing a short prefix. Terms come
+/// sorted, so each prefix's terms are contiguous: a prefix is complete when the next term
+/// does not start with it.
+#[derive(Default)]
+struct PrefixUnions {
+    /// Per prefix length, the prefix being accumulated and its terms' documents.
+    open: Vec<(String, Vec<RoaringBitmap>)>,
+    done: BTreeMap<String, RoaringBitmap>,
+}
+
+impl PrefixUnions {
+    fn add(&mut self, term: &str, documents: &RoaringBitmap) {
+        use roaring::MultiOps;
+        for (length, prefix) in terms::short_prefixes(term).enumerate() {
+            if self.open.len() <= length {
+                self.open.push((String::new(), Vec::new()));
+            }
+            let (current, parts) = &mut self.open[length];
+            if current != prefix {
+                if !parts.is_empty() {
+                    self.done
+                        .insert(std::mem::take(current), std::mem::take(parts).union());
+                }
+                *current = prefix.to_owned();
+            }
+            parts.push(documents.clone());
+        }
+    }
+
+    /// Writes every prefix accumulated so far (in key order) and starts afresh.
+    fn write(&mut self, tables: &mut IndexWriters<'_>, param: &str) -> Result<(), ImportError> {
+        use roaring::MultiOps;
+        for (current, parts) in self.open.drain(..) {
+            if !parts.is_empty() {
+                self.done.insert(current, parts.union());
+            }
+        }
+        for (prefix, documents) in std::mem::take(&mut self.done) {
+            tables.postings(&terms::key(param, terms::PREFIX, &prefix), &documents)?;
+        }
+        Ok(())
+    }
 }
 
 /// Terms are already sorted (they come from sorted keys): number them, and index their

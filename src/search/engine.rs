@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use roaring::RoaringBitmap;
+use roaring::{MultiOps, RoaringBitmap};
 
 use super::date;
 use super::fold::fold;
@@ -75,10 +75,11 @@ impl<'s> Engine<'s> {
                 modifier,
                 values,
             } => {
-                let mut union = RoaringBitmap::new();
-                for value in values {
-                    union |= self.value(rtype, param, *modifier, value)?;
-                }
+                let parts = values
+                    .iter()
+                    .map(|value| self.value(rtype, param, *modifier, value))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let union = parts.union();
                 if *modifier == Modifier::Not {
                     return Ok(all(self.store, rtype) - union);
                 }
@@ -101,11 +102,11 @@ impl<'s> Engine<'s> {
                 let Some(forward) = self.store.forward(*source, &reference.code)? else {
                     return Ok(RoaringBitmap::new());
                 };
-                let mut out = RoaringBitmap::new();
-                for doc in &sources {
-                    out.extend(forward.targets(doc).iter().copied());
-                }
-                Ok(out)
+                Ok(from_unsorted(
+                    sources
+                        .iter()
+                        .flat_map(|doc| forward.targets(doc).iter().copied()),
+                ))
             }
         }
     }
@@ -120,15 +121,14 @@ impl<'s> Engine<'s> {
     ) -> Result<RoaringBitmap, StoreError> {
         let mut out = RoaringBitmap::new();
         if targets.len() <= CHAIN_LOOKUP_LIMIT {
+            let mut parts = Vec::new();
             for doc in targets {
                 if let Some((id, _)) = self.store.document_id(target, doc)? {
                     let key = terms::key(&reference.code, REFERENCE, &format!("{target}/{id}"));
-                    if let Some(sources) = self.store.postings(rtype, &key)? {
-                        out |= sources;
-                    }
+                    parts.extend(self.store.postings(rtype, &key)?);
                 }
             }
-            return Ok(out);
+            return Ok(parts.union());
         }
         let Some(forward) = self.store.forward(rtype, &reference.code)? else {
             return Ok(out);
@@ -159,12 +159,12 @@ impl<'s> Engine<'s> {
         rtype: ResourceType,
         prefix: &[u8],
     ) -> Result<RoaringBitmap, StoreError> {
-        let mut out = RoaringBitmap::new();
+        let mut parts = Vec::new();
         self.store.scan_postings(rtype, prefix, &mut |_, docs| {
-            out |= docs;
+            parts.push(docs);
             true
         })?;
-        Ok(out)
+        Ok(parts.union())
     }
 
     fn value(
@@ -190,7 +190,14 @@ impl<'s> Engine<'s> {
                 }
                 (_, Modifier::Exact) => self.postings(rtype, code, EXACT, text)?,
                 (_, Modifier::Contains) => self.contains(rtype, code, &fold(text))?,
-                _ => self.union_prefix(rtype, &terms::key(code, FOLDED, &fold(text)))?,
+                _ => {
+                    let folded = fold(text);
+                    if folded.chars().count() <= terms::PREFIX_MAX {
+                        self.postings(rtype, code, terms::PREFIX, &folded)?
+                    } else {
+                        self.union_prefix(rtype, &terms::key(code, FOLDED, &folded))?
+                    }
+                }
             },
             SearchValue::Token {
                 system,
@@ -204,19 +211,19 @@ impl<'s> Engine<'s> {
                         self.postings(rtype, code, kind, &format!("{token}{UNIT}{system}"))?
                     }
                     (Some(system), None) => {
-                        let mut out = RoaringBitmap::new();
+                        let mut parts = Vec::new();
                         let suffix = format!("{UNIT}{system}");
                         self.store.scan_postings(
                             rtype,
                             &terms::key(code, kind, ""),
                             &mut |key, docs| {
                                 if key.ends_with(suffix.as_bytes()) {
-                                    out |= docs;
+                                    parts.push(docs);
                                 }
                                 true
                             },
                         )?;
-                        out
+                        parts.union()
                     }
                     (None, None) => RoaringBitmap::new(),
                 }
@@ -248,18 +255,18 @@ impl<'s> Engine<'s> {
                 self.postings(rtype, code, REFERENCE, reference)?
             }
             SearchValue::Date(prefix, range) => {
-                let mut out = RoaringBitmap::new();
+                let mut parts = Vec::new();
                 let prefix_key = terms::key(code, terms::DATE, "");
                 self.store
                     .scan_postings(rtype, &prefix_key, &mut |key, docs| {
                         if let Some(target) = terms::decode_date_key(code, key) {
                             if date::matches(*prefix, *range, target, self.now_millis) {
-                                out |= docs;
+                                parts.push(docs);
                             }
                         }
                         true
                     })?;
-                out
+                parts.union()
             }
         })
     }
@@ -291,16 +298,16 @@ impl<'s> Engine<'s> {
             }
             Box::new(terms.into_iter())
         };
-        let mut out = RoaringBitmap::new();
+        let mut parts = Vec::new();
         for number in candidates {
             let Some(term) = dictionary.get(number as usize) else {
                 continue;
             };
             if term.contains(needle) {
-                out |= self.postings(rtype, param, FOLDED, term)?;
+                parts.push(self.postings(rtype, param, FOLDED, term)?);
             }
         }
-        Ok(out)
+        Ok(parts.union())
     }
 
     /// The resources `_include`d by `page` (documents of `rtype`) and, for `:iterate`, by what
@@ -437,6 +444,15 @@ pub fn compare_rows(
         }
     }
     a.1.cmp(&b.1)
+}
+
+/// A bitmap from document numbers in any order (inserting unsorted numbers one by one into a
+/// roaring bitmap is quadratic within a container).
+fn from_unsorted(documents: impl Iterator<Item = u32>) -> RoaringBitmap {
+    let mut documents: Vec<u32> = documents.collect();
+    documents.sort_unstable();
+    documents.dedup();
+    RoaringBitmap::from_sorted_iter(documents).expect("sorted and deduplicated")
 }
 
 /// The reference parameters of `source` an include follows.

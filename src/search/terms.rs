@@ -6,6 +6,7 @@
 //! | kind | term | serves |
 //! |---|---|---|
 //! | `n` | folded string | string default (starts-with) and `:contains` |
+//! | `p` | folded prefix of 1 to [`PREFIX_MAX`] characters | string default, short values: one lookup instead of a union over every term |
 //! | `x` | string as is | string `:exact` |
 //! | `v` | code 0x1F system (system empty when absent) | token `code`, `system\|code`, `\|code` |
 //! | `y` | system | token `system\|` |
@@ -25,6 +26,9 @@ use crate::resource_type::ResourceType;
 
 pub const FOLDED: u8 = b'n';
 pub const EXACT: u8 = b'x';
+pub const PREFIX: u8 = b'p';
+/// Longest prefix kept precomputed (`family=mar` is one bitmap).
+pub const PREFIX_MAX: usize = 4;
 pub const CODE: u8 = b'v';
 pub const SYSTEM: u8 = b'y';
 pub const OF_TYPE: u8 = b'o';
@@ -150,6 +154,17 @@ pub fn index_terms(
     present
 }
 
+/// The prefixes of a folded term that get a precomputed bitmap: 1 to [`PREFIX_MAX`]
+/// characters.
+pub fn short_prefixes(term: &str) -> impl Iterator<Item = &str> {
+    term.char_indices()
+        .skip(1)
+        .map(|(i, _)| i)
+        .chain(std::iter::once(term.len()))
+        .take(PREFIX_MAX)
+        .map(move |end| &term[..end])
+}
+
 /// The trigrams of a folded term, for the `:contains` dictionary.
 pub fn trigrams(term: &str) -> Vec<String> {
     let chars: Vec<char> = term.chars().collect();
@@ -224,6 +239,15 @@ mod tests {
             decode_date_key("_lastUpdated", &late),
             Some(Range { start: 3, end: 4 })
         );
+    }
+
+    #[test]
+    fn prefixes_of_terms() {
+        assert_eq!(
+            short_prefixes("lefèvre").collect::<Vec<_>>(),
+            ["l", "le", "lef", "lefè"]
+        );
+        assert_eq!(short_prefixes("dr").collect::<Vec<_>>(), ["d", "dr"]);
     }
 
     #[test]

@@ -89,20 +89,18 @@ fn tok_matches(toks: &[super::data::Tok], value: &TokValue) -> bool {
 
 /// A criterion ready to test resources: its parameter's kind and its folded values.
 pub struct Prepared<'a> {
-    ds: &'a Dataset,
     kind: Kind,
     folded: Vec<String>,
     s: &'a Simple,
 }
 
 impl<'a> Prepared<'a> {
-    pub fn new(ds: &'a Dataset, rtype: RType, s: &'a Simple) -> Prepared<'a> {
+    pub fn new(_ds: &'a Dataset, rtype: RType, s: &'a Simple) -> Prepared<'a> {
         let folded = match &s.test {
             Test::Str(_, v) | Test::TokText(v) => v.iter().map(|q| fold(q)).collect(),
             _ => Vec::new(),
         };
         Prepared {
-            ds,
             kind: param(rtype, s.param).kind,
             folded,
             s,
