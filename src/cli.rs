@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::generate::{self, GenerateOptions};
-use crate::import::{self, ImportOptions, ImportSummary};
+use crate::import::{self, ExtraFiles, ImportOptions, ImportSummary};
 use crate::serve::{self, ServeOptions};
 
 #[derive(Debug, Parser)]
@@ -49,6 +49,15 @@ pub struct ImportArgs {
     /// FINESS `etalab-cs1100507-stock-YYYYMMDD-HHMM.csv`.
     #[arg(long, env = "ANNUAIRE_FINESS")]
     pub finess: PathBuf,
+    /// MSSanté mailboxes `Extraction_Correspondance_MSSante_YYYYMMDDHHMM.txt` (optional).
+    #[arg(long, env = "ANNUAIRE_MSSANTE")]
+    pub mssante: Option<PathBuf>,
+    /// RPPS `PS_LibreAcces_SavoirFaire_YYYYMMDDHHMM.txt` (optional).
+    #[arg(long, env = "ANNUAIRE_SAVOIR_FAIRE")]
+    pub savoir_faire: Option<PathBuf>,
+    /// RPPS `PS_LibreAcces_Dipl_AutExerc_YYYYMMDDHHMM.txt`: diplomas and exercise authorisations (optional).
+    #[arg(long, env = "ANNUAIRE_DIPLOMES")]
+    pub diplomes: Option<PathBuf>,
     /// Data directory (created if missing).
     #[arg(long, env = "ANNUAIRE_DATA")]
     pub data: PathBuf,
@@ -115,6 +124,11 @@ fn run_import(args: ImportArgs) -> Result<(), String> {
     let summary = import::run(&ImportOptions {
         rpps: args.rpps,
         finess: args.finess,
+        extra: ExtraFiles {
+            mssante: args.mssante,
+            savoir_faire: args.savoir_faire,
+            diplomes: args.diplomes,
+        },
         data: args.data,
         cache_bytes: args.storage.cache_mb << 20,
         last_updated: None,
@@ -139,6 +153,29 @@ pub fn format_summary(s: &ImportSummary) -> String {
             "  duplicate rows collapsed  {:>10}",
             s.duplicate_rows_collapsed
         ),
+    ];
+    let e = &s.extras;
+    if e.savoir_faire_lines + e.diploma_lines + e.mailbox_lines > 0 {
+        lines.extend([
+            format!("  savoir-faire lines read   {:>10}", e.savoir_faire_lines),
+            format!("  diploma lines read        {:>10}", e.diploma_lines),
+            format!("  MSSanté mailbox lines read{:>10}", e.mailbox_lines),
+            format!(
+                "    on practitioners        {:>10}",
+                e.mailboxes_on_practitioners
+            ),
+            format!("    also on their roles     {:>10}", e.mailboxes_on_roles),
+            format!(
+                "    on organizations        {:>10}",
+                e.mailboxes_on_organizations
+            ),
+            format!(
+                "  lines naming an unknown person or structure (not imported) {}",
+                e.unplaced_lines
+            ),
+        ]);
+    }
+    lines.extend([
         format!(
             "  Practitioner              {:>10}",
             s.resources.practitioner
@@ -155,7 +192,7 @@ pub fn format_summary(s: &ImportSummary) -> String {
             "  duration                  {:>9.1}s",
             s.duration.as_secs_f64()
         ),
-    ];
+    ]);
     if s.windows_1252_lines > 0 {
         lines.push(format!(
             "  lines decoded as Windows-1252: {}",

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::generate::{self, GenerateOptions};
 use crate::http::{self, AppState};
-use crate::import::{self, ImportError, ImportOptions};
+use crate::import::{self, ExtraFiles, ImportError, ImportOptions};
 use crate::store::{DataDir, StoreError};
 
 /// Persons in the demo dataset: enough for every quirk to occur, small enough to import in
@@ -62,6 +62,7 @@ pub fn prepare_demo(dir: &Path, persons: u64, cache_bytes: u64) -> Result<PathBu
     let summary = import::run(&ImportOptions {
         rpps: files.rpps,
         finess: files.finess,
+        extra: ExtraFiles::default(),
         data: data.clone(),
         cache_bytes,
         last_updated: Some(extraction.midnight().assume_utc()),

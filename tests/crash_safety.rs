@@ -66,6 +66,7 @@ fn import_in_process(files: &GeneratedFiles, data: &Path) -> import::ImportSumma
     import::run(&ImportOptions {
         rpps: files.rpps.clone(),
         finess: files.finess.clone(),
+        extra: Default::default(),
         data: data.to_path_buf(),
         cache_bytes: CACHE_BYTES,
         last_updated: None,

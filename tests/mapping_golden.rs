@@ -18,6 +18,7 @@ use annuaire::extract::finess::{self, Establishment, FinessFile};
 use annuaire::extract::rpps::{Layout, RppsRow};
 use annuaire::import::{ImportOptions, ImportSummary};
 use annuaire::mapping::{Stamp, organization, practitioner};
+use annuaire::mapping::practitioner::PersonExtras;
 use annuaire::resource_type::ResourceType;
 use annuaire::store::{DataDir, ResourceStore};
 use serde_json::{Value, json};
@@ -206,7 +207,7 @@ fn worked_example_practitioner_and_both_roles() {
         layout.split(row_text(1)).unwrap(),
         layout.split(row_text(2)).unwrap(),
     ];
-    let out = practitioner::map_person(&rows, &stamp());
+    let out = practitioner::map_person(&rows, &PersonExtras::default(), &stamp());
 
     assert_eq!(out.practitioners.len(), 1, "one person, one profession");
     let (id, resource) = &out.practitioners[0];
@@ -242,8 +243,8 @@ fn worked_example_second_row_adds_nothing_to_the_practitioner() {
         layout.split(row_text(1)).unwrap(),
         layout.split(row_text(2)).unwrap(),
     ];
-    let one = practitioner::map_person(&first_only, &stamp());
-    let two = practitioner::map_person(&both, &stamp());
+    let one = practitioner::map_person(&first_only, &PersonExtras::default(), &stamp());
+    let two = practitioner::map_person(&both, &PersonExtras::default(), &stamp());
     assert_eq!(
         fhir_json::practitioner_to_vec(&one.practitioners[0].1),
         fhir_json::practitioner_to_vec(&two.practitioners[0].1)
@@ -352,6 +353,7 @@ fn import(dir: &Path, rpps: &[u8], finess: &[u8]) -> (PathBuf, ImportSummary) {
     let summary = annuaire::import::run(&ImportOptions {
         rpps: rpps_path,
         finess: finess_path,
+        extra: Default::default(),
         data: data.clone(),
         cache_bytes: 16 << 20,
         last_updated: Some(time::macros::datetime!(2026-01-15 10:00:00 UTC)),
@@ -821,13 +823,13 @@ fn varied() -> Varied {
     let mut practitioners = Vec::new();
     let mut roles = Vec::new();
     for rows in [&claire, &nurse, &pharmacist] {
-        let out = practitioner::map_person(rows, &stamp);
+        let out = practitioner::map_person(rows, &PersonExtras::default(), &stamp);
         assert_eq!(out.practitioners.len(), 1);
         practitioners.push(practitioner_json(&out.practitioners[0].1));
         assert_eq!(out.roles.len(), 1, "savoir-faire rows share their activity");
         roles.extend(out.roles.iter().map(|(_, r)| role_json(r)));
     }
-    let adeli_out = practitioner::map_person(&adeli, &stamp);
+    let adeli_out = practitioner::map_person(&adeli, &PersonExtras::default(), &stamp);
     assert_eq!(adeli_out.practitioners.len(), 1);
     assert!(adeli_out.roles.is_empty(), "no activity, no role");
     let adeli = practitioner_json(&adeli_out.practitioners[0].1);
@@ -1276,7 +1278,7 @@ fn organizations_match_the_ans_examples_and_profile() {
 // ---------------------------------------------------------------------------------------------
 
 fn person_bytes(rows: &[RppsRow<'_>]) -> (Vec<(String, Vec<u8>)>, BTreeMap<String, Vec<u8>>) {
-    let out = practitioner::map_person(rows, &stamp());
+    let out = practitioner::map_person(rows, &PersonExtras::default(), &stamp());
     let practitioners = out
         .practitioners
         .iter()
@@ -1553,7 +1555,7 @@ fn a22_savoir_faire_systems_by_type() {
             1,
         );
         let rows = vec![layout.split(&text).unwrap()];
-        let out = practitioner::map_person(&rows, &stamp());
+        let out = practitioner::map_person(&rows, &PersonExtras::default(), &stamp());
         let p = practitioner_json(&out.practitioners[0].1);
         let coding = &p["qualification"][1]["code"]["coding"];
         let type_coding = json!({
@@ -1599,7 +1601,7 @@ fn a6_registration_authorities() {
     ] {
         let text = row_text(1).replacen("|ARS/CNOM/CNOM|", &format!("|{column}|"), 1);
         let rows = vec![layout.split(&text).unwrap()];
-        let out = practitioner::map_person(&rows, &stamp());
+        let out = practitioner::map_person(&rows, &PersonExtras::default(), &stamp());
         let (_, st) = organization::from_rpps(&rows[0], &stamp());
         let got = [
             authority(&practitioner_json(&out.practitioners[0].1)),
@@ -1677,7 +1679,7 @@ fn a13_two_professions_two_practitioners() {
         layout.split(row_text(1)).unwrap(),
         layout.split(&as_pharmacist).unwrap(),
     ];
-    let out = practitioner::map_person(&rows, &stamp());
+    let out = practitioner::map_person(&rows, &PersonExtras::default(), &stamp());
     let ids: Vec<&str> = out
         .practitioners
         .iter()

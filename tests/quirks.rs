@@ -152,6 +152,7 @@ fn try_import(
     let result = annuaire::import::run(&ImportOptions {
         rpps: rpps_path,
         finess: finess_path,
+        extra: Default::default(),
         data: data.clone(),
         cache_bytes: 16 << 20,
         last_updated: Some(time::macros::datetime!(2026-01-15 10:00:00 UTC)),

@@ -3307,6 +3307,7 @@ fn import_in_process(files: &annuaire::generate::GeneratedFiles, data: &Path) {
     annuaire::import::run(&annuaire::import::ImportOptions {
         rpps: files.rpps.clone(),
         finess: files.finess.clone(),
+        extra: Default::default(),
         data: data.to_path_buf(),
         cache_bytes: common::CACHE_BYTES,
         last_updated: None,

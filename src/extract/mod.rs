@@ -1,12 +1,16 @@
 //! Extraction files -> typed rows.
 //!
-//! Reads the files exactly as the ANS (RPPS `PS_LibreAcces_Personne_activite`) and the ministry
+//! Reads the files exactly as the ANS (RPPS `PS_LibreAcces_Personne_activite`, `_SavoirFaire`,
+//! `_Dipl_AutExerc`, the MSSanté mailbox extraction) and the ministry
 //! (FINESS `etalab-cs1100507`) publish them. Nothing here knows about FHIR: a row is a set of
 //! named, borrowed fields, validated only as far as the file format goes (field count, encoding,
 //! keys). Mapping to resources happens in `crate::mapping`.
 
 pub mod decode;
 pub mod finess;
+pub mod mssante;
+pub mod pipe;
+pub mod qualifications;
 pub mod rpps;
 
 use std::fmt;
@@ -25,6 +29,12 @@ pub enum RowError {
     UnknownRecord(String),
     #[error("duplicate establishment {nofinesset}: first defined on line {first_line}")]
     DuplicateEstablishment { nofinesset: String, first_line: u64 },
+    #[error("`{column}` is `{value}`, expected {expected}")]
+    InvalidValue {
+        column: &'static str,
+        value: String,
+        expected: &'static str,
+    },
     #[error("malformed CSV: {0}")]
     Csv(String),
 }

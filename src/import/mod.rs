@@ -12,12 +12,13 @@
 //! Memory holds FINESS, one bucket per worker, and the sets of FINESS ids merged and legal
 //! entities referenced: it does not grow with the RPPS file.
 
+mod extras;
 pub mod index;
+mod input;
 pub mod spill;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::fs::File;
-use std::io::{BufRead, BufReader};
+
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -25,11 +26,13 @@ use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 
-use crate::extract::decode::{Encoding, decode_line, strip_bom, trim_line_end};
+use self::extras::{ExtraInputs, ExtraLayouts, OrganizationMailboxes};
+use self::input::{LineStats, PipeInput};
 use crate::extract::finess::{self, Establishment, FinessFile};
 use crate::extract::rpps::{Col, Layout, RppsRow, StructureKey};
 use crate::extract::{FileError, Rejected};
 use crate::mapping::{Stamp, ids, organization, practitioner};
+use fhir_json::Organization;
 use crate::progress::{Progress, Unit};
 use crate::resource_type::ResourceType;
 use crate::store::{
@@ -43,6 +46,8 @@ const MAX_REPORTED: u64 = 1000;
 pub struct ImportOptions {
     pub rpps: PathBuf,
     pub finess: PathBuf,
+    /// The optional files that complete the RPPS one.
+    pub extra: ExtraFiles,
     pub data: PathBuf,
     /// sled page cache while writing, in bytes.
     pub cache_bytes: u64,
@@ -50,6 +55,17 @@ pub struct ImportOptions {
     pub last_updated: Option<OffsetDateTime>,
     /// Worker threads mapping buckets; the number of CPUs when `None`.
     pub workers: Option<usize>,
+}
+
+/// The published files that complete the persons of the RPPS file; each is optional.
+#[derive(Debug, Clone, Default)]
+pub struct ExtraFiles {
+    /// `Extraction_Correspondance_MSSante_*.txt`: MSSanté mailboxes.
+    pub mssante: Option<PathBuf>,
+    /// `PS_LibreAcces_SavoirFaire_*.txt`.
+    pub savoir_faire: Option<PathBuf>,
+    /// `PS_LibreAcces_Dipl_AutExerc_*.txt`: diplomas and exercise authorisations.
+    pub diplomes: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,9 +91,26 @@ pub struct ImportSummary {
     pub rows_skipped: u64,
     pub duplicate_rows_collapsed: u64,
     pub windows_1252_lines: u64,
+    pub extras: ExtrasSummary,
     pub resources: ResourceCounts,
     pub removed_generations: Vec<String>,
     pub duration: Duration,
+}
+
+/// What became of the lines of the optional files.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExtrasSummary {
+    pub savoir_faire_lines: u64,
+    pub diploma_lines: u64,
+    pub mailbox_lines: u64,
+    /// Mailboxes placed on a Practitioner (personal), a PractitionerRole (personal, at their
+    /// structure) or an Organization (organisational).
+    pub mailboxes_on_practitioners: u64,
+    pub mailboxes_on_roles: u64,
+    pub mailboxes_on_organizations: u64,
+    /// Lines naming a person or a structure the RPPS and FINESS files do not have: reported
+    /// one by one and not imported.
+    pub unplaced_lines: u64,
 }
 
 /// Shared counters of the mapping phase.
@@ -87,6 +120,10 @@ struct Counters {
     practitioner_role: AtomicU64,
     organization: AtomicU64,
     duplicates: AtomicU64,
+    mailboxes_on_practitioners: AtomicU64,
+    mailboxes_on_roles: AtomicU64,
+    mailboxes_on_organizations: AtomicU64,
+    unplaced: AtomicU64,
 }
 
 impl Counters {
@@ -115,11 +152,16 @@ struct RejectReport {
 
 impl RejectReport {
     fn report(&self, rejected: &Rejected, progress: Option<&Progress>) {
+        self.note(format!("skipped {rejected}"), progress);
+    }
+
+    /// Prints `message` (the first [`MAX_REPORTED`] ones) and counts it.
+    fn note(&self, message: String, progress: Option<&Progress>) {
         let n = self.count.fetch_add(1, Ordering::Relaxed) + 1;
         let line = if n <= MAX_REPORTED {
-            format!("skipped {rejected}")
+            message
         } else if n == MAX_REPORTED + 1 {
-            "further malformed lines are counted but not shown".to_owned()
+            "further lines like these are counted but not shown".to_owned()
         } else {
             return;
         };
@@ -153,6 +195,9 @@ pub fn run(options: &ImportOptions) -> Result<ImportSummary, ImportError> {
         rejects.report(rejected, None);
     }
     let rpps = RppsInput::open(&options.rpps)?;
+    let extras = ExtraInputs::open(&options.extra)?;
+    let mut sources = vec![display_name(&options.rpps), display_name(&options.finess)];
+    sources.extend(extras.paths().into_iter().map(display_name));
 
     let (generation, path) = data.new_generation()?;
     let stamp = Stamp {
@@ -165,9 +210,14 @@ pub fn run(options: &ImportOptions) -> Result<ImportSummary, ImportError> {
             .format(&time::format_description::well_known::Rfc3339)
             .expect("a UTC time formats as RFC 3339"),
         resources,
-        sources: vec![display_name(&options.rpps), display_name(&options.finess)],
+        sources: sources.clone(),
     };
-    let written = write_generation(options, &path, rpps, &finess, &stamp, &rejects, info);
+    let inputs = Inputs {
+        rpps,
+        extras,
+        finess: &finess,
+    };
+    let written = write_generation(options, &path, inputs, &stamp, &rejects, info);
     let (partition, counters) = match written {
         Ok(written) => written,
         Err(e) => {
@@ -184,23 +234,30 @@ pub fn run(options: &ImportOptions) -> Result<ImportSummary, ImportError> {
 
     Ok(ImportSummary {
         generation,
-        rpps_rows_read: partition.rows_read,
+        rpps_rows_read: partition.rpps.rows_read,
         finess_records_read: finess.records_read,
         rows_skipped: rejects.count.load(Ordering::Relaxed),
         duplicate_rows_collapsed: counters.duplicates.load(Ordering::Relaxed),
-        windows_1252_lines: partition.windows_1252_lines + finess.windows_1252_lines,
+        windows_1252_lines: partition.windows_1252_lines() + finess.windows_1252_lines,
+        extras: partition.extras_summary(&counters),
         resources: counters.snapshot(),
         removed_generations,
         duration: started.elapsed(),
     })
 }
 
+/// The checked input files of an import.
+struct Inputs<'f> {
+    rpps: RppsInput,
+    extras: ExtraInputs,
+    finess: &'f FinessFile,
+}
+
 /// Writes a complete generation into `path`: partition, map, flush, describe.
 fn write_generation(
     options: &ImportOptions,
     path: &Path,
-    rpps: RppsInput,
-    finess: &FinessFile,
+    inputs: Inputs<'_>,
     stamp: &Stamp,
     rejects: &RejectReport,
     info: impl Fn(ResourceCounts) -> GenerationInfo,
@@ -210,7 +267,19 @@ fn write_generation(
         path: spill_dir.clone(),
         source,
     };
-    let partition = partition_rpps(rpps, &spill_dir, rejects)?;
+    let Inputs {
+        rpps,
+        extras,
+        finess,
+    } = inputs;
+    let extra_layouts = extras.layouts.clone();
+    let mut partition = partition_rpps(rpps, &spill_dir, rejects)?;
+    let extras = extras::partition(
+        extras,
+        &spill_dir,
+        partition.person_buckets.len(),
+        rejects,
+    )?;
     let writer = SledWriter::create(path, options.cache_bytes)?;
     let counters = Counters::default();
     let workers = options
@@ -229,24 +298,27 @@ fn write_generation(
         finess: &finess_by_id,
         merged_finess: Mutex::new(HashSet::new()),
         legal_entities: Mutex::new(BTreeSet::new()),
+        extras: &extra_layouts,
+        organization_mailboxes: &extras.organization_mailboxes,
+        unplaced: RejectReport {
+            count: AtomicU64::new(0),
+        },
     };
-    let work: Vec<(BucketKind, &PathBuf)> = partition
-        .person_buckets
-        .iter()
-        .map(|p| (BucketKind::Persons, p))
-        .chain(
-            partition
-                .structure_buckets
-                .iter()
-                .map(|p| (BucketKind::Structures, p)),
-        )
-        .collect();
+    let persons = (0..partition.person_buckets.len()).map(BucketKind::Persons);
+    let structures = (0..partition.structure_buckets.len()).map(BucketKind::Structures);
+    let work: Vec<BucketKind> = persons.chain(structures).collect();
     let progress = Progress::new("Mapping to FHIR resources", work.len() as u64, Unit::Items);
-    run_parallel(&work, workers, |(kind, bucket)| {
-        let contents = std::fs::read_to_string(bucket).map_err(spill_error)?;
-        match kind {
-            BucketKind::Persons => context.map_persons(&contents)?,
-            BucketKind::Structures => context.map_structures(&contents)?,
+    let read = |bucket: &PathBuf| std::fs::read_to_string(bucket).map_err(spill_error);
+    run_parallel(&work, workers, |kind| {
+        match *kind {
+            BucketKind::Persons(i) => {
+                let rows = read(&partition.person_buckets[i])?;
+                let extra_lines = read(&extras.buckets[i])?;
+                context.map_persons(&rows, &extra_lines, &progress)?;
+            }
+            BucketKind::Structures(i) => {
+                context.map_structures(&read(&partition.structure_buckets[i])?)?;
+            }
         }
         progress.inc(1);
         Ok::<(), ImportError>(())
@@ -254,6 +326,13 @@ fn write_generation(
     progress.finish();
     context.map_remaining_finess(finess)?;
     context.map_legal_entities()?;
+    for message in extras.organization_mailboxes.unplaced() {
+        context.unplaced.note(message, None);
+    }
+    counters
+        .unplaced
+        .store(context.unplaced.count.load(Ordering::Relaxed), Ordering::Relaxed);
+    partition.stats.extras = [extras.savoir_faire, extras.diplomas, extras.mailboxes];
     index::build(&writer, &spill_dir, workers)?;
     std::fs::remove_dir_all(&spill_dir).map_err(spill_error)?;
 
@@ -300,10 +379,11 @@ pub(crate) fn run_parallel<T: Sync, E: Send>(
     }
 }
 
+/// A mapping work item: person bucket `i` (with extras bucket `i`) or structure bucket `i`.
 #[derive(Debug, Clone, Copy)]
 enum BucketKind {
-    Persons,
-    Structures,
+    Persons(usize),
+    Structures(usize),
 }
 
 struct Partition {
@@ -314,70 +394,54 @@ struct Partition {
 }
 
 struct PartitionStats {
-    rows_read: u64,
-    windows_1252_lines: u64,
+    rpps: LineStats,
+    /// Savoir-faire, diplomas, mailboxes.
+    extras: [LineStats; 3],
+}
+
+impl PartitionStats {
+    fn windows_1252_lines(&self) -> u64 {
+        self.rpps.windows_1252_lines + self.extras.iter().map(|s| s.windows_1252_lines).sum::<u64>()
+    }
+
+    fn extras_summary(&self, counters: &Counters) -> ExtrasSummary {
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        ExtrasSummary {
+            savoir_faire_lines: self.extras[0].rows_read,
+            diploma_lines: self.extras[1].rows_read,
+            mailbox_lines: self.extras[2].rows_read,
+            mailboxes_on_practitioners: load(&counters.mailboxes_on_practitioners),
+            mailboxes_on_roles: load(&counters.mailboxes_on_roles),
+            mailboxes_on_organizations: load(&counters.mailboxes_on_organizations),
+            unplaced_lines: load(&counters.unplaced),
+        }
+    }
 }
 
 /// An RPPS file whose header has been checked.
 struct RppsInput {
-    path: PathBuf,
-    reader: BufReader<File>,
-    size: u64,
-    header_len: u64,
+    input: PipeInput,
     layout: Layout,
 }
 
 impl RppsInput {
     /// Opens the file and locates its columns; fails when it is not a Personne_activite file.
     fn open(path: &Path) -> Result<RppsInput, ImportError> {
-        let read_error = |e| ImportError::File(FileError::io(path, e));
-        let not_rpps = |detail: String| {
-            ImportError::File(FileError::NotTheExpectedFormat {
-                path: path.to_path_buf(),
-                expected: "an RPPS PS_LibreAcces_Personne_activite extraction",
-                detail,
-            })
-        };
-        let file = File::open(path).map_err(read_error)?;
-        let size = file.metadata().map_err(read_error)?.len();
-        let mut reader = BufReader::with_capacity(1 << 20, file);
-        let mut bytes = Vec::with_capacity(4096);
-        let header_len = reader.read_until(b'\n', &mut bytes).map_err(read_error)? as u64;
-        if header_len == 0 {
-            return Err(not_rpps("the file is empty".into()));
-        }
-        let header = decode_line(strip_bom(trim_line_end(&bytes)))
-            .map_err(|e| not_rpps(format!("its header is unreadable: {e}")))?
-            .0
-            .into_owned();
-        let layout = Layout::from_header(&header).map_err(|e| not_rpps(e.to_string()))?;
-        Ok(RppsInput {
-            path: path.to_path_buf(),
-            reader,
-            size,
-            header_len,
-            layout,
-        })
+        let input = PipeInput::open(path, "an RPPS PS_LibreAcces_Personne_activite extraction")?;
+        let layout =
+            Layout::from_header(&input.header).map_err(|e| input.not_expected(e.to_string()))?;
+        Ok(RppsInput { input, layout })
     }
 }
 
 /// Pass 1: reads the RPPS file once, validates each row and spills it into its buckets.
 fn partition_rpps(
-    input: RppsInput,
+    rpps: RppsInput,
     spill_dir: &Path,
     rejects: &RejectReport,
 ) -> Result<Partition, ImportError> {
-    let RppsInput {
-        path,
-        mut reader,
-        size,
-        header_len,
-        layout,
-    } = input;
-    let path = path.as_path();
-    let read_error = |e| ImportError::File(FileError::io(path, e));
-    let mut bytes = Vec::with_capacity(4096);
-    let count = spill::bucket_count(size);
+    let RppsInput { input, layout } = rpps;
+    let count = spill::bucket_count(input.size());
     let spill_error = |source| ImportError::Spill {
         path: spill_dir.to_path_buf(),
         source,
@@ -385,69 +449,31 @@ fn partition_rpps(
     let mut persons = spill::Buckets::create(spill_dir, "persons", count).map_err(spill_error)?;
     let mut structures =
         spill::Buckets::create(spill_dir, "structures", count).map_err(spill_error)?;
-    let progress = Progress::new("Reading RPPS", size, Unit::Bytes);
-    progress.inc(header_len);
-    let mut line_number = 1u64;
-    let mut rows_read = 0u64;
-    let mut windows_1252_lines = 0u64;
-    loop {
-        bytes.clear();
-        let read = reader.read_until(b'\n', &mut bytes).map_err(read_error)?;
-        if read == 0 {
-            break;
-        }
-        progress.inc(read as u64);
-        line_number += 1;
-        let raw = trim_line_end(&bytes);
-        if raw.is_empty() {
-            continue;
-        }
-        rows_read += 1;
-        let reject = |reason| {
-            let rejected = Rejected {
-                file: path.to_path_buf(),
-                line: line_number,
-                reason,
-            };
-            rejects.report(&rejected, Some(&progress));
-        };
-        let (text, encoding) = match decode_line(raw) {
-            Ok(decoded) => decoded,
-            Err(reason) => {
-                reject(reason);
-                continue;
-            }
-        };
-        if encoding == Encoding::Windows1252 {
-            windows_1252_lines += 1;
-        }
-        let row = match layout.split(&text) {
+    let stats = input.for_each_line("Reading RPPS", rejects, |line_number, text| {
+        let row = match layout.split(text) {
             Ok(row) => row,
-            Err(reason) => {
-                reject(reason);
-                continue;
-            }
+            Err(reason) => return Ok(Err(reason)),
         };
         persons
-            .push(row.person_key(), line_number, &text)
+            .push(row.person_key(), line_number, text)
             .map_err(spill_error)?;
         if let Some(key) = row.structure_key() {
             let key = match key {
                 StructureKey::FinessSite(k) | StructureKey::Rpps(k) => k,
             };
             structures
-                .push(key, line_number, &text)
+                .push(key, line_number, text)
                 .map_err(spill_error)?;
         }
-    }
-    progress.finish();
+        Ok(Ok(()))
+    })?;
     Ok(Partition {
         layout,
         person_buckets: persons.finish().map_err(spill_error)?,
         structure_buckets: structures.finish().map_err(spill_error)?,
         stats: PartitionStats {
-            rows_read,
-            windows_1252_lines,
+            rpps: stats,
+            extras: Default::default(),
         },
     })
 }
@@ -463,6 +489,11 @@ struct MapContext<'a> {
     merged_finess: Mutex<HashSet<String>>,
     /// Legal entities some `partOf` points at: each gets at least a stub.
     legal_entities: Mutex<BTreeSet<String>>,
+    /// How to read the optional files' lines back from the extras buckets.
+    extras: &'a ExtraLayouts,
+    organization_mailboxes: &'a OrganizationMailboxes,
+    /// Lines of the optional files naming a person or structure nobody has.
+    unplaced: RejectReport,
 }
 
 /// Rows of a bucket parsed, grouped by `key_of` and in file order within each group.
@@ -495,8 +526,17 @@ impl MapContext<'_> {
         Ok(())
     }
 
-    fn map_persons(&self, contents: &str) -> Result<(), ImportError> {
-        for (_, members) in grouped_rows(self.layout, contents, |row| row.person_key()) {
+    /// Maps the persons of one bucket, with their lines of the optional files; reports the
+    /// lines naming persons the RPPS file does not have.
+    fn map_persons(
+        &self,
+        contents: &str,
+        extra_lines: &str,
+        progress: &Progress,
+    ) -> Result<(), ImportError> {
+        let mut extras = self.extras.read_bucket(extra_lines);
+        for (key, members) in grouped_rows(self.layout, contents, |row| row.person_key()) {
+            let person_extras = extras.take(key);
             let mut seen = HashSet::with_capacity(members.len());
             let mut rows = Vec::with_capacity(members.len());
             for (_, text, row) in members {
@@ -506,7 +546,13 @@ impl MapContext<'_> {
                     self.counters.duplicates.fetch_add(1, Ordering::Relaxed);
                 }
             }
-            let resources = practitioner::map_person(&rows, self.stamp);
+            let resources = practitioner::map_person(&rows, &person_extras, self.stamp);
+            let add = |counter: &AtomicU64, n: u64| counter.fetch_add(n, Ordering::Relaxed);
+            add(
+                &self.counters.mailboxes_on_practitioners,
+                person_extras.mailboxes.len() as u64,
+            );
+            add(&self.counters.mailboxes_on_roles, resources.mailboxes_on_roles);
             for (id, resource) in &resources.practitioners {
                 self.write(
                     ResourceType::Practitioner,
@@ -522,7 +568,23 @@ impl MapContext<'_> {
                 )?;
             }
         }
+        for message in self.extras.unplaced(&extras) {
+            self.unplaced.note(message, Some(progress));
+        }
         Ok(())
+    }
+
+    /// Writes an Organization, with the organisational mailboxes naming it.
+    fn write_organization(&self, id: &str, mut resource: Organization) -> Result<(), StoreError> {
+        let placed = self.organization_mailboxes.attach_to(&mut resource);
+        self.counters
+            .mailboxes_on_organizations
+            .fetch_add(placed, Ordering::Relaxed);
+        self.write(
+            ResourceType::Organization,
+            id,
+            &fhir_json::organization_to_vec(&resource),
+        )
     }
 
     fn map_structures(&self, contents: &str) -> Result<(), ImportError> {
@@ -550,11 +612,7 @@ impl MapContext<'_> {
                     organization::from_rpps(representative, self.stamp)
                 }
             };
-            self.write(
-                ResourceType::Organization,
-                &id,
-                &fhir_json::organization_to_vec(&resource),
-            )?;
+            self.write_organization(&id, resource)?;
         }
         Ok(())
     }
@@ -580,11 +638,7 @@ impl MapContext<'_> {
                 continue;
             }
             let (id, resource) = organization::from_finess(est, None, self.stamp);
-            self.write(
-                ResourceType::Organization,
-                &id,
-                &fhir_json::organization_to_vec(&resource),
-            )?;
+            self.write_organization(&id, resource)?;
         }
         Ok(())
     }
@@ -592,11 +646,7 @@ impl MapContext<'_> {
     fn map_legal_entities(&self) -> Result<(), ImportError> {
         for ej in self.legal_entities.lock().expect("legal entity set").iter() {
             let (id, resource) = organization::legal_entity_stub(ej, self.stamp);
-            self.write(
-                ResourceType::Organization,
-                &id,
-                &fhir_json::organization_to_vec(&resource),
-            )?;
+            self.write_organization(&id, resource)?;
         }
         Ok(())
     }

@@ -7,6 +7,7 @@
 pub mod address;
 pub mod elements;
 pub mod ids;
+pub mod mailbox;
 pub mod nos;
 pub mod organization;
 pub mod practitioner;

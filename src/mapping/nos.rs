@@ -43,6 +43,7 @@ pub const EXT_INSEE_CODE: &str =
 pub const EXT_EMAIL_TYPE: &str =
     "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-contact-point-email-type";
 pub const EXT_MAILBOX_MSS_METADATA: &str = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-mailbox-mss-metadata";
+pub const EXT_PRACTITIONER_AUTHORIZATION: &str = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-practitioner-authorization";
 /// ISO 21090 address-part extension: `ADXP_PREFIX` + `houseNumber`, `streetNameType`...
 pub const ADXP_PREFIX: &str = "http://hl7.org/fhir/StructureDefinition/iso21090-ADXP-";
 
@@ -96,6 +97,24 @@ pub fn savoir_faire_system(type_code: &str) -> Option<String> {
                 "https://smt.esante.gouv.fr/fhir/CodeSystem/tre-r394-competence-metier".into(),
             );
         }
+        _ => return None,
+    };
+    Some(nos(name))
+}
+
+/// The NOS terminology of a diploma code, by its TRE_R14-TypeDiplome type: the member of
+/// JDV_J105-EnsembleDiplome holding that kind of diploma. `None` for a type without a known
+/// terminology: the diploma then carries its type coding only (as A22 does for savoir-faire).
+pub fn degree_system(type_code: &str) -> Option<String> {
+    let name = match type_code {
+        "DE" => "TRE_R48-DiplomeEtatFrancais",
+        "DES" => "TRE_R49-DiplomeEtudeSpecialisee",
+        "CAPA" => "TRE_R52-CapaciteDiplome",
+        "EEE" => "TRE_R53-DiplomePaysEEE",
+        "DU" | "DIU" => "TRE_R54-DiplomeUniversiteInterUniversitaire",
+        "CES" => "TRE_R55-CertificatEtudeSpeciale",
+        "DEES" => "TRE_R57-DiplomeEuropeenEtudeSpecialisee",
+        "AUTRE" => "TRE_R36-AutreDiplomeObtenu",
         _ => return None,
     };
     Some(nos(name))

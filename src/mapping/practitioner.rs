@@ -6,18 +6,37 @@ use fhir_json::types::{CodeableConcept, HumanName, Identifier};
 use fhir_json::{Practitioner, PractitionerRole};
 use sha2::{Digest, Sha256};
 
+use fhir_json::types::{Extension, ExtensionValue};
+
 use super::elements::{
-    DataTrace, SourceSystem, Stamp, coding, concept, identifier, meta, nos_concept, reference,
+    DataTrace, SourceSystem, Stamp, coding, complex_extension, concept, extension, identifier,
+    meta, nos_concept, reference,
 };
 use super::ids;
+use super::mailbox;
 use super::nos;
+use crate::extract::mssante::Mailbox;
+use crate::extract::qualifications::{Diploma, SavoirFaire};
 use crate::extract::rpps::{Col, RppsRow};
+
+/// What the other published files say about one person, in file order: savoir-faire
+/// (`PS_LibreAcces_SavoirFaire`), diplomas and exercise authorisations
+/// (`PS_LibreAcces_Dipl_AutExerc`), MSSanté mailboxes.
+#[derive(Debug, Default)]
+pub struct PersonExtras<'a> {
+    pub savoir_faire: Vec<SavoirFaire<'a>>,
+    pub diplomas: Vec<Diploma<'a>>,
+    pub mailboxes: Vec<Mailbox<'a>>,
+}
 
 /// The resources made from one person (`Identification nationale PP`).
 #[derive(Debug, Default)]
 pub struct PersonResources {
     pub practitioners: Vec<(String, Practitioner)>,
     pub roles: Vec<(String, PractitionerRole)>,
+    /// Personal mailboxes also placed on a PractitionerRole (their structure is one of the
+    /// person's activities).
+    pub mailboxes_on_roles: u64,
 }
 
 /// Maps all rows of one person, in file order with exact duplicates already removed.
@@ -25,7 +44,15 @@ pub struct PersonResources {
 /// A person normally has one profession; the rare person with two gets one Practitioner per
 /// profession (A13). Each distinct activity becomes one PractitionerRole, attached to the
 /// Practitioner of the profession of its first row.
-pub fn map_person(rows: &[RppsRow<'_>], stamp: &Stamp) -> PersonResources {
+///
+/// `extras` go to the Practitioner of the profession they name; one naming no profession, or a
+/// profession the RPPS file does not give this person, goes to each of the person's
+/// Practitioners. A personal mailbox also goes on the PractitionerRoles at its structure.
+pub fn map_person(
+    rows: &[RppsRow<'_>],
+    extras: &PersonExtras<'_>,
+    stamp: &Stamp,
+) -> PersonResources {
     let mut out = PersonResources::default();
     let mut professions: Vec<&str> = Vec::new();
     for row in rows {
@@ -34,14 +61,28 @@ pub fn map_person(rows: &[RppsRow<'_>], stamp: &Stamp) -> PersonResources {
             professions.push(code);
         }
     }
-    for profession in professions {
+    let applies = |named: &str, profession: &str| {
+        named.is_empty() || named == profession || !professions.contains(&named)
+    };
+    for profession in &professions {
         let rows_of: Vec<&RppsRow<'_>> = rows
             .iter()
-            .filter(|r| r.get(Col::ProfessionCode) == profession)
+            .filter(|r| r.get(Col::ProfessionCode) == *profession)
             .collect();
         let id = ids::practitioner(rows_of[0].person_key(), profession);
-        out.practitioners
-            .push((id.clone(), practitioner(&id, &rows_of, stamp)));
+        let savoir_faire: Vec<&SavoirFaire<'_>> = extras
+            .savoir_faire
+            .iter()
+            .filter(|sf| applies(sf.profession, profession))
+            .collect();
+        let mut resource = practitioner(&id, &rows_of, &savoir_faire, &extras.diplomas, stamp);
+        let mailboxes: Vec<&Mailbox<'_>> = extras
+            .mailboxes
+            .iter()
+            .filter(|m| applies(m.profession, profession))
+            .collect();
+        mailbox::attach(&mut resource.telecom, &mailboxes);
+        out.practitioners.push((id, resource));
     }
     let mut activity_keys: Vec<String> = Vec::new();
     for row in rows.iter().filter(|r| r.has_activity()) {
@@ -51,10 +92,19 @@ pub fn map_person(rows: &[RppsRow<'_>], stamp: &Stamp) -> PersonResources {
         }
         let role_id = ids::role(&key);
         let practitioner_id = ids::practitioner(row.person_key(), row.get(Col::ProfessionCode));
-        out.roles.push((
-            role_id.clone(),
-            role(&role_id, &key, &practitioner_id, row, stamp),
-        ));
+        let mut resource = role(&role_id, &key, &practitioner_id, row, stamp);
+        let structure_keys = mailbox::activity_keys(row);
+        let at_structure: Vec<&Mailbox<'_>> = extras
+            .mailboxes
+            .iter()
+            .filter(|m| {
+                m.structure
+                    .is_some_and(|s| structure_keys.contains(&s.national_id()))
+            })
+            .collect();
+        mailbox::attach(&mut resource.telecom, &at_structure);
+        out.mailboxes_on_roles += at_structure.len() as u64;
+        out.roles.push((role_id, resource));
         activity_keys.push(key);
     }
     out
@@ -84,7 +134,13 @@ pub fn registrant<'a>(row: &RppsRow<'a>, n: usize) -> Option<&'a str> {
         .filter(|t| !t.is_empty())
 }
 
-fn practitioner(id: &str, rows: &[&RppsRow<'_>], stamp: &Stamp) -> Practitioner {
+fn practitioner(
+    id: &str,
+    rows: &[&RppsRow<'_>],
+    savoir_faire: &[&SavoirFaire<'_>],
+    diplomas: &[Diploma<'_>],
+    stamp: &Stamp,
+) -> Practitioner {
     let first = rows[0];
     let is_adeli = first.get(Col::TypeIdPp) == "0";
     let profiles: &[&str] = if is_adeli {
@@ -108,7 +164,16 @@ fn practitioner(id: &str, rows: &[&RppsRow<'_>], stamp: &Stamp) -> Practitioner 
                 .collect(),
         )
         .active(true)
-        .qualification(qualifications(rows).into_iter().map(Some).collect());
+        .qualification(
+            qualifications(rows, savoir_faire, diplomas)
+                .into_iter()
+                .map(Some)
+                .collect(),
+        );
+    let authorizations = authorizations(first.get(Col::ProfessionCode), diplomas);
+    if !authorizations.is_empty() {
+        builder = builder.extension(authorizations);
+    }
     if let Some(name) = human_name(first) {
         builder = builder.name(vec![Some(name)]);
     }
@@ -160,10 +225,24 @@ fn human_name(row: &RppsRow<'_>) -> Option<HumanName> {
     Some(builder.build().expect("HumanName has no required field"))
 }
 
-/// `exercicePro` (profession + category) then one `savoirFaire` per distinct (type, code).
-fn qualifications(rows: &[&RppsRow<'_>]) -> Vec<PractitionerQualification> {
+/// One `degree` per distinct diploma (first, as in the ANS example 334081DP), `exercicePro`
+/// (profession + category), then one `savoirFaire` per distinct (type, code), from the main
+/// file's rows and then the savoir-faire file.
+fn qualifications(
+    rows: &[&RppsRow<'_>],
+    extra_savoir_faire: &[&SavoirFaire<'_>],
+    diplomas: &[Diploma<'_>],
+) -> Vec<PractitionerQualification> {
     let first = rows[0];
     let mut out = Vec::new();
+    let mut degrees: Vec<(&str, &str)> = Vec::new();
+    for diploma in diplomas.iter().filter(|d| d.has_degree()) {
+        let pair = (diploma.degree_type, diploma.degree);
+        if !degrees.contains(&pair) {
+            degrees.push(pair);
+            out.push(qualification(degree(pair.0, pair.1)));
+        }
+    }
     let profession = first.get(Col::ProfessionCode);
     let category = first.get(Col::CategorieCode);
     let mut codings = Vec::with_capacity(2);
@@ -183,11 +262,14 @@ fn qualifications(rows: &[&RppsRow<'_>]) -> Vec<PractitionerQualification> {
         out.push(qualification(concept(codings)));
     }
     let mut seen: Vec<(&str, &str)> = Vec::new();
-    for row in rows {
-        let pair = (
+    let from_rows = rows.iter().map(|row| {
+        (
             row.get(Col::TypeSavoirFaireCode),
             row.get(Col::SavoirFaireCode),
-        );
+        )
+    });
+    let from_file = extra_savoir_faire.iter().map(|sf| (sf.type_code, sf.code));
+    for pair in from_rows.chain(from_file) {
         if (pair.0.is_empty() && pair.1.is_empty()) || seen.contains(&pair) {
             continue;
         }
@@ -207,6 +289,47 @@ fn savoir_faire(type_code: &str, code: &str) -> CodeableConcept {
         codings.push(coding(&nos::nos("TRE_R04-TypeSavoirFaire"), type_code));
     }
     concept(codings)
+}
+
+/// A diploma: its code in the terminology of its type (when known), then the type (TRE_R14).
+fn degree(type_code: &str, code: &str) -> CodeableConcept {
+    let mut codings = Vec::with_capacity(2);
+    if let (Some(system), false) = (nos::degree_system(type_code), code.is_empty()) {
+        codings.push(coding(&system, code));
+    }
+    if !type_code.is_empty() {
+        codings.push(coding(&nos::nos("TRE_R14-TypeDiplome"), type_code));
+    }
+    concept(codings)
+}
+
+/// One `as-ext-practitioner-authorization` per distinct exercise authorisation: its type
+/// (TRE_R17), its discipline (TRE_R18) and the profession it authorises.
+fn authorizations(profession: &str, diplomas: &[Diploma<'_>]) -> Vec<Extension> {
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    let mut out = Vec::new();
+    for diploma in diplomas.iter().filter(|d| d.has_authorization()) {
+        let pair = (diploma.authorization_type, diploma.authorization_field);
+        if seen.contains(&pair) {
+            continue;
+        }
+        seen.push(pair);
+        let mut parts = Vec::with_capacity(3);
+        let mut part = |url: &str, terminology: &str, code: &str| {
+            if !code.is_empty() {
+                let value = ExtensionValue::CodeableConcept(nos_concept(terminology, code));
+                parts.push(extension(url, value));
+            }
+        };
+        part("type", "TRE_R17-TypeAutorisation", pair.0);
+        part("field", "TRE_R18-DisciplineAutorisation", pair.1);
+        part("profession", nos::profession_system(profession), profession);
+        out.push(complex_extension(
+            nos::EXT_PRACTITIONER_AUTHORIZATION,
+            parts,
+        ));
+    }
+    out
 }
 
 fn qualification(code: CodeableConcept) -> PractitionerQualification {

@@ -1,13 +1,14 @@
 //! The subset of FHIRPath the search parameter declarations use, evaluated over a resource's
-//! JSON: dotted paths, `|` unions, `.where(field = 'literal')` and `.value` (an extension's
-//! `value[x]`). It runs at import time only (indexing), never on the request path.
+//! JSON: dotted paths, `|` unions, `.where(path = 'literal')` and `.value` (an extension's
+//! `value[x]`). The path inside `where()` may itself hold `where()`s; the condition holds when
+//! any value the path yields equals the literal. It runs at import time only (indexing), never on the request path.
 
 use super::node::Node;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Step {
     Field(String),
-    Where { field: String, equals: String },
+    Where { path: Vec<Step>, equals: String },
 }
 
 /// A parsed search parameter expression.
@@ -83,8 +84,15 @@ fn apply<'n, 'j>(step: &Step, nodes: Vec<&'n Node<'j>>) -> Vec<&'n Node<'j>> {
                     None => {}
                 }
             }
-            Step::Where { field, equals } => {
-                if node.get(field).and_then(Node::as_str) == Some(equals.as_str()) {
+            Step::Where { path, equals } => {
+                let mut values = vec![node];
+                for inner in path {
+                    values = apply(inner, values);
+                }
+                if values
+                    .iter()
+                    .any(|v| v.as_str() == Some(equals.as_str()))
+                {
                     out.push(node);
                 }
             }
@@ -121,16 +129,18 @@ fn parse_path(path: &str) -> Result<Vec<Step>, String> {
             .strip_prefix("where(")
             .and_then(|p| p.strip_suffix(')'))
         {
-            let (field, literal) = inner
-                .split_once('=')
-                .ok_or_else(|| format!("unsupported where() condition `{inner}` in `{path}`"))?;
+            let [field, literal] = split_top_level(inner, '=')[..] else {
+                return Err(format!(
+                    "unsupported where() condition `{inner}` in `{path}`"
+                ));
+            };
             let literal = literal.trim();
             let equals = literal
                 .strip_prefix('\'')
                 .and_then(|l| l.strip_suffix('\''))
                 .ok_or_else(|| format!("where() needs a quoted literal in `{path}`"))?;
             steps.push(Step::Where {
-                field: field.trim().to_owned(),
+                path: parse_path(field.trim())?,
                 equals: equals.to_owned(),
             });
         } else if !part.is_empty() && part.chars().all(|c| c.is_alphanumeric() || c == '_') {
@@ -305,6 +315,26 @@ mod tests {
             .flat_map(tokens)
             .collect();
         assert_eq!((found[0].system, found[0].code), (Some("S"), Some("CNOM")));
+    }
+
+    #[test]
+    fn where_on_a_nested_path() {
+        let email_type = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-contact-point-email-type";
+        let resource = node(json!({"telecom": [
+            {"system": "email", "value": "plain@example.fr"},
+            {"extension": [{"url": email_type, "valueCoding": {"code": "MSSANTE"}}],
+             "system": "email", "value": "a@x.mssante.fr"}]}));
+        let expr = Expression::parse(&format!(
+            "telecom.where(extension.where(url='{email_type}').value.code='MSSANTE').value"
+        ))
+        .unwrap();
+        let found: Vec<_> = expr
+            .evaluate("Practitioner", &resource)
+            .into_iter()
+            .flat_map(strings)
+            .collect();
+        assert_eq!(found, ["a@x.mssante.fr"]);
+        assert!(Expression::parse("telecom.where(a='1'='2')").is_err());
     }
 
     #[test]

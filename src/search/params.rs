@@ -126,15 +126,15 @@ mod tests {
         let expected = [
             (
                 ResourceType::Practitioner,
-                "_id _lastUpdated active identifier identifier-type family given name qualification-code mailbox-mss data-information-system data-registration-authority",
+                "_id _lastUpdated active identifier identifier-type family given name qualification-code mailbox-mss mailbox-mss-type data-information-system data-registration-authority",
             ),
             (
                 ResourceType::PractitionerRole,
-                "_id _lastUpdated active identifier practitioner organization role mailbox-mss data-information-system data-registration-authority",
+                "_id _lastUpdated active identifier practitioner organization role mailbox-mss mailbox-mss-type data-information-system data-registration-authority",
             ),
             (
                 ResourceType::Organization,
-                "_id _lastUpdated active identifier identifier-type name address address-city address-postalcode address-line address-insee type partof mailbox-mss pharmacy-licence data-information-system data-registration-authority",
+                "_id _lastUpdated active identifier identifier-type name address address-city address-postalcode address-line address-insee type partof mailbox-mss mailbox-mss-type pharmacy-licence data-information-system data-registration-authority",
             ),
         ];
         for (rtype, codes) in expected {
