@@ -159,7 +159,7 @@ pub fn format_summary(s: &ImportSummary) -> String {
         lines.extend([
             format!("  savoir-faire lines read   {:>10}", e.savoir_faire_lines),
             format!("  diploma lines read        {:>10}", e.diploma_lines),
-            format!("  MSSanté mailbox lines read{:>10}", e.mailbox_lines),
+            format!("  mailbox lines read        {:>10}", e.mailbox_lines),
             format!(
                 "    on practitioners        {:>10}",
                 e.mailboxes_on_practitioners
@@ -169,10 +169,8 @@ pub fn format_summary(s: &ImportSummary) -> String {
                 "    on organizations        {:>10}",
                 e.mailboxes_on_organizations
             ),
-            format!(
-                "  lines naming an unknown person or structure (not imported) {}",
-                e.unplaced_lines
-            ),
+            // Lines naming a person or structure absent from the RPPS and FINESS files.
+            format!("  not placed (unknown ids)  {:>10}", e.unplaced_lines),
         ]);
     }
     lines.extend([

@@ -487,16 +487,32 @@ async fn string_name_covers_every_name_part() {
 #[tokio::test]
 async fn string_mailbox_mss() {
     let c = ctx();
-    let pick = c
+    for rtype in ["Practitioner", "PractitionerRole", "Organization"] {
+        let pick = c
+            .corpus
+            .of(rtype)
+            .iter()
+            .find(|r| !mailboxes(r).is_empty())
+            .unwrap_or_else(|| panic!("a {rtype} with an MSSanté mailbox"));
+        let address = mailboxes(pick)[0].clone();
+        check_string_param(&c, rtype, "mailbox-mss", mailboxes, pick, &address).await;
+    }
+    // Plain e-mail addresses and phone numbers are not mailboxes.
+    let org = c
         .corpus
         .of("Organization")
         .iter()
-        .find(|o| !emails(o).is_empty())
-        .expect("an organization with an e-mail");
-    let email = emails(pick)[0].clone();
-    check_string_param(&c, "Organization", "mailbox-mss", emails, pick, &email).await;
-    // Phone numbers are not mailboxes.
-    let phone = pick["telecom"]
+        .find(|o| !plain_emails(o).is_empty())
+        .expect("an organization with a plain e-mail");
+    let plain = plain_emails(org)[0].clone();
+    c.expect(
+        "Organization",
+        &[("mailbox-mss:exact", &plain)],
+        |o| mailboxes(o).contains(&plain),
+        &[],
+    )
+    .await;
+    let phone = org["telecom"]
         .as_array()
         .unwrap()
         .iter()
@@ -507,23 +523,46 @@ async fn string_mailbox_mss() {
         c.expect(
             "Organization",
             &[("mailbox-mss", &phone)],
-            |o| starts(&emails(o), &phone),
+            |o| starts(&mailboxes(o), &phone),
             &[],
         )
         .await;
     }
-    // Practitioners and roles carry no e-mail in these files: all missing.
-    for rtype in ["Practitioner", "PractitionerRole"] {
-        assert!(c.corpus.of(rtype).iter().all(|r| emails(r).is_empty()));
-        c.expect_all(rtype, &[("mailbox-mss:missing", "true")])
-            .await;
-        c.expect_none(rtype, &[("mailbox-mss:missing", "false")])
-            .await;
-        c.expect_none(rtype, &[("mailbox-mss", "cabinet")]).await;
-        c.expect_none(rtype, &[("mailbox-mss:contains", "example")])
-            .await;
-        c.expect_none(rtype, &[("mailbox-mss:exact", &email)]).await;
+}
+
+fn mailbox_types_of(r: &Value) -> Vec<Code> {
+    mailbox_types(r)
+}
+
+#[tokio::test]
+async fn token_mailbox_mss_type() {
+    let c = ctx();
+    let system = "https://mos.esante.gouv.fr/NOS/TRE_R257-TypeBAL/FHIR/TRE-R257-TypeBAL";
+    for (rtype, kind) in [
+        ("Practitioner", "PER"),
+        ("PractitionerRole", "PER"),
+        ("Organization", "ORG"),
+    ] {
+        let pick = c
+            .corpus
+            .of(rtype)
+            .iter()
+            .find(|r| has_code(&mailbox_types(r), kind))
+            .unwrap_or_else(|| panic!("a {rtype} with a {kind} mailbox"));
+        check_token_param(
+            &c,
+            rtype,
+            "mailbox-mss-type",
+            mailbox_types_of,
+            pick,
+            Some(system),
+            kind,
+        )
+        .await;
     }
+    // Personal mailboxes are never on an Organization.
+    c.expect_none("Organization", &[("mailbox-mss-type", "PER")])
+        .await;
 }
 
 #[tokio::test]
@@ -1075,6 +1114,33 @@ async fn token_qualification_code() {
         &[id(specialist)],
     )
     .await;
+    // Diplomas (TRE_R48 diplôme d'État, TRE_R49 DES) from the diplomas file.
+    for terminology in ["TRE_R48", "TRE_R49"] {
+        let graduate = c
+            .corpus
+            .of("Practitioner")
+            .iter()
+            .find(|p| {
+                qualification_codes(p)
+                    .iter()
+                    .any(|(s, _)| s.as_deref().is_some_and(|s| s.contains(terminology)))
+            })
+            .unwrap_or_else(|| panic!("a practitioner with a {terminology} diploma"));
+        let (system, code) = qualification_codes(graduate)
+            .into_iter()
+            .find(|(s, _)| s.as_deref().is_some_and(|s| s.contains(terminology)))
+            .unwrap();
+        check_token_param(
+            &c,
+            "Practitioner",
+            "qualification-code",
+            qualification_codes,
+            graduate,
+            system.as_deref(),
+            &code,
+        )
+        .await;
+    }
 }
 
 fn information_system(r: &Value) -> Vec<Code> {

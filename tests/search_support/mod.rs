@@ -505,11 +505,52 @@ pub fn insee_codes(o: &Value) -> Vec<String> {
         .collect()
 }
 
-pub fn emails(r: &Value) -> Vec<String> {
+const EMAIL_TYPE: &str =
+    "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-contact-point-email-type";
+const MAILBOX_METADATA: &str =
+    "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-mailbox-mss-metadata";
+
+/// The contact points that are MSSanté mailboxes: e-mails typed MSSANTE.
+fn mailbox_points(r: &Value) -> Vec<&Value> {
+    array(&r["telecom"])
+        .iter()
+        .filter(|t| {
+            t["system"] == "email"
+                && array(&t["extension"])
+                    .iter()
+                    .any(|e| e["url"] == EMAIL_TYPE && e["valueCoding"]["code"] == "MSSANTE")
+        })
+        .collect()
+}
+
+/// MSSanté mailbox addresses (the `mailbox-mss` parameter).
+pub fn mailboxes(r: &Value) -> Vec<String> {
+    mailbox_points(r)
+        .into_iter()
+        .flat_map(|t| strs(&t["value"]))
+        .collect()
+}
+
+/// Plain e-mail addresses (not mailboxes).
+pub fn plain_emails(r: &Value) -> Vec<String> {
+    let boxes = mailboxes(r);
     array(&r["telecom"])
         .iter()
         .filter(|t| t["system"] == "email")
         .flat_map(|t| strs(&t["value"]))
+        .filter(|v| !boxes.contains(v))
+        .collect()
+}
+
+/// The mailbox types (TRE_R257) of a resource's mailboxes (the `mailbox-mss-type` parameter).
+pub fn mailbox_types(r: &Value) -> Vec<Code> {
+    array(&r["telecom"])
+        .iter()
+        .flat_map(|t| array(&t["extension"]).iter())
+        .filter(|e| e["url"] == MAILBOX_METADATA)
+        .flat_map(|e| array(&e["extension"]).iter())
+        .filter(|e| e["url"] == "type")
+        .flat_map(|e| codings(&e["valueCodeableConcept"]))
         .collect()
 }
 
