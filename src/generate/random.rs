@@ -17,6 +17,20 @@ pub(crate) mod domain {
     pub const PERSONS: u64 = 2;
     pub const GROUP_CABINET: u64 = 3;
     pub const PHANTOM_SITE: u64 = 4;
+    /// Extra savoir-faire and duplicate rows of the savoir-faire file.
+    pub const SAVOIR_FAIRE_FILE: u64 = 5;
+    /// CES and exercise authorisations of the diploma file.
+    pub const DIPLOMA_FILE: u64 = 6;
+    /// Personal (`PER`) MSSanté mailboxes, drawn person by person.
+    pub const MAILBOX_PERSONS: u64 = 7;
+    /// Organisational (`ORG`) mailboxes of FINESS establishments, drawn establishment by establishment.
+    pub const MAILBOX_ESTABLISHMENTS: u64 = 8;
+    /// Which cabinets have an organisational mailbox (a flag per structure id, see [`super::mix`]).
+    pub const MAILBOX_CABINET_FLAG: u64 = 9;
+    /// The content of a cabinet's organisational mailbox, keyed by its structure id.
+    pub const MAILBOX_CABINET: u64 = 10;
+    /// The deliberately orphan mailboxes (person and structure absent from the other files).
+    pub const MAILBOX_ORPHANS: u64 = 11;
 }
 
 /// SplitMix64 finaliser: a cheap, well-mixing bijection on u64.
@@ -30,6 +44,15 @@ pub(crate) fn splitmix64(mut x: u64) -> u64 {
 /// Hash of (seed, domain, key), used as a seed or as a source of stable per-entity flags.
 pub(crate) fn mix(seed: u64, domain: u64, key: u64) -> u64 {
     splitmix64(seed ^ splitmix64(domain.wrapping_mul(0x100_0000_01B3) ^ splitmix64(key)))
+}
+
+/// FNV-1a hash of a string, finalised by [`splitmix64`]: a stable key for entities named by a string
+/// (structure ids, mailbox addresses), identical on every platform and run.
+pub(crate) fn hash_str(text: &str) -> u64 {
+    let fnv = text.bytes().fold(0xCBF2_9CE4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01B3)
+    });
+    splitmix64(fnv)
 }
 
 /// A stream dedicated to one entity (see module doc).

@@ -4,6 +4,10 @@
 //! not grow with the number of persons. A row is `person columns (1–13)` + `savoir-faire (14–17)` +
 //! `activity (18–56)`; a person with two savoir-faire gets each activity row twice, once per
 //! savoir-faire, exactly like the real extraction.
+//!
+//! Once its rows are generated, each person is also handed to the [`SideFiles`] writer (savoir-faire,
+//! diplomas, MSSanté mailboxes) as a [`PersonRecord`]. Capturing what that record needs draws nothing
+//! from the person stream, so the RPPS file does not depend on the side files.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -12,9 +16,11 @@ use std::path::Path;
 use rand::Rng;
 
 use super::finess::{Directory, department_index};
+use super::mssante::{self, Site};
 use super::names;
 use super::random::{GenRng, Weighted, chance, derived_rng, domain, luhn_digit, percent, pick};
 use super::scatter::Scatter;
+use super::side::{PersonRecord, Registration, SideFiles};
 use super::structure::{self, GroupCabinets, Practitioner, Structure};
 use super::tables::{
     CATEGORIES, Code, DENTISTE, DENTISTE_SPECIALTIES, DEPARTMENTS, DOCTOR, DOUBLE_PROFESSIONS,
@@ -90,12 +96,14 @@ fn showcase(index: u64) -> Showcase {
         .map_or(Showcase::None, |(_, s)| *s)
 }
 
-/// Writes the RPPS file for `persons` persons and returns the number of data rows.
+/// Writes the RPPS file for `persons` persons, each person's side-file rows through `side`, and
+/// returns the number of RPPS data rows.
 pub(crate) fn write_file(
     seed: u64,
     persons: u64,
     directory: &Directory,
     path: &Path,
+    side: &mut SideFiles,
 ) -> io::Result<u64> {
     let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
     out.write_all(RPPS_HEADER.as_bytes())?;
@@ -103,7 +111,7 @@ pub(crate) fn write_file(
     let mut scatter = Scatter::new(out);
     let mut generator = Generator::new(seed, persons, directory);
     for index in 0..persons {
-        generator.person(index, &mut scatter)?;
+        generator.person(index, &mut scatter, side)?;
     }
     let (_, rows) = scatter.finish()?;
     Ok(rows)
@@ -113,6 +121,11 @@ pub(crate) fn write_file(
 struct Identity {
     /// Columns 1–9, each followed by `|`.
     columns: String,
+    /// `Type d'identifiant PP` and `Identifiant PP` (columns 1–2).
+    id_type: &'static str,
+    id: String,
+    /// Civilité d'exercice (columns 4–5).
+    title: Option<&'static Code>,
     category: &'static Code,
     family: String,
     given: String,
@@ -173,6 +186,12 @@ struct Generator<'d> {
     phantom_counter: u64,
     empty_activity: String,
     rows: Vec<String>,
+    /// The current person's professions and savoir-faire, for the side files.
+    registrations: Vec<Registration>,
+    /// The structure of the current person's first activity, for their mailbox.
+    first_site: Option<Site>,
+    /// The current person's cabinets that have an organisational mailbox.
+    cabinet_sites: Vec<Site>,
 }
 
 impl<'d> Generator<'d> {
@@ -188,11 +207,22 @@ impl<'d> Generator<'d> {
             phantom_counter: 0,
             empty_activity: "|".repeat(ACTIVITY_COLUMNS),
             rows: Vec::with_capacity(32),
+            registrations: Vec::with_capacity(2),
+            first_site: None,
+            cabinet_sites: Vec::new(),
         }
     }
 
-    /// Generates person `index` and hands its rows to the scatter queue.
-    fn person(&mut self, index: u64, scatter: &mut Scatter<impl Write>) -> io::Result<()> {
+    /// Generates person `index`, hands its rows to the scatter queue and the person to the side files.
+    fn person(
+        &mut self,
+        index: u64,
+        scatter: &mut Scatter<impl Write>,
+        side: &mut SideFiles,
+    ) -> io::Result<()> {
+        self.registrations.clear();
+        self.first_site = None;
+        self.cabinet_sites.clear();
         let show = showcase(index);
         let random = show == Showcase::None;
         let adeli =
@@ -218,7 +248,19 @@ impl<'d> Generator<'d> {
         if let Some((_, second)) = pair {
             self.profession_rows(&identity, profession_by_code(second), false, Showcase::None);
         }
-        self.emit(scatter, show)
+        self.emit(scatter, show)?;
+        side.person(&PersonRecord {
+            index,
+            id_type: identity.id_type,
+            id: &identity.id,
+            title: identity.title,
+            family: &identity.family,
+            given: &identity.given,
+            category: identity.category,
+            professions: &self.registrations,
+            site: self.first_site.as_ref(),
+            cabinets: &self.cabinet_sites,
+        })
     }
 
     /// Identifiers, names and civilités of a person (columns 1–9).
@@ -271,11 +313,14 @@ impl<'d> Generator<'d> {
         }
         Identity {
             columns,
+            id_type,
+            adeli_id: adeli.then(|| id.clone()),
+            id,
+            title: exercise_title,
             category,
             family,
             given,
             doctor,
-            adeli_id: adeli.then_some(id),
             adeli,
             home,
         }
@@ -299,13 +344,22 @@ impl<'d> Generator<'d> {
             prefix.push_str(field);
             prefix.push('|');
         }
-        let savoir_faire: Vec<String> = match self.savoir_faire(profession, show) {
-            sf if sf.is_empty() => vec!["||||".to_string()],
-            sf => sf
+        let drawn = self.savoir_faire(profession, show);
+        let savoir_faire: Vec<String> = if drawn.is_empty() {
+            vec!["||||".to_string()]
+        } else {
+            drawn
                 .iter()
                 .map(|s| format!("{}|{}|{}|{}|", s.kind.code, s.kind.label, s.code, s.label))
-                .collect(),
+                .collect()
         };
+        // A person without activity has a single row, carrying only the first savoir-faire: the
+        // side files must know exactly the savoir-faire of the RPPS rows.
+        let kept = if no_activity { 1 } else { drawn.len() };
+        self.registrations.push(Registration {
+            profession,
+            savoir_faire: drawn.into_iter().take(kept).collect(),
+        });
         if no_activity {
             self.rows.push(format!(
                 "{prefix}{}{}\n",
@@ -399,6 +453,14 @@ impl<'d> Generator<'d> {
         columns
     }
 
+    /// Keeps the structure of the person's first activity (the first activity drawn is always kept:
+    /// only later draws can be discarded as duplicates).
+    fn note_site(&mut self, structure: &Structure<'_>) {
+        if self.first_site.is_none() {
+            self.first_site = Some(Site::from_structure(structure));
+        }
+    }
+
     /// Where an activity of this profession takes place.
     fn practice(&mut self, profession: &Profession) -> Practice {
         let rng = &mut self.rng;
@@ -472,6 +534,10 @@ impl<'d> Generator<'d> {
             };
             (structure, sector, role)
         };
+        self.note_site(&structure);
+        if mssante::cabinet_has_mailbox(self.seed, &structure.id) {
+            self.cabinet_sites.push(Site::from_structure(&structure));
+        }
         let (role, genre) = if percent(&mut self.rng, 3) {
             (&ROLE_SUBSTITUTE, &GENRE_REPLACEMENT)
         } else {
@@ -510,6 +576,7 @@ impl<'d> Generator<'d> {
         };
         let section = if overseas { &SECTION_E } else { section };
         let structure = structure::establishment(self.seed, index, est);
+        self.note_site(&structure);
         push_activity(
             columns,
             mode,
@@ -572,6 +639,7 @@ impl<'d> Generator<'d> {
                 &SECTION_G
             }
         });
+        self.note_site(&structure);
         let (mode, role, genre) = self.salaried_role(kind);
         push_activity(
             columns, mode, &structure, authority, sector, section, role, genre,

@@ -2013,3 +2013,238 @@ pub(crate) const LAMBERT_SOURCES: &[&str] = &[
 
 /// Line 1 of the FINESS file: the manifest (not a header).
 pub(crate) const FINESS_MANIFEST: &str = "finess;etalab;99;2026-11-01";
+
+// ---------------------------------------------------------------------------------------------
+// Side files: savoir-faire, diplomas, MSSanté mailboxes
+// ---------------------------------------------------------------------------------------------
+
+/// The 13-column header of `PS_LibreAcces_SavoirFaire`, verbatim from rpps.md §3 (without the
+/// trailing `|`, which the writer appends like on every row).
+pub(crate) const SAVOIR_FAIRE_HEADER: &str = "Type d'identifiant PP|Identifiant PP|Identification nationale PP|Nom d'exercice|Prénom d'exercice|Code profession|Libellé profession|Code catégorie professionnelle|Libellé catégorie professionnelle|Code type savoir-faire|Libellé type savoir-faire|Code savoir-faire|Libellé savoir-faire";
+
+/// The 13-column header of `PS_LibreAcces_Dipl_AutExerc`, verbatim from rpps.md §4 (without the
+/// trailing `|`).
+pub(crate) const DIPLOMA_HEADER: &str = "Type d'identifiant PP|Identifiant PP|Identification nationale PP|Nom d'exercice|Prénom d'exercice|Code type diplôme obtenu|Libellé type diplôme obtenu|Code diplôme obtenu|Libellé diplôme obtenu|Code type autorisation|Libellé type autorisation|Code discipline autorisation|Libellé discipline autorisation";
+
+/// The 31-column header of `Extraction_Correspondance_MSSante`, verbatim from rpps.md §5.1. This file
+/// has NO trailing `|`, neither on the header nor on the rows.
+pub(crate) const MSSANTE_HEADER: &str = "Type de BAL|Adresse BAL|Type Identifiant PP|Identifiant PP|Identification nationale PP|Type identifiant structure|Identification Structure|Service de rattachement|Civilité d'exercice|Nom d'exercice|Prénom d'exercice|Catégorie profession|Libellé de catégorie profession|Code Profession|Libellé Profession|Code savoir-faire|Libellé savoir-faire|Dématérialisation|Raison Sociale structure BAL|Enseigne commerciale structure BAL|L2COMPLEMENTLOCALISATION|L3COMPLEMENTDISTRIBUTION|L4NUMEROVOIE|L4COMPLEMENTNUMEROVOIE|NL4TYPEVOIE|L4LIBELLEVOIE|L5LIEUDITMENTION|L6LIGNEACHEMINEMENT|Code postal|Département|Pays";
+
+/// Number of columns of [`MSSANTE_HEADER`].
+pub(crate) const MSSANTE_COLUMNS: usize = 31;
+
+/// Type diplôme `DE`: every person holds the state diploma of each of their professions.
+pub(crate) const DIPLOMA_DE: Code = c("DE", "Diplôme d'Etat français");
+/// Type diplôme `DES`: médecins with a specialty.
+pub(crate) const DIPLOMA_DES: Code = c("DES", "Diplôme d'études spécialisées");
+/// Type diplôme `CES`: the older specialty certificates of some médecins and dentists.
+pub(crate) const DIPLOMA_CES: Code = c("CES", "Certificat d'études spéciales");
+/// Type autorisation `AEX`: practitioners allowed to practise on a foreign diploma.
+pub(crate) const AUTHORISATION_AEX: Code = c("AEX", "Autorisation d'exercice");
+
+/// State diploma (`DEnn`) of each TRE_G15 profession (every code of [`PROFESSIONS`] has one). `DE09`
+/// is the example of rpps.md §4; the other numbers are invented but distinct per profession.
+pub(crate) const STATE_DIPLOMAS: &[(&str, Code)] = &[
+    ("10", c("DE09", "DE Docteur en médecine")),
+    ("40", c("DE10", "DE Docteur en chirurgie dentaire")),
+    ("21", c("DE11", "DE Docteur en pharmacie")),
+    ("50", c("DE12", "DE Sage-femme")),
+    ("60", c("DE21", "DE Infirmier")),
+    ("69", c("DE22", "DE Infirmier de secteur psychiatrique")),
+    ("70", c("DE31", "DE Masseur-kinésithérapeute")),
+    ("80", c("DE32", "DE Pédicure-podologue")),
+    ("94", c("DE33", "DE Ergothérapeute")),
+    ("95", c("DE34", "DE Diététicien")),
+    ("96", c("DE35", "DE Psychomotricien")),
+    (
+        "98",
+        c("DE36", "DE Manipulateur d'électroradiologie médicale"),
+    ),
+    ("91", c("DE41", "DE Orthophoniste")),
+    ("92", c("DE42", "DE Orthoptiste")),
+    ("28", c("DE51", "DE Opticien-lunetier")),
+    ("26", c("DE52", "DE Audioprothésiste")),
+    ("31", c("DE53", "DE Assistant dentaire")),
+    ("86", c("DE54", "DE Technicien de laboratoire médical")),
+    ("83", c("DE55", "DE Orthopédiste-orthésiste")),
+    ("32", c("DE56", "DE Physicien médical")),
+    ("81", c("DE57", "DE Orthoprothésiste")),
+    ("82", c("DE58", "DE Podo-orthésiste")),
+    ("84", c("DE59", "DE Oculariste")),
+    ("85", c("DE60", "DE Epithésiste")),
+];
+
+/// DES (`DESnn`) of each médecin specialty savoir-faire of [`MEDECIN_SPECIALTIES`]: the three general
+/// practice codes share the DES of general medicine. Numbers are invented.
+pub(crate) const MEDECIN_DES: &[(&str, Code)] = &[
+    ("SM54", c("DES27", "DES Médecine générale")),
+    ("SM53", c("DES27", "DES Médecine générale")),
+    ("SM26", c("DES27", "DES Médecine générale")),
+    ("SM42", c("DES42", "DES Psychiatrie")),
+    ("SM02", c("DES02", "DES Anesthésie-réanimation")),
+    ("SM40", c("DES40", "DES Pédiatrie")),
+    (
+        "SM04",
+        c("DES04", "DES Cardiologie et maladies vasculaires"),
+    ),
+    (
+        "SM44",
+        c("DES44", "DES Radiodiagnostic et imagerie médicale"),
+    ),
+    ("SM20", c("DES20", "DES Gynécologie-obstétrique")),
+    ("SM38", c("DES38", "DES Ophtalmologie")),
+    ("SM25", c("DES25", "DES Médecine du travail")),
+    ("SM15", c("DES15", "DES Dermatologie et vénéréologie")),
+    ("SM24", c("DES24", "DES Hépato-gastro-entérologie")),
+    (
+        "SM08",
+        c("DES08", "DES Chirurgie orthopédique et traumatologique"),
+    ),
+    ("SM34", c("DES34", "DES Oto-rhino-laryngologie")),
+    ("SM41", c("DES41", "DES Pneumologie")),
+    ("SM32", c("DES32", "DES Neurologie")),
+    ("SM14", c("DES14", "DES Chirurgie viscérale et digestive")),
+    ("SM18", c("DES18", "DES Gériatrie")),
+    ("SM27", c("DES28", "DES Médecine interne")),
+    ("SM48", c("DES48", "DES Rhumatologie")),
+    ("SM03", c("DES03", "DES Biologie médicale")),
+    ("SM30", c("DES30", "DES Néphrologie")),
+    (
+        "SM16",
+        c("DES16", "DES Endocrinologie, diabétologie, nutrition"),
+    ),
+    (
+        "SM29",
+        c("DES29", "DES Médecine physique et de réadaptation"),
+    ),
+    ("SM36", c("DES36", "DES Oncologie")),
+    (
+        "SM01",
+        c("DES01", "DES Anatomie et cytologie pathologiques"),
+    ),
+    ("SM12", c("DES12", "DES Urologie")),
+    ("SM49", c("DES49", "DES Santé publique")),
+    ("SM21", c("DES21", "DES Hématologie")),
+    ("SM47", c("DES47", "DES Médecine intensive-réanimation")),
+    ("SM28", c("DES31", "DES Médecine nucléaire")),
+];
+
+/// CES (`CESnn`) of médecins (invented numbers; the certificates existed before the DES reform).
+pub(crate) const MEDECIN_CES: &[Code] = &[
+    c("CES01", "CES Médecine du travail"),
+    c("CES02", "CES Médecine aéronautique"),
+    c("CES03", "CES Biologie et médecine du sport"),
+    c("CES04", "CES Médecine légale"),
+    c("CES05", "CES Allergologie"),
+    c("CES06", "CES Psychiatrie"),
+];
+
+/// CES (`CESnn`) of chirurgiens-dentistes.
+pub(crate) const DENTISTE_CES: &[Code] = &[
+    c("CES21", "CES Odontologie chirurgicale"),
+    c("CES22", "CES Orthopédie dento-faciale"),
+    c("CES23", "CES Parodontologie"),
+];
+
+/// Disciplines (`Dnn`) of médecins' exercise authorisations (invented numbers; `D10` as in rpps.md §4).
+pub(crate) const MEDECIN_DISCIPLINES: &[Code] = &[
+    c("D10", "Médecine générale"),
+    c("D11", "Anesthésie-réanimation"),
+    c("D12", "Cardiologie"),
+    c("D13", "Pédiatrie"),
+    c("D14", "Psychiatrie"),
+    c("D15", "Radiodiagnostic"),
+    c("D16", "Gynécologie-obstétrique"),
+    c("D17", "Chirurgie générale"),
+];
+
+/// Discipline (`Dnn`) of the exercise authorisations of the other professions: `D` + the profession
+/// code, which never clashes with the médecin disciplines `D10`–`D17`.
+pub(crate) const PROFESSION_DISCIPLINES: &[(&str, &str)] = &[
+    ("21", "Pharmacie"),
+    ("40", "Chirurgie dentaire"),
+    ("50", "Maïeutique"),
+    ("60", "Soins infirmiers"),
+    ("69", "Soins infirmiers en psychiatrie"),
+    ("70", "Masso-kinésithérapie"),
+    ("80", "Pédicurie-podologie"),
+    ("91", "Orthophonie"),
+    ("92", "Orthoptie"),
+    ("94", "Ergothérapie"),
+    ("95", "Diététique"),
+    ("96", "Psychomotricité"),
+    ("98", "Electroradiologie médicale"),
+    ("28", "Optique-lunetterie"),
+    ("26", "Audioprothèse"),
+    ("31", "Assistance dentaire"),
+    ("86", "Biologie médicale (technicien)"),
+    ("83", "Orthopédie-orthèse"),
+    ("32", "Physique médicale"),
+    ("81", "Orthoprothèse"),
+    ("82", "Podo-orthèse"),
+    ("84", "Ocularisterie"),
+    ("85", "Epithèse"),
+];
+
+/// MSSanté operator sub-domains of personal mailboxes, per profession (`pro` for the others):
+/// addresses read `prenom.nom@<sub-domain>.mssante.fr`.
+pub(crate) const MAILBOX_DOMAINS: &[(&str, &str)] = &[
+    ("10", "medecin"),
+    ("21", "pharmacien"),
+    ("40", "dentiste"),
+    ("50", "sagefemme"),
+    ("60", "infirmier"),
+    ("69", "infirmier"),
+    ("70", "kine"),
+    ("80", "podologue"),
+];
+
+/// The generic MSSanté sub-domain (professions without their own, and some persons of any profession).
+pub(crate) const MAILBOX_DOMAIN_GENERIC: &str = "pro";
+
+/// A `Service de rattachement` with the local part of its organisational mailbox.
+#[derive(Debug)]
+pub(crate) struct MailService {
+    pub label: &'static str,
+    pub local: &'static str,
+}
+
+const fn svc(label: &'static str, local: &'static str) -> MailService {
+    MailService { label, local }
+}
+
+/// Services of hospitals' organisational mailboxes.
+pub(crate) const HOSPITAL_SERVICES: &[MailService] = &[
+    svc("Secrétariat", "secretariat"),
+    svc("Service de cardiologie", "secretariat.cardiologie"),
+    svc("Urgences", "urgences"),
+    svc("Laboratoire", "laboratoire"),
+    svc("Pharmacie à usage intérieur", "pui"),
+    svc("Service d'imagerie médicale", "imagerie"),
+    svc("Bureau des admissions", "admissions"),
+    svc("Service de pédiatrie", "secretariat.pediatrie"),
+    svc("Maternité", "maternite"),
+];
+
+/// Services of the other establishments' organisational mailboxes (health centres, EHPAD…).
+pub(crate) const CARE_SERVICES: &[MailService] = &[
+    svc("Secrétariat", "secretariat"),
+    svc("Accueil", "accueil"),
+    svc("Infirmerie", "infirmerie"),
+    svc("Service médical", "medical"),
+    svc("Direction des soins", "direction.soins"),
+];
+
+/// Services of officines' organisational mailboxes.
+pub(crate) const OFFICINE_SERVICES: &[MailService] = &[
+    svc("Officine", "officine"),
+    svc("Préparatoire", "preparatoire"),
+    svc("Secrétariat", "secretariat"),
+];
+
+/// Services of cabinets' organisational mailboxes.
+pub(crate) const CABINET_SERVICES: &[MailService] = &[
+    svc("Secrétariat", "secretariat"),
+    svc("Accueil", "accueil"),
+    svc("Cabinet", "cabinet"),
+];

@@ -1,10 +1,14 @@
-//! Tests of the generator: determinism, exact formats, and presence of every quirk at 2000 persons.
+//! Tests of the generator: determinism, exact formats, consistency of the side files with the RPPS
+//! and FINESS files, and presence of every quirk at 2000 persons (the forced ones at 100).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 use super::tables::{RPPS_COLUMNS, RPPS_HEADER};
-use super::{FINESS_FILE_NAME, GenerateOptions, GeneratedFiles, RPPS_FILE_NAME, generate};
+use super::{
+    DIPLOMAS_FILE_NAME, FINESS_FILE_NAME, GenerateOptions, GeneratedFiles, MSSANTE_FILE_NAME,
+    RPPS_FILE_NAME, SAVOIR_FAIRE_FILE_NAME, generate,
+};
 
 /// The verbatim 56-column header of rpps.md §2, kept here independently of `tables.rs`.
 const EXPECTED_HEADER: &str = "Type d'identifiant PP|Identifiant PP|Identification nationale PP|Code civilité d'exercice|Libellé civilité d'exercice|Code civilité|Libellé civilité|Nom d'exercice|Prénom d'exercice|Code profession|Libellé profession|Code catégorie professionnelle|Libellé catégorie professionnelle|Code type savoir-faire|Libellé type savoir-faire|Code savoir-faire|Libellé savoir-faire|Code mode exercice|Libellé mode exercice|Numéro SIRET site|Numéro SIREN site|Numéro FINESS site|Numéro FINESS établissement juridique|Identifiant technique de la structure|Raison sociale site|Enseigne commerciale site|Complément destinataire (coord. structure)|Complément point géographique (coord. structure)|Numéro Voie (coord. structure)|Indice répétition voie (coord. structure)|Code type de voie (coord. structure)|Libellé type de voie (coord. structure)|Libellé Voie (coord. structure)|Mention distribution (coord. structure)|Bureau cedex (coord. structure)|Code postal (coord. structure)|Code commune (coord. structure)|Libellé commune (coord. structure)|Code pays (coord. structure)|Libellé pays (coord. structure)|Téléphone (coord. structure)|Téléphone 2 (coord. structure)|Télécopie (coord. structure)|Adresse e-mail (coord. structure)|Code Département (structure)|Libellé Département (structure)|Ancien identifiant de la structure|Autorité d'enregistrement|Code secteur d'activité|Libellé secteur d'activité|Code section tableau pharmaciens|Libellé section tableau pharmaciens|Code rôle|Libellé rôle|Code genre activité|Libellé genre activité";
@@ -31,11 +35,14 @@ const AUTHORITY: usize = 47;
 const SECTOR: usize = 48;
 const SECTION: usize = 50;
 
-/// Contents of the two files of one generation.
+/// Contents of the files of one generation.
 struct Output {
     files: GeneratedFiles,
     rpps: String,
     finess: String,
+    savoir_faire: String,
+    diplomas: String,
+    mssante: String,
 }
 
 fn run(persons: u64, seed: u64) -> Output {
@@ -43,10 +50,17 @@ fn run(persons: u64, seed: u64) -> Output {
     let files = generate(&GenerateOptions { persons, seed }, dir.path()).expect("generation");
     let rpps = std::fs::read_to_string(&files.rpps).expect("rpps file is UTF-8");
     let finess = std::fs::read_to_string(&files.finess).expect("finess file is UTF-8");
+    let read = |path| std::fs::read_to_string(path).expect("side file is UTF-8");
+    let savoir_faire = read(&files.savoir_faire);
+    let diplomas = read(&files.diplomas);
+    let mssante = read(&files.mssante);
     Output {
         files,
         rpps,
         finess,
+        savoir_faire,
+        diplomas,
+        mssante,
     }
 }
 
@@ -179,6 +193,30 @@ fn file_names_and_output_directory_creation() {
         "PS_LibreAcces_Personne_activite_202611010000.txt"
     );
     assert_eq!(FINESS_FILE_NAME, "etalab-cs1100507-stock-20261101-0000.csv");
+    assert_eq!(
+        files.savoir_faire,
+        nested.join("PS_LibreAcces_SavoirFaire_202611010000.txt")
+    );
+    assert_eq!(
+        files.diplomas,
+        nested.join("PS_LibreAcces_Dipl_AutExerc_202611010000.txt")
+    );
+    assert_eq!(
+        files.mssante,
+        nested.join("Extraction_Correspondance_MSSante_202611010000.txt")
+    );
+    assert_eq!(
+        SAVOIR_FAIRE_FILE_NAME,
+        "PS_LibreAcces_SavoirFaire_202611010000.txt"
+    );
+    assert_eq!(
+        DIPLOMAS_FILE_NAME,
+        "PS_LibreAcces_Dipl_AutExerc_202611010000.txt"
+    );
+    assert_eq!(
+        MSSANTE_FILE_NAME,
+        "Extraction_Correspondance_MSSante_202611010000.txt"
+    );
 }
 
 #[test]
@@ -614,4 +652,458 @@ fn quirks_exist_even_at_100_persons() {
     assert!(rows.iter().any(|r| r[COUNTRY].starts_with("99")));
     let mut seen = BTreeSet::new();
     assert!(out.rpps.lines().any(|l| !seen.insert(l)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Side files: savoir-faire, diplomas, MSSanté mailboxes
+// ---------------------------------------------------------------------------------------------
+
+/// Verbatim headers of rpps.md §3, §4 and §5.1, kept here independently of `tables.rs`.
+const EXPECTED_SAVOIR_FAIRE_HEADER: &str = "Type d'identifiant PP|Identifiant PP|Identification nationale PP|Nom d'exercice|Prénom d'exercice|Code profession|Libellé profession|Code catégorie professionnelle|Libellé catégorie professionnelle|Code type savoir-faire|Libellé type savoir-faire|Code savoir-faire|Libellé savoir-faire";
+const EXPECTED_DIPLOMA_HEADER: &str = "Type d'identifiant PP|Identifiant PP|Identification nationale PP|Nom d'exercice|Prénom d'exercice|Code type diplôme obtenu|Libellé type diplôme obtenu|Code diplôme obtenu|Libellé diplôme obtenu|Code type autorisation|Libellé type autorisation|Code discipline autorisation|Libellé discipline autorisation";
+const EXPECTED_MSSANTE_HEADER: &str = "Type de BAL|Adresse BAL|Type Identifiant PP|Identifiant PP|Identification nationale PP|Type identifiant structure|Identification Structure|Service de rattachement|Civilité d'exercice|Nom d'exercice|Prénom d'exercice|Catégorie profession|Libellé de catégorie profession|Code Profession|Libellé Profession|Code savoir-faire|Libellé savoir-faire|Dématérialisation|Raison Sociale structure BAL|Enseigne commerciale structure BAL|L2COMPLEMENTLOCALISATION|L3COMPLEMENTDISTRIBUTION|L4NUMEROVOIE|L4COMPLEMENTNUMEROVOIE|NL4TYPEVOIE|L4LIBELLEVOIE|L5LIEUDITMENTION|L6LIGNEACHEMINEMENT|Code postal|Département|Pays";
+
+// 0-based savoir-faire / diploma file column indexes (columns 1–5 are the person's).
+const SF_FAMILY: usize = 3;
+const SF_GIVEN: usize = 4;
+const SF_PROFESSION: usize = 5;
+const SF_CATEGORY: usize = 7;
+const SF_TYPE: usize = 9;
+const SF_CODE: usize = 11;
+const DIPLOMA_TYPE: usize = 5;
+const DIPLOMA_CODE: usize = 7;
+const AUTHORISATION_TYPE: usize = 9;
+const DISCIPLINE: usize = 11;
+
+// 0-based MSSanté column indexes.
+const BAL_TYPE: usize = 0;
+const BAL_ADDRESS: usize = 1;
+const BAL_ID_TYPE: usize = 2;
+const BAL_ID: usize = 3;
+const BAL_NATIONAL_ID: usize = 4;
+const BAL_STRUCTURE_TYPE: usize = 5;
+const BAL_STRUCTURE_ID: usize = 6;
+const BAL_SERVICE: usize = 7;
+const BAL_FAMILY: usize = 9;
+const BAL_PROFESSION: usize = 13;
+const BAL_SAVOIR_FAIRE: usize = 15;
+const BAL_PAPERLESS: usize = 17;
+const BAL_NAME: usize = 18;
+const BAL_L4_STREET: usize = 25;
+const BAL_L6_ROUTING: usize = 27;
+const BAL_COUNTRY: usize = 30;
+
+/// The orphan person's `Identification nationale PP`.
+const ORPHAN_NATIONAL_ID: &str = "819999999999";
+
+/// Data lines of a `|`-separated file split on `|`.
+fn pipe_rows(text: &str) -> Vec<Vec<&str>> {
+    text.lines()
+        .skip(1)
+        .map(|line| line.split('|').collect())
+        .collect()
+}
+
+fn mailboxes(out: &Output) -> Vec<Vec<&str>> {
+    pipe_rows(&out.mssante)
+}
+
+/// RPPS (national id, profession) → (family, given, category) of the person.
+fn rpps_registrations(out: &Output) -> BTreeMap<(&str, &str), (&str, &str, &str)> {
+    rpps_rows(out)
+        .into_iter()
+        .map(|r| {
+            (
+                (r[NATIONAL_ID], r[PROFESSION]),
+                (r[FAMILY], r[GIVEN], r[11]),
+            )
+        })
+        .collect()
+}
+
+/// Lines of a file occurring more than once.
+fn repeated_lines(text: &str) -> usize {
+    let mut seen = BTreeSet::new();
+    text.lines().skip(1).filter(|l| !seen.insert(*l)).count()
+}
+
+#[test]
+fn side_file_headers_are_verbatim() {
+    let out = sample();
+    let first = |text: &str| text.split('\n').next().unwrap().to_string();
+    assert_eq!(
+        first(&out.savoir_faire),
+        format!("{EXPECTED_SAVOIR_FAIRE_HEADER}|")
+    );
+    assert_eq!(first(&out.diplomas), format!("{EXPECTED_DIPLOMA_HEADER}|"));
+    assert_eq!(first(&out.mssante), EXPECTED_MSSANTE_HEADER);
+    assert_eq!(EXPECTED_SAVOIR_FAIRE_HEADER.split('|').count(), 13);
+    assert_eq!(EXPECTED_DIPLOMA_HEADER.split('|').count(), 13);
+    assert_eq!(EXPECTED_MSSANTE_HEADER.split('|').count(), 31);
+}
+
+#[test]
+fn side_file_lines_have_their_field_counts_and_match_stats() {
+    let out = sample();
+    for text in [&out.savoir_faire, &out.diplomas, &out.mssante] {
+        assert!(text.ends_with('\n') && !text.contains('\r'));
+    }
+    let savoir_faire = pipe_rows(&out.savoir_faire);
+    let diplomas = pipe_rows(&out.diplomas);
+    for row in savoir_faire.iter().chain(&diplomas) {
+        assert_eq!(row.len(), 14, "bad row {row:?}");
+        assert_eq!(row[13], "");
+    }
+    let mailboxes = mailboxes(out);
+    for row in &mailboxes {
+        assert_eq!(row.len(), 31, "bad mailbox {row:?}");
+        assert!(["PER", "ORG"].contains(&row[BAL_TYPE]));
+        assert!(["O", "N"].contains(&row[BAL_PAPERLESS]));
+    }
+    let stats = &out.files.stats;
+    assert_eq!(savoir_faire.len() as u64, stats.savoir_faire_rows);
+    assert_eq!(diplomas.len() as u64, stats.diploma_rows);
+    assert_eq!(mailboxes.len() as u64, stats.mailboxes);
+}
+
+#[test]
+fn savoir_faire_file_matches_the_rpps_file() {
+    let out = sample();
+    let registrations = rpps_registrations(out);
+    let rows = pipe_rows(&out.savoir_faire);
+    for row in &rows {
+        let person = registrations
+            .get(&(row[NATIONAL_ID], row[SF_PROFESSION]))
+            .unwrap_or_else(|| panic!("no RPPS person/profession for {row:?}"));
+        assert_eq!(
+            (person.0, person.1, person.2),
+            (row[SF_FAMILY], row[SF_GIVEN], row[SF_CATEGORY])
+        );
+        assert_eq!(row[NATIONAL_ID], format!("{}{}", row[TYPE], row[ID]));
+    }
+    let in_file: BTreeSet<(&str, &str, &str)> = rows
+        .iter()
+        .map(|r| (r[NATIONAL_ID], r[SF_PROFESSION], r[SF_CODE]))
+        .collect();
+    let in_rpps: BTreeSet<(&str, &str, &str)> = rpps_rows(out)
+        .into_iter()
+        .filter(|r| !r[SAVOIR_FAIRE].is_empty())
+        .map(|r| (r[NATIONAL_ID], r[PROFESSION], r[SAVOIR_FAIRE]))
+        .collect();
+    assert!(in_rpps.is_subset(&in_file), "RPPS savoir-faire missing");
+    let only_here: Vec<_> = rows
+        .iter()
+        .filter(|r| !in_rpps.contains(&(r[NATIONAL_ID], r[SF_PROFESSION], r[SF_CODE])))
+        .collect();
+    assert!(!only_here.is_empty(), "no capacité found only in this file");
+    for row in &only_here {
+        assert_eq!((row[SF_PROFESSION], row[SF_TYPE]), ("10", "CAPA"));
+        assert!(row[SF_CODE].starts_with("CAP"));
+    }
+    let medecins = registrations.keys().filter(|(_, p)| *p == "10").count();
+    let share = only_here.len() as f64 / medecins as f64;
+    assert!((0.01..0.06).contains(&share), "extra capacités {share}");
+    let duplicates = repeated_lines(&out.savoir_faire);
+    assert!(
+        duplicates >= 1 && duplicates * 100 < rows.len(),
+        "{duplicates}"
+    );
+}
+
+#[test]
+fn diplomas_cover_every_profession_of_every_person() {
+    let out = sample();
+    let rows = pipe_rows(&out.diplomas);
+    let mut de: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for row in rows.iter().filter(|r| r[DIPLOMA_TYPE] == "DE") {
+        assert!(row[DIPLOMA_CODE].starts_with("DE") && row[DIPLOMA_CODE].len() == 4);
+        assert!(row[AUTHORISATION_TYPE..13].iter().all(|f| f.is_empty()));
+        de.entry(row[NATIONAL_ID])
+            .or_default()
+            .insert(row[DIPLOMA_CODE]);
+    }
+    let mut professions: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for row in rpps_rows(out) {
+        professions
+            .entry(row[NATIONAL_ID])
+            .or_default()
+            .insert(row[PROFESSION]);
+    }
+    assert_eq!(de.len(), professions.len(), "persons without DE");
+    for (person, codes) in &professions {
+        assert_eq!(de[person].len(), codes.len(), "{person}: {codes:?}");
+        if codes.contains("10") {
+            assert!(de[person].contains("DE09"));
+        }
+    }
+    let des: BTreeSet<&str> = rows
+        .iter()
+        .filter(|r| r[DIPLOMA_TYPE] == "DES")
+        .map(|r| r[NATIONAL_ID])
+        .collect();
+    let specialists: BTreeSet<&str> = rpps_rows(out)
+        .into_iter()
+        .filter(|r| r[SAVOIR_FAIRE].starts_with("SM"))
+        .map(|r| r[NATIONAL_ID])
+        .collect();
+    assert_eq!(des, specialists);
+    let ces = rows.iter().filter(|r| r[DIPLOMA_TYPE] == "CES").count();
+    let aex: Vec<_> = rows
+        .iter()
+        .filter(|r| r[AUTHORISATION_TYPE] == "AEX")
+        .collect();
+    let persons = professions.len() as f64;
+    assert!(
+        (0.003..0.025).contains(&(ces as f64 / persons)),
+        "CES {ces}"
+    );
+    assert!(
+        (0.01..0.035).contains(&(aex.len() as f64 / persons)),
+        "AEX {}",
+        aex.len()
+    );
+    for row in &aex {
+        assert!(
+            row[DIPLOMA_TYPE..AUTHORISATION_TYPE]
+                .iter()
+                .all(|f| f.is_empty())
+        );
+        assert!(row[DISCIPLINE].starts_with('D') && row[DISCIPLINE].len() == 3);
+    }
+}
+
+#[test]
+fn every_profession_has_its_own_state_diploma() {
+    use super::tables::{PROFESSIONS, STATE_DIPLOMAS};
+    let codes: BTreeSet<&str> = STATE_DIPLOMAS.iter().map(|(_, d)| d.code).collect();
+    assert_eq!(codes.len(), STATE_DIPLOMAS.len(), "shared DE code");
+    for profession in PROFESSIONS {
+        assert!(
+            super::side::state_diploma(profession.code).is_some(),
+            "no DE for {}",
+            profession.code
+        );
+    }
+}
+
+#[test]
+fn personal_mailboxes_belong_to_rpps_persons_except_the_orphan() {
+    let out = sample();
+    let registrations = rpps_registrations(out);
+    let persons: BTreeMap<&str, (&str, &str)> = rpps_rows(out)
+        .into_iter()
+        .map(|r| (r[NATIONAL_ID], (r[TYPE], r[ID])))
+        .collect();
+    let personal: Vec<_> = mailboxes(out)
+        .into_iter()
+        .filter(|r| r[BAL_TYPE] == "PER")
+        .collect();
+    let orphans: BTreeSet<&str> = personal
+        .iter()
+        .map(|r| r[BAL_NATIONAL_ID])
+        .filter(|id| !persons.contains_key(id))
+        .collect();
+    assert_eq!(orphans, [ORPHAN_NATIONAL_ID].into_iter().collect());
+    for row in personal
+        .iter()
+        .filter(|r| r[BAL_NATIONAL_ID] != ORPHAN_NATIONAL_ID)
+    {
+        let id = persons[row[BAL_NATIONAL_ID]];
+        assert_eq!((row[BAL_ID_TYPE], row[BAL_ID]), id);
+        let person = registrations[&(row[BAL_NATIONAL_ID], row[BAL_PROFESSION])];
+        assert_eq!(person.0, row[BAL_FAMILY]);
+        assert!(
+            row[BAL_ADDRESS].ends_with(".mssante.fr") && row[BAL_ADDRESS].contains('@'),
+            "{}",
+            row[BAL_ADDRESS]
+        );
+        assert!(
+            row[BAL_ADDRESS]
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"@.-".contains(&b))
+        );
+    }
+    assert!(personal.iter().any(|r| !r[BAL_SAVOIR_FAIRE].is_empty()));
+    assert!(personal.iter().any(|r| r[BAL_SAVOIR_FAIRE].is_empty()));
+}
+
+#[test]
+fn mailbox_structures_match_the_rpps_and_finess_files() {
+    let out = sample();
+    let rows = rpps_rows(out);
+    let sites = finess_sites(out);
+    // (person, FINESS site or SIRET) pairs of the RPPS activities.
+    let activities: BTreeSet<(&str, &str)> = rows
+        .iter()
+        .flat_map(|r| [(r[NATIONAL_ID], r[FINESS_SITE]), (r[NATIONAL_ID], r[19])])
+        .filter(|(_, id)| !id.is_empty())
+        .collect();
+    let cabinet_sirets: BTreeSet<&str> = rows
+        .iter()
+        .filter(|r| r[STRUCTURE_ID].starts_with('C'))
+        .map(|r| r[19])
+        .collect();
+    let mut types = BTreeSet::new();
+    let (mut personal, mut without_structure, mut organisational) = (0, 0, 0);
+    for row in mailboxes(out) {
+        types.insert(row[BAL_STRUCTURE_TYPE]);
+        let structure = (row[BAL_STRUCTURE_TYPE], row[BAL_STRUCTURE_ID]);
+        if structure.1.is_empty() {
+            assert_eq!(structure.0, "");
+            assert!(row[BAL_NAME..].iter().all(|f| f.is_empty()), "{row:?}");
+        } else {
+            assert!(!row[BAL_NAME].is_empty() && !row[BAL_L6_ROUTING].is_empty());
+            assert!(!row[BAL_L4_STREET].is_empty() && !row[BAL_COUNTRY].is_empty());
+        }
+        match (row[BAL_TYPE], structure) {
+            ("PER", _) if row[BAL_NATIONAL_ID] == ORPHAN_NATIONAL_ID => {}
+            ("PER", ("", "")) => {
+                personal += 1;
+                without_structure += 1;
+            }
+            ("PER", (kind, id)) => {
+                personal += 1;
+                assert!(kind == "1" || kind == "3");
+                assert!(activities.contains(&(row[BAL_NATIONAL_ID], id)), "{row:?}");
+            }
+            ("ORG", ("1", id)) => {
+                organisational += 1;
+                assert!(row[BAL_NATIONAL_ID].is_empty() && row[BAL_FAMILY].is_empty());
+                assert!(sites.contains_key(id) || id == "219500001", "{id}");
+            }
+            ("ORG", ("3", siret)) => {
+                organisational += 1;
+                assert!(cabinet_sirets.contains(siret), "{siret}");
+            }
+            _ => panic!("unexpected mailbox {row:?}"),
+        }
+    }
+    assert_eq!(types, ["", "1", "3"].into_iter().collect());
+    let share = without_structure as f64 / personal as f64;
+    assert!(
+        (0.15..0.35).contains(&share),
+        "PER without structure {share}"
+    );
+    assert!(
+        personal > 4 * organisational,
+        "{personal} PER, {organisational} ORG"
+    );
+    assert!(
+        mailboxes(out)
+            .iter()
+            .any(|r| r[BAL_TYPE] == "PER" && !r[BAL_SERVICE].is_empty())
+    );
+}
+
+#[test]
+fn mailbox_addresses_are_unique_except_the_deliberate_duplicates() {
+    let out = sample();
+    let mut lines_per_address: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for row in mailboxes(out) {
+        lines_per_address
+            .entry(row[BAL_ADDRESS])
+            .or_default()
+            .insert(row.join("|"));
+    }
+    let repeated = repeated_lines(&out.mssante);
+    let variants = lines_per_address.values().filter(|l| l.len() > 1).count();
+    assert!(repeated >= 1 && variants >= 1);
+    assert!(repeated + variants < 10, "{repeated} + {variants}");
+    for (address, lines) in lines_per_address.iter().filter(|(_, l)| l.len() > 1) {
+        assert_eq!(lines.len(), 2, "{address}");
+        let fields: Vec<Vec<&str>> = lines.iter().map(|l| l.split('|').collect()).collect();
+        let differing: Vec<usize> = (0..31).filter(|&i| fields[0][i] != fields[1][i]).collect();
+        assert!(
+            differing == [BAL_PAPERLESS] || differing == [BAL_SERVICE],
+            "{address}"
+        );
+    }
+}
+
+#[test]
+fn personal_mailboxes_are_about_30_percent_of_persons() {
+    let out = run(3000, 11);
+    let rows = mailboxes(&out);
+    let personal: BTreeSet<&str> = rows
+        .iter()
+        .filter(|r| r[BAL_TYPE] == "PER" && r[BAL_NATIONAL_ID] != ORPHAN_NATIONAL_ID)
+        .map(|r| r[BAL_NATIONAL_ID])
+        .collect();
+    let share = personal.len() as f64 / 3000.0;
+    assert!((0.25..0.35).contains(&share), "PER share {share}");
+    let organisational = rows.iter().filter(|r| r[BAL_TYPE] == "ORG").count() as f64;
+    // 80 000–90 000 ORG per 1.5 million persons.
+    let per_person = organisational / 3000.0;
+    assert!(
+        (0.045..0.07).contains(&per_person),
+        "ORG per person {per_person}"
+    );
+}
+
+#[test]
+fn same_seed_gives_identical_side_files() {
+    let a = run(300, 5);
+    let b = run(300, 5);
+    let c = run(300, 6);
+    assert_eq!(a.savoir_faire, b.savoir_faire);
+    assert_eq!(a.diplomas, b.diplomas);
+    assert_eq!(a.mssante, b.mssante);
+    assert_eq!(a.files.stats, b.files.stats);
+    assert_ne!(a.mssante, c.mssante);
+    assert_ne!(a.diplomas, c.diplomas);
+}
+
+#[test]
+fn side_file_quirks_exist_even_at_100_persons() {
+    let out = run(100, 99);
+    assert!(
+        repeated_lines(&out.savoir_faire) >= 1,
+        "no duplicate savoir-faire row"
+    );
+    let sf = pipe_rows(&out.savoir_faire);
+    assert!(sf.iter().any(|r| r[SF_TYPE] == "CAPA"));
+    let diplomas = pipe_rows(&out.diplomas);
+    for kind in ["DE", "DES", "CES"] {
+        assert!(
+            diplomas.iter().any(|r| r[DIPLOMA_TYPE] == kind),
+            "no {kind}"
+        );
+    }
+    assert!(diplomas.iter().any(|r| r[AUTHORISATION_TYPE] == "AEX"));
+    let rows = mailboxes(&out);
+    assert!(
+        repeated_lines(&out.mssante) >= 1,
+        "no exact duplicate mailbox"
+    );
+    let mut addresses: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for row in &rows {
+        addresses
+            .entry(row[BAL_ADDRESS])
+            .or_default()
+            .insert(row[BAL_PAPERLESS]);
+    }
+    assert!(addresses.values().any(|v| v.len() == 2), "no variant line");
+    assert!(
+        rows.iter()
+            .any(|r| r[BAL_NATIONAL_ID] == ORPHAN_NATIONAL_ID)
+    );
+    let persons: BTreeSet<&str> = rpps_rows(&out)
+        .into_iter()
+        .map(|r| r[NATIONAL_ID])
+        .collect();
+    assert!(!persons.contains(ORPHAN_NATIONAL_ID));
+    let finess = finess_sites(&out);
+    let rpps_sites: BTreeSet<&str> = rpps_rows(&out)
+        .into_iter()
+        .map(|r| r[FINESS_SITE])
+        .collect();
+    assert!(rows.iter().any(|r| r[BAL_TYPE] == "ORG"
+        && r[BAL_STRUCTURE_TYPE] == "1"
+        && !finess.contains_key(r[BAL_STRUCTURE_ID])
+        && !rpps_sites.contains(r[BAL_STRUCTURE_ID])));
+    let personal = rows.iter().filter(|r| r[BAL_TYPE] == "PER").count();
+    assert!(
+        (15..50).contains(&personal),
+        "{personal} PER at 100 persons"
+    );
 }

@@ -1,0 +1,322 @@
+//! The files written beside the RPPS file, person by person: `PS_LibreAcces_SavoirFaire`,
+//! `PS_LibreAcces_Dipl_AutExerc` and (through [`Mailboxes`]) `Extraction_Correspondance_MSSante`.
+//!
+//! The RPPS generator hands each person over as a [`PersonRecord`] once its rows are generated; the
+//! rows of these files are written at once through `BufWriter`s, so memory does not grow with the
+//! number of persons. Every draw comes from streams of their own domains (see [`domain`]): the RPPS
+//! and FINESS files are byte-identical to what the generator writes without these files.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+use rand::seq::IndexedRandom;
+
+use super::finess::Directory;
+use super::mssante::{Mailboxes, Site};
+use super::random::{GenRng, chance, derived_rng, domain, percent, pick};
+use super::tables::{
+    AUTHORISATION_AEX, Code, DENTISTE, DENTISTE_CES, DIPLOMA_CES, DIPLOMA_DE, DIPLOMA_DES,
+    DIPLOMA_HEADER, MEDECIN, MEDECIN_CAPACITIES, MEDECIN_CES, MEDECIN_DES, MEDECIN_DISCIPLINES,
+    PROFESSION_DISCIPLINES, Profession, SAVOIR_FAIRE_HEADER, STATE_DIPLOMAS, SavoirFaire,
+};
+
+/// Share of médecins with one more savoir-faire (a capacité) found only in the savoir-faire file.
+const EXTRA_CAPACITY_SHARE: f64 = 0.03;
+/// Share of savoir-faire rows written twice.
+const DUPLICATE_SAVOIR_FAIRE_SHARE: f64 = 0.002;
+/// Share of médecins and dentists with a CES, in percent (≈ 1 % of all persons).
+const CES_PCT: u32 = 3;
+/// Share of persons with an exercise authorisation.
+const AUTHORISATION_SHARE: f64 = 0.02;
+/// The person given an exercise authorisation whatever the draw, so a small file has one.
+const AUTHORISATION_PERSON: u64 = 1;
+
+/// One profession of a person with its savoir-faire, exactly as in the RPPS rows.
+#[derive(Debug)]
+pub(crate) struct Registration {
+    pub profession: &'static Profession,
+    pub savoir_faire: Vec<&'static SavoirFaire>,
+}
+
+/// What the side files need to know of a generated person.
+#[derive(Debug)]
+pub(crate) struct PersonRecord<'a> {
+    /// Index of the person in the generation (digits of personal mailbox addresses).
+    pub index: u64,
+    /// `Type d'identifiant PP` (`8` RPPS, `0` ADELI) and `Identifiant PP`.
+    pub id_type: &'static str,
+    pub id: &'a str,
+    /// Civilité d'exercice (`DR`, `PR`) if any.
+    pub title: Option<&'static Code>,
+    pub family: &'a str,
+    pub given: &'a str,
+    pub category: &'static Code,
+    /// One or (rarely) two professions, never none.
+    pub professions: &'a [Registration],
+    /// The structure of the person's first activity, if they have one.
+    pub site: Option<&'a Site>,
+    /// The cabinets the person works in that have an organisational mailbox.
+    pub cabinets: &'a [Site],
+}
+
+/// Data rows written in each side file (duplicates included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SideCounts {
+    pub savoir_faire_rows: u64,
+    pub diploma_rows: u64,
+    pub mailboxes: u64,
+}
+
+/// The three side-file writers.
+pub(crate) struct SideFiles {
+    savoir_faire: BufWriter<File>,
+    diplomas: BufWriter<File>,
+    mailboxes: Mailboxes,
+    savoir_faire_rng: GenRng,
+    diploma_rng: GenRng,
+    /// Médecins seen so far: the first one gets the extra capacité and a CES whatever the draws.
+    medecins: u64,
+    counts: SideCounts,
+    line: String,
+}
+
+impl SideFiles {
+    /// Creates the three files and writes their headers.
+    pub(crate) fn create(
+        seed: u64,
+        savoir_faire: &Path,
+        diplomas: &Path,
+        mailboxes: &Path,
+    ) -> io::Result<Self> {
+        Ok(SideFiles {
+            savoir_faire: with_header(savoir_faire, SAVOIR_FAIRE_HEADER)?,
+            diplomas: with_header(diplomas, DIPLOMA_HEADER)?,
+            mailboxes: Mailboxes::create(seed, mailboxes)?,
+            savoir_faire_rng: derived_rng(seed, domain::SAVOIR_FAIRE_FILE, 0),
+            diploma_rng: derived_rng(seed, domain::DIPLOMA_FILE, 0),
+            medecins: 0,
+            counts: SideCounts {
+                savoir_faire_rows: 0,
+                diploma_rows: 0,
+                mailboxes: 0,
+            },
+            line: String::with_capacity(256),
+        })
+    }
+
+    /// Organisational mailboxes of the FINESS establishments.
+    pub(crate) fn establishments(&mut self, directory: &Directory) -> io::Result<()> {
+        self.mailboxes.establishments(directory)
+    }
+
+    /// Writes the rows of one person in the three files.
+    pub(crate) fn person(&mut self, who: &PersonRecord<'_>) -> io::Result<()> {
+        let medecin = who.professions.iter().any(|r| r.profession.code == MEDECIN);
+        if medecin {
+            self.medecins += 1;
+        }
+        let first_medecin = medecin && self.medecins == 1;
+        let prefix = format!(
+            "{t}|{id}|{t}{id}|{}|{}|",
+            who.family,
+            who.given,
+            t = who.id_type,
+            id = who.id
+        );
+        for registration in who.professions {
+            self.savoir_faire_rows(&prefix, who.category, registration, first_medecin)?;
+            self.diploma_rows(&prefix, registration, first_medecin)?;
+        }
+        self.authorisation_row(&prefix, who)?;
+        self.mailboxes.person(who)
+    }
+
+    /// Flushes the files (after the mailbox orphans) and returns the row counts.
+    pub(crate) fn finish(mut self) -> io::Result<SideCounts> {
+        self.savoir_faire.flush()?;
+        self.diplomas.flush()?;
+        self.counts.mailboxes = self.mailboxes.finish()?;
+        Ok(self.counts)
+    }
+
+    /// One row per savoir-faire of the RPPS rows, plus sometimes a capacité of a médecin that only
+    /// this file knows (the two extractions are not fully consistent in the real data either).
+    fn savoir_faire_rows(
+        &mut self,
+        prefix: &str,
+        category: &Code,
+        registration: &Registration,
+        first_medecin: bool,
+    ) -> io::Result<()> {
+        let rng = &mut self.savoir_faire_rng;
+        let profession = registration.profession;
+        let extra = (profession.code == MEDECIN
+            && (chance(rng, EXTRA_CAPACITY_SHARE) || first_medecin))
+            .then(|| extra_capacity(rng, &registration.savoir_faire));
+        for sf in registration.savoir_faire.iter().copied().chain(extra) {
+            let duplicate = chance(&mut self.savoir_faire_rng, DUPLICATE_SAVOIR_FAIRE_SHARE)
+                || self.counts.savoir_faire_rows == 0;
+            self.line.clear();
+            self.line.push_str(prefix);
+            for field in [
+                profession.code,
+                profession.label,
+                category.code,
+                category.label,
+                sf.kind.code,
+                sf.kind.label,
+                sf.code,
+                sf.label,
+            ] {
+                self.line.push_str(field);
+                self.line.push('|');
+            }
+            self.line.push('\n');
+            for _ in 0..if duplicate { 2 } else { 1 } {
+                self.savoir_faire.write_all(self.line.as_bytes())?;
+                self.counts.savoir_faire_rows += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// The state diploma of the profession; for médecins a DES per specialty; sometimes a CES.
+    fn diploma_rows(
+        &mut self,
+        prefix: &str,
+        registration: &Registration,
+        first_medecin: bool,
+    ) -> io::Result<()> {
+        let code = registration.profession.code;
+        if let Some(de) = state_diploma(code) {
+            self.diploma_row(prefix, &DIPLOMA_DE, de)?;
+        }
+        if code == MEDECIN {
+            let mut written: Vec<&str> = Vec::with_capacity(2);
+            for des in registration
+                .savoir_faire
+                .iter()
+                .filter_map(|sf| specialty_diploma(sf.code))
+            {
+                // SM54/SM53/SM26 share one DES: write it once.
+                if !written.contains(&des.code) {
+                    written.push(des.code);
+                    self.diploma_row(prefix, &DIPLOMA_DES, des)?;
+                }
+            }
+        }
+        let ces_table = match code {
+            MEDECIN => Some(MEDECIN_CES),
+            DENTISTE => Some(DENTISTE_CES),
+            _ => None,
+        };
+        if let Some(table) = ces_table {
+            let rng = &mut self.diploma_rng;
+            if percent(rng, CES_PCT) || (first_medecin && code == MEDECIN) {
+                let ces = pick(rng, table);
+                self.diploma_row(prefix, &DIPLOMA_CES, ces)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// About 2 % of persons also hold an exercise authorisation (diploma columns empty), in a
+    /// discipline of their first profession.
+    fn authorisation_row(&mut self, prefix: &str, who: &PersonRecord<'_>) -> io::Result<()> {
+        let rng = &mut self.diploma_rng;
+        if !chance(rng, AUTHORISATION_SHARE) && who.index != AUTHORISATION_PERSON {
+            return Ok(());
+        }
+        let code = who.professions[0].profession.code;
+        let (discipline, label) = if code == MEDECIN {
+            let d = pick(rng, MEDECIN_DISCIPLINES);
+            (d.code.to_string(), d.label)
+        } else {
+            let label = PROFESSION_DISCIPLINES
+                .iter()
+                .find(|(c, _)| *c == code)
+                .map_or("Autre discipline", |(_, l)| *l);
+            (format!("D{code}"), label)
+        };
+        self.line.clear();
+        self.line.push_str(prefix);
+        for field in [
+            "",
+            "",
+            "",
+            "",
+            AUTHORISATION_AEX.code,
+            AUTHORISATION_AEX.label,
+            &discipline,
+            label,
+        ] {
+            self.line.push_str(field);
+            self.line.push('|');
+        }
+        self.line.push('\n');
+        self.diplomas.write_all(self.line.as_bytes())?;
+        self.counts.diploma_rows += 1;
+        Ok(())
+    }
+
+    /// A diploma row: type and diploma filled, authorisation columns empty.
+    fn diploma_row(&mut self, prefix: &str, kind: &Code, diploma: &Code) -> io::Result<()> {
+        self.line.clear();
+        self.line.push_str(prefix);
+        for field in [
+            kind.code,
+            kind.label,
+            diploma.code,
+            diploma.label,
+            "",
+            "",
+            "",
+            "",
+        ] {
+            self.line.push_str(field);
+            self.line.push('|');
+        }
+        self.line.push('\n');
+        self.diplomas.write_all(self.line.as_bytes())?;
+        self.counts.diploma_rows += 1;
+        Ok(())
+    }
+}
+
+/// Creates a file and writes its header line with the trailing `|` of the PS_LibreAcces files.
+fn with_header(path: &Path, header: &str) -> io::Result<BufWriter<File>> {
+    let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
+    out.write_all(header.as_bytes())?;
+    out.write_all(b"|\n")?;
+    Ok(out)
+}
+
+/// A capacité the médecin does not already have (they have at most two savoir-faire, and there are
+/// more capacités than that).
+fn extra_capacity(rng: &mut GenRng, existing: &[&SavoirFaire]) -> &'static SavoirFaire {
+    let candidates: Vec<&'static SavoirFaire> = MEDECIN_CAPACITIES
+        .iter()
+        .filter(|c| !existing.iter().any(|e| e.code == c.code))
+        .collect();
+    candidates
+        .choose(rng)
+        .copied()
+        .unwrap_or(&MEDECIN_CAPACITIES[0])
+}
+
+/// The `DEnn` diploma of a profession.
+pub(crate) fn state_diploma(profession: &str) -> Option<&'static Code> {
+    STATE_DIPLOMAS
+        .iter()
+        .find(|(code, _)| *code == profession)
+        .map(|(_, de)| de)
+}
+
+/// The DES of a médecin specialty savoir-faire (`None` for capacités).
+fn specialty_diploma(savoir_faire: &str) -> Option<&'static Code> {
+    MEDECIN_DES
+        .iter()
+        .find(|(code, _)| *code == savoir_faire)
+        .map(|(_, des)| des)
+}
