@@ -246,13 +246,25 @@ fn run_generate(args: GenerateArgs) -> Result<(), String> {
         &args.out,
     )
     .map_err(|e| format!("cannot write into {}: {e}", args.out.display()))?;
-    println!(
-        "Wrote {} ({} rows, {} persons)\nWrote {} ({} establishments)",
-        files.rpps.display(),
-        files.stats.rpps_rows,
-        files.stats.persons,
-        files.finess.display(),
-        files.stats.establishments
-    );
+    let stats = &files.stats;
+    let written = [
+        (
+            &files.rpps,
+            format!("{} rows, {} persons", stats.rpps_rows, stats.persons),
+        ),
+        (
+            &files.finess,
+            format!("{} establishments", stats.establishments),
+        ),
+        (&files.mssante, format!("{} mailboxes", stats.mailboxes)),
+        (
+            &files.savoir_faire,
+            format!("{} rows", stats.savoir_faire_rows),
+        ),
+        (&files.diplomas, format!("{} rows", stats.diploma_rows)),
+    ];
+    for (path, what) in written {
+        println!("Wrote {} ({what})", path.display());
+    }
     Ok(())
 }

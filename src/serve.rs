@@ -62,7 +62,11 @@ pub fn prepare_demo(dir: &Path, persons: u64, cache_bytes: u64) -> Result<PathBu
     let summary = import::run(&ImportOptions {
         rpps: files.rpps,
         finess: files.finess,
-        extra: ExtraFiles::default(),
+        extra: ExtraFiles {
+            mssante: Some(files.mssante),
+            savoir_faire: Some(files.savoir_faire),
+            diplomes: Some(files.diplomas),
+        },
         data: data.clone(),
         cache_bytes,
         last_updated: Some(extraction.midnight().assume_utc()),

@@ -3373,7 +3373,11 @@ fn import_in_process(files: &annuaire::generate::GeneratedFiles, data: &Path) {
     annuaire::import::run(&annuaire::import::ImportOptions {
         rpps: files.rpps.clone(),
         finess: files.finess.clone(),
-        extra: Default::default(),
+        extra: annuaire::import::ExtraFiles {
+            mssante: Some(files.mssante.clone()),
+            savoir_faire: Some(files.savoir_faire.clone()),
+            diplomes: Some(files.diplomas.clone()),
+        },
         data: data.to_path_buf(),
         cache_bytes: common::CACHE_BYTES,
         last_updated: None,
@@ -3390,6 +3394,12 @@ fn import_binary(files: &annuaire::generate::GeneratedFiles, data: &Path) {
         .arg(&files.rpps)
         .arg("--finess")
         .arg(&files.finess)
+        .arg("--mssante")
+        .arg(&files.mssante)
+        .arg("--savoir-faire")
+        .arg(&files.savoir_faire)
+        .arg("--diplomes")
+        .arg(&files.diplomas)
         .arg("--data")
         .arg(data)
         .args(["--cache-mb", "16", "--workers", "2"])

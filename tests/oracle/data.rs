@@ -14,6 +14,10 @@ pub const DATA_TRACE: &str =
     "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-data-trace";
 pub const INSEE_CODE: &str =
     "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-address-insee-code";
+pub const EMAIL_TYPE: &str =
+    "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-contact-point-email-type";
+pub const MAILBOX_METADATA: &str =
+    "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-mailbox-mss-metadata";
 pub const PHARMACY_LICENCE: &str = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-organization-pharmacy-licence";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -93,6 +97,7 @@ const COMMON: [ParamDef; 6] = [
 pub fn params(rtype: RType) -> Vec<ParamDef> {
     let mut out = COMMON.to_vec();
     out.push(p("mailbox-mss", Kind::Str));
+    out.push(p("mailbox-mss-type", Kind::Tok(TokKind::Coding)));
     match rtype {
         RType::Practitioner => out.extend([
             p("identifier-type", Kind::Tok(TokKind::Coding)),
@@ -414,10 +419,25 @@ pub fn extract(rtype: RType, param: ParamDef, json: &Value) -> Vals {
                 })
                 .collect(),
         ),
+        // Only e-mails typed MSSANTE are mailboxes.
         "mailbox-mss" => strs(
             arr(&json["telecom"])
-                .filter(|t| t["system"] == "email")
+                .filter(|t| {
+                    t["system"] == "email"
+                        && arr(&t["extension"]).any(|e| {
+                            e["url"] == EMAIL_TYPE && e["valueCoding"]["code"] == "MSSANTE"
+                        })
+                })
                 .filter_map(|t| str_of(&t["value"])),
+        ),
+        "mailbox-mss-type" => Vals::Tok(
+            arr(&json["telecom"])
+                .flat_map(|t| arr(&t["extension"]))
+                .filter(|e| e["url"] == MAILBOX_METADATA)
+                .flat_map(|e| arr(&e["extension"]))
+                .filter(|e| e["url"] == "type")
+                .flat_map(|e| codings(&e["valueCodeableConcept"]))
+                .collect(),
         ),
         "family" => strs(arr(&json["name"]).filter_map(|n| str_of(&n["family"]))),
         "given" => strs(
