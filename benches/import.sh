@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: import of a national-size generated dataset (1.5 million persons, ~2.2 million
-# RPPS rows, 100 000 FINESS establishments). Reports wall time, peak RSS and disk use, with the
+# RPPS rows, 100 000 FINESS establishments, ~540 000 MSSanté mailboxes, the savoir-faire and
+# diplomas files: all five files). Reports wall time, peak RSS and disk use, with the
 # time to merely read the RPPS file as a floor measured in the same run.
 #
 #   benches/import.sh [persons] [runs]      (defaults: 1500000 3)
@@ -14,19 +15,24 @@ cargo build --release --quiet
 bin=target/release/annuaire
 work=target/bench-data/$persons
 mkdir -p "$work"
-if [ ! -f "$work/done" ]; then
+if [ ! -f "$work/done" ] || ! ls "$work"/files/Extraction_Correspondance_MSSante_*.txt >/dev/null 2>&1; then
   "$bin" generate --persons "$persons" --seed 42 --out "$work/files"
   touch "$work/done"
 fi
 rpps=$(ls "$work"/files/PS_LibreAcces_Personne_activite_*.txt)
 finess=$(ls "$work"/files/etalab-cs1100507-*.csv)
+mssante=$(ls "$work"/files/Extraction_Correspondance_MSSante_*.txt)
+savoir_faire=$(ls "$work"/files/PS_LibreAcces_SavoirFaire_*.txt)
+diplomes=$(ls "$work"/files/PS_LibreAcces_Dipl_AutExerc_*.txt)
+echo "optional files: $(wc -l <"$mssante") mailbox lines, $(wc -l <"$savoir_faire") savoir-faire lines, $(wc -l <"$diplomes") diploma lines"
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB RAM; files: $(du -h "$rpps" | cut -f1) RPPS, $(du -h "$finess" | cut -f1) FINESS"
 start=$(date +%s.%N); wc -l "$rpps" >/dev/null; end=$(date +%s.%N)
 echo "floor: reading the RPPS file (wc -l): $(echo "$end - $start" | bc) s"
 for i in $(seq 1 "$runs"); do
   rm -rf "$work/data"
   /usr/bin/time -f "run $i: wall %e s, peak RSS %M KiB, user %U s, sys %S s" \
-    "$bin" import --rpps "$rpps" --finess "$finess" --data "$work/data" 2>"$work/import-$i.log" >"$work/summary-$i.txt" || { cat "$work/import-$i.log"; exit 1; }
+    "$bin" import --rpps "$rpps" --finess "$finess" --mssante "$mssante" \
+      --savoir-faire "$savoir_faire" --diplomes "$diplomes" --data "$work/data" 2>"$work/import-$i.log" >"$work/summary-$i.txt" || { cat "$work/import-$i.log"; exit 1; }
   tail -n 1 "$work/import-$i.log"
   echo "run $i: data directory $(du -sh "$work/data" | cut -f1)"
 done

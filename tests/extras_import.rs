@@ -356,3 +356,87 @@ fn a_file_of_the_wrong_kind_is_refused_before_anything_is_written() {
     let current = DataDir::create(&data).unwrap().current().unwrap();
     assert!(current.is_none(), "no generation was made current");
 }
+
+/// The generator's quirks (rpps.md §5.1): the same mailbox twice, a mailbox for an unknown
+/// person and one for an unknown structure, a capacité only in the savoir-faire file.
+#[test]
+fn generated_files_with_their_quirks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let files = annuaire::generate::generate(
+        &annuaire::generate::GenerateOptions {
+            persons: 300,
+            seed: 11,
+        },
+        &tmp.path().join("files"),
+    )
+    .unwrap();
+    let data = tmp.path().join("data");
+    let summary = annuaire::import::run(&ImportOptions {
+        rpps: files.rpps.clone(),
+        finess: files.finess.clone(),
+        extra: ExtraFiles {
+            mssante: Some(files.mssante.clone()),
+            savoir_faire: Some(files.savoir_faire.clone()),
+            diplomes: Some(files.diplomas.clone()),
+        },
+        data: data.clone(),
+        cache_bytes: 16 << 20,
+        last_updated: None,
+        workers: Some(2),
+    })
+    .unwrap();
+    let e = &summary.extras;
+    assert_eq!(e.mailbox_lines, files.stats.mailboxes);
+    assert_eq!(e.savoir_faire_lines, files.stats.savoir_faire_rows);
+    assert_eq!(e.diploma_lines, files.stats.diploma_rows);
+    assert_eq!(summary.rows_skipped, 0);
+    // The orphan person's lines (in any of the three files) and the orphan structure's mailbox:
+    // nothing else is unplaced.
+    let text = std::fs::read_to_string(&files.mssante).unwrap();
+    let orphan_lines = |path: &Path| {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains("|819999999999|"))
+            .count() as u64
+    };
+    let unknown_person = orphan_lines(&files.mssante)
+        + orphan_lines(&files.savoir_faire)
+        + orphan_lines(&files.diplomas);
+    assert!(unknown_person >= 1);
+    assert_eq!(e.unplaced_lines, unknown_person + 1, "+ the unknown structure");
+    assert_eq!(
+        e.mailboxes_on_practitioners + e.mailboxes_on_organizations,
+        e.mailbox_lines - orphan_lines(&files.mssante) - 1,
+        "every mailbox line is placed or reported"
+    );
+    // Every address of the file is served exactly once per resource, duplicates collapsed.
+    let store = open(&data);
+    let mut served = std::collections::BTreeSet::new();
+    for rtype in [ResourceType::Practitioner, ResourceType::Organization] {
+        for doc in 0..store.document_count(rtype) {
+            let (_, json) = store.document(rtype, doc).unwrap().unwrap();
+            let resource: Value = serde_json::from_slice(&json).unwrap();
+            let values: Vec<&str> = resource["telecom"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["system"] == "email")
+                .filter_map(|p| p["value"].as_str())
+                .collect();
+            let unique: std::collections::BTreeSet<_> = values.iter().collect();
+            assert_eq!(unique.len(), values.len(), "{resource}");
+            served.extend(values.into_iter().map(str::to_owned));
+        }
+    }
+    for line in text.lines().skip(1) {
+        let fields: Vec<&str> = line.split('|').collect();
+        let placed_elsewhere = fields[4] == "819999999999" || fields[6] == "219500001";
+        assert_eq!(
+            served.contains(fields[1]),
+            !placed_elsewhere,
+            "mailbox {} ({line})",
+            fields[1]
+        );
+    }
+}

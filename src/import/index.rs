@@ -221,6 +221,21 @@ fn write_entry(out: &mut impl Write, term: &[u8], doc: u32) -> std::io::Result<(
     out.write_all(&doc.to_le_bytes())
 }
 
+/// Reads the next [`write_entry`] record into `term`; `None` at the end of the file.
+fn read_entry(input: &mut impl Read, term: &mut Vec<u8>) -> std::io::Result<Option<u32>> {
+    let mut len = [0u8; 2];
+    match input.read_exact(&mut len) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    term.resize(u16::from_le_bytes(len) as usize, 0);
+    input.read_exact(term)?;
+    let mut doc = [0u8; 4];
+    input.read_exact(&mut doc)?;
+    Ok(Some(u32::from_le_bytes(doc)))
+}
+
 /// Reads a parameter's spill files, groups by term, writes bitmaps (and the dictionary).
 fn write_param(
     tables: &mut IndexWriters<'_>,
@@ -230,35 +245,36 @@ fn write_param(
 ) -> Result<(), ImportError> {
     // The presence entry's kind sorts before every other kind of the parameter.
     tables.postings(&terms::key(&param.code, terms::PRESENT, ""), present)?;
-    let mut buffer = Vec::new();
+    // Intern the terms while streaming the spill files (many entries share one term: a
+    // system, a code), so memory holds each distinct term once plus 8 bytes per entry; then
+    // order the distinct terms and sort (term rank, document) pairs as integers: each term is
+    // hashed once and only distinct terms are compared.
+    let mut number_of: HashMap<Box<[u8]>, u32> = HashMap::new();
+    let mut pairs: Vec<u64> = Vec::new();
+    let mut term = Vec::with_capacity(256);
     for path in files {
-        BufReader::new(File::open(path).map_err(spill_error(path))?)
-            .read_to_end(&mut buffer)
-            .map_err(spill_error(path))?;
-    }
-    // Intern the terms (many entries share one: a system, a code), order the distinct terms,
-    // then sort (term rank, document) pairs as integers: each term is hashed once and only
-    // distinct terms are compared.
-    let mut number_of: HashMap<&[u8], u32> = HashMap::new();
-    let mut distinct: Vec<&[u8]> = Vec::new();
-    let mut pairs: Vec<u64> = Vec::with_capacity(buffer.len() / 16);
-    let mut at = 0usize;
-    while at + 2 <= buffer.len() {
-        let len = u16::from_le_bytes([buffer[at], buffer[at + 1]]) as usize;
-        let term = &buffer[at + 2..at + 2 + len];
-        let doc = u32::from_le_bytes(
-            buffer[at + 2 + len..at + 6 + len]
-                .try_into()
-                .expect("4 bytes"),
+        let mut reader = BufReader::with_capacity(
+            1 << 20,
+            File::open(path).map_err(spill_error(path))?,
         );
-        let number = *number_of.entry(term).or_insert_with(|| {
-            distinct.push(term);
-            distinct.len() as u32 - 1
-        });
-        pairs.push((u64::from(number) << 32) | u64::from(doc));
-        at += 6 + len;
+        while let Some(doc) = read_entry(&mut reader, &mut term).map_err(spill_error(path))? {
+            let next = number_of.len() as u32;
+            let number = match number_of.get(term.as_slice()) {
+                Some(number) => *number,
+                None => {
+                    number_of.insert(term.as_slice().into(), next);
+                    next
+                }
+            };
+            pairs.push((u64::from(number) << 32) | u64::from(doc));
+        }
+    }
+    let mut owned_terms: Vec<Box<[u8]>> = vec![Box::default(); number_of.len()];
+    for (term, number) in number_of.drain() {
+        owned_terms[number as usize] = term;
     }
     drop(number_of);
+    let distinct: Vec<&[u8]> = owned_terms.iter().map(|t| &t[..]).collect();
     let mut order: Vec<u32> = (0..distinct.len() as u32).collect();
     order.sort_unstable_by(|a, b| distinct[*a as usize].cmp(distinct[*b as usize]));
     let mut rank = vec![0u32; distinct.len()];
