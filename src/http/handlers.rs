@@ -140,9 +140,13 @@ async fn search(
     let store = super::search::pinned_generation(request.cursor.as_deref())
         .and_then(|number| state.generation(number))
         .unwrap_or_else(|| state.current());
-    let bundle = web::block(move || super::search::run(store.as_ref(), &request, &base))
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("the search could not run: {e}")))??;
+    let bundle = if request.is_point_lookup() {
+        super::search::run(store.as_ref(), &request, &base)?
+    } else {
+        web::block(move || super::search::run(store.as_ref(), &request, &base))
+            .await
+            .map_err(|e| ApiError::Unavailable(format!("the search could not run: {e}")))??
+    };
     Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(bundle))
 }
 

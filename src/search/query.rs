@@ -660,6 +660,21 @@ fn normalize_reference(target: ResourceType, value: &str) -> Option<String> {
 }
 
 impl SearchRequest {
+    /// Whether the search only looks up resources by `_id` or `identifier` values, without
+    /// sorting or includes: one posting list read and a page of documents. Such searches cost
+    /// less than handing them to a blocking thread pool and back, so the HTTP layer runs them
+    /// on its own worker; every other shape may take long and goes to the pool.
+    pub fn is_point_lookup(&self) -> bool {
+        self.sort.is_empty()
+            && self.includes.is_empty()
+            && self.revincludes.is_empty()
+            && !self.criteria.is_empty()
+            && self.criteria.iter().all(|c| {
+                matches!(c, Criterion::Param { param, modifier: Modifier::None, .. }
+                    if param.code == "_id" || param.code == "identifier")
+            })
+    }
+
     /// Absolute references on this server's `base` become local `Type/id`; those on another
     /// server stay absolute, and match nothing here (they name resources elsewhere).
     pub fn localize_references(&mut self, base: &str) {
@@ -698,6 +713,24 @@ mod tests {
 
     fn parse_ok(rtype: ResourceType, query: &[(&str, &str)]) -> SearchRequest {
         parse(rtype, &pairs(query), true).unwrap()
+    }
+
+    #[test]
+    fn point_lookups_are_id_and_identifier_searches_only() {
+        let practitioner = |q: &[(&str, &str)]| parse_ok(ResourceType::Practitioner, q);
+        assert!(practitioner(&[("identifier", "urn:oid:1|81")]).is_point_lookup());
+        assert!(practitioner(&[("_id", "pp-1-10"), ("_count", "10")]).is_point_lookup());
+        assert!(!practitioner(&[]).is_point_lookup());
+        assert!(!practitioner(&[("identifier:not", "81")]).is_point_lookup());
+        assert!(!practitioner(&[("identifier", "81"), ("family", "du")]).is_point_lookup());
+        assert!(!practitioner(&[("identifier", "81"), ("_sort", "family")]).is_point_lookup());
+        assert!(
+            !practitioner(&[
+                ("identifier", "81"),
+                ("_revinclude", "PractitionerRole:practitioner")
+            ])
+            .is_point_lookup()
+        );
     }
 
     #[test]
