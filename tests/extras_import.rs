@@ -13,14 +13,14 @@ use tempfile::TempDir;
 
 const RPPS: &str = include_str!("fixtures/extract/PS_LibreAcces_Personne_activite_synthetic.txt");
 const FINESS: &str = include_str!("fixtures/extract/etalab-cs1100507-stock-synthetic.csv");
-const MSSANTE: &str = include_str!("fixtures/extract/Extraction_Correspondance_MSSante_synthetic.txt");
+const MSSANTE: &str =
+    include_str!("fixtures/extract/Extraction_Correspondance_MSSante_synthetic.txt");
 const SAVOIR_FAIRE: &str = include_str!("fixtures/extract/PS_LibreAcces_SavoirFaire_synthetic.txt");
 const DIPLOMES: &str = include_str!("fixtures/extract/PS_LibreAcces_Dipl_AutExerc_synthetic.txt");
 const ANS_PRACTITIONER: &str = include_str!("fixtures/ans-ig/Practitioner-334081DP.json");
 
 const NOS: &str = "https://mos.esante.gouv.fr/NOS/";
-const METADATA: &str =
-    "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-mailbox-mss-metadata";
+const METADATA: &str = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-mailbox-mss-metadata";
 const AUTHORIZATION: &str = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-practitioner-authorization";
 const CLAIRE: &str = "pp-819990000017-10";
 const HOSPITAL_MAILBOX: &str = "claire.martinot@ch-imaginaire.mssante.fr";
@@ -200,7 +200,10 @@ fn personal_mailbox_goes_on_the_role_at_its_structure_only() {
     assert_eq!(telecom_values(&hospital), [HOSPITAL_MAILBOX]);
     let cabinet = role(&store, "SE/819990000017/C19990000017001/FON-01/L/GENR01/");
     assert!(cabinet.get("telecom").is_none(), "{cabinet}");
-    assert_eq!(imported.summary.extras.mailboxes_on_roles, 2, "line 2 and its duplicate");
+    assert_eq!(
+        imported.summary.extras.mailboxes_on_roles, 2,
+        "line 2 and its duplicate"
+    );
 }
 
 #[test]
@@ -247,9 +250,8 @@ fn savoir_faire_and_diplomas_become_qualifications() {
     let imported = import_all();
     let store = open(&imported.data);
     let claire = get(&store, ResourceType::Practitioner, CLAIRE);
-    let pair = |a: &str, b: &str, c: &str, d: &str| {
-        vec![(nos(a), b.to_owned()), (nos(c), d.to_owned())]
-    };
+    let pair =
+        |a: &str, b: &str, c: &str, d: &str| vec![(nos(a), b.to_owned()), (nos(c), d.to_owned())];
     let r14 = "TRE_R14-TypeDiplome";
     assert_eq!(
         qualification_codings(&claire),
@@ -258,10 +260,25 @@ fn savoir_faire_and_diplomas_become_qualifications() {
             pair("TRE_R49-DiplomeEtudeSpecialisee", "DES27", r14, "DES"),
             // A type without a known terminology keeps its type coding only.
             vec![(nos(r14), "XYZ".to_owned())],
-            pair("TRE_G15-ProfessionSante", "10", "TRE_R09-CategorieProfessionnelle", "C"),
+            pair(
+                "TRE_G15-ProfessionSante",
+                "10",
+                "TRE_R09-CategorieProfessionnelle",
+                "C"
+            ),
             // SM54 is in both files: once.
-            pair("TRE_R38-SpecialiteOrdinale", "SM54", "TRE_R04-TypeSavoirFaire", "S"),
-            pair("TRE_R43-CapaciteSavoirFaire", "CAP13", "TRE_R04-TypeSavoirFaire", "CAPA"),
+            pair(
+                "TRE_R38-SpecialiteOrdinale",
+                "SM54",
+                "TRE_R04-TypeSavoirFaire",
+                "S"
+            ),
+            pair(
+                "TRE_R43-CapaciteSavoirFaire",
+                "CAP13",
+                "TRE_R04-TypeSavoirFaire",
+                "CAPA"
+            ),
         ]
     );
     let pharmacist = get(&store, ResourceType::Practitioner, "pp-819990000033-21");
@@ -284,7 +301,11 @@ fn savoir_faire_and_diplomas_become_qualifications() {
         parts,
         [
             ("type", nos("TRE_R17-TypeAutorisation").as_str(), "AEX"),
-            ("field", nos("TRE_R18-DisciplineAutorisation").as_str(), "D10"),
+            (
+                "field",
+                nos("TRE_R18-DisciplineAutorisation").as_str(),
+                "D10"
+            ),
             ("profession", nos("TRE_G15-ProfessionSante").as_str(), "21"),
         ]
     );
@@ -404,7 +425,11 @@ fn generated_files_with_their_quirks() {
         + orphan_lines(&files.savoir_faire)
         + orphan_lines(&files.diplomas);
     assert!(unknown_person >= 1);
-    assert_eq!(e.unplaced_lines, unknown_person + 1, "+ the unknown structure");
+    assert_eq!(
+        e.unplaced_lines,
+        unknown_person + 1,
+        "+ the unknown structure"
+    );
     assert_eq!(
         e.mailboxes_on_practitioners + e.mailboxes_on_organizations,
         e.mailbox_lines - orphan_lines(&files.mssante) - 1,

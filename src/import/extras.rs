@@ -263,7 +263,9 @@ impl ExtraLayouts {
         let mut out = Vec::new();
         for person in persons {
             for (tag, line) in extras.origins.get(*person).into_iter().flatten() {
-                let file = self.path(*tag).map_or_else(String::new, |p| p.display().to_string());
+                let file = self
+                    .path(*tag)
+                    .map_or_else(String::new, |p| p.display().to_string());
                 out.push(format!(
                     "{file}:{line}: not imported: this {} names person {person}, who is not in the RPPS file",
                     tag.noun()
@@ -312,7 +314,9 @@ impl OrganizationMailboxes {
     /// Adds to `organization.telecom` the mailboxes naming one of its identifiers, in file
     /// order; returns how many lines were placed.
     pub fn attach_to(&self, organization: &mut Organization) -> u64 {
-        let Some((_, file)) = &self.file else { return 0 };
+        let Some((_, file)) = &self.file else {
+            return 0;
+        };
         let mut indices: Vec<usize> = mailbox::organization_keys(organization)
             .iter()
             .filter_map(|key| self.by_structure.get(key))

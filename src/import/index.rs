@@ -253,10 +253,8 @@ fn write_param(
     let mut pairs: Vec<u64> = Vec::new();
     let mut term = Vec::with_capacity(256);
     for path in files {
-        let mut reader = BufReader::with_capacity(
-            1 << 20,
-            File::open(path).map_err(spill_error(path))?,
-        );
+        let mut reader =
+            BufReader::with_capacity(1 << 20, File::open(path).map_err(spill_error(path))?);
         while let Some(doc) = read_entry(&mut reader, &mut term).map_err(spill_error(path))? {
             let next = number_of.len() as u32;
             let number = match number_of.get(term.as_slice()) {

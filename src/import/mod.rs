@@ -32,12 +32,12 @@ use crate::extract::finess::{self, Establishment, FinessFile};
 use crate::extract::rpps::{Col, Layout, RppsRow, StructureKey};
 use crate::extract::{FileError, Rejected};
 use crate::mapping::{Stamp, ids, organization, practitioner};
-use fhir_json::Organization;
 use crate::progress::{Progress, Unit};
 use crate::resource_type::ResourceType;
 use crate::store::{
     DataDir, GenerationInfo, ResourceCounts, ResourceWriter, SledWriter, StoreError,
 };
+use fhir_json::Organization;
 
 /// Malformed lines printed one by one; beyond this they are only counted.
 const MAX_REPORTED: u64 = 1000;
@@ -274,12 +274,7 @@ fn write_generation(
     } = inputs;
     let extra_layouts = extras.layouts.clone();
     let mut partition = partition_rpps(rpps, &spill_dir, rejects)?;
-    let extras = extras::partition(
-        extras,
-        &spill_dir,
-        partition.person_buckets.len(),
-        rejects,
-    )?;
+    let extras = extras::partition(extras, &spill_dir, partition.person_buckets.len(), rejects)?;
     let writer = SledWriter::create(path, options.cache_bytes)?;
     let counters = Counters::default();
     let workers = options
@@ -329,9 +324,10 @@ fn write_generation(
     for message in extras.organization_mailboxes.unplaced() {
         context.unplaced.note(message, None);
     }
-    counters
-        .unplaced
-        .store(context.unplaced.count.load(Ordering::Relaxed), Ordering::Relaxed);
+    counters.unplaced.store(
+        context.unplaced.count.load(Ordering::Relaxed),
+        Ordering::Relaxed,
+    );
     partition.stats.extras = [extras.savoir_faire, extras.diplomas, extras.mailboxes];
     index::build(&writer, &spill_dir, workers)?;
     std::fs::remove_dir_all(&spill_dir).map_err(spill_error)?;
@@ -401,7 +397,12 @@ struct PartitionStats {
 
 impl PartitionStats {
     fn windows_1252_lines(&self) -> u64 {
-        self.rpps.windows_1252_lines + self.extras.iter().map(|s| s.windows_1252_lines).sum::<u64>()
+        self.rpps.windows_1252_lines
+            + self
+                .extras
+                .iter()
+                .map(|s| s.windows_1252_lines)
+                .sum::<u64>()
     }
 
     fn extras_summary(&self, counters: &Counters) -> ExtrasSummary {
@@ -552,7 +553,10 @@ impl MapContext<'_> {
                 &self.counters.mailboxes_on_practitioners,
                 person_extras.mailboxes.len() as u64,
             );
-            add(&self.counters.mailboxes_on_roles, resources.mailboxes_on_roles);
+            add(
+                &self.counters.mailboxes_on_roles,
+                resources.mailboxes_on_roles,
+            );
             for (id, resource) in &resources.practitioners {
                 self.write(
                     ResourceType::Practitioner,

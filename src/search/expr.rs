@@ -89,10 +89,7 @@ fn apply<'n, 'j>(step: &Step, nodes: Vec<&'n Node<'j>>) -> Vec<&'n Node<'j>> {
                 for inner in path {
                     values = apply(inner, values);
                 }
-                if values
-                    .iter()
-                    .any(|v| v.as_str() == Some(equals.as_str()))
-                {
+                if values.iter().any(|v| v.as_str() == Some(equals.as_str())) {
                     out.push(node);
                 }
             }
@@ -319,7 +316,8 @@ mod tests {
 
     #[test]
     fn where_on_a_nested_path() {
-        let email_type = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-contact-point-email-type";
+        let email_type =
+            "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-contact-point-email-type";
         let resource = node(json!({"telecom": [
             {"system": "email", "value": "plain@example.fr"},
             {"extension": [{"url": email_type, "valueCoding": {"code": "MSSANTE"}}],

@@ -16,8 +16,7 @@ pub const INSEE_CODE: &str =
     "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-address-insee-code";
 pub const EMAIL_TYPE: &str =
     "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-contact-point-email-type";
-pub const MAILBOX_METADATA: &str =
-    "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-mailbox-mss-metadata";
+pub const MAILBOX_METADATA: &str = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-mailbox-mss-metadata";
 pub const PHARMACY_LICENCE: &str = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-organization-pharmacy-licence";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

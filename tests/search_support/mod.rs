@@ -507,8 +507,7 @@ pub fn insee_codes(o: &Value) -> Vec<String> {
 
 const EMAIL_TYPE: &str =
     "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-contact-point-email-type";
-const MAILBOX_METADATA: &str =
-    "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-mailbox-mss-metadata";
+const MAILBOX_METADATA: &str = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-mailbox-mss-metadata";
 
 /// The contact points that are MSSanté mailboxes: e-mails typed MSSANTE.
 fn mailbox_points(r: &Value) -> Vec<&Value> {
