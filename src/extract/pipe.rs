@@ -73,6 +73,16 @@ impl PipeLayout {
         Ok(fields)
     }
 
+    /// Number of named columns in this file generation.
+    pub fn field_count(&self) -> usize {
+        self.field_count
+    }
+
+    /// Whether this file generation has wanted column number `index`.
+    pub fn has(&self, index: usize) -> bool {
+        self.positions[index].is_some()
+    }
+
     /// The trimmed value of wanted column number `index` (its position in `labels`); empty when
     /// this file generation lacks the column.
     pub fn get<'a>(&self, fields: &[&'a str], index: usize) -> &'a str {

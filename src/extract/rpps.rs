@@ -5,9 +5,8 @@
 //! generations end every line with an extra empty field. Columns absent from an older generation
 //! read as empty.
 
-use std::collections::HashMap;
-
 use super::RowError;
+use super::pipe::{MissingColumn, PipeLayout};
 
 /// The columns annuaire reads, with their exact header labels (capitalisation kept verbatim).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -124,77 +123,32 @@ const LABELS: [(Col, &str); COLS] = [
 /// Where each column sits in one particular file, learnt from its header line.
 #[derive(Debug, Clone)]
 pub struct Layout {
-    /// Position of each [`Col`] in a row, `None` when this file generation lacks it.
-    positions: [Option<usize>; COLS],
-    /// Number of named columns (without the trailing empty one).
-    field_count: usize,
+    /// The [`Col`]s located by label (wanted column number = `Col as usize`).
+    columns: PipeLayout,
 }
 
 /// Why a header line is not an RPPS `Personne_activite` header.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("its header has no `{missing}` column (found: {found})")]
-pub struct HeaderError {
-    pub missing: &'static str,
-    pub found: String,
-}
+pub type HeaderError = MissingColumn;
 
 impl Layout {
     /// Locates the columns by name. Only `Identification nationale PP` is required: without it
     /// rows cannot be grouped into persons, so the file is not one we can import.
     pub fn from_header(header: &str) -> Result<Layout, HeaderError> {
-        let mut names: Vec<&str> = header.split('|').map(str::trim).collect();
-        if names.len() > 1 && names.last() == Some(&"") {
-            names.pop();
-        }
-        let by_name: HashMap<&str, usize> = names
-            .iter()
-            .enumerate()
-            .map(|(i, name)| (*name, i))
-            .collect();
-        let mut positions = [None; COLS];
-        for (col, label) in LABELS {
-            positions[col as usize] = by_name.get(label).copied();
-        }
-        if positions[Col::IdNatPp as usize].is_none() {
-            let mut found: String = names.iter().take(5).copied().collect::<Vec<_>>().join(", ");
-            if names.len() > 5 {
-                found.push_str(", ...");
-            }
-            return Err(HeaderError {
-                missing: "Identification nationale PP",
-                found,
-            });
-        }
-        Ok(Layout {
-            positions,
-            field_count: names.len(),
-        })
+        let labels: Vec<&'static str> = LABELS.iter().map(|(_, label)| *label).collect();
+        let columns = PipeLayout::from_header(header, &labels, &[LABELS[Col::IdNatPp as usize].1])?;
+        Ok(Layout { columns })
     }
 
     /// Number of named columns in this file generation (48, 52 or 56 for the published ones).
     pub fn field_count(&self) -> usize {
-        self.field_count
+        self.columns.field_count()
     }
 
     /// Splits a decoded data line into a row. Accepts exactly the header's field count, or one
     /// more when that extra trailing field is empty (the trailing `|`).
     pub fn split<'a>(&'a self, line: &'a str) -> Result<RppsRow<'a>, RowError> {
-        let mut fields: Vec<&'a str> = line.split('|').collect();
-        if fields.len() == self.field_count + 1 && fields.last() == Some(&"") {
-            fields.pop();
-        }
-        if fields.len() != self.field_count {
-            return Err(RowError::FieldCount {
-                expected: format!(
-                    "{} fields (or {} with a trailing `|`)",
-                    self.field_count,
-                    self.field_count + 1
-                ),
-                found: fields.len(),
-            });
-        }
         let row = RppsRow {
-            fields,
+            fields: self.columns.split(line)?,
             layout: self,
         };
         if row.get(Col::IdNatPp).is_empty() {
@@ -207,7 +161,7 @@ impl Layout {
     }
 
     fn has(&self, col: Col) -> bool {
-        self.positions[col as usize].is_some()
+        self.columns.has(col as usize)
     }
 }
 
@@ -222,10 +176,7 @@ impl<'a> RppsRow<'a> {
     /// The trimmed value of a column; empty when the column is empty or absent from this file
     /// generation.
     pub fn get(&self, col: Col) -> &'a str {
-        match self.layout.positions[col as usize] {
-            Some(i) => self.fields[i].trim(),
-            None => "",
-        }
+        self.layout.columns.get(&self.fields, col as usize)
     }
 
     /// `Identification nationale PP`: the person key.
@@ -286,6 +237,14 @@ pub(crate) mod tests {
 
     fn layout() -> Layout {
         Layout::from_header(HEADER_56).unwrap()
+    }
+
+    #[test]
+    fn labels_are_in_column_order() {
+        // `Layout` finds column `col` at wanted index `col as usize`.
+        for (index, (col, _)) in LABELS.iter().enumerate() {
+            assert_eq!(*col as usize, index, "{col:?}");
+        }
     }
 
     #[test]

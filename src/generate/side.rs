@@ -157,9 +157,7 @@ impl SideFiles {
         for sf in registration.savoir_faire.iter().copied().chain(extra) {
             let duplicate = chance(&mut self.savoir_faire_rng, DUPLICATE_SAVOIR_FAIRE_SHARE)
                 || self.counts.savoir_faire_rows == 0;
-            self.line.clear();
-            self.line.push_str(prefix);
-            for field in [
+            let fields = [
                 profession.code,
                 profession.label,
                 category.code,
@@ -168,11 +166,8 @@ impl SideFiles {
                 sf.kind.label,
                 sf.code,
                 sf.label,
-            ] {
-                self.line.push_str(field);
-                self.line.push('|');
-            }
-            self.line.push('\n');
+            ];
+            fill_row(&mut self.line, prefix, &fields);
             for _ in 0..if duplicate { 2 } else { 1 } {
                 self.savoir_faire.write_all(self.line.as_bytes())?;
                 self.counts.savoir_faire_rows += 1;
@@ -239,32 +234,24 @@ impl SideFiles {
                 .map_or("Autre discipline", |(_, l)| *l);
             (format!("D{code}"), label)
         };
-        self.line.clear();
-        self.line.push_str(prefix);
-        for field in [
-            "",
-            "",
-            "",
-            "",
-            AUTHORISATION_AEX.code,
-            AUTHORISATION_AEX.label,
-            &discipline,
-            label,
-        ] {
-            self.line.push_str(field);
-            self.line.push('|');
-        }
-        self.line.push('\n');
-        self.diplomas.write_all(self.line.as_bytes())?;
-        self.counts.diploma_rows += 1;
-        Ok(())
+        self.write_diploma_line(
+            prefix,
+            &[
+                "",
+                "",
+                "",
+                "",
+                AUTHORISATION_AEX.code,
+                AUTHORISATION_AEX.label,
+                &discipline,
+                label,
+            ],
+        )
     }
 
     /// A diploma row: type and diploma filled, authorisation columns empty.
     fn diploma_row(&mut self, prefix: &str, kind: &Code, diploma: &Code) -> io::Result<()> {
-        self.line.clear();
-        self.line.push_str(prefix);
-        for field in [
+        let fields = [
             kind.code,
             kind.label,
             diploma.code,
@@ -273,15 +260,28 @@ impl SideFiles {
             "",
             "",
             "",
-        ] {
-            self.line.push_str(field);
-            self.line.push('|');
-        }
-        self.line.push('\n');
+        ];
+        self.write_diploma_line(prefix, &fields)
+    }
+
+    fn write_diploma_line(&mut self, prefix: &str, fields: &[&str]) -> io::Result<()> {
+        fill_row(&mut self.line, prefix, fields);
         self.diplomas.write_all(self.line.as_bytes())?;
         self.counts.diploma_rows += 1;
         Ok(())
     }
+}
+
+/// `line` becomes `prefix`, then each field followed by `|` (the PS_LibreAcces trailing
+/// separator included), then the line end.
+fn fill_row(line: &mut String, prefix: &str, fields: &[&str]) {
+    line.clear();
+    line.push_str(prefix);
+    for field in fields {
+        line.push_str(field);
+        line.push('|');
+    }
+    line.push('\n');
 }
 
 /// Creates a file and writes its header line with the trailing `|` of the PS_LibreAcces files.

@@ -203,7 +203,8 @@ pub(crate) fn partition(
 /// The optional-file lines of the persons of one bucket, with where each came from.
 pub(crate) struct BucketExtras<'t> {
     pub by_person: HashMap<&'t str, PersonExtras<'t>>,
-    /// `(person, file, line, what)` of every line, to report the ones no person claims.
+    /// Per person, the file and line number of each of its lines, to report those of persons
+    /// the RPPS file does not have.
     origins: HashMap<&'t str, Vec<(Tag, u64)>>,
 }
 

@@ -123,7 +123,8 @@ struct Counters {
     mailboxes_on_practitioners: AtomicU64,
     mailboxes_on_roles: AtomicU64,
     mailboxes_on_organizations: AtomicU64,
-    unplaced: AtomicU64,
+    /// Lines of the optional files naming a person or structure nobody has.
+    unplaced: RejectReport,
 }
 
 impl Counters {
@@ -146,6 +147,7 @@ impl Counters {
 }
 
 /// Prints malformed lines as `FILE:LINE: reason` (the first [`MAX_REPORTED`]) and counts them.
+#[derive(Default)]
 struct RejectReport {
     count: AtomicU64,
 }
@@ -187,9 +189,7 @@ pub fn run(options: &ImportOptions) -> Result<ImportSummary, ImportError> {
     let _lock = data.lock_for_import()?;
     let previous = data.current()?;
 
-    let rejects = RejectReport {
-        count: AtomicU64::new(0),
-    };
+    let rejects = RejectReport::default();
     let finess = finess::read(&options.finess)?;
     for rejected in &finess.rejected {
         rejects.report(rejected, None);
@@ -295,9 +295,6 @@ fn write_generation(
         legal_entities: Mutex::new(BTreeSet::new()),
         extras: &extra_layouts,
         organization_mailboxes: &extras.organization_mailboxes,
-        unplaced: RejectReport {
-            count: AtomicU64::new(0),
-        },
     };
     let persons = (0..partition.person_buckets.len()).map(BucketKind::Persons);
     let structures = (0..partition.structure_buckets.len()).map(BucketKind::Structures);
@@ -322,12 +319,8 @@ fn write_generation(
     context.map_remaining_finess(finess)?;
     context.map_legal_entities()?;
     for message in extras.organization_mailboxes.unplaced() {
-        context.unplaced.note(message, None);
+        counters.unplaced.note(message, None);
     }
-    counters.unplaced.store(
-        context.unplaced.count.load(Ordering::Relaxed),
-        Ordering::Relaxed,
-    );
     partition.stats.extras = [extras.savoir_faire, extras.diplomas, extras.mailboxes];
     index::build(&writer, &spill_dir, workers)?;
     std::fs::remove_dir_all(&spill_dir).map_err(spill_error)?;
@@ -414,7 +407,7 @@ impl PartitionStats {
             mailboxes_on_practitioners: load(&counters.mailboxes_on_practitioners),
             mailboxes_on_roles: load(&counters.mailboxes_on_roles),
             mailboxes_on_organizations: load(&counters.mailboxes_on_organizations),
-            unplaced_lines: load(&counters.unplaced),
+            unplaced_lines: load(&counters.unplaced.count),
         }
     }
 }
@@ -493,8 +486,6 @@ struct MapContext<'a> {
     /// How to read the optional files' lines back from the extras buckets.
     extras: &'a ExtraLayouts,
     organization_mailboxes: &'a OrganizationMailboxes,
-    /// Lines of the optional files naming a person or structure nobody has.
-    unplaced: RejectReport,
 }
 
 /// Rows of a bucket parsed, grouped by `key_of` and in file order within each group.
@@ -573,7 +564,7 @@ impl MapContext<'_> {
             }
         }
         for message in self.extras.unplaced(&extras) {
-            self.unplaced.note(message, Some(progress));
+            self.counters.unplaced.note(message, Some(progress));
         }
         Ok(())
     }
