@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::config::{CommandLine, ServeConfig};
 use crate::generate::{self, GenerateOptions};
 use crate::import::{self, ExtraFiles, ImportOptions, ImportSummary};
 use crate::serve::{self, ServeOptions};
@@ -67,25 +68,28 @@ pub struct ImportArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Data directory written by `annuaire import`.
-    #[arg(
-        long,
-        env = "ANNUAIRE_DATA",
-        required_unless_present = "demo",
-        conflicts_with = "demo"
-    )]
+    /// Configuration file (TOML): server settings, access control, audit trail. See
+    /// annuaire.example.toml.
+    #[arg(long, env = "ANNUAIRE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory written by `annuaire import` (or `data` in the configuration file).
+    #[arg(long, env = "ANNUAIRE_DATA", conflicts_with = "demo")]
     pub data: Option<PathBuf>,
     /// Serve a generated demo dataset (a few thousand persons) instead of a data directory.
     #[arg(long)]
     pub demo: bool,
-    /// Address to listen on.
-    #[arg(long, env = "ANNUAIRE_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: String,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "ANNUAIRE_LISTEN")]
+    pub listen: Option<String>,
     /// Log one line per request.
     #[arg(long, env = "ANNUAIRE_ACCESS_LOG")]
     pub access_log: bool,
-    #[command(flatten)]
-    pub storage: StorageArgs,
+    /// sled page cache, in MiB [default: 256].
+    #[arg(long, env = "ANNUAIRE_CACHE_MB")]
+    pub cache_mb: Option<u64>,
+    /// HTTP worker threads (default: one per CPU).
+    #[arg(long, env = "ANNUAIRE_WORKERS")]
+    pub workers: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -207,32 +211,43 @@ pub fn format_summary(s: &ImportSummary) -> String {
 }
 
 fn run_serve(args: ServeArgs) -> Result<(), String> {
-    let cache_bytes = args.storage.cache_mb << 20;
-    let workers = args.storage.workers.unwrap_or_else(cpus);
+    let command_line = CommandLine {
+        data: args.data,
+        listen: args.listen,
+        cache_mb: args.cache_mb,
+        workers: args.workers,
+        access_log: args.access_log.then_some(true),
+    };
+    let config =
+        ServeConfig::load(args.config.as_deref(), &command_line).map_err(|e| e.to_string())?;
+    let cache_bytes = config.cache_bytes();
+    let access = serve::access_control(&config, args.demo).map_err(|e| e.to_string())?;
     let _demo_dir;
-    let data = match args.data {
-        Some(data) => data,
-        None => {
-            let dir = tempfile::Builder::new()
-                .prefix("annuaire-demo-")
-                .tempdir()
-                .map_err(|e| format!("cannot create a temporary directory for the demo: {e}"))?;
-            tracing::info!(
-                "generating the demo dataset ({} persons)",
-                serve::DEMO_PERSONS
-            );
-            let data = serve::prepare_demo(dir.path(), serve::DEMO_PERSONS, cache_bytes)
-                .map_err(|e| e.to_string())?;
-            _demo_dir = dir;
-            data
-        }
+    let data = if args.demo {
+        let dir = tempfile::Builder::new()
+            .prefix("annuaire-demo-")
+            .tempdir()
+            .map_err(|e| format!("cannot create a temporary directory for the demo: {e}"))?;
+        tracing::info!(
+            "generating the demo dataset ({} persons)",
+            serve::DEMO_PERSONS
+        );
+        let data = serve::prepare_demo(dir.path(), serve::DEMO_PERSONS, cache_bytes)
+            .map_err(|e| e.to_string())?;
+        _demo_dir = dir;
+        data
+    } else {
+        config.data.clone().ok_or_else(|| {
+            "no data directory: give --data, ANNUAIRE_DATA or `data` in the configuration file (or --demo)".to_string()
+        })?
     };
     serve::run(&ServeOptions {
         data,
-        listen: args.listen,
+        listen: config.listen().to_owned(),
         cache_bytes,
-        workers,
-        access_log: args.access_log,
+        workers: config.workers.unwrap_or_else(cpus),
+        access_log: config.access_log.unwrap_or(false),
+        access,
     })
     .map_err(|e| e.to_string())
 }

@@ -4,7 +4,9 @@
 //! extraction files -> typed rows ([`extract`]) -> FHIR resources ([`mapping`]) -> store
 //! ([`store`], written by [`import`]) -> HTTP ([`http`]), declared by [`conformance`].
 
+pub mod auth;
 pub mod cli;
+pub mod config;
 pub mod conformance;
 pub mod extract;
 pub mod generate;

@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::auth::audit::{AuditLog, AuditOpenError};
+use crate::auth::{Access, AccessControl, AccessSetupError};
+use crate::config::ServeConfig;
 use crate::generate::{self, GenerateOptions};
 use crate::http::{self, AppState};
 use crate::import::{self, ExtraFiles, ImportError, ImportOptions};
@@ -31,6 +34,68 @@ pub enum ServeError {
     Demo(std::io::Error),
     #[error("the server stopped with an error: {0}")]
     Server(std::io::Error),
+    #[error("invalid configuration: {0}")]
+    Access(#[from] AccessSetupError),
+    #[error(transparent)]
+    Audit(#[from] AuditOpenError),
+}
+
+/// The access policy and audit trail the configuration asks for, said in the startup log.
+pub fn access_control(config: &ServeConfig, demo: bool) -> Result<AccessControl, ServeError> {
+    let policy = match &config.auth {
+        None if demo => {
+            tracing::info!(
+                "demo: the server is open (no access control): anyone who reaches it reads everything"
+            );
+            Access::open()
+        }
+        None => {
+            tracing::warn!(
+                "no [auth] configured: the server is open, anyone who reaches it reads everything (see annuaire.example.toml)"
+            );
+            Access::open()
+        }
+        Some(auth) => {
+            let access = Access::from_config(auth.clone())?;
+            tracing::info!("{}", describe_access(auth));
+            access
+        }
+    };
+    let audit = match &config.audit {
+        Some(audit) => {
+            tracing::info!(
+                "audit trail: one JSON line per request to {}",
+                audit.destination
+            );
+            Some(Arc::new(AuditLog::open(audit)?))
+        }
+        None => None,
+    };
+    Ok(AccessControl {
+        policy: Arc::new(policy),
+        audit,
+    })
+}
+
+fn describe_access(auth: &crate::auth::config::AuthConfig) -> String {
+    let mut parts = vec![format!("{} API key(s)", auth.api_keys.len())];
+    if let Some(jwt) = &auth.jwt {
+        parts.push(format!(
+            "JWT bearer tokens from {} for {} ({}), keys in {}",
+            jwt.issuer,
+            jwt.audience,
+            jwt.algorithms.join(", "),
+            jwt.jwks.display()
+        ));
+    }
+    if let Some(restricted) = &auth.restricted {
+        parts.push(format!(
+            "restricted elements {} (scope {})",
+            restricted.elements.join(", "),
+            restricted.scope
+        ));
+    }
+    format!("access control: {}", parts.join("; "))
 }
 
 #[derive(Debug, Clone)]
@@ -40,6 +105,7 @@ pub struct ServeOptions {
     pub cache_bytes: u64,
     pub workers: usize,
     pub access_log: bool,
+    pub access: AccessControl,
 }
 
 /// Generates the demo files and imports them into `dir/data`, deterministically: fixed seed,
@@ -95,7 +161,7 @@ pub fn run(options: &ServeOptions) -> Result<(), ServeError> {
         source,
     })?;
     let address = listener.local_addr().map_err(ServeError::Server)?;
-    let mut state = AppState::new(Arc::new(generation));
+    let mut state = AppState::with_access(Arc::new(generation), options.access.clone());
     state.access_log = options.access_log;
     tracing::info!(
         "serving {name} ({} practitioners, {} roles, {} organizations, imported {}) at http://{address}/fhir",
@@ -114,6 +180,7 @@ pub fn run(options: &ServeOptions) -> Result<(), ServeError> {
             state.clone(),
             Duration::from_secs(2),
         );
+        http::watch_access_keys(state.clone(), Duration::from_secs(2));
         server.await.map_err(ServeError::Server)?;
         tracing::info!("server stopped");
         Ok(())

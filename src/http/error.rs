@@ -6,7 +6,23 @@ use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
 use super::FHIR_JSON;
+use crate::auth::AccessError;
+use crate::auth::jwt::TokenError;
 use crate::store::StoreError;
+
+/// RFC 6750 §3 challenge: the realm, plus the error code and description when a token was
+/// presented or a scope is missing. Quotes are removed from the description so that it stays
+/// one quoted-string.
+fn www_authenticate(realm: &str, error: &AccessError) -> String {
+    let realm = realm.replace('"', "");
+    match error.bearer_error() {
+        Some(code) => format!(
+            r#"Bearer realm="{realm}", error="{code}", error_description="{}""#,
+            error.to_string().replace(['"', '\\'], "'")
+        ),
+        None => format!(r#"Bearer realm="{realm}""#),
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -22,6 +38,12 @@ pub enum ApiError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Unavailable(String),
+    /// Refused by access control: 401, 403 or 429.
+    #[error("{error}")]
+    Access {
+        error: crate::auth::AccessError,
+        realm: String,
+    },
 }
 
 impl From<crate::search::query::QueryError> for ApiError {
@@ -40,6 +62,12 @@ impl ApiError {
             ApiError::NotAcceptable(_) => "not-supported",
             ApiError::Store(_) => "exception",
             ApiError::Unavailable(_) => "transient",
+            ApiError::Access { error, .. } => match error {
+                AccessError::BadToken(TokenError::Expired) => "expired",
+                AccessError::Forbidden(_) => "forbidden",
+                AccessError::RateLimited { .. } => "throttled",
+                _ => "login",
+            },
         }
     }
 }
@@ -61,6 +89,11 @@ impl ResponseError for ApiError {
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Access { error, .. } => match error {
+                AccessError::Forbidden(_) => StatusCode::FORBIDDEN,
+                AccessError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::UNAUTHORIZED,
+            },
         }
     }
 
@@ -72,6 +105,23 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         if let ApiError::MethodNotAllowed(_) = self {
             response.insert_header((actix_web::http::header::ALLOW, "GET, HEAD"));
+        }
+        if let ApiError::Access { error, realm } = self {
+            match error {
+                AccessError::RateLimited { retry_after, .. } => {
+                    let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                    response.insert_header((
+                        actix_web::http::header::RETRY_AFTER,
+                        seconds.max(1).to_string(),
+                    ));
+                }
+                _ => {
+                    response.insert_header((
+                        actix_web::http::header::WWW_AUTHENTICATE,
+                        www_authenticate(realm, error),
+                    ));
+                }
+            }
         }
         response.content_type(FHIR_JSON).body(body.to_string())
     }

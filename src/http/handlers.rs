@@ -8,6 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use super::access::{Returned, caller};
 use super::error::ApiError;
 use super::{AppState, FHIR_JSON};
 use crate::resource_type::ResourceType;
@@ -33,6 +34,11 @@ pub async fn read(
     check_format(&req)?;
     let (type_name, id) = path.into_inner();
     let rtype = resource_type(&type_name)?;
+    let caller = caller(&req);
+    let policy = &state.access.policy;
+    policy
+        .authorize_read(&caller, rtype)
+        .map_err(|error| access_error(policy, error))?;
     if !is_valid_id(&id) {
         return Err(ApiError::BadRequest(format!(
             "`{id}` is not a valid resource id (1 to 64 letters, digits, `-` or `.`)"
@@ -63,7 +69,34 @@ pub async fn read(
     if let Some(time) = last_modified {
         response.insert_header((header::LAST_MODIFIED, HttpDate::from(time)));
     }
-    Ok(response.body(json))
+    let json = if caller.permissions.restricted {
+        json
+    } else {
+        policy.redaction().apply(rtype, &json).into_owned()
+    };
+    let mut response = response.body(json);
+    response.extensions_mut().insert(Returned(1));
+    Ok(response)
+}
+
+fn access_error(policy: &crate::auth::Access, error: crate::auth::AccessError) -> ApiError {
+    ApiError::Access {
+        error,
+        realm: policy.realm().to_owned(),
+    }
+}
+
+/// `GET /.well-known/smart-configuration` (also under `/fhir`): the authorization server's
+/// endpoints and the scopes this server understands.
+pub async fn smart_configuration(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let body = state.access.policy.smart_configuration().ok_or_else(|| {
+        ApiError::NotFound(
+            "this server has no SMART authorization server configured (`[auth.smart]`)".into(),
+        )
+    })?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body.to_string()))
 }
 
 /// Any other method on a resource: this server is read-only.
@@ -134,20 +167,34 @@ async fn search(
     let strict =
         crate::search::query::is_strict(req.headers().get("prefer").and_then(|v| v.to_str().ok()));
     let mut request = crate::search::query::parse(rtype, &params, strict)?;
+    let caller = caller(&req);
+    let policy = state.access.policy.clone();
+    policy
+        .authorize_search(&caller, &request)
+        .map_err(|error| access_error(&policy, error))?;
+    let redaction = if caller.permissions.restricted {
+        crate::auth::Redaction::none()
+    } else {
+        policy.redaction().clone()
+    };
     let info = req.connection_info();
     let base = format!("{}://{}/fhir", info.scheme(), info.host());
     request.localize_references(&base);
     let store = super::search::pinned_generation(request.cursor.as_deref())
         .and_then(|number| state.generation(number))
         .unwrap_or_else(|| state.current());
-    let bundle = if request.is_point_lookup() {
-        super::search::run(store.as_ref(), &request, &base)?
+    let output = if request.is_point_lookup() {
+        super::search::run(store.as_ref(), &request, &base, &redaction)?
     } else {
-        web::block(move || super::search::run(store.as_ref(), &request, &base))
+        web::block(move || super::search::run(store.as_ref(), &request, &base, &redaction))
             .await
             .map_err(|e| ApiError::Unavailable(format!("the search could not run: {e}")))??
     };
-    Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(bundle))
+    let mut response = HttpResponse::Ok()
+        .content_type(FHIR_JSON)
+        .body(output.bundle);
+    response.extensions_mut().insert(Returned(output.returned));
+    Ok(response)
 }
 
 /// `GET /fhir/SearchParameter/{id}`: a declared search parameter.

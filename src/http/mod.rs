@@ -1,6 +1,7 @@
 //! The HTTP edge: a thin actix-web layer over the store. Handlers parse, call one store
 //! function, and shape the response; every error goes through [`error::ApiError`].
 
+mod access;
 pub mod error;
 mod handlers;
 pub mod search;
@@ -13,6 +14,7 @@ use actix_web::dev::Server;
 use actix_web::middleware::{Compress, Condition, Logger};
 use actix_web::{App, HttpServer, guard, web};
 
+use crate::auth::AccessControl;
 use crate::store::{DataDir, ResourceStore, SledGeneration, StoreError};
 
 /// `Content-Type` of every FHIR body. FHIR 4.0.1 JSON: no `fhirVersion` parameter is needed for
@@ -35,16 +37,27 @@ pub struct AppState {
     /// Log one line per request (off by default: at tens of thousands of requests per second
     /// the log itself becomes the bottleneck).
     pub access_log: bool,
+    /// Who may read what, and the audit trail.
+    pub access: AccessControl,
 }
 
 impl AppState {
+    /// An open server: no access control, no audit trail.
     pub fn new(store: Arc<dyn ResourceStore>) -> AppState {
-        let capability = crate::conformance::capability_statement(env!("CARGO_PKG_VERSION"));
+        AppState::with_access(store, AccessControl::open())
+    }
+
+    pub fn with_access(store: Arc<dyn ResourceStore>, access: AccessControl) -> AppState {
+        let mut capability = crate::conformance::capability_statement(env!("CARGO_PKG_VERSION"));
+        if let Some(rest) = capability["rest"].get_mut(0) {
+            rest["security"] = access.policy.capability_security();
+        }
         AppState {
             store: Arc::new(RwLock::new(store)),
             previous: Arc::new(RwLock::new(None)),
             capability: Arc::new(serde_json::to_vec(&capability).expect("JSON value serializes")),
             access_log: false,
+            access,
         }
     }
 
@@ -87,7 +100,15 @@ pub fn configure(config: &mut web::ServiceConfig) {
             .route("/{type}/{id}", web::route().to(handlers::read_only))
             .route("/{type}", get_or_head().to(handlers::search_get))
             .route("/{type}", web::route().to(handlers::type_level))
+            .route(
+                "/.well-known/smart-configuration",
+                get_or_head().to(handlers::smart_configuration),
+            )
             .default_service(web::route().to(handlers::unknown_path)),
+    );
+    config.route(
+        "/.well-known/smart-configuration",
+        get_or_head().to(handlers::smart_configuration),
     );
     config.default_service(web::route().to(handlers::unknown_path));
 }
@@ -98,6 +119,7 @@ pub fn start(listener: TcpListener, state: AppState, workers: usize) -> std::io:
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(state.clone()))
+            .wrap(actix_web::middleware::from_fn(access::control))
             .wrap(Compress::default())
             .wrap(Condition::new(
                 state.access_log,
@@ -117,6 +139,52 @@ pub fn start(listener: TcpListener, state: AppState, workers: usize) -> std::io:
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+/// Reloads the JWKS file when it changes or on SIGHUP, and forgets idle rate-limit buckets.
+pub fn watch_access_keys(state: AppState, every: Duration) {
+    let policy = state.access.policy.clone();
+    if policy.jwt().is_none() {
+        return;
+    }
+    let reload = |policy: &crate::auth::Access, forced: bool| {
+        let Some(jwt) = policy.jwt() else { return };
+        let outcome = if forced {
+            Some(jwt.reload())
+        } else {
+            jwt.reload_if_changed()
+        };
+        match outcome {
+            Some(Ok(keys)) => tracing::info!(
+                "reloaded {} ({keys} usable key(s)); cached tokens will be verified again",
+                jwt.jwks_path().display()
+            ),
+            Some(Err(e)) => tracing::warn!("{e}; the keys loaded before stay in use"),
+            None => {}
+        }
+    };
+    let polled = policy.clone();
+    actix_web::rt::spawn(async move {
+        let mut interval = actix_web::rt::time::interval(every);
+        loop {
+            interval.tick().await;
+            reload(&polled, false);
+            polled.forget_idle_subjects();
+        }
+    });
+    #[cfg(unix)]
+    actix_web::rt::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            tracing::warn!(
+                "cannot listen for SIGHUP; the JWKS file is still reloaded when it changes"
+            );
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            reload(&policy, true);
+        }
+    });
 }
 
 /// Opens the generation `CURRENT` names, marking it in use.

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::error::{ApiError, operation_outcome};
+use crate::auth::Redaction;
 use crate::resource_type::ResourceType;
 use crate::search::engine::{Engine, compare_rows};
 use crate::search::query::{SearchRequest, Summary, Total};
@@ -68,13 +69,20 @@ pub fn pinned_generation(cursor: Option<&str>) -> Option<u64> {
         .and_then(|c| c.pinned_generation())
 }
 
+/// A searchset Bundle's JSON, and how many resources it holds (matches and includes).
+pub struct SearchOutput {
+    pub bundle: Vec<u8>,
+    pub returned: u64,
+}
+
 /// Runs a parsed search and returns the Bundle's JSON. `base` is the FHIR base URL the request
-/// came through.
+/// came through; `redaction` removes the elements the caller may not see.
 pub fn run(
     store: &dyn ResourceStore,
     request: &SearchRequest,
     base: &str,
-) -> Result<Vec<u8>, ApiError> {
+    redaction: &Redaction,
+) -> Result<SearchOutput, ApiError> {
     let engine = Engine::new(store);
     let rtype = request.rtype;
     let matches = engine.matches(rtype, &request.criteria)?;
@@ -137,9 +145,13 @@ pub fn run(
         _ => Some(matches.len()),
     };
     let bundle_id = bundle_id(store, request);
-    Ok(write_bundle(
-        store, base, &bundle_id, total, &links, &entries, request,
-    )?)
+    let bundle = write_bundle(
+        store, base, &bundle_id, total, &links, &entries, request, redaction,
+    )?;
+    Ok(SearchOutput {
+        bundle,
+        returned: entries.len() as u64,
+    })
 }
 
 fn document(
@@ -342,6 +354,7 @@ fn write_bundle(
     links: &[(&str, String)],
     entries: &[Entry],
     request: &SearchRequest,
+    redaction: &Redaction,
 ) -> Result<Vec<u8>, ApiError> {
     let mut out =
         Vec::with_capacity(256 + entries.iter().map(|e| e.json.len() + 128).sum::<usize>());
@@ -375,7 +388,8 @@ fn write_bundle(
             out.extend_from_slice(br#"{"fullUrl":"#);
             write_json_string(&mut out, &format!("{base}/{}/{}", entry.rtype, entry.id));
             out.extend_from_slice(br#","resource":"#);
-            out.extend_from_slice(&shape(&entry.json, entry.rtype, request)?);
+            let shaped = shape(&entry.json, entry.rtype, request)?;
+            out.extend_from_slice(&redaction.apply(entry.rtype, &shaped));
             out.extend_from_slice(br#","search":{"mode":"#);
             write_json_string(&mut out, entry.mode);
             out.extend_from_slice(b"}}");

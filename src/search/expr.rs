@@ -53,6 +53,29 @@ impl Expression {
         }
         out
     }
+
+    /// The top-level elements of `resource_type` the expression reads (`telecom` for
+    /// `Practitioner.telecom.where(...).value`): what access control checks a search against.
+    pub fn top_elements(&self, resource_type: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        for path in &self.paths {
+            let steps = match path.first() {
+                Some(Step::Field(first)) if starts_upper(first) => {
+                    if first != resource_type && first != "Resource" {
+                        continue;
+                    }
+                    &path[1..]
+                }
+                _ => &path[..],
+            };
+            if let Some(Step::Field(element)) = steps.first()
+                && !out.contains(&element.as_str())
+            {
+                out.push(element.as_str());
+            }
+        }
+        out
+    }
 }
 
 fn starts_upper(name: &str) -> bool {

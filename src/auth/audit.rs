@@ -1,0 +1,172 @@
+//! The audit trail: one JSON line per request, written off the request path.
+//!
+//! Lines go through tracing-appender's non-blocking writer (a channel and a writer thread), so
+//! a slow disk never slows answers. A line holds who called (key name, token subject and
+//! national id), what they asked and what they got; never a key, a token, or the value of a
+//! search on a restricted element.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tracing_appender::non_blocking::{NonBlocking, WorkerGuard};
+
+use super::Redaction;
+use super::config::AuditConfig;
+
+/// Where the audit lines go.
+pub struct AuditLog {
+    writer: NonBlocking,
+    /// Flushes pending lines when the server stops.
+    _guard: WorkerGuard,
+    /// Serializes writes so that lines from two workers never interleave.
+    lock: Mutex<()>,
+}
+
+/// One request, as the audit trail records it.
+pub struct AuditRecord<'a> {
+    pub caller: Value,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub query: &'a str,
+    pub resource_type: Option<&'a str>,
+    pub returned: u64,
+    pub status: u16,
+    pub latency: std::time::Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid setting `audit.destination`: cannot open {path} for appending: {source}")]
+pub struct AuditOpenError {
+    path: PathBuf,
+    #[source]
+    source: std::io::Error,
+}
+
+impl AuditLog {
+    pub fn open(config: &AuditConfig) -> Result<AuditLog, AuditOpenError> {
+        let (writer, guard) = if config.destination == "stdout" {
+            tracing_appender::non_blocking(std::io::stdout())
+        } else {
+            let path = PathBuf::from(&config.destination);
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(|source| AuditOpenError { path, source })?;
+            tracing_appender::non_blocking(file)
+        };
+        Ok(AuditLog {
+            writer,
+            _guard: guard,
+            lock: Mutex::new(()),
+        })
+    }
+
+    pub fn record(&self, record: &AuditRecord<'_>, redaction: &Redaction) {
+        let mut line = serde_json::to_vec(&record.to_json(redaction)).expect("JSON serializes");
+        line.push(b'\n');
+        let _serialized = self.lock.lock().expect("audit lock");
+        // The writer thread owns the file; a full channel drops the line rather than block
+        // the request (tracing-appender's lossy mode), which it reports itself.
+        let _ = self.writer.clone().write_all(&line);
+    }
+}
+
+impl AuditRecord<'_> {
+    fn to_json(&self, redaction: &Redaction) -> Value {
+        let time = OffsetDateTime::now_utc()
+            .format(&Rfc3339)
+            .unwrap_or_default();
+        json!({
+            "time": time,
+            "caller": self.caller,
+            "method": self.method,
+            "path": self.path,
+            "query": redact_query(self.query, redaction),
+            "resource_type": self.resource_type,
+            "returned": self.returned,
+            "status": self.status,
+            "latency_ms": (self.latency.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
+        })
+    }
+}
+
+/// The query string with the values of parameters over restricted elements replaced by
+/// `REDACTED`, and any `access_token` or API key a client put in the URL hidden.
+fn redact_query(query: &str, redaction: &Redaction) -> String {
+    if query.is_empty() {
+        return String::new();
+    }
+    query
+        .split('&')
+        .map(|pair| {
+            let (raw_key, _) = pair.split_once('=').unwrap_or((pair, ""));
+            let key = percent_decode(raw_key);
+            let secret = key.eq_ignore_ascii_case("access_token")
+                || key.eq_ignore_ascii_case("esante-api-key")
+                || key.eq_ignore_ascii_case("api_key");
+            if secret || redaction.touches_restricted(&key) {
+                format!("{raw_key}=REDACTED")
+            } else {
+                pair.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                        continue;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resource_type::ResourceType;
+
+    #[test]
+    fn restricted_and_secret_values_are_hidden() {
+        let redaction = Redaction::new(vec![(ResourceType::Practitioner, "telecom".into())]);
+        assert_eq!(
+            redact_query(
+                "mailbox-mss%3Acontains=jean%40x.mssante.fr&family=DUPONT&access_token=abc",
+                &redaction
+            ),
+            "mailbox-mss%3Acontains=REDACTED&family=DUPONT&access_token=REDACTED"
+        );
+        assert_eq!(
+            redact_query("practitioner.mailbox-mss=a@b", &redaction),
+            "practitioner.mailbox-mss=REDACTED"
+        );
+        assert_eq!(
+            redact_query("mailbox-mss=a@b", &Redaction::none()),
+            "mailbox-mss=a@b"
+        );
+    }
+}

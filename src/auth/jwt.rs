@@ -1,0 +1,328 @@
+//! JWT bearer tokens, verified with jsonwebtoken against the public keys of a JWKS file.
+//!
+//! The accepted algorithms come from the configuration, and each key accepts only the
+//! configured algorithms of its own family (its JWK `alg` when it names one): a token header
+//! cannot pick `none`, an HMAC algorithm, or another key's algorithm. Verified tokens are
+//! cached until they expire, so that a client reusing its token pays one hash lookup per
+//! request instead of a signature verification.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::{Map, Value};
+
+use super::config::JwtConfig;
+use super::{Caller, Identity};
+
+/// Tokens longer than this are refused before any parsing (a Pro Santé Connect access token
+/// is about 1.5 KB).
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// Verified tokens kept at most; the cache is emptied when full.
+const CACHE_ENTRIES: usize = 65_536;
+
+/// Why a bearer token is refused. Messages say what is wrong without echoing the token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("the bearer token is larger than 8 KB")]
+    TooLarge,
+    #[error("the bearer token is malformed (not a signed JWT)")]
+    Malformed,
+    #[error("the bearer token's algorithm {0} is not accepted by this server")]
+    Algorithm(String),
+    #[error("the bearer token names no key (kid) and the key set holds several")]
+    MissingKid,
+    #[error("the bearer token is signed with a key this server does not know (kid)")]
+    UnknownKey,
+    #[error("the bearer token's signature does not verify")]
+    Signature,
+    #[error("the bearer token has expired")]
+    Expired,
+    #[error("the bearer token is not valid yet (nbf)")]
+    NotYetValid,
+    #[error("the bearer token was issued by another issuer (iss)")]
+    Issuer,
+    #[error("the bearer token is meant for another audience (aud)")]
+    Audience,
+    #[error("the bearer token lacks the `{0}` claim")]
+    MissingClaim(String),
+}
+
+/// A key of the JWKS file and the algorithms it verifies.
+struct VerifyingKey {
+    kid: Option<String>,
+    key: DecodingKey,
+    algorithms: Vec<Algorithm>,
+}
+
+/// Why the JWKS file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum JwksError {
+    #[error("cannot read the JWKS file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the JWKS file {path} is not a JSON Web Key Set: {reason}")]
+    Parse { path: PathBuf, reason: String },
+    #[error(
+        "the JWKS file {path} holds no key usable with the configured algorithms ({algorithms})"
+    )]
+    NoUsableKey { path: PathBuf, algorithms: String },
+}
+
+struct Cached {
+    caller: Arc<Caller>,
+    expires: u64,
+}
+
+pub struct JwtVerifier {
+    config: JwtConfig,
+    algorithms: Vec<Algorithm>,
+    keys: RwLock<Arc<Vec<VerifyingKey>>>,
+    loaded_mtime: Mutex<Option<SystemTime>>,
+    cache: RwLock<HashMap<Box<str>, Cached>>,
+    restricted_scope: Option<String>,
+}
+
+fn parse_algorithm(name: &str) -> Option<Algorithm> {
+    match name {
+        "RS256" => Some(Algorithm::RS256),
+        "PS256" => Some(Algorithm::PS256),
+        "ES256" => Some(Algorithm::ES256),
+        _ => None,
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl JwtVerifier {
+    /// Loads the JWKS file; fails when it is unreadable or holds no usable key.
+    pub fn new(
+        config: JwtConfig,
+        restricted_scope: Option<String>,
+    ) -> Result<JwtVerifier, JwksError> {
+        let algorithms: Vec<Algorithm> = config
+            .algorithms
+            .iter()
+            .filter_map(|a| parse_algorithm(a))
+            .collect();
+        let (keys, mtime) = load_keys(&config.jwks, &algorithms)?;
+        Ok(JwtVerifier {
+            config,
+            algorithms,
+            keys: RwLock::new(Arc::new(keys)),
+            loaded_mtime: Mutex::new(mtime),
+            cache: RwLock::new(HashMap::new()),
+            restricted_scope,
+        })
+    }
+
+    pub fn jwks_path(&self) -> &Path {
+        &self.config.jwks
+    }
+
+    /// Reloads the JWKS file. On failure the keys in use stay; the cache of verified tokens
+    /// is emptied on success, so that a removed key stops working at once.
+    pub fn reload(&self) -> Result<usize, JwksError> {
+        let (keys, mtime) = load_keys(&self.config.jwks, &self.algorithms)?;
+        let count = keys.len();
+        *self.keys.write().expect("keys lock") = Arc::new(keys);
+        *self.loaded_mtime.lock().expect("mtime lock") = mtime;
+        self.cache.write().expect("cache lock").clear();
+        Ok(count)
+    }
+
+    /// Reloads when the file's modification time changed since the last load.
+    pub fn reload_if_changed(&self) -> Option<Result<usize, JwksError>> {
+        let mtime = std::fs::metadata(&self.config.jwks)
+            .and_then(|m| m.modified())
+            .ok();
+        let changed = *self.loaded_mtime.lock().expect("mtime lock") != mtime;
+        changed.then(|| self.reload())
+    }
+
+    /// The caller a token stands for, or why it is refused.
+    pub fn verify(&self, token: &str) -> Result<Arc<Caller>, TokenError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(TokenError::TooLarge);
+        }
+        let now = unix_now();
+        if let Some(cached) = self.cache.read().expect("cache lock").get(token)
+            && now <= cached.expires.saturating_add(self.config.leeway_seconds)
+        {
+            return Ok(cached.caller.clone());
+        }
+        let (claims, expires) = self.verify_signature_and_claims(token)?;
+        let caller = Arc::new(self.caller_from_claims(&claims)?);
+        let mut cache = self.cache.write().expect("cache lock");
+        if cache.len() >= CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(
+            token.into(),
+            Cached {
+                caller: caller.clone(),
+                expires,
+            },
+        );
+        Ok(caller)
+    }
+
+    fn verify_signature_and_claims(
+        &self,
+        token: &str,
+    ) -> Result<(Map<String, Value>, u64), TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+        if !self.algorithms.contains(&header.alg) {
+            return Err(TokenError::Algorithm(format!("{:?}", header.alg)));
+        }
+        let keys = self.keys.read().expect("keys lock").clone();
+        let key = match &header.kid {
+            Some(kid) => keys
+                .iter()
+                .find(|k| k.kid.as_deref() == Some(kid))
+                .ok_or(TokenError::UnknownKey)?,
+            None if keys.len() == 1 => &keys[0],
+            None => return Err(TokenError::MissingKid),
+        };
+        if !key.algorithms.contains(&header.alg) {
+            return Err(TokenError::Algorithm(format!("{:?}", header.alg)));
+        }
+        let mut validation = Validation::new(header.alg);
+        validation.set_issuer(&[&self.config.issuer]);
+        validation.set_audience(&[&self.config.audience]);
+        validation.leeway = self.config.leeway_seconds;
+        validation.validate_nbf = true;
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key.key, &validation)
+            .map_err(|e| match e.kind() {
+                ErrorKind::ExpiredSignature => TokenError::Expired,
+                ErrorKind::ImmatureSignature => TokenError::NotYetValid,
+                ErrorKind::InvalidIssuer => TokenError::Issuer,
+                ErrorKind::InvalidAudience => TokenError::Audience,
+                ErrorKind::InvalidSignature => TokenError::Signature,
+                ErrorKind::MissingRequiredClaim(claim) => TokenError::MissingClaim(claim.clone()),
+                ErrorKind::InvalidAlgorithm => TokenError::Algorithm(format!("{:?}", header.alg)),
+                _ => TokenError::Malformed,
+            })?;
+        let expires = data.claims.get("exp").and_then(Value::as_u64).unwrap_or(0);
+        Ok((data.claims, expires))
+    }
+
+    fn caller_from_claims(&self, claims: &Map<String, Value>) -> Result<Caller, TokenError> {
+        let subject = claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .ok_or_else(|| TokenError::MissingClaim("sub".into()))?
+            .to_owned();
+        let scopes = strings(claims.get(&self.config.scope_claim));
+        let national_id = strings(claims.get(&self.config.national_id_claim))
+            .into_iter()
+            .next();
+        let roles = strings(claims.get(&self.config.role_claim));
+        Ok(Caller {
+            identity: Identity::Token {
+                subject,
+                national_id,
+                roles,
+            },
+            permissions: super::Permissions::from_scopes(
+                scopes.iter().map(String::as_str),
+                self.restricted_scope.as_deref(),
+            ),
+        })
+    }
+}
+
+/// A claim as strings: a space-separated string (OAuth `scope`) or an array of strings.
+fn strings(claim: Option<&Value>) -> Vec<String> {
+    match claim {
+        Some(Value::String(text)) => text.split_whitespace().map(str::to_owned).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn load_keys(
+    path: &Path,
+    algorithms: &[Algorithm],
+) -> Result<(Vec<VerifyingKey>, Option<SystemTime>), JwksError> {
+    let mtime = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let text = std::fs::read(path).map_err(|source| JwksError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let set: JwkSet = serde_json::from_slice(&text).map_err(|e| JwksError::Parse {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })?;
+    let keys: Vec<VerifyingKey> = set
+        .keys
+        .iter()
+        .filter(|jwk| jwk.common.public_key_use != Some(PublicKeyUse::Encryption))
+        .filter_map(|jwk| {
+            let usable = key_algorithms(jwk, algorithms);
+            if usable.is_empty() {
+                return None;
+            }
+            let key = DecodingKey::from_jwk(jwk).ok()?;
+            Some(VerifyingKey {
+                kid: jwk.common.key_id.clone(),
+                key,
+                algorithms: usable,
+            })
+        })
+        .collect();
+    if keys.is_empty() {
+        return Err(JwksError::NoUsableKey {
+            path: path.to_owned(),
+            algorithms: algorithms
+                .iter()
+                .map(|a| format!("{a:?}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    Ok((keys, mtime))
+}
+
+/// The configured algorithms this key can verify: its own `alg` if it names one, otherwise
+/// those of its family (RSA: RS256, PS256; EC P-256: ES256).
+fn key_algorithms(jwk: &jsonwebtoken::jwk::Jwk, configured: &[Algorithm]) -> Vec<Algorithm> {
+    let family: &[Algorithm] = match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => &[Algorithm::RS256, Algorithm::PS256],
+        AlgorithmParameters::EllipticCurve(ec) if ec.curve == EllipticCurve::P256 => {
+            &[Algorithm::ES256]
+        }
+        _ => &[],
+    };
+    let named = match jwk.common.key_algorithm {
+        None => None,
+        Some(named) => match Algorithm::try_from(named) {
+            Ok(algorithm) => Some(algorithm),
+            // A key meant for encryption or an algorithm this server does not verify.
+            Err(_) => return Vec::new(),
+        },
+    };
+    family
+        .iter()
+        .copied()
+        .filter(|a| configured.contains(a))
+        .filter(|a| named.is_none_or(|n| n == *a))
+        .collect()
+}

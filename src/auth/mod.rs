@@ -1,0 +1,596 @@
+//! Access control at the edge: who is calling (API key or JWT bearer token), what they may
+//! read and search (SMART scopes), which elements they may see (restricted elements), how
+//! fast (token buckets), and the audit trail of every request.
+//!
+//! The HTTP layer asks this module three questions per request — [`Access::authenticate`],
+//! [`Access::admit`] (rate limit) and [`Access::authorize_search`] / [`Access::authorize_read`]
+//! — and applies [`Redaction`] to what it returns. With no `[auth]` configured the server is
+//! open: every caller gets [`Permissions::all`].
+
+pub mod audit;
+pub mod config;
+pub mod jwt;
+pub mod redact;
+pub mod scopes;
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use self::config::{AuthConfig, ConfigError, RateLimitConfig};
+use self::jwt::{JwksError, JwtVerifier, TokenError};
+pub use self::redact::Redaction;
+pub use self::scopes::Permissions;
+use crate::resource_type::ResourceType;
+use crate::search::params::{Registry, SearchParam};
+use crate::search::query::{Criterion, Include, SearchRequest};
+
+/// The header the ANS gateway reads API keys from.
+pub const API_KEY_HEADER: &str = "esante-api-key";
+
+/// Who is calling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    /// Open server: nobody is asked who they are.
+    Anonymous,
+    Key {
+        name: String,
+    },
+    Token {
+        subject: String,
+        national_id: Option<String>,
+        roles: Vec<String>,
+    },
+}
+
+/// An authenticated caller and what they may do.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub identity: Identity,
+    pub permissions: Permissions,
+}
+
+impl Caller {
+    pub fn open() -> Caller {
+        Caller {
+            identity: Identity::Anonymous,
+            permissions: Permissions::all(),
+        }
+    }
+
+    /// How the caller is named in messages: never a secret.
+    fn describe(&self) -> String {
+        match &self.identity {
+            Identity::Anonymous => "this caller".into(),
+            Identity::Key { name } => format!("the API key `{name}`"),
+            Identity::Token { .. } => "this token".into(),
+        }
+    }
+
+    /// The caller as written in the audit trail.
+    pub fn audit_json(&self) -> Value {
+        match &self.identity {
+            Identity::Anonymous => json!({"kind": "anonymous"}),
+            Identity::Key { name } => json!({"kind": "api-key", "name": name}),
+            Identity::Token {
+                subject,
+                national_id,
+                roles,
+            } => {
+                json!({"kind": "token", "subject": subject, "national_id": national_id, "roles": roles})
+            }
+        }
+    }
+}
+
+/// Why a request is refused; the HTTP edge turns each into 401, 403 or 429.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccessError {
+    #[error(
+        "authentication required: send an API key in the ESANTE-API-KEY header or a bearer token in the Authorization header"
+    )]
+    NoCredentials,
+    #[error("the API key is not valid")]
+    UnknownKey,
+    #[error("{0}")]
+    BadToken(#[from] TokenError),
+    #[error("the Authorization header must be `Bearer <token>`")]
+    NotBearer,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("too many requests from {who}; retry in {} s", retry_after.as_secs().max(1))]
+    RateLimited { who: String, retry_after: Duration },
+}
+
+impl AccessError {
+    /// For `WWW-Authenticate` (RFC 6750 §3): `invalid_token` when a token was presented.
+    pub fn bearer_error(&self) -> Option<&'static str> {
+        match self {
+            AccessError::BadToken(_) | AccessError::NotBearer => Some("invalid_token"),
+            AccessError::Forbidden(_) => Some("insufficient_scope"),
+            _ => None,
+        }
+    }
+}
+
+/// Why the access configuration cannot be used at startup.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessSetupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("invalid setting `auth.jwt.jwks`: {0}")]
+    Jwks(#[from] JwksError),
+}
+
+/// The access policy and the audit trail, as the server holds them.
+#[derive(Clone)]
+pub struct AccessControl {
+    pub policy: Arc<Access>,
+    pub audit: Option<Arc<audit::AuditLog>>,
+}
+
+impl std::fmt::Debug for AccessControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessControl")
+            .field("open", &self.policy.is_open())
+            .field("audit", &self.audit.is_some())
+            .finish()
+    }
+}
+
+impl AccessControl {
+    /// No access control and no audit trail.
+    pub fn open() -> AccessControl {
+        AccessControl {
+            policy: Arc::new(Access::open()),
+            audit: None,
+        }
+    }
+}
+
+struct ApiKey {
+    caller: Arc<Caller>,
+    limiter: Option<DefaultDirectRateLimiter>,
+}
+
+/// The access policy in force.
+pub struct Access {
+    config: Option<AuthConfig>,
+    keys: HashMap<[u8; 32], ApiKey>,
+    jwt: Option<JwtVerifier>,
+    subject_limiter: Option<DefaultKeyedRateLimiter<String>>,
+    redaction: Redaction,
+    open: Arc<Caller>,
+}
+
+fn quota(limit: &RateLimitConfig) -> Quota {
+    let rate = NonZeroU32::new(limit.per_second).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(limit.burst()).unwrap_or(NonZeroU32::MIN);
+    Quota::per_second(rate).allow_burst(burst)
+}
+
+/// SHA-256 of an API key, as the configuration holds it.
+pub fn hash_api_key(key: &str) -> [u8; 32] {
+    Sha256::digest(key.as_bytes()).into()
+}
+
+fn parse_hex32(hex: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+impl Access {
+    /// No access control: everyone reads everything.
+    pub fn open() -> Access {
+        Access {
+            config: None,
+            keys: HashMap::new(),
+            jwt: None,
+            subject_limiter: None,
+            redaction: Redaction::none(),
+            open: Arc::new(Caller::open()),
+        }
+    }
+
+    /// Checks the configuration and loads the JWKS file.
+    pub fn from_config(config: AuthConfig) -> Result<Access, AccessSetupError> {
+        config.validate()?;
+        let restricted_scope = config.restricted.as_ref().map(|r| r.scope.clone());
+        let mut keys = HashMap::new();
+        for key in &config.api_keys {
+            let digest = parse_hex32(&key.sha256.to_ascii_lowercase())
+                .expect("validated: 64 hexadecimal digits");
+            let caller = Caller {
+                identity: Identity::Key {
+                    name: key.name.clone(),
+                },
+                permissions: Permissions::from_scopes(
+                    key.scopes.iter().map(String::as_str),
+                    restricted_scope.as_deref(),
+                ),
+            };
+            keys.insert(
+                digest,
+                ApiKey {
+                    caller: Arc::new(caller),
+                    limiter: key
+                        .rate_limit
+                        .as_ref()
+                        .map(|l| DefaultDirectRateLimiter::direct(quota(l))),
+                },
+            );
+        }
+        let jwt = config
+            .jwt
+            .clone()
+            .map(|j| JwtVerifier::new(j, restricted_scope.clone()))
+            .transpose()?;
+        let subject_limiter = config
+            .jwt
+            .as_ref()
+            .and_then(|j| j.rate_limit.as_ref())
+            .map(|l| DefaultKeyedRateLimiter::keyed(quota(l)));
+        let redaction = config
+            .restricted
+            .as_ref()
+            .map_or_else(Redaction::none, |r| Redaction::new(r.pairs()));
+        Ok(Access {
+            config: Some(config),
+            keys,
+            jwt,
+            subject_limiter,
+            redaction,
+            open: Arc::new(Caller::open()),
+        })
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.config.is_none()
+    }
+
+    pub fn config(&self) -> Option<&AuthConfig> {
+        self.config.as_ref()
+    }
+
+    pub fn jwt(&self) -> Option<&JwtVerifier> {
+        self.jwt.as_ref()
+    }
+
+    pub fn realm(&self) -> &str {
+        self.config
+            .as_ref()
+            .map_or("annuaire", |c| c.realm.as_str())
+    }
+
+    pub fn redaction(&self) -> &Redaction {
+        &self.redaction
+    }
+
+    /// The caller behind a request's credentials. `Authorization` wins over `ESANTE-API-KEY`
+    /// when both are sent.
+    pub fn authenticate(
+        &self,
+        authorization: Option<&str>,
+        api_key: Option<&str>,
+    ) -> Result<Arc<Caller>, AccessError> {
+        if self.is_open() {
+            return Ok(self.open.clone());
+        }
+        if let Some(header) = authorization {
+            let token = bearer_token(header).ok_or(AccessError::NotBearer)?;
+            let verifier = self.jwt.as_ref().ok_or(TokenError::Malformed)?;
+            return Ok(verifier.verify(token)?);
+        }
+        if let Some(key) = api_key {
+            return self
+                .keys
+                .get(&hash_api_key(key.trim()))
+                .map(|k| k.caller.clone())
+                .ok_or(AccessError::UnknownKey);
+        }
+        Err(AccessError::NoCredentials)
+    }
+
+    /// Takes one token from the caller's bucket, or says how long to wait.
+    pub fn admit(&self, caller: &Caller, api_key: Option<&str>) -> Result<(), AccessError> {
+        let limited = match &caller.identity {
+            Identity::Anonymous => return Ok(()),
+            Identity::Key { .. } => match api_key
+                .and_then(|k| self.keys.get(&hash_api_key(k.trim())))
+                .and_then(|k| k.limiter.as_ref())
+            {
+                Some(limiter) => limiter
+                    .check()
+                    .map_err(|n| n.wait_time_from(DefaultClock::default().now())),
+                None => return Ok(()),
+            },
+            Identity::Token { subject, .. } => match &self.subject_limiter {
+                Some(limiter) => limiter
+                    .check_key(subject)
+                    .map_err(|n| n.wait_time_from(DefaultClock::default().now())),
+                None => return Ok(()),
+            },
+        };
+        limited.map_err(|retry_after| AccessError::RateLimited {
+            who: caller.describe(),
+            retry_after,
+        })
+    }
+
+    /// Forgets idle token subjects' buckets (called periodically).
+    pub fn forget_idle_subjects(&self) {
+        if let Some(limiter) = &self.subject_limiter {
+            limiter.retain_recent();
+        }
+    }
+
+    /// May `caller` read `rtype` by id?
+    pub fn authorize_read(&self, caller: &Caller, rtype: ResourceType) -> Result<(), AccessError> {
+        if caller.permissions.may_read(rtype) {
+            return Ok(());
+        }
+        Err(AccessError::Forbidden(format!(
+            "{} may not read {rtype}: it needs a scope such as system/{rtype}.read or system/{rtype}.r",
+            caller.describe()
+        )))
+    }
+
+    /// May `caller` run this search? Refuses a search on a type, a chain or `_has` through a
+    /// type, or an `_include`/`_revinclude` towards a type, that the caller may not see; and a
+    /// filter or sort on a restricted element the caller may not see (a filter on a hidden
+    /// field reveals it).
+    pub fn authorize_search(
+        &self,
+        caller: &Caller,
+        request: &SearchRequest,
+    ) -> Result<(), AccessError> {
+        let may_search = |rtype: ResourceType| -> Result<(), AccessError> {
+            if caller.permissions.may_search(rtype) {
+                Ok(())
+            } else {
+                Err(AccessError::Forbidden(format!(
+                    "{} may not search {rtype}: it needs a scope such as system/{rtype}.read or system/{rtype}.s",
+                    caller.describe()
+                )))
+            }
+        };
+        may_search(request.rtype)?;
+        let hidden = !caller.permissions.restricted;
+        for criterion in &request.criteria {
+            self.authorize_criterion(request.rtype, criterion, hidden, &may_search)?;
+        }
+        for key in &request.sort {
+            if hidden {
+                self.refuse_restricted(request.rtype, key.param, "sort on")?;
+            }
+        }
+        for include in &request.includes {
+            // `_include:iterate=*` follows references from every type it reaches.
+            let sources = match include.source {
+                Some(source) => vec![source],
+                None if include.iterate => ResourceType::ALL.to_vec(),
+                None => vec![request.rtype],
+            };
+            for source in sources {
+                for param in include_params(include, source) {
+                    let target = include.target.or(param.target).unwrap_or(source);
+                    self.authorize_include(caller, source, param, target, hidden)?;
+                }
+            }
+        }
+        for include in &request.revincludes {
+            let Some(source) = include.source else {
+                continue;
+            };
+            for param in include_params(include, source) {
+                self.authorize_include(caller, source, param, source, hidden)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn authorize_criterion(
+        &self,
+        rtype: ResourceType,
+        criterion: &Criterion,
+        hidden: bool,
+        may_search: &dyn Fn(ResourceType) -> Result<(), AccessError>,
+    ) -> Result<(), AccessError> {
+        match criterion {
+            Criterion::Param { param, .. } => {
+                if hidden {
+                    self.refuse_restricted(rtype, param, "search on")?;
+                }
+                Ok(())
+            }
+            Criterion::Chain {
+                reference,
+                target,
+                inner,
+            } => {
+                if hidden {
+                    self.refuse_restricted(rtype, reference, "search on")?;
+                }
+                may_search(*target)?;
+                self.authorize_criterion(*target, inner, hidden, may_search)
+            }
+            Criterion::Has {
+                source,
+                reference,
+                inner,
+            } => {
+                may_search(*source)?;
+                if hidden {
+                    self.refuse_restricted(*source, reference, "search on")?;
+                }
+                self.authorize_criterion(*source, inner, hidden, may_search)
+            }
+        }
+    }
+
+    fn authorize_include(
+        &self,
+        caller: &Caller,
+        source: ResourceType,
+        param: &SearchParam,
+        returned: ResourceType,
+        hidden: bool,
+    ) -> Result<(), AccessError> {
+        let target = param.target.unwrap_or(source);
+        for rtype in [target, returned] {
+            if !caller.permissions.may_read(rtype) {
+                return Err(AccessError::Forbidden(format!(
+                    "{} may not read {rtype}, which `{}:{}` would return",
+                    caller.describe(),
+                    source,
+                    param.code
+                )));
+            }
+        }
+        if hidden {
+            self.refuse_restricted(source, param, "include through")?;
+        }
+        Ok(())
+    }
+
+    fn refuse_restricted(
+        &self,
+        rtype: ResourceType,
+        param: &SearchParam,
+        action: &str,
+    ) -> Result<(), AccessError> {
+        match self.redaction.restricted_element_of(rtype, param) {
+            Some(element) => Err(AccessError::Forbidden(format!(
+                "cannot {action} `{}`: it reads {rtype}.{element}, a restricted element this caller may not see",
+                param.code
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// `rest.security` of the CapabilityStatement.
+    pub fn capability_security(&self) -> Value {
+        let Some(config) = &self.config else {
+            return json!({
+                "cors": false,
+                "description": "Open server: no authentication is configured, every client reads everything."
+            });
+        };
+        let mut ways = Vec::new();
+        if !config.api_keys.is_empty() {
+            ways.push("an API key in the ESANTE-API-KEY header (as with the ANS gateway)");
+        }
+        if config.jwt.is_some() {
+            ways.push("an OAuth 2.0 bearer token (JWT) carrying SMART scopes (v1 or v2 syntax)");
+        }
+        let mut security = json!({
+            "cors": false,
+            "service": [{
+                "coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}],
+                "text": "SMART on FHIR scopes (system/Practitioner.read, user/*.rs, ...)"
+            }],
+            "description": format!("Every interaction but the CapabilityStatement requires {}.", ways.join(", or ")),
+        });
+        if let Some(smart) = &config.smart {
+            let mut uris = vec![json!({"url": "token", "valueUri": smart.token_endpoint})];
+            if let Some(authorize) = &smart.authorization_endpoint {
+                uris.push(json!({"url": "authorize", "valueUri": authorize}));
+            }
+            security["extension"] = json!([{
+                "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                "extension": uris
+            }]);
+        }
+        security
+    }
+
+    /// `/.well-known/smart-configuration`, when an authorization server is configured.
+    pub fn smart_configuration(&self) -> Option<Value> {
+        let config = self.config.as_ref()?;
+        let smart = config.smart.as_ref()?;
+        let mut scopes: Vec<String> = Vec::new();
+        for context in ["system", "user"] {
+            for rtype in ["*", "Practitioner", "PractitionerRole", "Organization"] {
+                scopes.push(format!("{context}/{rtype}.read"));
+                scopes.push(format!("{context}/{rtype}.rs"));
+            }
+        }
+        if let Some(restricted) = &config.restricted {
+            scopes.push(restricted.scope.clone());
+        }
+        let mut body = json!({
+            "token_endpoint": smart.token_endpoint,
+            "grant_types_supported": smart.grant_types_supported,
+            "token_endpoint_auth_methods_supported": smart.token_endpoint_auth_methods_supported,
+            "token_endpoint_auth_signing_alg_values_supported": config.jwt.as_ref().map(|j| j.algorithms.clone()).unwrap_or_default(),
+            "scopes_supported": scopes,
+            "response_types_supported": ["code"],
+            "code_challenge_methods_supported": ["S256"],
+            "capabilities": ["client-confidential-asymmetric", "permission-v1", "permission-v2"],
+        });
+        if let Some(jwt) = &config.jwt {
+            body["issuer"] = json!(jwt.issuer);
+        }
+        if let Some(authorize) = &smart.authorization_endpoint {
+            body["authorization_endpoint"] = json!(authorize);
+        }
+        if let Some(jwks_uri) = &smart.jwks_uri {
+            body["jwks_uri"] = json!(jwks_uri);
+        }
+        Some(body)
+    }
+}
+
+/// `Bearer <token>` (scheme case-insensitive, RFC 7235).
+fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// The reference parameters an include follows: the named one, or all of the source type's.
+fn include_params(include: &Include, source: ResourceType) -> Vec<&'static SearchParam> {
+    let registry = Registry::get();
+    registry
+        .for_type(source)
+        .filter(|p| p.target.is_some())
+        .filter(|p| include.param.as_deref().is_none_or(|code| code == p.code))
+        .filter(|p| include.target.is_none_or(|t| Some(t) == p.target))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_scheme() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer  abc "), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearer "), None);
+    }
+
+    #[test]
+    fn key_hashes() {
+        let hex: String = hash_api_key("test")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            hex,
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+        );
+        assert_eq!(parse_hex32(&hex), Some(hash_api_key("test")));
+        assert_eq!(parse_hex32("zz"), None);
+    }
+}

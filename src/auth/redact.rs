@@ -1,0 +1,236 @@
+//! Restricted elements: removed from every resource returned to a caller without the extra
+//! scope, and the resource labelled `REDACTED` in `meta.security`.
+//!
+//! The stored JSON is rewritten at the top level only (each top-level value is kept as raw
+//! bytes, never parsed into a tree), so redaction costs little more than a copy.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
+
+use crate::resource_type::ResourceType;
+use crate::search::params::SearchParam;
+
+/// The security label of a resource some elements were removed from
+/// (http://terminology.hl7.org/CodeSystem/v3-ObservationValue#REDACTED).
+pub fn redacted_label() -> Value {
+    json!({
+        "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+        "code": "REDACTED",
+        "display": "redacted"
+    })
+}
+
+/// The restricted elements of each type.
+#[derive(Debug, Clone, Default)]
+pub struct Redaction {
+    elements: [Vec<String>; ResourceType::ALL.len()],
+}
+
+impl Redaction {
+    pub fn none() -> Redaction {
+        Redaction::default()
+    }
+
+    pub fn new(pairs: Vec<(ResourceType, String)>) -> Redaction {
+        let mut redaction = Redaction::default();
+        for (rtype, element) in pairs {
+            let list = &mut redaction.elements[rtype as usize];
+            if !list.contains(&element) {
+                list.push(element);
+            }
+        }
+        redaction
+    }
+
+    pub fn elements(&self, rtype: ResourceType) -> &[String] {
+        &self.elements[rtype as usize]
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.elements.iter().all(Vec::is_empty)
+    }
+
+    /// The restricted element `param` reads on `rtype`, if any.
+    pub fn restricted_element_of(&self, rtype: ResourceType, param: &SearchParam) -> Option<&str> {
+        let restricted = self.elements(rtype);
+        if restricted.is_empty() {
+            return None;
+        }
+        param
+            .expression
+            .top_elements(rtype.as_str())
+            .into_iter()
+            .find_map(|e| restricted.iter().find(|r| *r == e).map(String::as_str))
+    }
+
+    /// Whether any parameter code in a query key (`mailbox-mss:contains`,
+    /// `practitioner.mailbox-mss`, `_has:PractitionerRole:practitioner:mailbox-mss`) reads a
+    /// restricted element of some type: its value must not reach the audit trail.
+    pub fn touches_restricted(&self, key: &str) -> bool {
+        if self.is_empty() {
+            return false;
+        }
+        let registry = crate::search::params::Registry::get();
+        key.split([':', '.']).any(|code| {
+            registry.all().iter().filter(|p| p.code == code).any(|p| {
+                p.base
+                    .iter()
+                    .any(|t| self.restricted_element_of(*t, p).is_some())
+            })
+        })
+    }
+
+    /// `json` without the restricted elements of `rtype`, labelled; unchanged bytes when the
+    /// type has none.
+    pub fn apply<'a>(&self, rtype: ResourceType, json: &'a [u8]) -> Cow<'a, [u8]> {
+        let restricted = self.elements(rtype);
+        if restricted.is_empty() {
+            return Cow::Borrowed(json);
+        }
+        match serde_json::from_slice::<TopLevel<'_>>(json) {
+            Ok(top) => Cow::Owned(rewrite(&top.0, restricted)),
+            // Our stored resources are always objects; if one were not, hiding it all is the
+            // safe answer.
+            Err(_) => Cow::Owned(br#"{}"#.to_vec()),
+        }
+    }
+}
+
+/// Rewrites a resource's top level: restricted keys dropped, `meta.security` labelled.
+fn rewrite(fields: &[(&str, &RawValue)], restricted: &[String]) -> Vec<u8> {
+    let total: usize = fields
+        .iter()
+        .map(|(k, v)| k.len() + v.get().len() + 4)
+        .sum();
+    let mut out = Vec::with_capacity(total + 160);
+    out.push(b'{');
+    let mut first = true;
+    let mut wrote_meta = false;
+    let mut put = |out: &mut Vec<u8>, key: &str, value: &[u8]| {
+        if !std::mem::take(&mut first) {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut *out, key).expect("writing to a Vec cannot fail");
+        out.push(b':');
+        out.extend_from_slice(value);
+    };
+    for (key, value) in fields {
+        if restricted.iter().any(|r| r == key) {
+            continue;
+        }
+        if *key == "meta" {
+            let mut meta: Value = serde_json::from_str(value.get()).unwrap_or_else(|_| json!({}));
+            label(&mut meta);
+            put(
+                &mut out,
+                key,
+                &serde_json::to_vec(&meta).expect("JSON serializes"),
+            );
+            wrote_meta = true;
+            continue;
+        }
+        put(&mut out, key, value.get().as_bytes());
+        if *key == "id" && !fields.iter().any(|(k, _)| *k == "meta") {
+            let mut meta = json!({});
+            label(&mut meta);
+            put(
+                &mut out,
+                "meta",
+                &serde_json::to_vec(&meta).expect("JSON serializes"),
+            );
+            wrote_meta = true;
+        }
+    }
+    if !wrote_meta {
+        let mut meta = json!({});
+        label(&mut meta);
+        put(
+            &mut out,
+            "meta",
+            &serde_json::to_vec(&meta).expect("JSON serializes"),
+        );
+    }
+    out.push(b'}');
+    out
+}
+
+fn label(meta: &mut Value) {
+    if !meta.is_object() {
+        *meta = json!({});
+    }
+    let security = meta
+        .as_object_mut()
+        .expect("an object")
+        .entry("security")
+        .or_insert_with(|| json!([]));
+    if !security.is_array() {
+        *security = json!([]);
+    }
+    let labels = security.as_array_mut().expect("an array");
+    if !labels.iter().any(|l| l["code"] == "REDACTED") {
+        labels.push(redacted_label());
+    }
+}
+
+/// A JSON object's top-level fields, values kept raw.
+struct TopLevel<'a>(Vec<(&'a str, &'a RawValue)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for TopLevel<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> Visitor<'de> for Fields {
+            type Value = TopLevel<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<TopLevel<'de>, M::Error> {
+                let mut fields = Vec::new();
+                while let Some(key) = map.next_key::<&'de str>()? {
+                    fields.push((key, map.next_value::<&'de RawValue>()?));
+                }
+                Ok(TopLevel(fields))
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn redaction() -> Redaction {
+        Redaction::new(vec![(ResourceType::Practitioner, "telecom".into())])
+    }
+
+    #[test]
+    fn removes_and_labels() {
+        let json = br#"{"resourceType":"Practitioner","id":"pp-1","meta":{"versionId":"3","security":[{"code":"X"}]},"telecom":[{"value":"a@b.mssante.fr"}],"name":[{"family":"A"}]}"#;
+        let out = redaction().apply(ResourceType::Practitioner, json);
+        let value: Value = serde_json::from_slice(&out).unwrap();
+        assert!(value.get("telecom").is_none());
+        assert_eq!(value["name"][0]["family"], "A");
+        assert_eq!(value["meta"]["versionId"], "3");
+        assert_eq!(value["meta"]["security"][1]["code"], "REDACTED");
+        assert!(!String::from_utf8_lossy(&out).contains("mssante"));
+    }
+
+    #[test]
+    fn adds_meta_when_absent_and_leaves_other_types() {
+        let json = br#"{"resourceType":"Practitioner","id":"pp-1","telecom":[]}"#;
+        let out = redaction().apply(ResourceType::Practitioner, json);
+        assert_eq!(
+            String::from_utf8(out.to_vec()).unwrap(),
+            r#"{"resourceType":"Practitioner","id":"pp-1","meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ObservationValue","code":"REDACTED","display":"redacted"}]}}"#
+        );
+        let org = br#"{"resourceType":"Organization","telecom":[]}"#;
+        assert!(matches!(
+            redaction().apply(ResourceType::Organization, org),
+            Cow::Borrowed(_)
+        ));
+    }
+}

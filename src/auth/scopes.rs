@@ -1,0 +1,206 @@
+//! SMART on FHIR scopes, v1 (`system/Practitioner.read`) and v2 (`system/Organization.rs`)
+//! syntax, turned into what a caller may do with each resource type this server serves.
+//!
+//! Only `user/` and `system/` scopes grant anything: `patient/` scopes are limited to a
+//! patient's compartment, which holds none of the directory's types. A v2 scope with a query
+//! (`system/Practitioner.rs?active=true`) is not granted at all, because this server cannot
+//! enforce the restriction it carries; refusing is the safe reading.
+
+use crate::resource_type::ResourceType;
+
+/// What one caller may do with each served type, plus the extra scope for restricted elements.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Permissions {
+    read: [bool; ResourceType::ALL.len()],
+    search: [bool; ResourceType::ALL.len()],
+    /// Holds the scope that unlocks restricted elements.
+    pub restricted: bool,
+}
+
+impl Permissions {
+    /// Everything: an open server, with no access control configured.
+    pub fn all() -> Permissions {
+        Permissions {
+            read: [true; ResourceType::ALL.len()],
+            search: [true; ResourceType::ALL.len()],
+            restricted: true,
+        }
+    }
+
+    /// The permissions that `scopes` grant; `restricted_scope` is the configured extra scope.
+    pub fn from_scopes<'a>(
+        scopes: impl IntoIterator<Item = &'a str>,
+        restricted_scope: Option<&str>,
+    ) -> Permissions {
+        let mut permissions = Permissions::default();
+        for scope in scopes {
+            if restricted_scope == Some(scope) {
+                permissions.restricted = true;
+            }
+            if let Ok(Some(grant)) = Grant::parse(scope) {
+                permissions.apply(&grant);
+            }
+        }
+        permissions
+    }
+
+    fn apply(&mut self, grant: &Grant) {
+        for rtype in ResourceType::ALL {
+            if grant.rtype.is_none_or(|t| t == rtype) {
+                self.read[rtype as usize] |= grant.read;
+                self.search[rtype as usize] |= grant.search;
+            }
+        }
+    }
+
+    pub fn may_read(&self, rtype: ResourceType) -> bool {
+        self.read[rtype as usize]
+    }
+
+    pub fn may_search(&self, rtype: ResourceType) -> bool {
+        self.search[rtype as usize]
+    }
+}
+
+/// A scope that grants something on the directory's types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// `None` for `*`.
+    rtype: Option<ResourceType>,
+    read: bool,
+    search: bool,
+}
+
+/// Why a scope string is not a resource scope this server understands. Only configuration
+/// checks report it (a token may carry scopes meant for other servers).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScopeError {
+    #[error("`{0}` is not a SMART resource scope (context/Type.permissions)")]
+    Syntax(String),
+    #[error(
+        "`{0}`: permissions must be `read`, `write`, `*` (SMART v1) or letters of `cruds` in that order (SMART v2)"
+    )]
+    Permissions(String),
+}
+
+impl Grant {
+    /// `Ok(None)`: a well-formed scope that grants nothing here (another type, `patient/`,
+    /// write-only, a v2 query restriction).
+    pub fn parse(scope: &str) -> Result<Option<Grant>, ScopeError> {
+        let syntax = || ScopeError::Syntax(scope.to_owned());
+        let (context, rest) = scope.split_once('/').ok_or_else(syntax)?;
+        let (type_name, permissions) = rest.split_once('.').ok_or_else(syntax)?;
+        if !matches!(context, "patient" | "user" | "system") || type_name.is_empty() {
+            return Err(syntax());
+        }
+        let (permissions, query) = match permissions.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (permissions, None),
+        };
+        let (read, search) = parse_permissions(permissions)
+            .ok_or_else(|| ScopeError::Permissions(scope.to_owned()))?;
+        if context == "patient" || query.is_some() || !(read || search) {
+            return Ok(None);
+        }
+        let rtype = match type_name {
+            "*" => None,
+            name => match name.parse::<ResourceType>() {
+                Ok(rtype) => Some(rtype),
+                Err(_) => return Ok(None),
+            },
+        };
+        Ok(Some(Grant {
+            rtype,
+            read,
+            search,
+        }))
+    }
+}
+
+/// `(read, search)` from v1 `read`/`write`/`*` or v2 `cruds` letters.
+fn parse_permissions(text: &str) -> Option<(bool, bool)> {
+    match text {
+        "read" | "*" => return Some((true, true)),
+        "write" => return Some((false, false)),
+        _ => {}
+    }
+    // v2: a non-empty subsequence of "cruds".
+    let mut order = "cruds".chars();
+    for letter in text.chars() {
+        order.find(|c| *c == letter)?;
+    }
+    (!text.is_empty()).then(|| (text.contains('r'), text.contains('s')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ResourceType::*;
+
+    fn perms(scopes: &str) -> Permissions {
+        Permissions::from_scopes(scopes.split_whitespace(), Some("annuaire/restricted"))
+    }
+
+    #[test]
+    fn v1_read_grants_read_and_search_of_one_type() {
+        let p = perms("system/Practitioner.read");
+        assert!(p.may_read(Practitioner) && p.may_search(Practitioner));
+        assert!(!p.may_read(Organization) && !p.may_search(PractitionerRole));
+        assert!(!p.restricted);
+    }
+
+    #[test]
+    fn v2_letters_are_separate() {
+        let p = perms("system/Organization.s user/Practitioner.r");
+        assert!(p.may_search(Organization) && !p.may_read(Organization));
+        assert!(p.may_read(Practitioner) && !p.may_search(Practitioner));
+        let p = perms("user/*.rs");
+        assert!(
+            ResourceType::ALL
+                .iter()
+                .all(|t| p.may_read(*t) && p.may_search(*t))
+        );
+    }
+
+    #[test]
+    fn wildcards_and_v1_star() {
+        let p = perms("user/*.read");
+        assert!(ResourceType::ALL.iter().all(|t| p.may_read(*t)));
+        let p = perms("system/PractitionerRole.*");
+        assert!(p.may_read(PractitionerRole) && !p.may_read(Practitioner));
+    }
+
+    #[test]
+    fn scopes_that_grant_nothing_here() {
+        for scope in [
+            "patient/Practitioner.read",
+            "system/Practitioner.write",
+            "system/Practitioner.cud",
+            "system/Patient.read",
+            "system/Practitioner.rs?active=true",
+            "openid",
+            "fhirUser",
+            "system/Practitioner.sr",
+            "system/Practitioner.rr",
+            "system/Practitioner.",
+        ] {
+            assert_eq!(perms(scope), Permissions::default(), "{scope}");
+        }
+    }
+
+    #[test]
+    fn configuration_errors_are_reported() {
+        assert!(matches!(Grant::parse("openid"), Err(ScopeError::Syntax(_))));
+        assert!(matches!(
+            Grant::parse("system/Practitioner.sr"),
+            Err(ScopeError::Permissions(_))
+        ));
+        assert_eq!(Grant::parse("system/Patient.read"), Ok(None));
+    }
+
+    #[test]
+    fn restricted_scope() {
+        assert!(perms("annuaire/restricted").restricted);
+        assert!(!perms("annuaire/restricted.read").restricted);
+    }
+}

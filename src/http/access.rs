@@ -1,0 +1,126 @@
+//! The access-control middleware: authenticates every request but the public ones, applies
+//! the caller's rate limit, hands the caller to the handlers, and writes the audit line.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpRequest, ResponseError, web};
+
+use super::AppState;
+use super::error::ApiError;
+use crate::auth::audit::AuditRecord;
+use crate::auth::jwt::TokenError;
+use crate::auth::{API_KEY_HEADER, AccessError, Caller, Identity, Permissions};
+use crate::resource_type::ResourceType;
+
+/// How many resources a response returned, for the audit trail (set by the handlers).
+#[derive(Debug, Clone, Copy)]
+pub struct Returned(pub u64);
+
+/// Paths anyone may read: the CapabilityStatement (the spec requires it) and the SMART
+/// discovery document, which clients need before they have a token.
+fn is_public(path: &str) -> bool {
+    matches!(
+        path.trim_end_matches('/'),
+        "/fhir/metadata"
+            | "/.well-known/smart-configuration"
+            | "/fhir/.well-known/smart-configuration"
+    )
+}
+
+/// The caller the middleware authenticated. Without one (a route outside the middleware),
+/// nothing is allowed: failing closed.
+pub fn caller(req: &HttpRequest) -> Arc<Caller> {
+    req.extensions()
+        .get::<Arc<Caller>>()
+        .cloned()
+        .unwrap_or_else(|| {
+            Arc::new(Caller {
+                identity: Identity::Anonymous,
+                permissions: Permissions::default(),
+            })
+        })
+}
+
+/// Served type named by a path (`/fhir/Practitioner/...`), for the audit trail.
+fn resource_type(path: &str) -> Option<ResourceType> {
+    path.strip_prefix("/fhir/")?.split('/').next()?.parse().ok()
+}
+
+pub async fn control(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let started = Instant::now();
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .expect("AppState is registered");
+    let policy = state.access.policy.clone();
+    let header = |name| {
+        req.headers().get(name).map(|v| {
+            v.to_str()
+                .map_err(|_| AccessError::BadToken(TokenError::Malformed))
+        })
+    };
+    let authorization = header(AUTHORIZATION.as_str());
+    let api_key = header(API_KEY_HEADER);
+    let admitted = if is_public(req.path()) {
+        Ok(Arc::new(Caller::open()))
+    } else {
+        authorization
+            .transpose()
+            .and_then(|authorization| {
+                let api_key = api_key.clone().transpose()?;
+                policy.authenticate(authorization, api_key)
+            })
+            .and_then(|caller| {
+                let api_key = api_key.clone().and_then(Result::ok);
+                policy.admit(&caller, api_key).map(|()| caller)
+            })
+    };
+    let audit = state.access.audit.clone();
+    let method = req.method().to_string();
+    let path = req.path().to_owned();
+    let query = req.query_string().to_owned();
+    let (response, caller_json) = match admitted {
+        Ok(caller) => {
+            let caller_json = audit.as_ref().map(|_| caller.audit_json());
+            req.extensions_mut().insert(caller);
+            (next.call(req).await?.map_into_boxed_body(), caller_json)
+        }
+        Err(refused) => {
+            let error = ApiError::Access {
+                error: refused,
+                realm: policy.realm().to_owned(),
+            };
+            let response = req.into_response(error.error_response());
+            (response, Some(serde_json::json!({"kind": "refused"})))
+        }
+    };
+    if let Some(audit) = audit {
+        let returned = response
+            .response()
+            .extensions()
+            .get::<Returned>()
+            .map_or(0, |r| r.0);
+        audit.record(
+            &AuditRecord {
+                caller: caller_json.unwrap_or_default(),
+                method: &method,
+                path: &path,
+                query: &query,
+                resource_type: resource_type(&path).map(ResourceType::as_str),
+                returned,
+                status: response.status().as_u16(),
+                latency: started.elapsed(),
+            },
+            policy.redaction(),
+        );
+    }
+    Ok(response)
+}
