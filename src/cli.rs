@@ -30,6 +30,19 @@ pub enum Command {
     Serve(ServeArgs),
     /// Write realistic synthetic RPPS and FINESS extraction files (seeded, deterministic).
     Generate(GenerateArgs),
+    /// Draw a new API key and print it with the lines to paste into the configuration file
+    /// (which keeps only the key's SHA-256).
+    ApiKey(ApiKeyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ApiKeyArgs {
+    /// Who will hold the key (written in the audit trail).
+    #[arg(long)]
+    pub name: String,
+    /// SMART scopes granted to the key.
+    #[arg(long, num_args = 1.., default_value = "system/*.rs")]
+    pub scopes: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -114,6 +127,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Import(args) => run_import(args),
         Command::Serve(args) => run_serve(args),
         Command::Generate(args) => run_generate(args),
+        Command::ApiKey(args) => run_api_key(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -250,6 +264,36 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
         access,
     })
     .map_err(|e| e.to_string())
+}
+
+fn run_api_key(args: ApiKeyArgs) -> Result<(), String> {
+    use rand::RngCore;
+    for scope in &args.scopes {
+        if let Err(e) = crate::auth::scopes::Grant::parse(scope) {
+            eprintln!(
+                "note: {e}; it is kept as is (the configuration accepts it only if it is `auth.restricted.scope`)"
+            );
+        }
+    }
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let key: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let hash: String = crate::auth::hash_api_key(&key)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let scopes: Vec<String> = args.scopes.iter().map(|s| format!("{s:?}")).collect();
+    println!(
+        "API key for {} (give it to its holder; it is not stored anywhere):\n\n    {key}\n",
+        args.name
+    );
+    println!("Add to the configuration file:\n");
+    println!(
+        "[[auth.api_keys]]\nname = {:?}\nsha256 = \"{hash}\"\nscopes = [{}]",
+        args.name,
+        scopes.join(", ")
+    );
+    Ok(())
 }
 
 fn run_generate(args: GenerateArgs) -> Result<(), String> {

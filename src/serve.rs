@@ -85,7 +85,7 @@ fn describe_access(auth: &crate::auth::config::AuthConfig) -> String {
             jwt.issuer,
             jwt.audience,
             jwt.algorithms.join(", "),
-            jwt.jwks.display()
+            jwt.jwks.relative().display()
         ));
     }
     if let Some(restricted) = &auth.restricted {

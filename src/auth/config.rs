@@ -2,8 +2,7 @@
 //! their checks. Every check names the setting it refuses, so that a bad configuration stops
 //! the server at startup with a message a person can act on.
 
-use std::path::PathBuf;
-
+use figment::value::magic::RelativePathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::scopes::Grant;
@@ -46,8 +45,9 @@ pub struct ApiKeyConfig {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct JwtConfig {
-    /// JWKS file holding the public keys; reloaded on SIGHUP or when it changes.
-    pub jwks: PathBuf,
+    /// JWKS file holding the public keys; reloaded on SIGHUP or when it changes. A relative
+    /// path is relative to the configuration file that names it.
+    pub jwks: RelativePathBuf,
     /// Required `iss`.
     pub issuer: String,
     /// Required `aud` (one of the token's audiences).
@@ -449,7 +449,7 @@ mod tests {
     #[test]
     fn only_asymmetric_algorithms() {
         let jwt = |alg: &str| JwtConfig {
-            jwks: "jwks.json".into(),
+            jwks: RelativePathBuf::from("jwks.json"),
             issuer: "https://issuer".into(),
             audience: "annuaire".into(),
             algorithms: vec![alg.into()],

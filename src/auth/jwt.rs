@@ -84,6 +84,7 @@ struct Cached {
 
 pub struct JwtVerifier {
     config: JwtConfig,
+    jwks: PathBuf,
     algorithms: Vec<Algorithm>,
     keys: RwLock<Arc<Vec<VerifyingKey>>>,
     loaded_mtime: Mutex<Option<SystemTime>>,
@@ -117,9 +118,11 @@ impl JwtVerifier {
             .iter()
             .filter_map(|a| parse_algorithm(a))
             .collect();
-        let (keys, mtime) = load_keys(&config.jwks, &algorithms)?;
+        let jwks = config.jwks.relative();
+        let (keys, mtime) = load_keys(&jwks, &algorithms)?;
         Ok(JwtVerifier {
             config,
+            jwks,
             algorithms,
             keys: RwLock::new(Arc::new(keys)),
             loaded_mtime: Mutex::new(mtime),
@@ -129,13 +132,13 @@ impl JwtVerifier {
     }
 
     pub fn jwks_path(&self) -> &Path {
-        &self.config.jwks
+        &self.jwks
     }
 
     /// Reloads the JWKS file. On failure the keys in use stay; the cache of verified tokens
     /// is emptied on success, so that a removed key stops working at once.
     pub fn reload(&self) -> Result<usize, JwksError> {
-        let (keys, mtime) = load_keys(&self.config.jwks, &self.algorithms)?;
+        let (keys, mtime) = load_keys(&self.jwks, &self.algorithms)?;
         let count = keys.len();
         *self.keys.write().expect("keys lock") = Arc::new(keys);
         *self.loaded_mtime.lock().expect("mtime lock") = mtime;
@@ -145,7 +148,7 @@ impl JwtVerifier {
 
     /// Reloads when the file's modification time changed since the last load.
     pub fn reload_if_changed(&self) -> Option<Result<usize, JwksError>> {
-        let mtime = std::fs::metadata(&self.config.jwks)
+        let mtime = std::fs::metadata(&self.jwks)
             .and_then(|m| m.modified())
             .ok();
         let changed = *self.loaded_mtime.lock().expect("mtime lock") != mtime;

@@ -95,15 +95,15 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 "/SearchParameter/{id}",
                 get_or_head().to(handlers::search_parameter),
             )
+            .route(
+                "/.well-known/smart-configuration",
+                get_or_head().to(handlers::smart_configuration),
+            )
             .route("/{type}/_search", web::post().to(handlers::search_post))
             .route("/{type}/{id}", get_or_head().to(handlers::read))
             .route("/{type}/{id}", web::route().to(handlers::read_only))
             .route("/{type}", get_or_head().to(handlers::search_get))
             .route("/{type}", web::route().to(handlers::type_level))
-            .route(
-                "/.well-known/smart-configuration",
-                get_or_head().to(handlers::smart_configuration),
-            )
             .default_service(web::route().to(handlers::unknown_path)),
     );
     config.route(

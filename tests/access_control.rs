@@ -1,0 +1,896 @@
+//! Access control over real HTTP: API keys, JWT bearer tokens (with every attack we know of),
+//! SMART scopes, restricted elements, rate limits, the audit trail and the configuration
+//! file. The tests draw their own keys and sign their own tokens (tests/auth_support).
+
+mod auth_support;
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock, mpsc};
+use std::time::Duration;
+
+use annuaire::config::{CommandLine, ServeConfig};
+use annuaire::http::{self, AppState};
+use annuaire::store::DataDir;
+use auth_support::{AUDIENCE, ISSUER, SigningKey, b64url, claims, jwks, now};
+use jsonwebtoken::Algorithm;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const FULL_KEY: &str = "full-access-key-0123456789abcdef";
+const PRACTITIONERS_KEY: &str = "practitioners-only-key-0123456789";
+const LIMITED_KEY: &str = "rate-limited-key-0123456789abcdef";
+const RESTRICTED_SCOPE: &str = "annuaire/restricted.read";
+
+struct Keys {
+    rs256: SigningKey,
+    ps256: SigningKey,
+    es256: SigningKey,
+}
+
+fn keys() -> &'static Keys {
+    static KEYS: OnceLock<Keys> = OnceLock::new();
+    KEYS.get_or_init(|| Keys {
+        rs256: SigningKey::rsa("rsa-1", Algorithm::RS256),
+        ps256: SigningKey::rsa("rsa-ps", Algorithm::PS256),
+        es256: SigningKey::ec("ec-1"),
+    })
+}
+
+struct Server {
+    base: String,
+    dir: PathBuf,
+}
+
+fn sha256_hex(key: &str) -> String {
+    annuaire::auth::hash_api_key(key)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn config_text(dir: &Path) -> String {
+    format!(
+        r#"
+[auth]
+realm = "annuaire-test"
+
+[[auth.api_keys]]
+name = "full"
+sha256 = "{full}"
+scopes = ["system/*.rs", "{RESTRICTED_SCOPE}"]
+
+[[auth.api_keys]]
+name = "practitioners-only"
+sha256 = "{practitioners}"
+scopes = ["system/Practitioner.read"]
+
+[[auth.api_keys]]
+name = "limited"
+sha256 = "{limited}"
+scopes = ["system/*.read"]
+rate_limit = {{ per_second = 1, burst = 3 }}
+
+[auth.jwt]
+jwks = "jwks.json"
+issuer = "{ISSUER}"
+audience = "{AUDIENCE}"
+algorithms = ["RS256", "PS256", "ES256"]
+leeway_seconds = 0
+
+[auth.restricted]
+elements = ["Practitioner.telecom", "PractitionerRole.telecom"]
+scope = "{RESTRICTED_SCOPE}"
+
+[auth.smart]
+token_endpoint = "https://auth.example.test/token"
+authorization_endpoint = "https://auth.example.test/authorize"
+
+[audit]
+destination = "{audit}"
+"#,
+        full = sha256_hex(FULL_KEY),
+        practitioners = sha256_hex(PRACTITIONERS_KEY),
+        limited = sha256_hex(LIMITED_KEY),
+        audit = dir.join("audit.log").display(),
+    )
+}
+
+fn write_jwks(dir: &Path, keys: &[&SigningKey]) {
+    let tmp = dir.join("jwks.json.tmp");
+    std::fs::write(&tmp, jwks(keys)).expect("write the JWKS");
+    std::fs::rename(&tmp, dir.join("jwks.json")).expect("replace the JWKS");
+}
+
+/// One server for the whole binary, over the demo data, with the configuration above.
+fn server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let demo = common::demo();
+        let dir = common::scratch_dir("annuaire-access-").keep();
+        let k = keys();
+        write_jwks(&dir, &[&k.rs256, &k.ps256, &k.es256]);
+        let config_path = dir.join("annuaire.toml");
+        std::fs::write(&config_path, config_text(&dir)).expect("write the configuration");
+        let config = ServeConfig::load(Some(&config_path), &CommandLine::default())
+            .expect("the test configuration is valid");
+        let access = annuaire::serve::access_control(&config, false).expect("access control");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let (ready, started) = mpsc::channel::<()>();
+        let data = demo.data.clone();
+        std::thread::spawn(move || {
+            let (_, generation) = DataDir::create(&data)
+                .and_then(|d| http::open_current(&d, common::CACHE_BYTES))
+                .expect("open the demo data");
+            let state = AppState::with_access(Arc::new(generation), access);
+            actix_web::rt::System::new().block_on(async move {
+                let server = http::start(listener, state.clone(), 2).expect("start");
+                http::watch_access_keys(state, Duration::from_millis(200));
+                let _ = ready.send(());
+                server.await
+            })
+        });
+        started.recv().expect("the server started");
+        Server {
+            base: format!("http://127.0.0.1:{port}"),
+            dir,
+        }
+    })
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+enum Credential<'a> {
+    None,
+    Key(&'a str),
+    Bearer(&'a str),
+    Raw(&'a str),
+}
+
+async fn get(
+    path: &str,
+    credential: Credential<'_>,
+) -> (StatusCode, reqwest::header::HeaderMap, String) {
+    let mut request = client().get(format!("{}{path}", server().base));
+    request = match credential {
+        Credential::None => request,
+        Credential::Key(key) => request.header("ESANTE-API-KEY", key),
+        Credential::Bearer(token) => request.bearer_auth(token),
+        Credential::Raw(value) => request.header("Authorization", value),
+    };
+    let response = request.send().await.expect("request");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.text().await.expect("body");
+    (status, headers, body)
+}
+
+fn json(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
+/// Asserts an OperationOutcome with this issue code, and returns its diagnostics.
+fn outcome(body: &str, code: &str) -> String {
+    let value = json(body);
+    assert_eq!(value["resourceType"], "OperationOutcome", "{body}");
+    assert_eq!(value["issue"][0]["code"], code, "{body}");
+    value["issue"][0]["diagnostics"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn token(scope: &str) -> String {
+    keys().rs256.sign(&claims("client-a", scope))
+}
+
+fn full_token() -> String {
+    token(&format!("system/*.rs {RESTRICTED_SCOPE}"))
+}
+
+#[tokio::test]
+async fn no_credentials_get_401_with_a_challenge() {
+    for path in [
+        "/fhir/Practitioner",
+        "/fhir/Practitioner/pp-1-10",
+        "/fhir/Organization?name=a",
+    ] {
+        let (status, headers, body) = get(path, Credential::None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
+        assert_eq!(
+            headers["www-authenticate"].to_str().unwrap(),
+            r#"Bearer realm="annuaire-test""#
+        );
+        assert!(outcome(&body, "login").contains("ESANTE-API-KEY"));
+    }
+}
+
+#[tokio::test]
+async fn metadata_and_smart_configuration_stay_open() {
+    let (status, _, body) = get("/fhir/metadata", Credential::None).await;
+    assert_eq!(status, StatusCode::OK);
+    let security = &json(&body)["rest"][0]["security"];
+    assert_eq!(security["service"][0]["coding"][0]["code"], "SMART-on-FHIR");
+    assert_eq!(
+        security["extension"][0]["extension"][0]["valueUri"],
+        "https://auth.example.test/token"
+    );
+    for path in [
+        "/.well-known/smart-configuration",
+        "/fhir/.well-known/smart-configuration",
+    ] {
+        let (status, _, body) = get(path, Credential::None).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        let smart = json(&body);
+        assert_eq!(smart["token_endpoint"], "https://auth.example.test/token");
+        assert_eq!(
+            smart["authorization_endpoint"],
+            "https://auth.example.test/authorize"
+        );
+        assert_eq!(smart["issuer"], ISSUER);
+        let scopes = smart["scopes_supported"].as_array().unwrap();
+        assert!(scopes.contains(&json!("system/Practitioner.read")));
+        assert!(scopes.contains(&json!(RESTRICTED_SCOPE)));
+        assert!(
+            smart["capabilities"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("permission-v2"))
+        );
+        assert_eq!(smart["code_challenge_methods_supported"], json!(["S256"]));
+    }
+}
+
+#[tokio::test]
+async fn api_keys_in_the_ans_gateway_header() {
+    let (status, _, body) = get("/fhir/Organization?_count=1", Credential::Key(FULL_KEY)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(json(&body)["resourceType"], "Bundle");
+
+    let (status, headers, body) = get("/fhir/Organization", Credential::Key("not-a-key")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(headers.contains_key("www-authenticate"));
+    let message = outcome(&body, "login");
+    assert!(
+        !message.contains("not-a-key"),
+        "the key is not echoed: {message}"
+    );
+
+    let (status, _, body) = get(
+        "/fhir/Organization?_count=1",
+        Credential::Key(PRACTITIONERS_KEY),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let message = outcome(&body, "forbidden");
+    assert!(
+        message.contains("practitioners-only") && message.contains("Organization"),
+        "{message}"
+    );
+    let (status, _, _) = get(
+        "/fhir/Practitioner?_count=1",
+        Credential::Key(PRACTITIONERS_KEY),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn tokens_signed_with_each_accepted_algorithm() {
+    let k = keys();
+    for key in [&k.rs256, &k.ps256, &k.es256] {
+        let token = key.sign(&claims("client-b", "system/*.read"));
+        for _ in 0..2 {
+            // The second request is answered from the cache of verified tokens.
+            let (status, _, body) =
+                get("/fhir/Practitioner?_count=1", Credential::Bearer(&token)).await;
+            assert_eq!(status, StatusCode::OK, "{:?}: {body}", key.algorithm);
+        }
+    }
+}
+
+/// A token whose header and payload are given as JSON, with this signature.
+fn hand_made(header: &Value, payload: &Value, signature: &[u8]) -> String {
+    format!(
+        "{}.{}.{}",
+        b64url(header.to_string().as_bytes()),
+        b64url(payload.to_string().as_bytes()),
+        b64url(signature)
+    )
+}
+
+#[tokio::test]
+async fn every_attack_on_the_bearer_token_is_refused_with_401() {
+    let k = keys();
+    let valid = claims("attacker", "system/*.read");
+    let with = |field: &str, value: Value| {
+        let mut c = valid.clone();
+        c[field] = value;
+        c
+    };
+    let without = |field: &str| {
+        let mut c = valid.clone();
+        c.as_object_mut().unwrap().remove(field);
+        c
+    };
+    let stranger = SigningKey::rsa("rsa-1", Algorithm::RS256);
+    let unknown = SigningKey::rsa("nobody", Algorithm::RS256);
+    let hs256_with_public_key = {
+        let mut header = jsonwebtoken::Header::new(Algorithm::HS256);
+        header.kid = Some("rsa-1".into());
+        jsonwebtoken::encode(
+            &header,
+            &valid,
+            &jsonwebtoken::EncodingKey::from_secret(&k.rs256.public_der),
+        )
+        .unwrap()
+    };
+    let valid_token = k.rs256.sign(&valid);
+    let oversized = k.rs256.sign(&with("padding", json!("x".repeat(9000))));
+    assert!(oversized.len() > 8 * 1024);
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "expired",
+            k.rs256.sign(&with("exp", json!(now() - 120))),
+            "expired",
+        ),
+        (
+            "not yet valid",
+            k.rs256.sign(&with("nbf", json!(now() + 600))),
+            "not valid yet",
+        ),
+        (
+            "wrong issuer",
+            k.rs256.sign(&with("iss", json!("https://evil.example"))),
+            "issuer",
+        ),
+        (
+            "wrong audience",
+            k.rs256.sign(&with("aud", json!("another-api"))),
+            "audience",
+        ),
+        ("bad signature", stranger.sign(&valid), "signature"),
+        (
+            "alg none",
+            hand_made(
+                &json!({"alg": "none", "typ": "JWT", "kid": "rsa-1"}),
+                &valid,
+                b"",
+            ),
+            "malformed",
+        ),
+        (
+            "HS256 signed with the public key",
+            hs256_with_public_key,
+            "algorithm",
+        ),
+        (
+            "unknown kid",
+            unknown.sign(&valid),
+            "key this server does not know",
+        ),
+        (
+            "truncated",
+            valid_token[..valid_token.len() - 12].to_owned(),
+            "",
+        ),
+        ("oversized", oversized, "larger than 8 KB"),
+        ("no subject", k.rs256.sign(&without("sub")), "sub"),
+        ("no expiry", k.rs256.sign(&without("exp")), "exp"),
+        ("garbage", "not.a.token".into(), "malformed"),
+    ];
+    for (name, token, expected) in cases {
+        let started = std::time::Instant::now();
+        let (status, headers, body) =
+            get("/fhir/Practitioner?_count=1", Credential::Bearer(&token)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}: {body}");
+        let challenge = headers["www-authenticate"].to_str().unwrap();
+        assert!(
+            challenge.contains(r#"error="invalid_token""#),
+            "{name}: {challenge}"
+        );
+        let code = if name == "expired" {
+            "expired"
+        } else {
+            "login"
+        };
+        let message = outcome(&body, code);
+        assert!(message.contains(expected), "{name}: {message}");
+        assert!(
+            !message.contains(&token[..20.min(token.len())]),
+            "{name}: the token is not echoed"
+        );
+        if name == "oversized" {
+            assert!(started.elapsed() < Duration::from_secs(2), "refused fast");
+        }
+    }
+    let (status, _, _) = get("/fhir/Practitioner", Credential::Raw("Basic dXNlcjpwYXNz")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // The valid token the attacks were derived from does work.
+    let (status, _, _) = get(
+        "/fhir/Practitioner?_count=1",
+        Credential::Bearer(&valid_token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_cached_token_stops_working_when_it_expires() {
+    // Keys and server first: drawing RSA keys and importing the demo take seconds.
+    let key = &keys().es256;
+    server();
+    let mut short = claims("short-lived", "system/*.read");
+    short["exp"] = json!(now() + 2);
+    let token = key.sign(&short);
+    let (status, _, body) = get("/fhir/Practitioner?_count=1", Credential::Bearer(&token)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    tokio::time::sleep(Duration::from_millis(3200)).await;
+    let (status, _, body) = get("/fhir/Practitioner?_count=1", Credential::Bearer(&token)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    outcome(&body, "expired");
+}
+
+#[tokio::test]
+async fn scopes_decide_which_types_may_be_read_and_searched() {
+    let cases: &[(&str, &str, StatusCode)] = &[
+        (
+            "openid fhirUser",
+            "/fhir/Practitioner?_count=1",
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "system/Organization.read",
+            "/fhir/Practitioner?_count=1",
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "system/Organization.read",
+            "/fhir/Organization?_count=1",
+            StatusCode::OK,
+        ),
+        (
+            "patient/*.read",
+            "/fhir/Organization?_count=1",
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "user/*.read",
+            "/fhir/PractitionerRole?_count=1",
+            StatusCode::OK,
+        ),
+        (
+            "system/Practitioner.s",
+            "/fhir/Practitioner?_count=1",
+            StatusCode::OK,
+        ),
+        (
+            "system/Practitioner.r",
+            "/fhir/Practitioner?_count=1",
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "system/Organization.rs?type=x",
+            "/fhir/Organization?_count=1",
+            StatusCode::FORBIDDEN,
+        ),
+    ];
+    for (scope, path, expected) in cases {
+        let (status, _, body) = get(path, Credential::Bearer(&token(scope))).await;
+        assert_eq!(status, *expected, "{scope} {path}: {body}");
+        if *expected == StatusCode::FORBIDDEN {
+            outcome(&body, "forbidden");
+        }
+    }
+    // Read by id needs `r`; `s` alone does not give it.
+    let (_, _, body) = get(
+        "/fhir/Practitioner?_count=1",
+        Credential::Bearer(&full_token()),
+    )
+    .await;
+    let id = json(&body)["entry"][0]["resource"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let read = format!("/fhir/Practitioner/{id}");
+    let (status, _, _) = get(&read, Credential::Bearer(&token("system/Practitioner.s"))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = get(&read, Credential::Bearer(&token("system/Practitioner.r"))).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn includes_chains_and_reverse_chains_towards_a_forbidden_type_are_refused() {
+    let roles_only = token("system/PractitionerRole.rs");
+    for path in [
+        "/fhir/PractitionerRole?_include=PractitionerRole:organization",
+        "/fhir/PractitionerRole?_include=*",
+        "/fhir/PractitionerRole?organization.name=a",
+        "/fhir/PractitionerRole?practitioner.identifier=1",
+    ] {
+        let (status, _, body) = get(path, Credential::Bearer(&roles_only)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
+        outcome(&body, "forbidden");
+    }
+    let practitioners_only = token("system/Practitioner.rs");
+    for path in [
+        "/fhir/Practitioner?_revinclude=PractitionerRole:practitioner",
+        "/fhir/Practitioner?_has:PractitionerRole:practitioner:role=FON-01",
+    ] {
+        let (status, _, body) = get(path, Credential::Bearer(&practitioners_only)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
+    }
+    // With both types allowed, the same include answers and returns the included type.
+    let (status, _, body) = get(
+        "/fhir/PractitionerRole?_count=5&_include=PractitionerRole:organization",
+        Credential::Bearer(&token("system/PractitionerRole.rs system/Organization.rs")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        json(&body)["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["resource"]["resourceType"] == "Organization")
+    );
+}
+
+#[tokio::test]
+async fn searching_or_sorting_on_a_restricted_element_is_refused() {
+    let without = token("system/*.rs");
+    for path in [
+        "/fhir/Practitioner?mailbox-mss=someone@test.mssante.fr",
+        "/fhir/Practitioner?mailbox-mss:missing=false",
+        "/fhir/PractitionerRole?mailbox-mss-type=PER",
+        "/fhir/PractitionerRole?practitioner.mailbox-mss=someone@test.mssante.fr",
+        "/fhir/Practitioner?_has:PractitionerRole:practitioner:mailbox-mss=someone",
+        "/fhir/Practitioner?_sort=mailbox-mss",
+    ] {
+        let (status, _, body) = get(path, Credential::Bearer(&without)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
+        let message = outcome(&body, "forbidden");
+        assert!(message.contains("telecom"), "{message}");
+        assert!(!message.contains("someone"), "{message}");
+    }
+    // Organization.telecom is not restricted; with the scope everything is allowed.
+    let (status, _, body) = get(
+        "/fhir/Organization?mailbox-mss:missing=false&_count=1",
+        Credential::Bearer(&without),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _, body) = get(
+        "/fhir/Practitioner?mailbox-mss:missing=false&_count=1",
+        Credential::Bearer(&full_token()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// MSSanté addresses found in a body.
+fn mailboxes(body: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let value = json(body);
+    let mut stack = vec![&value];
+    while let Some(node) = stack.pop() {
+        match node {
+            Value::Object(map) => {
+                if let Some(Value::String(v)) = map.get("value")
+                    && v.contains("mssante")
+                {
+                    found.push(v.clone());
+                }
+                stack.extend(map.values());
+            }
+            Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn restricted_values_are_absent_from_every_answer_shape() {
+    let with = full_token();
+    let without = token("system/*.rs");
+    // A role with an MSSanté mailbox, and its practitioner, seen by a caller with the scope.
+    let (_, _, body) = get(
+        "/fhir/PractitionerRole?mailbox-mss:missing=false&_count=1&_include=PractitionerRole:practitioner",
+        Credential::Bearer(&with),
+    )
+    .await;
+    let secrets = mailboxes(&body);
+    assert!(
+        !secrets.is_empty(),
+        "the demo data has MSSanté mailboxes: {body}"
+    );
+    let bundle = json(&body);
+    let role_id = bundle["entry"][0]["resource"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let practitioner_ref = bundle["entry"][0]["resource"]["practitioner"]["reference"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let practitioner_id = practitioner_ref.rsplit('/').next().unwrap().to_owned();
+    let (_, _, body) = get(
+        &format!("/fhir/Practitioner?mailbox-mss:missing=false&_count=1"),
+        Credential::Bearer(&with),
+    )
+    .await;
+    let practitioner_with_mailbox = json(&body)["entry"][0]["resource"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let practitioner_secrets = mailboxes(&body);
+    assert!(!practitioner_secrets.is_empty());
+
+    let shapes = [
+        format!("/fhir/Practitioner/{practitioner_with_mailbox}"),
+        format!("/fhir/Practitioner?_id={practitioner_with_mailbox}"),
+        format!("/fhir/Practitioner?_id={practitioner_with_mailbox}&_elements=telecom,name"),
+        format!("/fhir/Practitioner?_id={practitioner_with_mailbox}&_summary=true"),
+        format!(
+            "/fhir/Practitioner?_id={practitioner_with_mailbox}&_revinclude=PractitionerRole:practitioner"
+        ),
+        format!("/fhir/PractitionerRole/{role_id}"),
+        format!("/fhir/PractitionerRole?_id={role_id}&_include=PractitionerRole:practitioner"),
+        format!("/fhir/Practitioner/{practitioner_id}"),
+    ];
+    for path in &shapes {
+        let (status, _, seen_with) = get(path, Credential::Bearer(&with)).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        let (status, _, seen_without) = get(path, Credential::Bearer(&without)).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {seen_without}");
+        for secret in secrets.iter().chain(&practitioner_secrets) {
+            assert!(
+                !seen_without.contains(secret.as_str()),
+                "{path} leaks {secret}"
+            );
+        }
+        assert!(
+            !seen_without.contains("\"telecom\""),
+            "{path}: {seen_without}"
+        );
+        assert!(seen_without.contains("REDACTED"), "{path} is labelled");
+        if !path.contains("_elements") && !path.contains("_summary") {
+            assert!(
+                !mailboxes(&seen_with).is_empty() || path.contains(&practitioner_id),
+                "{path}: the caller with the scope sees mailboxes"
+            );
+        }
+    }
+    // The label sits in meta.security of each redacted resource.
+    let (_, _, body) = get(
+        &format!("/fhir/Practitioner/{practitioner_with_mailbox}"),
+        Credential::Bearer(&without),
+    )
+    .await;
+    let security = &json(&body)["meta"]["security"];
+    assert!(
+        security
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["code"] == "REDACTED"
+                && l["system"] == "http://terminology.hl7.org/CodeSystem/v3-ObservationValue"),
+        "{security}"
+    );
+}
+
+#[tokio::test]
+async fn over_the_rate_limit_a_key_gets_429_with_retry_after() {
+    let mut limited = 0;
+    for _ in 0..8 {
+        let (status, headers, body) =
+            get("/fhir/Organization?_count=1", Credential::Key(LIMITED_KEY)).await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            limited += 1;
+            let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+            assert!((1..=2).contains(&retry), "{retry}");
+            let message = outcome(&body, "throttled");
+            assert!(
+                message.contains("limited") && !message.contains(LIMITED_KEY),
+                "{message}"
+            );
+        } else {
+            assert_eq!(status, StatusCode::OK);
+        }
+    }
+    assert!(
+        limited >= 4,
+        "a burst of 3 then 1/s: most of 8 quick requests are refused ({limited})"
+    );
+    // Other callers have their own buckets.
+    let (status, _, _) = get("/fhir/Organization?_count=1", Credential::Key(FULL_KEY)).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_audit_trail_names_callers_and_never_holds_secrets() {
+    let token = full_token();
+    let marker = format!("audit-{}", now());
+    get(
+        &format!("/fhir/Organization?name={marker}"),
+        Credential::Key(FULL_KEY),
+    )
+    .await;
+    get(
+        &format!("/fhir/Practitioner?family={marker}"),
+        Credential::Bearer(&token),
+    )
+    .await;
+    let secret = "secret.mailbox@audit.mssante.fr";
+    let refused_token = token_without_restricted();
+    let (status, _, _) = get(
+        &format!("/fhir/Practitioner?mailbox-mss={secret}&given={marker}"),
+        Credential::Bearer(&refused_token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    get(
+        &format!("/fhir/Practitioner?family={marker}"),
+        Credential::Key("wrong-key-for-audit"),
+    )
+    .await;
+
+    let path = server().dir.join("audit.log");
+    let mut lines = Vec::new();
+    for _ in 0..50 {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        lines = text
+            .lines()
+            .filter(|l| l.contains(&marker))
+            .map(str::to_owned)
+            .collect();
+        if lines.len() >= 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    let records: Vec<Value> = lines.iter().map(|l| json(l)).collect();
+    let key_line = records
+        .iter()
+        .find(|r| r["caller"]["name"] == "full")
+        .expect("API key line");
+    assert_eq!(key_line["method"], "GET");
+    assert_eq!(key_line["path"], "/fhir/Organization");
+    assert_eq!(key_line["resource_type"], "Organization");
+    assert_eq!(key_line["status"], 200);
+    assert_eq!(key_line["returned"], 0);
+    assert!(key_line["latency_ms"].as_f64().is_some());
+    assert!(key_line["time"].as_str().unwrap().ends_with('Z'));
+    let token_line = records
+        .iter()
+        .find(|r| r["caller"]["kind"] == "token" && r["status"] == 200)
+        .expect("token line");
+    assert_eq!(token_line["caller"]["subject"], "client-a");
+    assert_eq!(token_line["caller"]["national_id"], "810000000001");
+    let refused = records
+        .iter()
+        .find(|r| r["status"] == 403)
+        .expect("refused line");
+    assert!(
+        refused["query"]
+            .as_str()
+            .unwrap()
+            .contains("mailbox-mss=REDACTED"),
+        "{refused}"
+    );
+    assert!(
+        records
+            .iter()
+            .any(|r| r["status"] == 401 && r["caller"]["kind"] == "refused")
+    );
+    let all = lines.join("\n");
+    for secret in [
+        FULL_KEY,
+        "wrong-key-for-audit",
+        token.as_str(),
+        refused_token.as_str(),
+        secret,
+        "secret.mailbox",
+    ] {
+        assert!(!all.contains(secret), "the audit trail holds a secret");
+    }
+}
+
+fn token_without_restricted() -> String {
+    keys().ps256.sign(&claims("client-c", "system/*.rs"))
+}
+
+#[tokio::test]
+async fn a_new_key_in_the_jwks_file_is_picked_up_without_a_restart() {
+    let dir = &server().dir;
+    let rotated = SigningKey::ec("rotated-1");
+    let token = rotated.sign(&claims("client-rotated", "system/*.read"));
+    let (status, _, _) = get("/fhir/Organization?_count=1", Credential::Bearer(&token)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let k = keys();
+    write_jwks(dir, &[&k.rs256, &k.ps256, &k.es256, &rotated]);
+    let mut status = StatusCode::UNAUTHORIZED;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        status = get("/fhir/Organization?_count=1", Credential::Bearer(&token))
+            .await
+            .0;
+        if status == StatusCode::OK {
+            break;
+        }
+    }
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the rotated key is accepted after the reload"
+    );
+}
+
+#[test]
+fn the_example_configuration_is_valid() {
+    let dir = common::scratch_dir("annuaire-example-config-");
+    let example =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config/annuaire.example.toml");
+    let path = dir.path().join("annuaire.toml");
+    std::fs::copy(&example, &path).unwrap();
+    let key = SigningKey::ec("example");
+    std::fs::write(dir.path().join("jwks.json"), jwks(&[&key])).unwrap();
+    let config =
+        ServeConfig::load(Some(&path), &CommandLine::default()).expect("the example loads");
+    let auth = config
+        .auth
+        .as_ref()
+        .expect("the example configures access control");
+    assert_eq!(auth.api_keys.len(), 2);
+    assert_eq!(config.listen(), "127.0.0.1:8080");
+    assert_eq!(
+        auth.restricted.as_ref().unwrap().elements,
+        ["Practitioner.telecom", "PractitionerRole.telecom"]
+    );
+    let access =
+        annuaire::serve::access_control(&config, false).expect("the example's policy starts");
+    assert!(!access.policy.is_open());
+    assert_eq!(
+        access.policy.smart_configuration().unwrap()["issuer"],
+        "https://auth.esante.gouv.fr/auth/realms/esante-wallet"
+    );
+}
+
+#[test]
+fn an_invalid_configuration_stops_the_server_naming_the_setting() {
+    let dir = common::scratch_dir("annuaire-bad-config-");
+    let cases = [
+        (
+            "[auth]\n[[auth.api_keys]]\nname = \"a\"\nsha256 = \"xyz\"\nscopes = []\n",
+            "auth.api_keys[0].sha256",
+        ),
+        ("[auth]\nrealmm = \"typo\"\n", "realmm"),
+        (
+            "[auth.jwt]\njwks = \"missing.json\"\nissuer = \"i\"\naudience = \"a\"\n",
+            "auth.jwt.jwks",
+        ),
+        (
+            "[auth]\n[[auth.api_keys]]\nname = \"a\"\nsha256 = \"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"\nscopes = [\"system/*.read\"]\n[auth.restricted]\nelements = [\"Practitioner.email\"]\nscope = \"x\"\n",
+            "auth.restricted.elements",
+        ),
+        ("cache_mb = \"lots\"\n", "cache_mb"),
+    ];
+    for (i, (text, setting)) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("bad-{i}.toml"));
+        std::fs::write(&path, text).unwrap();
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_annuaire"))
+            .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&path)
+            .output()
+            .expect("run annuaire");
+        assert!(!output.status.success(), "{text}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(setting), "{setting}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
