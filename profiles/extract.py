@@ -8,8 +8,9 @@ prose (short, definition, comment, requirements, mapping...). The server's profi
 (src/profiles.rs) and the profile checker (tests/interop/profile_check.py) both read these
 files, so the repository needs no copy of the IG at build or test time.
 
-Usage: python3 profiles/extract.py [IG_DIR]
-IG_DIR defaults to ../shared/reference/ans-ig relative to the repository root.
+Usage: python3 profiles/extract.py [IG_DIR [OUT_DIR]]
+IG_DIR defaults to ../shared/reference/ans-ig relative to the repository root, OUT_DIR to
+profiles/ (another OUT_DIR lets a test compare a fresh extraction with the committed files).
 
 Standard library only; output is deterministic (sorted keys, snapshot order, trailing
 newline), so re-running on the same IG produces byte-identical files.
@@ -205,15 +206,16 @@ def write_json(path: Path, data: dict) -> None:
 
 def main(argv: list[str]) -> int:
     ig_dir = Path(argv[1]) if len(argv) > 1 else DEFAULT_IG_DIR
+    out_dir = Path(argv[2]) if len(argv) > 2 else HERE
     if not ig_dir.is_dir():
         print(f"extract.py: IG directory not found: {ig_dir}", file=sys.stderr)
         return 2
     terminology = Terminology(ig_dir)
     for name in PROFILES:
         sd = load_json(ig_dir / f"StructureDefinition-{name}.json")
-        out = HERE / f"{name}.json"
+        out = out_dir / f"{name}.json"
         write_json(out, extract_profile(sd, terminology))
-        print(f"wrote {out.relative_to(REPO_ROOT)}")
+        print(f"wrote {out}")
     return 0
 
 

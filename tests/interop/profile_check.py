@@ -519,9 +519,9 @@ class ProfileSet:
             else:
                 chosen.append(profile)
         if not chosen and not problems:
-            known = ", ".join(sorted(p.canonical for p in self.profiles.values()))
             problems.append(
-                f"{rtype}.meta.profile: claims no known profile ({short(claims)}); known: {known}"
+                f"{rtype}.meta.profile: claims no known profile ({short(claims)}), "
+                "none of those in profiles/"
             )
         return chosen, problems
 
