@@ -4,7 +4,8 @@
 Reads the ANS StructureDefinitions (IG ans.fhir.fr.annuaire) and writes one JSON file per
 profile next to this script: url, version, type, and per element its path, slice name,
 cardinality, fixed[x]/pattern[x] values, slicing, type profiles, bindings — and nothing of the
-prose (short, definition, comment, requirements, mapping...). The server's profile claims
+prose (short, definition, comment, requirements, mapping...); and, under types/, the same for
+the datatype and extension profiles those use that the IG copy has. The server's profile claims
 (src/profiles.rs) and the profile checker (tests/interop/profile_check.py) both read these
 files, so the repository needs no copy of the IG at build or test time.
 
@@ -199,6 +200,39 @@ def extract_profile(sd: dict, terminology: Terminology) -> dict:
     }
 
 
+def referenced_type_profiles(extracted: dict) -> set[str]:
+    """URLs (without version) of the datatype and extension profiles an extraction's elements
+    are typed with."""
+    return {
+        canonical.split("|", 1)[0]
+        for element in extracted["elements"]
+        for t in element.get("type", [])
+        for canonical in t.get("profile", [])
+    }
+
+
+def type_profiles(ig_dir: Path, roots: list[dict], terminology: Terminology) -> dict[str, dict]:
+    """Extractions of the datatype/extension profiles the claimed profiles use, transitively,
+    among those the IG copy has (with a snapshot): the claimed profiles' snapshots do not
+    always expand them (e.g. as-address-extended on Organization.address, as-ext-data-trace
+    on meta.extension). Keyed by the StructureDefinition id."""
+    available = {}
+    for path in sorted(ig_dir.glob("StructureDefinition-*.json")):
+        sd = load_json(path)
+        if sd.get("snapshot") and sd.get("kind") == "complex-type":
+            available[sd["url"]] = sd
+    out: dict[str, dict] = {}
+    pending = set().union(*(referenced_type_profiles(r) for r in roots))
+    while pending:
+        url = pending.pop()
+        sd = available.get(url)
+        if sd is None or sd["id"] in out:
+            continue
+        out[sd["id"]] = extract_profile(sd, terminology)
+        pending |= referenced_type_profiles(out[sd["id"]])
+    return out
+
+
 def write_json(path: Path, data: dict) -> None:
     text = json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
     path.write_text(text, encoding="utf-8")
@@ -211,10 +245,18 @@ def main(argv: list[str]) -> int:
         print(f"extract.py: IG directory not found: {ig_dir}", file=sys.stderr)
         return 2
     terminology = Terminology(ig_dir)
+    claimed = []
     for name in PROFILES:
         sd = load_json(ig_dir / f"StructureDefinition-{name}.json")
+        claimed.append(extract_profile(sd, terminology))
         out = out_dir / f"{name}.json"
-        write_json(out, extract_profile(sd, terminology))
+        write_json(out, claimed[-1])
+        print(f"wrote {out}")
+    types_dir = out_dir / "types"
+    types_dir.mkdir(exist_ok=True)
+    for name, extracted in sorted(type_profiles(ig_dir, claimed, terminology).items()):
+        out = types_dir / f"{name}.json"
+        write_json(out, extracted)
         print(f"wrote {out}")
     return 0
 

@@ -30,9 +30,12 @@ Skipped, knowingly (each would need content the repository does not have):
   list of code systems (from the IG's publisher list) is used to decide whether a coding can
   belong to a binding-discriminated slice: a coding whose system is not one of the value set's
   systems cannot be in it;
-* constraints of datatype or extension profiles the snapshot does not expand (e.g.
-  as-address-extended on Organization.address, fr-core-human-name): only what the as-dp
-  snapshots list is checked;
+* constraints of datatype or extension profiles that neither the as-dp snapshots expand nor
+  the IG copy has (the fr-core ones: fr-core-address, fr-core-contact-point,
+  fr-core-human-name, fr-core-practitioner-specialty..., and HL7 extensions such as
+  humanname-assembly-order). Those the IG has (as-address-extended, as-ext-data-trace,
+  as-ext-organization-*...) are in profiles/types/ and values typed with them are walked
+  against them (violations name them: `[as-address-extended: Address.line]`);
 * FHIRPath invariants (constraint expressions), primitive datatype formats, unknown
   properties, `type`/`profile` discriminators (none in the as-dp profiles), reference targets.
   A slice whose discriminator cannot be evaluated from the profile gets no values; a closed
@@ -77,17 +80,42 @@ def as_list(value: Any) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def child_values(value: Any, name: str) -> list[tuple[str, Any]]:
-    """Values of property `name` of a complex value, as (JSON key, item) pairs. A choice name
-    `value[x]` matches any key `value<Type>`: the key tells the type the instance chose."""
+def child_values(value: Any, name: str) -> list[tuple[str, Any, dict | None]]:
+    """Occurrences of property `name` of a complex value, as (JSON key, item, companion).
+    A choice name `value[x]` matches any key `value<Type>`: the key tells the type the
+    instance chose. The companion is the `_key` object of a primitive (its id and
+    extensions, in the JSON representation); an occurrence may have only a companion."""
     if not isinstance(value, dict):
         return []
     if name.endswith("[x]"):
         stem = name[:-3]
-        keys = [k for k in value if k.startswith(stem) and k[len(stem) : len(stem) + 1].isupper()]
+        names = {k.lstrip("_") for k in value}
+        keys = sorted(k for k in names if k.startswith(stem) and k[len(stem) : len(stem) + 1].isupper())
     else:
-        keys = [name] if name in value else []
-    return [(key, item) for key in keys for item in as_list(value[key])]
+        keys = [name] if name in value or f"_{name}" in value else []
+    out = []
+    for key in keys:
+        items, companions = value.get(key), value.get(f"_{key}")
+        if isinstance(items, list) or isinstance(companions, list):
+            items, companions = as_list(items), as_list(companions)
+            count = max(len(items), len(companions))
+            items += [None] * (count - len(items))
+            companions += [None] * (count - len(companions))
+            out.extend((key, i, c) for i, c in zip(items, companions))
+        else:
+            out.append((key, items, companions))
+    return out
+
+
+def primitive_view(value: Any, companion: dict | None) -> Any:
+    """What a value's children are read from: a complex value itself; for a primitive, its
+    companion's id/extension plus the primitive as `value`."""
+    if isinstance(value, dict) or (value is not None and companion is None):
+        return value
+    view = dict(companion or {})
+    if value is not None:
+        view["value"] = value
+    return view
 
 
 def path_values(value: Any, path: str) -> list:
@@ -102,7 +130,9 @@ def path_values(value: Any, path: str) -> list:
                 url = step[len("extension(") : -1].strip("'\"")
                 out.extend(e for e in as_list(v.get("extension")) if e.get("url") == url)
             else:
-                out.extend(item for _, item in child_values(v, step))
+                out.extend(
+                    primitive_view(item, companion) for _, item, companion in child_values(v, step)
+                )
         values = out
     return values
 
@@ -133,6 +163,13 @@ def contains_pattern(value: Any, pattern: Any) -> bool:
         items = as_list(value)
         return all(any(contains_pattern(item, sub) for item in items) for sub in pattern)
     return value == pattern
+
+
+def comparable(value: Any, expected: Any) -> Any:
+    """A primitive seen with its companion (see primitive_view) compares by its value."""
+    if isinstance(value, dict) and not isinstance(expected, (dict, list)):
+        return value.get("value")
+    return value
 
 
 def choice_constraints(element: dict) -> list[tuple[str, str, Any]]:
@@ -267,6 +304,10 @@ def rsplit_id(element_id: str) -> tuple[str, str, str]:
     return "", "", element_id
 
 
+def profile_name(profile: Profile) -> str:
+    return profile.url.rsplit("/", 1)[-1]
+
+
 def element_name(element: dict) -> str:
     return element["path"].rsplit(".", 1)[-1]
 
@@ -279,8 +320,9 @@ def max_allowed(element: dict) -> float:
 class Walk:
     """One resource checked against one profile: collects violations and notes."""
 
-    def __init__(self, profile: Profile):
+    def __init__(self, profile: Profile, types: dict[str, Profile] | None = None):
         self.profile = profile
+        self.types = types or {}
         self.violations: list[str] = []
         self._criteria: dict[tuple[str, str, str], Criterion | None] = {}
 
@@ -289,12 +331,13 @@ class Walk:
 
     # -- elements ---------------------------------------------------------------------------
 
-    def check_values(self, element: dict, values: list[tuple[str, Any]], location: str) -> None:
-        """`values` are all the occurrences of `element` in one parent, as (key, value)."""
+    def check_values(self, element: dict, values: list[tuple], location: str) -> None:
+        """`values` are all the occurrences of `element` in one parent, as (key, value,
+        companion) (see child_values)."""
         self.check_cardinality(element, len(values), location)
-        for index, (key, value) in enumerate(values):
+        for index, (key, value, companion) in enumerate(values):
             where = item_location(location, key, index, len(values), element)
-            self.check_value(element, key, value, where)
+            self.check_value(element, key, value, where, companion)
         if element["id"] in self.profile.slices:
             self.check_slicing(element, values, location)
 
@@ -309,7 +352,9 @@ class Walk:
                 location, element["id"], f"maximum {element['max']} allowed, found {count}"
             )
 
-    def check_value(self, element: dict, key: str, value: Any, where: str) -> None:
+    def check_value(
+        self, element: dict, key: str, value: Any, where: str, companion: dict | None = None
+    ) -> None:
         """Fixed/pattern, required binding, then the element's children."""
         for kind, datatype, expected in choice_constraints(element):
             if not self.is_of_type(element, key, datatype, where):
@@ -320,9 +365,28 @@ class Walk:
                     where, element["id"], f"{verb} {short(expected)}, found {short(value)}"
                 )
         self.check_binding(element, value, where)
-        for child in self.profile.children.get(element["id"], []):
+        children = self.profile.children.get(element["id"], [])
+        view = primitive_view(value, companion)
+        for child in children:
             name = element_name(child)
-            self.check_values(child, child_values(value, name), f"{where}.{name}")
+            self.check_values(child, child_values(view, name), f"{where}.{name}")
+        if not children:
+            self.check_type_profile(element, view, where)
+
+    def check_type_profile(self, element: dict, value: Any, where: str) -> None:
+        """An element typed with a datatype or extension profile the snapshot does not expand
+        (as-address-extended, as-ext-data-trace...): the value is walked against that
+        profile's own snapshot, when profiles/types/ has it."""
+        for t in element.get("type", []):
+            for canonical in t.get("profile", []):
+                profile = self.types.get(canonical.split("|", 1)[0])
+                if profile is None or not isinstance(value, dict):
+                    continue
+                walk = Walk(profile, self.types)
+                walk.check_value(profile.elements[profile.type], profile.type, value, where)
+                self.violations.extend(
+                    v.replace(" [", f" [{profile_name(profile)}: ", 1) for v in walk.violations
+                )
 
     def is_of_type(self, element: dict, key: str, datatype: str, where: str) -> bool:
         """For a choice element (`value[x]`), the JSON key names the type the instance chose:
@@ -352,39 +416,40 @@ class Walk:
 
     def check_slicing(self, element: dict, values: list[tuple[str, Any]], location: str) -> None:
         slices = self.profile.slices[element["id"]]
-        discriminators = element["slicing"]["discriminator"] if "slicing" in element else []
+        discriminators = discriminators_of(element)
         criteria = {
             s["id"]: [self.criterion(s, d) for d in discriminators] for s in slices
         }
         decidable = {sid: all(c is not None for c in cs) and cs for sid, cs in criteria.items()}
-        assigned: dict[str, list[tuple[int, str, Any]]] = {s["id"]: [] for s in slices}
+        assigned: dict[str, list[tuple]] = {s["id"]: [] for s in slices}
         unmatched = []
-        for index, (key, value) in enumerate(values):
+        for index, (key, value, companion) in enumerate(values):
+            view = primitive_view(value, companion)
             target = next(
                 (
                     s
                     for s in slices
                     if decidable[s["id"]]
-                    and all(c(path_values(value, d["path"])) for c, d in zip(criteria[s["id"]], discriminators))
+                    and all(c(path_values(view, d["path"])) for c, d in zip(criteria[s["id"]], discriminators))
                 ),
                 None,
             )
             if target is None:
-                unmatched.append((index, key, value))
+                unmatched.append((index, key, value, companion))
             else:
-                assigned[target["id"]].append((index, key, value))
+                assigned[target["id"]].append((index, key, value, companion))
         for s in slices:
             if not decidable[s["id"]]:
                 continue  # cannot tell which values are its own: see module doc
             items = assigned[s["id"]]
             slice_location = f"{location}:{s['sliceName']}"
             self.check_cardinality(s, len(items), slice_location)
-            for index, key, value in items:
+            for index, key, value, companion in items:
                 where = item_location(location, key, index, len(values), element)
-                self.check_value(s, key, value, f"{where}:{s['sliceName']}")
+                self.check_value(s, key, value, f"{where}:{s['sliceName']}", companion)
         rules = element.get("slicing", {}).get("rules", "open")
         if rules == "closed" and all(decidable.values()):
-            for index, key, value in unmatched:
+            for index, key, value, _ in unmatched:
                 where = item_location(location, key, index, len(values), element)
                 self.report(
                     where, element["id"], f"closed slicing: matches no slice: {short(value)}"
@@ -437,7 +502,8 @@ class Walk:
         constraints = choice_constraints(target)
         if constraints:
             return lambda values: any(
-                all(matches_constraint(k, v, e) for k, _, e in constraints) for v in values
+                all(matches_constraint(k, comparable(v, e), e) for k, _, e in constraints)
+                for v in values
             )
         value_set = self.profile.value_set(target)
         if value_set is not None and (value_set.codes is not None or value_set.systems):
@@ -455,10 +521,23 @@ class Walk:
         children = [(name, c) for name, c in children if c is not None]
         if children:
             return lambda values: any(
-                all(c([item for _, item in child_values(v, name)]) for name, c in children)
+                all(
+                    c([primitive_view(i, comp) for _, i, comp in child_values(v, name)])
+                    for name, c in children
+                )
                 for v in values
             )
         return None
+
+
+def discriminators_of(element: dict) -> list[dict]:
+    """The element's slicing discriminators. Extensions are always sliced by url (R4
+    profiling §5.1.0.9), even where a snapshot lists extension slices without `slicing`."""
+    if "slicing" in element:
+        return element["slicing"]["discriminator"]
+    if element_name(element) in ("extension", "modifierExtension"):
+        return [{"type": "value", "path": "url"}]
+    return []
 
 
 def exists_criterion(target: dict) -> Criterion | None:
@@ -493,15 +572,21 @@ def item_location(location: str, key: str, index: int, count: int, element: dict
 class ProfileSet:
     """The profiles of profiles/*.json, keyed by canonical URL."""
 
-    def __init__(self, profiles: Iterable[Profile]):
+    def __init__(self, profiles: Iterable[Profile], types: Iterable[Profile] = ()):
         self.profiles = {p.url: p for p in profiles}
+        self.types = {p.url: p for p in types}
 
     @classmethod
     def load(cls, profiles_dir: str | os.PathLike = DEFAULT_PROFILES_DIR) -> "ProfileSet":
+        """Resource profiles from `profiles_dir/*.json`, datatype and extension profiles they
+        use from `profiles_dir/types/*.json`."""
         paths = sorted(Path(profiles_dir).glob("*.json"))
         if not paths:
             raise FileNotFoundError(f"no profile constraint files in {profiles_dir}")
-        return cls(Profile.from_file(p) for p in paths)
+        type_paths = sorted(Path(profiles_dir).glob("types/*.json"))
+        return cls(
+            (Profile.from_file(p) for p in paths), (Profile.from_file(p) for p in type_paths)
+        )
 
     def claimed(self, resource: dict) -> tuple[list[Profile], list[str]]:
         """The known profiles a resource claims in meta.profile, and violations of the claim."""
@@ -531,7 +616,7 @@ class ProfileSet:
             return ["not a FHIR resource (no resourceType)"]
         profiles, violations = self.claimed(resource)
         for profile in profiles:
-            walk = Walk(profile)
+            walk = Walk(profile, self.types)
             root = profile.elements[profile.type]
             walk.check_value(root, profile.type, resource, profile.type)
             violations.extend(walk.violations)

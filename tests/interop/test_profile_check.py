@@ -45,6 +45,17 @@ EXPECTED = {
         "[Organization.type:organizationType.extension:as-ext-organization-types]: "
         "minimum 1 required, found 0"
     ),
+    "Organization--max--address-line-house-number-twice.json": (
+        "Organization.address[0].line[0].extension:houseNumber "
+        "[as-address-extended: Address.line.extension:houseNumber]: maximum 1 allowed, found 2"
+    ),
+    "Organization--max--data-trace-systeme-information-twice.json": (
+        "[as-ext-data-trace: Extension.extension:systeme-information]: maximum 1 allowed, found 2"
+    ),
+    "Organization--max--data-trace-value-forbidden.json": (
+        "Organization.meta.extension[0]:as-ext-data-trace.value[x] "
+        "[as-ext-data-trace: Extension.value[x]]: maximum 0 allowed, found 1"
+    ),
     "Organization--max--contact-forbidden.json": (
         "[Organization.contact]: maximum 0 allowed, found 1"
     ),
@@ -263,10 +274,13 @@ def test_not_a_resource_is_a_violation(profiles):
 def test_profiles_are_a_fresh_extraction(tmp_path):
     extract = REPO_ROOT / "profiles" / "extract.py"
     subprocess.run([sys.executable, extract, IG_DIR, tmp_path], check=True, capture_output=True)
-    fresh = sorted(tmp_path.glob("*.json"))
-    assert [p.name for p in fresh] == sorted(p.name for p in PROFILES_DIR.glob("*.json"))
-    for path in fresh:
-        assert path.read_bytes() == (PROFILES_DIR / path.name).read_bytes(), path.name
+    for pattern in ("*.json", "types/*.json"):
+        fresh = sorted(tmp_path.glob(pattern))
+        committed = sorted(PROFILES_DIR.glob(pattern))
+        assert [p.name for p in fresh] == [p.name for p in committed]
+        for path in fresh:
+            relative = path.relative_to(tmp_path)
+            assert path.read_bytes() == (PROFILES_DIR / relative).read_bytes(), relative
 
 
 # -- the running server -----------------------------------------------------------------------
