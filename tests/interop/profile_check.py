@@ -90,7 +90,7 @@ def child_values(value: Any, name: str) -> list[tuple[str, Any, dict | None]]:
     if name.endswith("[x]"):
         stem = name[:-3]
         names = {k.lstrip("_") for k in value}
-        keys = sorted(k for k in names if k.startswith(stem) and k[len(stem) : len(stem) + 1].isupper())
+        keys = sorted(k for k in names if k.startswith(stem) and k[len(stem) :][:1].isupper())
     else:
         keys = [name] if name in value or f"_{name}" in value else []
     out = []
@@ -294,7 +294,8 @@ class Profile:
 
 
 def rsplit_id(element_id: str) -> tuple[str, str, str]:
-    """Splits an element id at its last `.` or `:` outside an extension-url step."""
+    """Splits an element id at its last `.` (child) or `:` (slice): (parent id, separator,
+    name)."""
     dot, colon = element_id.rfind("."), element_id.rfind(":")
     # A slice name never contains '.', so the later separator wins.
     if colon > dot:
@@ -318,7 +319,8 @@ def max_allowed(element: dict) -> float:
 
 
 class Walk:
-    """One resource checked against one profile: collects violations and notes."""
+    """One resource (or one value of a datatype/extension profile) checked against one
+    profile: collects the violations."""
 
     def __init__(self, profile: Profile, types: dict[str, Profile] | None = None):
         self.profile = profile
@@ -414,36 +416,16 @@ class Walk:
 
     # -- slicing ----------------------------------------------------------------------------
 
-    def check_slicing(self, element: dict, values: list[tuple[str, Any]], location: str) -> None:
+    def check_slicing(self, element: dict, values: list[tuple], location: str) -> None:
+        """Slice cardinalities, the slices' own constraints on the values they take, and the
+        closed rule."""
         slices = self.profile.slices[element["id"]]
-        discriminators = discriminators_of(element)
-        criteria = {
-            s["id"]: [self.criterion(s, d) for d in discriminators] for s in slices
-        }
-        decidable = {sid: all(c is not None for c in cs) and cs for sid, cs in criteria.items()}
-        assigned: dict[str, list[tuple]] = {s["id"]: [] for s in slices}
-        unmatched = []
-        for index, (key, value, companion) in enumerate(values):
-            view = primitive_view(value, companion)
-            target = next(
-                (
-                    s
-                    for s in slices
-                    if decidable[s["id"]]
-                    and all(c(path_values(view, d["path"])) for c, d in zip(criteria[s["id"]], discriminators))
-                ),
-                None,
-            )
-            if target is None:
-                unmatched.append((index, key, value, companion))
-            else:
-                assigned[target["id"]].append((index, key, value, companion))
+        assigned, unmatched, decidable = self.assign_slices(element, slices, values)
         for s in slices:
             if not decidable[s["id"]]:
                 continue  # cannot tell which values are its own: see module doc
             items = assigned[s["id"]]
-            slice_location = f"{location}:{s['sliceName']}"
-            self.check_cardinality(s, len(items), slice_location)
+            self.check_cardinality(s, len(items), f"{location}:{s['sliceName']}")
             for index, key, value, companion in items:
                 where = item_location(location, key, index, len(values), element)
                 self.check_value(s, key, value, f"{where}:{s['sliceName']}", companion)
@@ -454,6 +436,37 @@ class Walk:
                 self.report(
                     where, element["id"], f"closed slicing: matches no slice: {short(value)}"
                 )
+
+    def assign_slices(
+        self, element: dict, slices: list[dict], values: list[tuple]
+    ) -> tuple[dict[str, list[tuple]], list[tuple], dict[str, bool]]:
+        """Each value goes to the first slice whose discriminators all match it (R4: slices
+        are disjoint, the first match is the one). Returns the values per slice id (with
+        their index), the unmatched ones, and which slices have evaluable discriminators."""
+        discriminators = discriminators_of(element)
+        criteria = {s["id"]: [self.criterion(s, d) for d in discriminators] for s in slices}
+        decidable = {
+            sid: bool(cs) and all(c is not None for c in cs) for sid, cs in criteria.items()
+        }
+        assigned: dict[str, list[tuple]] = {s["id"]: [] for s in slices}
+        unmatched = []
+        for index, (key, value, companion) in enumerate(values):
+            view = primitive_view(value, companion)
+            target = next(
+                (
+                    s["id"]
+                    for s in slices
+                    if decidable[s["id"]]
+                    and all(
+                        c(path_values(view, d["path"]))
+                        for c, d in zip(criteria[s["id"]], discriminators)
+                    )
+                ),
+                None,
+            )
+            entry = (index, key, value, companion)
+            (unmatched if target is None else assigned[target]).append(entry)
+        return assigned, unmatched, decidable
 
     def criterion(self, slice_element: dict, discriminator: dict) -> Criterion | None:
         """How to tell that a value belongs to `slice_element` for one discriminator; None
@@ -591,7 +604,8 @@ class ProfileSet:
     def claimed(self, resource: dict) -> tuple[list[Profile], list[str]]:
         """The known profiles a resource claims in meta.profile, and violations of the claim."""
         rtype = resource.get("resourceType", "?")
-        claims = as_list(resource.get("meta", {}).get("profile")) if isinstance(resource.get("meta"), dict) else []
+        meta = resource.get("meta")
+        claims = as_list(meta.get("profile")) if isinstance(meta, dict) else []
         chosen, problems = [], []
         for claim in claims:
             profile = self.profiles.get(str(claim).split("|", 1)[0])
@@ -633,7 +647,8 @@ SERVER_SEARCHES = (
     "Practitioner?_count=50",
     "PractitionerRole?_count=50",
     "Organization?_count=50",
-    "PractitionerRole?_count=20&_include=PractitionerRole:practitioner&_include=PractitionerRole:organization",
+    "PractitionerRole?_count=20&_include=PractitionerRole:practitioner"
+    "&_include=PractitionerRole:organization",
     "Practitioner?_count=20&_revinclude=PractitionerRole:practitioner",
     "Organization?identifier=https://finess.esante.gouv.fr|&_count=20",
 )
@@ -664,7 +679,9 @@ def server_resources(base_url: str) -> Iterable[tuple[str, dict]]:
                 break
 
 
-def check_server_resources(base_url: str, profiles_dir: str | os.PathLike = DEFAULT_PROFILES_DIR) -> list[str]:
+def check_server_resources(
+    base_url: str, profiles_dir: str | os.PathLike = DEFAULT_PROFILES_DIR
+) -> list[str]:
     """Violations, prefixed with `Type/id`, of the resources a set of searches on the server
     at `base_url` (the FHIR base, e.g. http://127.0.0.1:8080/fhir) returns. Raises if the
     searches return nothing at all: an empty server would make the check vacuous."""
