@@ -10,18 +10,21 @@ FHIR R4 profiling rules say (https://hl7.org/fhir/R4/profiling.html):
 * fixed[x] (exact equality) and pattern[x] (the value contains the pattern: every property of
   the pattern is present with a matching value, every array item of the pattern is matched by
   some item of the instance array);
-* slicing: each repeating value is assigned to the first slice whose discriminators all match
-  (value/pattern discriminators via the slice's fixed/pattern value at the discriminator path,
-  or the fixed/pattern values of that element's descendants, or its required binding; exists
-  discriminators via the slice's min/max at the path); slice min/max are counted; closed
-  slicing rejects values no slice takes. Extension slices (meta.extension, extension,
-  value[x].extension...) are slices discriminated by url like any other, so required
-  extensions are their slices' min;
+* slicing: each repeating value is assigned to the first slice whose discriminators all match.
+  A value/pattern discriminator is evaluated with, in order: the slice's fixed/pattern value at
+  the discriminator path; its required binding there; the slices of that element (e.g.
+  qualification:degree by code.coding, itself sliced by binding); the fixed/pattern values of
+  its descendants (e.g. identifier:finess by type, from type.coding.system). An exists
+  discriminator uses the slice's min (>= 1: must exist) or max (0: must not) at the path.
+  Slice min/max are counted; closed slicing rejects values no slice takes. Extensions are
+  sliced by url (also where a snapshot lists extension slices without `slicing`), so required
+  extensions are their slices' min. Primitive values' extensions (`_line` in JSON) are read;
 * required bindings, where the value set's codes are known locally (profiles/*.json carry them
   only for value sets made of whole code systems shipped complete with the IG);
-* meta.profile: the profile to check is chosen from the resource's claims; a resource that
-  claims no profile in profiles/, or claims one for another resource type, is a violation; the
-  profiles' own meta.profile slices then require the exact url|version claims.
+* meta.profile: the profiles to check are those of profiles/ whose URL the resource claims
+  (any version); a resource that claims none, or claims one of another resource type, is a
+  violation; the as-dp profiles' own meta.profile slices then require the exact url|version
+  claims (as-dp and fr-core).
 
 Skipped, knowingly (each would need content the repository does not have):
 
@@ -38,8 +41,9 @@ Skipped, knowingly (each would need content the repository does not have):
   against them (violations name them: `[as-address-extended: Address.line]`);
 * FHIRPath invariants (constraint expressions), primitive datatype formats, unknown
   properties, `type`/`profile` discriminators (none in the as-dp profiles), reference targets.
-  A slice whose discriminator cannot be evaluated from the profile gets no values; a closed
-  slicing with such a slice does not reject unmatched values.
+  A slice whose discriminator cannot be evaluated from the profile would get no values and its
+  closed slicing would reject nothing (no such slice in today's profiles: every slice of the
+  three profiles and of profiles/types/ has an evaluable discriminator).
 
 Usage as a module:
     profiles = ProfileSet.load("profiles")
@@ -55,7 +59,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path

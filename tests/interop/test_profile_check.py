@@ -263,6 +263,22 @@ def test_pattern_semantics():
     assert contains("x", "x") and not contains("x", "y")
 
 
+def test_every_slice_has_an_evaluable_discriminator(profiles):
+    """A slice the checker cannot assign values to would silently escape its min/max and the
+    closed rule: none may exist in the profiles checked."""
+    undecidable = []
+    for profile in [*profiles.profiles.values(), *profiles.types.values()]:
+        walk = profile_check.Walk(profile, profiles.types)
+        for base, slices in profile.slices.items():
+            discriminators = profile_check.discriminators_of(profile.elements[base])
+            for s in slices:
+                criteria = [walk.criterion(s, d) for d in discriminators]
+                if not criteria or None in criteria:
+                    undecidable.append(s["id"])
+    assert undecidable == []
+    assert len(profiles.profiles) == 3 and profiles.types
+
+
 def test_not_a_resource_is_a_violation(profiles):
     assert profiles.check({"id": "x"}) == ["not a FHIR resource (no resourceType)"]
 
