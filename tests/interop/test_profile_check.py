@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -88,6 +90,10 @@ EXPECTED = {
     ),
     "Practitioner--closed--telecom-phone.json": (
         "Practitioner.telecom[1] [Practitioner.telecom]: closed slicing: matches no slice"
+    ),
+    "Practitioner--max--authorization-type-twice.json": (
+        "[Practitioner.extension:as-ext-frpractitioner-authorization.extension:type]: "
+        "maximum 1 allowed, found 2"
     ),
     "Practitioner--max--gender-forbidden.json": "[Practitioner.gender]: maximum 0 allowed, found 1",
     "Practitioner--max--identifier-idnatps-twice.json": (
@@ -311,4 +317,13 @@ def test_server_resources_conform():
             "and set ANNUAIRE_BASE_URL to its FHIR base, e.g. http://127.0.0.1:8080/fhir"
         )
     violations = profile_check.check_server_resources(base_url)
-    assert violations == [], f"{len(violations)} violations:\n" + "\n".join(violations[:40])
+    assert violations == [], summary(violations)
+
+
+def summary(violations: list[str]) -> str:
+    """Distinct violations (resource id left out) with their counts, then the first ones."""
+    kinds = Counter(re.sub(r"\[\d+\]", "[i]", v.split(": ", 1)[-1]) for v in violations)
+    lines = [f"{len(violations)} violations, {len(kinds)} distinct:"]
+    lines += [f"{count:6} x {kind}" for kind, count in kinds.most_common()]
+    lines += ["first ones:", *violations[:10]]
+    return "\n".join(lines)
