@@ -42,15 +42,24 @@ pub fn search_parameters() -> Vec<SearchParamDeclaration> {
 pub struct ResourceDeclaration {
     #[serde(rename = "type")]
     pub resource_type: String,
+    /// Not in resources.json: filled from `profiles/*.json` (see [`crate::profiles`]).
+    #[serde(default)]
     pub profile: String,
+    #[serde(default)]
     pub supported_profile: Vec<String>,
     pub documentation: String,
     pub interactions: Vec<String>,
 }
 
 pub fn resources() -> Vec<ResourceDeclaration> {
-    let declarations: Vec<ResourceDeclaration> = serde_json::from_str(RESOURCES)
+    let mut declarations: Vec<ResourceDeclaration> = serde_json::from_str(RESOURCES)
         .expect("conformance/resources.json is valid (checked by tests)");
+    for d in &mut declarations {
+        let rtype: ResourceType = d.resource_type.parse().expect("declared types are served");
+        let claim = crate::profiles::claim(rtype);
+        d.profile = claim.url.clone();
+        d.supported_profile = claim.supported();
+    }
     declarations
 }
 

@@ -13,6 +13,7 @@ pub mod generate;
 pub mod http;
 pub mod import;
 pub mod mapping;
+pub mod profiles;
 pub mod progress;
 pub mod resource_type;
 pub mod search;

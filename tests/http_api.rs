@@ -11,6 +11,21 @@ use serde_json::Value;
 use common::{DEMO_LAST_MODIFIED, DEMO_LAST_UPDATED, TestApp, spawn_app};
 
 const RESOURCES_JSON: &str = include_str!("../conformance/resources.json");
+/// The constraint files the server's profile claims come from (profiles/README.md).
+const PROFILE_FILES: [(&str, &str); 3] = [
+    (
+        "Practitioner",
+        include_str!("../profiles/as-dp-practitioner.json"),
+    ),
+    (
+        "PractitionerRole",
+        include_str!("../profiles/as-dp-practitionerrole.json"),
+    ),
+    (
+        "Organization",
+        include_str!("../profiles/as-dp-organization.json"),
+    ),
+];
 const FR_CORE_PRACTITIONER: &str =
     "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-practitioner|2.2.0";
 const AS_DP_PRACTITIONER: &str = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-dp-practitioner|1.2.0-snapshot-2";
@@ -103,6 +118,29 @@ fn strings(value: &Value) -> Vec<&str> {
         .unwrap_or_default()
 }
 
+/// The profile URL and the `supportedProfile` list a CapabilityStatement entry for `rtype` must
+/// show, read from profiles/*.json: the fr-core base (the as-dp profile's `fr-canonical`
+/// meta.profile slice), then the as-dp profile's `url|version`.
+fn claimed_profiles(rtype: &str) -> (String, Vec<String>) {
+    let (_, text) = PROFILE_FILES
+        .iter()
+        .find(|(t, _)| *t == rtype)
+        .unwrap_or_else(|| panic!("a profile file for {rtype}"));
+    let profile: Value = serde_json::from_str(text).expect("profile file is JSON");
+    let url = profile["url"].as_str().expect("url").to_owned();
+    let canonical = format!("{url}|{}", profile["version"].as_str().expect("version"));
+    let slice = format!("{rtype}.meta.profile:fr-canonical");
+    let base = profile["elements"]
+        .as_array()
+        .expect("elements")
+        .iter()
+        .find(|e| e["id"] == slice.as_str())
+        .and_then(|e| e["patternCanonical"].as_str())
+        .expect("fr-canonical pattern")
+        .to_owned();
+    (url, vec![base, canonical])
+}
+
 #[tokio::test]
 async fn metadata_is_an_r4_capability_statement_declaring_read_and_search() {
     let app = spawn_app();
@@ -139,11 +177,9 @@ async fn metadata_is_an_r4_capability_statement_declaring_read_and_search() {
             .iter()
             .find(|r| r["type"] == rtype)
             .unwrap_or_else(|| panic!("{rtype} missing from the CapabilityStatement"));
-        assert_eq!(resource["profile"], declaration["profile"], "{rtype}");
-        assert_eq!(
-            resource["supportedProfile"], declaration["supportedProfile"],
-            "{rtype}"
-        );
+        let (url, supported) = claimed_profiles(rtype);
+        assert_eq!(resource["profile"], url.as_str(), "{rtype}");
+        assert_eq!(strings(&resource["supportedProfile"]), supported, "{rtype}");
         assert_eq!(
             resource["interaction"],
             serde_json::json!([{"code": "read"}, {"code": "search-type"}]),

@@ -10,6 +10,7 @@ use fhir_json::types::{
 use fhir_json::{BuilderError, Instant};
 
 use super::nos;
+use crate::resource_type::ResourceType;
 
 fn built<T>(result: Result<T, BuilderError>) -> T {
     result.expect("every required field of this element is set above")
@@ -139,6 +140,14 @@ impl DataTrace<'_> {
 pub struct Stamp {
     pub version_id: String,
     pub last_updated: Instant,
+}
+
+/// The profiles a resource of `rtype` claims, fr-core base first then the as-dp profile, as
+/// the as-dp profiles' `meta.profile` slices (`fr-canonical`, `as-dp-canonical`) require;
+/// read from `profiles/*.json` so the claims and the profile checks share one source.
+pub fn claimed(rtype: ResourceType) -> [&'static str; 2] {
+    let claim = crate::profiles::claim(rtype);
+    [claim.base_canonical.as_str(), claim.canonical.as_str()]
 }
 
 /// `meta` as the ANS profiles want it: data-trace, server-managed version, `source`, and the

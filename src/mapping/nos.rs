@@ -1,4 +1,4 @@
-//! Canonical URLs: profiles, identifier systems, code systems and extensions used by the ANS
+//! Canonical URLs: identifier systems, code systems and extensions used by the ANS
 //! `as-dp-*` profiles (IG ans.fhir.fr.annuaire 1.2.0-snapshot-2). One place, so a typo cannot
 //! hide in one resource type and not the others.
 
@@ -6,15 +6,7 @@
 pub const META_SOURCE: &str = "https://annuaire.esante.gouv.fr";
 pub const LANGUAGE: &str = "fr";
 
-pub const FR_CORE_PRACTITIONER: &str =
-    "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-practitioner|2.2.0";
-pub const FR_CORE_PRACTITIONER_ROLE: &str =
-    "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-practitioner-role|2.2.0";
-pub const FR_CORE_ORGANIZATION: &str =
-    "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-organization|2.2.0";
-pub const AS_DP_PRACTITIONER: &str = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-dp-practitioner|1.2.0-snapshot-2";
-pub const AS_DP_PRACTITIONER_ROLE: &str = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-dp-practitionerrole|1.2.0-snapshot-2";
-pub const AS_DP_ORGANIZATION: &str = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-dp-organization|1.2.0-snapshot-2";
+// The profiles claimed in `meta.profile` come from `profiles/*.json`: see `crate::profiles`.
 
 /// Identifier type codes (`fr-core-cs-v2-0203`).
 pub const IDENTIFIER_TYPE: &str = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0203";

@@ -9,8 +9,8 @@ use fhir_json::types::{CodeableConcept, ExtensionValue, Identifier, Period};
 
 use super::address::{self, PostalAddress};
 use super::elements::{
-    DataTrace, SourceSystem, Stamp, coding, concept, extension, identifier, meta, nos_concept,
-    reference,
+    DataTrace, SourceSystem, Stamp, claimed, coding, concept, extension, identifier, meta,
+    nos_concept, reference,
 };
 use super::ids;
 use super::nos;
@@ -18,6 +18,7 @@ use super::practitioner::registrant;
 use super::telecom::{self, Contacts};
 use crate::extract::finess::Establishment;
 use crate::extract::rpps::{Col, RppsRow};
+use crate::resource_type::ResourceType;
 
 /// The columns that describe a structure (as opposed to the person or the activity), with the
 /// third token of `Autorité d'enregistrement`.
@@ -147,7 +148,7 @@ fn build(parts: Parts<'_>, stamp: &Stamp) -> (String, Organization) {
     let mut builder = Organization::builder()
         .id(parts.id.clone())
         .meta(meta(
-            &[nos::FR_CORE_ORGANIZATION, nos::AS_DP_ORGANIZATION],
+            &claimed(ResourceType::Organization),
             &parts.trace,
             stamp,
         ))

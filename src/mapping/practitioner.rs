@@ -9,8 +9,8 @@ use sha2::{Digest, Sha256};
 use fhir_json::types::{Extension, ExtensionValue};
 
 use super::elements::{
-    DataTrace, SourceSystem, Stamp, coding, complex_extension, concept, extension, identifier,
-    meta, nos_concept, reference,
+    DataTrace, SourceSystem, Stamp, claimed, coding, complex_extension, concept, extension,
+    identifier, meta, nos_concept, reference,
 };
 use super::ids;
 use super::mailbox;
@@ -18,6 +18,7 @@ use super::nos;
 use crate::extract::mssante::Mailbox;
 use crate::extract::qualifications::{Diploma, SavoirFaire};
 use crate::extract::rpps::{Col, RppsRow};
+use crate::resource_type::ResourceType;
 
 /// What the other published files say about one person, in file order: savoir-faire
 /// (`PS_LibreAcces_SavoirFaire`), diplomas and exercise authorisations
@@ -143,11 +144,10 @@ fn practitioner(
 ) -> Practitioner {
     let first = rows[0];
     let is_adeli = first.get(Col::TypeIdPp) == "0";
-    let profiles: &[&str] = if is_adeli {
-        &[nos::FR_CORE_PRACTITIONER]
-    } else {
-        &[nos::FR_CORE_PRACTITIONER, nos::AS_DP_PRACTITIONER]
-    };
+    let claims = claimed(ResourceType::Practitioner);
+    // A14: ADELI persons lack the `rpps` identifier as-dp-practitioner requires (1..1): they
+    // claim the fr-core base profile only.
+    let profiles: &[&str] = if is_adeli { &claims[..1] } else { &claims };
     let trace = DataTrace {
         authority: rows.iter().find_map(|r| registrant(r, 1)),
         system: SourceSystem::Rpps,
@@ -364,7 +364,7 @@ fn role(
     let mut builder = PractitionerRole::builder()
         .id(id.to_owned())
         .meta(meta(
-            &[nos::FR_CORE_PRACTITIONER_ROLE, nos::AS_DP_PRACTITIONER_ROLE],
+            &claimed(ResourceType::PractitionerRole),
             &trace,
             stamp,
         ))
