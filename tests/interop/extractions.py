@@ -81,6 +81,7 @@ class Org:
     part_of: str | None = None
     identifiers: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # type -> values
     system: str = "RPPS"  # data-information-system
+    rows: list = field(default_factory=list)  # RPPS rows of a structure built from RPPS
 
 
 @dataclass
@@ -240,6 +241,8 @@ class Extractions:
                 if r["Numéro SIRET site"]:
                     o.identifiers["SIRET"].add(r["Numéro SIRET site"])
                 self.orgs[oid] = o
+            if o.system == "RPPS":
+                o.rows.append(r)
             if struct:
                 o.identifiers["RPPSRG"].add(struct)
             if r["Ancien identifiant de la structure"] and not finess_site:
@@ -266,6 +269,17 @@ class Extractions:
         person = self.by_person.get(row["Identification nationale PP"], [])
         own = [p for p in person if self.practitioners[p].profession == row["Code Profession"]]
         return set(own or person)
+
+    def orgs_of_mailbox(self, row: dict[str, str]) -> set[str]:
+        """The Organizations an ORG mailbox line goes to: by FINESS (type 1), SIRET (type 3) or
+        national structure id (type + number)."""
+        kind, number = row["Type identifiant structure"], row["Identification Structure"]
+        out = set()
+        for o in self.orgs.values():
+            if (kind == "1" and number in o.identifiers["FINEG"] | o.identifiers["FINEJ"]) or \
+               (kind == "3" and number in o.identifiers["SIRET"]) or (kind + number in o.identifiers["IDNST"]):
+                out.add(o.id)
+        return out
 
     def first_mailboxes(self, kind: str) -> list[dict[str, str]]:
         """Mailbox lines of a type (PER/ORG), the first line of each address only."""
