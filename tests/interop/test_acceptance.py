@@ -127,10 +127,12 @@ def structure_authority(rows):
 
 
 def role_mailboxes(ext):
-    """address -> role ids, for personal mailboxes whose structure is one of the person's activities'."""
+    """address -> role ids, for personal mailboxes whose structure is one of the person's activities'
+    (README: "A personal mailbox whose structure ... is that of the activity is also on the role";
+    the person's activities in any profession, not only the mailbox's)."""
     out = {}
     for m in ext.first_mailboxes("PER"):
-        pr = ext.practitioners_of_mailbox(m)
+        pr = set(ext.by_person.get(m["Identification nationale PP"], []))
         kind, number = m["Type identifiant structure"], m["Identification Structure"]
         if not kind or not number:
             continue
