@@ -113,7 +113,7 @@ export PYTHONDONTWRITEBYTECODE=1
 # --- tests -------------------------------------------------------------------------------------
 step "pytest tests/interop/test_*.py"
 set +e
-(cd "$HERE" && "$VENV/bin/python" -m pytest -p no:cacheprovider -q -rfE \
+(cd "$HERE" && "$VENV/bin/python" -m pytest -p no:cacheprovider -q -rfE --tb=short \
     --junitxml="$WORK/pytest.xml" --ignore=node "$HERE")
 PY_RC=$?
 step "node --test tests/interop/node/test/*.test.mjs"
