@@ -76,3 +76,13 @@ test('fhir-kit-client: malformed search rejects with a 400 OperationOutcome nami
     },
   );
 });
+
+test('fhir-kit-client: POST _search (postSearch) equals the GET search', async () => {
+  const { organization } = await sampleRole();
+  const searchParams = { organization: `Organization/${organization}`, _count: 500 };
+  const viaPost = await client.search({ resourceType: 'PractitionerRole', searchParams, options: { postSearch: true } });
+  const viaGet = await client.search({ resourceType: 'PractitionerRole', searchParams });
+  assert.ok(matches(viaGet).length >= 1);
+  assert.deepEqual(matches(viaPost).map((r) => r.id), matches(viaGet).map((r) => r.id));
+  assert.equal(viaPost.total, viaGet.total);
+});
