@@ -2452,6 +2452,15 @@ async fn include_and_revinclude() {
             vec![("_include", "*")],
             vec![practitioner.as_str(), organization.as_str()],
         ),
+        // R4 3.1.1.5.5: `*` for the parameter name, every reference parameter of the type.
+        (
+            vec![("_include", "PractitionerRole:*")],
+            vec![practitioner.as_str(), organization.as_str()],
+        ),
+        (
+            vec![("_include", "PractitionerRole:*:Organization")],
+            vec![organization.as_str()],
+        ),
         (
             vec![
                 ("_include", "PractitionerRole:organization"),
@@ -2501,6 +2510,24 @@ async fn include_and_revinclude() {
     assert_eq!(
         entries_of_mode(&c, &bundle, "include"),
         roles.iter().cloned().collect::<BTreeSet<_>>()
+    );
+    let bundle = search(
+        &c.client,
+        &c.app,
+        "Practitioner",
+        &[("_id", pid), ("_revinclude", "PractitionerRole:*")],
+    )
+    .await;
+    assert_eq!(
+        entries_of_mode(&c, &bundle, "include"),
+        roles.iter().cloned().collect::<BTreeSet<_>>(),
+        "_revinclude=PractitionerRole:*"
+    );
+    assert!(
+        entries(&bundle)
+            .iter()
+            .all(|e| e["search"]["mode"] != "outcome"),
+        "{bundle}"
     );
 
     // _revinclude with :iterate: a legal entity, its establishments, the roles there (and at

@@ -393,6 +393,43 @@ fn parse_include(
             parts[0]
         ))
     })?;
+    if parts[1] == "*" {
+        // `Type:*` (R4 3.1.1.5.5: the wildcard stands for the search parameter name): every
+        // reference parameter of Type, optionally only those pointing at a target type.
+        let target = match parts.get(2) {
+            Some(t) => Some(
+                ResourceType::from_str(t)
+                    .map_err(|_| Skip(format!("{name}={value}: type `{t}` is not served here")))?,
+            ),
+            None => None,
+        };
+        let registry = Registry::get();
+        let mut references = registry
+            .for_type(source)
+            .filter(|p| p.param_type == ParamType::Reference);
+        if !iterate && !reverse && source != rtype {
+            return Err(Skip(format!(
+                "{name}={value}: the search is on {rtype}, not {source} (use :iterate)"
+            )));
+        }
+        let wanted = if !iterate && reverse {
+            Some(rtype)
+        } else {
+            target
+        };
+        if !references.any(|p| wanted.is_none_or(|w| p.target == Some(w))) {
+            return Err(Skip(format!(
+                "{name}={value}: no reference parameter of {source} points at {}",
+                wanted.map_or("anything".to_string(), |w| w.to_string())
+            )));
+        }
+        return Ok(Include {
+            source: Some(source),
+            param: None,
+            target,
+            iterate,
+        });
+    }
     let param = Registry::get()
         .find(source, parts[1])
         .filter(|p| p.param_type == ParamType::Reference)
