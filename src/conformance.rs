@@ -97,6 +97,7 @@ pub fn capability_statement(software_version: &str) -> Value {
                 "conditionalDelete": "not-supported",
             })
         })
+        .map(without_empty_arrays)
         .collect();
     let mut resources = resources;
     resources.push(json!({
@@ -106,6 +107,14 @@ pub fn capability_statement(software_version: &str) -> Value {
     }));
     statement["rest"][0]["resource"] = Value::Array(resources);
     statement
+}
+
+/// FHIR JSON forbids empty arrays (R4 JSON §2.6.2): an element with no values is absent.
+fn without_empty_arrays(mut value: Value) -> Value {
+    if let Value::Object(map) = &mut value {
+        map.retain(|_, v| !matches!(v, Value::Array(items) if items.is_empty()));
+    }
+    value
 }
 
 fn declared_for<'p>(

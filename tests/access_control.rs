@@ -507,6 +507,7 @@ async fn includes_chains_and_reverse_chains_towards_a_forbidden_type_are_refused
     let roles_only = token("system/PractitionerRole.rs");
     for path in [
         "/fhir/PractitionerRole?_include=PractitionerRole:organization",
+        "/fhir/PractitionerRole?_include=PractitionerRole:*",
         "/fhir/PractitionerRole?_include=*",
         "/fhir/PractitionerRole?organization.name=a",
         "/fhir/PractitionerRole?practitioner.identifier=1",

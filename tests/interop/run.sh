@@ -27,7 +27,13 @@ fi
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/annuaire-interop.XXXXXX")"
 SERVER_PID=""
 
+SECURED_PID=""
 stop_server() {
+    if [[ -n "$SECURED_PID" ]]; then
+        kill "$SECURED_PID" 2>/dev/null || true
+        wait "$SECURED_PID" 2>/dev/null || true
+        SECURED_PID=""
+    fi
     if [[ -n "$SERVER_PID" ]]; then
         kill "$SERVER_PID" 2>/dev/null || true
         wait "$SERVER_PID" 2>/dev/null || true
@@ -80,7 +86,29 @@ one() { # the single generated file matching a pattern
     --data "$WORK/data" > "$WORK/import.log" 2>&1 || { cat "$WORK/import.log"; exit 2; }
 tail -n 8 "$WORK/import.log"
 
-PORT="$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+# A second server on a copy of the data, with access control: an API key in the ANS gateway's
+# header, a restricted element (test_access.py).
+cp -r "$WORK/data" "$WORK/data-secured"
+SECURED_KEY="interop-$("$VENV/bin/python" -c 'import secrets; print(secrets.token_hex(16))')"
+SECURED_HASH="$(printf '%s' "$SECURED_KEY" | sha256sum | cut -d' ' -f1)"
+cat > "$WORK/secured.toml" <<TOML
+[auth]
+[[auth.api_keys]]
+name = "interop"
+sha256 = "$SECURED_HASH"
+scopes = ["system/*.rs"]
+[auth.restricted]
+elements = ["Practitioner.telecom", "PractitionerRole.telecom"]
+scope = "annuaire/restricted.read"
+[audit]
+destination = "$WORK/audit.log"
+TOML
+free_port() { "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+SECURED_PORT="$(free_port)"
+"$BIN" serve --data "$WORK/data-secured" --listen "127.0.0.1:$SECURED_PORT" --config "$WORK/secured.toml" > "$WORK/serve-secured.log" 2>&1 &
+SECURED_PID=$!
+
+PORT="$(free_port)"
 BASE_URL="http://127.0.0.1:$PORT/fhir"
 step "serve on $BASE_URL"
 "$BIN" serve --data "$WORK/data" --listen "127.0.0.1:$PORT" > "$WORK/serve.log" 2>&1 &
@@ -105,6 +133,29 @@ while True:
     time.sleep(0.2)
 EOF
 
+"$VENV/bin/python" - "http://127.0.0.1:$SECURED_PORT/fhir/metadata" "$SECURED_PID" <<'EOF' || { cat "$WORK/serve-secured.log"; exit 2; }
+import os, sys, time, urllib.request
+url, pid = sys.argv[1], int(sys.argv[2])
+deadline = time.time() + 60
+while True:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            if r.status == 200:
+                break
+    except Exception:
+        pass
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        sys.exit("interop: the secured server exited before answering")
+    if time.time() > deadline:
+        sys.exit("interop: no answer from " + url)
+    time.sleep(0.2)
+EOF
+
+export ANNUAIRE_SECURED_BASE_URL="http://127.0.0.1:$SECURED_PORT/fhir"
+export ANNUAIRE_SECURED_API_KEY="$SECURED_KEY"
+export ANNUAIRE_SECURED_AUDIT="$WORK/audit.log"
 export ANNUAIRE_BASE_URL="$BASE_URL"
 export ANNUAIRE_EXTRACTIONS="$EXTRACTIONS"
 export ANNUAIRE_SANTE_CACHE_DIR="$WORK/annuairesante-cache"   # the ANS client's code-label cache

@@ -31,7 +31,9 @@ import profile_check  # noqa: E402
 
 PROFILES_DIR = REPO_ROOT / "profiles"
 VALID = sorted((HERE / "fixtures" / "valid").glob("*.json"))
-BROKEN = sorted((HERE / "fixtures" / "broken").glob("*.json"))
+# The profile checker's broken fixtures are named `Type--rule--what.json`; the other
+# validators' fixtures in the same folder are prefixed by the validator's name.
+BROKEN = sorted((HERE / "fixtures" / "broken").glob("*--*--*.json"))
 IG_DIR = REPO_ROOT.parent / "shared" / "reference" / "ans-ig"
 
 RULES = {"min", "max", "pattern", "type", "binding", "slice", "closed", "extension", "profile"}
