@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Benchmark: identifier lookup with a valid JWT against the same lookup unauthenticated, on the
 # national-size store imported by benches/import.sh. The data directory can be served by one
-# server at a time, so the open and the authenticated servers alternate (open, JWT, open, JWT,
-# ...), each measured after a warm-up; the report gives every run and the medians.
+# server at a time, so the open and the authenticated servers alternate, the order swapped every
+# round (open then JWT, JWT then open, ...), each measured after a warm-up; the report gives
+# every round and the medians. wrk runs on the same 2 cores: it pays for the longer requests too.
 #
-#   benches/auth.sh [persons] [seconds] [rounds]     (defaults: 1500000 15 3)
+#   benches/auth.sh [persons] [seconds] [rounds]     (defaults: 1500000 10 6)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 persons=${1:-1500000}
-seconds=${2:-15}
-rounds=${3:-3}
+seconds=${2:-10}
+rounds=${3:-6}
 work=target/bench-data/$persons
 [ -d "$work/data" ] || { echo "run benches/import.sh $persons first"; exit 1; }
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)"; exit 1; }
@@ -45,15 +46,24 @@ curl -sf -H "Authorization: $full" "http://127.0.0.1:$port/fhir/$(head -1 "$work
 stop
 echo "| round | open req/s | open p99 | JWT req/s | JWT p99 | JWT/open | JWT, redacted req/s | redacted p99 |"
 echo "|---|---|---|---|---|---|---|---|"
-for round in $(seq "$rounds"); do
-  start
-  read -r open_rps _ open_p99 _ < <(run "")
-  stop
+measure_open() { start; read -r open_rps _ open_p99 _ < <(run ""); stop; }
+measure_jwt() {
   start --config "$fixture/annuaire.toml"
   read -r jwt_rps _ jwt_p99 jwt_bad < <(run "$full")
   read -r red_rps _ red_p99 red_bad < <(run "$redacted")
   stop
   [ "$jwt_bad" = 0 ] && [ "$red_bad" = 0 ] || { echo "non-2xx answers during the JWT runs"; exit 1; }
-  ratio=$(awk -v a="$jwt_rps" -v b="$open_rps" 'BEGIN { printf "%.1f %%", 100 * a / b }')
-  echo "| $round | $open_rps | $open_p99 | $jwt_rps | $jwt_p99 | $ratio | $red_rps | $red_p99 |"
+}
+: > "$work/auth-rounds.txt"
+for round in $(seq "$rounds"); do
+  if [ $((round % 2)) = 1 ]; then measure_open; measure_jwt; else measure_jwt; measure_open; fi
+  ratio=$(awk -v a="$jwt_rps" -v b="$open_rps" 'BEGIN { printf "%.1f", 100 * a / b }')
+  echo "$open_rps $jwt_rps $red_rps $ratio" >> "$work/auth-rounds.txt"
+  echo "| $round | $open_rps | $open_p99 | $jwt_rps | $jwt_p99 | $ratio % | $red_rps | $red_p99 |"
 done
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+open_median=$(cut -d' ' -f1 "$work/auth-rounds.txt" | median)
+jwt_median=$(cut -d' ' -f2 "$work/auth-rounds.txt" | median)
+red_median=$(cut -d' ' -f3 "$work/auth-rounds.txt" | median)
+ratio_median=$(cut -d' ' -f4 "$work/auth-rounds.txt" | median)
+echo "| median | $open_median | | $jwt_median | | $ratio_median % (ratio of medians $(awk -v a="$jwt_median" -v b="$open_median" 'BEGIN { printf "%.1f", 100 * a / b }') %) | $red_median | |"

@@ -1,7 +1,7 @@
 //! The audit trail: one JSON line per request, written off the request path.
 //!
 //! Lines go through tracing-appender's non-blocking writer (a channel and a writer thread), so
-//! a slow disk never slows answers. A line holds who called (key name, token subject and
+//! a slow disk does not slow answers until 128 000 lines are pending. A line holds who called (key name, token subject and
 //! national id), what they asked and what they got; never a key, a token, or the value of a
 //! search on a restricted element.
 
@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use tracing_appender::non_blocking::{NonBlocking, WorkerGuard};
+use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
 
 use super::Redaction;
 use super::config::AuditConfig;
@@ -49,8 +49,11 @@ pub struct AuditOpenError {
 
 impl AuditLog {
     pub fn open(config: &AuditConfig) -> Result<AuditLog, AuditOpenError> {
+        // Not lossy: when the writer thread falls 128 000 lines behind, requests wait for it
+        // rather than leave holes in the trail.
+        let builder = || NonBlockingBuilder::default().lossy(false);
         let (writer, guard) = if config.destination == "stdout" {
-            tracing_appender::non_blocking(std::io::stdout())
+            builder().finish(std::io::stdout())
         } else {
             let path = PathBuf::from(&config.destination);
             let file = OpenOptions::new()
@@ -58,7 +61,7 @@ impl AuditLog {
                 .append(true)
                 .open(&path)
                 .map_err(|source| AuditOpenError { path, source })?;
-            tracing_appender::non_blocking(file)
+            builder().finish(file)
         };
         Ok(AuditLog {
             writer,
@@ -71,8 +74,7 @@ impl AuditLog {
         let mut line = serde_json::to_vec(&record.to_json(redaction)).expect("JSON serializes");
         line.push(b'\n');
         let _serialized = self.lock.lock().expect("audit lock");
-        // The writer thread owns the file; a full channel drops the line rather than block
-        // the request (tracing-appender's lossy mode), which it reports itself.
+        // The writer thread owns the file: one message per line.
         let _ = self.writer.clone().write_all(&line);
     }
 }

@@ -78,8 +78,23 @@ pub enum JwksError {
 }
 
 struct Cached {
+    /// The whole token: a fingerprint match is only a candidate.
+    token: Box<str>,
     caller: Arc<Caller>,
     expires: u64,
+}
+
+/// The cache key of a token: a hash of its length and its last 64 bytes (the end of the
+/// signature), cheaper than hashing a 1-2 KB token on every request. Equality is then checked
+/// on the whole token, so a forged token sharing the fingerprint is simply verified.
+fn fingerprint(token: &str) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    static KEYS: std::sync::OnceLock<std::collections::hash_map::RandomState> =
+        std::sync::OnceLock::new();
+    let mut hasher = KEYS.get_or_init(Default::default).build_hasher();
+    hasher.write_usize(token.len());
+    hasher.write(&token.as_bytes()[token.len().saturating_sub(64)..]);
+    hasher.finish()
 }
 
 pub struct JwtVerifier {
@@ -88,7 +103,7 @@ pub struct JwtVerifier {
     algorithms: Vec<Algorithm>,
     keys: RwLock<Arc<Vec<VerifyingKey>>>,
     loaded_mtime: Mutex<Option<SystemTime>>,
-    cache: RwLock<HashMap<Box<str>, Cached>>,
+    cache: RwLock<HashMap<u64, Cached>>,
     restricted_scope: Option<String>,
 }
 
@@ -161,7 +176,9 @@ impl JwtVerifier {
             return Err(TokenError::TooLarge);
         }
         let now = unix_now();
-        if let Some(cached) = self.cache.read().expect("cache lock").get(token)
+        let key = fingerprint(token);
+        if let Some(cached) = self.cache.read().expect("cache lock").get(&key)
+            && *cached.token == *token
             && now <= cached.expires.saturating_add(self.config.leeway_seconds)
         {
             return Ok(cached.caller.clone());
@@ -173,8 +190,9 @@ impl JwtVerifier {
             cache.clear();
         }
         cache.insert(
-            token.into(),
+            key,
             Cached {
+                token: token.into(),
                 caller: caller.clone(),
                 expires,
             },

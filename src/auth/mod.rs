@@ -154,15 +154,13 @@ impl AccessControl {
     }
 }
 
-struct ApiKey {
-    caller: Arc<Caller>,
-    limiter: Option<DefaultDirectRateLimiter>,
-}
-
 /// The access policy in force.
 pub struct Access {
     config: Option<AuthConfig>,
-    keys: HashMap<[u8; 32], ApiKey>,
+    /// API keys by the SHA-256 of the key.
+    keys: HashMap<[u8; 32], Arc<Caller>>,
+    /// Token buckets of the API keys that have a limit, by key name.
+    key_limiters: HashMap<String, DefaultDirectRateLimiter>,
     jwt: Option<JwtVerifier>,
     subject_limiter: Option<DefaultKeyedRateLimiter<String>>,
     redaction: Redaction,
@@ -194,6 +192,7 @@ impl Access {
         Access {
             config: None,
             keys: HashMap::new(),
+            key_limiters: HashMap::new(),
             jwt: None,
             subject_limiter: None,
             redaction: Redaction::none(),
@@ -206,6 +205,7 @@ impl Access {
         config.validate()?;
         let restricted_scope = config.restricted.as_ref().map(|r| r.scope.clone());
         let mut keys = HashMap::new();
+        let mut key_limiters = HashMap::new();
         for key in &config.api_keys {
             let digest = parse_hex32(&key.sha256.to_ascii_lowercase())
                 .expect("validated: 64 hexadecimal digits");
@@ -218,16 +218,13 @@ impl Access {
                     restricted_scope.as_deref(),
                 ),
             };
-            keys.insert(
-                digest,
-                ApiKey {
-                    caller: Arc::new(caller),
-                    limiter: key
-                        .rate_limit
-                        .as_ref()
-                        .map(|l| DefaultDirectRateLimiter::direct(quota(l))),
-                },
-            );
+            keys.insert(digest, Arc::new(caller));
+            if let Some(limit) = &key.rate_limit {
+                key_limiters.insert(
+                    key.name.clone(),
+                    DefaultDirectRateLimiter::direct(quota(limit)),
+                );
+            }
         }
         let jwt = config
             .jwt
@@ -246,6 +243,7 @@ impl Access {
         Ok(Access {
             config: Some(config),
             keys,
+            key_limiters,
             jwt,
             subject_limiter,
             redaction,
@@ -294,20 +292,17 @@ impl Access {
             return self
                 .keys
                 .get(&hash_api_key(key.trim()))
-                .map(|k| k.caller.clone())
+                .cloned()
                 .ok_or(AccessError::UnknownKey);
         }
         Err(AccessError::NoCredentials)
     }
 
     /// Takes one token from the caller's bucket, or says how long to wait.
-    pub fn admit(&self, caller: &Caller, api_key: Option<&str>) -> Result<(), AccessError> {
+    pub fn admit(&self, caller: &Caller) -> Result<(), AccessError> {
         let limited = match &caller.identity {
             Identity::Anonymous => return Ok(()),
-            Identity::Key { .. } => match api_key
-                .and_then(|k| self.keys.get(&hash_api_key(k.trim())))
-                .and_then(|k| k.limiter.as_ref())
-            {
+            Identity::Key { name } => match self.key_limiters.get(name) {
                 Some(limiter) => limiter
                     .check()
                     .map_err(|n| n.wait_time_from(DefaultClock::default().now())),

@@ -6,6 +6,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
@@ -24,10 +25,10 @@ pub fn redacted_label() -> Value {
     })
 }
 
-/// The restricted elements of each type.
+/// The restricted elements of each type. Cheap to clone (handed to each search).
 #[derive(Debug, Clone, Default)]
 pub struct Redaction {
-    elements: [Vec<String>; ResourceType::ALL.len()],
+    elements: Arc<[Vec<String>; ResourceType::ALL.len()]>,
 }
 
 impl Redaction {
@@ -36,14 +37,16 @@ impl Redaction {
     }
 
     pub fn new(pairs: Vec<(ResourceType, String)>) -> Redaction {
-        let mut redaction = Redaction::default();
+        let mut elements: [Vec<String>; ResourceType::ALL.len()] = Default::default();
         for (rtype, element) in pairs {
-            let list = &mut redaction.elements[rtype as usize];
+            let list = &mut elements[rtype as usize];
             if !list.contains(&element) {
                 list.push(element);
             }
         }
-        redaction
+        Redaction {
+            elements: Arc::new(elements),
+        }
     }
 
     pub fn elements(&self, rtype: ResourceType) -> &[String] {

@@ -74,19 +74,18 @@ pub async fn control(
     } else {
         authorization
             .transpose()
-            .and_then(|authorization| {
-                let api_key = api_key.clone().transpose()?;
-                policy.authenticate(authorization, api_key)
-            })
-            .and_then(|caller| {
-                let api_key = api_key.clone().and_then(Result::ok);
-                policy.admit(&caller, api_key).map(|()| caller)
-            })
+            .and_then(|authorization| policy.authenticate(authorization, api_key.transpose()?))
+            .and_then(|caller| policy.admit(&caller).map(|()| caller))
     };
     let audit = state.access.audit.clone();
-    let method = req.method().to_string();
-    let path = req.path().to_owned();
-    let query = req.query_string().to_owned();
+    // What the audit line needs, captured before the request moves on.
+    let asked = audit.as_ref().map(|_| {
+        (
+            req.method().to_string(),
+            req.path().to_owned(),
+            req.query_string().to_owned(),
+        )
+    });
     let (response, caller_json) = match admitted {
         Ok(caller) => {
             let caller_json = audit.as_ref().map(|_| caller.audit_json());
@@ -102,7 +101,7 @@ pub async fn control(
             (response, Some(serde_json::json!({"kind": "refused"})))
         }
     };
-    if let Some(audit) = audit {
+    if let (Some(audit), Some((method, path, query))) = (audit, asked) {
         let returned = response
             .response()
             .extensions()
