@@ -895,3 +895,106 @@ fn an_invalid_configuration_stops_the_server_naming_the_setting() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+/// A served process, stopped when dropped.
+struct Process(std::process::Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn sighup_reloads_the_jwks_file_even_when_its_modification_time_did_not_change() {
+    let dir = common::scratch_dir("annuaire-sighup-");
+    let first = SigningKey::ec("first");
+    let second = SigningKey::ec("second");
+    let jwks_path = dir.path().join("jwks.json");
+    std::fs::write(&jwks_path, jwks(&[&first])).unwrap();
+    let config = dir.path().join("annuaire.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[auth.jwt]\njwks = \"jwks.json\"\nissuer = \"{ISSUER}\"\naudience = \"{AUDIENCE}\"\nalgorithms = [\"ES256\"]\n"
+        ),
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_annuaire"))
+        .args([
+            "serve",
+            "--demo",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--config",
+        ])
+        .arg(&config)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start annuaire");
+    let process = Process(child);
+    let base = format!("http://127.0.0.1:{port}/fhir");
+    let ask = |token: String| {
+        let url = format!("{base}/Organization?_count=1");
+        async move {
+            client()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .map(|r| r.status())
+                .ok()
+        }
+    };
+    let first_token = first.sign(&claims("hup", "system/*.read"));
+    let mut started = false;
+    for _ in 0..600 {
+        if ask(first_token.clone()).await == Some(StatusCode::OK) {
+            started = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(started, "the server answers with the first key");
+    // Replace the key set, keeping the file's modification time: the watcher sees no change.
+    let modified = std::fs::metadata(&jwks_path).unwrap().modified().unwrap();
+    std::fs::write(&jwks_path, jwks(&[&second])).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&jwks_path)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    let second_token = second.sign(&claims("hup", "system/*.read"));
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        ask(second_token.clone()).await,
+        Some(StatusCode::UNAUTHORIZED)
+    );
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &process.0.id().to_string()])
+        .status()
+        .expect("send SIGHUP");
+    assert!(hup.success());
+    let mut status = None;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        status = ask(second_token.clone()).await;
+        if status == Some(StatusCode::OK) {
+            break;
+        }
+    }
+    assert_eq!(status, Some(StatusCode::OK), "SIGHUP reloaded the key set");
+    assert_eq!(
+        ask(first_token).await,
+        Some(StatusCode::UNAUTHORIZED),
+        "the removed key stops working"
+    );
+}
