@@ -998,3 +998,57 @@ async fn sighup_reloads_the_jwks_file_even_when_its_modification_time_did_not_ch
         "the removed key stops working"
     );
 }
+
+#[test]
+fn the_api_key_command_prints_a_key_and_its_hash_for_the_configuration() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_annuaire"))
+        .args([
+            "api-key",
+            "--name",
+            "dpi-test",
+            "--scopes",
+            "system/Practitioner.read",
+        ])
+        .output()
+        .expect("run annuaire api-key");
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    let key = text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.len() == 64 && l.bytes().all(|b| b.is_ascii_hexdigit()))
+        .expect("a 64-digit key");
+    let config: toml_snippet::Snippet = toml_snippet::parse(&text);
+    assert_eq!(config.name, "dpi-test");
+    assert_eq!(config.sha256, sha256_hex(key));
+    assert_eq!(config.scopes, ["system/Practitioner.read"]);
+}
+
+/// The `[[auth.api_keys]]` lines the command prints.
+mod toml_snippet {
+    pub struct Snippet {
+        pub name: String,
+        pub sha256: String,
+        pub scopes: Vec<String>,
+    }
+
+    pub fn parse(text: &str) -> Snippet {
+        let value = |field: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("{field} = ")))
+                .unwrap_or_else(|| panic!("no `{field}` line in {text}"))
+                .to_owned()
+        };
+        let unquote = |s: String| s.trim_matches('"').to_owned();
+        let scopes = value("scopes");
+        Snippet {
+            name: unquote(value("name")),
+            sha256: unquote(value("sha256")),
+            scopes: scopes
+                .trim_matches(['[', ']'])
+                .split(", ")
+                .map(|s| s.trim_matches('"').to_owned())
+                .collect(),
+        }
+    }
+}
