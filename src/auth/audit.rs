@@ -100,7 +100,7 @@ impl AuditRecord<'_> {
 
 /// The query string with the values of parameters over restricted elements replaced by
 /// `REDACTED`, and any `access_token` or API key a client put in the URL hidden.
-fn redact_query(query: &str, redaction: &Redaction) -> String {
+pub fn redact_query(query: &str, redaction: &Redaction) -> String {
     if query.is_empty() {
         return String::new();
     }

@@ -121,10 +121,7 @@ pub fn start(listener: TcpListener, state: AppState, workers: usize) -> std::io:
             .app_data(web::Data::new(state.clone()))
             .wrap(actix_web::middleware::from_fn(access::control))
             .wrap(Compress::default())
-            .wrap(Condition::new(
-                state.access_log,
-                Logger::new("%a \"%r\" %s %b %Dms").log_target("annuaire::http"),
-            ))
+            .wrap(Condition::new(state.access_log, access_logger(&state)))
             .configure(configure)
     })
     .workers(workers)
@@ -185,6 +182,24 @@ pub fn watch_access_keys(state: AppState, every: Duration) {
             reload(&policy, true);
         }
     });
+}
+
+/// The plain access log: one line per request, its query written as the audit trail writes it
+/// (values of searches on restricted elements, and secrets, replaced by `REDACTED`).
+fn access_logger(state: &AppState) -> Logger {
+    let redaction = state.access.policy.redaction().clone();
+    Logger::new("%a \"%{request}xi\" %s %b %Dms")
+        .custom_request_replace("request", move |req| {
+            let query = crate::auth::audit::redact_query(req.query_string(), &redaction);
+            let separator = if query.is_empty() { "" } else { "?" };
+            format!(
+                "{} {}{separator}{query} {:?}",
+                req.method(),
+                req.path(),
+                req.version()
+            )
+        })
+        .log_target("annuaire::http")
 }
 
 /// Opens the generation `CURRENT` names, marking it in use.
