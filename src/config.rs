@@ -65,7 +65,8 @@ pub enum ConfigLoadError {
 }
 
 impl ServeConfig {
-    /// Merges the layers; `file` is required to exist when given.
+    /// Merges the layers; `file` is required to exist when given. `[auth]` is checked where
+    /// it is put to use (`Access::from_config`), `[audit]` here.
     pub fn load(
         file: Option<&Path>,
         command_line: &CommandLine,
@@ -91,10 +92,6 @@ impl ServeConfig {
             let messages: Vec<String> = e.into_iter().map(|e| describe(&e)).collect();
             ConfigLoadError::Invalid(messages.join("; "))
         })?;
-        if let Some(auth) = &config.auth {
-            auth.validate()
-                .map_err(|e| ConfigLoadError::Invalid(e.to_string()))?;
-        }
         if let Some(audit) = &config.audit {
             audit
                 .validate()

@@ -103,62 +103,52 @@ impl Redaction {
     }
 }
 
-/// Rewrites a resource's top level: restricted keys dropped, `meta.security` labelled.
+/// Rewrites a resource's top level: restricted keys dropped, `meta.security` labelled (`meta`
+/// is added after `id` when the resource has none).
 fn rewrite(fields: &[(&str, &RawValue)], restricted: &[String]) -> Vec<u8> {
     let total: usize = fields
         .iter()
         .map(|(k, v)| k.len() + v.get().len() + 4)
         .sum();
     let mut out = Vec::with_capacity(total + 160);
-    out.push(b'{');
-    let mut first = true;
-    let mut wrote_meta = false;
-    let mut put = |out: &mut Vec<u8>, key: &str, value: &[u8]| {
-        if !std::mem::take(&mut first) {
-            out.push(b',');
-        }
-        serde_json::to_writer(&mut *out, key).expect("writing to a Vec cannot fail");
-        out.push(b':');
-        out.extend_from_slice(value);
-    };
+    let has_meta = fields.iter().any(|(k, _)| *k == "meta");
+    let mut kept: Vec<(&str, Cow<'_, [u8]>)> = Vec::with_capacity(fields.len() + 1);
     for (key, value) in fields {
         if restricted.iter().any(|r| r == key) {
             continue;
         }
         if *key == "meta" {
-            let mut meta: Value = serde_json::from_str(value.get()).unwrap_or_else(|_| json!({}));
-            label(&mut meta);
-            put(
-                &mut out,
-                key,
-                &serde_json::to_vec(&meta).expect("JSON serializes"),
-            );
-            wrote_meta = true;
+            kept.push((key, Cow::Owned(labelled_meta(Some(value)))));
             continue;
         }
-        put(&mut out, key, value.get().as_bytes());
-        if *key == "id" && !fields.iter().any(|(k, _)| *k == "meta") {
-            let mut meta = json!({});
-            label(&mut meta);
-            put(
-                &mut out,
-                "meta",
-                &serde_json::to_vec(&meta).expect("JSON serializes"),
-            );
-            wrote_meta = true;
+        kept.push((key, Cow::Borrowed(value.get().as_bytes())));
+        if *key == "id" && !has_meta {
+            kept.push(("meta", Cow::Owned(labelled_meta(None))));
         }
     }
-    if !wrote_meta {
-        let mut meta = json!({});
-        label(&mut meta);
-        put(
-            &mut out,
-            "meta",
-            &serde_json::to_vec(&meta).expect("JSON serializes"),
-        );
+    if !kept.iter().any(|(k, _)| *k == "meta") {
+        kept.push(("meta", Cow::Owned(labelled_meta(None))));
+    }
+    out.push(b'{');
+    for (i, (key, value)) in kept.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut out, key).expect("writing to a Vec cannot fail");
+        out.push(b':');
+        out.extend_from_slice(value);
     }
     out.push(b'}');
     out
+}
+
+/// `meta` (the resource's own, if any) with the REDACTED label, serialized.
+fn labelled_meta(meta: Option<&RawValue>) -> Vec<u8> {
+    let mut meta: Value = meta
+        .and_then(|m| serde_json::from_str(m.get()).ok())
+        .unwrap_or_else(|| json!({}));
+    label(&mut meta);
+    serde_json::to_vec(&meta).expect("JSON serializes")
 }
 
 fn label(meta: &mut Value) {

@@ -35,16 +35,7 @@ impl Expression {
         resource: &'n Node<'j>,
     ) -> Vec<&'n Node<'j>> {
         let mut out = Vec::new();
-        for path in &self.paths {
-            let steps = match path.first() {
-                Some(Step::Field(first)) if starts_upper(first) => {
-                    if first != resource_type && first != "Resource" {
-                        continue;
-                    }
-                    &path[1..]
-                }
-                _ => &path[..],
-            };
+        for steps in self.paths_of(resource_type) {
             let mut nodes = vec![resource];
             for step in steps {
                 nodes = apply(step, nodes);
@@ -54,20 +45,27 @@ impl Expression {
         out
     }
 
+    /// The steps of each path that applies to `resource_type`, after its leading type name
+    /// (a path naming another resource type applies to none).
+    fn paths_of<'e, 't>(
+        &'e self,
+        resource_type: &'t str,
+    ) -> impl Iterator<Item = &'e [Step]> + use<'e, 't> {
+        self.paths
+            .iter()
+            .filter_map(move |path| match path.first() {
+                Some(Step::Field(first)) if starts_upper(first) => {
+                    (first == resource_type || first == "Resource").then(|| &path[1..])
+                }
+                _ => Some(&path[..]),
+            })
+    }
+
     /// The top-level elements of `resource_type` the expression reads (`telecom` for
     /// `Practitioner.telecom.where(...).value`): what access control checks a search against.
     pub fn top_elements(&self, resource_type: &str) -> Vec<&str> {
         let mut out = Vec::new();
-        for path in &self.paths {
-            let steps = match path.first() {
-                Some(Step::Field(first)) if starts_upper(first) => {
-                    if first != resource_type && first != "Resource" {
-                        continue;
-                    }
-                    &path[1..]
-                }
-                _ => &path[..],
-            };
+        for steps in self.paths_of(resource_type) {
             if let Some(Step::Field(element)) = steps.first()
                 && !out.contains(&element.as_str())
             {

@@ -103,6 +103,27 @@ scope = "annuaire/restricted.read"
 [audit]
 destination = "$WORK/audit.log"
 TOML
+wait_for_server() { # metadata-url pid log: until it answers 200, the process dies, or 60 s
+    "$VENV/bin/python" - "$1" "$2" <<'EOF' || { cat "$3"; exit 2; }
+import os, sys, time, urllib.request
+url, pid = sys.argv[1], int(sys.argv[2])
+deadline = time.time() + 60
+while True:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            if r.status == 200:
+                break
+    except Exception:
+        pass
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        sys.exit(f"interop: the server of {url} exited before answering")
+    if time.time() > deadline:
+        sys.exit("interop: no answer from " + url)
+    time.sleep(0.2)
+EOF
+}
 free_port() { "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 SECURED_PORT="$(free_port)"
 "$BIN" serve --data "$WORK/data-secured" --listen "127.0.0.1:$SECURED_PORT" --config "$WORK/secured.toml" > "$WORK/serve-secured.log" 2>&1 &
@@ -113,45 +134,8 @@ BASE_URL="http://127.0.0.1:$PORT/fhir"
 step "serve on $BASE_URL"
 "$BIN" serve --data "$WORK/data" --listen "127.0.0.1:$PORT" > "$WORK/serve.log" 2>&1 &
 SERVER_PID=$!
-"$VENV/bin/python" - "$BASE_URL/metadata" "$SERVER_PID" <<'EOF' || { cat "$WORK/serve.log"; exit 2; }
-import os, sys, time, urllib.request
-url, pid = sys.argv[1], int(sys.argv[2])
-deadline = time.time() + 60
-while True:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as r:
-            if r.status == 200:
-                break
-    except Exception:
-        pass
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        sys.exit("interop: the server exited before answering")
-    if time.time() > deadline:
-        sys.exit("interop: no answer from " + url)
-    time.sleep(0.2)
-EOF
-
-"$VENV/bin/python" - "http://127.0.0.1:$SECURED_PORT/fhir/metadata" "$SECURED_PID" <<'EOF' || { cat "$WORK/serve-secured.log"; exit 2; }
-import os, sys, time, urllib.request
-url, pid = sys.argv[1], int(sys.argv[2])
-deadline = time.time() + 60
-while True:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as r:
-            if r.status == 200:
-                break
-    except Exception:
-        pass
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        sys.exit("interop: the secured server exited before answering")
-    if time.time() > deadline:
-        sys.exit("interop: no answer from " + url)
-    time.sleep(0.2)
-EOF
+wait_for_server "$BASE_URL/metadata" "$SERVER_PID" "$WORK/serve.log"
+wait_for_server "http://127.0.0.1:$SECURED_PORT/fhir/metadata" "$SECURED_PID" "$WORK/serve-secured.log"
 
 export ANNUAIRE_SECURED_BASE_URL="http://127.0.0.1:$SECURED_PORT/fhir"
 export ANNUAIRE_SECURED_API_KEY="$SECURED_KEY"
