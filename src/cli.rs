@@ -1,15 +1,15 @@
-//! Command line: `annuaire import`, `annuaire serve`, `annuaire generate`. Every flag can also
-//! come from an `ANNUAIRE_*` environment variable.
+//! Command line: `annuaire import`, `annuaire serve`, `annuaire api-key`. Every setting can
+//! also come from an `ANNUAIRE_*` environment variable (see [`crate::settings`]). Synthetic
+//! extraction files come from the separate `annuaire-generate` binary.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{CommandLine, ServeConfig};
-use crate::generate::{self, GenerateOptions};
+use crate::app::Application;
 use crate::import::{self, ExtraFiles, ImportOptions, ImportSummary};
-use crate::serve::{self, ServeOptions};
+use crate::settings::{Settings, StoreSettings};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -27,9 +27,7 @@ pub enum Command {
     /// Import the RPPS and FINESS extraction files into a new generation of the data directory.
     Import(ImportArgs),
     /// Serve a data directory (or the embedded demo dataset) over FHIR R4 at /fhir.
-    Serve(ServeArgs),
-    /// Write realistic synthetic RPPS and FINESS extraction files (seeded, deterministic).
-    Generate(GenerateArgs),
+    Serve(Settings),
     /// Draw a new API key and print it with the lines to paste into the configuration file
     /// (which keeps only the key's SHA-256).
     ApiKey(ApiKeyArgs),
@@ -43,16 +41,6 @@ pub struct ApiKeyArgs {
     /// SMART scopes granted to the key.
     #[arg(long, num_args = 1.., default_value = "system/*.rs")]
     pub scopes: Vec<String>,
-}
-
-#[derive(Debug, Args)]
-pub struct StorageArgs {
-    /// sled page cache, in MiB.
-    #[arg(long, env = "ANNUAIRE_CACHE_MB", default_value_t = 256)]
-    pub cache_mb: u64,
-    /// Worker threads (default: one per CPU).
-    #[arg(long, env = "ANNUAIRE_WORKERS")]
-    pub workers: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -72,61 +60,15 @@ pub struct ImportArgs {
     /// RPPS `PS_LibreAcces_Dipl_AutExerc_YYYYMMDDHHMM.txt`: diplomas and exercise authorisations (optional).
     #[arg(long, env = "ANNUAIRE_DIPLOMES")]
     pub diplomes: Option<PathBuf>,
-    /// Data directory (created if missing).
-    #[arg(long, env = "ANNUAIRE_DATA")]
-    pub data: PathBuf,
     #[command(flatten)]
-    pub storage: StorageArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct ServeArgs {
-    /// Configuration file (TOML): server settings, access control, audit trail. See
-    /// annuaire.example.toml.
-    #[arg(long, env = "ANNUAIRE_CONFIG")]
-    pub config: Option<PathBuf>,
-    /// Data directory written by `annuaire import` (or `data` in the configuration file).
-    #[arg(long, env = "ANNUAIRE_DATA", conflicts_with = "demo")]
-    pub data: Option<PathBuf>,
-    /// Serve a generated demo dataset (a few thousand persons) instead of a data directory.
-    #[arg(long)]
-    pub demo: bool,
-    /// Address to listen on [default: 127.0.0.1:8080].
-    #[arg(long, env = "ANNUAIRE_LISTEN")]
-    pub listen: Option<String>,
-    /// Log one line per request.
-    #[arg(long, env = "ANNUAIRE_ACCESS_LOG")]
-    pub access_log: bool,
-    /// sled page cache, in MiB [default: 256].
-    #[arg(long, env = "ANNUAIRE_CACHE_MB")]
-    pub cache_mb: Option<u64>,
-    /// HTTP worker threads (default: one per CPU).
-    #[arg(long, env = "ANNUAIRE_WORKERS")]
-    pub workers: Option<usize>,
-}
-
-#[derive(Debug, Args)]
-pub struct GenerateArgs {
-    /// Number of persons (1 500 000 is national size).
-    #[arg(long, default_value_t = 3000)]
-    pub persons: u64,
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// Output directory.
-    #[arg(long)]
-    pub out: PathBuf,
-}
-
-fn cpus() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get())
+    pub store: StoreSettings,
 }
 
 /// Runs a parsed command; errors are printed for people, without stack traces.
 pub fn run(cli: Cli) -> ExitCode {
     let result: Result<(), String> = match cli.command {
         Command::Import(args) => run_import(args),
-        Command::Serve(args) => run_serve(args),
-        Command::Generate(args) => run_generate(args),
+        Command::Serve(settings) => run_serve(settings),
         Command::ApiKey(args) => run_api_key(args),
     };
     match result {
@@ -139,6 +81,9 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn run_import(args: ImportArgs) -> Result<(), String> {
+    let data = args.store.data_dir().map_err(|_| {
+        "no data directory: give --data or ANNUAIRE_DATA (created if missing)".to_string()
+    })?;
     let summary = import::run(&ImportOptions {
         rpps: args.rpps,
         finess: args.finess,
@@ -147,10 +92,10 @@ fn run_import(args: ImportArgs) -> Result<(), String> {
             savoir_faire: args.savoir_faire,
             diplomes: args.diplomes,
         },
-        data: args.data,
-        cache_bytes: args.storage.cache_mb << 20,
+        data: data.to_path_buf(),
+        cache_bytes: args.store.cache_bytes(),
         last_updated: None,
-        workers: args.storage.workers,
+        workers: Some(args.store.workers()),
     })
     .map_err(|e| e.to_string())?;
     println!("{}", format_summary(&summary));
@@ -224,46 +169,11 @@ pub fn format_summary(s: &ImportSummary) -> String {
     lines.join("\n")
 }
 
-fn run_serve(args: ServeArgs) -> Result<(), String> {
-    let command_line = CommandLine {
-        data: args.data,
-        listen: args.listen,
-        cache_mb: args.cache_mb,
-        workers: args.workers,
-        access_log: args.access_log.then_some(true),
-    };
-    let config =
-        ServeConfig::load(args.config.as_deref(), &command_line).map_err(|e| e.to_string())?;
-    let cache_bytes = config.cache_bytes();
-    let access = serve::access_control(&config, args.demo).map_err(|e| e.to_string())?;
-    let _demo_dir;
-    let data = if args.demo {
-        let dir = tempfile::Builder::new()
-            .prefix("annuaire-demo-")
-            .tempdir()
-            .map_err(|e| format!("cannot create a temporary directory for the demo: {e}"))?;
-        tracing::info!(
-            "generating the demo dataset ({} persons)",
-            serve::DEMO_PERSONS
-        );
-        let data = serve::prepare_demo(dir.path(), serve::DEMO_PERSONS, cache_bytes)
-            .map_err(|e| e.to_string())?;
-        _demo_dir = dir;
-        data
-    } else {
-        config.data.clone().ok_or_else(|| {
-            "no data directory: give --data, ANNUAIRE_DATA or `data` in the configuration file (or --demo)".to_string()
-        })?
-    };
-    serve::run(&ServeOptions {
-        data,
-        listen: config.listen().to_owned(),
-        cache_bytes,
-        workers: config.workers.unwrap_or_else(cpus),
-        access_log: config.access_log.unwrap_or(false),
-        access,
-    })
-    .map_err(|e| e.to_string())
+fn run_serve(command_line: Settings) -> Result<(), String> {
+    let settings = Settings::load(command_line).map_err(|e| e.to_string())?;
+    actix_web::rt::System::new()
+        .block_on(async { Application::build(settings)?.run_until_stopped().await })
+        .map_err(|e| e.to_string())
 }
 
 fn run_api_key(args: ApiKeyArgs) -> Result<(), String> {
@@ -293,37 +203,5 @@ fn run_api_key(args: ApiKeyArgs) -> Result<(), String> {
         args.name,
         scopes.join(", ")
     );
-    Ok(())
-}
-
-fn run_generate(args: GenerateArgs) -> Result<(), String> {
-    let files = generate::generate(
-        &GenerateOptions {
-            persons: args.persons,
-            seed: args.seed,
-        },
-        &args.out,
-    )
-    .map_err(|e| format!("cannot write into {}: {e}", args.out.display()))?;
-    let stats = &files.stats;
-    let written = [
-        (
-            &files.rpps,
-            format!("{} rows, {} persons", stats.rpps_rows, stats.persons),
-        ),
-        (
-            &files.finess,
-            format!("{} establishments", stats.establishments),
-        ),
-        (&files.mssante, format!("{} mailboxes", stats.mailboxes)),
-        (
-            &files.savoir_faire,
-            format!("{} rows", stats.savoir_faire_rows),
-        ),
-        (&files.diplomas, format!("{} rows", stats.diploma_rows)),
-    ];
-    for (path, what) in written {
-        println!("Wrote {} ({what})", path.display());
-    }
     Ok(())
 }

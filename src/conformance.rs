@@ -6,7 +6,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::resource_type::ResourceType;
+use crate::fhir::ResourceType;
 
 const CAPABILITY_BASE: &str = include_str!("../conformance/capability-statement.json");
 const RESOURCES: &str = include_str!("../conformance/resources.json");
@@ -249,6 +249,39 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), count, "ids are unique");
+    }
+
+    /// The README's parameter table is written by hand for people: it must name every
+    /// declared parameter of each type, and nothing else.
+    #[test]
+    fn the_readme_names_every_declared_parameter() {
+        let readme = include_str!("../README.md");
+        let row = |first_cell: &str| -> Vec<String> {
+            let prefix = format!("| {first_cell} |");
+            let line = readme
+                .lines()
+                .find(|l| l.starts_with(&prefix))
+                .unwrap_or_else(|| panic!("the README has a `{prefix}` row"));
+            line.split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_owned)
+                .collect()
+        };
+        let common = row("all three");
+        let declarations = search_parameters();
+        for rtype in ResourceType::ALL {
+            let mut listed: Vec<String> =
+                common.iter().cloned().chain(row(rtype.as_str())).collect();
+            listed.sort();
+            let mut declared: Vec<String> = declarations
+                .iter()
+                .filter(|d| d.base.iter().any(|b| b == rtype.as_str()))
+                .map(|d| d.code.clone())
+                .collect();
+            declared.sort();
+            assert_eq!(listed, declared, "README parameters of {rtype}");
+        }
     }
 
     #[test]

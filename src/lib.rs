@@ -1,21 +1,25 @@
 //! annuaire: a FHIR R4 directory server for the French Annuaire Santé open data.
 //!
 //! The data path, one module per step:
-//! extraction files -> typed rows ([`extract`]) -> FHIR resources ([`mapping`]) -> store
-//! ([`store`], written by [`import`]) -> HTTP ([`http`]), declared by [`conformance`].
+//! extraction files -> typed rows ([`extract`]) -> FHIR resources ([`mapping`]) -> generations
+//! and their files ([`store`], written by [`import`]) -> indexes, query plans, paging and
+//! Bundles ([`search`]) -> routes and headers ([`http`]), with [`auth`] at the edge.
+//! [`conformance`] declares what is served; [`app`] builds the server from [`settings`], the
+//! same way for `serve`, the demo and the tests.
 
+pub mod app;
 pub mod auth;
 pub mod cli;
-pub mod config;
 pub mod conformance;
+pub mod demo;
 pub mod extract;
-pub mod generate;
+pub mod fhir;
 pub mod http;
 pub mod import;
 pub mod mapping;
+pub mod parallel;
 pub mod profiles;
 pub mod progress;
-pub mod resource_type;
 pub mod search;
-pub mod serve;
+pub mod settings;
 pub mod store;

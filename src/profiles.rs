@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 
 use serde::Deserialize;
 
-use crate::resource_type::ResourceType;
+use crate::fhir::ResourceType;
 
 const PRACTITIONER: &str = include_str!("../profiles/as-dp-practitioner.json");
 const PRACTITIONER_ROLE: &str = include_str!("../profiles/as-dp-practitionerrole.json");

@@ -6,12 +6,11 @@ mod auth_support;
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock, mpsc};
+use std::sync::OnceLock;
 use std::time::Duration;
 
-use annuaire::config::{CommandLine, ServeConfig};
-use annuaire::http::{self, AppState};
-use annuaire::store::DataDir;
+use annuaire::auth::Access;
+use annuaire::settings::Settings;
 use auth_support::{AUDIENCE, ISSUER, SigningKey, b64url, claims, jwks, now};
 use jsonwebtoken::Algorithm;
 use reqwest::StatusCode;
@@ -112,30 +111,13 @@ fn server() -> &'static Server {
         write_jwks(&dir, &[&k.rs256, &k.ps256, &k.es256]);
         let config_path = dir.join("annuaire.toml");
         std::fs::write(&config_path, config_text(&dir)).expect("write the configuration");
-        let config = ServeConfig::load(Some(&config_path), &CommandLine::default())
-            .expect("the test configuration is valid");
-        let access = annuaire::serve::access_control(&config, false).expect("access control");
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("address").port();
-        let (ready, started) = mpsc::channel::<()>();
-        let data = demo.data.clone();
-        std::thread::spawn(move || {
-            let (_, generation) = DataDir::create(&data)
-                .and_then(|d| http::open_current(&d, common::CACHE_BYTES))
-                .expect("open the demo data");
-            let state = AppState::with_access(Arc::new(generation), access);
-            actix_web::rt::System::new().block_on(async move {
-                let server = http::start(listener, state.clone(), 2).expect("start");
-                http::watch_access_keys(state, Duration::from_millis(200));
-                let _ = ready.send(());
-                server.await
-            })
-        });
-        started.recv().expect("the server started");
-        Server {
-            base: format!("http://127.0.0.1:{port}"),
-            dir,
-        }
+        let settings = Settings::load(Settings {
+            config: Some(config_path),
+            ..common::settings_for(&demo.data)
+        })
+        .expect("the test configuration is valid");
+        let base = common::spawn_server(settings, Some(Duration::from_millis(200)));
+        Server { base, dir }
     })
 }
 
@@ -841,23 +823,33 @@ fn the_example_configuration_is_valid() {
     std::fs::copy(&example, &path).unwrap();
     let key = SigningKey::ec("example");
     std::fs::write(dir.path().join("jwks.json"), jwks(&[&key])).unwrap();
-    let config =
-        ServeConfig::load(Some(&path), &CommandLine::default()).expect("the example loads");
-    let auth = config
+    let settings = Settings::load(Settings {
+        config: Some(path),
+        ..Settings::default()
+    })
+    .expect("the example loads");
+    let auth = settings
         .auth
         .as_ref()
         .expect("the example configures access control");
     assert_eq!(auth.api_keys.len(), 2);
-    assert_eq!(config.listen(), "127.0.0.1:8080");
+    assert_eq!(settings.listen(), "127.0.0.1:8080");
+    let restricted: Vec<String> = auth
+        .restricted
+        .as_ref()
+        .unwrap()
+        .elements
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
     assert_eq!(
-        auth.restricted.as_ref().unwrap().elements,
+        restricted,
         ["Practitioner.telecom", "PractitionerRole.telecom"]
     );
-    let access =
-        annuaire::serve::access_control(&config, false).expect("the example's policy starts");
-    assert!(!access.policy.is_open());
+    let access = Access::from_config(auth.clone()).expect("the example's policy starts");
+    assert!(!access.is_open());
     assert_eq!(
-        access.policy.smart_configuration().unwrap()["issuer"],
+        access.smart_configuration().unwrap()["issuer"],
         "https://auth.esante.gouv.fr/auth/realms/esante-wallet"
     );
 }

@@ -4,16 +4,14 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use annuaire::generate::GeneratedFiles;
-use annuaire::import::{self, ImportOptions};
-use annuaire::resource_type::ResourceType;
+use annuaire::fhir::ResourceType;
 use annuaire::store::{DataDir, ResourceStore};
+use annuaire_generate::GeneratedFiles;
 use serde_json::Value;
 
 use common::{CACHE_BYTES, ChildGuard, Row, annuaire, generate_files, poll, scratch_dir};
@@ -61,20 +59,6 @@ fn practitioner_only_in(b: &[Row], a: &[Row]) -> String {
         .practitioner_id()
 }
 
-/// Imports in-process into `data` (the way `annuaire import` does).
-fn import_in_process(files: &GeneratedFiles, data: &Path) -> import::ImportSummary {
-    import::run(&ImportOptions {
-        rpps: files.rpps.clone(),
-        finess: files.finess.clone(),
-        extra: Default::default(),
-        data: data.to_path_buf(),
-        cache_bytes: CACHE_BYTES,
-        last_updated: None,
-        workers: Some(2),
-    })
-    .unwrap_or_else(|e| panic!("import into {}: {e}", data.display()))
-}
-
 fn import_command(rpps: &Path, finess: &Path, data: &Path) -> std::process::Command {
     let mut command = annuaire();
     command
@@ -113,7 +97,7 @@ fn current(data: &Path) -> Option<String> {
 fn read_current(data: &Path, wanted: &[(ResourceType, &str)]) -> Vec<Option<Vec<u8>>> {
     let dir = DataDir::create(data).expect("data dir");
     let (_, generation) =
-        annuaire::http::open_current(&dir, CACHE_BYTES).expect("open the current generation");
+        annuaire::store::open_current(&dir, CACHE_BYTES).expect("open the current generation");
     wanted
         .iter()
         .map(|(rtype, id)| generation.read(*rtype, id).expect("read"))
@@ -206,7 +190,7 @@ fn killed_import_leaves_the_served_generation_intact() {
     let (_scratch, data, before) = loop {
         let scratch = scratch_dir("annuaire-it-kill-");
         let data = scratch.path().join("data");
-        let summary = import_in_process(&a.files, &data);
+        let summary = common::import_files(&a.files, &data, None);
         assert_eq!(summary.generation, 1);
         let before = read_current(&data, &a_wanted);
         assert!(before.iter().all(Option::is_some), "A's resources exist");
@@ -282,66 +266,13 @@ fn killed_import_leaves_the_served_generation_intact() {
     assert_eq!(practitioner["meta"]["versionId"], "3");
 }
 
-/// Starts `annuaire serve` on a free port and waits until it answers `/fhir/metadata`.
-fn start_server(data: &Path) -> (ChildGuard, SocketAddr) {
-    let mut last = String::new();
-    for _ in 0..3 {
-        let address: SocketAddr = format!("127.0.0.1:{}", common::free_port())
-            .parse()
-            .expect("address");
-        let mut command = annuaire();
-        command
-            .arg("serve")
-            .arg("--data")
-            .arg(data)
-            .args([
-                "--listen",
-                &address.to_string(),
-                "--cache-mb",
-                "16",
-                "--workers",
-                "2",
-            ])
-            .stdout(Stdio::null());
-        let mut child = ChildGuard::spawn(command);
-        let ready = poll(Duration::from_secs(30), || {
-            if let Ok(Some(_)) = child.child.try_wait() {
-                return Some(false);
-            }
-            common::http_get(address, "/fhir/metadata")
-                .filter(|(status, _)| *status == 200)
-                .map(|_| true)
-        });
-        match ready {
-            Some(true) => {
-                // The log line may still be in the pipe: wait for the draining thread.
-                let logged = child
-                    .wait_for_line(&format!("at http://{address}/fhir"), Duration::from_secs(5));
-                assert!(
-                    logged.is_some(),
-                    "the server logs where it listens:\n{}",
-                    child.stderr()
-                );
-                return (child, address);
-            }
-            // Exited: most likely the port was taken in between; try another.
-            Some(false) => {
-                child.wait_with_timeout(Duration::from_secs(5));
-                last = child.stderr();
-            }
-            None => panic!("the server did not answer within 30 s:\n{}", child.stderr()),
-        }
-    }
-    panic!("the server could not start:\n{last}");
-}
-
 #[test]
 fn a_second_server_on_the_same_directory_is_refused() {
     let a = dataset_a();
     let scratch = scratch_dir("annuaire-it-two-");
     let data = scratch.path().join("data");
-    import_in_process(&a.files, &data);
-    let (mut first, address) = start_server(&data);
+    common::import_files(&a.files, &data, None);
+    let (mut first, address) = common::spawn_binary_server(&data);
 
     let mut command = annuaire();
     command
@@ -374,8 +305,8 @@ fn an_import_into_a_served_directory_is_served_without_restart() {
     let b = dataset_b();
     let scratch = scratch_dir("annuaire-it-live-");
     let data = scratch.path().join("data");
-    import_in_process(&a.files, &data);
-    let (_server, address) = start_server(&data);
+    common::import_files(&a.files, &data, None);
+    let (_server, address) = common::spawn_binary_server(&data);
     let b_only = practitioner_only_in(&b.rows, &a.rows);
     let path = format!("/fhir/Practitioner/{b_only}");
     let a_id = common::ordinary_person(&a.rows)[0].practitioner_id();

@@ -1,11 +1,11 @@
 //! The optional files of the import (issue 4): MSSanté mailboxes, savoir-faire, diplomas and
 //! exercise authorisations, through the real import of small synthetic files
-//! (tests/fixtures/extract/*_synthetic.txt, built on the rpps.md §2, §3–§5.1 examples).
+//! (tests/fixtures/extract/*_synthetic.txt, built on the docs/formats.md §3.5 and §5 examples).
 
 use std::path::{Path, PathBuf};
 
+use annuaire::fhir::ResourceType;
 use annuaire::import::{ExtraFiles, ImportOptions, ImportSummary};
-use annuaire::resource_type::ResourceType;
 use annuaire::store::{DataDir, ResourceStore, SledGeneration};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -84,7 +84,7 @@ fn import_all() -> Imported {
 
 fn open(data: &Path) -> SledGeneration {
     let dir = DataDir::create(data).unwrap();
-    annuaire::http::open_current(&dir, 16 << 20).unwrap().1
+    annuaire::store::open_current(&dir, 16 << 20).unwrap().1
 }
 
 fn get(store: &SledGeneration, rtype: ResourceType, id: &str) -> Value {
@@ -378,13 +378,13 @@ fn a_file_of_the_wrong_kind_is_refused_before_anything_is_written() {
     assert!(current.is_none(), "no generation was made current");
 }
 
-/// The generator's quirks (rpps.md §5.1): the same mailbox twice, a mailbox for an unknown
+/// The generator's quirks (docs/formats.md §5.1): the same mailbox twice, a mailbox for an unknown
 /// person and one for an unknown structure, a capacité only in the savoir-faire file.
 #[test]
 fn generated_files_with_their_quirks() {
     let tmp = tempfile::tempdir().unwrap();
-    let files = annuaire::generate::generate(
-        &annuaire::generate::GenerateOptions {
+    let files = annuaire_generate::generate(
+        &annuaire_generate::GenerateOptions {
             persons: 300,
             seed: 11,
         },

@@ -523,6 +523,18 @@ async fn errors_are_operation_outcomes() {
         "not-found",
     )
     .await;
+
+    // Refusals actix makes itself, before the handler runs (here a form body over the
+    // extractor's limit), are OperationOutcomes too.
+    let oversized = client
+        .post(app.url("/fhir/Practitioner/_search"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(format!("family={}", "A".repeat(1 << 20)))
+        .send()
+        .await
+        .unwrap();
+    let diagnostics = assert_outcome(oversized, StatusCode::PAYLOAD_TOO_LARGE, "too-costly").await;
+    assert!(diagnostics.contains("limit"), "{diagnostics}");
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! Golden and structural tests of the RPPS/FINESS -> FHIR mapping.
 //!
-//! 1. The worked example of mapping.md §10, exactly (tests/fixtures/golden/*.json, which are the
+//! 1. The worked example of docs/mapping.md §10, exactly (tests/fixtures/golden/*.json, which are the
 //!    §10 JSON plus the `meta.versionId`/`meta.lastUpdated` of [`stamp`], and the second
 //!    PractitionerRole that §10's last sentence describes).
 //! 2. Structure of resources made from varied rows, compared with the ANS DP examples and the
@@ -8,7 +8,7 @@
 //!    narrative removed to tests/fixtures/ans-ig/).
 //! 3. Determinism.
 //!
-//! Inputs are the synthetic rows of rpps.md §2 and finess.md §9, stored verbatim in
+//! Inputs are the synthetic rows of docs/formats.md §3.5 and docs/formats.md §4.4, stored verbatim in
 //! tests/fixtures/extract/.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,10 +16,10 @@ use std::path::{Path, PathBuf};
 
 use annuaire::extract::finess::{self, Establishment, FinessFile};
 use annuaire::extract::rpps::{Layout, RppsRow};
+use annuaire::fhir::ResourceType;
 use annuaire::import::{ImportOptions, ImportSummary};
 use annuaire::mapping::practitioner::PersonExtras;
 use annuaire::mapping::{Stamp, organization, practitioner};
-use annuaire::resource_type::ResourceType;
 use annuaire::store::{DataDir, ResourceStore};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -28,10 +28,10 @@ use sha2::{Digest, Sha256};
 // Inputs and expected outputs
 // ---------------------------------------------------------------------------------------------
 
-/// rpps.md §2: the 56-column header (with its trailing `|`) and the five synthetic rows.
+/// docs/formats.md §3.5: the 56-column header (with its trailing `|`) and the five synthetic rows.
 const RPPS_FILE: &str =
     include_str!("fixtures/extract/PS_LibreAcces_Personne_activite_synthetic.txt");
-/// finess.md §9, verbatim: manifest, three `structureet`, three `geolocalisation`.
+/// docs/formats.md §4.4, verbatim: manifest, three `structureet`, three `geolocalisation`.
 const FINESS_FILE: &str = include_str!("fixtures/extract/etalab-cs1100507-stock-synthetic.csv");
 
 const GOLDEN_PRACTITIONER: &str = include_str!("fixtures/golden/practitioner-819990000017-10.json");
@@ -76,17 +76,17 @@ fn stamp() -> Stamp {
 
 fn rpps_lines() -> Vec<&'static str> {
     let lines: Vec<&str> = RPPS_FILE.lines().collect();
-    assert_eq!(lines.len(), 6, "header + 5 rows of rpps.md §2");
+    assert_eq!(lines.len(), 6, "header + 5 rows of docs/formats.md §3.5");
     lines
 }
 
 fn layout() -> Layout {
-    let layout = Layout::from_header(rpps_lines()[0]).expect("rpps.md header");
+    let layout = Layout::from_header(rpps_lines()[0]).expect("RPPS header");
     assert_eq!(layout.field_count(), 56);
     layout
 }
 
-/// rpps.md §2 row `n` (1-based): 1 Claire cabinet, 2 Claire hospital, 3 infirmière, 4
+/// docs/formats.md §3.5 row `n` (1-based): 1 Claire cabinet, 2 Claire hospital, 3 infirmière, 4
 /// pharmacien (section A), 5 ADELI person without activity.
 fn row_text(n: usize) -> &'static str {
     rpps_lines()[n]
@@ -97,7 +97,7 @@ fn finess_file() -> FinessFile {
         Path::new("etalab-cs1100507-stock-synthetic.csv"),
         FINESS_FILE.as_bytes(),
     )
-    .expect("finess.md §9 sample is a FINESS file");
+    .expect("docs/formats.md §4.4 sample is a FINESS file");
     assert!(file.rejected.is_empty(), "{:?}", file.rejected);
     assert_eq!(file.extraction_date, "2026-01-15");
     file
@@ -171,7 +171,7 @@ fn assert_json_eq(actual: &Value, expected: &Value, what: &str) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 1. Worked example (mapping.md §10), exact
+// 1. Worked example (docs/mapping.md §10), exact
 // ---------------------------------------------------------------------------------------------
 
 #[test]
@@ -370,7 +370,7 @@ fn read_all(
     keys: &[(ResourceType, String)],
 ) -> Vec<((ResourceType, String), Option<Vec<u8>>)> {
     let dir = DataDir::create(data).unwrap();
-    let (_, generation) = annuaire::http::open_current(&dir, 16 << 20).unwrap();
+    let (_, generation) = annuaire::store::open_current(&dir, 16 << 20).unwrap();
     keys.iter()
         .map(|(rtype, id)| ((*rtype, id.clone()), generation.read(*rtype, id).unwrap()))
         .collect()
@@ -835,7 +835,7 @@ fn varied() -> Varied {
     let adeli = practitioner_json(&adeli_out.practitioners[0].1);
 
     let finess = finess_file();
-    let org = |(_, o): (String, fhir_json::Organization)| organization_json(&o);
+    let org = |(_, o): (annuaire::fhir::FhirId, fhir_json::Organization)| organization_json(&o);
     let organizations = vec![
         (
             "RPPS cabinet (médecin)",
@@ -1282,12 +1282,12 @@ fn person_bytes(rows: &[RppsRow<'_>]) -> (Vec<(String, Vec<u8>)>, BTreeMap<Strin
     let practitioners = out
         .practitioners
         .iter()
-        .map(|(id, p)| (id.clone(), fhir_json::practitioner_to_vec(p)))
+        .map(|(id, p)| (id.to_string(), fhir_json::practitioner_to_vec(p)))
         .collect();
     let roles = out
         .roles
         .iter()
-        .map(|(id, r)| (id.clone(), fhir_json::practitioner_role_to_vec(r)))
+        .map(|(id, r)| (id.to_string(), fhir_json::practitioner_role_to_vec(r)))
         .collect();
     (practitioners, roles)
 }
@@ -1401,10 +1401,10 @@ fn a_persons_resources_do_not_depend_on_unrelated_rows() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Decisions of mapping.md §8 not covered by the worked example
+// Decisions of docs/mapping.md §8 not covered by the worked example
 // ---------------------------------------------------------------------------------------------
 
-/// Claire's cabinet row (rpps.md row 1) as another person / with other structure values.
+/// Claire's cabinet row (docs/formats.md §3.5, row 1) as another person / with other structure values.
 fn cabinet_row(person: &str, profession: &str, authority: &str, phone: &str) -> String {
     row_text(1)
         .replacen(
@@ -1452,7 +1452,7 @@ fn a21_structure_conflicts_most_frequent_then_first() {
 
 /// A21 with a group cabinet whose persons have different registration authorities: tokens
 /// 1 and 2 of `Autorité d'enregistrement` (#48) are the person's and the activity's registrant
-/// (rpps.md #48, mapping.md §0), not structure data, so they must not split the votes.
+/// (docs/formats.md §3.3 #48, docs/mapping.md §0), not structure data, so they must not split the votes.
 /// Three rows (médecin ARS, infirmier ONI, kiné CNOMK) agree on phone 0380000001; two médecins
 /// registered by CNOM have 0380009999: the structure's phone is 0380000001.
 #[test]

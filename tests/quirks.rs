@@ -1,15 +1,15 @@
-//! One test (or a few) per item of the importer quirks checklists: rpps.md §7 items 1–9
-//! (`rpps_NN_…`) and finess.md §8 items 1–9 (`finess_NN_…`), through the real import: small
+//! One test (or a few) per item of the importer quirks checklists: docs/formats.md §3.6 items 1–9
+//! (`rpps_NN_…`) and docs/formats.md §4.6 items 1–9 (`finess_NN_…`), through the real import: small
 //! files written to a temporary directory, `annuaire::import::run`, then the resources read back
 //! from the generation it made current.
 //!
-//! Inputs start from the synthetic rows of rpps.md §2 and finess.md §9
+//! Inputs start from the synthetic rows of docs/formats.md §3.5 and docs/formats.md §4.4
 //! (tests/fixtures/extract/), changed column by column by header name.
 
 use std::path::PathBuf;
 
+use annuaire::fhir::ResourceType;
 use annuaire::import::{ImportError, ImportOptions, ImportSummary};
-use annuaire::resource_type::ResourceType;
 use annuaire::store::{DataDir, ResourceStore, SledGeneration};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -52,7 +52,7 @@ fn column_names() -> Vec<&'static str> {
     names
 }
 
-/// rpps.md §2 row `n`: 1 Claire cabinet, 2 Claire hospital (FINESS 219990001), 3 infirmière,
+/// docs/formats.md §3.5 row `n`: 1 Claire cabinet, 2 Claire hospital (FINESS 219990001), 3 infirmière,
 /// 4 pharmacien section A (FINESS 139990001), 5 ADELI orthophoniste without activity.
 fn row(n: usize) -> String {
     RPPS_FILE.lines().nth(n).unwrap().to_owned()
@@ -102,12 +102,12 @@ fn finess_lines() -> Vec<&'static str> {
 
 const MANIFEST: &str = "finess;etalab;99;2026-01-15";
 
-/// finess.md §9 `structureet` of CH IMAGINAIRE (219990001): no quoted field.
+/// docs/formats.md §4.4 `structureet` of CH IMAGINAIRE (219990001): no quoted field.
 fn ch_line() -> String {
     finess_lines()[1].to_owned()
 }
 
-/// `line` (unquoted: split on every `;`) with fields `index` (0-based, finess.md §2) set to
+/// `line` (unquoted: split on every `;`) with fields `index` (0-based, docs/formats.md §4.2) set to
 /// `value` (which may be quoted).
 fn set_fields(line: &str, changes: &[(usize, &str)]) -> String {
     let mut fields: Vec<&str> = line.split(';').collect();
@@ -179,7 +179,7 @@ struct Store {
 impl Imported {
     fn open(&self) -> Store {
         let dir = DataDir::create(&self.data).unwrap();
-        let (name, generation) = annuaire::http::open_current(&dir, 16 << 20).unwrap();
+        let (name, generation) = annuaire::store::open_current(&dir, 16 << 20).unwrap();
         assert_eq!(name, "gen-000001");
         Store { generation }
     }
@@ -296,7 +296,7 @@ fn insee(code: &str) -> Value {
 }
 
 // =============================================================================================
-// rpps.md §7
+// docs/formats.md §3.6
 // =============================================================================================
 
 /// §7.1: columns located by header name; the 48- (~2018) and 52-column (~2021) generations
@@ -381,7 +381,7 @@ fn rpps_01_columns_are_found_by_name_in_any_order() {
     assert_eq!(store.organization("eg-219990001"), parse(GOLDEN_EG));
 }
 
-/// §7.1 and rpps.md §1: CRLF line ends and a UTF-8 byte-order mark (re-published copies) are
+/// §7.1 and docs/formats.md §2: CRLF line ends and a UTF-8 byte-order mark (re-published copies) are
 /// accepted; blank lines are ignored.
 #[test]
 fn rpps_01_crlf_line_ends_and_byte_order_mark() {
@@ -776,7 +776,7 @@ fn rpps_09_windows_1252_file_and_undecodable_line() {
 }
 
 // =============================================================================================
-// finess.md §8
+// docs/formats.md §4.6
 // =============================================================================================
 
 /// §8.1: line 1 is a manifest; a file without it is not a FINESS extraction and the import

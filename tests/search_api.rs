@@ -3396,25 +3396,8 @@ const LIVE_SMALL: u64 = 200;
 const LIVE_LARGE: u64 = 300;
 const LIVE_SEED: u64 = 7;
 
-fn import_in_process(files: &annuaire::generate::GeneratedFiles, data: &Path) {
-    annuaire::import::run(&annuaire::import::ImportOptions {
-        rpps: files.rpps.clone(),
-        finess: files.finess.clone(),
-        extra: annuaire::import::ExtraFiles {
-            mssante: Some(files.mssante.clone()),
-            savoir_faire: Some(files.savoir_faire.clone()),
-            diplomes: Some(files.diplomas.clone()),
-        },
-        data: data.to_path_buf(),
-        cache_bytes: common::CACHE_BYTES,
-        last_updated: None,
-        workers: Some(2),
-    })
-    .unwrap_or_else(|e| panic!("import into {}: {e}", data.display()));
-}
-
 /// `annuaire import` into a directory a child server is serving.
-fn import_binary(files: &annuaire::generate::GeneratedFiles, data: &Path) {
+fn import_binary(files: &annuaire_generate::GeneratedFiles, data: &Path) {
     let output = common::annuaire()
         .arg("import")
         .arg("--rpps")
@@ -3517,8 +3500,8 @@ fn check_paging_across_a_reimport(queries: &[&str]) {
     let scratch = common::scratch_dir("annuaire-it-search-same-");
     let files = common::generate_files(&scratch.path().join("files"), LIVE_SMALL, LIVE_SEED);
     let data = scratch.path().join("data");
-    import_in_process(&files, &data);
-    let (_server, address) = start_server(&data);
+    common::import_files(&files, &data, None);
+    let (_server, address) = common::spawn_binary_server(&data);
 
     let mut before = Vec::new();
     for &query in queries {
@@ -3650,8 +3633,8 @@ fn paging_across_an_import_of_a_superset_has_no_gap_and_no_duplicate() {
         .practitioner_id();
 
     let data = scratch.path().join("data");
-    import_in_process(&small, &data);
-    let (_server, address) = start_server(&data);
+    common::import_files(&small, &data, None);
+    let (_server, address) = common::spawn_binary_server(&data);
     let queries = ["/fhir/Practitioner", "/fhir/PractitionerRole?active=true"];
     let mut before = Vec::new();
     for query in queries {

@@ -441,3 +441,53 @@ fn reference_identifier_modifier_follows_r4() {
     };
     oracle_property_with(RType::PractitionerRole, "identifier_r4", cases(60), opts);
 }
+
+/// The oracle keeps its own list of parameters (it extracts their values by hand), so a test
+/// holds it to the declarations the server is built from: the same codes per type, the same
+/// types, the same reference targets and the same modifiers.
+#[test]
+fn the_oracle_knows_exactly_the_declared_parameters() {
+    use annuaire::fhir::ResourceType;
+    use annuaire::search::params::{ParamType, Registry};
+    use oracle::data::{Kind, modifiers, params};
+    for rtype in RType::ALL {
+        let served: ResourceType = rtype.name().parse().expect("a served type");
+        let mut declared: Vec<(String, String, Vec<String>)> = Registry::get()
+            .for_type(served)
+            .map(|p| {
+                let kind = match p.param_type {
+                    ParamType::String => "string".to_owned(),
+                    ParamType::Token => "token".to_owned(),
+                    ParamType::Date => "date".to_owned(),
+                    ParamType::Reference { target } => format!("reference to {target}"),
+                };
+                let mut modifiers = p.modifiers.clone();
+                modifiers.sort();
+                (p.code.clone(), kind, modifiers)
+            })
+            .collect();
+        let mut known: Vec<(String, String, Vec<String>)> = params(rtype)
+            .into_iter()
+            .map(|p| {
+                let kind = match p.kind {
+                    Kind::Str => "string".to_owned(),
+                    Kind::Tok(_) => "token".to_owned(),
+                    Kind::Date => "date".to_owned(),
+                    Kind::Ref(target) => format!("reference to {}", target.name()),
+                };
+                let mut modifiers: Vec<String> =
+                    modifiers(p.kind).iter().map(|m| m.to_string()).collect();
+                modifiers.sort();
+                (p.name.to_owned(), kind, modifiers)
+            })
+            .collect();
+        declared.sort();
+        known.sort();
+        assert_eq!(
+            known,
+            declared,
+            "{}: the oracle's parameters differ from conformance/search-parameters.json",
+            rtype.name()
+        );
+    }
+}

@@ -124,11 +124,14 @@ pub fn redact_query(query: &str, redaction: &Redaction) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resource_type::ResourceType;
+    use crate::fhir::ResourceType;
 
     #[test]
     fn restricted_and_secret_values_are_hidden() {
-        let redaction = Redaction::new(vec![(ResourceType::Practitioner, "telecom".into())]);
+        let redaction = Redaction::new(&[crate::auth::config::RestrictedElement {
+            rtype: ResourceType::Practitioner,
+            element: "telecom",
+        }]);
         assert_eq!(
             redact_query(
                 "mailbox-mss%3Acontains=jean%40x.mssante.fr&family=DUPONT&access_token=abc",

@@ -1,12 +1,16 @@
-//! The `[auth]` and `[audit]` sections of `annuaire.toml`, as written by an operator, and
-//! their checks. Every check names the setting it refuses, so that a bad configuration stops
-//! the server at startup with a message a person can act on.
+//! The `[auth]` and `[audit]` sections of `annuaire.toml`, as written by an operator, parsed
+//! into typed values when the configuration is read (a key digest, a restricted element, an
+//! algorithm cannot exist unchecked), plus the checks that relate settings to one another.
+//! Every failure names the setting it refuses, so that a bad configuration stops the server at
+//! startup with a message a person can act on.
+
+use std::fmt;
 
 use figment::value::magic::RelativePathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::scopes::Grant;
-use crate::resource_type::ResourceType;
+use crate::fhir::ResourceType;
 
 /// `[auth]`: who may call, with what.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -37,7 +41,7 @@ pub struct ApiKeyConfig {
     pub name: String,
     /// SHA-256 of the key, 64 hexadecimal digits (`annuaire api-key` prints it). The key
     /// itself is never stored.
-    pub sha256: String,
+    pub sha256: KeyDigest,
     pub scopes: Vec<String>,
     pub rate_limit: Option<RateLimitConfig>,
 }
@@ -54,7 +58,7 @@ pub struct JwtConfig {
     pub audience: String,
     /// Accepted signature algorithms: any of RS256, PS256, ES256.
     #[serde(default = "default_algorithms")]
-    pub algorithms: Vec<String>,
+    pub algorithms: Vec<SignatureAlgorithm>,
     /// Clock skew tolerated on `exp` and `nbf`, in seconds.
     #[serde(default = "default_leeway")]
     pub leeway_seconds: u64,
@@ -71,8 +75,8 @@ pub struct JwtConfig {
     pub rate_limit: Option<RateLimitConfig>,
 }
 
-fn default_algorithms() -> Vec<String> {
-    vec!["RS256".into(), "PS256".into(), "ES256".into()]
+fn default_algorithms() -> Vec<SignatureAlgorithm> {
+    SignatureAlgorithm::ALL.to_vec()
 }
 fn default_leeway() -> u64 {
     30
@@ -99,7 +103,7 @@ pub struct RateLimitConfig {
 #[serde(deny_unknown_fields)]
 pub struct RestrictedConfig {
     /// `Type.element`, top-level elements of a served type (`Practitioner.telecom`).
-    pub elements: Vec<String>,
+    pub elements: Vec<RestrictedElement>,
     /// The scope that unlocks them.
     pub scope: String,
 }
@@ -146,37 +150,130 @@ fn refuse(setting: impl Into<String>, reason: impl Into<String>) -> ConfigError 
     }
 }
 
-/// Whether `element` is a top-level element of `rtype` in FHIR R4, hence can be restricted.
-fn is_known_element(rtype: ResourceType, element: &str) -> bool {
-    const COMMON: &[&str] = &["text", "extension", "identifier", "active", "telecom"];
-    let specific: &[&str] = match rtype {
-        ResourceType::Practitioner => &[
-            "name",
-            "address",
-            "gender",
-            "birthDate",
-            "photo",
-            "qualification",
-            "communication",
-        ],
-        ResourceType::PractitionerRole => &[
-            "period",
-            "practitioner",
-            "organization",
-            "code",
-            "specialty",
-            "location",
-            "healthcareService",
-            "availableTime",
-            "notAvailable",
-            "availabilityExceptions",
-            "endpoint",
-        ],
-        ResourceType::Organization => &[
-            "type", "name", "alias", "address", "partOf", "contact", "endpoint",
-        ],
-    };
-    COMMON.contains(&element) || specific.contains(&element)
+/// SHA-256 of an API key, written as 64 hexadecimal digits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct KeyDigest(pub [u8; 32]);
+
+impl TryFrom<String> for KeyDigest {
+    type Error = String;
+
+    fn try_from(hex: String) -> Result<KeyDigest, String> {
+        let refused = || {
+            "must be the SHA-256 of the key, 64 hexadecimal digits (`annuaire api-key` prints it)"
+                .to_owned()
+        };
+        if hex.len() != 64 || !hex.is_ascii() {
+            return Err(refused());
+        }
+        let mut digest = [0u8; 32];
+        for (i, byte) in digest.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| refused())?;
+        }
+        Ok(KeyDigest(digest))
+    }
+}
+
+impl From<KeyDigest> for String {
+    fn from(digest: KeyDigest) -> String {
+        digest.to_string()
+    }
+}
+
+impl fmt::Display for KeyDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+impl fmt::Debug for KeyDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyDigest({self})")
+    }
+}
+
+/// The JWT signature algorithms this server verifies: asymmetric only, so that a public key
+/// can never be used as an HMAC secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SignatureAlgorithm {
+    RS256,
+    PS256,
+    ES256,
+}
+
+impl SignatureAlgorithm {
+    pub const ALL: [SignatureAlgorithm; 3] = [
+        SignatureAlgorithm::RS256,
+        SignatureAlgorithm::PS256,
+        SignatureAlgorithm::ES256,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignatureAlgorithm::RS256 => "RS256",
+            SignatureAlgorithm::PS256 => "PS256",
+            SignatureAlgorithm::ES256 => "ES256",
+        }
+    }
+}
+
+impl fmt::Display for SignatureAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A restricted element: a whole top-level element of a served type (`Practitioner.telecom`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
+pub struct RestrictedElement {
+    pub rtype: ResourceType,
+    pub element: &'static str,
+}
+
+/// Written by hand: serde's derive would tie a `&'static str` field to the input's lifetime.
+impl<'de> Deserialize<'de> for RestrictedElement {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        RestrictedElement::try_from(text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl TryFrom<String> for RestrictedElement {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<RestrictedElement, String> {
+        let (type_name, element) = text
+            .split_once('.')
+            .ok_or_else(|| format!("`{text}` is not `Type.element`"))?;
+        let rtype: ResourceType = type_name.parse().map_err(|_| {
+            format!("`{text}`: `{type_name}` is not served here (Practitioner, PractitionerRole, Organization)")
+        })?;
+        if matches!(element, "meta" | "id" | "resourceType") {
+            return Err(format!("`{text}`: `{element}` cannot be restricted"));
+        }
+        let element = rtype.elements().find(|e| e.name == element).ok_or_else(|| {
+            format!(
+                "`{text}`: `{element}` is not a top-level element of {rtype} (only whole top-level elements can be restricted)"
+            )
+        })?;
+        Ok(RestrictedElement {
+            rtype,
+            element: element.name,
+        })
+    }
+}
+
+impl From<RestrictedElement> for String {
+    fn from(restricted: RestrictedElement) -> String {
+        restricted.to_string()
+    }
+}
+
+impl fmt::Display for RestrictedElement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.rtype, self.element)
+    }
 }
 
 impl AuthConfig {
@@ -197,12 +294,6 @@ impl AuthConfig {
             }
             if !names.insert(key.name.as_str()) {
                 return Err(refuse(at("name"), format!("`{}` names two keys", key.name)));
-            }
-            if key.sha256.len() != 64 || !key.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(refuse(
-                    at("sha256"),
-                    "must be the SHA-256 of the key, 64 hexadecimal digits (`annuaire api-key` prints it)",
-                ));
             }
             validate_scopes(&key.scopes, restricted_scope, &at("scopes"))?;
             if let Some(limit) = &key.rate_limit {
@@ -256,10 +347,6 @@ impl RateLimitConfig {
     }
 }
 
-/// The algorithms this server verifies: asymmetric only, so that a public key can never be
-/// used as an HMAC secret.
-pub const SUPPORTED_ALGORITHMS: [&str; 3] = ["RS256", "PS256", "ES256"];
-
 impl JwtConfig {
     fn validate(&self) -> Result<(), ConfigError> {
         if self.issuer.trim().is_empty() {
@@ -273,14 +360,6 @@ impl JwtConfig {
                 "auth.jwt.algorithms",
                 "name at least one of RS256, PS256, ES256",
             ));
-        }
-        for alg in &self.algorithms {
-            if !SUPPORTED_ALGORITHMS.contains(&alg.as_str()) {
-                return Err(refuse(
-                    "auth.jwt.algorithms",
-                    format!("`{alg}` is not accepted; use RS256, PS256 or ES256"),
-                ));
-            }
         }
         if self.leeway_seconds > 300 {
             return Err(refuse(
@@ -303,38 +382,8 @@ impl RestrictedConfig {
                 "must be one scope, without spaces",
             ));
         }
-        for element in &self.elements {
-            parse_element(element).map_err(|reason| refuse("auth.restricted.elements", reason))?;
-        }
         Ok(())
     }
-
-    /// The restricted `(type, element)` pairs.
-    pub fn pairs(&self) -> Vec<(ResourceType, String)> {
-        self.elements
-            .iter()
-            .filter_map(|e| parse_element(e).ok())
-            .collect()
-    }
-}
-
-/// `Practitioner.telecom` → `(Practitioner, "telecom")`.
-fn parse_element(text: &str) -> Result<(ResourceType, String), String> {
-    let (type_name, element) = text
-        .split_once('.')
-        .ok_or_else(|| format!("`{text}` is not `Type.element`"))?;
-    let rtype: ResourceType = type_name.parse().map_err(|_| {
-        format!("`{text}`: `{type_name}` is not served here (Practitioner, PractitionerRole, Organization)")
-    })?;
-    if matches!(element, "meta" | "id" | "resourceType") {
-        return Err(format!("`{text}`: `{element}` cannot be restricted"));
-    }
-    if !is_known_element(rtype, element) {
-        return Err(format!(
-            "`{text}`: `{element}` is not a top-level element of {rtype} (only whole top-level elements can be restricted)"
-        ));
-    }
-    Ok((rtype, element.to_owned()))
 }
 
 impl SmartConfig {
@@ -374,10 +423,12 @@ impl AuditConfig {
 mod tests {
     use super::*;
 
-    fn key(name: &str, sha: &str, scopes: &[&str]) -> ApiKeyConfig {
+    const SHA: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+    fn key(name: &str, scopes: &[&str]) -> ApiKeyConfig {
         ApiKeyConfig {
             name: name.into(),
-            sha256: sha.into(),
+            sha256: KeyDigest::try_from(SHA.to_owned()).unwrap(),
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
             rate_limit: None,
         }
@@ -391,23 +442,26 @@ mod tests {
         }
     }
 
-    const SHA: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    #[test]
+    fn digests_are_64_hex_digits() {
+        let digest = KeyDigest::try_from(SHA.to_uppercase()).unwrap();
+        assert_eq!(digest.to_string(), SHA);
+        for bad in ["abc", &"g".repeat(64), &"é".repeat(32)] {
+            let error = KeyDigest::try_from(bad.to_owned()).unwrap_err();
+            assert!(error.contains("64 hexadecimal digits"), "{bad}: {error}");
+        }
+    }
 
     #[test]
     fn errors_name_the_setting() {
-        let bad_hash = with_keys(vec![key("a", "abc", &["system/*.read"])]);
-        assert_eq!(
-            bad_hash.validate().unwrap_err().setting,
-            "auth.api_keys[0].sha256"
-        );
-        let bad_scope = with_keys(vec![key("a", SHA, &["system/Practitioner.rx"])]);
+        let bad_scope = with_keys(vec![key("a", &["system/Practitioner.rx"])]);
         assert_eq!(
             bad_scope.validate().unwrap_err().setting,
             "auth.api_keys[0].scopes"
         );
         let twice = with_keys(vec![
-            key("a", SHA, &["system/*.read"]),
-            key("a", SHA, &["system/*.read"]),
+            key("a", &["system/*.read"]),
+            key("a", &["system/*.read"]),
         ]);
         assert_eq!(
             twice.validate().unwrap_err().setting,
@@ -415,7 +469,7 @@ mod tests {
         );
         assert_eq!(with_keys(vec![]).validate().unwrap_err().setting, "auth");
         assert!(
-            with_keys(vec![key("a", SHA, &["system/*.read"])])
+            with_keys(vec![key("a", &["system/*.read"])])
                 .validate()
                 .is_ok()
         );
@@ -423,50 +477,27 @@ mod tests {
 
     #[test]
     fn restricted_elements_must_exist() {
-        let restricted = |elements: &[&str]| RestrictedConfig {
-            elements: elements.iter().map(|s| s.to_string()).collect(),
-            scope: "annuaire/restricted".into(),
-        };
-        assert!(
-            restricted(&["Practitioner.telecom", "PractitionerRole.telecom"])
-                .validate()
-                .is_ok()
-        );
+        let element = |text: &str| RestrictedElement::try_from(text.to_owned());
+        let telecom = element("PractitionerRole.telecom").unwrap();
+        assert_eq!(telecom.rtype, ResourceType::PractitionerRole);
+        assert_eq!(telecom.to_string(), "PractitionerRole.telecom");
         for bad in [
             "Patient.telecom",
             "Practitioner.telecom.value",
             "Practitioner.meta",
+            "Practitioner.email",
             "telecom",
         ] {
-            assert_eq!(
-                restricted(&[bad]).validate().unwrap_err().setting,
-                "auth.restricted.elements",
-                "{bad}"
-            );
+            assert!(element(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn only_asymmetric_algorithms() {
-        let jwt = |alg: &str| JwtConfig {
-            jwks: RelativePathBuf::from("jwks.json"),
-            issuer: "https://issuer".into(),
-            audience: "annuaire".into(),
-            algorithms: vec![alg.into()],
-            leeway_seconds: 30,
-            scope_claim: default_scope_claim(),
-            national_id_claim: default_national_id_claim(),
-            role_claim: default_role_claim(),
-            rate_limit: None,
-        };
-        assert!(jwt("ES256").validate().is_ok());
-        assert_eq!(
-            jwt("HS256").validate().unwrap_err().setting,
-            "auth.jwt.algorithms"
-        );
-        assert_eq!(
-            jwt("none").validate().unwrap_err().setting,
-            "auth.jwt.algorithms"
-        );
+        let parse = |name: &str| serde_json::from_value::<SignatureAlgorithm>(name.into());
+        assert_eq!(parse("ES256").unwrap(), SignatureAlgorithm::ES256);
+        for bad in ["HS256", "none", "es256"] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -16,7 +16,7 @@ use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, PublicKeyUse
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value};
 
-use super::config::JwtConfig;
+use super::config::{JwtConfig, SignatureAlgorithm};
 use super::{Caller, Identity};
 
 /// Tokens longer than this are refused before any parsing (a Pro Santé Connect access token
@@ -107,12 +107,11 @@ pub struct JwtVerifier {
     restricted_scope: Option<String>,
 }
 
-fn parse_algorithm(name: &str) -> Option<Algorithm> {
-    match name {
-        "RS256" => Some(Algorithm::RS256),
-        "PS256" => Some(Algorithm::PS256),
-        "ES256" => Some(Algorithm::ES256),
-        _ => None,
+fn algorithm(configured: SignatureAlgorithm) -> Algorithm {
+    match configured {
+        SignatureAlgorithm::RS256 => Algorithm::RS256,
+        SignatureAlgorithm::PS256 => Algorithm::PS256,
+        SignatureAlgorithm::ES256 => Algorithm::ES256,
     }
 }
 
@@ -128,11 +127,7 @@ impl JwtVerifier {
         config: JwtConfig,
         restricted_scope: Option<String>,
     ) -> Result<JwtVerifier, JwksError> {
-        let algorithms: Vec<Algorithm> = config
-            .algorithms
-            .iter()
-            .filter_map(|a| parse_algorithm(a))
-            .collect();
+        let algorithms: Vec<Algorithm> = config.algorithms.iter().map(|a| algorithm(*a)).collect();
         let jwks = config.jwks.relative();
         let (keys, mtime) = load_keys(&jwks, &algorithms)?;
         Ok(JwtVerifier {

@@ -27,9 +27,9 @@ use self::config::{AuthConfig, ConfigError, RateLimitConfig};
 use self::jwt::{JwksError, JwtVerifier, TokenError};
 pub use self::redact::Redaction;
 pub use self::scopes::Permissions;
-use crate::resource_type::ResourceType;
-use crate::search::params::{Registry, SearchParam};
-use crate::search::query::{Criterion, Include, SearchRequest};
+use crate::fhir::ResourceType;
+use crate::search::params::SearchParam;
+use crate::search::query::{Criterion, SearchRequest};
 
 /// The header the ANS gateway reads API keys from.
 pub const API_KEY_HEADER: &str = "esante-api-key";
@@ -178,14 +178,6 @@ pub fn hash_api_key(key: &str) -> [u8; 32] {
     Sha256::digest(key.as_bytes()).into()
 }
 
-fn parse_hex32(hex: &str) -> Option<[u8; 32]> {
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
-}
-
 impl Access {
     /// No access control: everyone reads everything.
     pub fn open() -> Access {
@@ -207,8 +199,7 @@ impl Access {
         let mut keys = HashMap::new();
         let mut key_limiters = HashMap::new();
         for key in &config.api_keys {
-            let digest = parse_hex32(&key.sha256.to_ascii_lowercase())
-                .expect("validated: 64 hexadecimal digits");
+            let digest = key.sha256.0;
             let caller = Caller {
                 identity: Identity::Key {
                     name: key.name.clone(),
@@ -239,7 +230,7 @@ impl Access {
         let redaction = config
             .restricted
             .as_ref()
-            .map_or_else(Redaction::none, |r| Redaction::new(r.pairs()));
+            .map_or_else(Redaction::none, |r| Redaction::new(&r.elements));
         Ok(Access {
             config: Some(config),
             keys,
@@ -376,9 +367,8 @@ impl Access {
                 None => vec![request.rtype],
             };
             for source in sources {
-                for param in include_params(include, source) {
-                    let target = include.target.or(param.target).unwrap_or(source);
-                    self.authorize_include(caller, source, param, target, hidden)?;
+                for (param, target) in include.followed_params(source) {
+                    self.authorize_include(caller, source, param, target, target, hidden)?;
                 }
             }
         }
@@ -386,8 +376,8 @@ impl Access {
             let Some(source) = include.source else {
                 continue;
             };
-            for param in include_params(include, source) {
-                self.authorize_include(caller, source, param, source, hidden)?;
+            for (param, target) in include.followed_params(source) {
+                self.authorize_include(caller, source, param, target, source, hidden)?;
             }
         }
         Ok(())
@@ -437,10 +427,10 @@ impl Access {
         caller: &Caller,
         source: ResourceType,
         param: &SearchParam,
+        target: ResourceType,
         returned: ResourceType,
         hidden: bool,
     ) -> Result<(), AccessError> {
-        let target = param.target.unwrap_or(source);
         for rtype in [target, returned] {
             if !caller.permissions.may_read(rtype) {
                 return Err(AccessError::Forbidden(format!(
@@ -552,17 +542,6 @@ fn bearer_token(header: &str) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// The reference parameters an include follows: the named one, or all of the source type's.
-fn include_params(include: &Include, source: ResourceType) -> Vec<&'static SearchParam> {
-    let registry = Registry::get();
-    registry
-        .for_type(source)
-        .filter(|p| p.target.is_some())
-        .filter(|p| include.param.as_deref().is_none_or(|code| code == p.code))
-        .filter(|p| include.target.is_none_or(|t| Some(t) == p.target))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -585,7 +564,5 @@ mod tests {
             hex,
             "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
         );
-        assert_eq!(parse_hex32(&hex), Some(hash_api_key("test")));
-        assert_eq!(parse_hex32("zz"), None);
     }
 }

@@ -12,7 +12,8 @@ use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use crate::resource_type::ResourceType;
+use super::config::RestrictedElement;
+use crate::fhir::ResourceType;
 use crate::search::params::SearchParam;
 
 /// The security label of a resource some elements were removed from
@@ -36,12 +37,12 @@ impl Redaction {
         Redaction::default()
     }
 
-    pub fn new(pairs: Vec<(ResourceType, String)>) -> Redaction {
+    pub fn new(restricted: &[RestrictedElement]) -> Redaction {
         let mut elements: [Vec<String>; ResourceType::ALL.len()] = Default::default();
-        for (rtype, element) in pairs {
-            let list = &mut elements[rtype as usize];
-            if !list.contains(&element) {
-                list.push(element);
+        for RestrictedElement { rtype, element } in restricted {
+            let list = &mut elements[*rtype as usize];
+            if !list.iter().any(|e| e == element) {
+                list.push((*element).to_owned());
             }
         }
         Redaction {
@@ -197,7 +198,10 @@ mod tests {
     use super::*;
 
     fn redaction() -> Redaction {
-        Redaction::new(vec![(ResourceType::Practitioner, "telecom".into())])
+        Redaction::new(&[RestrictedElement {
+            rtype: ResourceType::Practitioner,
+            element: "telecom",
+        }])
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! (`system/Practitioner.rs?active=true`) is not granted at all, because this server cannot
 //! enforce the restriction it carries; refusing is the safe reading.
 
-use crate::resource_type::ResourceType;
+use crate::fhir::ResourceType;
 
 /// What one caller may do with each served type, plus the extra scope for restricted elements.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

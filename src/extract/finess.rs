@@ -299,7 +299,7 @@ fn iso_date(value: String) -> String {
 pub(crate) mod tests {
     use super::*;
 
-    /// finess.md §9, verbatim (synthetic).
+    /// docs/formats.md §4.4, verbatim (synthetic).
     pub const SAMPLE: &str = "finess;etalab;99;2026-01-15
 structureet;219990001;219990002;CH IMAGINAIRE;CENTRE HOSPITALIER IMAGINAIRE DE DIJON;;;2;AV;DU DOCTEUR INVENTE;B;CS 90000;231;21;COTE D OR;21079 DIJON CEDEX;0380000002;0380000009;355;Centre Hospitalier (C.H.);1102;Centres Hospitaliers;99900000000018;8610Z;03;ARS établissements Publics de santé dotation globale;1;Etablissement public de santé;1975-01-01;1975-01-01;2025-11-03;
 structureet;139990001;139990003;PHARMACIE DU PONT FICTIF;;;;;PL;DU MARCHE IMAGINAIRE;;;206;13;BOUCHES DU RHONE;13006 MARSEILLE;0490000004;;620;Pharmacie d'Officine;3301;Pharmacies d'Officine;99900000000026;4773Z;01;Etablissement Tarif Libre;;;1990-06-01;1990-06-01;2024-03-12;

@@ -1,4 +1,4 @@
-//! MSSanté mailboxes: `Extraction_Correspondance_MSSante_YYYYMMDDHHMM.txt` (rpps.md §5.1).
+//! MSSanté mailboxes: `Extraction_Correspondance_MSSante_YYYYMMDDHHMM.txt` (docs/formats.md §5.1).
 //!
 //! One line per mailbox (`BAL`): a personal one (`PER`) names its owner by
 //! `Identification nationale PP`, an organisational one (`ORG`) by `Type identifiant structure` +
@@ -145,9 +145,9 @@ fn parse_flag(value: &str) -> Option<bool> {
 pub(crate) mod tests {
     use super::*;
 
-    /// rpps.md §5.1 header, verbatim.
+    /// docs/formats.md §5.1 header, verbatim.
     pub const HEADER: &str = "Type de BAL|Adresse BAL|Type Identifiant PP|Identifiant PP|Identification nationale PP|Type identifiant structure|Identification Structure|Service de rattachement|Civilité d'exercice|Nom d'exercice|Prénom d'exercice|Catégorie profession|Libellé de catégorie profession|Code Profession|Libellé Profession|Code savoir-faire|Libellé savoir-faire|Dématérialisation|Raison Sociale structure BAL|Enseigne commerciale structure BAL|L2COMPLEMENTLOCALISATION|L3COMPLEMENTDISTRIBUTION|L4NUMEROVOIE|L4COMPLEMENTNUMEROVOIE|NL4TYPEVOIE|L4LIBELLEVOIE|L5LIEUDITMENTION|L6LIGNEACHEMINEMENT|Code postal|Département|Pays";
-    /// rpps.md §5.1 synthetic examples.
+    /// docs/formats.md §5.1 synthetic examples.
     pub const PER_LINE: &str = "PER|claire.martinot@exemple-fictif.mssante.fr|8|19990000017|819990000017||||DR|MARTINOT|Claire|C|Civil|10|Médecin|SM54|Médecine Générale|O|CABINET DU DR CLAIRE MARTINOT||||12||R|DES TILLEULS FICTIFS||21000 DIJON|21000|21|France";
     pub const ORG_LINE: &str = "ORG|secretariat.cardio@ch-imaginaire.mssante.fr||||1|219990001|Service de cardiologie||||||||||N|CENTRE HOSPITALIER IMAGINAIRE||||2|B|AV|DU DOCTEUR INVENTE||21079 DIJON CEDEX|21079|21|France";
 

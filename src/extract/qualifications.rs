@@ -1,5 +1,5 @@
 //! Savoir-faire and diplomas: `PS_LibreAcces_SavoirFaire_*` and `PS_LibreAcces_Dipl_AutExerc_*`
-//! (rpps.md §3 and §4). One line per (person × savoir-faire), and per (person × diploma or
+//! (docs/formats.md §5.2 and §5.3). One line per (person × savoir-faire), and per (person × diploma or
 //! exercise authorisation); the person is `Identification nationale PP`, as in the main file.
 
 use super::RowError;

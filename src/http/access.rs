@@ -15,7 +15,7 @@ use super::error::ApiError;
 use crate::auth::audit::AuditRecord;
 use crate::auth::jwt::TokenError;
 use crate::auth::{API_KEY_HEADER, AccessError, Caller, Identity, Permissions};
-use crate::resource_type::ResourceType;
+use crate::fhir::ResourceType;
 
 /// How many resources a response returned, for the audit trail (set by the handlers).
 #[derive(Debug, Clone, Copy)]

@@ -1,13 +1,20 @@
 //! The one place where errors become HTTP responses: every failure leaves the server as a FHIR
 //! OperationOutcome with a status that says whose fault it was.
 
+use actix_web::body::BoxBody;
+use actix_web::dev::ServiceResponse;
 use actix_web::http::StatusCode;
+use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
+use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
 use super::FHIR_JSON;
 use crate::auth::AccessError;
 use crate::auth::jwt::TokenError;
+use crate::fhir::InvalidId;
+use crate::search::SearchError;
+use crate::search::query::QueryError;
 use crate::store::StoreError;
 
 /// RFC 6750 §3 challenge: the realm, plus the error code and description when a token was
@@ -46,9 +53,24 @@ pub enum ApiError {
     },
 }
 
-impl From<crate::search::query::QueryError> for ApiError {
-    fn from(e: crate::search::query::QueryError) -> ApiError {
+impl From<QueryError> for ApiError {
+    fn from(e: QueryError) -> ApiError {
         ApiError::BadRequest(e.to_string())
+    }
+}
+
+impl From<InvalidId> for ApiError {
+    fn from(e: InvalidId) -> ApiError {
+        ApiError::BadRequest(e.to_string())
+    }
+}
+
+impl From<SearchError> for ApiError {
+    fn from(e: SearchError) -> ApiError {
+        match e {
+            SearchError::Query(e) => e.into(),
+            SearchError::Store(e) => e.into(),
+        }
     }
 }
 
@@ -124,5 +146,76 @@ impl ResponseError for ApiError {
             }
         }
         response.content_type(FHIR_JSON).body(body.to_string())
+    }
+}
+
+/// Responses actix makes itself, before or around a handler (an extractor that refuses a body,
+/// a payload over its limit), come as plain text: they are rewritten here as OperationOutcomes
+/// with the same status, so that a client only ever reads FHIR.
+pub fn outcome_for_bare_errors(
+    response: ServiceResponse<BoxBody>,
+) -> actix_web::Result<ErrorHandlerResponse<BoxBody>> {
+    let is_fhir = response
+        .response()
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|value| value == HeaderValue::from_static(FHIR_JSON));
+    if is_fhir {
+        return Ok(ErrorHandlerResponse::Response(
+            response.map_into_left_body(),
+        ));
+    }
+    let status = response.status();
+    let message = match response.response().error() {
+        Some(error) => error.to_string(),
+        None => status
+            .canonical_reason()
+            .unwrap_or("the request failed")
+            .to_owned(),
+    };
+    let code = match status {
+        StatusCode::NOT_FOUND => "not-found",
+        StatusCode::METHOD_NOT_ALLOWED | StatusCode::UNSUPPORTED_MEDIA_TYPE => "not-supported",
+        StatusCode::PAYLOAD_TOO_LARGE => "too-costly",
+        status if status.is_client_error() => "invalid",
+        _ => "exception",
+    };
+    let body = operation_outcome("error", code, &message).to_string();
+    let outcome = HttpResponse::build(status)
+        .content_type(FHIR_JSON)
+        .body(body);
+    Ok(ErrorHandlerResponse::Response(
+        response.into_response(outcome).map_into_right_body(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::EitherBody;
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn bare_errors_become_outcomes_and_outcomes_stay() {
+        let bare = TestRequest::default().to_srv_response(
+            HttpResponse::PayloadTooLarge()
+                .body("payload reached size limit")
+                .map_into_boxed_body(),
+        );
+        let ErrorHandlerResponse::Response(rewritten) = outcome_for_bare_errors(bare).unwrap()
+        else {
+            panic!("an immediate response")
+        };
+        assert_eq!(rewritten.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(
+            rewritten.response().headers().get(CONTENT_TYPE).unwrap(),
+            FHIR_JSON
+        );
+        let fhir =
+            TestRequest::default().to_srv_response(ApiError::NotFound("x".into()).error_response());
+        let ErrorHandlerResponse::Response(kept) = outcome_for_bare_errors(fhir).unwrap() else {
+            panic!("an immediate response")
+        };
+        assert!(matches!(kept.response().body(), EitherBody::Left { .. }));
     }
 }

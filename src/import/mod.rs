@@ -13,7 +13,6 @@
 //! entities referenced: it does not grow with the RPPS file.
 
 mod extras;
-pub mod index;
 mod input;
 pub mod spill;
 
@@ -21,7 +20,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
@@ -31,9 +30,10 @@ use self::input::{LineStats, PipeInput};
 use crate::extract::finess::{self, Establishment, FinessFile};
 use crate::extract::rpps::{Col, Layout, RppsRow, StructureKey};
 use crate::extract::{FileError, Rejected};
+use crate::fhir::ResourceType;
 use crate::mapping::{Stamp, ids, organization, practitioner};
+use crate::parallel::run_parallel;
 use crate::progress::{Progress, Unit};
-use crate::resource_type::ResourceType;
 use crate::store::{
     DataDir, GenerationInfo, ResourceCounts, ResourceWriter, SledWriter, StoreError,
 };
@@ -322,7 +322,7 @@ fn write_generation(
         counters.unplaced.note(message, None);
     }
     partition.stats.extras = [extras.savoir_faire, extras.diplomas, extras.mailboxes];
-    index::build(&writer, &spill_dir, workers)?;
+    crate::search::index::build(&writer, &spill_dir, workers)?;
     std::fs::remove_dir_all(&spill_dir).map_err(spill_error)?;
 
     tracing::info!("flushing the new generation to disk");
@@ -335,37 +335,6 @@ fn display_name(path: &Path) -> String {
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     )
-}
-
-/// Runs `task` over `items` on `workers` threads; the first error stops the others.
-pub(crate) fn run_parallel<T: Sync, E: Send>(
-    items: &[T],
-    workers: usize,
-    task: impl Fn(&T) -> Result<(), E> + Sync,
-) -> Result<(), E> {
-    let next = AtomicUsize::new(0);
-    let failed = Mutex::new(None);
-    std::thread::scope(|scope| {
-        for _ in 0..workers.max(1) {
-            scope.spawn(|| {
-                loop {
-                    if failed.lock().expect("error slot").is_some() {
-                        return;
-                    }
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(item) = items.get(index) else { return };
-                    if let Err(e) = task(item) {
-                        failed.lock().expect("error slot").get_or_insert(e);
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    match failed.into_inner().expect("error slot") {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
 }
 
 /// A mapping work item: person bucket `i` (with extras bucket `i`) or structure bucket `i`.

@@ -10,7 +10,7 @@ use fhir_json::types::{
 use fhir_json::{BuilderError, Instant};
 
 use super::nos;
-use crate::resource_type::ResourceType;
+use crate::fhir::ResourceType;
 
 fn built<T>(result: Result<T, BuilderError>) -> T {
     result.expect("every required field of this element is set above")

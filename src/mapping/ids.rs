@@ -14,49 +14,35 @@
 //! replaced by `h` + 32 hex digits of its SHA-256, which is just as stable.
 
 use crate::extract::rpps::{RppsRow, StructureKey};
+use crate::fhir::FhirId;
 
-use super::practitioner::short_hash;
-
-fn id(prefix: &str, value: &str) -> String {
-    let fits = prefix.len() + value.len() <= 64
-        && !value.is_empty()
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
-    if fits {
-        format!("{prefix}{value}")
-    } else {
-        format!("{prefix}h{}", short_hash(value))
-    }
+pub fn practitioner(national_id: &str, profession: &str) -> FhirId {
+    FhirId::from_business_identifier("pp-", &format!("{national_id}-{profession}"))
 }
 
-pub fn practitioner(national_id: &str, profession: &str) -> String {
-    id("pp-", &format!("{national_id}-{profession}"))
+pub fn role(activity_identifier: &str) -> FhirId {
+    FhirId::hashed("se-", activity_identifier)
 }
 
-pub fn role(activity_identifier: &str) -> String {
-    format!("se-{}", short_hash(activity_identifier))
+pub fn establishment(nofinesset: &str) -> FhirId {
+    FhirId::from_business_identifier("eg-", nofinesset)
 }
 
-pub fn establishment(nofinesset: &str) -> String {
-    id("eg-", nofinesset)
+pub fn legal_entity(nofinessej: &str) -> FhirId {
+    FhirId::from_business_identifier("ej-", nofinessej)
 }
 
-pub fn legal_entity(nofinessej: &str) -> String {
-    id("ej-", nofinessej)
-}
-
-pub fn rpps_structure(structure_id: &str) -> String {
-    id("st-", structure_id)
+pub fn rpps_structure(structure_id: &str) -> FhirId {
+    FhirId::from_business_identifier("st-", structure_id)
 }
 
 /// The Organization an activity takes place in: its FINESS site if any, else its RPPS
 /// structure.
-pub fn organization_of_activity(row: &RppsRow<'_>) -> Option<String> {
+pub fn organization_of_activity(row: &RppsRow<'_>) -> Option<FhirId> {
     row.structure_key().map(|key| organization(&key))
 }
 
-pub fn organization(key: &StructureKey<'_>) -> String {
+pub fn organization(key: &StructureKey<'_>) -> FhirId {
     match key {
         StructureKey::FinessSite(finess) => establishment(finess),
         StructureKey::Rpps(structure) => rpps_structure(structure),
@@ -69,10 +55,16 @@ mod tests {
 
     #[test]
     fn ids_follow_the_rule() {
-        assert_eq!(practitioner("819990000017", "10"), "pp-819990000017-10");
-        assert_eq!(establishment("219990001"), "eg-219990001");
-        assert_eq!(legal_entity("2A0000123"), "ej-2A0000123");
-        assert_eq!(rpps_structure("C19990000017001"), "st-C19990000017001");
+        assert_eq!(
+            practitioner("819990000017", "10").as_str(),
+            "pp-819990000017-10"
+        );
+        assert_eq!(establishment("219990001").as_str(), "eg-219990001");
+        assert_eq!(legal_entity("2A0000123").as_str(), "ej-2A0000123");
+        assert_eq!(
+            rpps_structure("C19990000017001").as_str(),
+            "st-C19990000017001"
+        );
         let role_id = role("SE/819990000017/C19990000017001/FON-01/L/GENR01/");
         assert_eq!(role_id.len(), 3 + 32);
         assert_eq!(

@@ -1,4 +1,4 @@
-//! Organizations (mapping.md §3–§6): FINESS establishments (EG), FINESS legal entities (EJ),
+//! Organizations (docs/mapping.md §3–§6): FINESS establishments (EG), FINESS legal entities (EJ),
 //! and RPPS structures without FINESS site. An RPPS structure whose FINESS site is in the
 //! FINESS file is that establishment, enriched with its RPPS identifiers — never a duplicate.
 
@@ -18,7 +18,7 @@ use super::practitioner::registrant;
 use super::telecom::{self, Contacts};
 use crate::extract::finess::Establishment;
 use crate::extract::rpps::{Col, RppsRow};
-use crate::resource_type::ResourceType;
+use crate::fhir::{FhirId, ResourceType};
 
 /// The columns that describe a structure (as opposed to the person or the activity), with the
 /// third token of `Autorité d'enregistrement`.
@@ -123,7 +123,7 @@ fn digits(value: &str, len: usize) -> &str {
 
 /// The parts every Organization shares, assembled once.
 struct Parts<'a> {
-    id: String,
+    id: FhirId,
     trace: DataTrace<'a>,
     extensions: Vec<fhir_json::types::Extension>,
     identifiers: Vec<Option<Identifier>>,
@@ -132,10 +132,10 @@ struct Parts<'a> {
     aliases: Vec<&'a str>,
     telecom: Vec<fhir_json::types::ContactPoint>,
     address: Option<fhir_json::types::Address>,
-    part_of: Option<String>,
+    part_of: Option<FhirId>,
 }
 
-fn build(parts: Parts<'_>, stamp: &Stamp) -> (String, Organization) {
+fn build(parts: Parts<'_>, stamp: &Stamp) -> (FhirId, Organization) {
     let mut aliases: Vec<Option<String>> = Vec::new();
     for alias in parts.aliases {
         if !alias.is_empty()
@@ -146,7 +146,7 @@ fn build(parts: Parts<'_>, stamp: &Stamp) -> (String, Organization) {
         }
     }
     let mut builder = Organization::builder()
-        .id(parts.id.clone())
+        .id(parts.id.to_string())
         .meta(meta(
             &claimed(ResourceType::Organization),
             &parts.trace,
@@ -222,7 +222,7 @@ fn rpps_contacts<'a>(row: &RppsRow<'a>) -> Contacts<'a> {
 
 /// An Organization built from RPPS columns alone (§6): a structure without FINESS site
 /// (`st-`), or a FINESS site the FINESS file lacks (`eg-`, with its FINEG number).
-pub fn from_rpps(row: &RppsRow<'_>, stamp: &Stamp) -> (String, Organization) {
+pub fn from_rpps(row: &RppsRow<'_>, stamp: &Stamp) -> (FhirId, Organization) {
     let finess_site = row.get(Col::FinessSite);
     let structure_id = row.get(Col::StructureId);
     let id = match row.structure_key() {
@@ -299,7 +299,7 @@ pub fn from_finess(
     est: &Establishment,
     rpps: Option<&RppsRow<'_>>,
     stamp: &Stamp,
-) -> (String, Organization) {
+) -> (FhirId, Organization) {
     let rpps_get = |col: Col| rpps.map_or("", |row| row.get(col));
     let mut extensions = Vec::new();
     if let Ok(start) = est.dateouv.parse::<fhir_json::Date>() {
@@ -365,7 +365,7 @@ pub fn from_finess(
 
 /// A FINESS legal entity known only by its number (no EJ file imported): identifiers, kind and
 /// provenance, so that `partOf` never dangles (A24).
-pub fn legal_entity_stub(nofinessej: &str, stamp: &Stamp) -> (String, Organization) {
+pub fn legal_entity_stub(nofinessej: &str, stamp: &Stamp) -> (FhirId, Organization) {
     let parts = Parts {
         id: ids::legal_entity(nofinessej),
         trace: DataTrace {

@@ -1,10 +1,9 @@
-//! One person's RPPS rows -> Practitioner(s) and PractitionerRoles (mapping.md §1 and §2).
+//! One person's RPPS rows -> Practitioner(s) and PractitionerRoles (docs/mapping.md §1 and §2).
 
 use fhir_json::PractitionerQualification;
 use fhir_json::codes::NameUse;
 use fhir_json::types::{CodeableConcept, HumanName, Identifier};
 use fhir_json::{Practitioner, PractitionerRole};
-use sha2::{Digest, Sha256};
 
 use fhir_json::types::{Extension, ExtensionValue};
 
@@ -18,7 +17,7 @@ use super::nos;
 use crate::extract::mssante::Mailbox;
 use crate::extract::qualifications::{Diploma, SavoirFaire};
 use crate::extract::rpps::{Col, RppsRow};
-use crate::resource_type::ResourceType;
+use crate::fhir::{FhirId, ResourceType};
 
 /// What the other published files say about one person, in file order: savoir-faire
 /// (`PS_LibreAcces_SavoirFaire`), diplomas and exercise authorisations
@@ -33,8 +32,8 @@ pub struct PersonExtras<'a> {
 /// The resources made from one person (`Identification nationale PP`).
 #[derive(Debug, Default)]
 pub struct PersonResources {
-    pub practitioners: Vec<(String, Practitioner)>,
-    pub roles: Vec<(String, PractitionerRole)>,
+    pub practitioners: Vec<(FhirId, Practitioner)>,
+    pub roles: Vec<(FhirId, PractitionerRole)>,
     /// Personal mailboxes also placed on a PractitionerRole (their structure is one of the
     /// person's activities).
     pub mailboxes_on_roles: u64,
@@ -379,10 +378,4 @@ fn role(
     builder
         .build()
         .expect("PractitionerRole has no required field")
-}
-
-/// Hex of the first 16 bytes of SHA-256: the role id suffix.
-pub(crate) fn short_hash(text: &str) -> String {
-    let digest = Sha256::digest(text.as_bytes());
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -13,9 +13,9 @@ use super::date;
 use super::fold::fold;
 use super::params::SearchParam;
 use super::query::{Criterion, Include, Modifier, SearchValue, SortKey};
-use super::terms::{self, CODE, EXACT, FOLDED, OF_TYPE, PRESENT, REFERENCE, SYSTEM, TEXT, UNIT};
-use crate::resource_type::ResourceType;
-use crate::search::params::{ParamType, Registry};
+use super::terms::{self, CODE, EXACT, FOLDED, OF_TYPE, PRESENT, REFERENCE, SYSTEM, TEXT};
+use crate::fhir::ResourceType;
+use crate::search::params::ParamType;
 use crate::store::{ResourceStore, StoreError};
 
 /// Below this many targets, a chain looks up each target's reverse postings; above, it scans
@@ -205,14 +205,16 @@ impl<'s> Engine<'s> {
             } if modifier == Modifier::Identifier => {
                 let kind = terms::REFERENCE_IDENTIFIER;
                 match (system, token) {
-                    (None, Some(token)) => self
-                        .union_prefix(rtype, &terms::key(code, kind, &format!("{token}{UNIT}")))?,
+                    (None, Some(token)) => self.union_prefix(
+                        rtype,
+                        &terms::key(code, kind, &terms::code_term_prefix(token)),
+                    )?,
                     (Some(system), Some(token)) => {
-                        self.postings(rtype, code, kind, &format!("{token}{UNIT}{system}"))?
+                        self.postings(rtype, code, kind, &terms::code_term(token, system))?
                     }
                     (Some(system), None) => {
                         let mut parts = Vec::new();
-                        let suffix = format!("{UNIT}{system}");
+                        let suffix = terms::system_suffix(system);
                         self.store.scan_postings(
                             rtype,
                             &terms::key(code, kind, ""),
@@ -232,11 +234,12 @@ impl<'s> Engine<'s> {
                 system,
                 code: token,
             } => match (system, token) {
-                (None, Some(token)) => {
-                    self.union_prefix(rtype, &terms::key(code, CODE, &format!("{token}{UNIT}")))?
-                }
+                (None, Some(token)) => self.union_prefix(
+                    rtype,
+                    &terms::key(code, CODE, &terms::code_term_prefix(token)),
+                )?,
                 (Some(system), Some(token)) => {
-                    self.postings(rtype, code, CODE, &format!("{token}{UNIT}{system}"))?
+                    self.postings(rtype, code, CODE, &terms::code_term(token, system))?
                 }
                 (Some(system), None) => self.postings(rtype, code, SYSTEM, system)?,
                 (None, None) => RoaringBitmap::new(),
@@ -249,7 +252,7 @@ impl<'s> Engine<'s> {
                 rtype,
                 code,
                 OF_TYPE,
-                &format!("{value}{UNIT}{type_code}{UNIT}{type_system}"),
+                &terms::of_type_term(value, type_code, type_system),
             )?,
             SearchValue::Reference(reference) => {
                 self.postings(rtype, code, REFERENCE, reference)?
@@ -329,11 +332,7 @@ impl<'s> Engine<'s> {
                 let from_source =
                     |(t, _): &&(ResourceType, u32)| include.source.is_none_or(|s| s == *t);
                 for (source_type, doc) in frontier.iter().filter(from_source) {
-                    for param in reference_params(include, *source_type) {
-                        let target = param.target.expect("reference parameters have a target");
-                        if include.target.is_some_and(|t| t != target) {
-                            continue;
-                        }
+                    for (param, target) in include.followed_params(*source_type) {
                         if let Some(forward) = self.store.forward(*source_type, &param.code)? {
                             for t in forward.targets(*doc) {
                                 if seen.insert((target, *t)) {
@@ -348,8 +347,7 @@ impl<'s> Engine<'s> {
                 let Some(source) = include.source else {
                     continue;
                 };
-                for param in reference_params(include, source) {
-                    let target = param.target.expect("reference parameters have a target");
+                for (param, target) in include.followed_params(source) {
                     let pointed: RoaringBitmap = frontier
                         .iter()
                         .filter(|(t, _)| *t == target)
@@ -453,16 +451,4 @@ fn from_unsorted(documents: impl Iterator<Item = u32>) -> RoaringBitmap {
     documents.sort_unstable();
     documents.dedup();
     RoaringBitmap::from_sorted_iter(documents).expect("sorted and deduplicated")
-}
-
-/// The reference parameters of `source` an include follows.
-fn reference_params(include: &Include, source: ResourceType) -> Vec<&'static SearchParam> {
-    let registry = Registry::get();
-    match &include.param {
-        Some(code) => registry.find(source, code).into_iter().collect(),
-        None => registry
-            .for_type(source)
-            .filter(|p| p.param_type == ParamType::Reference)
-            .collect(),
-    }
 }

@@ -4,13 +4,15 @@ use std::sync::OnceLock;
 
 use super::expr::Expression;
 use crate::conformance::{self, SearchParamDeclaration};
-use crate::resource_type::ResourceType;
+use crate::fhir::ResourceType;
 
+/// The type of a search parameter; a reference parameter carries the one type it points at
+/// (the declarations give every reference parameter of the directory exactly one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParamType {
     String,
     Token,
-    Reference,
+    Reference { target: ResourceType },
     Date,
 }
 
@@ -20,12 +22,23 @@ pub struct SearchParam {
     pub param_type: ParamType,
     pub base: Vec<ResourceType>,
     pub expression: Expression,
-    pub target: Option<ResourceType>,
     pub modifiers: Vec<String>,
     pub declaration: SearchParamDeclaration,
 }
 
 impl SearchParam {
+    /// The type a reference parameter points at; `None` for other parameters.
+    pub fn target(&self) -> Option<ResourceType> {
+        match self.param_type {
+            ParamType::Reference { target } => Some(target),
+            _ => None,
+        }
+    }
+
+    pub fn is_reference(&self) -> bool {
+        self.target().is_some()
+    }
+
     pub fn supports(&self, modifier: &str) -> bool {
         self.modifiers.iter().any(|m| m == modifier)
     }
@@ -56,26 +69,28 @@ impl Registry {
         let params = declarations
             .into_iter()
             .map(|d| {
-                let param_type = match d.param_type.as_str() {
-                    "string" => ParamType::String,
-                    "token" => ParamType::Token,
-                    "reference" => ParamType::Reference,
-                    "date" => ParamType::Date,
-                    other => panic!("search parameter {} has unsupported type {other}", d.code),
+                let param_type = match (d.param_type.as_str(), d.target.as_slice()) {
+                    ("string", _) => ParamType::String,
+                    ("token", _) => ParamType::Token,
+                    ("reference", [target]) => ParamType::Reference {
+                        target: resource_type(target),
+                    },
+                    ("reference", _) => panic!(
+                        "reference parameter {} must have exactly one target type",
+                        d.code
+                    ),
+                    ("date", _) => ParamType::Date,
+                    (other, _) => {
+                        panic!("search parameter {} has unsupported type {other}", d.code)
+                    }
                 };
                 let expression = Expression::parse(&d.expression)
                     .unwrap_or_else(|e| panic!("search parameter {}: {e}", d.code));
-                assert!(
-                    param_type != ParamType::Reference || d.target.len() == 1,
-                    "reference parameter {} must have exactly one target type",
-                    d.code
-                );
                 SearchParam {
                     code: d.code.clone(),
                     param_type,
                     base: d.base.iter().map(|b| resource_type(b)).collect(),
                     expression,
-                    target: d.target.first().map(|t| resource_type(t)),
                     modifiers: d.modifiers.clone(),
                     declaration: d,
                 }
@@ -95,6 +110,11 @@ impl Registry {
 
     pub fn all(&self) -> &[SearchParam] {
         &self.params
+    }
+
+    /// The reference parameters of `rtype`.
+    pub fn references_of(&self, rtype: ResourceType) -> impl Iterator<Item = &SearchParam> {
+        self.for_type(rtype).filter(|p| p.is_reference())
     }
 }
 
@@ -116,8 +136,10 @@ mod tests {
             registry
                 .find(ResourceType::PractitionerRole, "practitioner")
                 .unwrap()
-                .target,
-            Some(ResourceType::Practitioner)
+                .param_type,
+            ParamType::Reference {
+                target: ResourceType::Practitioner
+            }
         );
     }
 

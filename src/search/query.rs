@@ -6,9 +6,10 @@
 
 use std::str::FromStr;
 
+use super::cursor::Cursor;
 use super::date::{self, Prefix, Range};
 use super::params::{ParamType, Registry, SearchParam};
-use crate::resource_type::ResourceType;
+use crate::fhir::{FhirId, ResourceType};
 
 /// The client's mistake, told back as an OperationOutcome with status 400.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -113,6 +114,23 @@ pub struct Include {
     pub iterate: bool,
 }
 
+impl Include {
+    /// The reference parameters of `source` this include follows: the one it names, or all of
+    /// them for `*`, keeping only those pointing at its target type when it names one. The one
+    /// answer both the engine (which follows them) and access control (which checks what they
+    /// would return) use.
+    pub fn followed_params(
+        &self,
+        source: ResourceType,
+    ) -> impl Iterator<Item = (&'static SearchParam, ResourceType)> + '_ {
+        Registry::get()
+            .references_of(source)
+            .filter(|p| self.param.as_deref().is_none_or(|code| code == p.code))
+            .filter_map(|p| Some((p, p.target()?)))
+            .filter(|(_, target)| self.target.is_none_or(|t| t == *target))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct SortKey {
     pub param: &'static SearchParam,
@@ -134,8 +152,8 @@ pub struct SearchRequest {
     pub summary: Summary,
     pub elements: Option<Vec<String>>,
     pub sort: Vec<SortKey>,
-    /// Paging cursor (`_cursor`), opaque to clients.
-    pub cursor: Option<String>,
+    /// Paging cursor (`_cursor`), opaque to clients, decoded.
+    pub cursor: Option<Cursor>,
     /// The parameters applied, in canonical form, for the self link.
     pub applied: Vec<(String, String)>,
     /// Parameters or modifiers ignored (lenient handling), with why.
@@ -217,6 +235,16 @@ pub fn parse(
             Err(Skip(reason)) => return Err(QueryError::Unsupported(reason)),
             Err(Fail(e)) => return Err(e),
         }
+    }
+    if let Some(cursor) = &request.cursor
+        && !request.sort.is_empty()
+        && cursor.keys.len() != request.sort.len()
+    {
+        return Err(invalid(
+            "_cursor",
+            &cursor.encode(),
+            "it was issued for another sort order",
+        ));
     }
     Ok(request)
 }
@@ -329,7 +357,8 @@ fn parse_one(request: &mut SearchRequest, name: &str, value: &str) -> Result<boo
             Ok(true)
         }
         "_cursor" => {
-            request.cursor = Some(value.to_owned());
+            let cursor = Cursor::decode(value).map_err(|e| invalid(name, value, e.to_string()))?;
+            request.cursor = Some(cursor);
             Ok(false)
         }
         "_format" | "_pretty" => Ok(false),
@@ -403,10 +432,7 @@ fn parse_include(
             ),
             None => None,
         };
-        let registry = Registry::get();
-        let mut references = registry
-            .for_type(source)
-            .filter(|p| p.param_type == ParamType::Reference);
+        let mut references = Registry::get().references_of(source);
         if !iterate && !reverse && source != rtype {
             return Err(Skip(format!(
                 "{name}={value}: the search is on {rtype}, not {source} (use :iterate)"
@@ -417,7 +443,7 @@ fn parse_include(
         } else {
             target
         };
-        if !references.any(|p| wanted.is_none_or(|w| p.target == Some(w))) {
+        if !references.any(|p| wanted.is_none_or(|w| p.target() == Some(w))) {
             return Err(Skip(format!(
                 "{name}={value}: no reference parameter of {source} points at {}",
                 wanted.map_or("anything".to_string(), |w| w.to_string())
@@ -432,7 +458,7 @@ fn parse_include(
     }
     let param = Registry::get()
         .find(source, parts[1])
-        .filter(|p| p.param_type == ParamType::Reference)
+        .filter(|p| p.is_reference())
         .ok_or_else(|| {
             Skip(format!(
                 "{name}={value}: `{}` is not a reference parameter of {source}",
@@ -446,7 +472,7 @@ fn parse_include(
         ),
         None => None,
     };
-    if target.is_some() && target != param.target {
+    if target.is_some() && target != param.target() {
         return Err(Skip(format!(
             "{name}={value}: {source}.{} never points at {}",
             param.code, parts[2]
@@ -459,7 +485,7 @@ fn parse_include(
             "{name}={value}: the search is on {rtype}, not {source} (use :iterate)"
         )));
     }
-    if !iterate && reverse && param.target != Some(rtype) {
+    if !iterate && reverse && param.target() != Some(rtype) {
         return Err(Skip(format!(
             "{name}={value}: {source}.{} does not point at {rtype}",
             param.code
@@ -503,17 +529,14 @@ fn parse_criterion(
             )));
         }
         let (code, type_modifier) = head.split_once(':').unwrap_or((head, ""));
-        let reference = Registry::get()
+        let (reference, target) = Registry::get()
             .find(rtype, code)
-            .filter(|p| p.param_type == ParamType::Reference)
+            .and_then(|p| Some((p, p.target()?)))
             .ok_or_else(|| {
                 Skip(format!(
                     "`{name}`: `{code}` is not a reference parameter of {rtype}"
                 ))
             })?;
-        let target = reference
-            .target
-            .expect("reference parameters have a target");
         if !type_modifier.is_empty() && type_modifier != target.as_str() {
             return Err(Skip(format!(
                 "`{name}`: {rtype}.{code} never points at {type_modifier}"
@@ -535,9 +558,7 @@ fn parse_criterion(
     } else if let Some(m) = parse_modifier(modifier_text).filter(|_| param.supports(modifier_text))
     {
         m
-    } else if param.param_type == ParamType::Reference
-        && Some(modifier_text) == param.target.map(|t| t.as_str())
-    {
+    } else if param.target().map(ResourceType::as_str) == Some(modifier_text) {
         Modifier::None // `:Type` on a single-target reference
     } else {
         return Err(Skip(format!(
@@ -579,7 +600,7 @@ fn parse_has(
         .map_err(|_| Skip(format!("`{name}`: type `{source}` is not served here")))?;
     let reference = Registry::get()
         .find(source, reference)
-        .filter(|p| p.param_type == ParamType::Reference && p.target == Some(rtype))
+        .filter(|p| p.target() == Some(rtype))
         .ok_or_else(|| {
             Skip(format!(
                 "`{name}`: {source}.{reference} is not a reference to {rtype}"
@@ -629,9 +650,8 @@ fn parse_value(
         }
         ParamType::Token => parse_token(name, raw),
         // R4 `:identifier`: the value is a token matched against `Reference.identifier`.
-        ParamType::Reference if modifier == Modifier::Identifier => parse_token(name, raw),
-        ParamType::Reference => {
-            let target = param.target.expect("reference parameters have a target");
+        ParamType::Reference { .. } if modifier == Modifier::Identifier => parse_token(name, raw),
+        ParamType::Reference { target } => {
             let value = unescape(raw);
             Ok(SearchValue::Reference(
                 normalize_reference(target, &value).ok_or_else(|| {
@@ -679,12 +699,7 @@ fn normalize_reference(target: ResourceType, value: &str) -> Option<String> {
     let value = value.split("/_history/").next().unwrap_or(value);
     let absolute = value.starts_with("http://") || value.starts_with("https://");
     let segments: Vec<&str> = value.trim_end_matches('/').rsplit('/').take(2).collect();
-    let valid_id = |id: &str| {
-        (1..=64).contains(&id.len())
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-    };
+    let valid_id = |id: &str| FhirId::parse(id).is_ok();
     match segments.as_slice() {
         [id] if valid_id(id) && !absolute => Some(format!("{target}/{id}")),
         [id, kind] if *kind == target.as_str() && valid_id(id) => Some(if absolute {

@@ -22,7 +22,7 @@ use super::expr;
 use super::fold::fold;
 use super::node::Node;
 use super::params::{ParamType, SearchParam};
-use crate::resource_type::ResourceType;
+use crate::fhir::ResourceType;
 
 pub const FOLDED: u8 = b'n';
 pub const EXACT: u8 = b'x';
@@ -48,6 +48,26 @@ pub fn key(param: &str, kind: u8, term: &str) -> Vec<u8> {
     key.push(kind);
     key.extend_from_slice(term.as_bytes());
     key
+}
+
+/// The term of a token: `code` 0x1F `system` (system empty when absent).
+pub fn code_term(code: &str, system: &str) -> String {
+    format!("{code}{UNIT}{system}")
+}
+
+/// What every [`code_term`] of `code` starts with, whatever its system.
+pub fn code_term_prefix(code: &str) -> String {
+    format!("{code}{UNIT}")
+}
+
+/// What every [`code_term`] with `system` ends with, whatever its code.
+pub fn system_suffix(system: &str) -> String {
+    format!("{UNIT}{system}")
+}
+
+/// The `:of-type` term of an identifier: value 0x1F type code 0x1F type system.
+pub fn of_type_term(value: &str, type_code: &str, type_system: &str) -> String {
+    format!("{value}{UNIT}{type_code}{UNIT}{type_system}")
 }
 
 /// The key of a date term.
@@ -105,13 +125,9 @@ pub fn index_terms(
             ParamType::Token => {
                 for token in expr::tokens(node) {
                     if let Some(code) = token.code {
-                        push(
-                            out,
-                            CODE,
-                            &format!("{code}{UNIT}{}", token.system.unwrap_or("")),
-                        );
+                        push(out, CODE, &code_term(code, token.system.unwrap_or("")));
                         for (system, kind) in &token.types {
-                            push(out, OF_TYPE, &format!("{code}{UNIT}{kind}{UNIT}{system}"));
+                            push(out, OF_TYPE, &of_type_term(code, kind, system));
                         }
                     }
                     if let Some(system) = token.system {
@@ -122,7 +138,7 @@ pub fn index_terms(
                     }
                 }
             }
-            ParamType::Reference => {
+            ParamType::Reference { .. } => {
                 if let Some(reference) = expr::reference(node) {
                     push(out, REFERENCE, reference);
                 }
@@ -131,7 +147,7 @@ pub fn index_terms(
                     for token in expr::tokens(identifier) {
                         if let Some(value) = token.code {
                             let system = token.system.unwrap_or("");
-                            push(out, REFERENCE_IDENTIFIER, &format!("{value}{UNIT}{system}"));
+                            push(out, REFERENCE_IDENTIFIER, &code_term(value, system));
                         }
                     }
                 }

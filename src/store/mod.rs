@@ -9,6 +9,7 @@
 pub mod block;
 pub mod datadir;
 pub mod forward;
+pub mod live;
 pub mod sled_store;
 
 use std::path::PathBuf;
@@ -16,10 +17,11 @@ use std::path::PathBuf;
 use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 
-use crate::resource_type::ResourceType;
+use crate::fhir::ResourceType;
 
 pub use datadir::DataDir;
 pub use forward::Forward;
+pub use live::{Generations, open_current};
 pub use sled_store::{IndexWriters, Location, SledGeneration, SledWriter, TermDictionary};
 
 #[derive(Debug, thiserror::Error)]

@@ -32,7 +32,7 @@ use roaring::RoaringBitmap;
 use super::block::{self, BlockWriter};
 use super::forward::Forward;
 use super::{GenerationInfo, ResourceStore, ResourceWriter, StoreError};
-use crate::resource_type::ResourceType;
+use crate::fhir::ResourceType;
 
 const INFO_FILE: &str = "generation.json";
 const DATA_FILE: &str = "resources.json.bin";

@@ -1,8 +1,9 @@
-//! Shared helpers of the integration tests: a demo dataset generated once per test binary, a
-//! server started once over it, facts read back from the generated extraction files, and guards
-//! for child processes.
+//! The one support module of the integration tests: datasets generated and imported, servers
+//! started in-process through `Application::build` (the path `annuaire serve` takes) or as the
+//! real binary, facts read back from the generated extraction files, and guards for child
+//! processes.
 //!
-//! sled allows one open handle per database per process, so the test binary shares ONE server
+//! sled allows one open handle per database per process, so a test binary shares ONE server
 //! (its own thread, its own actix `System`) over the demo data for its whole life.
 
 #![allow(dead_code)] // each test binary uses its own subset of these helpers
@@ -16,15 +17,18 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
+use annuaire::app::Application;
 use annuaire::extract::decode::{decode_line, strip_bom, trim_line_end};
 use annuaire::extract::rpps::{Col, Layout};
-use annuaire::generate::{self, GenerateOptions, GeneratedFiles};
-use annuaire::http::{self, AppState};
-use annuaire::store::DataDir;
+use annuaire::import::{self, ExtraFiles, ImportOptions, ImportSummary};
+use annuaire::settings::{Settings, StoreSettings};
+use annuaire_generate::{self as generate, GenerateOptions, GeneratedFiles};
 use sha2::{Digest, Sha256};
 
 /// Persons of the shared demo dataset: enough for every generator quirk, fast in debug builds.
 pub const DEMO_PERSONS: u64 = 1500;
+/// Seed of the shared demo dataset.
+pub const DEMO_SEED: u64 = 2026;
 /// sled page cache of test stores.
 pub const CACHE_BYTES: u64 = 16 << 20;
 /// `meta.lastUpdated` the demo import fixes (the files' extraction date).
@@ -87,21 +91,15 @@ pub fn demo() -> &'static Demo {
     static DEMO: OnceLock<Demo> = OnceLock::new();
     DEMO.get_or_init(|| {
         let dir = scratch_dir("annuaire-it-demo-");
-        let data = annuaire::serve::prepare_demo(dir.path(), DEMO_PERSONS, CACHE_BYTES)
-            .expect("prepare the demo dataset");
-        let extractions = dir.path().join("extractions");
-        let rpps = extractions.join(generate::RPPS_FILE_NAME);
-        let finess = extractions.join(generate::FINESS_FILE_NAME);
-        assert!(
-            rpps.is_file() && finess.is_file(),
-            "demo files are where expected"
-        );
-        let rows = read_rpps_rows(&rpps);
+        let files = generate_files(&dir.path().join("extractions"), DEMO_PERSONS, DEMO_SEED);
+        let data = dir.path().join("data");
+        import_files(&files, &data, Some(demo_last_updated()));
+        let rows = read_rpps_rows(&files.rpps);
         Demo {
             _dir: dir,
             data,
-            rpps,
-            finess,
+            rpps: files.rpps,
+            finess: files.finess,
             rows,
         }
     })
@@ -120,54 +118,103 @@ impl TestApp {
     }
 }
 
-/// Starts (once) a server on `127.0.0.1:0` over the demo data, on its own thread with its own
-/// actix `System`, and returns its address. The server lives as long as the test process.
+/// Starts (once) the server every test of the binary shares, over the demo data.
 pub fn spawn_app() -> TestApp {
     static ADDRESS: OnceLock<String> = OnceLock::new();
     let demo = demo();
-    let address = ADDRESS.get_or_init(|| {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let port = listener.local_addr().expect("local address").port();
-        let (ready, started) = mpsc::channel::<Result<(), String>>();
-        std::thread::Builder::new()
-            .name("annuaire-test-server".into())
-            .spawn(move || {
-                let state = DataDir::create(&demo.data)
-                    .and_then(|data| http::open_current(&data, CACHE_BYTES))
-                    .map(|(_, generation)| AppState::new(Arc::new(generation)));
-                let state = match state {
-                    Ok(state) => state,
-                    Err(e) => {
-                        let _ = ready.send(Err(format!("cannot open the demo data: {e}")));
-                        return;
-                    }
-                };
-                let result = actix_web::rt::System::new().block_on(async move {
-                    let server = match http::start(listener, state, 2) {
-                        Ok(server) => server,
-                        Err(e) => {
-                            let _ = ready.send(Err(format!("cannot start the server: {e}")));
-                            return Ok(());
-                        }
-                    };
-                    let _ = ready.send(Ok(()));
-                    server.await
-                });
-                if let Err(e) = result {
-                    eprintln!("test server stopped with an error: {e}");
-                }
-            })
-            .expect("spawn the server thread");
-        started
-            .recv()
-            .expect("the server thread died before starting")
-            .unwrap_or_else(|e| panic!("{e}"));
-        format!("http://127.0.0.1:{port}")
-    });
+    let address = ADDRESS.get_or_init(|| spawn_server(settings_for(&demo.data), None));
     TestApp {
         address: address.clone(),
         demo,
     }
+}
+
+/// Settings of a test server over `data`: any free port, a small cache, two workers.
+pub fn settings_for(data: &Path) -> Settings {
+    Settings {
+        store: StoreSettings {
+            data: Some(data.to_path_buf()),
+            cache_mb: Some(CACHE_BYTES >> 20),
+            workers: Some(2),
+        },
+        listen: Some("127.0.0.1:0".into()),
+        ..Settings::default()
+    }
+}
+
+/// Builds a server with `Application::build` (as `annuaire serve` does) and runs it on its own
+/// thread with its own actix `System` for the rest of the process; `watch_every` overrides how
+/// often it looks for new generations and JWKS changes. Returns `http://127.0.0.1:<port>`.
+pub fn spawn_server(settings: Settings, watch_every: Option<Duration>) -> String {
+    let (ready, started) = mpsc::channel::<Result<SocketAddr, String>>();
+    std::thread::Builder::new()
+        .name("annuaire-test-server".into())
+        .spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let application = match Application::build(settings) {
+                    Ok(application) => application,
+                    Err(e) => {
+                        let _ = ready.send(Err(format!("cannot start the server: {e}")));
+                        return;
+                    }
+                };
+                let application = match watch_every {
+                    Some(every) => application.watching_every(every),
+                    None => application,
+                };
+                let _ = ready.send(Ok(application.address()));
+                if let Err(e) = application.run_until_stopped().await {
+                    eprintln!("test server stopped with an error: {e}");
+                }
+            })
+        })
+        .expect("spawn the server thread");
+    let address = started
+        .recv()
+        .expect("the server thread died before starting")
+        .unwrap_or_else(|e| panic!("{e}"));
+    format!("http://{address}")
+}
+
+/// `annuaire serve --data <data> --listen 127.0.0.1:0` as a child process; waits for the log
+/// line saying where it listens and for `/fhir/metadata` to answer.
+pub fn spawn_binary_server(data: &Path) -> (ChildGuard, SocketAddr) {
+    let mut command = annuaire();
+    command
+        .arg("serve")
+        .arg("--data")
+        .arg(data)
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--cache-mb",
+            "16",
+            "--workers",
+            "2",
+        ])
+        .stdout(Stdio::null());
+    let child = ChildGuard::spawn(command);
+    let Some(line) = child.wait_for_line(" at http://", Duration::from_secs(60)) else {
+        panic!(
+            "the server did not say where it listens:\n{}",
+            child.stderr()
+        );
+    };
+    let address: SocketAddr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split("/fhir").next())
+        .and_then(|address| address.parse().ok())
+        .unwrap_or_else(|| panic!("no address in the log line `{line}`"));
+    let answered = poll(Duration::from_secs(30), || {
+        http_get(address, "/fhir/metadata").filter(|(status, _)| *status == 200)
+    });
+    assert!(
+        answered.is_some(),
+        "the server does not answer:\n{}",
+        child.stderr()
+    );
+    (child, address)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -328,6 +375,38 @@ pub fn adeli_person(rows: &[Row]) -> Vec<&Row> {
 pub fn generate_files(dir: &Path, persons: u64, seed: u64) -> GeneratedFiles {
     generate::generate(&GenerateOptions { persons, seed }, dir)
         .unwrap_or_else(|e| panic!("generate {persons} persons into {}: {e}", dir.display()))
+}
+
+/// `meta.lastUpdated` of the demo import: midnight of the generated files' extraction date.
+pub fn demo_last_updated() -> time::OffsetDateTime {
+    time::OffsetDateTime::parse(
+        DEMO_LAST_UPDATED,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("an RFC 3339 instant")
+}
+
+/// Imports the five generated files into `data` in-process (as `annuaire import` does);
+/// `last_updated` fixes `meta.lastUpdated` (the import's start time when `None`).
+pub fn import_files(
+    files: &GeneratedFiles,
+    data: &Path,
+    last_updated: Option<time::OffsetDateTime>,
+) -> ImportSummary {
+    import::run(&ImportOptions {
+        rpps: files.rpps.clone(),
+        finess: files.finess.clone(),
+        extra: ExtraFiles {
+            mssante: Some(files.mssante.clone()),
+            savoir_faire: Some(files.savoir_faire.clone()),
+            diplomes: Some(files.diplomas.clone()),
+        },
+        data: data.to_path_buf(),
+        cache_bytes: CACHE_BYTES,
+        last_updated,
+        workers: Some(2),
+    })
+    .unwrap_or_else(|e| panic!("import into {}: {e}", data.display()))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -70,7 +70,9 @@ fi
 # --- dataset and server ------------------------------------------------------------------------
 step "generate $PERSONS persons (seed $SEED) and import"
 EXTRACTIONS="$WORK/extractions"
-"$BIN" generate --persons "$PERSONS" --seed "$SEED" --out "$EXTRACTIONS"
+GENERATE="${ANNUAIRE_GENERATE_BIN:-$(dirname "$BIN")/annuaire-generate}"
+[[ -x "$GENERATE" ]] || { echo "interop: generator $GENERATE not found (cargo build --workspace)" >&2; exit 2; }
+"$GENERATE" --persons "$PERSONS" --seed "$SEED" --out "$EXTRACTIONS"
 one() { # the single generated file matching a pattern
     local f
     f=$(ls "$EXTRACTIONS"/$1)

@@ -117,7 +117,7 @@ STRUCTURE_COLUMNS = [
 def structure_authority(rows):
     """The registration authority of an RPPS structure: from its representative row, the most
     frequent version of its structure columns and registrant (token 3), the first one on a tie
-    (mapping.md A21)."""
+    (docs/mapping.md A21)."""
     if not rows:
         return None
     variants = [tuple(r[c] for c in STRUCTURE_COLUMNS) + (authority(r, 2),) for r in rows]

@@ -1,20 +1,17 @@
 //! Helpers of `tests/search_api.rs`: URL building, searches over real HTTP, the whole demo
 //! corpus read once (to compute the expected result set of a search independently of the
-//! server's indexes), accessors for the values the search parameters read, and child servers.
+//! server's indexes), accessors for the values the search parameters read, and reads from child servers.
 
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::Stdio;
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::common::{self, ChildGuard, TestApp};
+use crate::common::{self, TestApp};
 
 pub const TYPES: [&str; 3] = ["Practitioner", "PractitionerRole", "Organization"];
 pub const V2_0203: &str = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0203";
@@ -376,36 +373,10 @@ pub fn corpus(app: &TestApp) -> &'static Corpus {
 // Values the search parameters read, computed from the JSON (independently of the server)
 // ---------------------------------------------------------------------------------------------
 
-/// Case- and accent-insensitive form of a string (what FHIR string search compares): NFKD,
-/// combining marks dropped, lower case, typographic apostrophes made plain, ligatures expanded,
-/// white space runs collapsed.
-pub fn fold(text: &str) -> String {
-    use unicode_normalization::UnicodeNormalization;
-    use unicode_normalization::char::is_combining_mark;
-    let mut out = String::new();
-    let mut space = false;
-    for c in text.nfkd() {
-        if is_combining_mark(c) {
-            continue;
-        }
-        if c.is_whitespace() {
-            space = !out.is_empty();
-            continue;
-        }
-        if space {
-            out.push(' ');
-            space = false;
-        }
-        match c {
-            '’' | 'ʼ' | '‘' | '`' => out.push('\''),
-            'œ' | 'Œ' => out.push_str("oe"),
-            'æ' | 'Æ' => out.push_str("ae"),
-            'ß' => out.push_str("ss"),
-            _ => out.extend(c.to_lowercase()),
-        }
-    }
-    out
-}
+/// Case- and accent-insensitive form of a string (what FHIR string search compares): the
+/// server's own folding, so that the tests and the server can never disagree on it (its rules
+/// are unit-tested where it is defined).
+pub use annuaire::search::fold::fold;
 
 pub fn id(resource: &Value) -> &str {
     resource["id"].as_str().expect("a resource id")
@@ -677,48 +648,6 @@ pub fn ident_codes(r: &Value) -> Vec<Code> {
 // ---------------------------------------------------------------------------------------------
 // Child servers (for paging across a live import)
 // ---------------------------------------------------------------------------------------------
-
-/// Starts `annuaire serve` over `data` on a free port; waits until it answers.
-pub fn start_server(data: &Path) -> (ChildGuard, SocketAddr) {
-    let mut last = String::new();
-    for _ in 0..3 {
-        let address: SocketAddr = format!("127.0.0.1:{}", common::free_port())
-            .parse()
-            .expect("address");
-        let mut command = common::annuaire();
-        command
-            .arg("serve")
-            .arg("--data")
-            .arg(data)
-            .args([
-                "--listen",
-                &address.to_string(),
-                "--cache-mb",
-                "16",
-                "--workers",
-                "2",
-            ])
-            .stdout(Stdio::null());
-        let mut child = ChildGuard::spawn(command);
-        let ready = common::poll(Duration::from_secs(30), || {
-            if let Ok(Some(_)) = child.child.try_wait() {
-                return Some(false);
-            }
-            common::http_get(address, "/fhir/metadata")
-                .filter(|(status, _)| *status == 200)
-                .map(|_| true)
-        });
-        match ready {
-            Some(true) => return (child, address),
-            Some(false) => {
-                child.wait_with_timeout(Duration::from_secs(5));
-                last = child.stderr();
-            }
-            None => panic!("the server did not answer within 30 s:\n{}", child.stderr()),
-        }
-    }
-    panic!("the server could not start:\n{last}");
-}
 
 /// Blocking GET of a JSON document on a child server.
 pub fn child_json(address: SocketAddr, path: &str) -> (u16, Value) {

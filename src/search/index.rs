@@ -18,26 +18,27 @@ use std::sync::Mutex;
 
 use roaring::RoaringBitmap;
 
-use super::{ImportError, run_parallel};
+use super::node::Node;
+use super::params::{ParamType, Registry, SearchParam};
+use super::terms::{self, FOLDED, index_terms};
+use crate::fhir::ResourceType;
+use crate::parallel::run_parallel;
 use crate::progress::{Progress, Unit};
-use crate::resource_type::ResourceType;
-use crate::search::node::Node;
-use crate::search::params::{ParamType, Registry, SearchParam};
-use crate::search::terms::{self, FOLDED, index_terms};
 use crate::store::{Forward, IndexWriters, Location, SledWriter, StoreError};
 
 /// Documents indexed per unit of parallel work.
 const CHUNK: usize = 4096;
 
-fn spill_error(path: &Path) -> impl Fn(std::io::Error) -> ImportError + '_ {
-    move |source| ImportError::Spill {
+fn spill_error(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        action: "cannot write temporary index files in",
         path: path.to_path_buf(),
         source,
     }
 }
 
 /// Indexes every resource type of the generation `writer` is writing.
-pub fn build(writer: &SledWriter, spill_dir: &Path, workers: usize) -> Result<(), ImportError> {
+pub fn build(writer: &SledWriter, spill_dir: &Path, workers: usize) -> Result<(), StoreError> {
     let registry = Registry::get();
     let mut documents: Vec<(ResourceType, Vec<(String, Location)>)> = Vec::new();
     for rtype in ResourceType::ALL {
@@ -76,7 +77,7 @@ pub fn build(writer: &SledWriter, spill_dir: &Path, workers: usize) -> Result<()
                 .iter()
                 .fold(RoaringBitmap::new(), |all, worker| all | &worker[index]);
             write_param(&mut tables, param, &present, &files)?;
-            if param.param_type == ParamType::Reference {
+            if param.is_reference() {
                 let pairs: Vec<(u32, u32)> = extracted
                     .references
                     .iter()
@@ -119,7 +120,7 @@ fn extract(
     dir: &Path,
     workers: usize,
     progress: &Progress,
-) -> Result<Extracted, ImportError> {
+) -> Result<Extracted, StoreError> {
     let workers = workers.max(1);
     let mut outputs = Vec::with_capacity(workers);
     for worker in 0..workers {
@@ -176,7 +177,7 @@ fn extract(
             }
         }
         progress.inc(chunk.len() as u64);
-        Ok::<(), ImportError>(())
+        Ok::<(), StoreError>(())
     })?;
     let mut files = Vec::new();
     let mut references = Vec::new();
@@ -203,7 +204,7 @@ fn resolve(
     reference: &[u8],
     numbers: &HashMap<ResourceType, &[(String, Location)]>,
 ) -> Option<u32> {
-    let target = param.target?;
+    let target = param.target()?;
     let reference = std::str::from_utf8(reference).ok()?;
     let id = reference.strip_prefix(target.as_str())?.strip_prefix('/')?;
     let documents = numbers.get(&target)?;
@@ -242,7 +243,7 @@ fn write_param(
     param: &SearchParam,
     present: &RoaringBitmap,
     files: &[&PathBuf],
-) -> Result<(), ImportError> {
+) -> Result<(), StoreError> {
     // The presence entry's kind sorts before every other kind of the parameter.
     tables.postings(&terms::key(&param.code, terms::PRESENT, ""), present)?;
     // Intern the terms while streaming the spill files (many entries share one term: a
@@ -352,7 +353,7 @@ impl PrefixUnions {
     }
 
     /// Writes every prefix accumulated so far (in key order) and starts afresh.
-    fn write(&mut self, tables: &mut IndexWriters<'_>, param: &str) -> Result<(), ImportError> {
+    fn write(&mut self, tables: &mut IndexWriters<'_>, param: &str) -> Result<(), StoreError> {
         use roaring::MultiOps;
         for (current, parts) in self.open.drain(..) {
             if !parts.is_empty() {
@@ -372,7 +373,7 @@ fn write_dictionary(
     tables: &mut IndexWriters<'_>,
     param: &str,
     dictionary: &[&str],
-) -> Result<(), ImportError> {
+) -> Result<(), StoreError> {
     tables.terms(param, dictionary)?;
     let mut trigrams: BTreeMap<String, RoaringBitmap> = BTreeMap::new();
     for (number, term) in dictionary.iter().enumerate() {

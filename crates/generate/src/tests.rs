@@ -10,7 +10,7 @@ use super::{
     RPPS_FILE_NAME, SAVOIR_FAIRE_FILE_NAME, generate,
 };
 
-/// The verbatim 56-column header of rpps.md §2, kept here independently of `tables.rs`.
+/// The verbatim 56-column header of docs/formats.md §3.3, kept here independently of `tables.rs`.
 const EXPECTED_HEADER: &str = "Type d'identifiant PP|Identifiant PP|Identification nationale PP|Code civilité d'exercice|Libellé civilité d'exercice|Code civilité|Libellé civilité|Nom d'exercice|Prénom d'exercice|Code profession|Libellé profession|Code catégorie professionnelle|Libellé catégorie professionnelle|Code type savoir-faire|Libellé type savoir-faire|Code savoir-faire|Libellé savoir-faire|Code mode exercice|Libellé mode exercice|Numéro SIRET site|Numéro SIREN site|Numéro FINESS site|Numéro FINESS établissement juridique|Identifiant technique de la structure|Raison sociale site|Enseigne commerciale site|Complément destinataire (coord. structure)|Complément point géographique (coord. structure)|Numéro Voie (coord. structure)|Indice répétition voie (coord. structure)|Code type de voie (coord. structure)|Libellé type de voie (coord. structure)|Libellé Voie (coord. structure)|Mention distribution (coord. structure)|Bureau cedex (coord. structure)|Code postal (coord. structure)|Code commune (coord. structure)|Libellé commune (coord. structure)|Code pays (coord. structure)|Libellé pays (coord. structure)|Téléphone (coord. structure)|Téléphone 2 (coord. structure)|Télécopie (coord. structure)|Adresse e-mail (coord. structure)|Code Département (structure)|Libellé Département (structure)|Ancien identifiant de la structure|Autorité d'enregistrement|Code secteur d'activité|Libellé secteur d'activité|Code section tableau pharmaciens|Libellé section tableau pharmaciens|Code rôle|Libellé rôle|Code genre activité|Libellé genre activité";
 
 // 0-based RPPS column indexes used below.
@@ -622,7 +622,7 @@ fn geolocations_use_lambert93_and_utm() {
 
 #[test]
 fn lambert93_matches_the_reference_point() {
-    // finess.md §3 gives this point as "≈ (lon 5.25, lat 46.21)", i.e. only to two decimals of a degree.
+    // docs/formats.md §4.3 gives this point as "≈ (lon 5.25, lat 46.21)", i.e. only to two decimals of a degree.
     let (x, y) = super::geo::lambert93(5.25, 46.21);
     assert!(
         (x - 870_215.7).abs() < 5_000.0 && (y - 6_571_590.5).abs() < 5_000.0,
@@ -658,7 +658,7 @@ fn quirks_exist_even_at_100_persons() {
 // Side files: savoir-faire, diplomas, MSSanté mailboxes
 // ---------------------------------------------------------------------------------------------
 
-/// Verbatim headers of rpps.md §3, §4 and §5.1, kept here independently of `tables.rs`.
+/// Verbatim headers of docs/formats.md §5.2, §4 and §5.1, kept here independently of `tables.rs`.
 const EXPECTED_SAVOIR_FAIRE_HEADER: &str = "Type d'identifiant PP|Identifiant PP|Identification nationale PP|Nom d'exercice|Prénom d'exercice|Code profession|Libellé profession|Code catégorie professionnelle|Libellé catégorie professionnelle|Code type savoir-faire|Libellé type savoir-faire|Code savoir-faire|Libellé savoir-faire";
 const EXPECTED_DIPLOMA_HEADER: &str = "Type d'identifiant PP|Identifiant PP|Identification nationale PP|Nom d'exercice|Prénom d'exercice|Code type diplôme obtenu|Libellé type diplôme obtenu|Code diplôme obtenu|Libellé diplôme obtenu|Code type autorisation|Libellé type autorisation|Code discipline autorisation|Libellé discipline autorisation";
 const EXPECTED_MSSANTE_HEADER: &str = "Type de BAL|Adresse BAL|Type Identifiant PP|Identifiant PP|Identification nationale PP|Type identifiant structure|Identification Structure|Service de rattachement|Civilité d'exercice|Nom d'exercice|Prénom d'exercice|Catégorie profession|Libellé de catégorie profession|Code Profession|Libellé Profession|Code savoir-faire|Libellé savoir-faire|Dématérialisation|Raison Sociale structure BAL|Enseigne commerciale structure BAL|L2COMPLEMENTLOCALISATION|L3COMPLEMENTDISTRIBUTION|L4NUMEROVOIE|L4COMPLEMENTNUMEROVOIE|NL4TYPEVOIE|L4LIBELLEVOIE|L5LIEUDITMENTION|L6LIGNEACHEMINEMENT|Code postal|Département|Pays";

@@ -1,7 +1,6 @@
 //! Deterministic generator of realistic synthetic extraction files.
 //!
-//! Produces, in the exact real formats described in `shared/formats/rpps.md` and
-//! `shared/formats/finess.md`:
+//! Produces, in the exact real formats described in annuaire's `docs/formats.md`:
 //! - `PS_LibreAcces_Personne_activite_202611010000.txt` (RPPS persons × activities, `|`-separated,
 //!   56-column header, trailing `|`),
 //! - `etalab-cs1100507-stock-20261101-0000.csv` (FINESS establishments with geolocation,
@@ -63,6 +62,13 @@ pub const DIPLOMAS_FILE_NAME: &str = "PS_LibreAcces_Dipl_AutExerc_202611010000.t
 
 /// Name of the generated MSSanté mailboxes file.
 pub const MSSANTE_FILE_NAME: &str = "Extraction_Correspondance_MSSante_202611010000.txt";
+
+/// The demo dataset `annuaire serve --demo` embeds: enough persons for every quirk to occur,
+/// few enough to import in about a second.
+pub const DEMO: GenerateOptions = GenerateOptions {
+    persons: 3000,
+    seed: 2026,
+};
 
 /// What to generate.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,14 +1,14 @@
 //! Constant reference tables used by the generator.
 //!
-//! Codes and labels follow the NOS terminologies quoted in `shared/formats/rpps.md` §6 and
-//! `shared/formats/finess.md` §7. Where those documents mark a value as unverified, the value here is a
+//! Codes and labels follow the NOS terminologies listed in annuaire's `docs/formats.md` (§3.3, §4.2
+//! and §6). Where the published tables leave a value as unverified, the value here is a
 //! plausible stand-in (noted in the doc comment of the table) — the importer must store codes, not
 //! trust labels, so these stand-ins only affect realism, never parsing.
 //!
 //! Weights are relative integers (not percentages); they are turned into samplers by
 //! [`super::random::Weighted`].
 
-/// The 56-column header of `PS_LibreAcces_Personne_activite`, verbatim from rpps.md §2 (without the
+/// The 56-column header of `PS_LibreAcces_Personne_activite`, verbatim from docs/formats.md §3.3 (without the
 /// trailing `|`, which the writer appends like on every row).
 pub(crate) const RPPS_HEADER: &str = "Type d'identifiant PP|Identifiant PP|Identification nationale PP|Code civilité d'exercice|Libellé civilité d'exercice|Code civilité|Libellé civilité|Nom d'exercice|Prénom d'exercice|Code profession|Libellé profession|Code catégorie professionnelle|Libellé catégorie professionnelle|Code type savoir-faire|Libellé type savoir-faire|Code savoir-faire|Libellé savoir-faire|Code mode exercice|Libellé mode exercice|Numéro SIRET site|Numéro SIREN site|Numéro FINESS site|Numéro FINESS établissement juridique|Identifiant technique de la structure|Raison sociale site|Enseigne commerciale site|Complément destinataire (coord. structure)|Complément point géographique (coord. structure)|Numéro Voie (coord. structure)|Indice répétition voie (coord. structure)|Code type de voie (coord. structure)|Libellé type de voie (coord. structure)|Libellé Voie (coord. structure)|Mention distribution (coord. structure)|Bureau cedex (coord. structure)|Code postal (coord. structure)|Code commune (coord. structure)|Libellé commune (coord. structure)|Code pays (coord. structure)|Libellé pays (coord. structure)|Téléphone (coord. structure)|Téléphone 2 (coord. structure)|Télécopie (coord. structure)|Adresse e-mail (coord. structure)|Code Département (structure)|Libellé Département (structure)|Ancien identifiant de la structure|Autorité d'enregistrement|Code secteur d'activité|Libellé secteur d'activité|Code section tableau pharmaciens|Libellé section tableau pharmaciens|Code rôle|Libellé rôle|Code genre activité|Libellé genre activité";
 
@@ -209,7 +209,7 @@ pub(crate) const MEDECIN_SPECIALTIES: &[SavoirFaire] = &[
     sm("SM28", "Médecine nucléaire", 3),
 ];
 
-/// Capacités (TRE_R43) used as the second savoir-faire of some médecins. Code shapes follow rpps.md §3
+/// Capacités (TRE_R43) used as the second savoir-faire of some médecins. Code shapes follow docs/formats.md §5.2
 /// (`CAP13`); the number↔label pairing is invented.
 pub(crate) const MEDECIN_CAPACITIES: &[SavoirFaire] = &[
     capa("CAP13", "Capacité de gérontologie", 30),
@@ -220,7 +220,7 @@ pub(crate) const MEDECIN_CAPACITIES: &[SavoirFaire] = &[
     capa("CAP07", "Capacité de médecine tropicale", 5),
 ];
 
-/// Dental spécialités ordinales (`SCDnn`, shape from rpps.md §3).
+/// Dental spécialités ordinales (`SCDnn`, shape from docs/formats.md §5.2).
 pub(crate) const DENTISTE_SPECIALTIES: &[SavoirFaire] = &[
     sm("SCD01", "Orthopédie dento-faciale", 50),
     sm("SCD02", "Chirurgie orale", 30),
@@ -236,7 +236,7 @@ pub(crate) const MODE_LIBERAL: Code = c("L", "Libéral");
 pub(crate) const MODE_SALARIE: Code = c("S", "Salarié");
 pub(crate) const MODE_BENEVOLE: Code = c("B", "Bénévole");
 
-/// TRE_R02 secteurs d'activité. SA01/SA07/SA08/SA09/SA33 are from rpps.md; SA04/SA05/SA13 labels
+/// TRE_R02 secteurs d'activité. SA01/SA07/SA08/SA09/SA33 are from the published files; SA04/SA05/SA13 labels
 /// are unverified stand-ins.
 pub(crate) const SECTOR_PUBLIC_HOSPITAL: Code = c("SA01", "Etablissement public de santé");
 pub(crate) const SECTOR_PRIVATE_HOSPITAL: Code = c("SA04", "Etablissement privé non PSPH");
@@ -1692,7 +1692,7 @@ pub(crate) const MFT_UNKNOWN: Code = c("99", "Indéterminé");
 pub(crate) const SPH_PUBLIC: Code = c("1", "Etablissement public de santé");
 pub(crate) const SPH_NONE: Code = c("0", "Non concerné");
 
-/// FINESS categories. Codes/labels/aggregates of the first block come from finess.md §7; the
+/// FINESS categories. Codes/labels/aggregates of the first block come from docs/formats.md §4.2; the
 /// aggregates of 124, 603, 620 and the codes 106/183/202/214/246/354/365 are unverified stand-ins.
 pub(crate) const FINESS_CATEGORIES: &[Category] = &[
     cat(
@@ -2018,15 +2018,15 @@ pub(crate) const FINESS_MANIFEST: &str = "finess;etalab;99;2026-11-01";
 // Side files: savoir-faire, diplomas, MSSanté mailboxes
 // ---------------------------------------------------------------------------------------------
 
-/// The 13-column header of `PS_LibreAcces_SavoirFaire`, verbatim from rpps.md §3 (without the
+/// The 13-column header of `PS_LibreAcces_SavoirFaire`, verbatim from docs/formats.md §5.2 (without the
 /// trailing `|`, which the writer appends like on every row).
 pub(crate) const SAVOIR_FAIRE_HEADER: &str = "Type d'identifiant PP|Identifiant PP|Identification nationale PP|Nom d'exercice|Prénom d'exercice|Code profession|Libellé profession|Code catégorie professionnelle|Libellé catégorie professionnelle|Code type savoir-faire|Libellé type savoir-faire|Code savoir-faire|Libellé savoir-faire";
 
-/// The 13-column header of `PS_LibreAcces_Dipl_AutExerc`, verbatim from rpps.md §4 (without the
+/// The 13-column header of `PS_LibreAcces_Dipl_AutExerc`, verbatim from docs/formats.md §5.3 (without the
 /// trailing `|`).
 pub(crate) const DIPLOMA_HEADER: &str = "Type d'identifiant PP|Identifiant PP|Identification nationale PP|Nom d'exercice|Prénom d'exercice|Code type diplôme obtenu|Libellé type diplôme obtenu|Code diplôme obtenu|Libellé diplôme obtenu|Code type autorisation|Libellé type autorisation|Code discipline autorisation|Libellé discipline autorisation";
 
-/// The 31-column header of `Extraction_Correspondance_MSSante`, verbatim from rpps.md §5.1. This file
+/// The 31-column header of `Extraction_Correspondance_MSSante`, verbatim from docs/formats.md §5.1. This file
 /// has NO trailing `|`, neither on the header nor on the rows.
 pub(crate) const MSSANTE_HEADER: &str = "Type de BAL|Adresse BAL|Type Identifiant PP|Identifiant PP|Identification nationale PP|Type identifiant structure|Identification Structure|Service de rattachement|Civilité d'exercice|Nom d'exercice|Prénom d'exercice|Catégorie profession|Libellé de catégorie profession|Code Profession|Libellé Profession|Code savoir-faire|Libellé savoir-faire|Dématérialisation|Raison Sociale structure BAL|Enseigne commerciale structure BAL|L2COMPLEMENTLOCALISATION|L3COMPLEMENTDISTRIBUTION|L4NUMEROVOIE|L4COMPLEMENTNUMEROVOIE|NL4TYPEVOIE|L4LIBELLEVOIE|L5LIEUDITMENTION|L6LIGNEACHEMINEMENT|Code postal|Département|Pays";
 
@@ -2043,7 +2043,7 @@ pub(crate) const DIPLOMA_CES: Code = c("CES", "Certificat d'études spéciales")
 pub(crate) const AUTHORISATION_AEX: Code = c("AEX", "Autorisation d'exercice");
 
 /// State diploma (`DEnn`) of each TRE_G15 profession (every code of [`PROFESSIONS`] has one). `DE09`
-/// is the example of rpps.md §4; the other numbers are invented but distinct per profession.
+/// is the example of docs/formats.md §5.3; the other numbers are invented but distinct per profession.
 pub(crate) const STATE_DIPLOMAS: &[(&str, Code)] = &[
     ("10", c("DE09", "DE Docteur en médecine")),
     ("40", c("DE10", "DE Docteur en chirurgie dentaire")),
@@ -2146,7 +2146,7 @@ pub(crate) const DENTISTE_CES: &[Code] = &[
     c("CES23", "CES Parodontologie"),
 ];
 
-/// Disciplines (`Dnn`) of médecins' exercise authorisations (invented numbers; `D10` as in rpps.md §4).
+/// Disciplines (`Dnn`) of médecins' exercise authorisations (invented numbers; `D10` as in docs/formats.md §5.3).
 pub(crate) const MEDECIN_DISCIPLINES: &[Code] = &[
     c("D10", "Médecine générale"),
     c("D11", "Anesthésie-réanimation"),

@@ -1,0 +1,277 @@
+//! The one start-up path: [`Application::build`] turns [`Settings`] into a bound, ready
+//! server, for `annuaire serve`, `annuaire serve --demo` and every test harness alike.
+//!
+//! Building takes the data directory's serving lock, opens the current generation, sets up
+//! access control and binds the listener (port 0 allowed: [`Application::address`] tells which
+//! port was taken). [`Application::run_until_stopped`] then serves, watches for newly imported
+//! generations and JWKS changes, and returns on SIGINT or SIGTERM.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::audit::{AuditLog, AuditOpenError};
+use crate::auth::config::AuthConfig;
+use crate::auth::{Access, AccessControl, AccessSetupError};
+use crate::http::{self, AppState};
+use crate::import::{self, ImportError};
+use crate::settings::{Settings, SettingsError};
+use crate::store::datadir::ProcessLock;
+use crate::store::{DataDir, Generations, StoreError};
+
+/// How often the server looks for a new generation and a changed JWKS file.
+const WATCH_EVERY: Duration = Duration::from_secs(2);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        address: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot prepare the demo dataset: {0}")]
+    Demo(std::io::Error),
+    #[error("the server stopped with an error: {0}")]
+    Server(std::io::Error),
+    #[error("invalid configuration: {0}")]
+    Access(#[from] AccessSetupError),
+    #[error(transparent)]
+    Audit(#[from] AuditOpenError),
+}
+
+/// A server bound to its address, with its data open, not yet serving.
+pub struct Application {
+    address: SocketAddr,
+    listener: TcpListener,
+    state: AppState,
+    workers: usize,
+    watch_every: Duration,
+    _serving_lock: ProcessLock,
+    /// The demo's temporary directory, removed when the application ends.
+    _demo: Option<tempfile::TempDir>,
+}
+
+impl Application {
+    /// Opens the data (or prepares the demo dataset), sets up access control and binds.
+    pub fn build(settings: Settings) -> Result<Application, ServeError> {
+        let cache_bytes = settings.store.cache_bytes();
+        let access = access_control(&settings)?;
+        let (data, demo) = if settings.demo {
+            let (data, dir) = prepare_demo(cache_bytes)?;
+            (data, Some(dir))
+        } else {
+            (settings.store.data_dir()?.to_path_buf(), None)
+        };
+        if !data.is_dir() {
+            return Err(StoreError::NoData(data).into());
+        }
+        let data = DataDir::create(&data)?;
+        let serving_lock = data.lock_for_serving()?;
+        let generations = Generations::open(data, cache_bytes)?;
+        let info = generations.current().info().clone();
+        let listener =
+            TcpListener::bind(settings.listen()).map_err(|source| ServeError::Listen {
+                address: settings.listen().to_owned(),
+                source,
+            })?;
+        let address = listener.local_addr().map_err(ServeError::Server)?;
+        let mut state = AppState::new(Arc::new(generations), access);
+        state.access_log = settings.access_log;
+        tracing::info!(
+            "serving {} ({} practitioners, {} roles, {} organizations, imported {}) at http://{address}/fhir",
+            state.generations.serving(),
+            info.resources.practitioner,
+            info.resources.practitioner_role,
+            info.resources.organization,
+            info.last_updated
+        );
+        Ok(Application {
+            address,
+            listener,
+            state,
+            workers: settings.store.workers(),
+            watch_every: WATCH_EVERY,
+            _serving_lock: serving_lock,
+            _demo: demo,
+        })
+    }
+
+    /// The address the server listens on (the port taken when the settings said 0).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Looks for new generations and JWKS changes every `every` instead of every 2 s (tests).
+    pub fn watching_every(mut self, every: Duration) -> Application {
+        self.watch_every = every;
+        self
+    }
+
+    /// Serves until SIGINT or SIGTERM (or the runtime ends). Call inside an actix or tokio
+    /// runtime.
+    pub async fn run_until_stopped(self) -> Result<(), ServeError> {
+        let server = http::server(self.listener, self.state.clone(), self.workers)
+            .map_err(ServeError::Server)?;
+        watch_for_new_generations(self.state.clone(), self.watch_every);
+        watch_access_keys(self.state.clone(), self.watch_every);
+        server.await.map_err(ServeError::Server)?;
+        tracing::info!("server stopped");
+        Ok(())
+    }
+}
+
+/// Generates nothing: writes the embedded demo files into a temporary directory and imports
+/// them.
+fn prepare_demo(cache_bytes: u64) -> Result<(PathBuf, tempfile::TempDir), ServeError> {
+    let dir = tempfile::Builder::new()
+        .prefix("annuaire-demo-")
+        .tempdir()
+        .map_err(ServeError::Demo)?;
+    tracing::info!(
+        "importing the demo dataset ({} generated persons)",
+        crate::demo::PERSONS
+    );
+    let options = crate::demo::write_files(dir.path(), cache_bytes).map_err(ServeError::Demo)?;
+    let summary = import::run(&options)?;
+    tracing::info!(
+        "demo dataset ready: {} practitioners, {} roles, {} organizations",
+        summary.resources.practitioner,
+        summary.resources.practitioner_role,
+        summary.resources.organization
+    );
+    Ok((options.data, dir))
+}
+
+/// The access policy and audit trail the settings ask for, said in the start-up log.
+fn access_control(settings: &Settings) -> Result<AccessControl, ServeError> {
+    let policy = match &settings.auth {
+        None if settings.demo => {
+            tracing::info!(
+                "demo: the server is open (no access control): anyone who reaches it reads everything"
+            );
+            Access::open()
+        }
+        None => {
+            tracing::warn!(
+                "no [auth] configured: the server is open, anyone who reaches it reads everything (see annuaire.example.toml)"
+            );
+            Access::open()
+        }
+        Some(auth) => {
+            let access = Access::from_config(auth.clone())?;
+            tracing::info!("{}", describe_access(auth));
+            access
+        }
+    };
+    let audit = match &settings.audit {
+        Some(audit) => {
+            tracing::info!(
+                "audit trail: one JSON line per request to {}",
+                audit.destination
+            );
+            Some(Arc::new(AuditLog::open(audit)?))
+        }
+        None => None,
+    };
+    Ok(AccessControl {
+        policy: Arc::new(policy),
+        audit,
+    })
+}
+
+fn describe_access(auth: &AuthConfig) -> String {
+    let mut parts = vec![format!("{} API key(s)", auth.api_keys.len())];
+    if let Some(jwt) = &auth.jwt {
+        let algorithms: Vec<&str> = jwt.algorithms.iter().map(|a| a.as_str()).collect();
+        parts.push(format!(
+            "JWT bearer tokens from {} for {} ({}), keys in {}",
+            jwt.issuer,
+            jwt.audience,
+            algorithms.join(", "),
+            jwt.jwks.relative().display()
+        ));
+    }
+    if let Some(restricted) = &auth.restricted {
+        let elements: Vec<String> = restricted.elements.iter().map(|e| e.to_string()).collect();
+        parts.push(format!(
+            "restricted elements {} (scope {})",
+            elements.join(", "),
+            restricted.scope
+        ));
+    }
+    format!("access control: {}", parts.join("; "))
+}
+
+/// Switches to a newly imported generation without a restart: an import into a served
+/// directory takes effect within `every`.
+fn watch_for_new_generations(state: AppState, every: Duration) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(every);
+        loop {
+            interval.tick().await;
+            let generations = state.generations.clone();
+            match tokio::task::spawn_blocking(move || generations.switch_if_changed()).await {
+                Ok(Ok(Some(name))) => tracing::info!("now serving {name} (a new import completed)"),
+                Ok(Ok(None)) => {}
+                Ok(Err(e)) => {
+                    tracing::warn!("a new generation exists but cannot be opened yet: {e}")
+                }
+                Err(e) => tracing::warn!("cannot open the new generation: {e}"),
+            }
+        }
+    });
+}
+
+/// Reloads the JWKS file when it changes or on SIGHUP, and forgets idle rate-limit buckets.
+fn watch_access_keys(state: AppState, every: Duration) {
+    let policy = state.access.policy.clone();
+    if policy.jwt().is_none() {
+        return;
+    }
+    let reload = |policy: &Access, forced: bool| {
+        let Some(jwt) = policy.jwt() else { return };
+        let outcome = if forced {
+            Some(jwt.reload())
+        } else {
+            jwt.reload_if_changed()
+        };
+        match outcome {
+            Some(Ok(keys)) => tracing::info!(
+                "reloaded {} ({keys} usable key(s)); cached tokens will be verified again",
+                jwt.jwks_path().display()
+            ),
+            Some(Err(e)) => tracing::warn!("{e}; the keys loaded before stay in use"),
+            None => {}
+        }
+    };
+    let polled = policy.clone();
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(every);
+        loop {
+            interval.tick().await;
+            reload(&polled, false);
+            polled.forget_idle_subjects();
+        }
+    });
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            tracing::warn!(
+                "cannot listen for SIGHUP; the JWKS file is still reloaded when it changes"
+            );
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            reload(&policy, true);
+        }
+    });
+}

@@ -1,0 +1,8 @@
+//! The FHIR vocabulary every layer shares: the resource types served, their top-level
+//! elements, and logical ids.
+
+mod id;
+mod resource_type;
+
+pub use id::{FhirId, InvalidId, short_hash};
+pub use resource_type::{Element, ResourceType, UnsupportedType};

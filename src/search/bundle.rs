@@ -1,0 +1,230 @@
+//! The `searchset` Bundle: links, entries and the outcome of what was ignored, written
+//! straight from the stored JSON bytes (never re-parsed unless `_summary` or `_elements` asks
+//! for a subset).
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::cursor::Cursor;
+use super::query::{SearchRequest, Summary};
+use crate::auth::Redaction;
+use crate::fhir::ResourceType;
+use crate::store::GenerationInfo;
+
+/// One Bundle entry to write.
+pub struct Entry {
+    pub rtype: ResourceType,
+    pub id: String,
+    pub json: Vec<u8>,
+    pub mode: &'static str,
+}
+
+/// Everything a Bundle holds besides its entries.
+pub struct Frame<'a> {
+    pub base: &'a str,
+    pub generation: &'a GenerationInfo,
+    pub total: Option<u64>,
+    pub links: Vec<(&'static str, String)>,
+}
+
+/// The `self`, `first`, `previous` and `next` links of a page.
+pub fn links(
+    base: &str,
+    request: &SearchRequest,
+    next: Option<&Cursor>,
+    previous: Option<Option<&Cursor>>,
+    with_paging: bool,
+) -> Vec<(&'static str, String)> {
+    let mut links = vec![("self", link(base, request, request.cursor.as_ref()))];
+    if with_paging {
+        if request.cursor.is_some() {
+            links.push(("first", link(base, request, None)));
+        }
+        if let Some(previous) = previous {
+            links.push(("previous", link(base, request, previous)));
+        }
+        if let Some(next) = next {
+            links.push(("next", link(base, request, Some(next))));
+        }
+    }
+    links
+}
+
+/// A link with the applied parameters, plus a cursor.
+fn link(base: &str, request: &SearchRequest, cursor: Option<&Cursor>) -> String {
+    let mut pairs: Vec<(String, String)> = request.applied.clone();
+    if let Some(cursor) = cursor {
+        pairs.push(("_cursor".into(), cursor.encode()));
+    }
+    let query: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect();
+    if query.is_empty() {
+        format!("{base}/{}", request.rtype)
+    } else {
+        format!("{base}/{}?{}", request.rtype, query.join("&"))
+    }
+}
+
+/// Percent-encodes what a query component cannot hold as is.
+fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'_'
+            | b'.'
+            | b'~'
+            | b':'
+            | b'/'
+            | b','
+            | b'|' => out.push(byte as char),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+/// Same request on the same generation, same id (useful to test harnesses).
+fn bundle_id(generation: &GenerationInfo, request: &SearchRequest) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(generation.number.to_be_bytes());
+    hasher.update(request.rtype.as_str());
+    for (k, v) in &request.applied {
+        hasher.update(k);
+        hasher.update([0]);
+        hasher.update(v);
+        hasher.update([0]);
+    }
+    hasher.update(
+        request
+            .cursor
+            .as_ref()
+            .map(Cursor::encode)
+            .unwrap_or_default(),
+    );
+    let digest = hasher.finalize();
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The Bundle's JSON. `redaction` removes the elements the caller may not see.
+pub fn write(
+    frame: &Frame<'_>,
+    entries: &[Entry],
+    request: &SearchRequest,
+    redaction: &Redaction,
+) -> Vec<u8> {
+    let mut out =
+        Vec::with_capacity(256 + entries.iter().map(|e| e.json.len() + 128).sum::<usize>());
+    out.extend_from_slice(br#"{"resourceType":"Bundle","id":"#);
+    write_json_string(&mut out, &bundle_id(frame.generation, request));
+    out.extend_from_slice(br#","meta":{"lastUpdated":"#);
+    write_json_string(&mut out, &frame.generation.last_updated);
+    out.extend_from_slice(br#"},"type":"searchset""#);
+    if let Some(total) = frame.total {
+        out.extend_from_slice(format!(r#","total":{total}"#).as_bytes());
+    }
+    out.extend_from_slice(br#","link":["#);
+    for (i, (relation, url)) in frame.links.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(br#"{"relation":"#);
+        write_json_string(&mut out, relation);
+        out.extend_from_slice(br#","url":"#);
+        write_json_string(&mut out, url);
+        out.push(b'}');
+    }
+    out.push(b']');
+    let outcome = outcome(request);
+    if !entries.is_empty() || outcome.is_some() {
+        out.extend_from_slice(br#","entry":["#);
+        for (i, entry) in entries.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(br#"{"fullUrl":"#);
+            write_json_string(
+                &mut out,
+                &format!("{}/{}/{}", frame.base, entry.rtype, entry.id),
+            );
+            out.extend_from_slice(br#","resource":"#);
+            let shaped = shape(&entry.json, entry.rtype, request);
+            out.extend_from_slice(&redaction.apply(entry.rtype, &shaped));
+            out.extend_from_slice(br#","search":{"mode":"#);
+            write_json_string(&mut out, entry.mode);
+            out.extend_from_slice(b"}}");
+        }
+        if let Some(outcome) = outcome {
+            if !entries.is_empty() {
+                out.push(b',');
+            }
+            out.extend_from_slice(br#"{"resource":"#);
+            out.extend_from_slice(outcome.to_string().as_bytes());
+            out.extend_from_slice(br#","search":{"mode":"outcome"}}"#);
+        }
+        out.push(b']');
+    }
+    out.push(b'}');
+    out
+}
+
+fn write_json_string(out: &mut Vec<u8>, text: &str) {
+    serde_json::to_writer(&mut *out, text).expect("writing to a Vec cannot fail");
+}
+
+/// Warnings about what was ignored (lenient handling), as an OperationOutcome.
+fn outcome(request: &SearchRequest) -> Option<Value> {
+    if request.ignored.is_empty() {
+        return None;
+    }
+    let issues: Vec<Value> = request
+        .ignored
+        .iter()
+        .map(|reason| json!({"severity": "warning", "code": "not-supported", "diagnostics": format!("ignored: {reason}")}))
+        .collect();
+    Some(json!({"resourceType": "OperationOutcome", "issue": issues}))
+}
+
+/// Applies `_summary` and `_elements` to a stored resource; untouched bytes otherwise.
+fn shape(json: &[u8], rtype: ResourceType, request: &SearchRequest) -> Vec<u8> {
+    let keep: Vec<&str> = match (request.summary, &request.elements) {
+        (Summary::True, _) => rtype.summary_elements().collect(),
+        (Summary::Text, _) => vec!["text"],
+        (_, Some(elements)) => elements.iter().map(String::as_str).collect(),
+        // `data` is everything but the narrative, and our resources carry none.
+        _ => return json.to_vec(),
+    };
+    let Ok(Value::Object(mut resource)) = serde_json::from_slice::<Value>(json) else {
+        return json.to_vec();
+    };
+    resource.retain(|key, _| {
+        matches!(key.as_str(), "resourceType" | "id" | "meta") || keep.contains(&key.as_str())
+    });
+    let meta = resource.entry("meta").or_insert_with(|| json!({}));
+    let tags = meta
+        .as_object_mut()
+        .expect("meta is an object")
+        .entry("tag")
+        .or_insert_with(|| json!([]));
+    if let Value::Array(tags) = tags {
+        tags.push(json!({"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED"}));
+    }
+    serde_json::to_vec(&Value::Object(resource)).expect("a JSON value serializes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_encoding() {
+        assert_eq!(encode("urn:oid:1.2|8199"), "urn:oid:1.2|8199");
+        assert_eq!(encode("a b&c=d"), "a%20b%26c%3Dd");
+        assert_eq!(encode("LEFÈVRE"), "LEF%C3%88VRE");
+    }
+}

@@ -1,0 +1,247 @@
+//! The settings of `annuaire serve` and `annuaire import`, declared once: each field derives
+//! its command-line flag and `ANNUAIRE_*` environment variable (clap) and its configuration
+//! file key (serde). Precedence, lowest to highest: built-in defaults, the TOML file named by
+//! `--config`, the environment, the command line.
+//!
+//! Top-level settings have their own variables (`ANNUAIRE_DATA`, `ANNUAIRE_LISTEN`, ...), read
+//! with the command line; nested ones use `__` between levels: `ANNUAIRE_AUTH__JWT__ISSUER`,
+//! `ANNUAIRE_AUDIT__DESTINATION`, and arrays or tables in TOML syntax
+//! (`ANNUAIRE_AUTH__RESTRICTED__ELEMENTS='["Practitioner.telecom"]'`). Unknown settings are
+//! refused: a typo must not silently leave a door open. Defaults live in the `DEFAULT_*`
+//! constants and the accessors below, nowhere else.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::config::{AuditConfig, AuthConfig};
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_CACHE_MB: u64 = 256;
+
+/// Where the data lives and how much of the machine reading or writing it may use: shared by
+/// `serve` and `import`. (Unknown keys are refused by [`Settings`], which flattens it.)
+#[derive(Debug, Clone, Default, Args, Serialize, Deserialize)]
+pub struct StoreSettings {
+    /// Data directory written by `annuaire import` (created by an import if missing).
+    #[arg(long, env = "ANNUAIRE_DATA")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<PathBuf>,
+    /// sled page cache, in MiB [default: 256].
+    #[arg(long, env = "ANNUAIRE_CACHE_MB")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_mb: Option<u64>,
+    /// Worker threads [default: one per CPU].
+    #[arg(long, env = "ANNUAIRE_WORKERS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workers: Option<usize>,
+}
+
+impl StoreSettings {
+    pub fn cache_bytes(&self) -> u64 {
+        self.cache_mb.unwrap_or(DEFAULT_CACHE_MB) << 20
+    }
+
+    pub fn workers(&self) -> usize {
+        self.workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+            .max(1)
+    }
+
+    /// The data directory, which must have been given.
+    pub fn data_dir(&self) -> Result<&Path, SettingsError> {
+        self.data.as_deref().ok_or(SettingsError::NoDataDirectory)
+    }
+}
+
+/// Everything `annuaire serve` can be told.
+#[derive(Debug, Clone, Default, Args, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Configuration file (TOML): server settings, access control, audit trail.
+    #[arg(long, env = "ANNUAIRE_CONFIG")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Serve the embedded demo dataset (a few thousand generated persons) instead of a data
+    /// directory.
+    #[arg(long, conflicts_with = "data")]
+    #[serde(skip)]
+    pub demo: bool,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub store: StoreSettings,
+    /// Address to listen on [default: 127.0.0.1:8080]; port 0 takes any free port.
+    #[arg(long, env = "ANNUAIRE_LISTEN")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    /// Log one line per request.
+    #[arg(long, env = "ANNUAIRE_ACCESS_LOG")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub access_log: bool,
+    /// Access control; absent: the server is open.
+    #[arg(skip)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthConfig>,
+    /// Audit trail; absent: none.
+    #[arg(skip)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit: Option<AuditConfig>,
+}
+
+/// The settings cannot be read or are not valid; the message names the file and setting.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot read the configuration file {path}: {reason}")]
+    File { path: PathBuf, reason: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+    #[error(
+        "no data directory: give --data, ANNUAIRE_DATA or `data` in the configuration file (or --demo)"
+    )]
+    NoDataDirectory,
+}
+
+impl Settings {
+    /// The settings in force: `command_line` (flags and their environment variables) over the
+    /// nested environment variables, over the file it names, over the defaults.
+    pub fn load(command_line: Settings) -> Result<Settings, SettingsError> {
+        let mut figment = Figment::new();
+        if let Some(path) = &command_line.config {
+            if !path.is_file() {
+                return Err(SettingsError::File {
+                    path: path.clone(),
+                    reason: "no such file".into(),
+                });
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let nested = Env::prefixed("ANNUAIRE_").split("__").filter(|key| {
+            let key = key.as_str().to_ascii_lowercase();
+            key.starts_with("auth.") || key.starts_with("audit.")
+        });
+        figment = figment
+            .merge(nested)
+            .merge(Serialized::defaults(&command_line));
+        let invalid = |e: figment::Error| {
+            let messages: Vec<String> = e.into_iter().map(|e| describe(&e)).collect();
+            SettingsError::Invalid(messages.join("; "))
+        };
+        // Read on its own first: through serde's `flatten`, a bad value would lose the name
+        // of its setting.
+        figment.extract::<StoreSettings>().map_err(invalid)?;
+        let mut settings: Settings = figment.extract().map_err(invalid)?;
+        settings.config = command_line.config;
+        settings.demo = command_line.demo;
+        if let Some(audit) = &settings.audit {
+            audit
+                .validate()
+                .map_err(|e| SettingsError::Invalid(e.to_string()))?;
+        }
+        Ok(settings)
+    }
+
+    pub fn listen(&self) -> &str {
+        self.listen.as_deref().unwrap_or(DEFAULT_LISTEN)
+    }
+}
+
+/// One figment error as a sentence naming the setting (`auth.api_keys[0].sha256`) and where
+/// it came from.
+fn describe(error: &figment::Error) -> String {
+    let setting = if error.path.is_empty() {
+        String::new()
+    } else {
+        let mut path = String::new();
+        for part in &error.path {
+            if part.parse::<usize>().is_ok() {
+                path.push_str(&format!("[{part}]"));
+            } else {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(part);
+            }
+        }
+        format!("setting `{path}`: ")
+    };
+    let source = error
+        .metadata
+        .as_ref()
+        .map(|m| match &m.source {
+            Some(source) => format!(" (in {source})"),
+            None => format!(" (from {})", m.name),
+        })
+        .unwrap_or_default();
+    format!("{setting}{}{source}", error.kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(text: &str, command_line: Settings) -> Result<Settings, SettingsError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("annuaire.toml");
+        std::fs::write(&path, text).unwrap();
+        Settings::load(Settings {
+            config: Some(path),
+            ..command_line
+        })
+    }
+
+    #[test]
+    fn unknown_settings_are_refused_by_name() {
+        let text = "listen = \"127.0.0.1:1\"\n[auth]\nrealm = \"x\"\nrealmm = \"y\"\n";
+        let error = load_text(text, Settings::default())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("realmm"), "{error}");
+        let error = load_text("cache_mb = \"big\"\n", Settings::default())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("cache_mb"), "{error}");
+        let error = load_text("cache_size = 1\n", Settings::default())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("cache_size"), "{error}");
+    }
+
+    #[test]
+    fn typed_values_are_checked_when_read_and_named() {
+        let text = "[auth]\n[[auth.api_keys]]\nname = \"a\"\nsha256 = \"xyz\"\nscopes = []\n";
+        let error = load_text(text, Settings::default())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("auth.api_keys[0].sha256"), "{error}");
+        assert!(error.contains("64 hexadecimal digits"), "{error}");
+    }
+
+    #[test]
+    fn command_line_wins_over_the_file() {
+        let command_line = Settings {
+            listen: Some("127.0.0.1:2".into()),
+            ..Settings::default()
+        };
+        let settings =
+            load_text("listen = \"127.0.0.1:1\"\ncache_mb = 64\n", command_line).unwrap();
+        assert_eq!(settings.listen(), "127.0.0.1:2");
+        assert_eq!(settings.store.cache_bytes(), 64 << 20);
+        let defaults = Settings::load(Settings::default()).unwrap();
+        assert_eq!(defaults.listen(), DEFAULT_LISTEN);
+        assert_eq!(defaults.store.cache_bytes(), DEFAULT_CACHE_MB << 20);
+    }
+
+    #[test]
+    fn missing_file_is_an_error() {
+        let error = Settings::load(Settings {
+            config: Some("/nonexistent/annuaire.toml".into()),
+            ..Settings::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("/nonexistent/annuaire.toml"), "{error}");
+    }
+}

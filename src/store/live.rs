@@ -1,0 +1,86 @@
+//! The generations a running server reads, and the switch to a newly imported one.
+//!
+//! An import into a served directory writes a new generation and renames `CURRENT`; the
+//! server notices ([`Generations::switch_if_changed`], polled by the application) and serves
+//! the new one without a restart. It keeps the generation before open until the next switch,
+//! so that sorted searches already paging finish on the data they started on.
+
+use std::sync::{Arc, Mutex, RwLock};
+
+use super::{DataDir, ResourceStore, SledGeneration, StoreError};
+
+/// Opens the generation `CURRENT` names, marking it in use (so that imports never delete it
+/// while it is open).
+pub fn open_current(
+    data: &DataDir,
+    cache_bytes: u64,
+) -> Result<(String, SledGeneration), StoreError> {
+    let name = data
+        .current()?
+        .ok_or_else(|| StoreError::NoData(data.root().to_path_buf()))?;
+    let in_use = data.hold_generation(&name)?;
+    let generation = SledGeneration::open(&data.generation_path(&name), cache_bytes, Some(in_use))?;
+    Ok((name, generation))
+}
+
+/// The current generation and the one before it.
+pub struct Generations {
+    data: DataDir,
+    cache_bytes: u64,
+    /// Name of the current generation's directory.
+    serving: Mutex<String>,
+    current: RwLock<Arc<dyn ResourceStore>>,
+    previous: RwLock<Option<Arc<dyn ResourceStore>>>,
+}
+
+impl Generations {
+    /// Opens the current generation of `data`.
+    pub fn open(data: DataDir, cache_bytes: u64) -> Result<Generations, StoreError> {
+        let (name, generation) = open_current(&data, cache_bytes)?;
+        Ok(Generations {
+            data,
+            cache_bytes,
+            serving: Mutex::new(name),
+            current: RwLock::new(Arc::new(generation)),
+            previous: RwLock::new(None),
+        })
+    }
+
+    /// The name of the generation served now (`gen-000003`).
+    pub fn serving(&self) -> String {
+        self.serving.lock().expect("serving name").clone()
+    }
+
+    pub fn current(&self) -> Arc<dyn ResourceStore> {
+        self.current.read().expect("generation lock").clone()
+    }
+
+    /// The open generation numbered `number`, if it is the current or the previous one.
+    pub fn get(&self, number: u64) -> Option<Arc<dyn ResourceStore>> {
+        let current = self.current();
+        if current.info().number == number {
+            return Some(current);
+        }
+        let previous = self.previous.read().expect("generation lock").clone();
+        previous.filter(|p| p.info().number == number)
+    }
+
+    /// Switches to the generation `CURRENT` names if it is a new one; returns its name when it
+    /// did. Blocking (opens a sled database).
+    pub fn switch_if_changed(&self) -> Result<Option<String>, StoreError> {
+        let Some(current) = self.data.current()? else {
+            return Ok(None);
+        };
+        if current == self.serving() {
+            return Ok(None);
+        }
+        let (name, generation) = open_current(&self.data, self.cache_bytes)?;
+        let replaced = std::mem::replace(
+            &mut *self.current.write().expect("generation lock"),
+            Arc::new(generation),
+        );
+        *self.previous.write().expect("generation lock") = Some(replaced);
+        *self.serving.lock().expect("serving name") = name.clone();
+        Ok(Some(name))
+    }
+}
