@@ -2,6 +2,8 @@
 //! exercise authorisations, through the real import of small synthetic files
 //! (tests/fixtures/extract/*_synthetic.txt, built on the docs/formats.md §3.5 and §5 examples).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use annuaire::fhir::ResourceType;
@@ -383,29 +385,9 @@ fn a_file_of_the_wrong_kind_is_refused_before_anything_is_written() {
 #[test]
 fn generated_files_with_their_quirks() {
     let tmp = tempfile::tempdir().unwrap();
-    let files = annuaire_generate::generate(
-        &annuaire_generate::GenerateOptions {
-            persons: 300,
-            seed: 11,
-        },
-        &tmp.path().join("files"),
-    )
-    .unwrap();
+    let files = common::generate_files(&tmp.path().join("files"), 300, 11);
     let data = tmp.path().join("data");
-    let summary = annuaire::import::run(&ImportOptions {
-        rpps: files.rpps.clone(),
-        finess: files.finess.clone(),
-        extra: ExtraFiles {
-            mssante: Some(files.mssante.clone()),
-            savoir_faire: Some(files.savoir_faire.clone()),
-            diplomes: Some(files.diplomas.clone()),
-        },
-        data: data.clone(),
-        cache_bytes: 16 << 20,
-        last_updated: None,
-        workers: Some(2),
-    })
-    .unwrap();
+    let summary = common::import_files(&files, &data, None);
     let e = &summary.extras;
     assert_eq!(e.mailbox_lines, files.stats.mailboxes);
     assert_eq!(e.savoir_faire_lines, files.stats.savoir_faire_rows);

@@ -126,12 +126,7 @@ impl DataDir {
                 continue;
             }
             let path = self.generation_path(&name);
-            let Ok(lock) = OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(path.join(IN_USE))
-            else {
+            let Ok(lock) = open_lock_file(&path.join(IN_USE)) else {
                 continue;
             };
             if lock.try_lock().is_err() {
@@ -146,12 +141,7 @@ impl DataDir {
     /// Marks a generation as in use by this process until the returned file is dropped.
     pub fn hold_generation(&self, name: &str) -> Result<File, StoreError> {
         let path = self.generation_path(name).join(IN_USE);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(StoreError::io("cannot open", &path))?;
+        let file = open_lock_file(&path).map_err(StoreError::io("cannot open", &path))?;
         file.lock_shared()
             .map_err(StoreError::io("cannot lock", &path))?;
         Ok(file)
@@ -175,12 +165,7 @@ impl DataDir {
 
     fn lock(&self, file_name: &str, held_message: &str) -> Result<ProcessLock, StoreError> {
         let path = self.root.join(file_name);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(StoreError::io("cannot open", &path))?;
+        let file = open_lock_file(&path).map_err(StoreError::io("cannot open", &path))?;
         match file.try_lock() {
             Ok(()) => Ok(ProcessLock { _file: file }),
             Err(TryLockError::WouldBlock) => Err(StoreError::Locked(format!(
@@ -190,6 +175,15 @@ impl DataDir {
             Err(TryLockError::Error(e)) => Err(StoreError::io("cannot lock", path)(e)),
         }
     }
+}
+
+/// Opens (creating it if needed, never truncating) a file that is only ever locked.
+fn open_lock_file(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
 }
 
 fn generation_name(number: u64) -> String {
