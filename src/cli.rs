@@ -8,8 +8,9 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::app::Application;
-use crate::import::{self, ExtraFiles, ImportOptions, ImportSummary};
+use crate::import::{self, ExtraFiles, ImportOptions, ImportSummary, Safety};
 use crate::settings::{Settings, StoreSettings};
+use crate::store::reconcile::Retention;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -62,6 +63,20 @@ pub struct ImportArgs {
     pub diplomes: Option<PathBuf>,
     #[command(flatten)]
     pub store: StoreSettings,
+    /// Days a resource absent from the extractions stays served as a deactivated record
+    /// (`active=false`) before it is deleted (410 Gone).
+    #[arg(long, env = "ANNUAIRE_DEACTIVATED_DAYS", default_value_t = Retention::default().deactivated_days)]
+    pub deactivated_days: u32,
+    /// Days a past version stays in the history after it was superseded.
+    #[arg(long, env = "ANNUAIRE_HISTORY_DAYS", default_value_t = Retention::default().history_days)]
+    pub history_days: u32,
+    /// Refuse an import that would deactivate more than this share of a type's resources, in
+    /// percent (a truncated or wrong file must not empty the directory).
+    #[arg(long, env = "ANNUAIRE_MAX_SHRINK_PERCENT", default_value_t = Safety::default().max_shrink_percent)]
+    pub max_shrink_percent: f64,
+    /// Accept an import that deactivates more than --max-shrink-percent, on purpose.
+    #[arg(long)]
+    pub allow_shrink: bool,
 }
 
 /// Runs a parsed command; errors are printed for people, without stack traces.
@@ -96,6 +111,14 @@ fn run_import(args: ImportArgs) -> Result<(), String> {
         cache_bytes: args.store.cache_bytes(),
         last_updated: None,
         workers: Some(args.store.workers()),
+        safety: Safety {
+            retention: Retention {
+                deactivated_days: args.deactivated_days,
+                history_days: args.history_days,
+            },
+            max_shrink_percent: args.max_shrink_percent,
+            allow_shrink: args.allow_shrink,
+        },
     })
     .map_err(|e| e.to_string())?;
     println!("{}", format_summary(&summary));
@@ -136,28 +159,36 @@ pub fn format_summary(s: &ImportSummary) -> String {
             format!("  not placed (unknown ids)  {:>10}", e.unplaced_lines),
         ]);
     }
-    lines.extend([
-        format!(
-            "  Practitioner              {:>10}",
-            s.resources.practitioner
-        ),
-        format!(
-            "  PractitionerRole          {:>10}",
-            s.resources.practitioner_role
-        ),
-        format!(
-            "  Organization              {:>10}",
-            s.resources.organization
-        ),
-        format!(
-            "  duration                  {:>9.1}s",
-            s.duration.as_secs_f64()
-        ),
-    ]);
+    lines.push(format!(
+        "  {:<18}{:>10}{:>10}{:>10}{:>13}{:>10}{:>11}",
+        "", "served", "added", "changed", "deactivated", "deleted", "unchanged"
+    ));
+    for (rtype, c) in &s.changes {
+        lines.push(format!(
+            "  {:<18}{:>10}{:>10}{:>10}{:>13}{:>10}{:>11}",
+            rtype.as_str(),
+            c.total(),
+            c.added,
+            c.changed,
+            c.deactivated,
+            c.deleted,
+            c.unchanged + c.still_deactivated,
+        ));
+    }
+    lines.push(format!(
+        "  duration                  {:>9.1}s",
+        s.duration.as_secs_f64()
+    ));
     if s.windows_1252_lines > 0 {
         lines.push(format!(
             "  lines decoded as Windows-1252: {}",
             s.windows_1252_lines
+        ));
+    }
+    if !s.leftovers_removed.is_empty() {
+        lines.push(format!(
+            "  unfinished generations removed: {}",
+            s.leftovers_removed.join(", ")
         ));
     }
     if !s.removed_generations.is_empty() {

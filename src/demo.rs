@@ -40,6 +40,7 @@ pub fn write_files(dir: &Path, cache_bytes: u64) -> std::io::Result<ImportOption
         cache_bytes,
         last_updated: Some(extraction_instant()),
         workers: None,
+        safety: Default::default(),
     })
 }
 

@@ -67,6 +67,7 @@ fn import_with(extra: &[(&str, &str)]) -> Imported {
         cache_bytes: 16 << 20,
         last_updated: Some(time::macros::datetime!(2026-01-15 10:00:00 UTC)),
         workers: Some(2),
+        safety: Default::default(),
     })
     .expect("import succeeds");
     Imported {
@@ -94,7 +95,7 @@ fn get(store: &SledGeneration, rtype: ResourceType, id: &str) -> Value {
         .read(rtype, id)
         .unwrap()
         .unwrap_or_else(|| panic!("{rtype}/{id} is stored"));
-    serde_json::from_slice(&bytes).unwrap()
+    serde_json::from_slice(&bytes.to_json()).unwrap()
 }
 
 fn role(store: &SledGeneration, identifier: &str) -> Value {
@@ -333,8 +334,8 @@ fn all_resources(data: &Path) -> Vec<(String, Vec<u8>)> {
         ResourceType::Organization,
     ] {
         for doc in 0..store.document_count(rtype) {
-            let (id, json) = store.document(rtype, doc).unwrap().unwrap();
-            out.push((format!("{rtype}/{id}"), json));
+            let (id, resource) = store.document(rtype, doc).unwrap().unwrap();
+            out.push((format!("{rtype}/{id}"), resource.to_json()));
         }
     }
     out
@@ -371,6 +372,7 @@ fn a_file_of_the_wrong_kind_is_refused_before_anything_is_written() {
         cache_bytes: 16 << 20,
         last_updated: None,
         workers: Some(1),
+        safety: Default::default(),
     })
     .unwrap_err()
     .to_string();
@@ -422,8 +424,8 @@ fn generated_files_with_their_quirks() {
     let mut served = std::collections::BTreeSet::new();
     for rtype in [ResourceType::Practitioner, ResourceType::Organization] {
         for doc in 0..store.document_count(rtype) {
-            let (_, json) = store.document(rtype, doc).unwrap().unwrap();
-            let resource: Value = serde_json::from_slice(&json).unwrap();
+            let (_, stored) = store.document(rtype, doc).unwrap().unwrap();
+            let resource: Value = serde_json::from_slice(&stored.to_json()).unwrap();
             let values: Vec<&str> = resource["telecom"]
                 .as_array()
                 .into_iter()

@@ -1,7 +1,7 @@
 //! Golden and structural tests of the RPPS/FINESS -> FHIR mapping.
 //!
 //! 1. The worked example of docs/mapping.md §10, exactly (tests/fixtures/golden/*.json, which are the
-//!    §10 JSON plus the `meta.versionId`/`meta.lastUpdated` of [`stamp`], and the second
+//!    §10 JSON plus the `meta.versionId`/`meta.lastUpdated` the store adds ([`with_version`]), and the second
 //!    PractitionerRole that §10's last sentence describes).
 //! 2. Structure of resources made from varied rows, compared with the ANS DP examples and the
 //!    `as-dp-*` profile snapshots (IG ans.fhir.fr.annuaire 1.2.0-snapshot-2, copied with their
@@ -19,7 +19,7 @@ use annuaire::extract::rpps::{Layout, RppsRow};
 use annuaire::fhir::ResourceType;
 use annuaire::import::{ImportOptions, ImportSummary};
 use annuaire::mapping::practitioner::PersonExtras;
-use annuaire::mapping::{Stamp, organization, practitioner};
+use annuaire::mapping::{organization, practitioner};
 use annuaire::store::{DataDir, ResourceStore};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -67,11 +67,19 @@ const FR_CORE_PRACTITIONER: &str =
     "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-practitioner|2.2.0";
 const LAST_UPDATED: &str = "2026-01-15T10:00:00Z";
 
-fn stamp() -> Stamp {
-    Stamp {
-        version_id: "1".into(),
-        last_updated: fhir_json::Instant(time::macros::datetime!(2026-01-15 10:00:00 UTC)),
-    }
+/// The version the golden files show: what the store adds to the mapped content (version 1,
+/// imported at the tests' time).
+fn with_version(content: Vec<u8>) -> Value {
+    use annuaire::store::record::{splice_point, write_versioned};
+    use annuaire::store::{Millis, Version};
+    let splice = splice_point(&content).expect("mapped resources have a meta");
+    let version = Version {
+        number: 1,
+        last_updated: Millis::from_datetime(time::macros::datetime!(2026-01-15 10:00:00 UTC)),
+    };
+    let mut json = Vec::new();
+    write_versioned(&content, splice, version, &mut json);
+    serde_json::from_slice(&json).unwrap()
 }
 
 fn rpps_lines() -> Vec<&'static str> {
@@ -115,15 +123,15 @@ fn parse(text: &str) -> Value {
 }
 
 fn practitioner_json(resource: &fhir_json::Practitioner) -> Value {
-    serde_json::from_slice(&fhir_json::practitioner_to_vec(resource)).unwrap()
+    with_version(fhir_json::practitioner_to_vec(resource))
 }
 
 fn role_json(resource: &fhir_json::PractitionerRole) -> Value {
-    serde_json::from_slice(&fhir_json::practitioner_role_to_vec(resource)).unwrap()
+    with_version(fhir_json::practitioner_role_to_vec(resource))
 }
 
 fn organization_json(resource: &fhir_json::Organization) -> Value {
-    serde_json::from_slice(&fhir_json::organization_to_vec(resource)).unwrap()
+    with_version(fhir_json::organization_to_vec(resource))
 }
 
 /// `se-` + hex of the first 16 bytes of SHA-256 of the `idSituationExercice` value.
@@ -207,7 +215,7 @@ fn worked_example_practitioner_and_both_roles() {
         layout.split(row_text(1)).unwrap(),
         layout.split(row_text(2)).unwrap(),
     ];
-    let out = practitioner::map_person(&rows, &PersonExtras::default(), &stamp());
+    let out = practitioner::map_person(&rows, &PersonExtras::default());
 
     assert_eq!(out.practitioners.len(), 1, "one person, one profession");
     let (id, resource) = &out.practitioners[0];
@@ -243,8 +251,8 @@ fn worked_example_second_row_adds_nothing_to_the_practitioner() {
         layout.split(row_text(1)).unwrap(),
         layout.split(row_text(2)).unwrap(),
     ];
-    let one = practitioner::map_person(&first_only, &PersonExtras::default(), &stamp());
-    let two = practitioner::map_person(&both, &PersonExtras::default(), &stamp());
+    let one = practitioner::map_person(&first_only, &PersonExtras::default());
+    let two = practitioner::map_person(&both, &PersonExtras::default());
     assert_eq!(
         fhir_json::practitioner_to_vec(&one.practitioners[0].1),
         fhir_json::practitioner_to_vec(&two.practitioners[0].1)
@@ -257,7 +265,7 @@ fn worked_example_rpps_structure_organization() {
     let layout = layout();
     let rows = vec![layout.split(row_text(1)).unwrap()];
     let representative = organization::representative(&rows);
-    let (id, resource) = organization::from_rpps(representative, &stamp());
+    let (id, resource) = organization::from_rpps(representative);
     assert_eq!(id, "st-C19990000017001");
     assert_json_eq(
         &organization_json(&resource),
@@ -272,8 +280,7 @@ fn worked_example_finess_establishment_merged_with_rpps_row_2() {
     let rows = vec![layout.split(row_text(2)).unwrap()];
     let finess = finess_file();
     let est = establishment(&finess, "219990001");
-    let (id, resource) =
-        organization::from_finess(est, Some(organization::representative(&rows)), &stamp());
+    let (id, resource) = organization::from_finess(est, Some(organization::representative(&rows)));
     assert_eq!(id, "eg-219990001");
     assert_json_eq(
         &organization_json(&resource),
@@ -284,7 +291,7 @@ fn worked_example_finess_establishment_merged_with_rpps_row_2() {
 
 #[test]
 fn worked_example_legal_entity_stub() {
-    let (id, resource) = organization::legal_entity_stub("219990002", &stamp());
+    let (id, resource) = organization::legal_entity_stub("219990002");
     assert_eq!(id, "ej-219990002");
     assert_json_eq(
         &organization_json(&resource),
@@ -358,6 +365,7 @@ fn import(dir: &Path, rpps: &[u8], finess: &[u8]) -> (PathBuf, ImportSummary) {
         cache_bytes: 16 << 20,
         last_updated: Some(time::macros::datetime!(2026-01-15 10:00:00 UTC)),
         workers: Some(2),
+        safety: Default::default(),
     })
     .expect("import succeeds");
     (data, summary)
@@ -372,7 +380,12 @@ fn read_all(
     let dir = DataDir::create(data).unwrap();
     let (_, generation) = annuaire::store::open_current(&dir, 16 << 20).unwrap();
     keys.iter()
-        .map(|(rtype, id)| ((*rtype, id.clone()), generation.read(*rtype, id).unwrap()))
+        .map(|(rtype, id)| {
+            (
+                (*rtype, id.clone()),
+                generation.read(*rtype, id).unwrap().map(|r| r.to_json()),
+            )
+        })
         .collect()
 }
 
@@ -792,7 +805,6 @@ struct Varied {
 
 fn varied() -> Varied {
     let layout = layout();
-    let stamp = stamp();
     // Médecin with two savoir-faire rows (the second one a CAPA).
     let claire_capa = row_text(1).replace(
         "|S|Spécialité ordinale|SM54|Médecine Générale|",
@@ -823,13 +835,13 @@ fn varied() -> Varied {
     let mut practitioners = Vec::new();
     let mut roles = Vec::new();
     for rows in [&claire, &nurse, &pharmacist] {
-        let out = practitioner::map_person(rows, &PersonExtras::default(), &stamp);
+        let out = practitioner::map_person(rows, &PersonExtras::default());
         assert_eq!(out.practitioners.len(), 1);
         practitioners.push(practitioner_json(&out.practitioners[0].1));
         assert_eq!(out.roles.len(), 1, "savoir-faire rows share their activity");
         roles.extend(out.roles.iter().map(|(_, r)| role_json(r)));
     }
-    let adeli_out = practitioner::map_person(&adeli, &PersonExtras::default(), &stamp);
+    let adeli_out = practitioner::map_person(&adeli, &PersonExtras::default());
     assert_eq!(adeli_out.practitioners.len(), 1);
     assert!(adeli_out.roles.is_empty(), "no activity, no role");
     let adeli = practitioner_json(&adeli_out.practitioners[0].1);
@@ -839,30 +851,28 @@ fn varied() -> Varied {
     let organizations = vec![
         (
             "RPPS cabinet (médecin)",
-            org(organization::from_rpps(&claire[0], &stamp)),
+            org(organization::from_rpps(&claire[0])),
         ),
         (
             "RPPS cabinet (infirmière)",
-            org(organization::from_rpps(&nurse[0], &stamp)),
+            org(organization::from_rpps(&nurse[0])),
         ),
         (
             "FINESS pharmacy merged with the pharmacist's row",
             org(organization::from_finess(
                 establishment(&finess, "139990001"),
                 Some(organization::representative(&pharmacist)),
-                &stamp,
             )),
         ),
         (
             "FINESS site absent from FINESS, built from RPPS",
-            org(organization::from_rpps(&pharmacist[0], &stamp)),
+            org(organization::from_rpps(&pharmacist[0])),
         ),
         (
             "FINESS establishment without RPPS rows",
             org(organization::from_finess(
                 establishment(&finess, "219990001"),
                 None,
-                &stamp,
             )),
         ),
         (
@@ -870,13 +880,9 @@ fn varied() -> Varied {
             org(organization::from_finess(
                 establishment(&finess, "9D9990001"),
                 None,
-                &stamp,
             )),
         ),
-        (
-            "EJ stub",
-            org(organization::legal_entity_stub("219990002", &stamp)),
-        ),
+        ("EJ stub", org(organization::legal_entity_stub("219990002"))),
     ];
     Varied {
         practitioners,
@@ -1278,7 +1284,7 @@ fn organizations_match_the_ans_examples_and_profile() {
 // ---------------------------------------------------------------------------------------------
 
 fn person_bytes(rows: &[RppsRow<'_>]) -> (Vec<(String, Vec<u8>)>, BTreeMap<String, Vec<u8>>) {
-    let out = practitioner::map_person(rows, &PersonExtras::default(), &stamp());
+    let out = practitioner::map_person(rows, &PersonExtras::default());
     let practitioners = out
         .practitioners
         .iter()
@@ -1301,15 +1307,15 @@ fn mapping_twice_gives_identical_bytes() {
     assert_eq!(person_bytes(&rows), person_bytes(&rows));
     let finess = finess_file();
     for est in &finess.establishments {
-        let once = organization::from_finess(est, Some(&rows[1]), &stamp());
-        let twice = organization::from_finess(est, Some(&rows[1]), &stamp());
+        let once = organization::from_finess(est, Some(&rows[1]));
+        let twice = organization::from_finess(est, Some(&rows[1]));
         assert_eq!(
             fhir_json::organization_to_vec(&once.1),
             fhir_json::organization_to_vec(&twice.1)
         );
     }
-    let once = organization::from_rpps(&rows[0], &stamp());
-    let twice = organization::from_rpps(&rows[0], &stamp());
+    let once = organization::from_rpps(&rows[0]);
+    let twice = organization::from_rpps(&rows[0]);
     assert_eq!(
         fhir_json::organization_to_vec(&once.1),
         fhir_json::organization_to_vec(&twice.1)
@@ -1420,7 +1426,7 @@ fn cabinet_row(person: &str, profession: &str, authority: &str, phone: &str) -> 
 fn phone_of_representative(texts: &[String]) -> String {
     let layout = layout();
     let rows: Vec<RppsRow<'_>> = texts.iter().map(|t| layout.split(t).unwrap()).collect();
-    let (_, resource) = organization::from_rpps(organization::representative(&rows), &stamp());
+    let (_, resource) = organization::from_rpps(organization::representative(&rows));
     organization_json(&resource)["telecom"][0]["value"]
         .as_str()
         .unwrap()
@@ -1555,7 +1561,7 @@ fn a22_savoir_faire_systems_by_type() {
             1,
         );
         let rows = vec![layout.split(&text).unwrap()];
-        let out = practitioner::map_person(&rows, &PersonExtras::default(), &stamp());
+        let out = practitioner::map_person(&rows, &PersonExtras::default());
         let p = practitioner_json(&out.practitioners[0].1);
         let coding = &p["qualification"][1]["code"]["coding"];
         let type_coding = json!({
@@ -1601,8 +1607,8 @@ fn a6_registration_authorities() {
     ] {
         let text = row_text(1).replacen("|ARS/CNOM/CNOM|", &format!("|{column}|"), 1);
         let rows = vec![layout.split(&text).unwrap()];
-        let out = practitioner::map_person(&rows, &PersonExtras::default(), &stamp());
-        let (_, st) = organization::from_rpps(&rows[0], &stamp());
+        let out = practitioner::map_person(&rows, &PersonExtras::default());
+        let (_, st) = organization::from_rpps(&rows[0]);
         let got = [
             authority(&practitioner_json(&out.practitioners[0].1)),
             authority(&role_json(&out.roles[0].1)),
@@ -1620,7 +1626,7 @@ fn a12_text_only_address_line_has_no_empty_object() {
     let layout = layout();
     let text = row_text(1).replacen("|12||R|Rue|DES TILLEULS FICTIFS|", "|||XYZ|Rue||", 1);
     let rows = vec![layout.split(&text).unwrap()];
-    let (_, st) = organization::from_rpps(&rows[0], &stamp());
+    let (_, st) = organization::from_rpps(&rows[0]);
     let address = &organization_json(&st)["address"][0];
     assert_eq!(address["line"], json!(["XYZ"]));
     assert!(
@@ -1679,7 +1685,7 @@ fn a13_two_professions_two_practitioners() {
         layout.split(row_text(1)).unwrap(),
         layout.split(&as_pharmacist).unwrap(),
     ];
-    let out = practitioner::map_person(&rows, &PersonExtras::default(), &stamp());
+    let out = practitioner::map_person(&rows, &PersonExtras::default());
     let ids: Vec<&str> = out
         .practitioners
         .iter()

@@ -157,6 +157,7 @@ fn try_import(
         cache_bytes: 16 << 20,
         last_updated: Some(time::macros::datetime!(2026-01-15 10:00:00 UTC)),
         workers: Some(2),
+        safety: Default::default(),
     });
     (tmp, data, result)
 }
@@ -190,7 +191,7 @@ impl Store {
         self.generation
             .read(rtype, id)
             .unwrap()
-            .map(|bytes| serde_json::from_slice(&bytes).unwrap())
+            .map(|stored| serde_json::from_slice(&stored.to_json()).unwrap())
     }
 
     fn must(&self, rtype: ResourceType, id: &str) -> Value {
@@ -199,7 +200,14 @@ impl Store {
     }
 
     fn raw(&self, rtype: ResourceType, id: &str) -> String {
-        String::from_utf8(self.generation.read(rtype, id).unwrap().expect("stored")).unwrap()
+        String::from_utf8(
+            self.generation
+                .read(rtype, id)
+                .unwrap()
+                .expect("stored")
+                .to_json(),
+        )
+        .unwrap()
     }
 
     fn practitioner(&self, id: &str) -> Value {

@@ -35,6 +35,9 @@ fn www_authenticate(realm: &str, error: &AccessError) -> String {
 pub enum ApiError {
     #[error("{0}")]
     NotFound(String),
+    /// The resource existed and was deleted: 410.
+    #[error("{0}")]
+    Gone(String),
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -70,6 +73,7 @@ impl From<SearchError> for ApiError {
         match e {
             SearchError::Query(e) => e.into(),
             SearchError::Store(e) => e.into(),
+            SearchError::NotFound(message) => ApiError::NotFound(message),
         }
     }
 }
@@ -79,6 +83,7 @@ impl ApiError {
     fn issue_code(&self) -> &'static str {
         match self {
             ApiError::NotFound(_) => "not-found",
+            ApiError::Gone(_) => "deleted",
             ApiError::BadRequest(_) => "invalid",
             ApiError::MethodNotAllowed(_) => "not-supported",
             ApiError::NotAcceptable(_) => "not-supported",
@@ -106,6 +111,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Gone(_) => StatusCode::GONE,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,

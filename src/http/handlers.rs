@@ -1,17 +1,20 @@
-//! Request handlers: metadata and read.
+//! Request handlers: metadata, read, vread, history and search.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use actix_web::http::header::{self, HttpDate};
 use actix_web::{HttpRequest, HttpResponse, web};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use super::access::{Returned, caller};
 use super::error::ApiError;
 use super::{AppState, FHIR_JSON};
+use crate::auth::Caller;
 use crate::fhir::{FhirId, ResourceType};
+use crate::search::history::Scope;
+use crate::store::history::Kind;
+use crate::store::{ResourceStore, StoredResource};
 
 /// `GET /fhir/metadata`.
 pub async fn metadata(
@@ -24,8 +27,8 @@ pub async fn metadata(
         .body(state.capability.as_ref().clone()))
 }
 
-/// `GET /fhir/{type}/{id}`: the stored bytes, with `ETag` and `Last-Modified` from the
-/// generation (every resource of an import shares its versionId and lastUpdated).
+/// `GET /fhir/{type}/{id}`: the current version, with its `ETag` and `Last-Modified`; 410 for
+/// a resource deleted after its retention.
 pub async fn read(
     req: HttpRequest,
     path: web::Path<(String, String)>,
@@ -33,45 +36,181 @@ pub async fn read(
 ) -> Result<HttpResponse, ApiError> {
     check_format(&req)?;
     let (type_name, id) = path.into_inner();
-    let rtype = resource_type(&type_name)?;
-    let caller = caller(&req);
+    let (rtype, id, caller) = authorized_read(&req, &state, &type_name, &id)?;
+    let store = state.current();
+    // sled reads are served from its page cache or the OS's: fast enough to stay on the
+    // async worker rather than pay a thread hop per request.
+    match store.read(rtype, &id)? {
+        Some(resource) => Ok(versioned(&req, &state, &caller, rtype, resource)),
+        None => Err(absent(store.as_ref(), rtype, &id)?),
+    }
+}
+
+/// `GET /fhir/{type}/{id}/_history/{vid}`: one version, current or past; 410 for the version
+/// a deletion made.
+pub async fn vread(
+    req: HttpRequest,
+    path: web::Path<(String, String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    check_format(&req)?;
+    let (type_name, id, vid) = path.into_inner();
+    let (rtype, id, caller) = authorized_read(&req, &state, &type_name, &id)?;
+    let store = state.current();
+    let unknown = || ApiError::NotFound(format!("{rtype}/{id} has no version `{vid}`"));
+    let number: u32 = vid.parse().map_err(|_| unknown())?;
+    if let Some(current) = store.read(rtype, &id)?
+        && current.version.number == number
+    {
+        return Ok(versioned(&req, &state, &caller, rtype, current));
+    }
+    let history = store.history(rtype, &id)?;
+    let entry = history
+        .iter()
+        .find(|e| e.version.number == number)
+        .ok_or_else(unknown)?;
+    match store.past_version(entry)? {
+        Some(resource) => Ok(versioned(&req, &state, &caller, rtype, resource)),
+        None => Err(ApiError::Gone(format!(
+            "version {number} of {rtype}/{id} is its deletion ({})",
+            entry.version.last_updated.to_rfc3339()
+        ))),
+    }
+}
+
+/// The type and id of a read, checked, once the caller may read the type.
+fn authorized_read(
+    req: &HttpRequest,
+    state: &AppState,
+    type_name: &str,
+    id: &str,
+) -> Result<(ResourceType, FhirId, Arc<Caller>), ApiError> {
+    let rtype = resource_type(type_name)?;
+    let caller = caller(req);
     let policy = &state.access.policy;
     policy
         .authorize_read(&caller, rtype)
         .map_err(|error| access_error(policy, error))?;
-    let id = FhirId::parse(&id)?;
-    let store = state.current();
-    let info = store.info();
-    let etag = format!("W/\"{}\"", info.number);
-    let last_modified = OffsetDateTime::parse(&info.last_updated, &Rfc3339)
-        .map(SystemTime::from)
-        .ok();
-    // sled reads are served from its page cache or the OS's: fast enough to stay on the
-    // async worker rather than pay a thread hop per request.
-    let Some(json) = store.read(rtype, &id)? else {
-        return Err(ApiError::NotFound(format!(
-            "{rtype}/{id} is not known to this server"
-        )));
-    };
-    if not_modified(&req, &etag, last_modified) {
-        return Ok(HttpResponse::NotModified()
+    let id = FhirId::parse(id)?;
+    Ok((rtype, id, caller))
+}
+
+/// Why a resource is not there: deleted (410, with when), or never known (404).
+fn absent(
+    store: &dyn ResourceStore,
+    rtype: ResourceType,
+    id: &FhirId,
+) -> Result<ApiError, ApiError> {
+    let history = store.history(rtype, id)?;
+    Ok(match history.last() {
+        Some(last) if last.kind == Kind::Deleted => ApiError::Gone(format!(
+            "{rtype}/{id} was deleted on {} (it had left the extractions more than the retention before); its history is at {rtype}/{id}/_history",
+            last.version.last_updated.to_rfc3339()
+        )),
+        _ => ApiError::NotFound(format!("{rtype}/{id} is not known to this server")),
+    })
+}
+
+/// A resource version as the response: its bytes (redacted as the caller must see them), its
+/// `ETag` and `Last-Modified`, or 304 when the client's copy is that version.
+fn versioned(
+    req: &HttpRequest,
+    state: &AppState,
+    caller: &Caller,
+    rtype: ResourceType,
+    resource: StoredResource,
+) -> HttpResponse {
+    let etag = resource.version.etag();
+    let last_modified = SystemTime::from(resource.version.last_updated.to_datetime());
+    if not_modified(req, &etag, Some(last_modified)) {
+        return HttpResponse::NotModified()
             .insert_header((header::ETAG, etag))
-            .finish());
+            .finish();
     }
-    let mut response = HttpResponse::Ok();
-    response
-        .content_type(FHIR_JSON)
-        .insert_header((header::ETAG, etag));
-    if let Some(time) = last_modified {
-        response.insert_header((header::LAST_MODIFIED, HttpDate::from(time)));
-    }
+    let json = resource.to_json();
     let json = if caller.permissions.restricted {
         json
     } else {
-        policy.redaction().apply(rtype, &json).into_owned()
+        state
+            .access
+            .policy
+            .redaction()
+            .apply(rtype, &json)
+            .into_owned()
     };
-    let mut response = response.body(json);
+    let mut response = HttpResponse::Ok()
+        .content_type(FHIR_JSON)
+        .insert_header((header::ETAG, etag))
+        .insert_header((header::LAST_MODIFIED, HttpDate::from(last_modified)))
+        .body(json);
     response.extensions_mut().insert(Returned(1));
+    response
+}
+
+/// `GET /fhir/{type}/{id}/_history`.
+pub async fn history_instance(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let (type_name, id) = path.into_inner();
+    let (rtype, id, _) = authorized_read(&req, &state, &type_name, &id)?;
+    history(req, state, Scope::Instance(rtype, id)).await
+}
+
+/// `GET /fhir/{type}/_history`.
+pub async fn history_type(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let rtype = resource_type(&path.into_inner())?;
+    history(req, state, Scope::Type(rtype)).await
+}
+
+/// `GET /fhir/_history`.
+pub async fn history_system(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    history(req, state, Scope::System).await
+}
+
+async fn history(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    scope: Scope,
+) -> Result<HttpResponse, ApiError> {
+    check_format(&req)?;
+    let caller = caller(&req);
+    let policy = state.access.policy.clone();
+    for rtype in ResourceType::ALL {
+        if match &scope {
+            Scope::Instance(t, _) | Scope::Type(t) => *t == rtype,
+            Scope::System => true,
+        } {
+            policy
+                .authorize_read(&caller, rtype)
+                .map_err(|error| access_error(&policy, error))?;
+        }
+    }
+    let request = crate::search::history::parse(scope, &query_pairs(req.query_string()))?;
+    let redaction = if caller.permissions.restricted {
+        crate::auth::Redaction::none()
+    } else {
+        policy.redaction().clone()
+    };
+    let base = fhir_base(&req);
+    let store = state.current();
+    let output = web::block(move || {
+        crate::search::history::run(store.as_ref(), &request, &base, &redaction)
+    })
+    .await
+    .map_err(|e| ApiError::Unavailable(format!("the history could not be read: {e}")))??;
+    let mut response = HttpResponse::Ok()
+        .content_type(FHIR_JSON)
+        .body(output.bundle);
+    response.extensions_mut().insert(Returned(output.returned));
     Ok(response)
 }
 

@@ -76,7 +76,17 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 "/.well-known/smart-configuration",
                 get_or_head().to(handlers::smart_configuration),
             )
+            .route("/_history", get_or_head().to(handlers::history_system))
             .route("/{type}/_search", web::post().to(handlers::search_post))
+            .route("/{type}/_history", get_or_head().to(handlers::history_type))
+            .route(
+                "/{type}/{id}/_history/{vid}",
+                get_or_head().to(handlers::vread),
+            )
+            .route(
+                "/{type}/{id}/_history",
+                get_or_head().to(handlers::history_instance),
+            )
             .route("/{type}/{id}", get_or_head().to(handlers::read))
             .route("/{type}/{id}", web::route().to(handlers::read_only))
             .route("/{type}", get_or_head().to(handlers::search_get))

@@ -31,11 +31,15 @@ use crate::extract::finess::{self, Establishment, FinessFile};
 use crate::extract::rpps::{Col, Layout, RppsRow, StructureKey};
 use crate::extract::{FileError, Rejected};
 use crate::fhir::ResourceType;
-use crate::mapping::{Stamp, ids, organization, practitioner};
+use crate::mapping::{ids, organization, practitioner};
 use crate::parallel::run_parallel;
 use crate::progress::{Progress, Unit};
+use crate::store::history::{self, SegmentWriter};
+use crate::store::reconcile::{
+    self, Changes, HISTORY_FILE, Previous, Retention, VERSIONS_FILE, reconcile,
+};
 use crate::store::{
-    DataDir, GenerationInfo, ResourceCounts, ResourceWriter, SledWriter, StoreError,
+    DataDir, FORMAT, GenerationInfo, Millis, ResourceCounts, ResourceWriter, SledWriter, StoreError,
 };
 use fhir_json::Organization;
 
@@ -51,10 +55,34 @@ pub struct ImportOptions {
     pub data: PathBuf,
     /// sled page cache while writing, in bytes.
     pub cache_bytes: u64,
-    /// `meta.lastUpdated` of the generation; the import's start time when `None`.
+    /// The import's time: the `meta.lastUpdated` of what it adds or changes, and the clock
+    /// retentions are measured with; the current time when `None`.
     pub last_updated: Option<OffsetDateTime>,
     /// Worker threads mapping buckets; the number of CPUs when `None`.
     pub workers: Option<usize>,
+    /// Retentions and the guard against imports that would empty the directory.
+    pub safety: Safety,
+}
+
+/// What an import keeps, and how much it may remove.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Safety {
+    pub retention: Retention,
+    /// The largest share of a type's active resources one import may deactivate, in percent:
+    /// beyond it the files are taken for truncated or wrong, and the import is refused.
+    pub max_shrink_percent: f64,
+    /// Deactivate more than `max_shrink_percent` on purpose.
+    pub allow_shrink: bool,
+}
+
+impl Default for Safety {
+    fn default() -> Safety {
+        Safety {
+            retention: Retention::default(),
+            max_shrink_percent: 5.0,
+            allow_shrink: false,
+        }
+    }
 }
 
 /// The published files that complete the persons of the RPPS file; each is optional.
@@ -80,6 +108,16 @@ pub enum ImportError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "import refused, nothing was switched: it would deactivate {deactivated} of the {active} active {rtype} resources ({percent:.1} %), more than the {limit} % allowed. The files may be truncated or of the wrong day; if this is intended, run the import again with --allow-shrink"
+    )]
+    Shrink {
+        rtype: ResourceType,
+        deactivated: u64,
+        active: u64,
+        percent: f64,
+        limit: f64,
+    },
 }
 
 /// What an import did, for the operator.
@@ -92,7 +130,12 @@ pub struct ImportSummary {
     pub duplicate_rows_collapsed: u64,
     pub windows_1252_lines: u64,
     pub extras: ExtrasSummary,
+    /// Current resources after the import, deactivated records included.
     pub resources: ResourceCounts,
+    /// Per type: added, changed, deactivated, deleted, unchanged.
+    pub changes: Vec<(ResourceType, Changes)>,
+    /// Generations this import found never completed (a killed import) and removed.
+    pub leftovers_removed: Vec<String>,
     pub removed_generations: Vec<String>,
     pub duration: Duration,
 }
@@ -116,34 +159,12 @@ pub struct ExtrasSummary {
 /// Shared counters of the mapping phase.
 #[derive(Default)]
 struct Counters {
-    practitioner: AtomicU64,
-    practitioner_role: AtomicU64,
-    organization: AtomicU64,
     duplicates: AtomicU64,
     mailboxes_on_practitioners: AtomicU64,
     mailboxes_on_roles: AtomicU64,
     mailboxes_on_organizations: AtomicU64,
     /// Lines of the optional files naming a person or structure nobody has.
     unplaced: RejectReport,
-}
-
-impl Counters {
-    fn add(&self, rtype: ResourceType) {
-        let counter = match rtype {
-            ResourceType::Practitioner => &self.practitioner,
-            ResourceType::PractitionerRole => &self.practitioner_role,
-            ResourceType::Organization => &self.organization,
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn snapshot(&self) -> ResourceCounts {
-        ResourceCounts {
-            practitioner: self.practitioner.load(Ordering::Relaxed),
-            practitioner_role: self.practitioner_role.load(Ordering::Relaxed),
-            organization: self.organization.load(Ordering::Relaxed),
-        }
-    }
 }
 
 /// Prints malformed lines as `FILE:LINE: reason` (the first [`MAX_REPORTED`]) and counts them.
@@ -175,19 +196,35 @@ impl RejectReport {
 }
 
 /// Runs a whole import. Errors only when a file cannot be read or is not the expected format,
-/// or when the data directory cannot be written; malformed lines are skipped and counted.
-/// Both files are checked before a generation is created, and a generation whose writing
-/// fails is removed: a failed import leaves the data directory as it found it.
+/// when the import would deactivate too much (see [`Safety`]), or when the data directory
+/// cannot be written; malformed lines are skipped and counted. Both files are checked before
+/// a generation is created, and a generation whose writing fails is removed: a failed import
+/// leaves the data directory as it found it.
 pub fn run(options: &ImportOptions) -> Result<ImportSummary, ImportError> {
     let started = Instant::now();
-    let last_updated = options
+    let now = options
         .last_updated
         .unwrap_or_else(OffsetDateTime::now_utc)
         .replace_nanosecond(0)
         .expect("0 is a valid nanosecond");
     let data = DataDir::create(&options.data)?;
-    let _lock = data.lock_for_import()?;
-    let previous = data.current()?;
+    let lock = data.lock_for_import()?;
+    let leftovers_removed = data.remove_leftovers(&lock)?;
+    for name in &leftovers_removed {
+        tracing::info!("removed {name}, left behind by an import that did not complete");
+    }
+    let previous = match data.current()? {
+        Some(name) => {
+            let opened = Previous::open(&data.generation_path(&name))?;
+            if opened.is_none() {
+                tracing::warn!(
+                    "{name} predates per-resource versions: every resource of this import starts at version 1"
+                );
+            }
+            opened
+        }
+        None => None,
+    };
 
     let rejects = RejectReport::default();
     let finess = finess::read(&options.finess)?;
@@ -200,37 +237,35 @@ pub fn run(options: &ImportOptions) -> Result<ImportSummary, ImportError> {
     sources.extend(extras.paths().into_iter().map(display_name));
 
     let (generation, path) = data.new_generation()?;
-    let stamp = Stamp {
-        version_id: generation.to_string(),
-        last_updated: fhir_json::Instant(last_updated),
-    };
-    let info = |resources: ResourceCounts| GenerationInfo {
-        number: generation,
-        last_updated: last_updated
-            .format(&time::format_description::well_known::Rfc3339)
-            .expect("a UTC time formats as RFC 3339"),
-        resources,
-        sources: sources.clone(),
-    };
     let inputs = Inputs {
         rpps,
         extras,
         finess: &finess,
     };
-    let written = write_generation(options, &path, inputs, &stamp, &rejects, info);
-    let (partition, counters) = match written {
+    let target = Target {
+        number: generation,
+        path: &path,
+        history_dir: data.history_dir(),
+        previous: previous.as_ref(),
+        now,
+        sources,
+    };
+    let written = write_generation(options, &target, inputs, &rejects);
+    let (partition, counters, changes) = match written {
         Ok(written) => written,
         Err(e) => {
             let _ = std::fs::remove_dir_all(&path);
+            let _ = std::fs::remove_file(history::segment_path(&data.history_dir(), generation));
             return Err(e);
         }
     };
     data.switch_to(generation)?;
-    let keep: Vec<u64> = previous
-        .iter()
-        .filter_map(|name| name.strip_prefix("gen-")?.parse().ok())
-        .collect();
-    let removed_generations = data.collect_garbage(&keep)?;
+    let removed_generations = data.collect_garbage()?;
+    let resources = ResourceCounts {
+        practitioner: changes_of(&changes, ResourceType::Practitioner).total(),
+        practitioner_role: changes_of(&changes, ResourceType::PractitionerRole).total(),
+        organization: changes_of(&changes, ResourceType::Organization).total(),
+    };
 
     Ok(ImportSummary {
         generation,
@@ -240,10 +275,53 @@ pub fn run(options: &ImportOptions) -> Result<ImportSummary, ImportError> {
         duplicate_rows_collapsed: counters.duplicates.load(Ordering::Relaxed),
         windows_1252_lines: partition.windows_1252_lines() + finess.windows_1252_lines,
         extras: partition.extras_summary(&counters),
-        resources: counters.snapshot(),
+        resources,
+        changes,
+        leftovers_removed,
         removed_generations,
         duration: started.elapsed(),
     })
+}
+
+/// The changes of `rtype` in a reconciliation's list.
+pub fn changes_of(changes: &[(ResourceType, Changes)], rtype: ResourceType) -> Changes {
+    changes
+        .iter()
+        .find(|(t, _)| *t == rtype)
+        .map_or_else(Changes::default, |(_, c)| *c)
+}
+
+/// The generation an import writes, and what it is compared with.
+struct Target<'a> {
+    number: u64,
+    path: &'a Path,
+    history_dir: PathBuf,
+    previous: Option<&'a Previous>,
+    now: OffsetDateTime,
+    sources: Vec<String>,
+}
+
+/// Refuses an import that would deactivate more than the allowed share of a type.
+fn check_shrink(changes: &[(ResourceType, Changes)], safety: &Safety) -> Result<(), ImportError> {
+    if safety.allow_shrink {
+        return Ok(());
+    }
+    for (rtype, c) in changes {
+        if c.previously_active == 0 {
+            continue;
+        }
+        let percent = 100.0 * c.deactivated as f64 / c.previously_active as f64;
+        if percent > safety.max_shrink_percent {
+            return Err(ImportError::Shrink {
+                rtype: *rtype,
+                deactivated: c.deactivated,
+                active: c.previously_active,
+                percent,
+                limit: safety.max_shrink_percent,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The checked input files of an import.
@@ -253,15 +331,15 @@ struct Inputs<'f> {
     finess: &'f FinessFile,
 }
 
-/// Writes a complete generation into `path`: partition, map, flush, describe.
+/// Writes a complete generation: partition, map, reconcile with the generation before, index,
+/// flush, describe.
 fn write_generation(
     options: &ImportOptions,
-    path: &Path,
+    target: &Target<'_>,
     inputs: Inputs<'_>,
-    stamp: &Stamp,
     rejects: &RejectReport,
-    info: impl Fn(ResourceCounts) -> GenerationInfo,
-) -> Result<(PartitionStats, Counters), ImportError> {
+) -> Result<(PartitionStats, Counters, Vec<(ResourceType, Changes)>), ImportError> {
+    let path = target.path;
     let spill_dir = path.join("spill");
     let spill_error = |source| ImportError::Spill {
         path: spill_dir.clone(),
@@ -287,7 +365,6 @@ fn write_generation(
         .collect();
     let context = MapContext {
         layout: &partition.layout,
-        stamp,
         writer: &writer,
         counters: &counters,
         finess: &finess_by_id,
@@ -322,12 +399,51 @@ fn write_generation(
         counters.unplaced.note(message, None);
     }
     partition.stats.extras = [extras.savoir_faire, extras.diplomas, extras.mailboxes];
-    crate::search::index::build(&writer, &spill_dir, workers)?;
+
+    let mut segment = SegmentWriter::create(&target.history_dir, target.number)?;
+    let reconciled = reconcile(
+        &writer,
+        target.previous,
+        &mut segment,
+        Millis::from_datetime(target.now),
+        options.safety.retention,
+    )?;
+    check_shrink(&reconciled.changes, &options.safety)?;
+    for (rtype, documents) in &reconciled.documents {
+        writer.write_documents(*rtype, documents)?;
+    }
+    writer.write_history(&reconciled.history)?;
+    reconcile::write_versions_file(&path.join(VERSIONS_FILE), &reconciled.documents)?;
+    history::write_index_file(&path.join(HISTORY_FILE), &reconciled.history)?;
+    segment.finish()?;
+    crate::search::index::build(&writer, &reconciled.documents, &spill_dir, workers)?;
     std::fs::remove_dir_all(&spill_dir).map_err(spill_error)?;
 
     tracing::info!("flushing the new generation to disk");
-    writer.finish(&info(counters.snapshot()))?;
-    Ok((partition.stats, counters))
+    let count = |rtype| changes_of(&reconciled.changes, rtype).total();
+    let mut history_segments: Vec<u64> = reconciled
+        .history
+        .iter()
+        .filter_map(|e| match e.kind {
+            history::Kind::Version { segment, .. } => Some(segment),
+            history::Kind::Deleted => None,
+        })
+        .collect();
+    history_segments.sort_unstable();
+    history_segments.dedup();
+    writer.finish(&GenerationInfo {
+        format: FORMAT,
+        number: target.number,
+        last_updated: Millis::from_datetime(target.now).to_rfc3339(),
+        resources: ResourceCounts {
+            practitioner: count(ResourceType::Practitioner),
+            practitioner_role: count(ResourceType::PractitionerRole),
+            organization: count(ResourceType::Organization),
+        },
+        sources: target.sources.clone(),
+        history_segments,
+    })?;
+    Ok((partition.stats, counters, reconciled.changes))
 }
 
 fn display_name(path: &Path) -> String {
@@ -444,7 +560,6 @@ fn partition_rpps(
 /// Everything the mapping workers share.
 struct MapContext<'a> {
     layout: &'a Layout,
-    stamp: &'a Stamp,
     writer: &'a SledWriter,
     counters: &'a Counters,
     finess: &'a HashMap<&'a str, &'a Establishment>,
@@ -482,9 +597,7 @@ fn grouped_rows<'t, K: Ord + Clone>(
 
 impl MapContext<'_> {
     fn write(&self, rtype: ResourceType, id: &str, json: &[u8]) -> Result<(), StoreError> {
-        self.writer.write(rtype, id, json)?;
-        self.counters.add(rtype);
-        Ok(())
+        self.writer.write(rtype, id, json)
     }
 
     /// Maps the persons of one bucket, with their lines of the optional files; reports the
@@ -507,7 +620,7 @@ impl MapContext<'_> {
                     self.counters.duplicates.fetch_add(1, Ordering::Relaxed);
                 }
             }
-            let resources = practitioner::map_person(&rows, &person_extras, self.stamp);
+            let resources = practitioner::map_person(&rows, &person_extras);
             let add = |counter: &AtomicU64, n: u64| counter.fetch_add(n, Ordering::Relaxed);
             add(
                 &self.counters.mailboxes_on_practitioners,
@@ -563,7 +676,7 @@ impl MapContext<'_> {
                         .lock()
                         .expect("merged set")
                         .insert(site.to_owned());
-                    organization::from_finess(self.finess[site], Some(representative), self.stamp)
+                    organization::from_finess(self.finess[site], Some(representative))
                 }
                 _ => {
                     let ej = representative.get(Col::FinessEj);
@@ -573,7 +686,7 @@ impl MapContext<'_> {
                             .expect("legal entity set")
                             .insert(ej.to_owned());
                     }
-                    organization::from_rpps(representative, self.stamp)
+                    organization::from_rpps(representative)
                 }
             };
             self.write_organization(&id, resource)?;
@@ -601,7 +714,7 @@ impl MapContext<'_> {
             if merged.contains(&est.nofinesset) {
                 continue;
             }
-            let (id, resource) = organization::from_finess(est, None, self.stamp);
+            let (id, resource) = organization::from_finess(est, None);
             self.write_organization(&id, resource)?;
         }
         Ok(())
@@ -609,7 +722,7 @@ impl MapContext<'_> {
 
     fn map_legal_entities(&self) -> Result<(), ImportError> {
         for ej in self.legal_entities.lock().expect("legal entity set").iter() {
-            let (id, resource) = organization::legal_entity_stub(ej, self.stamp);
+            let (id, resource) = organization::legal_entity_stub(ej);
             self.write_organization(&id, resource)?;
         }
         Ok(())

@@ -3,11 +3,11 @@
 //! The builders only fail when a required field is left unset; every constructor here sets its
 //! required fields, so a failure is a bug in this file, not bad input: hence `expect`.
 
+use fhir_json::BuilderError;
 use fhir_json::codes::IdentifierUse;
 use fhir_json::types::{
     CodeableConcept, Coding, Extension, ExtensionValue, FieldExtension, Identifier, Meta, Reference,
 };
-use fhir_json::{BuilderError, Instant};
 
 use super::nos;
 use crate::fhir::ResourceType;
@@ -135,13 +135,6 @@ impl DataTrace<'_> {
     }
 }
 
-/// The version and time an import gives every resource it writes.
-#[derive(Debug, Clone)]
-pub struct Stamp {
-    pub version_id: String,
-    pub last_updated: Instant,
-}
-
 /// The profiles a resource of `rtype` claims, fr-core base first then the as-dp profile, as
 /// the as-dp profiles' `meta.profile` slices (`fr-canonical`, `as-dp-canonical`) require;
 /// read from `profiles/*.json` so the claims and the profile checks share one source.
@@ -150,14 +143,13 @@ pub fn claimed(rtype: ResourceType) -> [&'static str; 2] {
     [claim.base_canonical.as_str(), claim.canonical.as_str()]
 }
 
-/// `meta` as the ANS profiles want it: data-trace, server-managed version, `source`, and the
-/// profiles the resource claims.
-pub fn meta(profiles: &[&str], trace: &DataTrace<'_>, stamp: &Stamp) -> Meta {
+/// `meta` as the ANS profiles want it: data-trace, `source`, and the profiles the resource
+/// claims. `versionId` and `lastUpdated` are the store's: it adds them when it serves the
+/// resource (see `store::record`).
+pub fn meta(profiles: &[&str], trace: &DataTrace<'_>) -> Meta {
     built(
         Meta::builder()
             .extension(vec![trace.extension()])
-            .version_id(stamp.version_id.clone())
-            .last_updated(stamp.last_updated.clone())
             .source(nos::META_SOURCE.to_owned())
             .profile(profiles.iter().map(|p| Some((*p).to_owned())).collect())
             .build(),

@@ -12,5 +12,3 @@ pub mod nos;
 pub mod organization;
 pub mod practitioner;
 pub mod telecom;
-
-pub use elements::Stamp;

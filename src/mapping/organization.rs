@@ -9,8 +9,8 @@ use fhir_json::types::{CodeableConcept, ExtensionValue, Identifier, Period};
 
 use super::address::{self, PostalAddress};
 use super::elements::{
-    DataTrace, SourceSystem, Stamp, claimed, coding, concept, extension, identifier, meta,
-    nos_concept, reference,
+    DataTrace, SourceSystem, claimed, coding, concept, extension, identifier, meta, nos_concept,
+    reference,
 };
 use super::ids;
 use super::nos;
@@ -135,7 +135,7 @@ struct Parts<'a> {
     part_of: Option<FhirId>,
 }
 
-fn build(parts: Parts<'_>, stamp: &Stamp) -> (FhirId, Organization) {
+fn build(parts: Parts<'_>) -> (FhirId, Organization) {
     let mut aliases: Vec<Option<String>> = Vec::new();
     for alias in parts.aliases {
         if !alias.is_empty()
@@ -147,11 +147,7 @@ fn build(parts: Parts<'_>, stamp: &Stamp) -> (FhirId, Organization) {
     }
     let mut builder = Organization::builder()
         .id(parts.id.to_string())
-        .meta(meta(
-            &claimed(ResourceType::Organization),
-            &parts.trace,
-            stamp,
-        ))
+        .meta(meta(&claimed(ResourceType::Organization), &parts.trace))
         .language(nos::LANGUAGE.to_owned())
         .extension(parts.extensions)
         .identifier(
@@ -222,7 +218,7 @@ fn rpps_contacts<'a>(row: &RppsRow<'a>) -> Contacts<'a> {
 
 /// An Organization built from RPPS columns alone (§6): a structure without FINESS site
 /// (`st-`), or a FINESS site the FINESS file lacks (`eg-`, with its FINEG number).
-pub fn from_rpps(row: &RppsRow<'_>, stamp: &Stamp) -> (FhirId, Organization) {
+pub fn from_rpps(row: &RppsRow<'_>) -> (FhirId, Organization) {
     let finess_site = row.get(Col::FinessSite);
     let structure_id = row.get(Col::StructureId);
     let id = match row.structure_key() {
@@ -255,7 +251,7 @@ pub fn from_rpps(row: &RppsRow<'_>, stamp: &Stamp) -> (FhirId, Organization) {
         address: address::to_fhir(&rpps_address(row)),
         part_of: (!finess_ej.is_empty()).then(|| ids::legal_entity(finess_ej)),
     };
-    build(parts, stamp)
+    build(parts)
 }
 
 /// The FINESS address (§3, FINESS column): COG = department + commune, overseas `9A`–`9F` ->
@@ -295,11 +291,7 @@ pub fn finess_commune(departement: &str, commune: &str) -> String {
 /// A FINESS establishment (§4), merged with the RPPS structure rows pointing at it when there
 /// are any (`rpps`: their representative row): FINESS wins, RPPS adds its structure id, sector
 /// and e-mail (A21).
-pub fn from_finess(
-    est: &Establishment,
-    rpps: Option<&RppsRow<'_>>,
-    stamp: &Stamp,
-) -> (FhirId, Organization) {
+pub fn from_finess(est: &Establishment, rpps: Option<&RppsRow<'_>>) -> (FhirId, Organization) {
     let rpps_get = |col: Col| rpps.map_or("", |row| row.get(col));
     let mut extensions = Vec::new();
     if let Ok(start) = est.dateouv.parse::<fhir_json::Date>() {
@@ -360,12 +352,12 @@ pub fn from_finess(
         address: address::to_fhir(&finess_address(est)),
         part_of: (!est.nofinessej.is_empty()).then(|| ids::legal_entity(&est.nofinessej)),
     };
-    build(parts, stamp)
+    build(parts)
 }
 
 /// A FINESS legal entity known only by its number (no EJ file imported): identifiers, kind and
 /// provenance, so that `partOf` never dangles (A24).
-pub fn legal_entity_stub(nofinessej: &str, stamp: &Stamp) -> (FhirId, Organization) {
+pub fn legal_entity_stub(nofinessej: &str) -> (FhirId, Organization) {
     let parts = Parts {
         id: ids::legal_entity(nofinessej),
         trace: DataTrace {
@@ -385,7 +377,7 @@ pub fn legal_entity_stub(nofinessej: &str, stamp: &Stamp) -> (FhirId, Organizati
         address: None,
         part_of: None,
     };
-    build(parts, stamp)
+    build(parts)
 }
 
 #[cfg(test)]

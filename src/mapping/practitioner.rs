@@ -8,8 +8,8 @@ use fhir_json::{Practitioner, PractitionerRole};
 use fhir_json::types::{Extension, ExtensionValue};
 
 use super::elements::{
-    DataTrace, SourceSystem, Stamp, claimed, coding, complex_extension, concept, extension,
-    identifier, meta, nos_concept, reference,
+    DataTrace, SourceSystem, claimed, coding, complex_extension, concept, extension, identifier,
+    meta, nos_concept, reference,
 };
 use super::ids;
 use super::mailbox;
@@ -48,11 +48,7 @@ pub struct PersonResources {
 /// `extras` go to the Practitioner of the profession they name; one naming no profession, or a
 /// profession the RPPS file does not give this person, goes to each of the person's
 /// Practitioners. A personal mailbox also goes on the PractitionerRoles at its structure.
-pub fn map_person(
-    rows: &[RppsRow<'_>],
-    extras: &PersonExtras<'_>,
-    stamp: &Stamp,
-) -> PersonResources {
+pub fn map_person(rows: &[RppsRow<'_>], extras: &PersonExtras<'_>) -> PersonResources {
     let mut out = PersonResources::default();
     let mut professions: Vec<&str> = Vec::new();
     for row in rows {
@@ -75,7 +71,7 @@ pub fn map_person(
             .iter()
             .filter(|sf| applies(sf.profession, profession))
             .collect();
-        let mut resource = practitioner(&id, &rows_of, &savoir_faire, &extras.diplomas, stamp);
+        let mut resource = practitioner(&id, &rows_of, &savoir_faire, &extras.diplomas);
         let mailboxes: Vec<&Mailbox<'_>> = extras
             .mailboxes
             .iter()
@@ -92,7 +88,7 @@ pub fn map_person(
         }
         let role_id = ids::role(&key);
         let practitioner_id = ids::practitioner(row.person_key(), row.get(Col::ProfessionCode));
-        let mut resource = role(&role_id, &key, &practitioner_id, row, stamp);
+        let mut resource = role(&role_id, &key, &practitioner_id, row);
         let structure_keys = mailbox::activity_keys(row);
         let at_structure: Vec<&Mailbox<'_>> = extras
             .mailboxes
@@ -139,7 +135,6 @@ fn practitioner(
     rows: &[&RppsRow<'_>],
     savoir_faire: &[&SavoirFaire<'_>],
     diplomas: &[Diploma<'_>],
-    stamp: &Stamp,
 ) -> Practitioner {
     let first = rows[0];
     let is_adeli = first.get(Col::TypeIdPp) == "0";
@@ -154,7 +149,7 @@ fn practitioner(
     };
     let mut builder = Practitioner::builder()
         .id(id.to_owned())
-        .meta(meta(profiles, &trace, stamp))
+        .meta(meta(profiles, &trace))
         .language(nos::LANGUAGE.to_owned())
         .identifier(
             practitioner_identifiers(first, is_adeli)
@@ -338,13 +333,7 @@ fn qualification(code: CodeableConcept) -> PractitionerQualification {
         .expect("qualification.code is set")
 }
 
-fn role(
-    id: &str,
-    key: &str,
-    practitioner_id: &str,
-    row: &RppsRow<'_>,
-    stamp: &Stamp,
-) -> PractitionerRole {
+fn role(id: &str, key: &str, practitioner_id: &str, row: &RppsRow<'_>) -> PractitionerRole {
     let trace = DataTrace {
         authority: registrant(row, 2),
         system: SourceSystem::Rpps,
@@ -362,11 +351,7 @@ fn role(
     .collect();
     let mut builder = PractitionerRole::builder()
         .id(id.to_owned())
-        .meta(meta(
-            &claimed(ResourceType::PractitionerRole),
-            &trace,
-            stamp,
-        ))
+        .meta(meta(&claimed(ResourceType::PractitionerRole), &trace))
         .language(nos::LANGUAGE.to_owned())
         .identifier(vec![Some(identifier(nos::SYSTEM_RPPS, None, key, false))])
         .active(true)

@@ -9,13 +9,13 @@ use super::cursor::Cursor;
 use super::query::{SearchRequest, Summary};
 use crate::auth::Redaction;
 use crate::fhir::ResourceType;
-use crate::store::GenerationInfo;
+use crate::store::{GenerationInfo, StoredResource};
 
 /// One Bundle entry to write.
 pub struct Entry {
     pub rtype: ResourceType,
     pub id: String,
-    pub json: Vec<u8>,
+    pub resource: StoredResource,
     pub mode: &'static str,
 }
 
@@ -118,8 +118,12 @@ pub fn write(
     request: &SearchRequest,
     redaction: &Redaction,
 ) -> Vec<u8> {
-    let mut out =
-        Vec::with_capacity(256 + entries.iter().map(|e| e.json.len() + 128).sum::<usize>());
+    let mut out = Vec::with_capacity(
+        256 + entries
+            .iter()
+            .map(|e| e.resource.content.len() + 192)
+            .sum::<usize>(),
+    );
     out.extend_from_slice(br#"{"resourceType":"Bundle","id":"#);
     write_json_string(&mut out, &bundle_id(frame.generation, request));
     out.extend_from_slice(br#","meta":{"lastUpdated":"#);
@@ -153,8 +157,7 @@ pub fn write(
                 &format!("{}/{}/{}", frame.base, entry.rtype, entry.id),
             );
             out.extend_from_slice(br#","resource":"#);
-            let shaped = shape(&entry.json, entry.rtype, request);
-            out.extend_from_slice(&redaction.apply(entry.rtype, &shaped));
+            write_resource(&mut out, entry, request, redaction);
             out.extend_from_slice(br#","search":{"mode":"#);
             write_json_string(&mut out, entry.mode);
             out.extend_from_slice(b"}}");
@@ -190,7 +193,31 @@ fn outcome(request: &SearchRequest) -> Option<Value> {
     Some(json!({"resourceType": "OperationOutcome", "issue": issues}))
 }
 
-/// Applies `_summary` and `_elements` to a stored resource; untouched bytes otherwise.
+/// Writes an entry's resource as the caller may see it, shaped by `_summary` and `_elements`;
+/// without either, and with nothing to redact, the stored bytes go straight to `out`.
+fn write_resource(
+    out: &mut Vec<u8>,
+    entry: &Entry,
+    request: &SearchRequest,
+    redaction: &Redaction,
+) {
+    let plain = request.summary != Summary::True
+        && request.summary != Summary::Text
+        && request.elements.is_none();
+    if plain && redaction.elements(entry.rtype).is_empty() {
+        entry.resource.write_json(out);
+        return;
+    }
+    let json = entry.resource.to_json();
+    let shaped = if plain {
+        json
+    } else {
+        shape(&json, entry.rtype, request)
+    };
+    out.extend_from_slice(&redaction.apply(entry.rtype, &shaped));
+}
+
+/// Applies `_summary` and `_elements` to a resource's JSON; untouched bytes otherwise.
 fn shape(json: &[u8], rtype: ResourceType, request: &SearchRequest) -> Vec<u8> {
     let keep: Vec<&str> = match (request.summary, &request.elements) {
         (Summary::True, _) => rtype.summary_elements().collect(),

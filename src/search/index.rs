@@ -24,7 +24,8 @@ use super::terms::{self, FOLDED, index_terms};
 use crate::fhir::ResourceType;
 use crate::parallel::run_parallel;
 use crate::progress::{Progress, Unit};
-use crate::store::{Forward, IndexWriters, Location, SledWriter, StoreError};
+use crate::store::record::write_versioned;
+use crate::store::{Forward, IndexWriters, Record, SledWriter, StoreError};
 
 /// Documents indexed per unit of parallel work.
 const CHUNK: usize = 4096;
@@ -37,23 +38,23 @@ fn spill_error(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
     }
 }
 
-/// Indexes every resource type of the generation `writer` is writing.
-pub fn build(writer: &SledWriter, spill_dir: &Path, workers: usize) -> Result<(), StoreError> {
+/// Indexes the current resources of the generation `writer` is writing: `documents`, per type
+/// in id order (document `n` is the `n`th).
+pub fn build(
+    writer: &SledWriter,
+    documents: &[(ResourceType, Vec<(String, Record)>)],
+    spill_dir: &Path,
+    workers: usize,
+) -> Result<(), StoreError> {
     let registry = Registry::get();
-    let mut documents: Vec<(ResourceType, Vec<(String, Location)>)> = Vec::new();
-    for rtype in ResourceType::ALL {
-        let ids = writer.documents(rtype);
-        writer.write_documents(rtype, &ids)?;
-        documents.push((rtype, ids));
-    }
     // Reference targets are resolved by binary search in their type's id-ordered documents.
-    let numbers: HashMap<ResourceType, &[(String, Location)]> = documents
+    let numbers: HashMap<ResourceType, &[(String, Record)]> = documents
         .iter()
         .map(|(rtype, ids)| (*rtype, ids.as_slice()))
         .collect();
     let total: u64 = documents.iter().map(|(_, ids)| ids.len() as u64).sum();
     let progress = Progress::new("Indexing", total, Unit::Items);
-    for (rtype, ids) in &documents {
+    for (rtype, ids) in documents {
         // Index tables are written in key order, and keys start with the parameter code.
         let mut params: Vec<&SearchParam> = registry.for_type(*rtype).collect();
         params.sort_by(|a, b| a.code.cmp(&b.code));
@@ -114,9 +115,9 @@ struct WorkerOutput {
 fn extract(
     writer: &SledWriter,
     rtype: ResourceType,
-    ids: &[(String, Location)],
+    ids: &[(String, Record)],
     params: &[&SearchParam],
-    numbers: &HashMap<ResourceType, &[(String, Location)]>,
+    numbers: &HashMap<ResourceType, &[(String, Record)]>,
     dir: &Path,
     workers: usize,
     progress: &Progress,
@@ -141,7 +142,7 @@ fn extract(
             present: vec![RoaringBitmap::new(); params.len()],
         }));
     }
-    let chunks: Vec<(usize, &[(String, Location)])> = ids
+    let chunks: Vec<(usize, &[(String, Record)])> = ids
         .chunks(CHUNK)
         .enumerate()
         .map(|(i, chunk)| (i * CHUNK, chunk))
@@ -153,9 +154,13 @@ fn extract(
         let mut output = outputs[slot].lock().expect("worker output");
         let output = &mut *output;
         let mut terms_buffer = Vec::new();
-        for (offset, (_, location)) in chunk.iter().enumerate() {
+        let mut json = Vec::new();
+        for (offset, (_, record)) in chunk.iter().enumerate() {
             let doc = (first + offset) as u32;
-            let json = writer.read_back(*location)?;
+            // Indexed as served: with its version (`_lastUpdated` reads it).
+            let content = writer.read_back(record.location)?;
+            json.clear();
+            write_versioned(&content, record.splice, record.version, &mut json);
             let resource = Node::parse(&json).map_err(|e| StoreError::Damaged {
                 path: dir.to_path_buf(),
                 detail: format!("stored {rtype} #{doc} is not JSON: {e}"),
@@ -202,7 +207,7 @@ fn extract(
 fn resolve(
     param: &SearchParam,
     reference: &[u8],
-    numbers: &HashMap<ResourceType, &[(String, Location)]>,
+    numbers: &HashMap<ResourceType, &[(String, Record)]>,
 ) -> Option<u32> {
     let target = param.target()?;
     let reference = std::str::from_utf8(reference).ok()?;

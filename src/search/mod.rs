@@ -10,6 +10,7 @@ pub mod date;
 pub mod engine;
 pub mod expr;
 pub mod fold;
+pub mod history;
 pub mod index;
 pub mod node;
 pub mod page;
@@ -33,6 +34,9 @@ pub enum SearchError {
     Query(#[from] QueryError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// What was asked for does not exist (the history of an unknown resource).
+    #[error("{0}")]
+    NotFound(String),
 }
 
 /// A searchset Bundle's JSON, and how many resources it holds (matches and includes).
@@ -95,7 +99,7 @@ fn entry(
     doc: u32,
     mode: &'static str,
 ) -> Result<Entry, StoreError> {
-    let (id, json) = store
+    let (id, resource) = store
         .document(rtype, doc)?
         .ok_or_else(|| StoreError::Damaged {
             path: std::path::PathBuf::from("(generation)"),
@@ -104,7 +108,7 @@ fn entry(
     Ok(Entry {
         rtype,
         id,
-        json,
+        resource,
         mode,
     })
 }

@@ -6,14 +6,19 @@
 //!   serve.lock              held by the one `annuaire serve` of this directory
 //!   import.lock             held by the one running `annuaire import`
 //!   generations/
-//!     gen-000001/           a complete, flushed sled database + generation.json
+//!     gen-000001/           a complete, flushed generation: sled database, resources.json.bin,
+//!                           versions.bin, history.bin, generation.json
 //!     gen-000002/
 //!     gen-000003/           being written: not in CURRENT until complete
+//!   history/
+//!     seg-000002.bin        versions the import of generation 2 superseded (see `history`)
 //! ```
 //!
-//! A server holds a shared lock on `in-use.lock` inside the generation it serves; an import
-//! deletes old generations only when it can take that lock exclusively, so it never pulls a
-//! database from under a running server.
+//! A server holds a shared lock on `in-use.lock` inside the generation it serves; old
+//! generations are deleted only when that lock can be taken exclusively, so a database is
+//! never pulled from under a running server. Generations and segments newer than `CURRENT`
+//! belong to an import in progress, or to one that died: only a process holding `import.lock`
+//! removes them ([`DataDir::remove_leftovers`]).
 
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::Write;
@@ -72,6 +77,11 @@ impl DataDir {
         }
     }
 
+    /// Where the history segments are (shared by the generations).
+    pub fn history_dir(&self) -> PathBuf {
+        self.root.join(super::history::HISTORY_DIR)
+    }
+
     pub fn generation_path(&self, name: &str) -> PathBuf {
         self.root.join(GENERATIONS).join(name)
     }
@@ -116,13 +126,15 @@ impl DataDir {
         Ok(())
     }
 
-    /// Deletes every generation except the current one and `keep`, skipping any a server still
-    /// has open. Returns the names removed.
-    pub fn collect_garbage(&self, keep: &[u64]) -> Result<Vec<String>, StoreError> {
-        let current = self.current()?;
+    /// Deletes the generations older than the current one that no server has open, then the
+    /// history segments no remaining generation refers to. Returns the generations removed.
+    pub fn collect_garbage(&self) -> Result<Vec<String>, StoreError> {
+        let Some(current) = self.current()?.as_deref().and_then(generation_number) else {
+            return Ok(Vec::new());
+        };
         let mut removed = Vec::new();
         for (number, name) in self.generations()? {
-            if keep.contains(&number) || current.as_deref() == Some(name.as_str()) {
+            if number >= current {
                 continue;
             }
             let path = self.generation_path(&name);
@@ -135,7 +147,66 @@ impl DataDir {
             fs::remove_dir_all(&path).map_err(StoreError::io("cannot remove", &path))?;
             removed.push(name);
         }
+        self.remove_segments(|number| number <= current)?;
         Ok(removed)
+    }
+
+    /// Removes what an import that never completed left: generations and history segments
+    /// newer than the current generation. Only under `import.lock` (no import is running).
+    pub fn remove_leftovers(&self, _import: &ProcessLock) -> Result<Vec<String>, StoreError> {
+        let current = self
+            .current()?
+            .as_deref()
+            .and_then(generation_number)
+            .unwrap_or(0);
+        let mut removed = Vec::new();
+        for (number, name) in self.generations()? {
+            if number > current {
+                let path = self.generation_path(&name);
+                fs::remove_dir_all(&path).map_err(StoreError::io("cannot remove", &path))?;
+                removed.push(name);
+            }
+        }
+        self.remove_segments(|number| number > current)?;
+        Ok(removed)
+    }
+
+    /// Deletes the history segments `candidate` selects that no generation on disk refers to.
+    fn remove_segments(&self, candidate: impl Fn(u64) -> bool) -> Result<(), StoreError> {
+        let dir = self.history_dir();
+        let Ok(entries) = fs::read_dir(&dir) else {
+            return Ok(());
+        };
+        let mut referenced = std::collections::BTreeSet::new();
+        for (_, name) in self.generations()? {
+            let info_path = self.generation_path(&name).join(super::INFO_FILE);
+            if let Ok(text) = fs::read_to_string(&info_path)
+                && let Ok(info) = serde_json::from_str::<super::GenerationInfo>(&text)
+            {
+                referenced.extend(info.history_segments);
+            }
+        }
+        for entry in entries {
+            let entry = entry.map_err(StoreError::io("cannot list", &dir))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(number) = super::history::segment_number(&name)
+                && candidate(number)
+                && !referenced.contains(&number)
+            {
+                fs::remove_file(entry.path())
+                    .map_err(StoreError::io("cannot remove", entry.path()))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes `import.lock` if no import holds it (a server cleaning up at start-up).
+    pub fn try_lock_for_import(&self) -> Result<Option<ProcessLock>, StoreError> {
+        match self.lock_for_import() {
+            Ok(lock) => Ok(Some(lock)),
+            Err(StoreError::Locked(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Marks a generation as in use by this process until the returned file is dropped.
@@ -212,8 +283,11 @@ mod tests {
         assert_eq!((first, second), (1, 2));
         dir.switch_to(first).unwrap();
         assert_eq!(dir.current().unwrap().as_deref(), Some("gen-000001"));
-        // Generation 2 is neither current nor kept: it goes, generation 1 stays.
-        assert_eq!(dir.collect_garbage(&[]).unwrap(), ["gen-000002"]);
+        // Generation 2 is newer than the current one: an import's, never collected...
+        assert!(dir.collect_garbage().unwrap().is_empty());
+        // ...but removed as a leftover by whoever holds the import lock.
+        let import = dir.lock_for_import().unwrap();
+        assert_eq!(dir.remove_leftovers(&import).unwrap(), ["gen-000002"]);
         assert!(dir.generation_path("gen-000001").is_dir());
     }
 
@@ -225,9 +299,9 @@ mod tests {
         let (second, _) = dir.new_generation().unwrap();
         dir.switch_to(second).unwrap();
         let held = dir.hold_generation("gen-000001").unwrap();
-        assert!(dir.collect_garbage(&[]).unwrap().is_empty());
+        assert!(dir.collect_garbage().unwrap().is_empty());
         drop(held);
-        assert_eq!(dir.collect_garbage(&[]).unwrap(), ["gen-000001"]);
+        assert_eq!(dir.collect_garbage().unwrap(), ["gen-000001"]);
     }
 
     #[test]

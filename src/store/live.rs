@@ -19,7 +19,12 @@ pub fn open_current(
         .current()?
         .ok_or_else(|| StoreError::NoData(data.root().to_path_buf()))?;
     let in_use = data.hold_generation(&name)?;
-    let generation = SledGeneration::open(&data.generation_path(&name), cache_bytes, Some(in_use))?;
+    let generation = SledGeneration::open(
+        &data.generation_path(&name),
+        &data.history_dir(),
+        cache_bytes,
+        Some(in_use),
+    )?;
     Ok((name, generation))
 }
 

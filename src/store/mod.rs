@@ -9,7 +9,10 @@
 pub mod block;
 pub mod datadir;
 pub mod forward;
+pub mod history;
 pub mod live;
+pub mod reconcile;
+pub mod record;
 pub mod sled_store;
 
 use std::path::PathBuf;
@@ -21,8 +24,18 @@ use crate::fhir::ResourceType;
 
 pub use datadir::DataDir;
 pub use forward::Forward;
+pub use history::HistoryEntry;
 pub use live::{Generations, open_current};
-pub use sled_store::{IndexWriters, Location, SledGeneration, SledWriter, TermDictionary};
+pub use record::{Location, Millis, Record, State, StoredResource, Version};
+pub use sled_store::{IndexWriters, SledGeneration, SledWriter, TermDictionary, Written};
+
+/// Layout version of a generation; a server opens only generations of its own layout.
+/// 2: versions beside the content (records, history).
+pub const FORMAT: u32 = 2;
+/// The description file of a complete generation.
+pub const INFO_FILE: &str = "generation.json";
+/// The content bytes of a generation's resources.
+pub const DATA_FILE: &str = "resources.json.bin";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -47,6 +60,10 @@ pub enum StoreError {
     NoData(PathBuf),
     #[error("the data directory {path} is damaged: {detail}")]
     Damaged { path: PathBuf, detail: String },
+    #[error(
+        "{0} was written by an older annuaire (before per-resource versions): run `annuaire import` again to write a current generation"
+    )]
+    OldFormat(PathBuf),
 }
 
 impl StoreError {
@@ -63,16 +80,22 @@ impl StoreError {
     }
 }
 
-/// What an import recorded about the generation it wrote; served as resource metadata
-/// (`meta.versionId`, `Last-Modified`) and shown to operators.
+/// What an import recorded about the generation it wrote, shown to operators.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct GenerationInfo {
-    /// Sequence number of the import in this data directory; also every resource's versionId.
+    /// Layout version ([`FORMAT`]); absent in generations written before versions.
+    #[serde(default)]
+    pub format: u32,
+    /// Sequence number of the import in this data directory.
     pub number: u64,
-    /// `meta.lastUpdated` of every resource of the generation (RFC 3339).
+    /// When the import ran (RFC 3339): the `lastUpdated` of what it changed.
     pub last_updated: String,
+    /// Current resources, deactivated records included.
     pub resources: ResourceCounts,
     pub sources: Vec<String>,
+    /// The history segments this generation's history refers to.
+    #[serde(default)]
+    pub history_segments: Vec<u64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -92,26 +115,37 @@ impl ResourceCounts {
     }
 }
 
-/// Read access to one generation: resources by id, and the search indexes.
+/// Read access to one generation: resources by id, their history, and the search indexes.
 ///
 /// Documents of a type are numbered 0..n in id order; index entries are bitmaps of document
 /// numbers (see `search::terms` for their keys).
 pub trait ResourceStore: Send + Sync {
-    /// The stored JSON of a resource, `None` when there is none with that id.
-    fn read(&self, rtype: ResourceType, id: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// The current version of a resource, `None` when there is none with that id.
+    fn read(&self, rtype: ResourceType, id: &str) -> Result<Option<StoredResource>, StoreError>;
+    /// The past versions of a resource (and its deletion), oldest first.
+    fn history(&self, rtype: ResourceType, id: &str) -> Result<Vec<HistoryEntry>, StoreError>;
+    /// Visits the past versions of every resource, newest first, from the by-time key
+    /// `start` on (see [`history::time_key_start`]), until `visit` returns false.
+    fn scan_history_by_time(
+        &self,
+        start: &[u8],
+        visit: &mut dyn FnMut(HistoryEntry) -> bool,
+    ) -> Result<(), StoreError>;
+    /// The content of a past version (`None` for a deletion).
+    fn past_version(&self, entry: &HistoryEntry) -> Result<Option<StoredResource>, StoreError>;
     fn info(&self) -> &GenerationInfo;
     fn document_count(&self, rtype: ResourceType) -> u32;
-    /// Id and JSON of a document.
+    /// Id and current version of a document.
     fn document(
         &self,
         rtype: ResourceType,
         doc: u32,
-    ) -> Result<Option<(String, Vec<u8>)>, StoreError>;
+    ) -> Result<Option<(String, StoredResource)>, StoreError>;
     fn document_id(
         &self,
         rtype: ResourceType,
         doc: u32,
-    ) -> Result<Option<(String, Location)>, StoreError>;
+    ) -> Result<Option<(String, Record)>, StoreError>;
     /// The number of the first document whose id sorts after `id` (keyset paging).
     fn first_document_after(&self, rtype: ResourceType, id: &str) -> Result<u32, StoreError>;
     fn postings(

@@ -1,7 +1,8 @@
 //! The sled implementation of the store traits: one sled database per generation.
 //!
-//! Key-value separation: the JSON bytes of the resources are appended to the generation's
-//! `resources.json.bin` file, and sled maps each id to where its bytes are (offset, length).
+//! Key-value separation: the content bytes of the resources (their JSON without version, see
+//! [`super::record`]) are appended to the generation's `resources.json.bin` file, and sled maps
+//! each id to its [`Record`]: where the bytes are, and the version.
 //! Measured on the national-size import, sled storing the ~1.3 KB values itself spent most of
 //! the import copying and rewriting tree nodes that held them (495 s, 14 GB on disk); with only
 //! 12-byte locations in its nodes, sled's work shrinks to indexes. The data file is written
@@ -13,12 +14,19 @@
 //!
 //! | tree | key | value |
 //! |---|---|---|
-//! | `<Type>` | id | location |
-//! | `<Type>/docs` | document number (u32 BE; numbers follow id order) | location + id |
+//! | `<Type>` | id | [`Record`] |
+//! | `<Type>/docs` | document number (u32 BE; numbers follow id order) | [`Record`] + id |
 //! | `<Type>/postings` | see `search::terms` | roaring bitmap of document numbers |
 //! | `<Type>/terms` | param 0x00 term number (u32 BE) | folded term (the `:contains` dictionary) |
 //! | `<Type>/trigrams` | param 0x00 trigram | roaring bitmap of term numbers |
 //! | `<Type>/forward` | reference param | [`Forward`] |
+//!
+//! and, for the whole generation, the history index (see [`super::history`]):
+//!
+//! | tree | key | value |
+//! |---|---|---|
+//! | `history` | type, id, 0, version | times, segment and location |
+//! | `history/time` | time (newest first), type, id, 0, version (newest first) | the same |
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -31,12 +39,14 @@ use roaring::RoaringBitmap;
 
 use super::block::{self, BlockWriter};
 use super::forward::Forward;
-use super::{GenerationInfo, ResourceStore, ResourceWriter, StoreError};
+use super::history::{self, HistoryEntry, Kind};
+use super::record::{ContentHash, Location, Record, StoredResource, splice_point};
+use super::{DATA_FILE, GenerationInfo, INFO_FILE, ResourceStore, ResourceWriter, StoreError};
 use crate::fhir::ResourceType;
 
-const INFO_FILE: &str = "generation.json";
-const DATA_FILE: &str = "resources.json.bin";
 const GEOLOCATION_TREE: &str = "geolocation";
+const HISTORY_TREE: &str = "history";
+const HISTORY_TIME_TREE: &str = "history/time";
 
 fn open_db(path: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
     sled::Config::new()
@@ -57,29 +67,6 @@ fn sled_error(path: &Path) -> impl Fn(sled::Error) -> StoreError + '_ {
     }
 }
 
-/// Where a resource's bytes are in the data file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Location {
-    pub offset: u64,
-    pub len: u32,
-}
-
-impl Location {
-    fn encode(self) -> [u8; 12] {
-        let mut out = [0u8; 12];
-        out[..8].copy_from_slice(&self.offset.to_be_bytes());
-        out[8..].copy_from_slice(&self.len.to_be_bytes());
-        out
-    }
-
-    fn decode(bytes: &[u8]) -> Option<Location> {
-        Some(Location {
-            offset: u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?),
-            len: u32::from_be_bytes(bytes.get(8..12)?.try_into().ok()?),
-        })
-    }
-}
-
 /// The trees of one resource type.
 struct TypeTrees {
     ids: sled::Tree,
@@ -93,6 +80,8 @@ struct TypeTrees {
 struct Trees {
     by_type: Vec<(ResourceType, TypeTrees)>,
     geolocation: sled::Tree,
+    history: sled::Tree,
+    history_time: sled::Tree,
 }
 
 impl Trees {
@@ -116,6 +105,8 @@ impl Trees {
         Ok(Trees {
             by_type,
             geolocation: tree(GEOLOCATION_TREE.to_owned())?,
+            history: tree(HISTORY_TREE.to_owned())?,
+            history_time: tree(HISTORY_TIME_TREE.to_owned())?,
         })
     }
 
@@ -160,6 +151,9 @@ pub struct SledGeneration {
     path: PathBuf,
     trees: Trees,
     data: File,
+    /// The data directory's history segments, opened when first read.
+    history_dir: PathBuf,
+    segments: Mutex<HashMap<u64, Arc<File>>>,
     info: GenerationInfo,
     document_counts: Vec<(ResourceType, u32)>,
     dictionaries: Mutex<HashMap<(ResourceType, String), TermDictionary>>,
@@ -170,9 +164,11 @@ pub struct SledGeneration {
 }
 
 impl SledGeneration {
-    /// Opens a generation written by [`SledWriter`]. `in_use` is held as long as it is open.
+    /// Opens a generation written by [`SledWriter`]; its history segments are in
+    /// `history_dir`. `in_use` is held as long as it is open.
     pub fn open(
         path: &Path,
+        history_dir: &Path,
         cache_bytes: u64,
         in_use: Option<File>,
     ) -> Result<SledGeneration, StoreError> {
@@ -186,6 +182,9 @@ impl SledGeneration {
                 path: path.to_path_buf(),
                 detail: format!("{INFO_FILE} is unreadable: {e}"),
             })?;
+        if info.format != super::FORMAT {
+            return Err(StoreError::OldFormat(path.to_path_buf()));
+        }
         let db = open_db(path, cache_bytes)?;
         let data_path = path.join(DATA_FILE);
         let data = File::open(&data_path).map_err(StoreError::io("cannot open", &data_path))?;
@@ -198,6 +197,8 @@ impl SledGeneration {
             path: path.to_path_buf(),
             trees,
             data,
+            history_dir: history_dir.to_path_buf(),
+            segments: Mutex::new(HashMap::new()),
             info,
             document_counts,
             dictionaries: Mutex::new(HashMap::new()),
@@ -235,19 +236,96 @@ impl SledGeneration {
             .map_err(|e| self.damaged(format!("cannot read {what} from {DATA_FILE}: {e}")))?;
         Ok(bytes)
     }
+
+    fn stored(
+        &self,
+        record: Record,
+        what: &dyn std::fmt::Display,
+    ) -> Result<StoredResource, StoreError> {
+        Ok(StoredResource {
+            content: self.read_location(record.location, what)?,
+            splice: record.splice,
+            version: record.version,
+        })
+    }
+
+    fn record(&self, bytes: &[u8], what: &dyn std::fmt::Display) -> Result<Record, StoreError> {
+        Record::decode(bytes).ok_or_else(|| self.damaged(format!("bad record for {what}")))
+    }
+
+    fn segment(&self, number: u64) -> Result<Arc<File>, StoreError> {
+        let mut segments = self.segments.lock().expect("segment files");
+        if let Some(file) = segments.get(&number) {
+            return Ok(file.clone());
+        }
+        let path = history::segment_path(&self.history_dir, number);
+        let file = Arc::new(File::open(&path).map_err(StoreError::io("cannot open", &path))?);
+        segments.insert(number, file.clone());
+        Ok(file)
+    }
 }
 
 impl ResourceStore for SledGeneration {
-    fn read(&self, rtype: ResourceType, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    fn read(&self, rtype: ResourceType, id: &str) -> Result<Option<StoredResource>, StoreError> {
         let tree = &self.trees.of(rtype).ids;
-        let Some(location) = block::get(tree, id.as_bytes()).map_err(sled_error(&self.path))?
+        let Some(value) = block::get(tree, id.as_bytes()).map_err(sled_error(&self.path))? else {
+            return Ok(None);
+        };
+        let what = format_args!("{rtype}/{id}");
+        let record = self.record(&value, &what)?;
+        self.stored(record, &what).map(Some)
+    }
+
+    fn history(&self, rtype: ResourceType, id: &str) -> Result<Vec<HistoryEntry>, StoreError> {
+        let mut entries = Vec::new();
+        let mut failure = None;
+        let prefix = history::resource_prefix(rtype, id);
+        block::scan_prefix(&self.trees.history, &prefix, &mut |key, value| {
+            match HistoryEntry::from_resource_key(key, value) {
+                Some(entry) => entries.push(entry),
+                None => failure = Some(self.damaged(format!("bad history entry of {rtype}/{id}"))),
+            }
+            failure.is_none()
+        })
+        .map_err(sled_error(&self.path))?;
+        failure.map_or(Ok(entries), Err)
+    }
+
+    fn scan_history_by_time(
+        &self,
+        start: &[u8],
+        visit: &mut dyn FnMut(HistoryEntry) -> bool,
+    ) -> Result<(), StoreError> {
+        let mut failure = None;
+        block::scan_from(&self.trees.history_time, start, &mut |key, value| {
+            match HistoryEntry::from_time_key(key, value) {
+                Some(entry) => visit(entry),
+                None => {
+                    failure = Some(self.damaged("bad history time entry".into()));
+                    false
+                }
+            }
+        })
+        .map_err(sled_error(&self.path))?;
+        failure.map_or(Ok(()), Err)
+    }
+
+    fn past_version(&self, entry: &HistoryEntry) -> Result<Option<StoredResource>, StoreError> {
+        let Kind::Version {
+            segment,
+            location,
+            splice,
+        } = entry.kind
         else {
             return Ok(None);
         };
-        let location = Location::decode(&location)
-            .ok_or_else(|| self.damaged(format!("bad location for {rtype}/{id}")))?;
-        self.read_location(location, &format_args!("{rtype}/{id}"))
-            .map(Some)
+        let path = history::segment_path(&self.history_dir, segment);
+        let content = history::read_segment(&*self.segment(segment)?, location, &path)?;
+        Ok(Some(StoredResource {
+            content,
+            splice,
+            version: entry.version,
+        }))
     }
 
     fn info(&self) -> &GenerationInfo {
@@ -265,28 +343,27 @@ impl ResourceStore for SledGeneration {
         &self,
         rtype: ResourceType,
         doc: u32,
-    ) -> Result<Option<(String, Vec<u8>)>, StoreError> {
-        let Some((id, location)) = self.document_id(rtype, doc)? else {
+    ) -> Result<Option<(String, StoredResource)>, StoreError> {
+        let Some((id, record)) = self.document_id(rtype, doc)? else {
             return Ok(None);
         };
-        let json = self.read_location(location, &format_args!("{rtype}/{id}"))?;
-        Ok(Some((id, json)))
+        let stored = self.stored(record, &format_args!("{rtype}/{id}"))?;
+        Ok(Some((id, stored)))
     }
 
     fn document_id(
         &self,
         rtype: ResourceType,
         doc: u32,
-    ) -> Result<Option<(String, Location)>, StoreError> {
+    ) -> Result<Option<(String, Record)>, StoreError> {
         let tree = &self.trees.of(rtype).docs;
         let Some(value) = block::get(tree, &doc.to_be_bytes()).map_err(sled_error(&self.path))?
         else {
             return Ok(None);
         };
-        let location = Location::decode(&value)
-            .ok_or_else(|| self.damaged(format!("bad document {rtype} #{doc}")))?;
-        let id = String::from_utf8_lossy(&value[12..]).into_owned();
-        Ok(Some((id, location)))
+        let record = self.record(&value, &format_args!("document {rtype} #{doc}"))?;
+        let id = String::from_utf8_lossy(&value[Record::ENCODED_LEN..]).into_owned();
+        Ok(Some((id, record)))
     }
 
     fn first_document_after(&self, rtype: ResourceType, id: &str) -> Result<u32, StoreError> {
@@ -423,9 +500,18 @@ pub struct SledWriter {
     data: Mutex<(BufWriter<File>, u64)>,
     /// A read handle on the data file, for indexing once every resource is written.
     reader: OnceLock<File>,
-    /// `(id, location)` of the resources written, per type (in [`ResourceType::ALL`] order),
-    /// until [`SledWriter::documents`] sorts them.
-    written: Vec<Mutex<Vec<(String, Location)>>>,
+    /// The resources written, per type (in [`ResourceType::ALL`] order), until
+    /// [`SledWriter::documents`] sorts them.
+    written: Vec<Mutex<Vec<Written>>>,
+}
+
+/// A resource written by the mapping, before its version is decided.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub id: String,
+    pub location: Location,
+    pub splice: u16,
+    pub content: ContentHash,
 }
 
 impl SledWriter {
@@ -450,7 +536,7 @@ impl SledWriter {
         self.path.join(DATA_FILE)
     }
 
-    fn written(&self, rtype: ResourceType) -> &Mutex<Vec<(String, Location)>> {
+    fn written(&self, rtype: ResourceType) -> &Mutex<Vec<Written>> {
         let index = ResourceType::ALL
             .iter()
             .position(|t| *t == rtype)
@@ -458,20 +544,33 @@ impl SledWriter {
         &self.written[index]
     }
 
-    /// Every `(id, location)` written for a type, in id order; when an id was written twice,
-    /// the last write wins.
-    pub fn documents(&self, rtype: ResourceType) -> Vec<(String, Location)> {
+    /// Every resource written for a type, in id order; when an id was written twice, the last
+    /// write wins.
+    pub fn documents(&self, rtype: ResourceType) -> Vec<Written> {
         let mut written = std::mem::take(&mut *self.written(rtype).lock().expect("written ids"));
         // Stable sort keeps write order among equal ids; keep the last of each run.
-        written.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut out: Vec<(String, Location)> = Vec::with_capacity(written.len());
+        written.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut out: Vec<Written> = Vec::with_capacity(written.len());
         for entry in written {
             match out.last_mut() {
-                Some(last) if last.0 == entry.0 => *last = entry,
+                Some(last) if last.id == entry.id => *last = entry,
                 _ => out.push(entry),
             }
         }
         out
+    }
+
+    /// Appends content bytes to the data file without registering a resource (records the
+    /// store writes itself: deactivated ones).
+    pub fn append(&self, content: &[u8]) -> Result<Location, StoreError> {
+        let len = u32::try_from(content.len()).expect("a resource is smaller than 4 GB");
+        let mut data = self.data.lock().expect("data file lock");
+        let offset = data.1;
+        data.0
+            .write_all(content)
+            .map_err(StoreError::io("cannot write", self.path.join(DATA_FILE)))?;
+        data.1 += u64::from(len);
+        Ok(Location { offset, len })
     }
 
     /// Reads back a written resource (flushing the data file first if needed).
@@ -502,17 +601,18 @@ impl SledWriter {
     pub fn write_documents(
         &self,
         rtype: ResourceType,
-        documents: &[(String, Location)],
+        documents: &[(String, Record)],
     ) -> Result<(), StoreError> {
         let trees = self.trees.of(rtype);
         let mut ids = BlockWriter::new(&trees.ids);
         let mut docs = BlockWriter::new(&trees.docs);
         let mut value = Vec::new();
-        for (doc, (id, location)) in documents.iter().enumerate() {
-            ids.push(id.as_bytes(), &location.encode())
+        for (doc, (id, record)) in documents.iter().enumerate() {
+            let encoded = record.encode();
+            ids.push(id.as_bytes(), &encoded)
                 .map_err(sled_error(&self.path))?;
             value.clear();
-            value.extend_from_slice(&location.encode());
+            value.extend_from_slice(&encoded);
             value.extend_from_slice(id.as_bytes());
             docs.push(&(doc as u32).to_be_bytes(), &value)
                 .map_err(sled_error(&self.path))?;
@@ -520,6 +620,30 @@ impl SledWriter {
         ids.finish().map_err(sled_error(&self.path))?;
         docs.finish().map_err(sled_error(&self.path))?;
         Ok(())
+    }
+
+    /// Writes the history index: `entries` in by-resource order (as [`super::reconcile`]
+    /// sorts them), and the same entries by time.
+    pub fn write_history(&self, entries: &[HistoryEntry]) -> Result<(), StoreError> {
+        let mut by_resource = BlockWriter::new(&self.trees.history);
+        for entry in entries {
+            by_resource
+                .push(&entry.resource_key(), &entry.value())
+                .map_err(sled_error(&self.path))?;
+        }
+        by_resource.finish().map_err(sled_error(&self.path))?;
+        let mut by_time: Vec<(Vec<u8>, Vec<u8>)> =
+            entries.iter().map(|e| (e.time_key(), e.value())).collect();
+        by_time.sort_unstable();
+        let mut writer = BlockWriter::new(&self.trees.history_time);
+        for (key, value) in &by_time {
+            writer.push(key, value).map_err(sled_error(&self.path))?;
+        }
+        writer.finish().map_err(sled_error(&self.path))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Writers for a type's index tables; entries must be pushed in ascending key order.
@@ -560,21 +684,22 @@ impl SledWriter {
 }
 
 impl ResourceWriter for SledWriter {
-    fn write(&self, rtype: ResourceType, id: &str, json: &[u8]) -> Result<(), StoreError> {
-        let len = u32::try_from(json.len()).expect("a resource is smaller than 4 GB");
-        let offset = {
-            let mut data = self.data.lock().expect("data file lock");
-            let offset = data.1;
-            data.0
-                .write_all(json)
-                .map_err(StoreError::io("cannot write", self.path.join(DATA_FILE)))?;
-            data.1 += u64::from(len);
-            offset
-        };
+    fn write(&self, rtype: ResourceType, id: &str, content: &[u8]) -> Result<(), StoreError> {
+        let splice = splice_point(content).ok_or_else(|| StoreError::Damaged {
+            path: self.path.clone(),
+            detail: format!("{rtype}/{id} was mapped without `meta`"),
+        })?;
+        let hash = ContentHash::of(content);
+        let location = self.append(content)?;
         self.written(rtype)
             .lock()
             .expect("written ids")
-            .push((id.to_owned(), Location { offset, len }));
+            .push(Written {
+                id: id.to_owned(),
+                location,
+                splice,
+                content: hash,
+            });
         Ok(())
     }
 

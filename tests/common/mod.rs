@@ -405,6 +405,7 @@ pub fn import_files(
         cache_bytes: CACHE_BYTES,
         last_updated,
         workers: Some(2),
+        safety: Default::default(),
     })
     .unwrap_or_else(|e| panic!("import into {}: {e}", data.display()))
 }

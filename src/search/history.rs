@@ -1,0 +1,504 @@
+//! The history interactions (R4 http.html#history): `GET [type]/[id]/_history`,
+//! `GET [type]/_history` and `GET /_history`, with `_since`, `_at`, `_count` and paging.
+//!
+//! A history is every version (current, past, deactivated) and every deletion, newest first,
+//! then by type, id and version newest first. Current versions come from the generation's
+//! resources (by their `lastUpdated`, through the `_lastUpdated` index), past ones from its
+//! history index; the two ordered streams are merged, and a page ends at a
+//! [`HistoryCursor`]: the next page resumes strictly after that entry in whichever generation is
+//! current, so an import between two pages neither repeats nor skips an older entry.
+
+use std::cmp::Ordering;
+
+use roaring::RoaringBitmap;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::cursor::HistoryCursor;
+use super::date;
+use super::query::{DEFAULT_COUNT, MAX_COUNT, QueryError};
+use super::terms;
+use super::{SearchError, SearchOutput};
+use crate::auth::Redaction;
+use crate::fhir::{FhirId, ResourceType};
+use crate::store::history::{self as store_history, HistoryEntry, Kind};
+use crate::store::{Millis, ResourceStore, StoreError, StoredResource, Version};
+
+/// Whose history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    Instance(ResourceType, FhirId),
+    Type(ResourceType),
+    System,
+}
+
+impl Scope {
+    fn includes(&self, rtype: ResourceType) -> bool {
+        match self {
+            Scope::Instance(t, _) | Scope::Type(t) => *t == rtype,
+            Scope::System => true,
+        }
+    }
+
+    fn path(&self) -> String {
+        match self {
+            Scope::Instance(rtype, id) => format!("{rtype}/{id}/_history"),
+            Scope::Type(rtype) => format!("{rtype}/_history"),
+            Scope::System => "_history".to_owned(),
+        }
+    }
+}
+
+/// A parsed history request.
+#[derive(Debug, Clone)]
+pub struct HistoryRequest {
+    pub scope: Scope,
+    /// `_since`: versions made at or after this instant.
+    pub since: Option<Millis>,
+    /// `_at`: versions current at some moment of this period.
+    pub at: Option<(Millis, Millis)>,
+    pub count: usize,
+    pub cursor: Option<HistoryCursor>,
+    /// The parameters applied, for the links.
+    applied: Vec<(String, String)>,
+}
+
+/// Parses the parameters of a history interaction.
+pub fn parse(scope: Scope, params: &[(String, String)]) -> Result<HistoryRequest, QueryError> {
+    let invalid = |name: &str, value: &str, reason: String| QueryError::InvalidValue {
+        parameter: name.to_owned(),
+        value: value.to_owned(),
+        reason,
+    };
+    let mut request = HistoryRequest {
+        scope,
+        since: None,
+        at: None,
+        count: DEFAULT_COUNT,
+        cursor: None,
+        applied: Vec::new(),
+    };
+    for (name, value) in params {
+        match name.as_str() {
+            "_since" => {
+                let range = date::parse(value).map_err(|e| invalid(name, value, e))?;
+                request.since = Some(Millis(range.start));
+            }
+            "_at" => {
+                let range = date::parse(value).map_err(|e| invalid(name, value, e))?;
+                request.at = Some((Millis(range.start), Millis(range.end)));
+            }
+            "_count" => {
+                let count: usize = value.parse().map_err(|_| {
+                    invalid(name, value, "must be a whole number from 0 to 1000".into())
+                })?;
+                if count > MAX_COUNT {
+                    return Err(invalid(
+                        name,
+                        value,
+                        format!("at most {MAX_COUNT} per page"),
+                    ));
+                }
+                request.count = count;
+            }
+            "_cursor" => {
+                let cursor = HistoryCursor::decode(value)
+                    .map_err(|e| invalid(name, value, e.to_string()))?;
+                request.cursor = Some(cursor);
+                continue;
+            }
+            "_format" | "_pretty" => continue,
+            other => {
+                return Err(QueryError::Unsupported(format!(
+                    "`{other}` is not a parameter of the history interaction (it takes _since, _at and _count)"
+                )));
+            }
+        }
+        request.applied.push((name.clone(), value.clone()));
+    }
+    Ok(request)
+}
+
+/// One entry of a history: a version (current or past) or a deletion.
+struct Item {
+    rtype: ResourceType,
+    id: String,
+    version: Version,
+    /// `None`: a deletion.
+    resource: Option<StoredResource>,
+}
+
+impl Item {
+    fn cursor(&self) -> HistoryCursor {
+        HistoryCursor {
+            time: self.version.last_updated,
+            type_byte: store_history::type_byte(self.rtype),
+            id: self.id.clone(),
+            version: self.version.number,
+        }
+    }
+}
+
+/// History order: newest first, then type, id, and version newest first.
+fn order(a: &HistoryCursor, b: &HistoryCursor) -> Ordering {
+    b.time
+        .cmp(&a.time)
+        .then(a.type_byte.cmp(&b.type_byte))
+        .then(a.id.cmp(&b.id))
+        .then(b.version.cmp(&a.version))
+}
+
+/// Whether an entry with key `key` comes after the cursor (or there is none).
+fn after(cursor: Option<&HistoryCursor>, key: &HistoryCursor) -> bool {
+    cursor.is_none_or(|c| order(c, key) == Ordering::Less)
+}
+
+/// Runs a history request on one generation.
+pub fn run(
+    store: &dyn ResourceStore,
+    request: &HistoryRequest,
+    base: &str,
+    redaction: &Redaction,
+) -> Result<SearchOutput, SearchError> {
+    let wanted = request.count + 1;
+    let mut items = match &request.scope {
+        Scope::Instance(rtype, id) => instance(store, *rtype, id, request)?,
+        _ => {
+            let current = current_versions(store, request, wanted)?;
+            let past = past_versions(store, request, wanted)?;
+            merge(current, past, wanted)
+        }
+    };
+    let more = items.len() > request.count;
+    items.truncate(request.count);
+    let next = if more {
+        items.last().map(Item::cursor)
+    } else {
+        None
+    };
+    let bundle = write_bundle(store, request, base, &items, next.as_ref(), redaction);
+    Ok(SearchOutput {
+        bundle,
+        returned: items.iter().filter(|i| i.resource.is_some()).count() as u64,
+    })
+}
+
+/// Whether an item passes `_since` and `_at`; `superseded` is when the version stopped being
+/// current (`None`: it still is).
+fn selected(
+    request: &HistoryRequest,
+    version: Version,
+    superseded: Option<Millis>,
+    deleted: bool,
+) -> bool {
+    if request
+        .since
+        .is_some_and(|since| version.last_updated < since)
+    {
+        return false;
+    }
+    match request.at {
+        None => true,
+        Some((start, end)) => {
+            version.last_updated < end && (deleted || superseded.is_none_or(|until| start < until))
+        }
+    }
+}
+
+fn past_item(store: &dyn ResourceStore, entry: HistoryEntry) -> Result<Item, StoreError> {
+    let resource = store.past_version(&entry)?;
+    Ok(Item {
+        rtype: entry.rtype,
+        id: entry.id,
+        version: entry.version,
+        resource,
+    })
+}
+
+/// The history of one resource: its current version, then its past ones.
+fn instance(
+    store: &dyn ResourceStore,
+    rtype: ResourceType,
+    id: &FhirId,
+    request: &HistoryRequest,
+) -> Result<Vec<Item>, SearchError> {
+    let mut items = Vec::new();
+    let current = store.read(rtype, id)?;
+    let past = store.history(rtype, id)?;
+    if current.is_none() && past.is_empty() {
+        return Err(SearchError::NotFound(format!(
+            "{rtype}/{id} is not known to this server"
+        )));
+    }
+    if let Some(current) = current
+        && selected(request, current.version, None, false)
+    {
+        items.push(Item {
+            rtype,
+            id: id.to_string(),
+            version: current.version,
+            resource: Some(current),
+        });
+    }
+    for entry in past.into_iter().rev() {
+        let deleted = entry.kind == Kind::Deleted;
+        if selected(request, entry.version, Some(entry.superseded), deleted) {
+            items.push(past_item(store, entry)?);
+        }
+    }
+    let cursor = request.cursor.as_ref();
+    items.retain(|item| after(cursor, &item.cursor()));
+    items.truncate(request.count + 1);
+    Ok(items)
+}
+
+/// One run of current versions sharing a `lastUpdated` and a type.
+struct Slice {
+    time: Millis,
+    rtype: ResourceType,
+    documents: RoaringBitmap,
+}
+
+/// Current versions in history order, from the cursor on, at most `limit`.
+fn current_versions(
+    store: &dyn ResourceStore,
+    request: &HistoryRequest,
+    limit: usize,
+) -> Result<Vec<Item>, SearchError> {
+    let mut slices = Vec::new();
+    for rtype in ResourceType::ALL {
+        if !request.scope.includes(rtype) {
+            continue;
+        }
+        let prefix = terms::key("_lastUpdated", terms::DATE, "");
+        store.scan_postings(rtype, &prefix, &mut |key, documents| {
+            if let Some(range) = terms::decode_date_key("_lastUpdated", key) {
+                slices.push(Slice {
+                    time: Millis(range.start),
+                    rtype,
+                    documents,
+                });
+            }
+            true
+        })?;
+    }
+    slices.sort_by(|a, b| {
+        b.time
+            .cmp(&a.time)
+            .then(store_history::type_byte(a.rtype).cmp(&store_history::type_byte(b.rtype)))
+    });
+    let cursor = request.cursor.as_ref();
+    let mut items = Vec::new();
+    for slice in slices {
+        if request.since.is_some_and(|since| slice.time < since) {
+            break;
+        }
+        if request.at.is_some_and(|(_, end)| slice.time >= end) {
+            continue;
+        }
+        let type_byte = store_history::type_byte(slice.rtype);
+        // Skip whole slices before the cursor's, and start inside the cursor's own.
+        let mut first = 0;
+        if let Some(c) = cursor {
+            match slice
+                .time
+                .cmp(&c.time)
+                .reverse()
+                .then(type_byte.cmp(&c.type_byte))
+            {
+                Ordering::Less => continue,
+                Ordering::Equal => {
+                    first = store
+                        .first_document_after(slice.rtype, &c.id)?
+                        .saturating_sub(1);
+                }
+                Ordering::Greater => {}
+            }
+        }
+        for doc in slice.documents.range(first..) {
+            let Some((id, resource)) = store.document(slice.rtype, doc)? else {
+                continue;
+            };
+            let item = Item {
+                rtype: slice.rtype,
+                id,
+                version: resource.version,
+                resource: Some(resource),
+            };
+            if !after(cursor, &item.cursor()) {
+                continue;
+            }
+            items.push(item);
+            if items.len() >= limit {
+                return Ok(items);
+            }
+        }
+    }
+    Ok(items)
+}
+
+/// Past versions and deletions in history order, from the cursor on, at most `limit`.
+fn past_versions(
+    store: &dyn ResourceStore,
+    request: &HistoryRequest,
+    limit: usize,
+) -> Result<Vec<Item>, SearchError> {
+    let cursor = request.cursor.as_ref();
+    let start = match cursor {
+        Some(c) => store_history::time_key_start(c.time).to_vec(),
+        None => Vec::new(),
+    };
+    let mut entries = Vec::new();
+    let mut failure = None;
+    store.scan_history_by_time(&start, &mut |entry| {
+        if request
+            .since
+            .is_some_and(|since| entry.version.last_updated < since)
+        {
+            return false;
+        }
+        let deleted = entry.kind == Kind::Deleted;
+        let key = HistoryCursor {
+            time: entry.version.last_updated,
+            type_byte: store_history::type_byte(entry.rtype),
+            id: entry.id.clone(),
+            version: entry.version.number,
+        };
+        if request.scope.includes(entry.rtype)
+            && after(cursor, &key)
+            && selected(request, entry.version, Some(entry.superseded), deleted)
+        {
+            entries.push(entry);
+        }
+        if entries.len() >= limit {
+            return false;
+        }
+        true
+    })?;
+    let mut items = Vec::with_capacity(entries.len());
+    for entry in entries {
+        match past_item(store, entry) {
+            Ok(item) => items.push(item),
+            Err(e) => failure = Some(e),
+        }
+    }
+    match failure {
+        Some(e) => Err(e.into()),
+        None => Ok(items),
+    }
+}
+
+/// Merges two streams in history order, keeping the first `limit`.
+fn merge(current: Vec<Item>, past: Vec<Item>, limit: usize) -> Vec<Item> {
+    let mut out = Vec::with_capacity(limit);
+    let mut a = current.into_iter().peekable();
+    let mut b = past.into_iter().peekable();
+    while out.len() < limit {
+        let take_a = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => order(&x.cursor(), &y.cursor()) != Ordering::Greater,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        out.push(if take_a { a.next() } else { b.next() }.expect("peeked"));
+    }
+    out
+}
+
+fn link(base: &str, request: &HistoryRequest, cursor: Option<&HistoryCursor>) -> String {
+    let mut pairs: Vec<(String, String)> = request.applied.clone();
+    if request.count != DEFAULT_COUNT && !pairs.iter().any(|(k, _)| k == "_count") {
+        pairs.push(("_count".into(), request.count.to_string()));
+    }
+    if let Some(cursor) = cursor {
+        pairs.push(("_cursor".into(), cursor.encode()));
+    }
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    let path = request.scope.path();
+    if query.is_empty() {
+        format!("{base}/{path}")
+    } else {
+        format!("{base}/{path}?{query}")
+    }
+}
+
+fn write_bundle(
+    store: &dyn ResourceStore,
+    request: &HistoryRequest,
+    base: &str,
+    items: &[Item],
+    next: Option<&HistoryCursor>,
+    redaction: &Redaction,
+) -> Vec<u8> {
+    let mut links =
+        vec![json!({"relation": "self", "url": link(base, request, request.cursor.as_ref())})];
+    if request.cursor.is_some() {
+        links.push(json!({"relation": "first", "url": link(base, request, None)}));
+    }
+    if let Some(next) = next {
+        links.push(json!({"relation": "next", "url": link(base, request, Some(next))}));
+    }
+    let mut id = Sha256::new();
+    id.update(store.info().number.to_be_bytes());
+    id.update(link(base, request, request.cursor.as_ref()));
+    let id: String = id.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let head = json!({
+        "resourceType": "Bundle",
+        "id": id,
+        "meta": {"lastUpdated": store.info().last_updated},
+        "type": "history",
+        "link": links,
+    });
+    let mut out = serde_json::to_vec(&head).expect("JSON serializes");
+    out.pop(); // the closing brace: entries follow
+    if !items.is_empty() {
+        out.extend_from_slice(br#","entry":["#);
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_entry(&mut out, base, item, redaction);
+        }
+        out.push(b']');
+    }
+    out.push(b'}');
+    out
+}
+
+/// One history entry: the resource (none for a deletion), the interaction that made the
+/// version (`POST` for the first, `PUT` for the next, `DELETE`), and its outcome.
+fn write_entry(out: &mut Vec<u8>, base: &str, item: &Item, redaction: &Redaction) {
+    let rtype = item.rtype;
+    let url = format!("{rtype}/{}", item.id);
+    let (method, request_url, status) = match (&item.resource, item.version.number) {
+        (None, _) => ("DELETE", url.clone(), "204"),
+        (Some(_), 1) => ("POST", rtype.to_string(), "201"),
+        (Some(_), _) => ("PUT", url.clone(), "200"),
+    };
+    out.extend_from_slice(b"{\"fullUrl\":");
+    serde_json::to_writer(&mut *out, &format!("{base}/{url}")).expect("writing to a Vec");
+    if let Some(resource) = &item.resource {
+        out.extend_from_slice(b",\"resource\":");
+        if redaction.elements(rtype).is_empty() {
+            resource.write_json(out);
+        } else {
+            out.extend_from_slice(&redaction.apply(rtype, &resource.to_json()));
+        }
+    }
+    let tail = json!({
+        "request": {"method": method, "url": request_url},
+        "response": {
+            "status": status,
+            "etag": item.version.etag(),
+            "lastModified": item.version.last_updated.to_rfc3339(),
+        },
+    });
+    let tail = serde_json::to_vec(&tail).expect("JSON serializes");
+    out.push(b',');
+    out.extend_from_slice(&tail[1..]);
+}
