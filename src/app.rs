@@ -22,6 +22,9 @@ use crate::store::{DataDir, Generations, StoreError};
 
 /// How often the server looks for a new generation and a changed JWKS file.
 const WATCH_EVERY: Duration = Duration::from_secs(2);
+/// How long the generation before an import stays open after the switch: sorted searches
+/// that started on it finish their paging on it.
+const PREVIOUS_GRACE: Duration = Duration::from_secs(15 * 60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -75,6 +78,7 @@ impl Application {
         }
         let data = DataDir::create(&data)?;
         let serving_lock = data.lock_for_serving()?;
+        remove_leftovers(&data)?;
         let generations = Generations::open(data, cache_bytes)?;
         let info = generations.current().info().clone();
         let listener =
@@ -126,6 +130,16 @@ impl Application {
         tracing::info!("server stopped");
         Ok(())
     }
+}
+
+/// What an import that died left behind is removed at start-up, unless an import is running.
+fn remove_leftovers(data: &DataDir) -> Result<(), ServeError> {
+    if let Some(import_lock) = data.try_lock_for_import()? {
+        for name in data.remove_leftovers(&import_lock)? {
+            tracing::info!("removed {name}, left behind by an import that did not complete");
+        }
+    }
+    Ok(())
 }
 
 /// Generates nothing: writes the embedded demo files into a temporary directory and imports
@@ -218,11 +232,29 @@ fn watch_for_new_generations(state: AppState, every: Duration) {
         loop {
             interval.tick().await;
             let generations = state.generations.clone();
-            match tokio::task::spawn_blocking(move || generations.switch_if_changed()).await {
-                Ok(Ok(Some(name))) => tracing::info!("now serving {name} (a new import completed)"),
-                Ok(Ok(None)) => {}
-                Ok(Err(e)) => {
-                    tracing::warn!("a new generation exists but cannot be opened yet: {e}")
+            let switched = tokio::task::spawn_blocking(move || {
+                let switched = generations.switch_if_changed();
+                (switched, generations.release_previous(PREVIOUS_GRACE))
+            })
+            .await;
+            match switched {
+                Ok((switched, released)) => {
+                    match switched {
+                        Ok(Some(name)) => {
+                            tracing::info!("now serving {name} (a new import completed)")
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            tracing::warn!("a new generation exists but cannot be opened yet: {e}")
+                        }
+                    }
+                    match released {
+                        Ok(removed) if !removed.is_empty() => {
+                            tracing::info!("removed {}, no longer served", removed.join(", "))
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!("cannot remove old generations: {e}"),
+                    }
                 }
                 Err(e) => tracing::warn!("cannot open the new generation: {e}"),
             }

@@ -89,7 +89,7 @@ pub fn capability_statement(software_version: &str) -> Value {
                 "searchInclude": includes(&d.resource_type, &parameters),
                 "searchRevInclude": revincludes(&d.resource_type, &parameters),
                 "searchParam": search_params(&d.resource_type, &parameters),
-                "readHistory": false,
+                "readHistory": d.interactions.iter().any(|i| i == "vread"),
                 "updateCreate": false,
                 "conditionalCreate": false,
                 "conditionalRead": "not-supported",
@@ -285,7 +285,7 @@ mod tests {
     }
 
     #[test]
-    fn capability_statement_is_r4_and_read_only() {
+    fn capability_statement_is_r4_read_only_and_versioned() {
         let cs = capability_statement("0.0.0");
         assert_eq!(cs["fhirVersion"], "4.0.1");
         assert_eq!(cs["kind"], "instance");
@@ -296,7 +296,17 @@ mod tests {
                 .iter()
                 .map(|i| i["code"].as_str().unwrap())
                 .collect();
-            assert_eq!(interactions, ["read", "search-type"]);
+            assert_eq!(
+                interactions,
+                [
+                    "read",
+                    "vread",
+                    "search-type",
+                    "history-instance",
+                    "history-type"
+                ]
+            );
+            assert_eq!(resource["readHistory"], true);
         }
         assert!(supports(ResourceType::Organization, "read"));
         assert!(supports(ResourceType::Organization, "search-type"));

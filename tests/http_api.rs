@@ -182,9 +182,11 @@ async fn metadata_is_an_r4_capability_statement_declaring_read_and_search() {
         assert_eq!(strings(&resource["supportedProfile"]), supported, "{rtype}");
         assert_eq!(
             resource["interaction"],
-            serde_json::json!([{"code": "read"}, {"code": "search-type"}]),
-            "{rtype} declares exactly `read` and `search-type`"
+            serde_json::json!([{"code": "read"}, {"code": "vread"}, {"code": "search-type"}, {"code": "history-instance"}, {"code": "history-type"}]),
+            "{rtype} declares exactly its read, search and history interactions"
         );
+        assert_eq!(resource["versioning"], "versioned", "{rtype}");
+        assert_eq!(resource["readHistory"], true, "{rtype}");
         // Every declared search parameter is served as a SearchParameter resource.
         for param in resource["searchParam"].as_array().expect("searchParam") {
             let url = param["definition"].as_str().expect("definition");

@@ -6,6 +6,7 @@
 //! so that sorted searches already paging finish on the data they started on.
 
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use super::{DataDir, ResourceStore, SledGeneration, StoreError};
 
@@ -35,7 +36,8 @@ pub struct Generations {
     /// Name of the current generation's directory.
     serving: Mutex<String>,
     current: RwLock<Arc<dyn ResourceStore>>,
-    previous: RwLock<Option<Arc<dyn ResourceStore>>>,
+    /// The generation before, and when it stopped being current.
+    previous: RwLock<Option<(Arc<dyn ResourceStore>, Instant)>>,
 }
 
 impl Generations {
@@ -67,7 +69,23 @@ impl Generations {
             return Some(current);
         }
         let previous = self.previous.read().expect("generation lock").clone();
-        previous.filter(|p| p.info().number == number)
+        previous
+            .map(|(p, _)| p)
+            .filter(|p| p.info().number == number)
+    }
+
+    /// Closes the previous generation once it has been replaced for `grace` (long enough for
+    /// the sorted searches paging on it to finish), then deletes the generations and history
+    /// segments nobody needs any more. Returns the generations deleted. Blocking.
+    pub fn release_previous(&self, grace: Duration) -> Result<Vec<String>, StoreError> {
+        {
+            let mut previous = self.previous.write().expect("generation lock");
+            match &*previous {
+                Some((_, since)) if since.elapsed() >= grace => *previous = None,
+                _ => return Ok(Vec::new()),
+            }
+        }
+        self.data.collect_garbage()
     }
 
     /// Switches to the generation `CURRENT` names if it is a new one; returns its name when it
@@ -84,7 +102,7 @@ impl Generations {
             &mut *self.current.write().expect("generation lock"),
             Arc::new(generation),
         );
-        *self.previous.write().expect("generation lock") = Some(replaced);
+        *self.previous.write().expect("generation lock") = Some((replaced, Instant::now()));
         *self.serving.lock().expect("serving name") = name.clone();
         Ok(Some(name))
     }

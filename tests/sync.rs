@@ -1,0 +1,867 @@
+//! Synchronisation: versions that follow content, deactivated records then deletions, history
+//! (vread, instance, type and system, `_since`, `_at`, paging across a live import), the guard
+//! against an import that would empty the directory, and the cleanup of a killed import.
+//!
+//! Later days are made from a generated day 1 by editing its RPPS file: persons removed
+//! (retired), a family name changed, persons copied under new numbers (new), so that each
+//! change and its expected effect are known exactly. Expected change counts come from an
+//! oracle independent of the versioning code: each day imported alone into a fresh directory,
+//! and the two sets of resources compared content by content.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use annuaire::fhir::ResourceType;
+use annuaire::import::{self, ExtraFiles, ImportError, ImportOptions, ImportSummary, Safety};
+use annuaire::store::reconcile::Retention;
+use annuaire::store::{DataDir, ResourceStore};
+use annuaire_generate::GeneratedFiles;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+const PERSONS: u64 = 300;
+const SEED: u64 = 12;
+
+/// Day `n`'s import time: noon UTC, `n` days after 2026-11-01.
+fn day(n: i64) -> OffsetDateTime {
+    time::macros::datetime!(2026-11-01 12:00:00 UTC) + time::Duration::days(n - 1)
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+/// The extraction files of one day.
+struct Day {
+    rpps: PathBuf,
+    finess: PathBuf,
+}
+
+impl Day {
+    fn from_generated(files: &GeneratedFiles) -> Day {
+        Day {
+            rpps: files.rpps.clone(),
+            finess: files.finess.clone(),
+        }
+    }
+}
+
+fn import_day(
+    files: &Day,
+    data: &Path,
+    at: OffsetDateTime,
+    safety: Safety,
+) -> Result<ImportSummary, ImportError> {
+    import::run(&ImportOptions {
+        rpps: files.rpps.clone(),
+        finess: files.finess.clone(),
+        extra: ExtraFiles::default(),
+        data: data.to_path_buf(),
+        cache_bytes: common::CACHE_BYTES,
+        last_updated: Some(at),
+        workers: Some(2),
+        safety,
+    })
+}
+
+fn import_ok(files: &Day, data: &Path, at: OffsetDateTime) -> ImportSummary {
+    import_day(files, data, at, Safety::default())
+        .unwrap_or_else(|e| panic!("import into {}: {e}", data.display()))
+}
+
+/// The RPPS file's header and data lines.
+fn rpps_lines(path: &Path) -> (String, Vec<String>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines().map(str::to_owned);
+    let header = lines.next().unwrap();
+    (header, lines.filter(|l| !l.is_empty()).collect())
+}
+
+fn column(header: &str, label: &str) -> usize {
+    header
+        .trim_end_matches('|')
+        .split('|')
+        .position(|h| h == label)
+        .unwrap_or_else(|| panic!("no column {label}"))
+}
+
+/// Edits of day 1 that make a later day.
+#[derive(Default)]
+struct Edits {
+    /// Persons (Identification nationale PP) whose rows are removed.
+    retire: Vec<String>,
+    /// Persons whose family name gets a suffix.
+    rename: Vec<String>,
+    /// Persons whose rows are copied under a new number (the same digits, last ones changed).
+    copy: Vec<String>,
+}
+
+fn write_day(day1: &GeneratedFiles, dir: &Path, edits: &Edits) -> Day {
+    std::fs::create_dir_all(dir).unwrap();
+    let (header, lines) = rpps_lines(&day1.rpps);
+    let national = column(&header, "Identification nationale PP");
+    let id_pp = column(&header, "Identifiant PP");
+    let family = column(&header, "Nom d'exercice");
+    let mut out = vec![header.clone()];
+    for line in &lines {
+        let fields: Vec<&str> = line.split('|').collect();
+        let person = fields[national].to_owned();
+        if edits.retire.contains(&person) {
+            continue;
+        }
+        let mut fields: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+        if edits.rename.contains(&person) {
+            fields[family].push_str("-RENOMME");
+        }
+        out.push(fields.join("|"));
+        if edits.copy.contains(&person) {
+            let mut copy = fields.clone();
+            copy[national] = format!("{}9", &person[..person.len() - 1]);
+            copy[id_pp] = format!("{}9", &fields[id_pp][..fields[id_pp].len() - 1]);
+            out.push(copy.join("|"));
+        }
+    }
+    let rpps = dir.join(day1.rpps.file_name().unwrap());
+    std::fs::write(&rpps, out.join("\n") + "\n").unwrap();
+    let finess = dir.join(day1.finess.file_name().unwrap());
+    std::fs::copy(&day1.finess, &finess).unwrap();
+    Day { rpps, finess }
+}
+
+/// The RPPS-typed persons of a file (`8` + RPPS number), in file order, distinct.
+fn rpps_persons(path: &Path) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for row in common::read_rpps_rows(path) {
+        if row.type_id == "8" && !out.contains(&row.idnat) {
+            out.push(row.idnat.clone());
+        }
+    }
+    out
+}
+
+/// Every current resource of a data directory: content without version, the version, and
+/// `lastUpdated`.
+type Snapshot = BTreeMap<(ResourceType, String), (Value, String, String)>;
+
+fn snapshot(data: &Path) -> Snapshot {
+    let dir = DataDir::create(data).unwrap();
+    let (_, generation) = annuaire::store::open_current(&dir, common::CACHE_BYTES).unwrap();
+    let mut out = BTreeMap::new();
+    for rtype in ResourceType::ALL {
+        for doc in 0..generation.document_count(rtype) {
+            let (id, stored) = generation.document(rtype, doc).unwrap().unwrap();
+            let mut json: Value = serde_json::from_slice(&stored.to_json()).unwrap();
+            let meta = json["meta"].as_object_mut().unwrap();
+            let version = meta
+                .remove("versionId")
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let updated = meta
+                .remove("lastUpdated")
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_owned();
+            out.insert((rtype, id), (json, version, updated));
+        }
+    }
+    out
+}
+
+/// What should change from one day to the next, per type, from two independent full imports:
+/// (added, changed, removed, unchanged).
+fn expected_changes(
+    before: &Snapshot,
+    after: &Snapshot,
+    rtype: ResourceType,
+) -> (u64, u64, u64, u64) {
+    let (mut added, mut changed, mut removed, mut unchanged) = (0, 0, 0, 0);
+    for (key, (content, _, _)) in after.iter().filter(|((t, _), _)| *t == rtype) {
+        match before.get(key) {
+            None => added += 1,
+            Some((old, _, _)) if old == content => unchanged += 1,
+            Some(_) => changed += 1,
+        }
+    }
+    for key in before.keys().filter(|(t, _)| *t == rtype) {
+        if !after.contains_key(key) {
+            removed += 1;
+        }
+    }
+    (added, changed, removed, unchanged)
+}
+
+struct Scenario {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    day1: GeneratedFiles,
+    persons: Vec<String>,
+}
+
+fn scenario(name: &str) -> Scenario {
+    let dir = common::scratch_dir(&format!("annuaire-sync-{name}-"));
+    let root = dir.path().to_path_buf();
+    let day1 = common::generate_files(&root.join("day1"), PERSONS, SEED);
+    let persons = rpps_persons(&day1.rpps);
+    Scenario {
+        _dir: dir,
+        root,
+        day1,
+        persons,
+    }
+}
+
+#[test]
+fn an_identical_reimport_changes_no_version() {
+    let s = scenario("same");
+    let data = s.root.join("data");
+    let files = Day::from_generated(&s.day1);
+    import_ok(&files, &data, day(1));
+    let before = snapshot(&data);
+    let summary = import_ok(&files, &data, day(2));
+    let after = snapshot(&data);
+    assert_eq!(
+        before, after,
+        "every resource keeps its content, version and lastUpdated"
+    );
+    for (rtype, c) in &summary.changes {
+        assert_eq!(
+            (c.added, c.changed, c.deactivated, c.deleted),
+            (0, 0, 0, 0),
+            "{rtype}: {c:?}"
+        );
+        assert!(c.unchanged > 0, "{rtype}");
+    }
+    assert!(
+        after
+            .values()
+            .all(|(_, v, t)| v == "1" && *t == rfc3339(day(1)))
+    );
+}
+
+#[test]
+fn a_later_day_is_counted_as_the_files_say() {
+    let s = scenario("counts");
+    let edits = Edits {
+        retire: s.persons[10..13].to_vec(),
+        rename: s.persons[20..24].to_vec(),
+        copy: s.persons[30..32].to_vec(),
+    };
+    let day2 = write_day(&s.day1, &s.root.join("day2"), &edits);
+    let day1 = Day::from_generated(&s.day1);
+    // The oracle: each day alone, compared resource by resource.
+    let alone1 = s.root.join("alone1");
+    let alone2 = s.root.join("alone2");
+    import_ok(&day1, &alone1, day(1));
+    import_ok(&day2, &alone2, day(2));
+    let (before, after) = (snapshot(&alone1), snapshot(&alone2));
+
+    let data = s.root.join("data");
+    import_ok(&day1, &data, day(1));
+    let summary = import_ok(&day2, &data, day(2));
+    let served = snapshot(&data);
+    for rtype in ResourceType::ALL {
+        let (added, changed, removed, unchanged) = expected_changes(&before, &after, rtype);
+        let c = import::changes_of(&summary.changes, rtype);
+        assert_eq!(
+            (c.added, c.changed, c.deactivated, c.unchanged),
+            (added, changed, removed, unchanged),
+            "{rtype}: the summary against the two files"
+        );
+        if rtype == ResourceType::Practitioner {
+            // A person may have two professions, hence two Practitioners.
+            assert!(added >= 2, "two copied persons");
+            assert!(removed >= 3, "three retired persons");
+            assert!(changed >= 4, "four renamed persons");
+        }
+    }
+    // Versions: unchanged keep 1 and day 1; changed and deactivated are 2 at day 2; added 1 at
+    // day 2.
+    for (key, (content, version, updated)) in &served {
+        let expected = match (before.get(key), after.get(key)) {
+            (Some((old, _, _)), Some((new, _, _))) if old == new => ("1", day(1)),
+            (Some(_), Some(_)) => ("2", day(2)),
+            (None, Some(_)) => ("1", day(2)),
+            (Some(_), None) => {
+                assert_eq!(content["active"], false, "{key:?} is deactivated");
+                ("2", day(2))
+            }
+            (None, None) => panic!("{key:?} comes from nowhere"),
+        };
+        assert_eq!(
+            (version.as_str(), updated.clone()),
+            (expected.0, rfc3339(expected.1)),
+            "{key:?}"
+        );
+    }
+    // A deactivated record keeps its identifiers, nothing personal.
+    let retired = format!("pp-{}-", edits.retire[0]);
+    let (key, (record, _, _)) = served
+        .iter()
+        .find(|((t, id), _)| *t == ResourceType::Practitioner && id.starts_with(&retired))
+        .expect("the retired practitioner is still served, deactivated");
+    assert_eq!(record["active"], false, "{key:?}");
+    assert!(record.get("name").is_none() && record.get("qualification").is_none());
+    assert!(
+        record["identifier"]
+            .as_array()
+            .is_some_and(|i| !i.is_empty())
+    );
+}
+
+/// One server over `data`, its base URL; the server lives as long as the test process.
+fn serve(data: &Path) -> String {
+    common::spawn_server(common::settings_for(data), Some(Duration::from_millis(100)))
+}
+
+/// A blocking GET of an absolute URL on a test server: status and JSON body.
+fn get(url: &str) -> (u16, Value) {
+    let rest = url.strip_prefix("http://").expect("an http URL");
+    let (address, path) = rest.split_at(rest.find('/').expect("a path"));
+    let (status, body) = common::http_get(address.parse().expect("an address"), path)
+        .unwrap_or_else(|| panic!("GET {url}: no answer"));
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+/// Percent-encodes a query value.
+fn enc(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+fn entries(bundle: &Value) -> Vec<&Value> {
+    bundle["entry"]
+        .as_array()
+        .map(|e| e.iter().collect())
+        .unwrap_or_default()
+}
+
+/// `(versionId or "-", request.method)` of each entry.
+fn versions(bundle: &Value) -> Vec<(String, String)> {
+    entries(bundle)
+        .iter()
+        .map(|e| {
+            let version = e["response"]["etag"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("W/")
+                .trim_matches('"')
+                .to_owned();
+            (version, e["request"]["method"].as_str().unwrap().to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn deactivated_then_deleted_then_back_with_its_history() {
+    let s = scenario("lifecycle");
+    let retired = s.persons[40].clone();
+    let renamed = s.persons[41].clone();
+    let day1 = Day::from_generated(&s.day1);
+    let day2 = write_day(
+        &s.day1,
+        &s.root.join("day2"),
+        &Edits {
+            retire: vec![retired.clone()],
+            rename: vec![renamed.clone()],
+            ..Edits::default()
+        },
+    );
+    let day3 = write_day(
+        &s.day1,
+        &s.root.join("day3"),
+        &Edits {
+            retire: vec![retired.clone()],
+            ..Edits::default()
+        },
+    );
+    let data = s.root.join("data");
+    // Deactivated records are kept 30 days (the default); past versions 90 here, so that the
+    // whole story stays in the history.
+    let long_history = Safety {
+        retention: Retention {
+            deactivated_days: 30,
+            history_days: 90,
+        },
+        ..Safety::default()
+    };
+    let import = |files: &Day, at| import_day(files, &data, at, long_history).unwrap();
+    import(&day1, day(1));
+    import(&day2, day(2));
+    // Day 3 comes 31 days after day 2: the retired practitioner's deactivated record has
+    // outlived the 30-day retention and is deleted; the renamed one is back to its old name.
+    let summary = import(&day3, day(33));
+    let p = import::changes_of(&summary.changes, ResourceType::Practitioner);
+    assert!(p.deleted >= 1, "{p:?}");
+    // Day 4: the retired person is back.
+    let back = import(&day1, day(34));
+    assert!(import::changes_of(&back.changes, ResourceType::Practitioner).added >= 1);
+
+    let base = serve(&data);
+    let gone = common::read_rpps_rows(&s.day1.rpps)
+        .into_iter()
+        .find(|r| r.idnat == retired)
+        .unwrap()
+        .practitioner_id();
+    // Back after its deletion: a new version, one past the deletion.
+    let (status, current) = get(&format!("{base}/fhir/Practitioner/{gone}"));
+    assert_eq!(status, 200);
+    assert_eq!(current["meta"]["versionId"], "4");
+    assert_eq!(current["active"], true);
+    let (status, history) = get(&format!("{base}/fhir/Practitioner/{gone}/_history"));
+    assert_eq!(status, 200, "{history}");
+    assert_eq!(history["type"], "history");
+    assert_eq!(
+        versions(&history),
+        [
+            ("4".to_owned(), "PUT".to_owned()),
+            ("3".to_owned(), "DELETE".to_owned()),
+            ("2".to_owned(), "PUT".to_owned()),
+            ("1".to_owned(), "POST".to_owned()),
+        ],
+        "{history}"
+    );
+    let deletion = entries(&history)[1];
+    assert!(
+        deletion.get("resource").is_none(),
+        "a deletion carries no resource"
+    );
+    assert_eq!(entries(&history)[2]["resource"]["active"], false);
+    // vread: each version; the deletion's is 410.
+    let (status, v1) = get(&format!("{base}/fhir/Practitioner/{gone}/_history/1"));
+    assert_eq!((status, v1["active"].clone()), (200, Value::Bool(true)));
+    assert_eq!(v1["meta"]["lastUpdated"], rfc3339(day(1)));
+    let (status, v2) = get(&format!("{base}/fhir/Practitioner/{gone}/_history/2"));
+    assert_eq!((status, v2["active"].clone()), (200, Value::Bool(false)));
+    let (status, outcome) = get(&format!("{base}/fhir/Practitioner/{gone}/_history/3"));
+    assert_eq!(status, 410, "{outcome}");
+    assert_eq!(outcome["issue"][0]["code"], "deleted");
+    assert_eq!(
+        get(&format!("{base}/fhir/Practitioner/{gone}/_history/9")).0,
+        404
+    );
+
+    // The renamed practitioner: 1 (day 1), 2 (renamed, day 2), 3 (name back, day 33).
+    let renamed_id = common::read_rpps_rows(&s.day1.rpps)
+        .into_iter()
+        .find(|r| r.idnat == renamed)
+        .unwrap()
+        .practitioner_id();
+    let (_, history) = get(&format!("{base}/fhir/Practitioner/{renamed_id}/_history"));
+    let shown: Vec<String> = versions(&history).into_iter().map(|(v, _)| v).collect();
+    assert_eq!(shown, ["3", "2", "1"]);
+    let family = |e: &Value| {
+        e["resource"]["name"][0]["family"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let listed: Vec<String> = entries(&history).into_iter().map(family).collect();
+    assert!(
+        listed[1].ends_with("-RENOMME") && !listed[0].ends_with("-RENOMME"),
+        "{listed:?}"
+    );
+    // _since and _at on the instance.
+    let since = rfc3339(day(2));
+    let (_, recent) = get(&format!(
+        "{base}/fhir/Practitioner/{renamed_id}/_history?_since={}",
+        enc(&since)
+    ));
+    assert_eq!(versions(&recent).len(), 2, "versions 3 and 2: {recent}");
+    let at = rfc3339(day(10));
+    let (_, then) = get(&format!(
+        "{base}/fhir/Practitioner/{renamed_id}/_history?_at={}",
+        enc(&at)
+    ));
+    let shown: Vec<String> = versions(&then).into_iter().map(|(v, _)| v).collect();
+    assert_eq!(shown, ["2"], "current on day 10: {then}");
+
+    // Type and system history with _since: what changed since day 33 only.
+    let since = rfc3339(day(33));
+    let (_, recent) = get(&format!(
+        "{base}/fhir/Practitioner/_history?_since={}&_count=1000",
+        enc(&since)
+    ));
+    let ids: Vec<&str> = entries(&recent)
+        .iter()
+        .map(|e| e["fullUrl"].as_str().unwrap().rsplit('/').next().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&gone.as_str()) && ids.contains(&renamed_id.as_str()),
+        "{ids:?}"
+    );
+    assert!(
+        entries(&recent)
+            .iter()
+            .all(|e| e["response"]["lastModified"]
+                .as_str()
+                .is_some_and(|t| t >= since.as_str())),
+        "only versions since day 33"
+    );
+    let (status, system) = get(&format!("{base}/fhir/_history?_count=5"));
+    assert_eq!(status, 200);
+    assert_eq!(entries(&system).len(), 5);
+    // Unknown resources have no history; bad parameters are 400.
+    assert_eq!(
+        get(&format!("{base}/fhir/Practitioner/pp-0-0/_history")).0,
+        404
+    );
+    assert_eq!(
+        get(&format!(
+            "{base}/fhir/Practitioner/_history?_since=yesterday"
+        ))
+        .0,
+        400
+    );
+    assert_eq!(
+        get(&format!("{base}/fhir/Practitioner/_history?family=x")).0,
+        400
+    );
+}
+
+#[test]
+fn a_deleted_resource_reads_410_and_leaves_searches() {
+    let s = scenario("gone");
+    let retired = s.persons[50].clone();
+    let day1 = Day::from_generated(&s.day1);
+    let day2 = write_day(
+        &s.day1,
+        &s.root.join("day2"),
+        &Edits {
+            retire: vec![retired.clone()],
+            ..Edits::default()
+        },
+    );
+    let data = s.root.join("data");
+    import_ok(&day1, &data, day(1));
+    import_ok(&day2, &data, day(2));
+    import_ok(&day2, &data, day(40));
+    let base = serve(&data);
+    let id = common::read_rpps_rows(&s.day1.rpps)
+        .into_iter()
+        .find(|r| r.idnat == retired)
+        .unwrap()
+        .practitioner_id();
+    let (status, outcome) = get(&format!("{base}/fhir/Practitioner/{id}"));
+    assert_eq!(status, 410, "{outcome}");
+    assert!(
+        outcome["issue"][0]["diagnostics"]
+            .as_str()
+            .unwrap()
+            .contains("deleted")
+    );
+    let (_, found) = get(&format!("{base}/fhir/Practitioner?_id={id}"));
+    assert_eq!(found["total"], 0, "a deleted resource is in no search");
+    let (_, found) = get(&format!("{base}/fhir/Practitioner?active=false"));
+    assert_eq!(
+        found["total"], 0,
+        "deactivated records past the retention are gone"
+    );
+}
+
+#[test]
+fn deltas_by_last_updated_and_deactivated_records_in_searches() {
+    let s = scenario("delta");
+    let edits = Edits {
+        retire: s.persons[60..62].to_vec(),
+        rename: s.persons[62..65].to_vec(),
+        copy: s.persons[65..66].to_vec(),
+    };
+    let day2 = write_day(&s.day1, &s.root.join("day2"), &edits);
+    let data = s.root.join("data");
+    import_ok(&Day::from_generated(&s.day1), &data, day(1));
+    let summary = import_ok(&day2, &data, day(2));
+    let base = serve(&data);
+    let p = import::changes_of(&summary.changes, ResourceType::Practitioner);
+    let since = enc(&format!("gt{}", rfc3339(day(1))));
+    let (_, delta) = get(&format!(
+        "{base}/fhir/Practitioner?_lastUpdated={since}&_count=1000"
+    ));
+    assert_eq!(
+        delta["total"].as_u64(),
+        Some(p.added + p.changed + p.deactivated),
+        "exactly what was added, changed or deactivated: {p:?}"
+    );
+    let (_, deactivated) = get(&format!("{base}/fhir/Practitioner?active=false"));
+    assert_eq!(deactivated["total"].as_u64(), Some(p.deactivated));
+    let (_, all) = get(&format!("{base}/fhir/Practitioner?_summary=count"));
+    assert_eq!(all["total"].as_u64(), Some(p.total()));
+}
+
+#[test]
+fn an_import_that_would_empty_a_type_is_refused_and_nothing_changes() {
+    let s = scenario("shrink");
+    let data = s.root.join("data");
+    let day1 = Day::from_generated(&s.day1);
+    import_ok(&day1, &data, day(1));
+    let before = snapshot(&data);
+    // A truncated RPPS file: its header only.
+    let truncated = s.root.join("truncated");
+    std::fs::create_dir_all(&truncated).unwrap();
+    let (header, _) = rpps_lines(&s.day1.rpps);
+    let rpps = truncated.join(s.day1.rpps.file_name().unwrap());
+    std::fs::write(&rpps, header + "\n").unwrap();
+    let files = Day {
+        rpps,
+        finess: s.day1.finess.clone(),
+    };
+    let error = import_day(&files, &data, day(2), Safety::default()).unwrap_err();
+    let message = error.to_string();
+    assert!(matches!(error, ImportError::Shrink { .. }), "{message}");
+    assert!(
+        message.contains("Practitioner") && message.contains("--allow-shrink"),
+        "{message}"
+    );
+    assert_eq!(snapshot(&data), before, "the served data is as it was");
+    let generations: Vec<_> = std::fs::read_dir(data.join("generations"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        generations,
+        ["gen-000001"],
+        "the refused generation was removed"
+    );
+    // On purpose, it goes through: everything deactivated.
+    let summary = import_day(
+        &files,
+        &data,
+        day(2),
+        Safety {
+            allow_shrink: true,
+            ..Safety::default()
+        },
+    )
+    .unwrap();
+    let p = import::changes_of(&summary.changes, ResourceType::Practitioner);
+    assert_eq!(p.deactivated, p.previously_active);
+    // The binary says it in words and exits non-zero.
+    let output = common::annuaire()
+        .args(["import", "--rpps"])
+        .arg(&files.rpps)
+        .arg("--finess")
+        .arg(&files.finess)
+        .arg("--data")
+        .arg(s.root.join("data-binary"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "a first import has nothing to shrink"
+    );
+    let output = common::annuaire()
+        .args(["import", "--rpps"])
+        .arg(&s.day1.rpps)
+        .arg("--finess")
+        .arg(&s.day1.finess)
+        .arg("--data")
+        .arg(s.root.join("data-binary"))
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let output = common::annuaire()
+        .args(["import", "--rpps"])
+        .arg(&files.rpps)
+        .arg("--finess")
+        .arg(&files.finess)
+        .arg("--data")
+        .arg(s.root.join("data-binary"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("import refused"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn history_pages_across_a_live_import_lose_and_repeat_nothing() {
+    let s = scenario("history-paging");
+    let day1 = Day::from_generated(&s.day1);
+    let edits = Edits {
+        retire: s.persons[70..72].to_vec(),
+        rename: s.persons[72..80].to_vec(),
+        ..Edits::default()
+    };
+    let day2 = write_day(&s.day1, &s.root.join("day2"), &edits);
+    let day3 = write_day(
+        &s.day1,
+        &s.root.join("day3"),
+        &Edits {
+            rename: s.persons[80..90].to_vec(),
+            ..edits
+        },
+    );
+    let data = s.root.join("data");
+    import_ok(&day1, &data, day(1));
+    import_ok(&day2, &data, day(2));
+    let base = serve(&data);
+    let all = |base: &str| -> Vec<String> {
+        let mut keys = Vec::new();
+        let mut url = format!("{base}/fhir/Practitioner/_history?_count=1000");
+        loop {
+            let (_, page) = get(&url);
+            keys.extend(
+                entries(&page)
+                    .iter()
+                    .map(|e| format!("{}@{}", e["fullUrl"], e["response"]["etag"])),
+            );
+            match page["link"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|l| l["relation"] == "next")
+            {
+                Some(next) => url = next["url"].as_str().unwrap().to_owned(),
+                None => return keys,
+            }
+        }
+    };
+    let before = all(&base);
+    // Two pages on generation 2, then day 3 is imported and served, then the rest.
+    let (_, first) = get(&format!("{base}/fhir/Practitioner/_history?_count=7"));
+    let next = first["link"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["relation"] == "next")
+        .unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, second) = get(&next);
+    let mut paged: Vec<String> = [&first, &second]
+        .iter()
+        .flat_map(|p| {
+            entries(p)
+                .into_iter()
+                .map(|e| format!("{}@{}", e["fullUrl"], e["response"]["etag"]))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let switched_from = second["meta"]["lastUpdated"].clone();
+    import_ok(&day3, &data, day(3));
+    let switched = common::poll(Duration::from_secs(15), || {
+        let (_, probe) = get(&format!("{base}/fhir/Practitioner?_count=0"));
+        (probe["meta"]["lastUpdated"] != switched_from).then_some(())
+    });
+    assert!(switched.is_some(), "the server switched to day 3");
+    let mut url = second["link"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["relation"] == "next")
+        .unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    loop {
+        let (_, page) = get(&url);
+        paged.extend(
+            entries(&page)
+                .iter()
+                .map(|e| format!("{}@{}", e["fullUrl"], e["response"]["etag"])),
+        );
+        match page["link"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["relation"] == "next")
+        {
+            Some(next) => url = next["url"].as_str().unwrap().to_owned(),
+            None => break,
+        }
+        assert!(paged.len() < 100_000, "next loops");
+    }
+    let mut unique = paged.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), paged.len(), "no entry twice");
+    // Everything the first generation listed is there, in the same order (day 3 only adds
+    // newer entries, which come before the cursor and are not on later pages).
+    assert_eq!(
+        paged, before,
+        "the history read across the import is the one it started on"
+    );
+}
+
+#[test]
+fn a_killed_import_is_cleaned_up_when_the_server_starts() {
+    let s = scenario("leftover");
+    let data = s.root.join("data");
+    import_ok(&Day::from_generated(&s.day1), &data, day(1));
+    // What a killed import leaves: a generation directory without its description, and a
+    // history segment.
+    std::fs::create_dir_all(data.join("generations/gen-000002/db")).unwrap();
+    std::fs::write(data.join("generations/gen-000002/resources.json.bin"), b"{").unwrap();
+    std::fs::create_dir_all(data.join("history")).unwrap();
+    std::fs::write(data.join("history/seg-000002.bin"), b"{").unwrap();
+    let (mut server, address) = common::spawn_binary_server(&data);
+    assert!(!data.join("generations/gen-000002").exists());
+    assert!(!data.join("history/seg-000002.bin").exists());
+    assert!(
+        server.stderr().contains("removed gen-000002"),
+        "the server says what it removed:\n{}",
+        server.stderr()
+    );
+    let (status, _) = common::http_get(address, "/fhir/Practitioner?_count=1").unwrap();
+    assert_eq!(status, 200);
+    let _ = server.child.kill();
+}
+
+#[test]
+fn past_versions_leave_the_history_after_its_retention_and_their_segment_goes() {
+    let s = scenario("expiry");
+    let renamed = s.persons[5].clone();
+    let day1 = Day::from_generated(&s.day1);
+    let day2 = write_day(
+        &s.day1,
+        &s.root.join("day2"),
+        &Edits {
+            rename: vec![renamed.clone()],
+            ..Edits::default()
+        },
+    );
+    let data = s.root.join("data");
+    import_ok(&day1, &data, day(1));
+    import_ok(&day2, &data, day(2));
+    // Generation 2 superseded version 1 of the renamed practitioner: segment 2 holds it.
+    let segment = data.join("history/seg-000002.bin");
+    assert!(segment.is_file());
+    let size = std::fs::metadata(&segment).unwrap().len();
+    let served = std::fs::metadata(data.join("generations/gen-000002/resources.json.bin"))
+        .unwrap()
+        .len();
+    assert!(
+        size * 20 < served,
+        "the history holds what changed ({size} bytes), not the directory ({served} bytes)"
+    );
+    // Day 40: nothing changes, but version 1 was superseded 38 days ago, past the 30-day
+    // history retention.
+    import_ok(&day2, &data, day(40));
+    assert!(
+        !segment.exists(),
+        "no generation refers to segment 2 any more"
+    );
+    let base = serve(&data);
+    let id = common::read_rpps_rows(&s.day1.rpps)
+        .into_iter()
+        .find(|r| r.idnat == renamed)
+        .unwrap()
+        .practitioner_id();
+    assert_eq!(
+        get(&format!("{base}/fhir/Practitioner/{id}/_history/2")).0,
+        200
+    );
+    assert_eq!(
+        get(&format!("{base}/fhir/Practitioner/{id}/_history/1")).0,
+        404
+    );
+    let (_, history) = get(&format!("{base}/fhir/Practitioner/{id}/_history"));
+    assert_eq!(versions(&history), [("2".to_owned(), "PUT".to_owned())]);
+}
