@@ -14,6 +14,7 @@ use std::time::Duration;
 use crate::auth::audit::{AuditLog, AuditOpenError};
 use crate::auth::config::AuthConfig;
 use crate::auth::{Access, AccessControl, AccessSetupError};
+use crate::export::Exports;
 use crate::http::{self, AppState};
 use crate::import::{self, ImportError};
 use crate::settings::{Settings, SettingsError};
@@ -79,7 +80,7 @@ impl Application {
         let data = DataDir::create(&data)?;
         let serving_lock = data.lock_for_serving()?;
         remove_leftovers(&data)?;
-        let generations = Generations::open(data, cache_bytes)?;
+        let generations = Generations::open(data.clone(), cache_bytes)?;
         let info = generations.current().info().clone();
         let listener =
             TcpListener::bind(settings.listen()).map_err(|source| ServeError::Listen {
@@ -87,7 +88,12 @@ impl Application {
                 source,
             })?;
         let address = listener.local_addr().map_err(ServeError::Server)?;
-        let mut state = AppState::new(Arc::new(generations), access);
+        let export_dir = settings
+            .export_dir
+            .clone()
+            .unwrap_or_else(|| data.root().join("exports"));
+        let exports = Arc::new(Exports::new(&export_dir, settings.export_expiry())?);
+        let mut state = AppState::new(Arc::new(generations), access, exports);
         state.access_log = settings.access_log;
         tracing::info!(
             "serving {} ({} practitioners, {} roles, {} organizations, imported {}) at http://{address}/fhir",
@@ -231,6 +237,10 @@ fn watch_for_new_generations(state: AppState, every: Duration) {
         let mut interval = tokio::time::interval(every);
         loop {
             interval.tick().await;
+            let expired = state.exports.remove_expired();
+            if expired > 0 {
+                tracing::info!("removed {expired} expired export(s) and their files");
+            }
             let generations = state.generations.clone();
             let switched = tokio::task::spawn_blocking(move || {
                 let switched = generations.switch_if_changed();

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod cli;
 pub mod conformance;
 pub mod demo;
+pub mod export;
 pub mod extract;
 pub mod fhir;
 pub mod http;

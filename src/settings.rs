@@ -21,6 +21,7 @@ use crate::auth::config::{AuditConfig, AuthConfig};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_CACHE_MB: u64 = 256;
+pub const DEFAULT_EXPORT_EXPIRY_MINUTES: u64 = 120;
 
 /// Where the data lives and how much of the machine reading or writing it may use: shared by
 /// `serve` and `import`. (Unknown keys are refused by [`Settings`], which flattens it.)
@@ -77,6 +78,14 @@ pub struct Settings {
     #[arg(long, env = "ANNUAIRE_LISTEN")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<String>,
+    /// Where Bulk Data export files are written [default: `exports` in the data directory].
+    #[arg(long, env = "ANNUAIRE_EXPORT_DIR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export_dir: Option<PathBuf>,
+    /// Minutes the files of a completed export are kept [default: 120].
+    #[arg(long, env = "ANNUAIRE_EXPORT_EXPIRY_MINUTES")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export_expiry_minutes: Option<u64>,
     /// Log one line per request.
     #[arg(long, env = "ANNUAIRE_ACCESS_LOG")]
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -145,6 +154,15 @@ impl Settings {
 
     pub fn listen(&self) -> &str {
         self.listen.as_deref().unwrap_or(DEFAULT_LISTEN)
+    }
+
+    /// How long the files of a completed export are kept.
+    pub fn export_expiry(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(
+            60 * self
+                .export_expiry_minutes
+                .unwrap_or(DEFAULT_EXPORT_EXPIRY_MINUTES),
+        )
     }
 }
 

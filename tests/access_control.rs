@@ -1044,3 +1044,93 @@ mod toml_snippet {
         }
     }
 }
+
+/// Runs an export as `key` to completion: the manifest and the concatenated file contents.
+async fn export_as(key: &str, query: &str) -> Result<(Value, String), (StatusCode, String)> {
+    let kick_off = client()
+        .get(format!("{}/fhir/$export?{query}", server().base))
+        .header("ESANTE-API-KEY", key)
+        .header("Prefer", "respond-async")
+        .send()
+        .await
+        .unwrap();
+    if kick_off.status() != StatusCode::ACCEPTED {
+        let status = kick_off.status();
+        return Err((status, kick_off.text().await.unwrap()));
+    }
+    let status_url = kick_off.headers()["content-location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    // Someone else cannot see the job.
+    let other = client()
+        .get(&status_url)
+        .header("ESANTE-API-KEY", PRACTITIONERS_KEY)
+        .send()
+        .await
+        .unwrap();
+    if key != PRACTITIONERS_KEY {
+        assert_eq!(
+            other.status(),
+            StatusCode::NOT_FOUND,
+            "another caller's export"
+        );
+    }
+    let manifest: Value = loop {
+        let status = client()
+            .get(&status_url)
+            .header("ESANTE-API-KEY", key)
+            .send()
+            .await
+            .unwrap();
+        if status.status() == StatusCode::OK {
+            break status.json().await.unwrap();
+        }
+        assert_eq!(status.status(), StatusCode::ACCEPTED);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let mut content = String::new();
+    for file in manifest["output"].as_array().unwrap() {
+        let url = file["url"].as_str().unwrap();
+        let anonymous = client().get(url).send().await.unwrap();
+        assert_eq!(
+            anonymous.status(),
+            StatusCode::UNAUTHORIZED,
+            "files need the token"
+        );
+        let response = client()
+            .get(url)
+            .header("ESANTE-API-KEY", key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        content.push_str(&response.text().await.unwrap());
+    }
+    Ok((manifest, content))
+}
+
+#[tokio::test]
+async fn bulk_export_needs_every_type_and_redacts_restricted_elements() {
+    // Without access to every exported type: 403, naming what is missing.
+    let (status, body) = export_as(PRACTITIONERS_KEY, "").await.unwrap_err();
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(outcome(&body, "forbidden").contains("PractitionerRole"));
+    let (manifest, content) = export_as(PRACTITIONERS_KEY, "_type=Practitioner")
+        .await
+        .unwrap();
+    assert_eq!(manifest["requiresAccessToken"], true);
+    assert!(!content.is_empty());
+    assert!(
+        mailboxes(&format!("[{}]", content.trim_end().replace('\n', ","))).is_empty(),
+        "restricted mailboxes are not exported to a caller without the scope"
+    );
+    assert!(
+        content.contains("REDACTED"),
+        "redacted resources are labelled"
+    );
+    // With the restricted scope, the mailboxes are there.
+    let (_, full) = export_as(FULL_KEY, "_type=Practitioner").await.unwrap();
+    assert!(!mailboxes(&format!("[{}]", full.trim_end().replace('\n', ","))).is_empty());
+    assert_eq!(full.lines().count(), content.lines().count());
+}

@@ -865,3 +865,233 @@ fn past_versions_leave_the_history_after_its_retention_and_their_segment_goes() 
     let (_, history) = get(&format!("{base}/fhir/Practitioner/{id}/_history"));
     assert_eq!(versions(&history), [("2".to_owned(), "PUT".to_owned())]);
 }
+
+/// Kicks off an export (`query` after `$export?`), polls it to completion, returns the
+/// manifest, the status URL and what each file holds (type or `deleted` → NDJSON lines).
+async fn export(
+    client: &reqwest::Client,
+    base: &str,
+    query: &str,
+) -> (Value, String, BTreeMap<String, Vec<Value>>) {
+    let kick_off = client
+        .get(format!("{base}/fhir/$export?{query}"))
+        .header("Prefer", "respond-async")
+        .header("Accept", "application/fhir+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        kick_off.status().as_u16(),
+        202,
+        "{:?}",
+        kick_off.text().await
+    );
+    let status_url = kick_off.headers()["content-location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let manifest = loop {
+        let status = client.get(&status_url).send().await.unwrap();
+        match status.status().as_u16() {
+            202 => {
+                assert!(status.headers().contains_key("x-progress"));
+                assert!(status.headers().contains_key("retry-after"));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            200 => {
+                assert!(status.headers().contains_key("expires"));
+                break status.json::<Value>().await.unwrap();
+            }
+            other => panic!("status {other}: {:?}", status.text().await),
+        }
+    };
+    let mut files = BTreeMap::new();
+    for (kind, list) in [
+        ("output", &manifest["output"]),
+        ("deleted", &manifest["deleted"]),
+    ] {
+        for file in list.as_array().unwrap() {
+            let response = client
+                .get(file["url"].as_str().unwrap())
+                .header("Accept", "application/fhir+ndjson")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 200);
+            assert_eq!(
+                response.headers()["content-type"],
+                "application/fhir+ndjson"
+            );
+            let text = response.text().await.unwrap();
+            let lines: Vec<Value> = text
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            assert_eq!(
+                lines.len() as u64,
+                file["count"].as_u64().unwrap(),
+                "{file}"
+            );
+            let key = if kind == "deleted" {
+                "deleted".to_owned()
+            } else {
+                file["type"].as_str().unwrap().to_owned()
+            };
+            files.insert(key, lines);
+        }
+    }
+    (manifest, status_url, files)
+}
+
+#[tokio::test]
+async fn bulk_export_full_and_since_with_deletions() {
+    let s = scenario("export");
+    let retired = s.persons[90].clone();
+    let renamed = s.persons[91].clone();
+    let day1 = Day::from_generated(&s.day1);
+    let day2 = write_day(
+        &s.day1,
+        &s.root.join("day2"),
+        &Edits {
+            retire: vec![retired.clone()],
+            ..Edits::default()
+        },
+    );
+    let day3 = write_day(
+        &s.day1,
+        &s.root.join("day3"),
+        &Edits {
+            retire: vec![retired.clone()],
+            rename: vec![renamed.clone()],
+            ..Edits::default()
+        },
+    );
+    let data = s.root.join("data");
+    import_ok(&day1, &data, day(1));
+    import_ok(&day2, &data, day(2));
+    import_ok(&day3, &data, day(20));
+    // Day 40: the retired practitioner's deactivated record (day 2) is deleted.
+    import_ok(&day3, &data, day(40));
+    let served = snapshot(&data);
+    let base = serve(&data);
+    let client = reqwest::Client::new();
+
+    // Full export: every current resource, as served.
+    let (manifest, status_url, files) = export(&client, &base, "").await;
+    assert_eq!(manifest["transactionTime"], rfc3339(day(40)));
+    assert_eq!(manifest["requiresAccessToken"], false);
+    assert!(manifest["deleted"].as_array().unwrap().is_empty());
+    for rtype in ResourceType::ALL {
+        let exported: BTreeMap<String, Value> = files[rtype.as_str()]
+            .iter()
+            .map(|r| (r["id"].as_str().unwrap().to_owned(), r.clone()))
+            .collect();
+        let expected: Vec<&String> = served
+            .keys()
+            .filter(|(t, _)| *t == rtype)
+            .map(|(_, id)| id)
+            .collect();
+        assert_eq!(exported.len(), expected.len(), "{rtype}");
+        let (_, one) = get(&format!("{base}/fhir/{rtype}/{}", expected[0]));
+        assert_eq!(
+            exported[expected[0]], one,
+            "{rtype}: the exported bytes are the read's"
+        );
+    }
+    // DELETE removes the job and its files.
+    let deleted = client.delete(&status_url).send().await.unwrap();
+    assert_eq!(deleted.status().as_u16(), 202);
+    assert_eq!(
+        client
+            .get(&status_url)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        404
+    );
+    let file_url = manifest["output"][0]["url"].as_str().unwrap();
+    assert_eq!(
+        client.get(file_url).send().await.unwrap().status().as_u16(),
+        404
+    );
+
+    // Since day 15: the practitioner renamed on day 20 in output, the one deleted on day 40 in
+    // deleted.
+    let since = enc(&rfc3339(day(15)));
+    let (manifest, _, files) = export(&client, &base, &format!("_since={since}")).await;
+    let renamed_id = common::read_rpps_rows(&s.day1.rpps)
+        .into_iter()
+        .find(|r| r.idnat == renamed)
+        .unwrap()
+        .practitioner_id();
+    let gone_id = common::read_rpps_rows(&s.day1.rpps)
+        .into_iter()
+        .find(|r| r.idnat == retired)
+        .unwrap()
+        .practitioner_id();
+    let practitioners: Vec<&str> = files["Practitioner"]
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        practitioners.contains(&renamed_id.as_str()),
+        "{practitioners:?}"
+    );
+    assert!(
+        files["Practitioner"]
+            .iter()
+            .all(|r| r["meta"]["lastUpdated"].as_str().unwrap() > rfc3339(day(15)).as_str()),
+        "only what changed since"
+    );
+    let deletions: Vec<&str> = files["deleted"]
+        .iter()
+        .flat_map(|bundle| {
+            assert_eq!(bundle["type"], "transaction");
+            bundle["entry"].as_array().unwrap().iter().map(|e| {
+                assert_eq!(e["request"]["method"], "DELETE");
+                e["request"]["url"].as_str().unwrap()
+            })
+        })
+        .collect();
+    assert!(
+        deletions.contains(&format!("Practitioner/{gone_id}").as_str()),
+        "{deletions:?} {manifest}"
+    );
+
+    // _type, and what cannot be asked.
+    let (_, _, files) = export(
+        &client,
+        &base,
+        "_type=Organization&_outputFormat=application%2Ffhir%2Bndjson",
+    )
+    .await;
+    assert_eq!(files.keys().collect::<Vec<_>>(), ["Organization"]);
+    for (query, status) in [
+        ("_type=Patient", 400),
+        ("_outputFormat=text/csv", 400),
+        ("_typeFilter=Practitioner%3Factive%3Dtrue", 400),
+        (&format!("_since={}", enc(&rfc3339(day(3)))) as &str, 400),
+    ] {
+        let response = client
+            .get(format!("{base}/fhir/$export?{query}"))
+            .header("Prefer", "respond-async")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status, "{query}");
+        let outcome: Value = response.json().await.unwrap();
+        assert_eq!(outcome["resourceType"], "OperationOutcome", "{query}");
+    }
+    let synchronous = client
+        .get(format!("{base}/fhir/$export"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        synchronous.status().as_u16(),
+        400,
+        "Prefer: respond-async is required"
+    );
+}

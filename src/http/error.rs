@@ -48,6 +48,9 @@ pub enum ApiError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Unavailable(String),
+    /// Too much work running already: 429, try again shortly.
+    #[error("{0}")]
+    Busy(String),
     /// Refused by access control: 401, 403 or 429.
     #[error("{error}")]
     Access {
@@ -89,6 +92,7 @@ impl ApiError {
             ApiError::NotAcceptable(_) => "not-supported",
             ApiError::Store(_) => "exception",
             ApiError::Unavailable(_) => "transient",
+            ApiError::Busy(_) => "throttled",
             ApiError::Access { error, .. } => match error {
                 AccessError::BadToken(TokenError::Expired) => "expired",
                 AccessError::Forbidden(_) => "forbidden",
@@ -117,6 +121,7 @@ impl ResponseError for ApiError {
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Busy(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Access { error, .. } => match error {
                 AccessError::Forbidden(_) => StatusCode::FORBIDDEN,
                 AccessError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -133,6 +138,9 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         if let ApiError::MethodNotAllowed(_) = self {
             response.insert_header((actix_web::http::header::ALLOW, "GET, HEAD"));
+        }
+        if let ApiError::Busy(_) = self {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, "10"));
         }
         if let ApiError::Access { error, realm } = self {
             match error {

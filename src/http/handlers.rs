@@ -214,7 +214,10 @@ async fn history(
     Ok(response)
 }
 
-fn access_error(policy: &crate::auth::Access, error: crate::auth::AccessError) -> ApiError {
+pub(super) fn access_error(
+    policy: &crate::auth::Access,
+    error: crate::auth::AccessError,
+) -> ApiError {
     ApiError::Access {
         error,
         realm: policy.realm().to_owned(),
@@ -285,7 +288,7 @@ pub async fn search_post(
     search(req, &path.into_inner(), params, state).await
 }
 
-fn query_pairs(query: &str) -> Vec<(String, String)> {
+pub(super) fn query_pairs(query: &str) -> Vec<(String, String)> {
     web::Query::<Vec<(String, String)>>::from_query(query)
         .map(|q| q.into_inner())
         .unwrap_or_default()
@@ -400,7 +403,7 @@ fn resource_type(name: &str) -> Result<ResourceType, ApiError> {
 }
 
 /// The FHIR base URL as the client reached it (scheme and host it came through).
-fn fhir_base(req: &HttpRequest) -> String {
+pub(super) fn fhir_base(req: &HttpRequest) -> String {
     let info = req.connection_info();
     format!("{}://{}/fhir", info.scheme(), info.host())
 }

@@ -4,6 +4,7 @@
 
 mod access;
 pub mod error;
+mod export;
 mod handlers;
 
 use std::net::TcpListener;
@@ -14,6 +15,7 @@ use actix_web::middleware::{Compress, Condition, ErrorHandlers, Logger};
 use actix_web::{App, HttpServer, guard, web};
 
 use crate::auth::AccessControl;
+use crate::export::Exports;
 use crate::store::{Generations, ResourceStore};
 
 /// `Content-Type` of every FHIR body. FHIR 4.0.1 JSON: no `fhirVersion` parameter is needed for
@@ -32,10 +34,16 @@ pub struct AppState {
     pub access_log: bool,
     /// Who may read what, and the audit trail.
     pub access: AccessControl,
+    /// Bulk Data export jobs.
+    pub exports: Arc<Exports>,
 }
 
 impl AppState {
-    pub fn new(generations: Arc<Generations>, access: AccessControl) -> AppState {
+    pub fn new(
+        generations: Arc<Generations>,
+        access: AccessControl,
+        exports: Arc<Exports>,
+    ) -> AppState {
         let mut capability = crate::conformance::capability_statement(env!("CARGO_PKG_VERSION"));
         if let Some(rest) = capability["rest"].get_mut(0) {
             rest["security"] = access.policy.capability_security();
@@ -45,6 +53,7 @@ impl AppState {
             capability: Arc::new(serde_json::to_vec(&capability).expect("JSON value serializes")),
             access_log: false,
             access,
+            exports,
         }
     }
 
@@ -77,6 +86,10 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 get_or_head().to(handlers::smart_configuration),
             )
             .route("/_history", get_or_head().to(handlers::history_system))
+            .route("/$export", get_or_head().to(export::kick_off))
+            .route("/_export/{job}", get_or_head().to(export::status))
+            .route("/_export/{job}", web::delete().to(export::delete))
+            .route("/_export/{job}/{file}", get_or_head().to(export::file))
             .route("/{type}/_search", web::post().to(handlers::search_post))
             .route("/{type}/_history", get_or_head().to(handlers::history_type))
             .route(

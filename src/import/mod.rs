@@ -431,6 +431,17 @@ fn write_generation(
         .collect();
     history_segments.sort_unstable();
     history_segments.dedup();
+    // Past versions superseded before `now - history_days` are dropped from here on: the
+    // history is complete only after that (and after whatever earlier imports dropped).
+    let history_complete_since = match target.previous {
+        None => None,
+        Some(previous) => {
+            let dropped_before = Millis::from_datetime(target.now).0
+                - i64::from(options.safety.retention.history_days) * 86_400_000;
+            let before = previous.info()?.history_horizon().map_or(i64::MIN, |m| m.0);
+            Some(Millis(dropped_before.max(before)).to_rfc3339())
+        }
+    };
     writer.finish(&GenerationInfo {
         format: FORMAT,
         number: target.number,
@@ -442,6 +453,7 @@ fn write_generation(
         },
         sources: target.sources.clone(),
         history_segments,
+        history_complete_since,
     })?;
     Ok((partition.stats, counters, reconciled.changes))
 }

@@ -96,6 +96,33 @@ pub struct GenerationInfo {
     /// The history segments this generation's history refers to.
     #[serde(default)]
     pub history_segments: Vec<u64>,
+    /// From when the history is complete (every deletion since then is known); absent: since
+    /// the first import. Older past versions passed the history retention.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_complete_since: Option<String>,
+}
+
+impl GenerationInfo {
+    /// When the import that wrote this generation ran.
+    pub fn import_time(&self) -> Millis {
+        Millis::parse_rfc3339(&self.last_updated).unwrap_or(Millis(0))
+    }
+
+    pub fn history_horizon(&self) -> Option<Millis> {
+        self.history_complete_since
+            .as_deref()
+            .and_then(Millis::parse_rfc3339)
+    }
+
+    /// Reads a generation's description.
+    pub fn read(generation: &std::path::Path) -> Result<GenerationInfo, StoreError> {
+        let path = generation.join(INFO_FILE);
+        let text = std::fs::read_to_string(&path).map_err(StoreError::io("cannot read", &path))?;
+        serde_json::from_str(&text).map_err(|e| StoreError::Damaged {
+            path: generation.to_path_buf(),
+            detail: format!("{INFO_FILE} is unreadable: {e}"),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]

@@ -98,6 +98,11 @@ impl Previous {
         }))
     }
 
+    /// The description of the previous generation.
+    pub fn info(&self) -> Result<super::GenerationInfo, StoreError> {
+        super::GenerationInfo::read(&self.path)
+    }
+
     fn content(&self, location: Location) -> Result<Vec<u8>, StoreError> {
         let mut bytes = vec![0u8; location.len as usize];
         self.data

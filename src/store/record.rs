@@ -59,6 +59,12 @@ impl Millis {
             .expect("a UTC time formats as RFC 3339")
     }
 
+    pub fn parse_rfc3339(text: &str) -> Option<Millis> {
+        OffsetDateTime::parse(text, &Rfc3339)
+            .ok()
+            .map(Millis::from_datetime)
+    }
+
     pub fn plus_days(self, days: u32) -> Millis {
         Millis(self.0 + i64::from(days) * 86_400_000)
     }
