@@ -373,7 +373,7 @@ pub fn adeli_person(rows: &[Row]) -> Vec<&Row> {
 
 /// Generates a dataset into `dir`.
 pub fn generate_files(dir: &Path, persons: u64, seed: u64) -> GeneratedFiles {
-    generate::generate(&GenerateOptions { persons, seed }, dir)
+    generate::generate(&GenerateOptions::new(persons, seed), dir)
         .unwrap_or_else(|e| panic!("generate {persons} persons into {}: {e}", dir.display()))
 }
 

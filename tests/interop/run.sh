@@ -28,7 +28,13 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/annuaire-interop.XXXXXX")"
 SERVER_PID=""
 
 SECURED_PID=""
+SYNC_PID=""
 stop_server() {
+    if [[ -n "$SYNC_PID" ]]; then
+        kill "$SYNC_PID" 2>/dev/null || true
+        wait "$SYNC_PID" 2>/dev/null || true
+        SYNC_PID=""
+    fi
     if [[ -n "$SECURED_PID" ]]; then
         kill "$SECURED_PID" 2>/dev/null || true
         wait "$SECURED_PID" 2>/dev/null || true
@@ -73,6 +79,8 @@ EXTRACTIONS="$WORK/extractions"
 GENERATE="${ANNUAIRE_GENERATE_BIN:-$(dirname "$BIN")/annuaire-generate}"
 [[ -x "$GENERATE" ]] || { echo "interop: generator $GENERATE not found (cargo build --workspace)" >&2; exit 2; }
 "$GENERATE" --persons "$PERSONS" --seed "$SEED" --out "$EXTRACTIONS"
+# The same directory one day later (retirements, new persons, changes), for test_sync.py.
+"$GENERATE" --persons "$PERSONS" --seed "$SEED" --day 2 --out "$WORK/extractions-day2" > /dev/null
 one() { # the single generated file matching a pattern
     local f
     f=$(ls "$EXTRACTIONS"/$1)
@@ -89,8 +97,10 @@ one() { # the single generated file matching a pattern
 tail -n 8 "$WORK/import.log"
 
 # A second server on a copy of the data, with access control: an API key in the ANS gateway's
-# header, a restricted element (test_access.py).
+# header, a restricted element (test_access.py). A third on another copy, into which
+# test_sync.py imports day 2 while it runs.
 cp -r "$WORK/data" "$WORK/data-secured"
+cp -r "$WORK/data" "$WORK/data-sync"
 SECURED_KEY="interop-$("$VENV/bin/python" -c 'import secrets; print(secrets.token_hex(16))')"
 SECURED_HASH="$(printf '%s' "$SECURED_KEY" | sha256sum | cut -d' ' -f1)"
 cat > "$WORK/secured.toml" <<TOML
@@ -130,6 +140,9 @@ free_port() { "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("
 SECURED_PORT="$(free_port)"
 "$BIN" serve --data "$WORK/data-secured" --listen "127.0.0.1:$SECURED_PORT" --config "$WORK/secured.toml" > "$WORK/serve-secured.log" 2>&1 &
 SECURED_PID=$!
+SYNC_PORT="$(free_port)"
+"$BIN" serve --data "$WORK/data-sync" --listen "127.0.0.1:$SYNC_PORT" > "$WORK/serve-sync.log" 2>&1 &
+SYNC_PID=$!
 
 PORT="$(free_port)"
 BASE_URL="http://127.0.0.1:$PORT/fhir"
@@ -138,6 +151,11 @@ step "serve on $BASE_URL"
 SERVER_PID=$!
 wait_for_server "$BASE_URL/metadata" "$SERVER_PID" "$WORK/serve.log"
 wait_for_server "http://127.0.0.1:$SECURED_PORT/fhir/metadata" "$SECURED_PID" "$WORK/serve-secured.log"
+wait_for_server "http://127.0.0.1:$SYNC_PORT/fhir/metadata" "$SYNC_PID" "$WORK/serve-sync.log"
+export ANNUAIRE_SYNC_BASE_URL="http://127.0.0.1:$SYNC_PORT/fhir"
+export ANNUAIRE_SYNC_DATA="$WORK/data-sync"
+export ANNUAIRE_DAY2_EXTRACTIONS="$WORK/extractions-day2"
+export ANNUAIRE_BIN="$BIN"
 
 export ANNUAIRE_SECURED_BASE_URL="http://127.0.0.1:$SECURED_PORT/fhir"
 export ANNUAIRE_SECURED_API_KEY="$SECURED_KEY"

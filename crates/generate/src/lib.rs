@@ -27,7 +27,74 @@
 //! streamed through a bounded delay queue (see [`scatter`]); side-file rows are written as each person
 //! is generated (see [`side`]), with only a fixed-size address filter and the few cabinets with a
 //! mailbox kept.
+//!
+//! # Days
+//!
+//! The server's synchronisation features (versions that change only with content, deletions,
+//! history, delta exports) are tested, demonstrated and benchmarked by importing the same directory
+//! on successive days. [`GenerateOptions::day`] selects the day (file names stay the same: write
+//! each day into its own directory):
+//!
+//! - **Day 1** is the directory described above, byte-identical to what the generator wrote before
+//!   days existed, whatever the rates (the embedded demo, the determinism tests and recorded
+//!   benchmarks rely on it; a test pins hashes of it).
+//! - **Day N ≥ 2** is day 1 plus the events of days 2, 3, … N: a deterministic function of
+//!   (persons, seed, day, rates). Days are cumulative: a person retired on day 2 stays absent on
+//!   days 3, 4…; a cabinet moved on day 2 keeps its new address on day 3 unless it moves again.
+//!
+//! How, and why this way: every person is first generated exactly as on day 1 (every draw of the
+//! shared streams is made, even for a person who has since retired), then the events of days 2..=N
+//! are applied to that person's rows and side-file lines, then the person is written (or not, if
+//! retired). Whether and what happens to a person on a day comes from a hash and a stream keyed by
+//! (seed, person index, day), independent of the day-1 streams (module `days`). So day 1's streams are
+//! untouched, an event on one person never shifts another person's data, the state of a person on
+//! day N is derived from that person alone (memory stays bounded: nothing per person is kept from
+//! one person to the next), and day N costs about what day 1 costs. The RPPS file replays day 1's
+//! row placements: a removed row still takes its place, as a *ghost* that writes nothing, and an
+//! added row does not count as a row (module `scatter`), so the rows untouched by events keep their
+//! relative order and a diff of two days shows exactly the day's events. Addresses and mailboxes
+//! created by events are unique by construction and stay out of the MSSanté address filter, so no
+//! other address changes because of them.
+//!
+//! Events, at most one per person and per day, with their rates ([`DailyRates`], parts per million
+//! per present person per day; the defaults touch about 1 % of persons per day, the benchmark
+//! assumption):
+//!
+//! - **retirement** (0.1 %): the person disappears from all five files (their cabinet mailbox, if
+//!   they were the cabinet's only present member, too);
+//! - **new persons** (0.1 % of `persons` per day): persons with indices `persons..`, generated as a
+//!   continuation of the person stream, so that day 3's new persons include day 2's, identical;
+//! - **activity change** (0.3 %): an activity row is added (35 %), removed (30 %; a person's last
+//!   one leaves them a row without activity) or moved to another structure (35 %), which adds,
+//!   removes or changes a PractitionerRole. New activities go to shared structures that already
+//!   exist (group cabinets without organisational mailbox, FINESS establishments, officines), never
+//!   to a new solo cabinet or an establishment missing from FINESS, whose numbers come from counters
+//!   of the whole file;
+//! - **address change** (0.6 % of the persons with a solo cabinet, about 0.24 % of all persons): the
+//!   person's solo cabinet (an RPPS structure only they use) moves within its department; its
+//!   address columns change on all their rows (and in the mailboxes naming it);
+//! - **profession change** (0.02 % of the persons with a single profession other than pharmacien,
+//!   rare): the profession code changes within RPPS or ADELI professions, so the Practitioner id
+//!   `pp-<national id>-<profession>` changes (the old one disappears, a new one appears); the
+//!   savoir-faire, registration authority, diplomas and mailbox follow, the structures stay;
+//! - **mailbox change** (0.2 %): a personal MSSanté mailbox is opened (person without one), or
+//!   closed or readdressed (half each).
+//!
+//! **Forced events**: like the quirk showcases of day 1, every day N ≥ 2 carries at least one event
+//! of each kind (retirement; activity added, removed, moved; address; profession; mailbox opened,
+//! closed, readdressed) and at least one new person, so that even a 100-person file shows every kind
+//! every day. For each (day, kind), a start index is drawn in the first half of the initial
+//! persons; the event lands on the first person from there, in file order, it can apply to, who is
+//! present and has no other forced event that day. The carriers therefore depend on the day, are
+//! never the same person twice in a day, never a retired person, and the choice for day N depends
+//! only on days before N, so it is the same whatever day is generated. The quirk showcases and
+//! persons 0 and 1 (first personal mailbox, forced exercise authorisation) never have any event, so
+//! a small file keeps every day-1 quirk on every day.
+//!
+//! [`GenerateStats::events`] counts the events of the day generated; a diff of the files of two
+//! consecutive days shows exactly those events (tested).
 
+mod days;
 mod finess;
 mod geo;
 mod mssante;
@@ -44,6 +111,8 @@ mod tests;
 
 use std::io;
 use std::path::{Path, PathBuf};
+
+pub use days::{DailyRates, DayEvents, MAX_DAY};
 
 /// The fixed extraction instant the file names and FINESS manifest use (2026-11-01T00:00:00Z), so output is deterministic.
 pub const EXTRACTION_DATE: &str = "2026-11-01";
@@ -65,24 +134,48 @@ pub const MSSANTE_FILE_NAME: &str = "Extraction_Correspondance_MSSante_202611010
 
 /// The demo dataset `annuaire serve --demo` embeds: enough persons for every quirk to occur,
 /// few enough to import in about a second.
-pub const DEMO: GenerateOptions = GenerateOptions {
-    persons: 3000,
-    seed: 2026,
-};
+pub const DEMO: GenerateOptions = GenerateOptions::new(3000, 2026);
 
 /// What to generate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GenerateOptions {
-    /// Number of distinct persons (`Identification nationale PP`) in the RPPS file.
+    /// Number of distinct persons (`Identification nationale PP`) in the RPPS file of day 1.
     pub persons: u64,
     /// Seed of every random choice.
     pub seed: u64,
+    /// The day of the directory to write, from 1 (see the crate documentation): day N ≥ 2 is day 1
+    /// plus the events of days 2 to N. At most [`MAX_DAY`].
+    pub day: u32,
+    /// Probabilities of the events of each day after the first.
+    pub rates: DailyRates,
+}
+
+impl GenerateOptions {
+    /// Day 1 of `persons` persons from `seed`, with the default daily rates.
+    pub const fn new(persons: u64, seed: u64) -> Self {
+        GenerateOptions {
+            persons,
+            seed,
+            day: 1,
+            rates: DailyRates::DEFAULT,
+        }
+    }
+
+    /// The same directory on another day.
+    pub const fn with_day(self, day: u32) -> Self {
+        GenerateOptions { day, ..self }
+    }
+
+    /// The same directory with other daily rates.
+    pub const fn with_rates(self, rates: DailyRates) -> Self {
+        GenerateOptions { rates, ..self }
+    }
 }
 
 /// What was generated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GenerateStats {
-    /// Distinct persons written.
+    /// Distinct persons written (on day N: the initial persons, plus the new, minus the retired).
     pub persons: u64,
     /// RPPS data rows written (header excluded, duplicate rows included).
     pub rpps_rows: u64,
@@ -94,6 +187,8 @@ pub struct GenerateStats {
     pub diploma_rows: u64,
     /// MSSanté data lines written (`PER` and `ORG`, duplicate lines included).
     pub mailboxes: u64,
+    /// The events of the day written (all zero on day 1).
+    pub events: DayEvents,
 }
 
 /// Paths of the generated files and their statistics.
@@ -113,8 +208,15 @@ pub fn establishments_for(persons: u64) -> u64 {
     (persons / 15).max(20)
 }
 
-/// Writes the five files into out_dir (created if missing).
+/// Writes the five files of day `opts.day` into out_dir (created if missing).
 pub fn generate(opts: &GenerateOptions, out_dir: &Path) -> io::Result<GeneratedFiles> {
+    if !(1..=MAX_DAY).contains(&opts.day) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("day {} is not between 1 and {MAX_DAY}", opts.day),
+        ));
+    }
+    let mut schedule = days::Schedule::new(opts.seed, opts.persons, opts.day, opts.rates);
     std::fs::create_dir_all(out_dir)?;
     let establishments = establishments_for(opts.persons);
     let directory = finess::build_directory(opts.seed, establishments);
@@ -127,7 +229,14 @@ pub fn generate(opts: &GenerateOptions, out_dir: &Path) -> io::Result<GeneratedF
         side::SideFiles::create(opts.seed, &savoir_faire_path, &diplomas_path, &mssante_path)?;
     side.establishments(&directory)?;
     let rpps_path = out_dir.join(RPPS_FILE_NAME);
-    let rpps_rows = rpps::write_file(opts.seed, opts.persons, &directory, &rpps_path, &mut side)?;
+    let (rpps_rows, persons) = rpps::write_file(
+        opts.seed,
+        opts.persons,
+        &directory,
+        &rpps_path,
+        &mut side,
+        &mut schedule,
+    )?;
     let side_counts = side.finish()?;
     Ok(GeneratedFiles {
         rpps: rpps_path,
@@ -136,12 +245,13 @@ pub fn generate(opts: &GenerateOptions, out_dir: &Path) -> io::Result<GeneratedF
         diplomas: diplomas_path,
         mssante: mssante_path,
         stats: GenerateStats {
-            persons: opts.persons,
+            persons,
             rpps_rows,
             establishments,
             savoir_faire_rows: side_counts.savoir_faire_rows,
             diploma_rows: side_counts.diploma_rows,
             mailboxes: side_counts.mailboxes,
+            events: schedule.events(),
         },
     })
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use annuaire_generate::{GenerateOptions, generate};
+use annuaire_generate::{DayEvents, GenerateOptions, MAX_DAY, generate};
 use clap::Parser;
 
 #[derive(Debug, Parser)]
@@ -20,6 +20,11 @@ struct Args {
     /// Seed of every random choice: the same seed writes the same bytes.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Day of the directory to write: day N is day 1 plus the events (retirements, new persons,
+    /// activity, address, profession and mailbox changes) of days 2 to N, about 1 % of the persons
+    /// per day. Write each day into its own directory.
+    #[arg(long, default_value_t = 1, value_parser = day_parser())]
+    day: u32,
     /// Output directory (created if missing).
     #[arg(long)]
     out: PathBuf,
@@ -27,10 +32,7 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let options = GenerateOptions {
-        persons: args.persons,
-        seed: args.seed,
-    };
+    let options = GenerateOptions::new(args.persons, args.seed).with_day(args.day);
     let files = match generate(&options, &args.out) {
         Ok(files) => files,
         Err(e) => {
@@ -58,5 +60,32 @@ fn main() -> ExitCode {
     for (path, what) in written {
         println!("Wrote {} ({what})", path.display());
     }
+    if args.day > 1 {
+        print_events(args.day, &stats.events);
+    }
     ExitCode::SUCCESS
+}
+
+/// Days from 1 to [`MAX_DAY`].
+fn day_parser() -> clap::builder::RangedI64ValueParser<u32> {
+    clap::value_parser!(u32).range(1..=i64::from(MAX_DAY))
+}
+
+/// The events of the day written, one kind per line.
+fn print_events(day: u32, events: &DayEvents) {
+    println!("Day {day} events ({} persons touched):", events.total());
+    for (count, what) in [
+        (events.retirements, "retirements"),
+        (events.new_persons, "new persons"),
+        (events.activities_added, "activities added"),
+        (events.activities_removed, "activities removed"),
+        (events.activities_moved, "activities moved"),
+        (events.addresses_changed, "cabinet addresses changed"),
+        (events.professions_changed, "professions changed"),
+        (events.mailboxes_added, "personal mailboxes added"),
+        (events.mailboxes_removed, "personal mailboxes removed"),
+        (events.mailboxes_changed, "personal mailboxes changed"),
+    ] {
+        println!("  {count:>8} {what}");
+    }
 }

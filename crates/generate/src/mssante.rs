@@ -12,12 +12,19 @@
 //! deliberate duplicates. Uniqueness is checked against a fixed-size Bloom filter ([`SeenFilter`]) so
 //! that memory does not grow with the number of persons: a false positive only appends digits to an
 //! address that was in fact free, which real homonym addresses look like anyway.
+//!
+//! Each person is handled in two steps so that later days (see the crate documentation) keep day 1's
+//! draws: [`Mailboxes::plan`] makes every draw and filter insertion of the person as on day 1, then
+//! [`Mailboxes::write`] writes what the person has on the day generated (nothing for a retired
+//! person). Addresses created by events are unique by construction and never enter the filter, so
+//! no other address depends on them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
+use rand::Rng;
 use rand::seq::IndexedRandom;
 
 use super::finess::{Directory, department_index};
@@ -200,7 +207,7 @@ pub(crate) fn slug(text: &str) -> String {
 
 /// How a line is repeated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Repeat {
+pub(crate) enum Repeat {
     Once,
     /// The exact same line twice.
     Exact,
@@ -215,8 +222,12 @@ pub(crate) struct Mailboxes {
     /// Draws of personal mailboxes, person after person.
     rng: GenRng,
     seen: SeenFilter,
-    /// Structure ids of the cabinets whose mailbox is written (about 5 % of cabinets).
-    cabinets_done: BTreeSet<String>,
+    /// Structure ids of the cabinets with a mailbox met so far (about 5 % of cabinets).
+    cabinets_seen: BTreeSet<String>,
+    /// Mailboxes of cabinets met but not written yet: drawn when their first person is planned,
+    /// written by the first person present on the day who works there (the same person on day 1;
+    /// on later days a retirement or move can leave a few waiting for a later colleague, or unused).
+    cabinets_pending: BTreeMap<String, CabinetMailbox>,
     /// Personal mailboxes so far: the first is written twice, the second has a variant line.
     personal: u64,
     lines: u64,
@@ -234,7 +245,8 @@ impl Mailboxes {
             out,
             rng: derived_rng(seed, domain::MAILBOX_PERSONS, 0),
             seen: SeenFilter::new(),
-            cabinets_done: BTreeSet::new(),
+            cabinets_seen: BTreeSet::new(),
+            cabinets_pending: BTreeMap::new(),
             personal: 0,
             lines: 0,
             line: String::with_capacity(512),
@@ -274,17 +286,18 @@ impl Mailboxes {
         Ok(())
     }
 
-    /// The mailboxes of one person: the organisational mailboxes of the cabinets they work in that
-    /// have one and were not written yet, then, for about 30 % of persons, a personal mailbox.
-    pub(crate) fn person(&mut self, who: &PersonRecord<'_>) -> io::Result<()> {
+    /// Draws the mailboxes of one person as on day 1: the organisational mailboxes of the cabinets
+    /// they work in that have one and were not met yet (kept until [`Mailboxes::write`]), then, for
+    /// about 30 % of persons, a personal mailbox.
+    pub(crate) fn plan(&mut self, who: &PersonRecord<'_>) -> Option<PersonalPlan> {
         for site in who.cabinets {
-            self.cabinet(site)?;
+            self.plan_cabinet(site);
         }
         let rng = &mut self.rng;
         if !chance(rng, PERSONAL_SHARE) {
-            return Ok(());
+            return None;
         }
-        let registration = pick(rng, who.professions);
+        let registration = rng.random_range(0..who.professions.len());
         let site = who.site.filter(|_| !percent(rng, NO_STRUCTURE_PCT));
         let service = match site {
             Some(s) if s.id.starts_with('F') && percent(rng, PERSONAL_SERVICE_PCT) => {
@@ -293,7 +306,8 @@ impl Mailboxes {
             _ => "",
         };
         let paperless = percent(rng, PAPERLESS_PCT);
-        let domain = personal_domain(rng, registration.profession.code, site);
+        let code = who.professions[registration].profession.code;
+        let domain = personal_domain(rng, code, site);
         let repeat = match self.personal {
             0 => Repeat::Exact,
             1 => Repeat::OtherPaperless,
@@ -301,14 +315,60 @@ impl Mailboxes {
         };
         self.personal += 1;
         let address = self.personal_address(who.given, who.family, &who.index.to_string(), &domain);
+        Some(PersonalPlan {
+            registration,
+            attached: site.is_some(),
+            service_site: site
+                .filter(|_| !service.is_empty())
+                .map_or_else(String::new, |s| s.id.clone()),
+            service,
+            paperless,
+            repeat,
+            address,
+        })
+    }
+
+    /// Writes the mailboxes of a person present on the day generated: the pending mailboxes of the
+    /// `cabinets` they work in (each with the site to write: their own for a solo cabinet, whose
+    /// address may have moved; the one drawn with the mailbox otherwise), then the personal
+    /// mailbox. `who` is the person as they are on the day (professions, first structure).
+    pub(crate) fn write(
+        &mut self,
+        who: &PersonRecord<'_>,
+        cabinets: &[(&Site, bool)],
+        personal: Option<&PersonalPlan>,
+    ) -> io::Result<()> {
+        for &(site, own) in cabinets {
+            if let Some(mailbox) = self.cabinets_pending.remove(&site.id) {
+                let site = if own { site } else { &mailbox.site };
+                self.organisational(
+                    &mailbox.address,
+                    ("3", &site.siret),
+                    mailbox.label,
+                    mailbox.paperless,
+                    site,
+                    Repeat::Once,
+                )?;
+            }
+        }
+        let Some(plan) = personal else {
+            return Ok(());
+        };
+        let last = who.professions.len().saturating_sub(1);
+        let registration = &who.professions[plan.registration.min(last)];
+        let site = who.site.filter(|_| plan.attached);
+        let service = match site {
+            Some(s) if s.id == plan.service_site => plan.service,
+            _ => "",
+        };
         self.personal_line(
-            &address,
+            &plan.address,
             who,
             registration,
             site,
             service,
-            paperless,
-            repeat,
+            plan.paperless,
+            plan.repeat,
         )
     }
 
@@ -320,10 +380,11 @@ impl Mailboxes {
         Ok(self.lines)
     }
 
-    /// The organisational mailbox of a cabinet (type `3`, id = SIRET), once per structure.
-    fn cabinet(&mut self, site: &Site) -> io::Result<()> {
-        if !self.cabinets_done.insert(site.id.clone()) {
-            return Ok(());
+    /// Draws the organisational mailbox of a cabinet (type `3`, id = SIRET) the first time the
+    /// cabinet is met.
+    fn plan_cabinet(&mut self, site: &Site) {
+        if !self.cabinets_seen.insert(site.id.clone()) {
+            return;
         }
         let mut rng = derived_rng(self.seed, domain::MAILBOX_CABINET, hash_str(&site.id));
         let service = pick(&mut rng, CABINET_SERVICES);
@@ -337,14 +398,15 @@ impl Mailboxes {
         } else {
             ""
         };
-        self.organisational(
-            &address,
-            ("3", &site.siret),
-            label,
-            paperless,
-            site,
-            Repeat::Once,
-        )
+        self.cabinets_pending.insert(
+            site.id.clone(),
+            CabinetMailbox {
+                address,
+                label,
+                paperless,
+                site: site.clone(),
+            },
+        );
     }
 
     /// A person absent from the RPPS file (its national id is never generated).
@@ -473,7 +535,7 @@ impl Mailboxes {
             site.map_or("", |s| &s.name),
             site.map_or("", |s| &s.brand),
         ];
-        self.write(head, site, repeat)
+        self.write_repeated(head, site, repeat)
     }
 
     /// An `ORG` line: no person columns; the structure identification, service and address.
@@ -508,11 +570,11 @@ impl Mailboxes {
             &site.name,
             &site.brand,
         ];
-        self.write(head, Some(site), repeat)
+        self.write_repeated(head, Some(site), repeat)
     }
 
     /// Writes a line (31 fields, no trailing `|`), then its repetition if any.
-    fn write(
+    fn write_repeated(
         &mut self,
         mut head: [&str; HEAD_FIELDS],
         site: Option<&Site>,
@@ -542,6 +604,96 @@ impl Mailboxes {
         self.out.write_all(self.line.as_bytes())?;
         self.lines += 1;
         Ok(())
+    }
+}
+
+/// The organisational mailbox of a cabinet, waiting for its first present person.
+#[derive(Debug)]
+struct CabinetMailbox {
+    address: String,
+    label: &'static str,
+    paperless: bool,
+    /// The cabinet as the person it was drawn with spells it.
+    site: Site,
+}
+
+/// The personal mailbox of a person: drawn with them (day 1 or their arrival day), then opened,
+/// closed or readdressed by the events of later days.
+#[derive(Debug, Clone)]
+pub(crate) struct PersonalPlan {
+    /// Index of the registration (profession) the mailbox names.
+    registration: usize,
+    /// Whether the mailbox names the person's first structure (about 80 % do).
+    attached: bool,
+    /// The service of rattachement, valid while the first structure is `service_site`.
+    service: &'static str,
+    service_site: String,
+    paperless: bool,
+    repeat: Repeat,
+    address: String,
+}
+
+impl PersonalPlan {
+    /// A mailbox an event opens for person `index`: `prenom.nom<index>@<domain>.mssante.fr`. No
+    /// other person's address ends its local part with this index (names have no digits), so it is
+    /// unique without the address filter.
+    pub(crate) fn opened(
+        rng: &mut GenRng,
+        index: u64,
+        names: (&str, &str),
+        professions: &[Registration],
+        site: Option<&Site>,
+    ) -> PersonalPlan {
+        let registration = rng.random_range(0..professions.len());
+        let attached = site.is_some() && !percent(rng, NO_STRUCTURE_PCT);
+        let paperless = percent(rng, PAPERLESS_PCT);
+        let code = professions[registration].profession.code;
+        let domain = personal_domain(rng, code, site.filter(|_| attached));
+        let (given, family) = names;
+        PersonalPlan {
+            registration,
+            attached,
+            service: "",
+            service_site: String::new(),
+            paperless,
+            repeat: Repeat::Once,
+            address: format!(
+                "{}.{}{index}@{domain}.mssante.fr",
+                slug(given),
+                slug(family)
+            ),
+        }
+    }
+
+    /// A new address on `day`: `prenom.nom<index>` on another domain when one is drawn in a few
+    /// tries, with `.<day>` appended to the local part if that is still the current address.
+    pub(crate) fn readdress(
+        &mut self,
+        rng: &mut GenRng,
+        (index, day): (u64, u32),
+        names: (&str, &str),
+        professions: &[Registration],
+        site: Option<&Site>,
+    ) {
+        let last = professions.len().saturating_sub(1);
+        let code = professions[self.registration.min(last)].profession.code;
+        let site = site.filter(|_| self.attached);
+        let current = self.address.split('@').nth(1).unwrap_or("").to_string();
+        let mut domain = personal_domain(rng, code, site);
+        for _ in 0..3 {
+            if current != format!("{domain}.mssante.fr") {
+                break;
+            }
+            domain = personal_domain(rng, code, site);
+        }
+        let (given, family) = names;
+        let local = format!("{}.{}{index}", slug(given), slug(family));
+        let mut address = format!("{local}@{domain}.mssante.fr");
+        if address == self.address {
+            address = format!("{local}.{day}@{domain}.mssante.fr");
+        }
+        self.address = address;
+        self.repeat = Repeat::Once;
     }
 }
 

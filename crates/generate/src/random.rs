@@ -31,6 +31,16 @@ pub(crate) mod domain {
     pub const MAILBOX_CABINET: u64 = 10;
     /// The deliberately orphan mailboxes (person and structure absent from the other files).
     pub const MAILBOX_ORPHANS: u64 = 11;
+    /// Whether a person has a random event on a day, keyed by (person, day) (see [`crate::days`]).
+    pub const DAY_EVENT: u64 = 12;
+    /// The details of one event of a person on a day.
+    pub const DAY_EVENT_DETAIL: u64 = 13;
+    /// The rounding of the number of new persons of a day, keyed by the day.
+    pub const NEW_PERSONS: u64 = 14;
+    /// Where the scan for the carrier of a forced event starts, keyed by (day, kind).
+    pub const FORCED_EVENT: u64 = 15;
+    /// Where the rows an event added to a person go in the RPPS file, keyed by the person.
+    pub const ADDED_ROWS: u64 = 16;
 }
 
 /// SplitMix64 finaliser: a cheap, well-mixing bijection on u64.

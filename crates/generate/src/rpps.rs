@@ -8,19 +8,30 @@
 //! Once its rows are generated, each person is also handed to the [`SideFiles`] writer (savoir-faire,
 //! diplomas, MSSanté mailboxes) as a [`PersonRecord`]. Capturing what that record needs draws nothing
 //! from the person stream, so the RPPS file does not depend on the side files.
+//!
+//! On later days (see the crate documentation), a person is generated as on day 1 into a
+//! [`PersonState`] (registrations and activities, each activity keeping what its columns are made
+//! of), the [`Schedule`] applies the events of the later days to it through [`Evolving`], and the
+//! rows are written from the resulting state, each row in the place drawn for it on day 1 (keyed
+//! by registration, activity id and savoir-faire).
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 use rand::Rng;
 
+use super::days::{Category, EventKind, Evolving, Schedule};
 use super::finess::{Directory, department_index};
-use super::mssante::{self, Site};
+use super::geo::{self, CABINET_PROFILE, Place};
+use super::mssante::{self, PersonalPlan, Site};
 use super::names;
 use super::random::{GenRng, Weighted, chance, derived_rng, domain, luhn_digit, percent, pick};
 use super::scatter::Scatter;
-use super::side::{PersonRecord, Registration, SideFiles};
+use super::side::{
+    PersonRecord, Registration, RegistrationPlan, SideFiles, SidePlan, authorisation_discipline,
+};
 use super::structure::{self, GroupCabinets, Practitioner, Structure};
 use super::tables::{
     CATEGORIES, Code, DENTISTE, DENTISTE_SPECIALTIES, DEPARTMENTS, DOCTOR, DOUBLE_PROFESSIONS,
@@ -96,25 +107,40 @@ fn showcase(index: u64) -> Showcase {
         .map_or(Showcase::None, |(_, s)| *s)
 }
 
-/// Writes the RPPS file for `persons` persons, each person's side-file rows through `side`, and
-/// returns the number of RPPS data rows.
+/// Whether person `index` is forced to show a quirk (events leave these persons alone, see
+/// [`crate::days::protected`]).
+pub(crate) fn is_showcase(index: u64) -> bool {
+    showcase(index) != Showcase::None
+}
+
+/// Most activities a registration has (the length of [`ACTIVITY_COUNT_WEIGHTS`]); an event adds
+/// none beyond.
+const MAX_ACTIVITIES: usize = ACTIVITY_COUNT_WEIGHTS.len();
+
+/// Writes the RPPS file of the day `schedule` describes (the initial persons and the new persons up
+/// to that day, with the events of every day up to it), each present person's side-file rows
+/// through `side`, and returns the number of RPPS data rows and of persons written.
 pub(crate) fn write_file(
     seed: u64,
     persons: u64,
     directory: &Directory,
     path: &Path,
     side: &mut SideFiles,
-) -> io::Result<u64> {
+    schedule: &mut Schedule,
+) -> io::Result<(u64, u64)> {
     let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
     out.write_all(RPPS_HEADER.as_bytes())?;
     out.write_all(b"|\n")?;
     let mut scatter = Scatter::new(out);
     let mut generator = Generator::new(seed, persons, directory);
-    for index in 0..persons {
-        generator.person(index, &mut scatter, side)?;
+    let mut present = 0;
+    for index in 0..schedule.total_persons() {
+        if generator.person(index, &mut scatter, side, schedule)? {
+            present += 1;
+        }
     }
     let (_, rows) = scatter.finish()?;
-    Ok(rows)
+    Ok((rows, present))
 }
 
 /// Person-level values (columns 1–9 and the category), shared by all rows of the person.
@@ -135,8 +161,68 @@ struct Identity {
     home: usize,
 }
 
-/// One activity of a person: columns 18–56, ready to append.
-type ActivityColumns = String;
+/// One activity of a person: columns 18–56 and what they are made of, so that an event can change a
+/// part (the structure's address, the registration authority) and render them again.
+#[derive(Debug, Clone)]
+struct Activity<'d> {
+    /// Key of the activity within the person: its rows keep their place in the file from day to
+    /// day, whatever happens to the person's other activities.
+    id: u32,
+    mode: &'static Code,
+    structure: Structure<'d>,
+    authority: String,
+    sector: &'static Code,
+    section: Option<&'static Code>,
+    role: &'static Code,
+    genre: &'static Code,
+    /// A solo cabinet: a structure only this person uses (the one an address change moves).
+    solo: bool,
+    /// Columns 18–56, ready to append.
+    columns: String,
+}
+
+impl<'d> Activity<'d> {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        mode: &'static Code,
+        structure: Structure<'d>,
+        authority: String,
+        sector: &'static Code,
+        section: Option<&'static Code>,
+        role: &'static Code,
+        genre: &'static Code,
+        solo: bool,
+    ) -> Self {
+        let mut activity = Activity {
+            id: 0,
+            mode,
+            structure,
+            authority,
+            sector,
+            section,
+            role,
+            genre,
+            solo,
+            columns: String::with_capacity(400),
+        };
+        activity.render();
+        activity
+    }
+
+    fn render(&mut self) {
+        self.columns.clear();
+        push_activity(
+            &mut self.columns,
+            self.mode,
+            &self.structure,
+            &self.authority,
+            self.sector,
+            self.section,
+            self.role,
+            self.genre,
+        );
+    }
+}
 
 /// The kind of practice an activity takes place in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,6 +260,66 @@ impl Samplers {
     }
 }
 
+/// One person as generated, then as the events of later days leave them.
+struct PersonState<'d> {
+    index: u64,
+    identity: Identity,
+    /// Professions with their savoir-faire, as in the rows.
+    registrations: Vec<Registration>,
+    /// The activities of each registration; none: the registration's single row without activity.
+    activities: Vec<Vec<Activity<'d>>>,
+    /// The id of the next activity.
+    next_activity: u32,
+    retired: bool,
+}
+
+impl PersonState<'_> {
+    /// The person's activities, registration after registration.
+    fn all_activities(&self) -> impl Iterator<Item = &Activity<'_>> {
+        self.activities.iter().flatten()
+    }
+
+    /// The structure of the person's first activity, as the mailbox file copies it.
+    fn first_site(&self) -> Option<Site> {
+        self.all_activities()
+            .next()
+            .map(|a| Site::from_structure(&a.structure))
+    }
+
+    /// (registration, position) of the `n`-th activity.
+    fn nth_activity(&self, mut n: usize) -> Option<(usize, usize)> {
+        for (r, activities) in self.activities.iter().enumerate() {
+            if n < activities.len() {
+                return Some((r, n));
+            }
+            n -= activities.len();
+        }
+        None
+    }
+}
+
+/// Where a row of a person goes: (registration, activity id or [`IDLE`], savoir-faire position).
+/// Rows with the same key on two days are the same row, written in the same place.
+type RowKey = (usize, u32, usize);
+
+/// Activity id of the single row of a registration without activity.
+const IDLE: u32 = u32::MAX;
+
+/// Where one row goes in the file.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    Now,
+    End,
+    Later(u64),
+}
+
+/// The placement drawn for a row and its exact duplicate, if any.
+#[derive(Debug, Clone, Copy)]
+struct Placement {
+    row: Target,
+    copy: Option<Target>,
+}
+
 /// Sequential person generator.
 struct Generator<'d> {
     seed: u64,
@@ -185,9 +331,7 @@ struct Generator<'d> {
     solo_cabinet_counter: u64,
     phantom_counter: u64,
     empty_activity: String,
-    rows: Vec<String>,
-    /// The current person's professions and savoir-faire, for the side files.
-    registrations: Vec<Registration>,
+    placements: Vec<Placement>,
     /// The structure of the current person's first activity, for their mailbox.
     first_site: Option<Site>,
     /// The current person's cabinets that have an organisational mailbox.
@@ -206,21 +350,24 @@ impl<'d> Generator<'d> {
             solo_cabinet_counter: 0,
             phantom_counter: 0,
             empty_activity: "|".repeat(ACTIVITY_COLUMNS),
-            rows: Vec::with_capacity(32),
-            registrations: Vec::with_capacity(2),
+            placements: Vec::with_capacity(32),
             first_site: None,
             cabinet_sites: Vec::new(),
         }
     }
 
-    /// Generates person `index`, hands its rows to the scatter queue and the person to the side files.
+    /// Generates person `index` exactly as on their arrival day (every draw of the shared streams
+    /// is made, whatever happens next), applies the events of the later days up to the day
+    /// generated, then writes the rows: each row of the arrival day in the place drawn for it (as a
+    /// ghost if an event removed it), rows added by events uncounted (see [`Scatter`]), and the side
+    /// files if the person is still present. Returns whether they are.
     fn person(
         &mut self,
         index: u64,
         scatter: &mut Scatter<impl Write>,
         side: &mut SideFiles,
-    ) -> io::Result<()> {
-        self.registrations.clear();
+        schedule: &mut Schedule,
+    ) -> io::Result<bool> {
         self.first_site = None;
         self.cabinet_sites.clear();
         let show = showcase(index);
@@ -242,14 +389,30 @@ impl<'d> Generator<'d> {
             _ => self.samplers.departments.sample(&mut self.rng),
         };
         let identity = self.identity(index, adeli, home, profession);
+        let mut person = PersonState {
+            index,
+            identity,
+            registrations: Vec::with_capacity(2),
+            activities: Vec::with_capacity(2),
+            next_activity: 0,
+            retired: false,
+        };
         let no_activity =
             show == Showcase::NoActivity || (random && percent(&mut self.rng, NO_ACTIVITY_PCT));
-        self.profession_rows(&identity, profession, no_activity, show);
+        self.register(&mut person, profession, no_activity, show);
         if let Some((_, second)) = pair {
-            self.profession_rows(&identity, profession_by_code(second), false, Showcase::None);
+            self.register(
+                &mut person,
+                profession_by_code(second),
+                false,
+                Showcase::None,
+            );
         }
-        self.emit(scatter, show)?;
-        side.person(&PersonRecord {
+        let rows = render_rows(&person, &self.empty_activity);
+        let mut placements = std::mem::take(&mut self.placements);
+        self.draw_placements(&mut placements, rows.len(), show);
+        let identity = &person.identity;
+        let mut plan = side.plan(&PersonRecord {
             index,
             id_type: identity.id_type,
             id: &identity.id,
@@ -257,10 +420,110 @@ impl<'d> Generator<'d> {
             family: &identity.family,
             given: &identity.given,
             category: identity.category,
-            professions: &self.registrations,
+            professions: &person.registrations,
             site: self.first_site.as_ref(),
             cabinets: &self.cabinet_sites,
-        })
+        });
+        let fate = schedule.evolve(
+            index,
+            &mut Evolution {
+                generator: self,
+                person: &mut person,
+                plan: &mut plan,
+            },
+        );
+        if fate.changed {
+            let now = if fate.retired {
+                Vec::new()
+            } else {
+                render_rows(&person, &self.empty_activity)
+            };
+            self.replay(index, scatter, &rows, &placements, now)?;
+        } else {
+            for ((_, row), placement) in rows.into_iter().zip(&placements) {
+                place(scatter, placement, row)?;
+            }
+        }
+        self.placements = placements;
+        if fate.retired {
+            return Ok(false);
+        }
+        self.write_side(&person, &plan, fate.changed, side)?;
+        Ok(true)
+    }
+
+    /// Writes the rows of a person changed by events: each row of the arrival day in its place
+    /// (a ghost if gone), then the rows events added.
+    fn replay(
+        &self,
+        index: u64,
+        scatter: &mut Scatter<impl Write>,
+        drawn: &[(RowKey, String)],
+        placements: &[Placement],
+        now: Vec<(RowKey, String)>,
+    ) -> io::Result<()> {
+        let mut now: Vec<(RowKey, Option<String>)> =
+            now.into_iter().map(|(key, row)| (key, Some(row))).collect();
+        for ((key, _), placement) in drawn.iter().zip(placements) {
+            let row = now
+                .iter_mut()
+                .find(|(k, row)| k == key && row.is_some())
+                .and_then(|(_, row)| row.take());
+            place_or_ghost(scatter, placement, row)?;
+        }
+        let mut rng = derived_rng(self.seed, domain::ADDED_ROWS, index);
+        for row in now.into_iter().filter_map(|(_, row)| row) {
+            scatter.defer_uncounted(row, rng.random_range(1..5_000));
+        }
+        Ok(())
+    }
+
+    /// The side-file lines of a present person, as they are on the day generated.
+    fn write_side(
+        &self,
+        person: &PersonState<'_>,
+        plan: &SidePlan,
+        changed: bool,
+        side: &mut SideFiles,
+    ) -> io::Result<()> {
+        // The cabinets with a mailbox the person still works in, with their current spelling for
+        // a solo cabinet (an address change moves it).
+        let mut cabinets: Vec<(Site, bool)> = Vec::new();
+        for site in &self.cabinet_sites {
+            if let Some(activity) = person.all_activities().find(|a| a.structure.id == site.id) {
+                let current = if changed && activity.solo {
+                    Site::from_structure(&activity.structure)
+                } else {
+                    site.clone()
+                };
+                cabinets.push((current, activity.solo));
+            }
+        }
+        let cabinets: Vec<(&Site, bool)> = cabinets.iter().map(|(s, own)| (s, *own)).collect();
+        let moved_site;
+        let first_site = if changed {
+            moved_site = person.first_site();
+            moved_site.as_ref()
+        } else {
+            self.first_site.as_ref()
+        };
+        let identity = &person.identity;
+        side.write(
+            &PersonRecord {
+                index: person.index,
+                id_type: identity.id_type,
+                id: &identity.id,
+                title: identity.title,
+                family: &identity.family,
+                given: &identity.given,
+                category: identity.category,
+                professions: &person.registrations,
+                site: first_site,
+                cabinets: &[],
+            },
+            plan,
+            &cabinets,
+        )
     }
 
     /// Identifiers, names and civilités of a person (columns 1–9).
@@ -326,105 +589,43 @@ impl<'d> Generator<'d> {
         }
     }
 
-    /// Appends to `self.rows` the rows of one profession of the person.
-    fn profession_rows(
+    /// Draws one profession of the person: its savoir-faire and (unless `no_activity`) its
+    /// activities.
+    fn register(
         &mut self,
-        who: &Identity,
+        person: &mut PersonState<'d>,
         profession: &'static Profession,
         no_activity: bool,
         show: Showcase,
     ) {
-        let mut prefix = who.columns.clone();
-        for field in [
-            profession.code,
-            profession.label,
-            who.category.code,
-            who.category.label,
-        ] {
-            prefix.push_str(field);
-            prefix.push('|');
-        }
-        let drawn = self.savoir_faire(profession, show);
-        let savoir_faire: Vec<String> = if drawn.is_empty() {
-            vec!["||||".to_string()]
-        } else {
-            drawn
-                .iter()
-                .map(|s| format!("{}|{}|{}|{}|", s.kind.code, s.kind.label, s.code, s.label))
-                .collect()
-        };
+        let drawn = draw_savoir_faire(&mut self.rng, &self.samplers, profession, show);
         // A person without activity has a single row, carrying only the first savoir-faire: the
         // side files must know exactly the savoir-faire of the RPPS rows.
         let kept = if no_activity { 1 } else { drawn.len() };
-        self.registrations.push(Registration {
+        person.registrations.push(Registration {
             profession,
             savoir_faire: drawn.into_iter().take(kept).collect(),
         });
         if no_activity {
-            self.rows.push(format!(
-                "{prefix}{}{}\n",
-                savoir_faire[0], self.empty_activity
-            ));
+            person.activities.push(Vec::new());
             return;
         }
         let count = self.samplers.activity_counts.sample(&mut self.rng) + 1;
-        let mut activities: Vec<ActivityColumns> = Vec::with_capacity(count);
+        let mut activities: Vec<Activity<'d>> = Vec::with_capacity(count);
         for k in 0..count {
             let forced = if k == 0 { show } else { Showcase::None };
             // Drawing the same site and role twice would create accidental duplicate rows; exact
-            // duplicates are injected at a controlled rate in `emit` instead.
+            // duplicates are injected at a controlled rate in `draw_placements` instead.
             let distinct = (0..3)
-                .map(|_| self.activity(who, profession, forced))
-                .find(|a| !activities.contains(a));
-            activities.extend(distinct);
-        }
-        for activity in &activities {
-            for sf in &savoir_faire {
-                let mut row = String::with_capacity(prefix.len() + sf.len() + activity.len() + 1);
-                row.push_str(&prefix);
-                row.push_str(sf);
-                row.push_str(activity);
-                row.push('\n');
-                self.rows.push(row);
+                .map(|_| self.activity(&person.identity, profession, forced))
+                .find(|a| !activities.iter().any(|b| b.columns == a.columns));
+            if let Some(mut activity) = distinct {
+                activity.id = person.next_activity;
+                person.next_activity += 1;
+                activities.push(activity);
             }
         }
-    }
-
-    /// The savoir-faire of a person for a profession: médecins nearly always have one (sometimes
-    /// two), some dentists one, other professions none.
-    fn savoir_faire(
-        &mut self,
-        profession: &Profession,
-        show: Showcase,
-    ) -> Vec<&'static SavoirFaire> {
-        let rng = &mut self.rng;
-        match profession.code {
-            MEDECIN if show == Showcase::TwoSavoirFaire || percent(rng, 96) => {
-                let first = &MEDECIN_SPECIALTIES[self.samplers.medecin_specialties.sample(rng)];
-                if show != Showcase::TwoSavoirFaire && !percent(rng, SECOND_SAVOIR_FAIRE_PCT) {
-                    return vec![first];
-                }
-                let second = if percent(rng, 60) {
-                    let other = &MEDECIN_SPECIALTIES[self.samplers.medecin_specialties.sample(rng)];
-                    if other.code == first.code {
-                        &MEDECIN_SPECIALTIES[0]
-                    } else {
-                        other
-                    }
-                } else {
-                    &MEDECIN_CAPACITIES[self.samplers.medecin_capacities.sample(rng)]
-                };
-                if second.code == first.code {
-                    vec![first, &MEDECIN_SPECIALTIES[1]]
-                } else {
-                    vec![first, second]
-                }
-            }
-            DENTISTE if percent(rng, 12) => {
-                vec![&DENTISTE_SPECIALTIES[self.samplers.dentist_specialties.sample(rng)]]
-            }
-            _ => Vec::new(),
-        }
+        person.activities.push(activities);
     }
 
     /// One activity (columns 18–56).
@@ -433,24 +634,22 @@ impl<'d> Generator<'d> {
         who: &Identity,
         profession: &'static Profession,
         show: Showcase,
-    ) -> ActivityColumns {
+    ) -> Activity<'d> {
         let practice = match show {
             Showcase::Foreign => Practice::SoloCabinet,
             Showcase::MissingFiness => Practice::Establishment,
             _ => self.practice(profession),
         };
-        let authority = self.authority(who, profession);
-        let mut columns = String::with_capacity(400);
+        let authority = authority(&mut self.rng, who, profession);
         match practice {
             Practice::SoloCabinet | Practice::GroupCabinet => {
-                self.cabinet_activity(who, profession, practice, show, &authority, &mut columns)
+                self.cabinet_activity(who, profession, practice, show, authority)
             }
-            Practice::Officine => self.officine_activity(who, &authority, &mut columns),
+            Practice::Officine => self.officine_activity(who, authority),
             Practice::Establishment => {
-                self.establishment_activity(who, profession, show, &authority, &mut columns)
+                self.establishment_activity(who, profession, show, authority)
             }
         }
-        columns
     }
 
     /// Keeps the structure of the person's first activity (the first activity drawn is always kept:
@@ -488,9 +687,8 @@ impl<'d> Generator<'d> {
         profession: &'static Profession,
         practice: Practice,
         show: Showcase,
-        authority: &str,
-        columns: &mut String,
-    ) {
+        authority: String,
+    ) -> Activity<'d> {
         let (structure, sector, role) = if practice == Practice::GroupCabinet {
             let number = self.groups.pick(&mut self.rng, who.home);
             let shared = self.groups.structure(number);
@@ -543,20 +741,20 @@ impl<'d> Generator<'d> {
         } else {
             (role, &GENRE_CARE)
         };
-        push_activity(
-            columns,
+        Activity::new(
             &MODE_LIBERAL,
-            &structure,
+            structure,
             authority,
             sector,
             None,
             role,
             genre,
-        );
+            practice == Practice::SoloCabinet,
+        )
     }
 
     /// A pharmacist's activity in an officine of the FINESS file.
-    fn officine_activity(&mut self, who: &Identity, authority: &str, columns: &mut String) {
+    fn officine_activity(&mut self, who: &Identity, authority: String) -> Activity<'d> {
         let directory = self.directory;
         let Some(index) = directory.pharmacies.pick(&mut self.rng, who.home) else {
             return self.establishment_activity(
@@ -564,29 +762,11 @@ impl<'d> Generator<'d> {
                 profession_by_code(PHARMACIEN),
                 Showcase::None,
                 authority,
-                columns,
             );
         };
-        let est = &directory.establishments[index as usize];
-        let overseas = est.address.department().is_some_and(|d| d.code.len() == 3);
-        let (mode, role, section) = match self.rng.random_range(0..100) {
-            0..=39 => (&MODE_LIBERAL, &ROLE_OFFICINE_OWNER, &SECTION_A),
-            40..=94 => (&MODE_SALARIE, &ROLE_DEPUTY, &SECTION_D),
-            _ => (&MODE_LIBERAL, &ROLE_OFFICINE_SUBSTITUTE, &SECTION_D),
-        };
-        let section = if overseas { &SECTION_E } else { section };
-        let structure = structure::establishment(self.seed, index, est);
-        self.note_site(&structure);
-        push_activity(
-            columns,
-            mode,
-            &structure,
-            authority,
-            &SECTOR_OFFICINE,
-            Some(section),
-            role,
-            &GENRE_CARE,
-        );
+        let activity = officine(&mut self.rng, self.seed, directory, index, authority);
+        self.note_site(&activity.structure);
+        activity
     }
 
     /// A salaried activity in a hospital or another care establishment (rarely one missing from FINESS).
@@ -595,23 +775,12 @@ impl<'d> Generator<'d> {
         who: &Identity,
         profession: &Profession,
         show: Showcase,
-        authority: &str,
-        columns: &mut String,
-    ) {
+        authority: String,
+    ) -> Activity<'d> {
         let directory = self.directory;
         let missing =
             show == Showcase::MissingFiness || chance(&mut self.rng, MISSING_FINESS_SHARE);
-        let site = if percent(&mut self.rng, 75) {
-            directory
-                .hospitals
-                .pick(&mut self.rng, who.home)
-                .or_else(|| directory.care.pick(&mut self.rng, who.home))
-        } else {
-            directory
-                .care
-                .pick(&mut self.rng, who.home)
-                .or_else(|| directory.hospitals.pick(&mut self.rng, who.home))
-        };
+        let site = hospital_or_care(&mut self.rng, directory, who.home);
         let (structure, sector, kind) = match site {
             Some(index) if !missing => {
                 let est = &directory.establishments[index as usize];
@@ -632,102 +801,594 @@ impl<'d> Generator<'d> {
                 )
             }
         };
-        let section = (profession.code == PHARMACIEN).then(|| {
-            if percent(&mut self.rng, 80) {
-                &SECTION_H
-            } else {
-                &SECTION_G
-            }
-        });
+        let section = pharmacist_section(&mut self.rng, profession);
         self.note_site(&structure);
-        let (mode, role, genre) = self.salaried_role(kind);
-        push_activity(
-            columns, mode, &structure, authority, sector, section, role, genre,
-        );
+        let (mode, role, genre) = salaried_role(&mut self.rng, kind);
+        Activity::new(
+            mode, structure, authority, sector, section, role, genre, false,
+        )
     }
 
-    /// Mode, rôle and genre of an activity in an establishment.
-    fn salaried_role(&mut self, kind: SiteKind) -> (&'static Code, &'static Code, &'static Code) {
-        let rng = &mut self.rng;
-        let mode = match rng.random_range(0..100) {
-            0 => &MODE_BENEVOLE,
-            1..=4 => &MODE_LIBERAL,
-            _ => &MODE_SALARIE,
-        };
-        let (role, genre) = match rng.random_range(0..100) {
-            0..=44 => (&ROLE_DEPUTY, &GENRE_CARE),
-            45..=79 => (&ROLE_OTHER, &GENRE_CARE),
-            80..=87 => (&ROLE_ASSISTANT, &GENRE_CARE),
-            88..=94 => (&ROLE_SUBSTITUTE, &GENRE_REPLACEMENT),
-            95..=96 => (&ROLE_HEAD, &GENRE_MEDICO_ADMIN),
-            _ => (&ROLE_OTHER, &GENRE_NON_CARE),
-        };
-        let genre = if kind == SiteKind::MedicoSocial && percent(rng, 5) {
-            &GENRE_MEDICO_ADMIN
-        } else {
-            genre
-        };
-        (mode, role, genre)
-    }
-
-    /// `Autorité d'enregistrement`: three registrants (person/activity/structure).
-    fn authority(&mut self, who: &Identity, profession: &Profession) -> String {
-        let rng = &mut self.rng;
-        let ordre = profession.ordre;
-        if who.adeli {
-            return if percent(rng, 60) {
-                "ARS/CPAM/CPAM"
-            } else {
-                "ARS/ARS/ARS"
-            }
-            .to_string();
-        }
-        if ordre == "ARS" || percent(rng, 85) {
-            format!("{ordre}/{ordre}/{ordre}")
-        } else {
-            format!("ARS/{ordre}/{ordre}")
-        }
-    }
-
-    /// Writes the person's rows: the first now, the others scattered (mostly thousands of rows later,
-    /// a few at the very end), some of them twice.
-    fn emit(&mut self, scatter: &mut Scatter<impl Write>, show: Showcase) -> io::Result<()> {
-        let mut rows = std::mem::take(&mut self.rows);
-        for (k, row) in rows.drain(..).enumerate() {
+    /// Draws the placements of a person's `count` rows: the first now, the others scattered
+    /// (mostly thousands of rows later, a few at the very end), some of them twice.
+    fn draw_placements(&mut self, placements: &mut Vec<Placement>, count: usize, show: Showcase) {
+        placements.clear();
+        for k in 0..count {
             let duplicate = (show == Showcase::DuplicateRow && k == 0)
                 || chance(&mut self.rng, DUPLICATE_ROW_SHARE);
-            let copy = duplicate.then(|| row.clone());
-            if k == 0 && show != Showcase::AtEnd {
-                scatter.write_now(&row)?;
+            let row = if k == 0 && show != Showcase::AtEnd {
+                Target::Now
             } else {
-                self.place(scatter, row, show == Showcase::AtEnd);
-            }
-            if let Some(copy) = copy {
+                self.later(show == Showcase::AtEnd)
+            };
+            let copy = duplicate.then(|| {
                 if percent(&mut self.rng, 50) {
-                    scatter.write_now(&copy)?;
+                    Target::Now
                 } else {
-                    let delay = self.rng.random_range(1..20_000);
-                    scatter.defer(copy, delay);
+                    Target::Later(self.rng.random_range(1..20_000))
                 }
-            }
+            });
+            placements.push(Placement { row, copy });
         }
-        self.rows = rows;
-        Ok(())
     }
 
-    /// Defers a row: a few rows later, thousands of rows later, or to the end of the file.
-    fn place(&mut self, scatter: &mut Scatter<impl Write>, row: String, at_end: bool) {
+    /// A deferred place: a few rows later, thousands of rows later, or the end of the file.
+    fn later(&mut self, at_end: bool) -> Target {
         let roll = self.rng.random_range(0..1000);
         if at_end || roll < 3 {
-            scatter.defer_to_end(row);
-            return;
+            return Target::End;
         }
         let delay = match roll {
             3..=52 => self.rng.random_range(1..50),
             53..=759 => self.rng.random_range(50..5_000),
             _ => self.rng.random_range(5_000..60_000),
         };
-        scatter.defer(row, delay);
+        Target::Later(delay)
+    }
+
+    /// A new activity for an event: in a group cabinet (never one with an organisational mailbox,
+    /// see [`mssante::Mailboxes::write`]), an establishment or an officine of the FINESS file, never
+    /// a new solo cabinet or a structure missing from FINESS (those take numbers from counters of
+    /// the whole file), and never a structure in `taken`.
+    fn event_activity(
+        &self,
+        rng: &mut GenRng,
+        who: &Identity,
+        profession: &'static Profession,
+        taken: &[&str],
+    ) -> Option<Activity<'d>> {
+        for attempt in 0..8 {
+            let dept = if attempt < 4 {
+                who.home
+            } else {
+                self.samplers.departments.sample(rng)
+            };
+            let authority = authority(rng, who, profession);
+            let activity = if profession.code == PHARMACIEN && percent(rng, 80) {
+                self.directory
+                    .pharmacies
+                    .pick(rng, dept)
+                    .map(|index| officine(rng, self.seed, self.directory, index, authority))
+            } else if profession.code != PHARMACIEN && percent(rng, profession.cabinet_pct) {
+                self.event_group_cabinet(rng, dept, authority)
+            } else {
+                self.event_establishment(rng, profession, dept, authority)
+            };
+            if let Some(activity) = activity
+                && !taken.contains(&activity.structure.id.as_str())
+            {
+                return Some(activity);
+            }
+        }
+        None
+    }
+
+    /// An event activity in a group cabinet of `dept` without organisational mailbox.
+    fn event_group_cabinet(
+        &self,
+        rng: &mut GenRng,
+        dept: usize,
+        authority: String,
+    ) -> Option<Activity<'d>> {
+        let structure = self.groups.structure(self.groups.pick(rng, dept));
+        if mssante::cabinet_has_mailbox(self.seed, &structure.id) {
+            return None;
+        }
+        let role = match rng.random_range(0..100) {
+            0..=74 => &ROLE_CABINET_OWNER,
+            75..=89 => &ROLE_PARTNER,
+            _ => &ROLE_COLLABORATOR,
+        };
+        Some(Activity::new(
+            &MODE_LIBERAL,
+            structure,
+            authority,
+            &SECTOR_GROUP_CABINET,
+            None,
+            role,
+            &GENRE_CARE,
+            false,
+        ))
+    }
+
+    /// An event activity in a FINESS hospital or care establishment near `dept`.
+    fn event_establishment(
+        &self,
+        rng: &mut GenRng,
+        profession: &Profession,
+        dept: usize,
+        authority: String,
+    ) -> Option<Activity<'d>> {
+        let directory = self.directory;
+        let index = hospital_or_care(rng, directory, dept)?;
+        let est = &directory.establishments[index as usize];
+        let structure = structure::establishment(self.seed, index, est);
+        let section = pharmacist_section(rng, profession);
+        let (mode, role, genre) = salaried_role(rng, est.category.kind);
+        Some(Activity::new(
+            mode,
+            structure,
+            authority,
+            est.category.sector,
+            section,
+            role,
+            genre,
+            false,
+        ))
+    }
+}
+
+/// The rows of a person with their keys: per registration, per activity, per savoir-faire (a
+/// person with two savoir-faire gets each activity row twice); a registration without activity has
+/// one row with its first savoir-faire and empty activity columns.
+fn render_rows(person: &PersonState<'_>, empty_activity: &str) -> Vec<(RowKey, String)> {
+    let mut rows = Vec::with_capacity(4);
+    for (r, registration) in person.registrations.iter().enumerate() {
+        let mut prefix = person.identity.columns.clone();
+        let profession = registration.profession;
+        let category = person.identity.category;
+        for field in [
+            profession.code,
+            profession.label,
+            category.code,
+            category.label,
+        ] {
+            prefix.push_str(field);
+            prefix.push('|');
+        }
+        let savoir_faire: Vec<String> = if registration.savoir_faire.is_empty() {
+            vec!["||||".to_string()]
+        } else {
+            registration
+                .savoir_faire
+                .iter()
+                .map(|s| format!("{}|{}|{}|{}|", s.kind.code, s.kind.label, s.code, s.label))
+                .collect()
+        };
+        let activities = &person.activities[r];
+        if activities.is_empty() {
+            rows.push((
+                (r, IDLE, 0),
+                format!("{prefix}{}{empty_activity}\n", savoir_faire[0]),
+            ));
+            continue;
+        }
+        for activity in activities {
+            for (s, sf) in savoir_faire.iter().enumerate() {
+                let mut row =
+                    String::with_capacity(prefix.len() + sf.len() + activity.columns.len() + 1);
+                row.push_str(&prefix);
+                row.push_str(sf);
+                row.push_str(&activity.columns);
+                row.push('\n');
+                rows.push(((r, activity.id, s), row));
+            }
+        }
+    }
+    rows
+}
+
+/// Writes a row (and its duplicate) where its placement says.
+fn place(scatter: &mut Scatter<impl Write>, placement: &Placement, row: String) -> io::Result<()> {
+    place_or_ghost(scatter, placement, Some(row))
+}
+
+/// Writes a row (and its duplicate) where its placement says, or ghosts in their places if `None`.
+fn place_or_ghost(
+    scatter: &mut Scatter<impl Write>,
+    placement: &Placement,
+    row: Option<String>,
+) -> io::Result<()> {
+    let copy = placement.copy.map(|target| (target, row.clone()));
+    put(scatter, placement.row, row)?;
+    if let Some((target, copy)) = copy {
+        put(scatter, target, copy)?;
+    }
+    Ok(())
+}
+
+fn put(scatter: &mut Scatter<impl Write>, target: Target, row: Option<String>) -> io::Result<()> {
+    match target {
+        Target::Now => scatter.place_now(row.as_deref()),
+        Target::End => {
+            scatter.place_at_end(row);
+            Ok(())
+        }
+        Target::Later(delay) => {
+            scatter.place_later(row, delay);
+            Ok(())
+        }
+    }
+}
+
+/// The savoir-faire of a person for a profession: médecins nearly always have one (sometimes
+/// two), some dentists one, other professions none.
+fn draw_savoir_faire(
+    rng: &mut GenRng,
+    samplers: &Samplers,
+    profession: &Profession,
+    show: Showcase,
+) -> Vec<&'static SavoirFaire> {
+    match profession.code {
+        MEDECIN if show == Showcase::TwoSavoirFaire || percent(rng, 96) => {
+            let first = &MEDECIN_SPECIALTIES[samplers.medecin_specialties.sample(rng)];
+            if show != Showcase::TwoSavoirFaire && !percent(rng, SECOND_SAVOIR_FAIRE_PCT) {
+                return vec![first];
+            }
+            let second = if percent(rng, 60) {
+                let other = &MEDECIN_SPECIALTIES[samplers.medecin_specialties.sample(rng)];
+                if other.code == first.code {
+                    &MEDECIN_SPECIALTIES[0]
+                } else {
+                    other
+                }
+            } else {
+                &MEDECIN_CAPACITIES[samplers.medecin_capacities.sample(rng)]
+            };
+            if second.code == first.code {
+                vec![first, &MEDECIN_SPECIALTIES[1]]
+            } else {
+                vec![first, second]
+            }
+        }
+        DENTISTE if percent(rng, 12) => {
+            vec![&DENTISTE_SPECIALTIES[samplers.dentist_specialties.sample(rng)]]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// A hospital (75 %) or another care establishment near `dept`, if the directory has one.
+fn hospital_or_care(rng: &mut GenRng, directory: &Directory, dept: usize) -> Option<u32> {
+    if percent(rng, 75) {
+        directory
+            .hospitals
+            .pick(rng, dept)
+            .or_else(|| directory.care.pick(rng, dept))
+    } else {
+        directory
+            .care
+            .pick(rng, dept)
+            .or_else(|| directory.hospitals.pick(rng, dept))
+    }
+}
+
+/// A pharmacist's activity in officine `index` of the FINESS directory.
+fn officine<'d>(
+    rng: &mut GenRng,
+    seed: u64,
+    directory: &'d Directory,
+    index: u32,
+    authority: String,
+) -> Activity<'d> {
+    let est = &directory.establishments[index as usize];
+    let overseas = est.address.department().is_some_and(|d| d.code.len() == 3);
+    let (mode, role, section) = match rng.random_range(0..100) {
+        0..=39 => (&MODE_LIBERAL, &ROLE_OFFICINE_OWNER, &SECTION_A),
+        40..=94 => (&MODE_SALARIE, &ROLE_DEPUTY, &SECTION_D),
+        _ => (&MODE_LIBERAL, &ROLE_OFFICINE_SUBSTITUTE, &SECTION_D),
+    };
+    let section = if overseas { &SECTION_E } else { section };
+    Activity::new(
+        mode,
+        structure::establishment(seed, index, est),
+        authority,
+        &SECTOR_OFFICINE,
+        Some(section),
+        role,
+        &GENRE_CARE,
+        false,
+    )
+}
+
+/// The pharmacists' table section of an establishment activity (`None` for other professions).
+fn pharmacist_section(rng: &mut GenRng, profession: &Profession) -> Option<&'static Code> {
+    (profession.code == PHARMACIEN).then(|| {
+        if percent(rng, 80) {
+            &SECTION_H
+        } else {
+            &SECTION_G
+        }
+    })
+}
+
+/// Mode, rôle and genre of an activity in an establishment.
+fn salaried_role(
+    rng: &mut GenRng,
+    kind: SiteKind,
+) -> (&'static Code, &'static Code, &'static Code) {
+    let mode = match rng.random_range(0..100) {
+        0 => &MODE_BENEVOLE,
+        1..=4 => &MODE_LIBERAL,
+        _ => &MODE_SALARIE,
+    };
+    let (role, genre) = match rng.random_range(0..100) {
+        0..=44 => (&ROLE_DEPUTY, &GENRE_CARE),
+        45..=79 => (&ROLE_OTHER, &GENRE_CARE),
+        80..=87 => (&ROLE_ASSISTANT, &GENRE_CARE),
+        88..=94 => (&ROLE_SUBSTITUTE, &GENRE_REPLACEMENT),
+        95..=96 => (&ROLE_HEAD, &GENRE_MEDICO_ADMIN),
+        _ => (&ROLE_OTHER, &GENRE_NON_CARE),
+    };
+    let genre = if kind == SiteKind::MedicoSocial && percent(rng, 5) {
+        &GENRE_MEDICO_ADMIN
+    } else {
+        genre
+    };
+    (mode, role, genre)
+}
+
+/// `Autorité d'enregistrement`: three registrants (person/activity/structure).
+fn authority(rng: &mut GenRng, who: &Identity, profession: &Profession) -> String {
+    let ordre = profession.ordre;
+    if who.adeli {
+        return if percent(rng, 60) {
+            "ARS/CPAM/CPAM"
+        } else {
+            "ARS/ARS/ARS"
+        }
+        .to_string();
+    }
+    if ordre == "ARS" || percent(rng, 85) {
+        format!("{ordre}/{ordre}/{ordre}")
+    } else {
+        format!("ARS/{ordre}/{ordre}")
+    }
+}
+
+/// One person under the events of the later days: the generator's tables (read only), the
+/// person's state and side-file draws.
+struct Evolution<'e, 'd> {
+    generator: &'e Generator<'d>,
+    person: &'e mut PersonState<'d>,
+    plan: &'e mut SidePlan,
+}
+
+impl Evolution<'_, '_> {
+    /// Single registration, not a pharmacist (whose officine activities only pharmacists have).
+    fn profession_changeable(&self) -> bool {
+        self.person.registrations.len() == 1
+            && self.person.registrations[0].profession.code != PHARMACIEN
+    }
+
+    fn activity_count(&self) -> usize {
+        self.person.activities.iter().map(Vec::len).sum()
+    }
+
+    fn taken(&self) -> Vec<&str> {
+        self.person
+            .all_activities()
+            .map(|a| a.structure.id.as_str())
+            .collect()
+    }
+
+    /// A new activity in one of the registrations with room for one.
+    fn add_activity(&mut self, rng: &mut GenRng) -> bool {
+        let open: Vec<usize> = (0..self.person.activities.len())
+            .filter(|&r| self.person.activities[r].len() < MAX_ACTIVITIES)
+            .collect();
+        if open.is_empty() {
+            return false;
+        }
+        let r = open[rng.random_range(0..open.len())];
+        let profession = self.person.registrations[r].profession;
+        let taken = self.taken();
+        let Some(mut activity) =
+            self.generator
+                .event_activity(rng, &self.person.identity, profession, &taken)
+        else {
+            return false;
+        };
+        activity.id = self.person.next_activity;
+        self.person.next_activity += 1;
+        self.person.activities[r].push(activity);
+        true
+    }
+
+    /// One activity removed; a registration left without any keeps a single row and only its first
+    /// savoir-faire (as a person generated without activity).
+    fn remove_activity(&mut self, rng: &mut GenRng) -> bool {
+        let count = self.activity_count();
+        if count == 0 {
+            return false;
+        }
+        let Some((r, i)) = self.person.nth_activity(rng.random_range(0..count)) else {
+            return false;
+        };
+        self.person.activities[r].remove(i);
+        if self.person.activities[r].is_empty() {
+            self.person.registrations[r].savoir_faire.truncate(1);
+        }
+        true
+    }
+
+    /// One activity replaced by an activity in another structure (its rows keep their place).
+    fn move_activity(&mut self, rng: &mut GenRng) -> bool {
+        let count = self.activity_count();
+        if count == 0 {
+            return false;
+        }
+        let Some((r, i)) = self.person.nth_activity(rng.random_range(0..count)) else {
+            return false;
+        };
+        let profession = self.person.registrations[r].profession;
+        let taken = self.taken();
+        let Some(mut activity) =
+            self.generator
+                .event_activity(rng, &self.person.identity, profession, &taken)
+        else {
+            return false;
+        };
+        activity.id = self.person.activities[r][i].id;
+        self.person.activities[r][i] = activity;
+        true
+    }
+
+    /// One of the person's solo cabinets moves to another address of its department (of the
+    /// person's home department if it was abroad).
+    fn move_cabinet(&mut self, rng: &mut GenRng) -> bool {
+        let solo: Vec<(usize, usize)> = self
+            .person
+            .activities
+            .iter()
+            .enumerate()
+            .flat_map(|(r, activities)| {
+                activities
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, a)| a.solo)
+                    .map(move |(i, _)| (r, i))
+            })
+            .collect();
+        if solo.is_empty() {
+            return false;
+        }
+        let (r, i) = solo[rng.random_range(0..solo.len())];
+        let home = self.person.identity.home;
+        let activity = &mut self.person.activities[r][i];
+        let dept = match activity.structure.address.place {
+            Place::France(dept) => dept,
+            Place::Abroad(_) => home,
+        };
+        activity.structure.address = Cow::Owned(geo::french_address(rng, dept, CABINET_PROFILE));
+        activity.render();
+        true
+    }
+
+    /// The person's profession changes (within RPPS or ADELI professions, never to or from
+    /// pharmacien): new savoir-faire, registration authority, diplomas and side-file draws; the
+    /// activities stay.
+    fn change_profession(&mut self, rng: &mut GenRng) -> bool {
+        if !self.profession_changeable() {
+            return false;
+        }
+        let samplers = &self.generator.samplers;
+        let current = self.person.registrations[0].profession.code;
+        let sampler = if self.person.identity.adeli {
+            &samplers.adeli_professions
+        } else {
+            &samplers.professions
+        };
+        let Some(profession) = (0..16)
+            .map(|_| &PROFESSIONS[sampler.sample(rng)])
+            .find(|p| p.code != current && p.code != PHARMACIEN)
+        else {
+            return false;
+        };
+        let mut savoir_faire = draw_savoir_faire(rng, samplers, profession, Showcase::None);
+        if self.person.activities[0].is_empty() {
+            savoir_faire.truncate(1);
+        }
+        self.person.registrations[0] = Registration {
+            profession,
+            savoir_faire,
+        };
+        for activity in &mut self.person.activities[0] {
+            activity.authority = authority(rng, &self.person.identity, profession);
+            activity.render();
+        }
+        self.plan.registrations[0] =
+            RegistrationPlan::for_new_profession(rng, &self.person.registrations[0]);
+        if let Some(authorisation) = self.plan.authorisation.as_mut() {
+            *authorisation = authorisation_discipline(rng, profession.code);
+        }
+        true
+    }
+
+    fn names(&self) -> (&str, &str) {
+        (&self.person.identity.given, &self.person.identity.family)
+    }
+}
+
+impl Evolving for Evolution<'_, '_> {
+    fn applies(&self, category: Category) -> bool {
+        match category {
+            Category::Retirement | Category::Activity | Category::Mailbox => true,
+            Category::Address => self.person.all_activities().any(|a| a.solo),
+            Category::Profession => self.profession_changeable(),
+        }
+    }
+
+    fn choose(&self, category: Category, rng: &mut GenRng) -> EventKind {
+        match category {
+            Category::Retirement => EventKind::Retirement,
+            Category::Address => EventKind::AddressChanged,
+            Category::Profession => EventKind::ProfessionChanged,
+            Category::Activity if self.activity_count() == 0 => EventKind::ActivityAdded,
+            Category::Activity => match rng.random_range(0..100) {
+                0..=34 => EventKind::ActivityAdded,
+                35..=64 => EventKind::ActivityRemoved,
+                _ => EventKind::ActivityMoved,
+            },
+            Category::Mailbox if self.plan.mailbox.is_none() => EventKind::MailboxAdded,
+            Category::Mailbox if percent(rng, 50) => EventKind::MailboxRemoved,
+            Category::Mailbox => EventKind::MailboxChanged,
+        }
+    }
+
+    fn apply(&mut self, kind: EventKind, day: u32, rng: &mut GenRng) -> bool {
+        match kind {
+            EventKind::Retirement => {
+                self.person.retired = true;
+                true
+            }
+            EventKind::ActivityAdded => self.add_activity(rng),
+            EventKind::ActivityRemoved => self.remove_activity(rng),
+            EventKind::ActivityMoved => self.move_activity(rng),
+            EventKind::AddressChanged => self.move_cabinet(rng),
+            EventKind::ProfessionChanged => self.change_profession(rng),
+            EventKind::MailboxAdded => {
+                if self.plan.mailbox.is_some() {
+                    return false;
+                }
+                let site = self.person.first_site();
+                let opened = PersonalPlan::opened(
+                    rng,
+                    self.person.index,
+                    self.names(),
+                    &self.person.registrations,
+                    site.as_ref(),
+                );
+                self.plan.mailbox = Some(opened);
+                true
+            }
+            EventKind::MailboxRemoved => self.plan.mailbox.take().is_some(),
+            EventKind::MailboxChanged => {
+                let site = self.person.first_site();
+                let Some(mut mailbox) = self.plan.mailbox.take() else {
+                    return false;
+                };
+                mailbox.readdress(
+                    rng,
+                    (self.person.index, day),
+                    self.names(),
+                    &self.person.registrations,
+                    site.as_ref(),
+                );
+                self.plan.mailbox = Some(mailbox);
+                true
+            }
+        }
     }
 }
 

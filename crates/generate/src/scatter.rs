@@ -1,9 +1,14 @@
 //! Row scattering: a bounded delay queue in front of the RPPS writer.
 //!
 //! In the real extraction a person's rows are not adjacent, so an importer cannot assume grouping.
-//! Rows handed to [`Scatter::defer`] come out `delay` rows later (counted in rows written), and rows
-//! handed to [`Scatter::defer_to_end`] come out after everything else. Memory stays bounded: the
+//! Rows handed to [`Scatter::place_later`] come out `delay` rows later (counted in rows written), and
+//! rows handed to [`Scatter::place_at_end`] come out after everything else. Memory stays bounded: the
 //! queue holds about (deferred rows per written row) × (mean delay) rows, and the end buffer is capped.
+//!
+//! Later days (see the crate documentation) replay day 1's placements: a row an event removed is
+//! still placed, as a *ghost* that advances the row count without writing anything, and a row an
+//! event added is placed *uncounted* (written, but not advancing the count). So every row's position
+//! relative to the other rows of day 1 is the same on every day.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
@@ -20,7 +25,10 @@ const TAIL_FALLBACK_DELAY: u64 = 200_000;
 struct Pending {
     due: u64,
     sequence: u64,
-    line: String,
+    /// `None`: a ghost.
+    line: Option<String>,
+    /// Whether writing it advances the row count.
+    counted: bool,
 }
 
 impl PartialEq for Pending {
@@ -46,10 +54,13 @@ impl Ord for Pending {
 /// The delay-queue writer.
 pub(crate) struct Scatter<W: Write> {
     out: W,
+    /// Rows placed so far (ghosts included, uncounted rows excluded): the clock delays count in.
     written: u64,
+    /// Lines actually written.
+    lines: u64,
     sequence: u64,
     pending: BinaryHeap<Reverse<Pending>>,
-    tail: Vec<String>,
+    tail: Vec<Option<String>>,
 }
 
 impl<W: Write> Scatter<W> {
@@ -57,35 +68,37 @@ impl<W: Write> Scatter<W> {
         Scatter {
             out,
             written: 0,
+            lines: 0,
             sequence: 0,
             pending: BinaryHeap::new(),
             tail: Vec::new(),
         }
     }
 
-    /// Writes a line (which ends with `\n`) now, then any deferred line that has become due.
-    pub(crate) fn write_now(&mut self, line: &str) -> io::Result<()> {
-        self.write_line(line)?;
+    /// Writes `line` (which ends with `\n`) now, or a ghost if `None` (see module doc), then any
+    /// deferred line that has become due.
+    pub(crate) fn place_now(&mut self, line: Option<&str>) -> io::Result<()> {
+        self.write_line(line, true)?;
         self.release_due()
     }
 
-    /// Queues a line to be written after `delay` more lines.
-    pub(crate) fn defer(&mut self, line: String, delay: u64) {
-        let due = self.written + delay.max(1);
-        self.sequence += 1;
-        self.pending.push(Reverse(Pending {
-            due,
-            sequence: self.sequence,
-            line,
-        }));
+    /// Queues a line, or a ghost if `None`, to be placed after `delay` more rows.
+    pub(crate) fn place_later(&mut self, line: Option<String>, delay: u64) {
+        self.push(line, delay, true);
     }
 
-    /// Queues a line for the end of the file.
-    pub(crate) fn defer_to_end(&mut self, line: String) {
+    /// Queues a line written after `delay` more rows without counting as a row itself.
+    pub(crate) fn defer_uncounted(&mut self, line: String, delay: u64) {
+        self.push(Some(line), delay, false);
+    }
+
+    /// Queues a line, or a ghost if `None`, for the end of the file (ghosts use end-buffer room, so
+    /// that the other rows go where they went on day 1).
+    pub(crate) fn place_at_end(&mut self, line: Option<String>) {
         if self.tail.len() < TAIL_CAPACITY {
             self.tail.push(line);
         } else {
-            self.defer(line, TAIL_FALLBACK_DELAY);
+            self.place_later(line, TAIL_FALLBACK_DELAY);
         }
     }
 
@@ -93,18 +106,34 @@ impl<W: Write> Scatter<W> {
     /// number of lines written.
     pub(crate) fn finish(mut self) -> io::Result<(W, u64)> {
         while let Some(Reverse(pending)) = self.pending.pop() {
-            self.write_line(&pending.line)?;
+            self.write_line(pending.line.as_deref(), pending.counted)?;
         }
         for line in std::mem::take(&mut self.tail) {
-            self.write_line(&line)?;
+            self.write_line(line.as_deref(), true)?;
         }
         self.out.flush()?;
-        Ok((self.out, self.written))
+        Ok((self.out, self.lines))
     }
 
-    fn write_line(&mut self, line: &str) -> io::Result<()> {
-        self.out.write_all(line.as_bytes())?;
-        self.written += 1;
+    fn push(&mut self, line: Option<String>, delay: u64, counted: bool) {
+        let due = self.written + delay.max(1);
+        self.sequence += 1;
+        self.pending.push(Reverse(Pending {
+            due,
+            sequence: self.sequence,
+            line,
+            counted,
+        }));
+    }
+
+    fn write_line(&mut self, line: Option<&str>, counted: bool) -> io::Result<()> {
+        if let Some(line) = line {
+            self.out.write_all(line.as_bytes())?;
+            self.lines += 1;
+        }
+        if counted {
+            self.written += 1;
+        }
         Ok(())
     }
 
@@ -115,7 +144,7 @@ impl<W: Write> Scatter<W> {
             .is_some_and(|Reverse(p)| p.due <= self.written)
         {
             if let Some(Reverse(pending)) = self.pending.pop() {
-                self.write_line(&pending.line)?;
+                self.write_line(pending.line.as_deref(), pending.counted)?;
             }
         }
         Ok(())

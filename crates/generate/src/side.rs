@@ -5,6 +5,11 @@
 //! rows of these files are written at once through `BufWriter`s, so memory does not grow with the
 //! number of persons. Every draw comes from streams of their own domains (see [`domain`]): the RPPS
 //! and FINESS files are byte-identical to what the generator writes without these files.
+//!
+//! A person goes through two steps so that later days (see the crate documentation) keep day 1's
+//! draws: [`SideFiles::plan`] makes all the person's draws as on day 1 (whether or not the person is
+//! still there on the day generated) into a [`SidePlan`], which the events of later days may change;
+//! [`SideFiles::write`] then writes the person as they are on the day generated.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -13,7 +18,7 @@ use std::path::Path;
 use rand::seq::IndexedRandom;
 
 use super::finess::Directory;
-use super::mssante::{Mailboxes, Site};
+use super::mssante::{Mailboxes, PersonalPlan, Site};
 use super::random::{GenRng, chance, derived_rng, domain, percent, pick};
 use super::tables::{
     AUTHORISATION_AEX, Code, DENTISTE, DENTISTE_CES, DIPLOMA_CES, DIPLOMA_DE, DIPLOMA_DES,
@@ -33,7 +38,7 @@ const AUTHORISATION_SHARE: f64 = 0.02;
 const AUTHORISATION_PERSON: u64 = 1;
 
 /// One profession of a person with its savoir-faire, exactly as in the RPPS rows.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Registration {
     pub profession: &'static Profession,
     pub savoir_faire: Vec<&'static SavoirFaire>,
@@ -56,8 +61,51 @@ pub(crate) struct PersonRecord<'a> {
     pub professions: &'a [Registration],
     /// The structure of the person's first activity, if they have one.
     pub site: Option<&'a Site>,
-    /// The cabinets the person works in that have an organisational mailbox.
+    /// The cabinets the person works in that have an organisational mailbox (as drawn on day 1;
+    /// unused by [`SideFiles::write`]).
     pub cabinets: &'a [Site],
+}
+
+/// The side-file draws of one profession of a person.
+#[derive(Debug, Clone)]
+pub(crate) struct RegistrationPlan {
+    /// A capacité found only in the savoir-faire file.
+    extra: Option<&'static SavoirFaire>,
+    /// Codes of the savoir-faire whose row is written twice.
+    duplicated: Vec<&'static str>,
+    /// A CES.
+    ces: Option<&'static Code>,
+}
+
+impl RegistrationPlan {
+    /// The draws for a profession a person takes on a later day (no duplicate row).
+    pub(crate) fn for_new_profession(
+        rng: &mut GenRng,
+        registration: &Registration,
+    ) -> RegistrationPlan {
+        let code = registration.profession.code;
+        let extra = (code == MEDECIN && chance(rng, EXTRA_CAPACITY_SHARE))
+            .then(|| extra_capacity(rng, &registration.savoir_faire));
+        let ces = ces_table(code)
+            .filter(|_| percent(rng, CES_PCT))
+            .map(|table| pick(rng, table));
+        RegistrationPlan {
+            extra,
+            duplicated: Vec::new(),
+            ces,
+        }
+    }
+}
+
+/// Everything drawn for a person's side-file lines, as changed by the events of later days.
+#[derive(Debug, Clone)]
+pub(crate) struct SidePlan {
+    /// One per registration of the person, in the same order.
+    pub registrations: Vec<RegistrationPlan>,
+    /// An exercise authorisation: discipline code and label.
+    pub authorisation: Option<(String, &'static str)>,
+    /// The personal MSSanté mailbox.
+    pub mailbox: Option<PersonalPlan>,
 }
 
 /// Data rows written in each side file (duplicates included).
@@ -77,6 +125,8 @@ pub(crate) struct SideFiles {
     diploma_rng: GenRng,
     /// Médecins seen so far: the first one gets the extra capacité and a CES whatever the draws.
     medecins: u64,
+    /// Savoir-faire rows drawn so far (written or not): the first is written twice.
+    savoir_faire_drawn: u64,
     counts: SideCounts,
     line: String,
 }
@@ -96,6 +146,7 @@ impl SideFiles {
             savoir_faire_rng: derived_rng(seed, domain::SAVOIR_FAIRE_FILE, 0),
             diploma_rng: derived_rng(seed, domain::DIPLOMA_FILE, 0),
             medecins: 0,
+            savoir_faire_drawn: 0,
             counts: SideCounts {
                 savoir_faire_rows: 0,
                 diploma_rows: 0,
@@ -110,13 +161,37 @@ impl SideFiles {
         self.mailboxes.establishments(directory)
     }
 
-    /// Writes the rows of one person in the three files.
-    pub(crate) fn person(&mut self, who: &PersonRecord<'_>) -> io::Result<()> {
+    /// Makes all the draws of one person (as generated on day 1 or their arrival day), in the
+    /// order day 1 makes them.
+    pub(crate) fn plan(&mut self, who: &PersonRecord<'_>) -> SidePlan {
         let medecin = who.professions.iter().any(|r| r.profession.code == MEDECIN);
         if medecin {
             self.medecins += 1;
         }
         let first_medecin = medecin && self.medecins == 1;
+        let registrations = who
+            .professions
+            .iter()
+            .map(|registration| self.plan_registration(registration, first_medecin))
+            .collect();
+        let authorisation = self.plan_authorisation(who);
+        let mailbox = self.mailboxes.plan(who);
+        SidePlan {
+            registrations,
+            authorisation,
+            mailbox,
+        }
+    }
+
+    /// Writes the rows of one person present on the day generated in the three files. `who` is the
+    /// person as they are that day; `cabinets` are the cabinets with a mailbox they still work in
+    /// (see [`Mailboxes::write`]).
+    pub(crate) fn write(
+        &mut self,
+        who: &PersonRecord<'_>,
+        plan: &SidePlan,
+        cabinets: &[(&Site, bool)],
+    ) -> io::Result<()> {
         let prefix = format!(
             "{t}|{id}|{t}{id}|{}|{}|",
             who.family,
@@ -124,12 +199,26 @@ impl SideFiles {
             t = who.id_type,
             id = who.id
         );
-        for registration in who.professions {
-            self.savoir_faire_rows(&prefix, who.category, registration, first_medecin)?;
-            self.diploma_rows(&prefix, registration, first_medecin)?;
+        for (registration, drawn) in who.professions.iter().zip(&plan.registrations) {
+            self.savoir_faire_rows(&prefix, who.category, registration, drawn)?;
+            self.diploma_rows(&prefix, registration, drawn)?;
         }
-        self.authorisation_row(&prefix, who)?;
-        self.mailboxes.person(who)
+        if let Some((discipline, label)) = &plan.authorisation {
+            self.write_diploma_line(
+                &prefix,
+                &[
+                    "",
+                    "",
+                    "",
+                    "",
+                    AUTHORISATION_AEX.code,
+                    AUTHORISATION_AEX.label,
+                    discipline,
+                    label,
+                ],
+            )?;
+        }
+        self.mailboxes.write(who, cabinets, plan.mailbox.as_ref())
     }
 
     /// Flushes the files (after the mailbox orphans) and returns the row counts.
@@ -140,23 +229,62 @@ impl SideFiles {
         Ok(self.counts)
     }
 
-    /// One row per savoir-faire of the RPPS rows, plus sometimes a capacité of a médecin that only
-    /// this file knows (the two extractions are not fully consistent in the real data either).
+    /// The draws of one profession: sometimes a capacité of a médecin that only the savoir-faire
+    /// file knows (the two extractions are not fully consistent in the real data either), rows
+    /// written twice, sometimes a CES.
+    fn plan_registration(
+        &mut self,
+        registration: &Registration,
+        first_medecin: bool,
+    ) -> RegistrationPlan {
+        let rng = &mut self.savoir_faire_rng;
+        let code = registration.profession.code;
+        let extra = (code == MEDECIN && (chance(rng, EXTRA_CAPACITY_SHARE) || first_medecin))
+            .then(|| extra_capacity(rng, &registration.savoir_faire));
+        let mut duplicated = Vec::new();
+        for sf in registration.savoir_faire.iter().copied().chain(extra) {
+            // The very first row of the file is written twice whatever the draw.
+            if chance(&mut self.savoir_faire_rng, DUPLICATE_SAVOIR_FAIRE_SHARE)
+                || self.savoir_faire_drawn == 0
+            {
+                duplicated.push(sf.code);
+            }
+            self.savoir_faire_drawn += 1;
+        }
+        let ces = ces_table(code).and_then(|table| {
+            let rng = &mut self.diploma_rng;
+            (percent(rng, CES_PCT) || (first_medecin && code == MEDECIN)).then(|| pick(rng, table))
+        });
+        RegistrationPlan {
+            extra,
+            duplicated,
+            ces,
+        }
+    }
+
+    /// About 2 % of persons also hold an exercise authorisation (diploma columns empty), in a
+    /// discipline of their first profession.
+    fn plan_authorisation(&mut self, who: &PersonRecord<'_>) -> Option<(String, &'static str)> {
+        let rng = &mut self.diploma_rng;
+        if !chance(rng, AUTHORISATION_SHARE) && who.index != AUTHORISATION_PERSON {
+            return None;
+        }
+        Some(authorisation_discipline(
+            rng,
+            who.professions[0].profession.code,
+        ))
+    }
+
+    /// One row per savoir-faire of the RPPS rows, plus the capacité found only here.
     fn savoir_faire_rows(
         &mut self,
         prefix: &str,
         category: &Code,
         registration: &Registration,
-        first_medecin: bool,
+        drawn: &RegistrationPlan,
     ) -> io::Result<()> {
-        let rng = &mut self.savoir_faire_rng;
         let profession = registration.profession;
-        let extra = (profession.code == MEDECIN
-            && (chance(rng, EXTRA_CAPACITY_SHARE) || first_medecin))
-            .then(|| extra_capacity(rng, &registration.savoir_faire));
-        for sf in registration.savoir_faire.iter().copied().chain(extra) {
-            let duplicate = chance(&mut self.savoir_faire_rng, DUPLICATE_SAVOIR_FAIRE_SHARE)
-                || self.counts.savoir_faire_rows == 0;
+        for sf in registration.savoir_faire.iter().copied().chain(drawn.extra) {
             let fields = [
                 profession.code,
                 profession.label,
@@ -168,7 +296,12 @@ impl SideFiles {
                 sf.label,
             ];
             fill_row(&mut self.line, prefix, &fields);
-            for _ in 0..if duplicate { 2 } else { 1 } {
+            let times = if drawn.duplicated.contains(&sf.code) {
+                2
+            } else {
+                1
+            };
+            for _ in 0..times {
                 self.savoir_faire.write_all(self.line.as_bytes())?;
                 self.counts.savoir_faire_rows += 1;
             }
@@ -181,7 +314,7 @@ impl SideFiles {
         &mut self,
         prefix: &str,
         registration: &Registration,
-        first_medecin: bool,
+        drawn: &RegistrationPlan,
     ) -> io::Result<()> {
         let code = registration.profession.code;
         if let Some(de) = state_diploma(code) {
@@ -201,52 +334,10 @@ impl SideFiles {
                 }
             }
         }
-        let ces_table = match code {
-            MEDECIN => Some(MEDECIN_CES),
-            DENTISTE => Some(DENTISTE_CES),
-            _ => None,
-        };
-        if let Some(table) = ces_table {
-            let rng = &mut self.diploma_rng;
-            if percent(rng, CES_PCT) || (first_medecin && code == MEDECIN) {
-                let ces = pick(rng, table);
-                self.diploma_row(prefix, &DIPLOMA_CES, ces)?;
-            }
+        if let Some(ces) = drawn.ces {
+            self.diploma_row(prefix, &DIPLOMA_CES, ces)?;
         }
         Ok(())
-    }
-
-    /// About 2 % of persons also hold an exercise authorisation (diploma columns empty), in a
-    /// discipline of their first profession.
-    fn authorisation_row(&mut self, prefix: &str, who: &PersonRecord<'_>) -> io::Result<()> {
-        let rng = &mut self.diploma_rng;
-        if !chance(rng, AUTHORISATION_SHARE) && who.index != AUTHORISATION_PERSON {
-            return Ok(());
-        }
-        let code = who.professions[0].profession.code;
-        let (discipline, label) = if code == MEDECIN {
-            let d = pick(rng, MEDECIN_DISCIPLINES);
-            (d.code.to_string(), d.label)
-        } else {
-            let label = PROFESSION_DISCIPLINES
-                .iter()
-                .find(|(c, _)| *c == code)
-                .map_or("Autre discipline", |(_, l)| *l);
-            (format!("D{code}"), label)
-        };
-        self.write_diploma_line(
-            prefix,
-            &[
-                "",
-                "",
-                "",
-                "",
-                AUTHORISATION_AEX.code,
-                AUTHORISATION_AEX.label,
-                &discipline,
-                label,
-            ],
-        )
     }
 
     /// A diploma row: type and diploma filled, authorisation columns empty.
@@ -303,6 +394,30 @@ fn extra_capacity(rng: &mut GenRng, existing: &[&SavoirFaire]) -> &'static Savoi
         .choose(rng)
         .copied()
         .unwrap_or(&MEDECIN_CAPACITIES[0])
+}
+
+/// The CES table of a profession, if it has one.
+fn ces_table(profession: &str) -> Option<&'static [Code]> {
+    match profession {
+        MEDECIN => Some(MEDECIN_CES),
+        DENTISTE => Some(DENTISTE_CES),
+        _ => None,
+    }
+}
+
+/// The discipline of an exercise authorisation in a profession: drawn for médecins, the
+/// profession's own otherwise.
+pub(crate) fn authorisation_discipline(rng: &mut GenRng, code: &str) -> (String, &'static str) {
+    if code == MEDECIN {
+        let d = pick(rng, MEDECIN_DISCIPLINES);
+        (d.code.to_string(), d.label)
+    } else {
+        let label = PROFESSION_DISCIPLINES
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map_or("Autre discipline", |(_, l)| *l);
+        (format!("D{code}"), label)
+    }
 }
 
 /// The `DEnn` diploma of a profession.

@@ -4,6 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
+mod days;
+
 use super::tables::{RPPS_COLUMNS, RPPS_HEADER};
 use super::{
     DIPLOMAS_FILE_NAME, FINESS_FILE_NAME, GenerateOptions, GeneratedFiles, MSSANTE_FILE_NAME,
@@ -46,8 +48,13 @@ struct Output {
 }
 
 fn run(persons: u64, seed: u64) -> Output {
+    run_options(&GenerateOptions::new(persons, seed))
+}
+
+/// Generates with any options (any day) and reads the five files.
+fn run_options(options: &GenerateOptions) -> Output {
     let dir = tempfile::tempdir().expect("temp dir");
-    let files = generate(&GenerateOptions { persons, seed }, dir.path()).expect("generation");
+    let files = generate(options, dir.path()).expect("generation");
     let rpps = std::fs::read_to_string(&files.rpps).expect("rpps file is UTF-8");
     let finess = std::fs::read_to_string(&files.finess).expect("finess file is UTF-8");
     let read = |path| std::fs::read_to_string(path).expect("side file is UTF-8");
@@ -135,20 +142,10 @@ fn same_seed_gives_identical_bytes_and_other_seed_differs() {
     let dir_a = tempfile::tempdir().unwrap();
     let dir_b = tempfile::tempdir().unwrap();
     let dir_c = tempfile::tempdir().unwrap();
-    let opts = GenerateOptions {
-        persons: 500,
-        seed: 7,
-    };
+    let opts = GenerateOptions::new(500, 7);
     let a = generate(&opts, dir_a.path()).unwrap();
     let b = generate(&opts, dir_b.path()).unwrap();
-    let c = generate(
-        &GenerateOptions {
-            persons: 500,
-            seed: 8,
-        },
-        dir_c.path(),
-    )
-    .unwrap();
+    let c = generate(&GenerateOptions::new(500, 8), dir_c.path()).unwrap();
     assert_eq!(
         std::fs::read(&a.rpps).unwrap(),
         std::fs::read(&b.rpps).unwrap()
@@ -172,14 +169,7 @@ fn same_seed_gives_identical_bytes_and_other_seed_differs() {
 fn file_names_and_output_directory_creation() {
     let dir = tempfile::tempdir().unwrap();
     let nested = dir.path().join("a").join("b");
-    let files = generate(
-        &GenerateOptions {
-            persons: 100,
-            seed: 1,
-        },
-        &nested,
-    )
-    .unwrap();
+    let files = generate(&GenerateOptions::new(100, 1), &nested).unwrap();
     assert_eq!(
         files.rpps,
         nested.join("PS_LibreAcces_Personne_activite_202611010000.txt")
@@ -239,7 +229,11 @@ fn header_is_verbatim_with_trailing_separator() {
 
 #[test]
 fn every_rpps_line_has_57_fields_lf_and_counts_match_stats() {
-    let out = sample();
+    check_every_rpps_line_has_57_fields_lf_and_counts_match_stats(sample());
+}
+
+/// See [`every_rpps_line_has_57_fields_lf_and_counts_match_stats`]; also run on later days.
+fn check_every_rpps_line_has_57_fields_lf_and_counts_match_stats(out: &Output) {
     assert!(out.rpps.ends_with('\n'));
     assert!(!out.rpps.contains('\r'));
     let rows = rpps_rows(out);
@@ -259,7 +253,12 @@ fn every_rpps_line_has_57_fields_lf_and_counts_match_stats() {
 
 #[test]
 fn identifiers_have_rpps_and_adeli_shapes() {
-    let rows = rpps_rows(sample());
+    check_identifiers_have_rpps_and_adeli_shapes(sample());
+}
+
+/// See [`identifiers_have_rpps_and_adeli_shapes`]; also run on later days.
+fn check_identifiers_have_rpps_and_adeli_shapes(out: &Output) {
+    let rows = rpps_rows(out);
     let mut adeli = 0;
     for row in &rows {
         assert_eq!(row[NATIONAL_ID], format!("{}{}", row[TYPE], row[ID]));
@@ -398,7 +397,11 @@ fn rows_of_a_person_are_scattered() {
 
 #[test]
 fn finess_site_numbers_match_the_finess_file_except_a_few() {
-    let out = sample();
+    check_finess_site_numbers_match_the_finess_file_except_a_few(sample());
+}
+
+/// See [`finess_site_numbers_match_the_finess_file_except_a_few`]; also run on later days.
+fn check_finess_site_numbers_match_the_finess_file_except_a_few(out: &Output) {
     let sites = finess_sites(out);
     let rows = rpps_rows(out);
     let with_site: Vec<_> = rows.iter().filter(|r| !r[FINESS_SITE].is_empty()).collect();
@@ -423,7 +426,12 @@ fn finess_site_numbers_match_the_finess_file_except_a_few() {
 
 #[test]
 fn pharmacists_work_in_officines_with_sections() {
-    let rows = rpps_rows(sample());
+    check_pharmacists_work_in_officines_with_sections(sample());
+}
+
+/// See [`pharmacists_work_in_officines_with_sections`]; also run on later days.
+fn check_pharmacists_work_in_officines_with_sections(out: &Output) {
+    let rows = rpps_rows(out);
     let officine: Vec<_> = rows.iter().filter(|r| r[SECTOR] == "SA33").collect();
     assert!(!officine.is_empty());
     for row in &officine {
@@ -744,7 +752,11 @@ fn side_file_headers_are_verbatim() {
 
 #[test]
 fn side_file_lines_have_their_field_counts_and_match_stats() {
-    let out = sample();
+    check_side_file_lines_have_their_field_counts_and_match_stats(sample());
+}
+
+/// See [`side_file_lines_have_their_field_counts_and_match_stats`]; also run on later days.
+fn check_side_file_lines_have_their_field_counts_and_match_stats(out: &Output) {
     for text in [&out.savoir_faire, &out.diplomas, &out.mssante] {
         assert!(text.ends_with('\n') && !text.contains('\r'));
     }
@@ -768,7 +780,11 @@ fn side_file_lines_have_their_field_counts_and_match_stats() {
 
 #[test]
 fn savoir_faire_file_matches_the_rpps_file() {
-    let out = sample();
+    check_savoir_faire_file_matches_the_rpps_file(sample());
+}
+
+/// See [`savoir_faire_file_matches_the_rpps_file`]; also run on later days.
+fn check_savoir_faire_file_matches_the_rpps_file(out: &Output) {
     let registrations = rpps_registrations(out);
     let rows = pipe_rows(&out.savoir_faire);
     for row in &rows {
@@ -812,7 +828,11 @@ fn savoir_faire_file_matches_the_rpps_file() {
 
 #[test]
 fn diplomas_cover_every_profession_of_every_person() {
-    let out = sample();
+    check_diplomas_cover_every_profession_of_every_person(sample());
+}
+
+/// See [`diplomas_cover_every_profession_of_every_person`]; also run on later days.
+fn check_diplomas_cover_every_profession_of_every_person(out: &Output) {
     let rows = pipe_rows(&out.diplomas);
     let mut de: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for row in rows.iter().filter(|r| r[DIPLOMA_TYPE] == "DE") {
@@ -888,7 +908,11 @@ fn every_profession_has_its_own_state_diploma() {
 
 #[test]
 fn personal_mailboxes_belong_to_rpps_persons_except_the_orphan() {
-    let out = sample();
+    check_personal_mailboxes_belong_to_rpps_persons_except_the_orphan(sample());
+}
+
+/// See [`personal_mailboxes_belong_to_rpps_persons_except_the_orphan`]; also run on later days.
+fn check_personal_mailboxes_belong_to_rpps_persons_except_the_orphan(out: &Output) {
     let registrations = rpps_registrations(out);
     let persons: BTreeMap<&str, (&str, &str)> = rpps_rows(out)
         .into_iter()
@@ -929,7 +953,11 @@ fn personal_mailboxes_belong_to_rpps_persons_except_the_orphan() {
 
 #[test]
 fn mailbox_structures_match_the_rpps_and_finess_files() {
-    let out = sample();
+    check_mailbox_structures_match_the_rpps_and_finess_files(sample());
+}
+
+/// See [`mailbox_structures_match_the_rpps_and_finess_files`]; also run on later days.
+fn check_mailbox_structures_match_the_rpps_and_finess_files(out: &Output) {
     let rows = rpps_rows(out);
     let sites = finess_sites(out);
     // (person, FINESS site or SIRET) pairs of the RPPS activities.
@@ -997,7 +1025,11 @@ fn mailbox_structures_match_the_rpps_and_finess_files() {
 
 #[test]
 fn mailbox_addresses_are_unique_except_the_deliberate_duplicates() {
-    let out = sample();
+    check_mailbox_addresses_are_unique_except_the_deliberate_duplicates(sample());
+}
+
+/// See [`mailbox_addresses_are_unique_except_the_deliberate_duplicates`]; also run on later days.
+fn check_mailbox_addresses_are_unique_except_the_deliberate_duplicates(out: &Output) {
     let mut lines_per_address: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     for row in mailboxes(out) {
         lines_per_address
