@@ -526,3 +526,44 @@ fn malformed_rpps_lines_are_skipped_and_reported() {
     .expect("JSON");
     assert_eq!(practitioner["name"][0]["family"], "HÉLOÏSE");
 }
+
+#[test]
+fn a_server_started_after_a_killed_import_removes_what_it_left() {
+    let a = dataset_a();
+    let b = dataset_b();
+    let scratch = scratch_dir("annuaire-it-kill-serve-");
+    let data = scratch.path().join("data");
+    common::import_files(&a.files, &data, None);
+    match kill_import_midway(&b.files, &data) {
+        KillAttempt::Killed => {}
+        // The machine outran the kill: nothing half-written to clean (the other kill test
+        // retries with bigger files).
+        KillAttempt::TooLate(reason) => {
+            eprintln!("skipped, the import completed before the kill: {reason}");
+            return;
+        }
+    }
+    assert!(
+        data.join("generations/gen-000002").is_dir(),
+        "the killed import left its generation"
+    );
+    let (server, address) = common::spawn_binary_server(&data);
+    assert!(
+        !data.join("generations/gen-000002").exists(),
+        "the server removed the unfinished generation at start-up:\n{}",
+        server.stderr()
+    );
+    assert!(
+        !data.join("history/seg-000002.bin").exists(),
+        "and its history segment"
+    );
+    assert!(
+        server.stderr().contains("removed gen-000002"),
+        "{}",
+        server.stderr()
+    );
+    let id = common::ordinary_person(&a.rows)[0].practitioner_id();
+    let (status, _) =
+        common::http_get(address, &format!("/fhir/Practitioner/{id}")).expect("it serves A");
+    assert_eq!(status, 200);
+}

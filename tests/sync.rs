@@ -1095,3 +1095,50 @@ async fn bulk_export_full_and_since_with_deletions() {
         "Prefer: respond-async is required"
     );
 }
+
+/// The generator's day 2 (retirements, new persons, activity, address, profession and mailbox
+/// changes), all five files: the summary counts against two independent full imports.
+#[test]
+fn generated_day_two_is_counted_as_the_files_say() {
+    let dir = common::scratch_dir("annuaire-sync-generated-");
+    let root = dir.path();
+    let generate = |day: u32| {
+        annuaire_generate::generate(
+            &annuaire_generate::GenerateOptions::new(PERSONS, SEED).with_day(day),
+            &root.join(format!("day{day}")),
+        )
+        .unwrap()
+    };
+    let (day1, day2) = (generate(1), generate(2));
+    assert!(day2.stats.events.total() > 0, "day 2 has events");
+    let at =
+        |files: &GeneratedFiles, data: &Path, when| common::import_files(files, data, Some(when));
+    at(&day1, &root.join("alone1"), day(1));
+    at(&day2, &root.join("alone2"), day(2));
+    let (before, after) = (
+        snapshot(&root.join("alone1")),
+        snapshot(&root.join("alone2")),
+    );
+    let data = root.join("data");
+    at(&day1, &data, day(1));
+    let summary = at(&day2, &data, day(2));
+    let mut total_changes = 0;
+    for rtype in ResourceType::ALL {
+        let (added, changed, removed, unchanged) = expected_changes(&before, &after, rtype);
+        let c = import::changes_of(&summary.changes, rtype);
+        assert_eq!(
+            (c.added, c.changed, c.deactivated, c.unchanged),
+            (added, changed, removed, unchanged),
+            "{rtype}"
+        );
+        total_changes += added + changed + removed;
+    }
+    assert!(total_changes > 0);
+    let p = import::changes_of(&summary.changes, ResourceType::Practitioner);
+    assert!(
+        p.deactivated >= day2.stats.events.retirements,
+        "every retired person's practitioners are deactivated: {p:?} {:?}",
+        day2.stats.events
+    );
+    assert!(p.added >= day2.stats.events.new_persons, "{p:?}");
+}

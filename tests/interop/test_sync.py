@@ -70,6 +70,8 @@ def bulk_export(base: str, dest: str, since: str | None = None):
     downloads, DELETE. Returns the exporter (its transaction_time) and the NDJSON resources by
     file kind."""
 
+    os.makedirs(dest, exist_ok=True)
+
     async def run():
         async with cfs.FhirClient(base, set(TYPES)) as fhir:
             exporter = bulk_utils.BulkExporter(
