@@ -15,6 +15,7 @@ use crate::auth::audit::{AuditLog, AuditOpenError};
 use crate::auth::config::AuthConfig;
 use crate::auth::{Access, AccessControl, AccessSetupError};
 use crate::export::Exports;
+use crate::search::cursor::CursorKey;
 use crate::http::{self, AppState};
 use crate::import::{self, ImportError};
 use crate::settings::{Settings, SettingsError};
@@ -80,6 +81,7 @@ impl Application {
         let data = DataDir::create(&data)?;
         let serving_lock = data.lock_for_serving()?;
         remove_leftovers(&data)?;
+        let cursor_key = CursorKey::new(&data.cursor_secret()?);
         let generations = Generations::open(data.clone(), cache_bytes)?;
         let info = generations.current().info().clone();
         let listener =
@@ -93,8 +95,15 @@ impl Application {
             .clone()
             .unwrap_or_else(|| data.root().join("exports"));
         let exports = Arc::new(Exports::new(&export_dir, settings.export_expiry())?);
-        let mut state = AppState::new(Arc::new(generations), access, exports);
+        let mut state = AppState::new(
+            Arc::new(generations),
+            access,
+            exports,
+            settings.limits,
+            cursor_key,
+        );
         state.access_log = settings.access_log;
+        state.trusted_proxies = Arc::new(settings.trusted_proxies.clone());
         tracing::info!(
             "serving {} ({} practitioners, {} roles, {} organizations, imported {}) at http://{address}/fhir",
             state.generations.serving(),

@@ -18,6 +18,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::config::{AuditConfig, AuthConfig};
+use crate::search::limits::Limits;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_CACHE_MB: u64 = 256;
@@ -86,6 +87,11 @@ pub struct Settings {
     #[arg(long, env = "ANNUAIRE_EXPORT_EXPIRY_MINUTES")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub export_expiry_minutes: Option<u64>,
+    /// Addresses of the reverse proxies whose `Forwarded` / `X-Forwarded-*` headers are
+    /// believed (links are built from them); anyone else's are ignored [default: none].
+    #[arg(long = "trusted-proxy", env = "ANNUAIRE_TRUSTED_PROXIES", value_delimiter = ',')]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Log one line per request.
     #[arg(long, env = "ANNUAIRE_ACCESS_LOG")]
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -98,6 +104,14 @@ pub struct Settings {
     #[arg(skip)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audit: Option<AuditConfig>,
+    /// What one search may cost, and how many run at once (`[limits]`).
+    #[arg(skip)]
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub limits: Limits,
+}
+
+fn is_default(limits: &Limits) -> bool {
+    *limits == Limits::default()
 }
 
 /// The settings cannot be read or are not valid; the message names the file and setting.
@@ -129,7 +143,7 @@ impl Settings {
         }
         let nested = Env::prefixed("ANNUAIRE_").split("__").filter(|key| {
             let key = key.as_str().to_ascii_lowercase();
-            key.starts_with("auth.") || key.starts_with("audit.")
+            key.starts_with("auth.") || key.starts_with("audit.") || key.starts_with("limits.")
         });
         figment = figment
             .merge(nested)

@@ -526,8 +526,8 @@ async fn errors_are_operation_outcomes() {
     )
     .await;
 
-    // Refusals actix makes itself, before the handler runs (here a form body over the
-    // extractor's limit), are OperationOutcomes too.
+    // A form body over the configured limit is refused before it is read whole, as an
+    // OperationOutcome naming the limit (FHIR's `too-long`).
     let oversized = client
         .post(app.url("/fhir/Practitioner/_search"))
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -535,7 +535,7 @@ async fn errors_are_operation_outcomes() {
         .send()
         .await
         .unwrap();
-    let diagnostics = assert_outcome(oversized, StatusCode::PAYLOAD_TOO_LARGE, "too-costly").await;
+    let diagnostics = assert_outcome(oversized, StatusCode::PAYLOAD_TOO_LARGE, "too-long").await;
     assert!(diagnostics.contains("limit"), "{diagnostics}");
 }
 

@@ -118,6 +118,12 @@ fn set_fields(line: &str, changes: &[(usize, &str)]) -> String {
     fields.join(";")
 }
 
+/// A FINESS file holding only the CH (two organizations: the establishment and its legal-entity
+/// stub), for tests about RPPS rows: an import refuses a FINESS file without establishments.
+fn finess_with_the_ch_only() -> String {
+    finess_file(&[ch_line()])
+}
+
 fn finess_file(lines: &[String]) -> String {
     let mut text = format!("{MANIFEST}\n");
     for line in lines {
@@ -633,13 +639,13 @@ fn rpps_06_labels_differing_between_rows_create_nothing() {
             ("Libellé genre activité", "Soins"),
         ],
     );
-    let imported = import(rpps_file(&[row(1), relabelled]), finess_file(&[]));
+    let imported = import(rpps_file(&[row(1), relabelled]), finess_with_the_ch_only());
     let summary = &imported.summary;
     assert_eq!(summary.rows_skipped, 0);
     assert_eq!(summary.duplicate_rows_collapsed, 0, "the rows differ");
     assert_eq!(summary.resources.practitioner, 1);
     assert_eq!(summary.resources.practitioner_role, 1);
-    assert_eq!(summary.resources.organization, 1);
+    assert_eq!(summary.resources.organization, 1 + 2, "one cabinet, the CH and its stub");
     let store = imported.open();
     assert_eq!(store.practitioner(CLAIRE), parse(GOLDEN_PRACTITIONER));
     assert_eq!(store.role(CABINET_SE), parse(GOLDEN_ROLE_CABINET));
@@ -707,11 +713,11 @@ fn rpps_08_adeli_and_rpps_ids_of_one_human_stay_apart() {
             ("Identification nationale PP", "0690001234"),
         ],
     );
-    let imported = import(rpps_file(&[as_adeli, row(3)]), finess_file(&[]));
+    let imported = import(rpps_file(&[as_adeli, row(3)]), finess_with_the_ch_only());
     let summary = &imported.summary;
     assert_eq!(summary.resources.practitioner, 2);
     assert_eq!(summary.resources.practitioner_role, 2);
-    assert_eq!(summary.resources.organization, 1, "one shared cabinet");
+    assert_eq!(summary.resources.organization, 1 + 2, "one shared cabinet, the CH and its stub");
     let store = imported.open();
     let adeli = store.practitioner("pp-0690001234-60");
     let rpps = store.practitioner("pp-819990000025-60");
@@ -805,6 +811,18 @@ fn finess_01_manifest_missing_is_not_a_finess_file() {
         let dir = DataDir::create(&data).unwrap();
         assert_eq!(dir.current().unwrap(), None, "nothing made current");
     }
+}
+
+/// A FINESS file holding its manifest and no establishment is a cut download: refused, nothing
+/// made current.
+#[test]
+fn finess_01_a_file_without_establishments_is_refused() {
+    let rpps = rpps_file(&[row(1)]);
+    let (_tmp, data, result) = try_import(rpps.as_bytes(), finess_file(&[]).as_bytes());
+    let error = result.expect_err("an empty FINESS file").to_string();
+    assert!(error.contains("holds no establishment"), "{error}");
+    let dir = DataDir::create(&data).unwrap();
+    assert_eq!(dir.current().unwrap(), None, "nothing made current");
 }
 
 /// §8.1: the manifest is read as such (whatever its count), never as a header or a record.

@@ -218,15 +218,23 @@ async fn check_string_param(
         "{exact_name}={prefix} is not a prefix search"
     );
 
-    // :contains — an infix of 3+ characters, of 2 and of 1, in any case.
+    // :contains — infixes of 3+ characters, in any case; shorter ones would match most of the
+    // directory and are refused as too costly.
     let contains_name = format!("{code}:contains");
+    for needle in [chars(&folded, 2, 4), chars(&folded, 1, 2)] {
+        let url = search_url(&c.app, rtype, &[(&contains_name, &needle)]);
+        let (status, outcome) = get_json(&c.client, &url).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{url}");
+        assert_eq!(outcome["issue"][0]["code"], "too-costly", "{url}: {outcome}");
+    }
     for needle in [
         chars(&folded, 1, 4),
         chars(value, 1, n.min(6)).to_uppercase(),
         chars(&folded, n - 3, n),
-        chars(&folded, 2, 4),
-        chars(&folded, 1, 2),
     ] {
+        if fold(&needle).chars().count() < 3 {
+            continue;
+        }
         c.expect(
             rtype,
             &[(&contains_name, &needle)],
@@ -702,7 +710,7 @@ async fn string_pharmacy_licence_is_always_missing() {
         ("pharmacy-licence", "1"),
         ("pharmacy-licence", "a"),
         ("pharmacy-licence:exact", "1234"),
-        ("pharmacy-licence:contains", "1"),
+        ("pharmacy-licence:contains", "123"),
     ] {
         c.expect_none("Organization", &[(name, value)]).await;
     }
@@ -2059,7 +2067,7 @@ async fn escaping_commas_pipes_and_dollars() {
     // `\$`: a literal dollar.
     c.expect_none("Practitioner", &[("family", &format!("{f1}\\$"))])
         .await;
-    c.expect_none("Practitioner", &[("family:contains", "\\$")])
+    c.expect_none("Practitioner", &[("family:contains", "ab\\$")])
         .await;
     c.expect_none("Organization", &[("name:contains", "a\\$b")])
         .await;
@@ -2078,7 +2086,7 @@ async fn post_search_equals_get() {
         (
             "Practitioner",
             vec![
-                ("name:contains", "an".into()),
+                ("name:contains", "ier".into()),
                 ("_sort", "family".into()),
                 ("_count", "7".into()),
             ],
@@ -2294,11 +2302,11 @@ async fn check_paging(c: &Ctx, rtype: &str, pairs: &[(&str, &str)], count: usize
 #[tokio::test]
 async fn paging_next_and_previous() {
     let c = ctx();
-    check_paging(&c, "Practitioner", &[("name:contains", "an")], 7).await;
+    check_paging(&c, "Practitioner", &[("name:contains", "ier")], 7).await;
     check_paging(
         &c,
         "Practitioner",
-        &[("name:contains", "an"), ("_sort", "family")],
+        &[("name:contains", "ier"), ("_sort", "family")],
         7,
     )
     .await;
@@ -2347,17 +2355,20 @@ async fn count_parameter() {
 #[tokio::test]
 async fn links_use_the_host_the_request_came_through() {
     let c = ctx();
+    let own = c.app.url("/fhir");
     for (headers, base) in [
         (
             vec![("Host", "annuaire.example:8443")],
             "http://annuaire.example:8443/fhir",
         ),
+        // Forwarded headers count only from a configured proxy (tests/hostile.rs); this server
+        // trusts none, so links keep the address the request reached.
         (
             vec![
                 ("X-Forwarded-Host", "proxy.example"),
                 ("X-Forwarded-Proto", "https"),
             ],
-            "https://proxy.example/fhir",
+            own.as_str(),
         ),
     ] {
         let mut request = c.client.get(search_url(
@@ -2814,12 +2825,12 @@ async fn total_parameter() {
 #[tokio::test]
 async fn sort_parameter() {
     let c = ctx();
-    let criteria = [("name:contains", "ar")];
+    let criteria = [("name:contains", "mar")];
     let subset: Vec<&Value> = c
         .corpus
         .of("Practitioner")
         .iter()
-        .filter(|p| contains(&name_parts(p), "ar"))
+        .filter(|p| contains(&name_parts(p), "mar"))
         .collect();
     assert!(subset.len() > 20);
     let sort_key = |p: &Value| {
@@ -3349,7 +3360,8 @@ async fn every_declared_parameter_and_modifier_is_supported() {
                     (_, "identifier") => "urn:x|1".into(),
                     ("date", _) => "2026".into(),
                     ("reference", _) => "x-1".into(),
-                    _ => "x".into(),
+                    // `:contains` takes three characters at least.
+                    _ => "xyz".into(),
                 }
             };
             let mut forms = vec![(code.to_owned(), value_for(""), true)];

@@ -600,16 +600,29 @@ fn an_import_that_would_empty_a_type_is_refused_and_nothing_changes() {
     let day1 = Day::from_generated(&s.day1);
     import_ok(&day1, &data, day(1));
     let before = snapshot(&data);
-    // A truncated RPPS file: its header only.
     let truncated = s.root.join("truncated");
     std::fs::create_dir_all(&truncated).unwrap();
-    let (header, _) = rpps_lines(&s.day1.rpps);
+    let (header, rows) = rpps_lines(&s.day1.rpps);
     let rpps = truncated.join(s.day1.rpps.file_name().unwrap());
-    std::fs::write(&rpps, header + "\n").unwrap();
+    // A file holding its header only is not an extraction at all.
+    std::fs::write(&rpps, format!("{header}\n")).unwrap();
     let files = Day {
         rpps,
         finess: s.day1.finess.clone(),
     };
+    let error = import_day(&files, &data, day(2), Safety::default()).unwrap_err();
+    assert!(
+        error.to_string().contains("holds no valid data row"),
+        "{error}"
+    );
+    assert_eq!(snapshot(&data), before, "the served data is as it was");
+    // A download cut after its first rows: it would deactivate almost every practitioner.
+    const KEPT_ROWS: usize = 10;
+    std::fs::write(
+        &files.rpps,
+        format!("{header}\n{}\n", rows[..KEPT_ROWS].join("\n")),
+    )
+    .unwrap();
     let error = import_day(&files, &data, day(2), Safety::default()).unwrap_err();
     let message = error.to_string();
     assert!(matches!(error, ImportError::Shrink { .. }), "{message}");
@@ -639,7 +652,12 @@ fn an_import_that_would_empty_a_type_is_refused_and_nothing_changes() {
     )
     .unwrap();
     let p = import::changes_of(&summary.changes, ResourceType::Practitioner);
-    assert_eq!(p.deactivated, p.previously_active);
+    assert_eq!(p.added, 0, "{p:?}");
+    assert_eq!(p.deactivated + p.changed + p.unchanged, p.previously_active, "{p:?}");
+    assert!(
+        p.deactivated >= p.previously_active - KEPT_ROWS as u64,
+        "all but the kept rows' persons deactivated: {p:?}"
+    );
     // The binary says it in words and exits non-zero.
     let output = common::annuaire()
         .args(["import", "--rpps"])

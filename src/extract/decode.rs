@@ -6,8 +6,69 @@
 //! guessed.
 
 use std::borrow::Cow;
+use std::io::Read;
 
 use super::RowError;
+
+/// The longest line an extraction may have: real lines are under 2 KB (RPPS ~600 bytes); a
+/// "line" longer than this is a file without line ends (CR-only, one giant header) or not text,
+/// and reading it whole would take the memory of the file.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// Reads through to `inner`, failing (with [`LineTooLong`] inside the `io::Error`) as soon as a
+/// line grows past `limit` bytes: the readers built on it (line by line, CSV) never buffer more
+/// than one bounded line.
+pub struct LineGuard<R> {
+    inner: R,
+    limit: usize,
+    /// Bytes since the last line end.
+    current: usize,
+    /// 1-based number of the line being read.
+    line: u64,
+}
+
+/// A line past the limit, with its number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("line {line} is longer than {limit} bytes")]
+pub struct LineTooLong {
+    pub line: u64,
+    pub limit: usize,
+}
+
+impl<R: Read> LineGuard<R> {
+    pub fn new(inner: R, limit: usize) -> LineGuard<R> {
+        LineGuard {
+            inner,
+            limit,
+            current: 0,
+            line: 1,
+        }
+    }
+}
+
+impl<R: Read> Read for LineGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        for byte in &buf[..read] {
+            if *byte == b'\n' {
+                self.current = 0;
+                self.line += 1;
+            } else {
+                self.current += 1;
+                if self.current > self.limit {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        LineTooLong {
+                            line: self.line,
+                            limit: self.limit,
+                        },
+                    ));
+                }
+            }
+        }
+        Ok(read)
+    }
+}
 
 /// Bytes that Windows-1252 does not define. encoding_rs maps them to C1 controls (WHATWG
 /// rules); a real Windows-1252 file never contains them, so their presence means "not text we
@@ -93,5 +154,24 @@ mod tests {
         assert_eq!(trim_line_end(b"a|b|\n"), b"a|b|");
         assert_eq!(trim_line_end(b"a|b|"), b"a|b|");
         assert_eq!(strip_bom(b"\xEF\xBB\xBFType"), b"Type");
+    }
+}
+
+#[cfg(test)]
+mod guard_tests {
+    use super::*;
+
+    #[test]
+    fn lines_past_the_limit_stop_the_read_naming_the_line() {
+        let text = b"short\nalso short\nthis one is far too long\nnever read\n";
+        let mut guarded = LineGuard::new(&text[..], 12);
+        let mut out = Vec::new();
+        let error = guarded.read_to_end(&mut out).unwrap_err();
+        let long = error.get_ref().unwrap().downcast_ref::<LineTooLong>().unwrap();
+        assert_eq!(long.line, 3);
+        let mut fine = LineGuard::new(&b"a\nbc\n"[..], 2);
+        let mut all = Vec::new();
+        fine.read_to_end(&mut all).unwrap();
+        assert_eq!(all, b"a\nbc\n");
     }
 }

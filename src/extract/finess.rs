@@ -11,7 +11,7 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 
-use super::decode::{Encoding, decode_line, strip_bom};
+use super::decode::{Encoding, LineGuard, MAX_LINE_BYTES, decode_line, strip_bom};
 use super::{FileError, Rejected, RowError};
 
 const EXPECTED: &str = "a FINESS etalab extraction (etalab-cs1100507)";
@@ -75,7 +75,15 @@ pub struct FinessFile {
 /// Reads a FINESS cs1100507 file.
 pub fn read(path: &Path) -> Result<FinessFile, FileError> {
     let file = File::open(path).map_err(|e| FileError::io(path, e))?;
-    read_from(path, BufReader::new(file))
+    let finess = read_from(path, BufReader::new(LineGuard::new(file, MAX_LINE_BYTES)))?;
+    if finess.establishments.is_empty() {
+        return Err(FileError::NotTheExpectedFormat {
+            path: path.to_path_buf(),
+            expected: "a FINESS etalab-cs1100507 extraction",
+            detail: "it holds no establishment (structureet record): a cut or empty file is not imported".into(),
+        });
+    }
+    Ok(finess)
 }
 
 /// Reads FINESS records from any reader; `path` only names the file in reports.
@@ -95,7 +103,10 @@ pub fn read_from(path: &Path, input: impl std::io::Read) -> Result<FinessFile, F
             Ok(false) => break,
             Ok(true) => {}
             Err(err) if err.is_io_error() => {
-                return Err(FileError::io(path, std::io::Error::other(err.to_string())));
+                let csv::ErrorKind::Io(io) = err.into_kind() else {
+                    unreachable!("an io error")
+                };
+                return Err(FileError::io(path, io));
             }
             Err(err) => {
                 out.reject(path, line, RowError::Csv(err.to_string()));

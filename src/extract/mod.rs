@@ -68,10 +68,32 @@ pub enum FileError {
         expected: &'static str,
         detail: String,
     },
+    /// A line longer than any real extraction's (a file without line ends, or not text).
+    #[error(
+        "{}:{line}: a line of more than {limit} bytes; no extraction has lines that long (is the file cut, without line ends, or not an extraction?)",
+        path.display()
+    )]
+    LineTooLong {
+        path: PathBuf,
+        line: u64,
+        limit: usize,
+    },
 }
 
 impl FileError {
+    /// An error reading `path`; a [`decode::LineTooLong`] from a [`decode::LineGuard`] becomes
+    /// [`FileError::LineTooLong`], naming the line.
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        if let Some(long) = source
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<decode::LineTooLong>())
+        {
+            return FileError::LineTooLong {
+                path: path.to_path_buf(),
+                line: long.line,
+                limit: long.limit,
+            };
+        }
         FileError::Io {
             path: path.to_path_buf(),
             source,

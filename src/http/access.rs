@@ -21,6 +21,11 @@ use crate::fhir::ResourceType;
 #[derive(Debug, Clone, Copy)]
 pub struct Returned(pub u64);
 
+/// The parameters of a `POST _search` (query and form body together), for the audit trail,
+/// which would otherwise see only the query string.
+#[derive(Debug, Clone)]
+pub struct SearchedQuery(pub String);
+
 /// Paths anyone may read: the CapabilityStatement (the spec requires it) and the SMART
 /// discovery document, which clients need before they have a token.
 fn is_public(path: &str) -> bool {
@@ -107,6 +112,11 @@ pub async fn control(
             .extensions()
             .get::<Returned>()
             .map_or(0, |r| r.0);
+        let query = response
+            .response()
+            .extensions()
+            .get::<SearchedQuery>()
+            .map_or(query, |q| q.0.clone());
         audit.record(
             &AuditRecord {
                 caller: caller_json.unwrap_or_default(),

@@ -14,6 +14,7 @@ use crate::auth::AccessError;
 use crate::auth::jwt::TokenError;
 use crate::fhir::InvalidId;
 use crate::search::SearchError;
+use crate::search::limits::Interrupted;
 use crate::search::query::QueryError;
 use crate::store::StoreError;
 
@@ -44,13 +45,26 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("{0}")]
     NotAcceptable(String),
-    #[error("the server could not read its data: {0}")]
+    /// The details (paths) go to the log, never to the client.
+    #[error("the server could not read its data; the cause is in its log")]
     Store(#[from] StoreError),
     #[error("{0}")]
     Unavailable(String),
     /// Too much work running already: 429, try again shortly.
     #[error("{0}")]
     Busy(String),
+    /// Every search slot is taken and the queue is full: 503, try again shortly.
+    #[error("{0}")]
+    Overloaded(String),
+    /// The request would cost more than the limits allow: 400 `too-costly`.
+    #[error("{0}")]
+    TooCostly(String),
+    /// A body larger than the limit: 413.
+    #[error("{0}")]
+    TooLarge(String),
+    /// A body that did not arrive in time: 408.
+    #[error("{0}")]
+    Timeout(String),
     /// Refused by access control: 401, 403 or 429.
     #[error("{error}")]
     Access {
@@ -61,7 +75,10 @@ pub enum ApiError {
 
 impl From<QueryError> for ApiError {
     fn from(e: QueryError) -> ApiError {
-        ApiError::BadRequest(e.to_string())
+        match e {
+            QueryError::TooCostly(e) => ApiError::TooCostly(e.to_string()),
+            other => ApiError::BadRequest(other.to_string()),
+        }
     }
 }
 
@@ -77,6 +94,12 @@ impl From<SearchError> for ApiError {
             SearchError::Query(e) => e.into(),
             SearchError::Store(e) => e.into(),
             SearchError::NotFound(message) => ApiError::NotFound(message),
+            SearchError::Interrupted(Interrupted::Deadline(ms)) => ApiError::TooCostly(format!(
+                "too costly: the search ran past its deadline of {ms} ms (limit `limits.deadline_ms`); narrow it (more specific parameters, fewer includes, no sort)"
+            )),
+            SearchError::Interrupted(Interrupted::Cancelled) => {
+                ApiError::Unavailable("the search was cancelled: its client went away".into())
+            }
         }
     }
 }
@@ -93,6 +116,10 @@ impl ApiError {
             ApiError::Store(_) => "exception",
             ApiError::Unavailable(_) => "transient",
             ApiError::Busy(_) => "throttled",
+            ApiError::Overloaded(_) => "transient",
+            ApiError::TooCostly(_) => "too-costly",
+            ApiError::TooLarge(_) => "too-long",
+            ApiError::Timeout(_) => "timeout",
             ApiError::Access { error, .. } => match error {
                 AccessError::BadToken(TokenError::Expired) => "expired",
                 AccessError::Forbidden(_) => "forbidden",
@@ -122,6 +149,10 @@ impl ResponseError for ApiError {
             ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Busy(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooCostly(_) => StatusCode::BAD_REQUEST,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Access { error, .. } => match error {
                 AccessError::Forbidden(_) => StatusCode::FORBIDDEN,
                 AccessError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -139,8 +170,14 @@ impl ResponseError for ApiError {
         if let ApiError::MethodNotAllowed(_) = self {
             response.insert_header((actix_web::http::header::ALLOW, "GET, HEAD"));
         }
-        if let ApiError::Busy(_) = self {
-            response.insert_header((actix_web::http::header::RETRY_AFTER, "10"));
+        match self {
+            ApiError::Busy(_) => {
+                response.insert_header((actix_web::http::header::RETRY_AFTER, "10"));
+            }
+            ApiError::Overloaded(_) => {
+                response.insert_header((actix_web::http::header::RETRY_AFTER, "1"));
+            }
+            _ => {}
         }
         if let ApiError::Access { error, realm } = self {
             match error {

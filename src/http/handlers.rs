@@ -7,12 +7,14 @@ use std::time::SystemTime;
 use actix_web::http::header::{self, HttpDate};
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::access::{Returned, caller};
+use super::access::{Returned, SearchedQuery, caller};
 use super::error::ApiError;
 use super::{AppState, FHIR_JSON};
 use crate::auth::Caller;
 use crate::fhir::{FhirId, ResourceType};
 use crate::search::history::Scope;
+use crate::search::Context;
+use crate::search::limits::Budget;
 use crate::store::history::Kind;
 use crate::store::{ResourceStore, StoredResource};
 
@@ -120,7 +122,15 @@ fn versioned(
     rtype: ResourceType,
     resource: StoredResource,
 ) -> HttpResponse {
-    let etag = resource.version.etag();
+    let redaction = state.access.policy.redaction();
+    let redacted = !caller.permissions.restricted && !redaction.elements(rtype).is_empty();
+    // A redacted representation is another representation: its own validator, so that a cache
+    // never answers a caller allowed the full resource with the redacted one, or the reverse.
+    let etag = if redacted {
+        format!("W/\"{}-redacted\"", resource.version.number)
+    } else {
+        resource.version.etag()
+    };
     let last_modified = SystemTime::from(resource.version.last_updated.to_datetime());
     if not_modified(req, &etag, Some(last_modified)) {
         return HttpResponse::NotModified()
@@ -128,15 +138,10 @@ fn versioned(
             .finish();
     }
     let json = resource.to_json();
-    let json = if caller.permissions.restricted {
-        json
+    let json = if redacted {
+        redaction.apply(rtype, &json).into_owned()
     } else {
-        state
-            .access
-            .policy
-            .redaction()
-            .apply(rtype, &json)
-            .into_owned()
+        json
     };
     let mut response = HttpResponse::Ok()
         .content_type(FHIR_JSON)
@@ -194,7 +199,9 @@ async fn history(
                 .map_err(|error| access_error(&policy, error))?;
         }
     }
-    let request = crate::search::history::parse(scope, &query_pairs(req.query_string()))?;
+    let cursor_key = state.cursor_key.clone();
+    let request =
+        crate::search::history::parse(scope, &query_pairs(req.query_string()), &cursor_key)?;
     let redaction = if caller.permissions.restricted {
         crate::auth::Redaction::none()
     } else {
@@ -202,11 +209,27 @@ async fn history(
     };
     let base = fhir_base(&req);
     let store = state.current();
+    let limits = state.limits;
+    let budget = Budget::new(&limits);
+    let cancel = budget.cancel_on_drop();
+    let _slot = state
+        .admission
+        .enter()
+        .await
+        .map_err(|full| ApiError::Overloaded(full.to_string()))?;
     let output = web::block(move || {
-        crate::search::history::run(store.as_ref(), &request, &base, &redaction)
+        let context = Context {
+            base: &base,
+            redaction: &redaction,
+            limits: &limits,
+            budget: &budget,
+            cursor_key: &cursor_key,
+        };
+        crate::search::history::run(store.as_ref(), &request, &context)
     })
     .await
     .map_err(|e| ApiError::Unavailable(format!("the history could not be read: {e}")))??;
+    cancel.disarm();
     let mut response = HttpResponse::Ok()
         .content_type(FHIR_JSON)
         .body(output.bundle);
@@ -268,14 +291,35 @@ pub async fn search_get(
 pub async fn search_post(
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Bytes,
+    payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+        .unwrap_or("")
+        .to_owned();
+    let limits = state.limits;
+    // The body within its size and time limits: a slow or huge one holds no worker.
+    let body = tokio::time::timeout(
+        std::time::Duration::from_millis(limits.body_timeout_ms),
+        payload.to_bytes_limited(limits.max_body_bytes),
+    )
+    .await
+    .map_err(|_| {
+        ApiError::Timeout(format!(
+            "the _search body did not arrive within {} ms (limit `limits.body_timeout_ms`)",
+            limits.body_timeout_ms
+        ))
+    })?
+    .map_err(|_| {
+        ApiError::TooLarge(format!(
+            "the _search body is larger than {} bytes (limit `limits.max_body_bytes`)",
+            limits.max_body_bytes
+        ))
+    })?
+    .map_err(|e| ApiError::BadRequest(format!("the _search body could not be read: {e}")))?;
     if !body.is_empty() && !content_type.starts_with("application/x-www-form-urlencoded") {
         return Err(ApiError::BadRequest(format!(
             "POST _search takes an application/x-www-form-urlencoded body, not `{content_type}`"
@@ -285,7 +329,18 @@ pub async fn search_post(
         .map_err(|_| ApiError::BadRequest("the _search form body is not UTF-8".into()))?;
     let mut params = query_pairs(req.query_string());
     params.extend(query_pairs(body));
-    search(req, &path.into_inner(), params, state).await
+    // The audit trail records what was searched, body included (redacted as a query is).
+    let searched = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&params)
+        .finish();
+    let mut response = search(req, &path.into_inner(), params, state).await;
+    match &mut response {
+        Ok(r) => {
+            r.extensions_mut().insert(SearchedQuery(searched));
+        }
+        Err(_) => {}
+    }
+    response
 }
 
 pub(super) fn query_pairs(query: &str) -> Vec<(String, String)> {
@@ -304,7 +359,9 @@ async fn search(
     let rtype = resource_type(type_name)?;
     let strict =
         crate::search::query::is_strict(req.headers().get("prefer").and_then(|v| v.to_str().ok()));
-    let mut request = crate::search::query::parse(rtype, &params, strict)?;
+    let limits = state.limits;
+    let mut request =
+        crate::search::query::parse_within(rtype, &params, strict, &limits, &state.cursor_key)?;
     let caller = caller(&req);
     let policy = state.access.policy.clone();
     policy
@@ -323,13 +380,34 @@ async fn search(
         .and_then(|cursor| cursor.pinned_generation())
         .and_then(|number| state.generations.get(number))
         .unwrap_or_else(|| state.current());
-    let output = if request.is_point_lookup() {
-        crate::search::run(store.as_ref(), &request, &base, &redaction)?
+    let budget = Budget::new(&limits);
+    // Dropped with this handler's future when the client goes away: the search stops.
+    let cancel = budget.cancel_on_drop();
+    let point_lookup = request.is_point_lookup();
+    let cursor_key = state.cursor_key.clone();
+    let run = move || {
+        let context = Context {
+            base: &base,
+            redaction: &redaction,
+            limits: &limits,
+            budget: &budget,
+            cursor_key: &cursor_key,
+        };
+        crate::search::run(store.as_ref(), &request, &context)
+    };
+    let output = if point_lookup {
+        run()?
     } else {
-        web::block(move || crate::search::run(store.as_ref(), &request, &base, &redaction))
+        let _slot = state
+            .admission
+            .enter()
+            .await
+            .map_err(|full| ApiError::Overloaded(full.to_string()))?;
+        web::block(run)
             .await
             .map_err(|e| ApiError::Unavailable(format!("the search could not run: {e}")))??
     };
+    cancel.disarm();
     let mut response = HttpResponse::Ok()
         .content_type(FHIR_JSON)
         .body(output.bundle);
@@ -404,8 +482,24 @@ fn resource_type(name: &str) -> Result<ResourceType, ApiError> {
 
 /// The FHIR base URL as the client reached it (scheme and host it came through).
 pub(super) fn fhir_base(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    format!("{}://{}/fhir", info.scheme(), info.host())
+    let trusted = req
+        .app_data::<web::Data<AppState>>()
+        .zip(req.peer_addr())
+        .is_some_and(|(state, peer)| state.trusted_proxies.contains(&peer.ip()));
+    if trusted {
+        // A proxy we trust says how the client reached it (Forwarded, X-Forwarded-*).
+        let info = req.connection_info();
+        return format!("{}://{}/fhir", info.scheme(), info.host());
+    }
+    // Anyone else's forwarding headers are ignored: links are built from the Host the request
+    // was sent to, over this server's own scheme.
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(|| req.app_config().host().to_owned(), str::to_owned);
+    format!("http://{host}/fhir")
 }
 
 /// `If-None-Match` (weak comparison, `*`) or, without it, `If-Modified-Since`.

@@ -6,6 +6,7 @@ mod access;
 pub mod error;
 mod export;
 mod handlers;
+mod hygiene;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -16,6 +17,9 @@ use actix_web::{App, HttpServer, guard, web};
 
 use crate::auth::AccessControl;
 use crate::export::Exports;
+use crate::search::admission::Admission;
+use crate::search::cursor::CursorKey;
+use crate::search::limits::Limits;
 use crate::store::{Generations, ResourceStore};
 
 /// `Content-Type` of every FHIR body. FHIR 4.0.1 JSON: no `fhirVersion` parameter is needed for
@@ -36,6 +40,14 @@ pub struct AppState {
     pub access: AccessControl,
     /// Bulk Data export jobs.
     pub exports: Arc<Exports>,
+    /// What one search may cost.
+    pub limits: Limits,
+    /// How many searches run at once, and wait.
+    pub admission: Arc<Admission>,
+    /// Signs and checks paging cursors.
+    pub cursor_key: CursorKey,
+    /// Peers whose `Forwarded` / `X-Forwarded-*` headers are believed (reverse proxies).
+    pub trusted_proxies: Arc<Vec<std::net::IpAddr>>,
 }
 
 impl AppState {
@@ -43,6 +55,8 @@ impl AppState {
         generations: Arc<Generations>,
         access: AccessControl,
         exports: Arc<Exports>,
+        limits: Limits,
+        cursor_key: CursorKey,
     ) -> AppState {
         let mut capability = crate::conformance::capability_statement(env!("CARGO_PKG_VERSION"));
         if let Some(rest) = capability["rest"].get_mut(0) {
@@ -54,6 +68,13 @@ impl AppState {
             access_log: false,
             access,
             exports,
+            limits,
+            admission: Arc::new(Admission::new(
+                limits.max_running_searches,
+                limits.max_waiting_searches,
+            )),
+            cursor_key,
+            trusted_proxies: Arc::new(Vec::new()),
         }
     }
 
@@ -119,6 +140,7 @@ pub fn server(listener: TcpListener, state: AppState, workers: usize) -> std::io
         App::new()
             .app_data(web::Data::new(state.clone()))
             .wrap(actix_web::middleware::from_fn(access::control))
+            .wrap(actix_web::middleware::from_fn(hygiene::guard))
             .wrap(ErrorHandlers::new().default_handler(error::outcome_for_bare_errors))
             .wrap(Compress::default())
             .wrap(Condition::new(state.access_log, access_logger(&state)))

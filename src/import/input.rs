@@ -7,14 +7,16 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use super::{ImportError, RejectReport};
-use crate::extract::decode::{Encoding, decode_line, strip_bom, trim_line_end};
+use crate::extract::decode::{
+    Encoding, LineGuard, MAX_LINE_BYTES, decode_line, strip_bom, trim_line_end,
+};
 use crate::extract::{FileError, Rejected, RowError};
 use crate::progress::{Progress, Unit};
 
 /// An extraction file whose header line has been read.
 pub(crate) struct PipeInput {
     pub path: PathBuf,
-    reader: BufReader<File>,
+    reader: BufReader<LineGuard<File>>,
     size: u64,
     header_len: u64,
     pub header: String,
@@ -36,7 +38,7 @@ impl PipeInput {
         let read_error = |e| ImportError::File(FileError::io(path, e));
         let file = File::open(path).map_err(read_error)?;
         let size = file.metadata().map_err(read_error)?.len();
-        let mut reader = BufReader::with_capacity(1 << 20, file);
+        let mut reader = BufReader::with_capacity(1 << 20, LineGuard::new(file, MAX_LINE_BYTES));
         let mut bytes = Vec::with_capacity(4096);
         let header_len = reader.read_until(b'\n', &mut bytes).map_err(read_error)? as u64;
         let mut input = PipeInput {

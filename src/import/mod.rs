@@ -532,11 +532,13 @@ fn partition_rpps(
     rejects: &RejectReport,
 ) -> Result<Partition, ImportError> {
     let RppsInput { input, layout } = rpps;
+    let input_path = input.path.clone();
     let count = spill::bucket_count(input.size());
     let spill_error = |source| ImportError::Spill {
         path: spill_dir.to_path_buf(),
         source,
     };
+    let mut valid_rows = 0u64;
     let mut persons = spill::Buckets::create(spill_dir, "persons", count).map_err(spill_error)?;
     let mut structures =
         spill::Buckets::create(spill_dir, "structures", count).map_err(spill_error)?;
@@ -545,6 +547,7 @@ fn partition_rpps(
             Ok(row) => row,
             Err(reason) => return Ok(Err(reason)),
         };
+        valid_rows += 1;
         persons
             .push(row.person_key(), line_number, text)
             .map_err(spill_error)?;
@@ -558,6 +561,16 @@ fn partition_rpps(
         }
         Ok(Ok(()))
     })?;
+    if valid_rows == 0 {
+        return Err(ImportError::File(FileError::NotTheExpectedFormat {
+            path: input_path,
+            expected: "an RPPS PS_LibreAcces_Personne_activite extraction",
+            detail: format!(
+                "it holds no valid data row ({} lines read): a cut or empty file is not imported",
+                stats.rows_read
+            ),
+        }));
+    }
     Ok(Partition {
         layout,
         person_buckets: persons.finish().map_err(spill_error)?,

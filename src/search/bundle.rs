@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::cursor::Cursor;
+use super::cursor::{Cursor, CursorKey};
 use super::query::{SearchRequest, Summary};
 use crate::auth::Redaction;
 use crate::fhir::ResourceType;
@@ -34,27 +34,28 @@ pub fn links(
     next: Option<&Cursor>,
     previous: Option<Option<&Cursor>>,
     with_paging: bool,
+    key: &CursorKey,
 ) -> Vec<(&'static str, String)> {
-    let mut links = vec![("self", link(base, request, request.cursor.as_ref()))];
+    let mut links = vec![("self", link(base, request, request.cursor.as_ref(), key))];
     if with_paging {
         if request.cursor.is_some() {
-            links.push(("first", link(base, request, None)));
+            links.push(("first", link(base, request, None, key)));
         }
         if let Some(previous) = previous {
-            links.push(("previous", link(base, request, previous)));
+            links.push(("previous", link(base, request, previous, key)));
         }
         if let Some(next) = next {
-            links.push(("next", link(base, request, Some(next))));
+            links.push(("next", link(base, request, Some(next), key)));
         }
     }
     links
 }
 
 /// A link with the applied parameters, plus a cursor.
-fn link(base: &str, request: &SearchRequest, cursor: Option<&Cursor>) -> String {
+fn link(base: &str, request: &SearchRequest, cursor: Option<&Cursor>, key: &CursorKey) -> String {
     let mut pairs: Vec<(String, String)> = request.applied.clone();
     if let Some(cursor) = cursor {
-        pairs.push(("_cursor".into(), cursor.encode()));
+        pairs.push(("_cursor".into(), cursor.encode(key)));
     }
     let query: Vec<String> = pairs
         .iter()
@@ -90,7 +91,7 @@ fn encode(text: &str) -> String {
 }
 
 /// Same request on the same generation, same id (useful to test harnesses).
-fn bundle_id(generation: &GenerationInfo, request: &SearchRequest) -> String {
+fn bundle_id(generation: &GenerationInfo, request: &SearchRequest, key: &CursorKey) -> String {
     let mut hasher = Sha256::new();
     hasher.update(generation.number.to_be_bytes());
     hasher.update(request.rtype.as_str());
@@ -104,7 +105,7 @@ fn bundle_id(generation: &GenerationInfo, request: &SearchRequest) -> String {
         request
             .cursor
             .as_ref()
-            .map(Cursor::encode)
+            .map(|c| c.encode(key))
             .unwrap_or_default(),
     );
     let digest = hasher.finalize();
@@ -116,7 +117,9 @@ pub fn write(
     frame: &Frame<'_>,
     entries: &[Entry],
     request: &SearchRequest,
+    capped: &[String],
     redaction: &Redaction,
+    key: &CursorKey,
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(
         256 + entries
@@ -125,7 +128,7 @@ pub fn write(
             .sum::<usize>(),
     );
     out.extend_from_slice(br#"{"resourceType":"Bundle","id":"#);
-    write_json_string(&mut out, &bundle_id(frame.generation, request));
+    write_json_string(&mut out, &bundle_id(frame.generation, request, key));
     out.extend_from_slice(br#","meta":{"lastUpdated":"#);
     write_json_string(&mut out, &frame.generation.last_updated);
     out.extend_from_slice(br#"},"type":"searchset""#);
@@ -144,7 +147,7 @@ pub fn write(
         out.push(b'}');
     }
     out.push(b']');
-    let outcome = outcome(request);
+    let outcome = outcome(request, capped);
     if !entries.is_empty() || outcome.is_some() {
         out.extend_from_slice(br#","entry":["#);
         for (i, entry) in entries.iter().enumerate() {
@@ -180,15 +183,19 @@ fn write_json_string(out: &mut Vec<u8>, text: &str) {
     serde_json::to_writer(&mut *out, text).expect("writing to a Vec cannot fail");
 }
 
-/// Warnings about what was ignored (lenient handling), as an OperationOutcome.
-fn outcome(request: &SearchRequest) -> Option<Value> {
-    if request.ignored.is_empty() {
+/// Warnings about what was ignored (lenient handling) and what a limit left out of the page
+/// (`capped`), as an OperationOutcome.
+fn outcome(request: &SearchRequest, capped: &[String]) -> Option<Value> {
+    if request.ignored.is_empty() && capped.is_empty() {
         return None;
     }
     let issues: Vec<Value> = request
         .ignored
         .iter()
         .map(|reason| json!({"severity": "warning", "code": "not-supported", "diagnostics": format!("ignored: {reason}")}))
+        .chain(capped.iter().map(|reason| {
+            json!({"severity": "warning", "code": "too-costly", "diagnostics": reason})
+        }))
         .collect();
     Some(json!({"resourceType": "OperationOutcome", "issue": issues}))
 }

@@ -1,17 +1,66 @@
 //! Paging cursors: where a page ended, carried opaquely in the `next`/`previous` links.
 //!
-//! Paging is keyset-based and stateless: a cursor holds the last id of the page before (and
-//! its sort values when `_sort` is used). It stays valid across server restarts and imports:
-//! in a newer generation the search resumes after the same id, so a page never repeats or
-//! skips a resource that both generations hold. A cursor is decoded once, when the request is
-//! parsed ([`Cursor::decode`]); everything after works on the typed value.
+//! Paging is keyset-based and stateless: a cursor holds the last id of the page before (and,
+//! when `_sort` is used, the ranks of its sort values among their terms: never the values,
+//! which could be restricted elements). An id-ordered cursor stays valid across server
+//! restarts and imports: in a newer generation the search resumes after the same id, so a page
+//! never repeats or skips a resource that both generations hold; a sorted one is read on the
+//! generation it started on. A cursor is decoded once, when the request is parsed
+//! ([`Cursor::decode`]); everything after works on the typed value.
 
+use aws_lc_rs::{constant_time, hmac};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-/// Sort values as index bytes, one per sort key (`None`: the resource has no value).
-pub type SortValues = Vec<Option<Vec<u8>>>;
+/// The key cursors are signed with (HMAC-SHA-256), so that a client can neither forge one nor
+/// alter one (to pin a search to another generation, or to another position). One per data
+/// directory (`DataDir::cursor_key`): cursors survive restarts, and replicas serving copies of
+/// the same directory accept each other's.
+#[derive(Clone)]
+pub struct CursorKey(hmac::Key);
+
+/// Bytes of the signature a cursor carries.
+const TAG_LEN: usize = 16;
+
+impl CursorKey {
+    pub fn new(secret: &[u8]) -> CursorKey {
+        CursorKey(hmac::Key::new(hmac::HMAC_SHA256, secret))
+    }
+
+    /// `payload` signed: `base64(payload).base64(tag)`.
+    fn seal(&self, payload: &impl Serialize) -> String {
+        let json = serde_json::to_vec(payload).expect("a cursor serializes");
+        let tag = hmac::sign(&self.0, &json);
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(&json),
+            URL_SAFE_NO_PAD.encode(&tag.as_ref()[..TAG_LEN])
+        )
+    }
+
+    /// The payload of a cursor this key sealed; anything else is refused.
+    fn open<T: DeserializeOwned>(&self, text: &str) -> Result<T, InvalidCursor> {
+        let (payload, tag) = text.split_once('.').ok_or(InvalidCursor)?;
+        let json = URL_SAFE_NO_PAD.decode(payload).map_err(|_| InvalidCursor)?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| InvalidCursor)?;
+        let expected = hmac::sign(&self.0, &json);
+        constant_time::verify_slices_are_equal(&expected.as_ref()[..TAG_LEN], &tag)
+            .map_err(|_| InvalidCursor)?;
+        serde_json::from_slice(&json).map_err(|_| InvalidCursor)
+    }
+}
+
+impl std::fmt::Debug for CursorKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CursorKey(..)")
+    }
+}
+
+/// The ranks of a row's sort values, one per sort key (`None`: the resource has no value); see
+/// `engine::SortColumn`.
+pub type SortValues = Vec<Option<u32>>;
 
 /// Where a page ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,41 +80,29 @@ struct Wire {
     g: u64,
     after: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    keys: Vec<Option<String>>,
+    k: Vec<Option<u32>>,
 }
 
-/// The `_cursor` value is not one this server issued.
+/// The `_cursor` value is not one this server issued (or it was altered).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not a cursor this server issued")]
 pub struct InvalidCursor;
 
 impl Cursor {
-    pub fn encode(&self) -> String {
-        let wire = Wire {
+    pub fn encode(&self, key: &CursorKey) -> String {
+        key.seal(&Wire {
             g: self.generation,
             after: self.after.clone(),
-            keys: self
-                .keys
-                .iter()
-                .map(|k| k.as_ref().map(|k| URL_SAFE_NO_PAD.encode(k)))
-                .collect(),
-        };
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&wire).expect("a cursor serializes"))
+            k: self.keys.clone(),
+        })
     }
 
-    pub fn decode(text: &str) -> Result<Cursor, InvalidCursor> {
-        let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| InvalidCursor)?;
-        let wire: Wire = serde_json::from_slice(&bytes).map_err(|_| InvalidCursor)?;
-        let keys = wire
-            .keys
-            .into_iter()
-            .map(|k| k.map(|k| URL_SAFE_NO_PAD.decode(k)).transpose())
-            .collect::<Result<SortValues, _>>()
-            .map_err(|_| InvalidCursor)?;
+    pub fn decode(text: &str, key: &CursorKey) -> Result<Cursor, InvalidCursor> {
+        let wire: Wire = key.open(text)?;
         Ok(Cursor {
             generation: wire.g,
             after: wire.after,
-            keys,
+            keys: wire.k,
         })
     }
 
@@ -86,14 +123,19 @@ mod tests {
         let cursor = Cursor {
             generation: 3,
             after: "pp-1-10".into(),
-            keys: vec![Some(b"lef".to_vec()), None],
+            keys: vec![Some(12), None],
         };
-        assert_eq!(Cursor::decode(&cursor.encode()).unwrap(), cursor);
+        let key = CursorKey::new(b"secret");
+        let text = cursor.encode(&key);
+        assert_eq!(Cursor::decode(&text, &key).unwrap(), cursor);
         assert_eq!(cursor.pinned_generation(), Some(3));
-        assert!(Cursor::decode("not a cursor").is_err());
-        assert!(
-            Cursor::decode(&URL_SAFE_NO_PAD.encode(br#"{"after":"x","keys":["%%"]}"#)).is_err()
-        );
+        assert!(Cursor::decode("not a cursor", &key).is_err());
+        // Altered, or signed with another key: refused.
+        let (payload, tag) = text.split_once('.').unwrap();
+        let forged = URL_SAFE_NO_PAD.encode(br#"{"g":9,"after":"pp-1-10","k":[12,null]}"#);
+        assert!(Cursor::decode(&format!("{forged}.{tag}"), &key).is_err());
+        assert!(Cursor::decode(payload, &key).is_err(), "unsigned");
+        assert!(Cursor::decode(&text, &CursorKey::new(b"other")).is_err());
     }
 }
 
@@ -118,19 +160,17 @@ struct HistoryWire {
 }
 
 impl HistoryCursor {
-    pub fn encode(&self) -> String {
-        let wire = HistoryWire {
+    pub fn encode(&self, key: &CursorKey) -> String {
+        key.seal(&HistoryWire {
             t: self.time.0,
             r: self.type_byte,
             id: self.id.clone(),
             v: self.version,
-        };
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&wire).expect("a cursor serializes"))
+        })
     }
 
-    pub fn decode(text: &str) -> Result<HistoryCursor, InvalidCursor> {
-        let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| InvalidCursor)?;
-        let wire: HistoryWire = serde_json::from_slice(&bytes).map_err(|_| InvalidCursor)?;
+    pub fn decode(text: &str, key: &CursorKey) -> Result<HistoryCursor, InvalidCursor> {
+        let wire: HistoryWire = key.open(text)?;
         Ok(HistoryCursor {
             time: crate::store::Millis(wire.t),
             type_byte: wire.r,
@@ -152,7 +192,8 @@ mod history_tests {
             id: "eg-1".into(),
             version: 3,
         };
-        assert_eq!(HistoryCursor::decode(&cursor.encode()).unwrap(), cursor);
-        assert!(HistoryCursor::decode("x").is_err());
+        let key = CursorKey::new(b"secret");
+        assert_eq!(HistoryCursor::decode(&cursor.encode(&key), &key).unwrap(), cursor);
+        assert!(HistoryCursor::decode("x", &key).is_err());
     }
 }

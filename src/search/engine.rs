@@ -11,12 +11,17 @@ use roaring::{MultiOps, RoaringBitmap};
 
 use super::date;
 use super::fold::fold;
+use super::limits::{Budget, Limits};
 use super::params::SearchParam;
 use super::query::{Criterion, Include, Modifier, SearchValue, SortKey};
 use super::terms::{self, CODE, EXACT, FOLDED, OF_TYPE, PRESENT, REFERENCE, SYSTEM, TEXT};
+use super::SearchError;
 use crate::fhir::ResourceType;
 use crate::search::params::ParamType;
-use crate::store::{ResourceStore, StoreError};
+use crate::store::ResourceStore;
+
+/// Steps of a loop between two budget checks.
+const CHECK_EVERY: usize = 256;
 
 /// Below this many targets, a chain looks up each target's reverse postings; above, it scans
 /// the forward index of the source type.
@@ -25,6 +30,7 @@ const CHAIN_LOOKUP_LIMIT: u64 = 512;
 pub struct Engine<'s> {
     store: &'s dyn ResourceStore,
     now_millis: i64,
+    budget: &'s Budget,
 }
 
 fn all(store: &dyn ResourceStore, rtype: ResourceType) -> RoaringBitmap {
@@ -34,10 +40,19 @@ fn all(store: &dyn ResourceStore, rtype: ResourceType) -> RoaringBitmap {
 }
 
 impl<'s> Engine<'s> {
-    pub fn new(store: &'s dyn ResourceStore) -> Engine<'s> {
+    pub fn new(store: &'s dyn ResourceStore, budget: &'s Budget) -> Engine<'s> {
         let now_millis =
             (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
-        Engine { store, now_millis }
+        Engine {
+            store,
+            now_millis,
+            budget,
+        }
+    }
+
+    /// Stops the search when it ran out of time or its client left.
+    fn check(&self) -> Result<(), SearchError> {
+        Ok(self.budget.check()?)
     }
 
     /// Documents of `rtype` matching every criterion.
@@ -45,7 +60,7 @@ impl<'s> Engine<'s> {
         &self,
         rtype: ResourceType,
         criteria: &[Criterion],
-    ) -> Result<RoaringBitmap, StoreError> {
+    ) -> Result<RoaringBitmap, SearchError> {
         if criteria.is_empty() {
             return Ok(all(self.store, rtype));
         }
@@ -68,7 +83,7 @@ impl<'s> Engine<'s> {
         &self,
         rtype: ResourceType,
         criterion: &Criterion,
-    ) -> Result<RoaringBitmap, StoreError> {
+    ) -> Result<RoaringBitmap, SearchError> {
         match criterion {
             Criterion::Param {
                 param,
@@ -77,7 +92,10 @@ impl<'s> Engine<'s> {
             } => {
                 let parts = values
                     .iter()
-                    .map(|value| self.value(rtype, param, *modifier, value))
+                    .map(|value| {
+                        self.check()?;
+                        self.value(rtype, param, *modifier, value)
+                    })
                     .collect::<Result<Vec<_>, _>>()?;
                 let union = parts.union();
                 if *modifier == Modifier::Not {
@@ -118,11 +136,12 @@ impl<'s> Engine<'s> {
         reference: &SearchParam,
         target: ResourceType,
         targets: &RoaringBitmap,
-    ) -> Result<RoaringBitmap, StoreError> {
+    ) -> Result<RoaringBitmap, SearchError> {
         let mut out = RoaringBitmap::new();
         if targets.len() <= CHAIN_LOOKUP_LIMIT {
             let mut parts = Vec::new();
             for doc in targets {
+                self.check()?;
                 if let Some((id, _)) = self.store.document_id(target, doc)? {
                     let key = terms::key(&reference.code, REFERENCE, &format!("{target}/{id}"));
                     parts.extend(self.store.postings(rtype, &key)?);
@@ -134,6 +153,9 @@ impl<'s> Engine<'s> {
             return Ok(out);
         };
         for doc in 0..forward.documents() {
+            if doc as usize % (CHECK_EVERY * 64) == 0 {
+                self.check()?;
+            }
             if forward.targets(doc).iter().any(|t| targets.contains(*t)) {
                 out.insert(doc);
             }
@@ -147,7 +169,7 @@ impl<'s> Engine<'s> {
         param: &str,
         kind: u8,
         term: &str,
-    ) -> Result<RoaringBitmap, StoreError> {
+    ) -> Result<RoaringBitmap, SearchError> {
         Ok(self
             .store
             .postings(rtype, &terms::key(param, kind, term))?
@@ -158,12 +180,22 @@ impl<'s> Engine<'s> {
         &self,
         rtype: ResourceType,
         prefix: &[u8],
-    ) -> Result<RoaringBitmap, StoreError> {
+    ) -> Result<RoaringBitmap, SearchError> {
         let mut parts = Vec::new();
+        let mut stopped = None;
         self.store.scan_postings(rtype, prefix, &mut |_, docs| {
             parts.push(docs);
+            if parts.len() % CHECK_EVERY == 0
+                && let Err(e) = self.budget.check()
+            {
+                stopped = Some(e);
+                return false;
+            }
             true
         })?;
+        if let Some(e) = stopped {
+            return Err(e.into());
+        }
         Ok(parts.union())
     }
 
@@ -173,7 +205,7 @@ impl<'s> Engine<'s> {
         param: &SearchParam,
         modifier: Modifier,
         value: &SearchValue,
-    ) -> Result<RoaringBitmap, StoreError> {
+    ) -> Result<RoaringBitmap, SearchError> {
         let code = param.code.as_str();
         Ok(match value {
             SearchValue::Missing(missing) => {
@@ -281,7 +313,7 @@ impl<'s> Engine<'s> {
         rtype: ResourceType,
         param: &str,
         needle: &str,
-    ) -> Result<RoaringBitmap, StoreError> {
+    ) -> Result<RoaringBitmap, SearchError> {
         let dictionary = self.store.term_dictionary(rtype, param)?;
         let trigrams = terms::trigrams(needle);
         let candidates: Box<dyn Iterator<Item = u32>> = if trigrams.is_empty() {
@@ -302,7 +334,10 @@ impl<'s> Engine<'s> {
             Box::new(terms.into_iter())
         };
         let mut parts = Vec::new();
-        for number in candidates {
+        for (step, number) in candidates.enumerate() {
+            if step % CHECK_EVERY == 0 {
+                self.check()?;
+            }
             let Some(term) = dictionary.get(number as usize) else {
                 continue;
             };
@@ -314,27 +349,48 @@ impl<'s> Engine<'s> {
     }
 
     /// The resources `_include`d by `page` (documents of `rtype`) and, for `:iterate`, by what
-    /// they include in turn. Returns `(type, document)` pairs not already in `exclude`.
+    /// they include in turn, at most `limits.max_included` of them and
+    /// `limits.max_iterate_depth` rounds past the first. Returns the `(type, document)` pairs
+    /// not in the page, and what was left out when a limit stopped it (R4 lets a server cap
+    /// includes, and asks it to say so).
     pub fn includes(
         &self,
         rtype: ResourceType,
         page: &RoaringBitmap,
         includes: &[Include],
         revincludes: &[Include],
-    ) -> Result<Vec<(ResourceType, u32)>, StoreError> {
+        limits: &Limits,
+    ) -> Result<(Vec<(ResourceType, u32)>, Option<String>), SearchError> {
         let mut seen: BTreeSet<(ResourceType, u32)> = page.iter().map(|d| (rtype, d)).collect();
         let mut found: Vec<(ResourceType, u32)> = Vec::new();
         let mut frontier: Vec<(ResourceType, u32)> = page.iter().map(|d| (rtype, d)).collect();
-        let mut first_round = true;
+        let mut round = 0;
+        let full = |found: &Vec<(ResourceType, u32)>, next: &Vec<(ResourceType, u32)>| {
+            found.len() + next.len() >= limits.max_included
+        };
         while !frontier.is_empty() {
+            if round > limits.max_iterate_depth {
+                return Ok((
+                    found,
+                    Some(format!(
+                        "`:iterate` stopped after {} rounds (limit `limits.max_iterate_depth`); further resources were not included",
+                        limits.max_iterate_depth
+                    )),
+                ));
+            }
+            let first_round = round == 0;
             let mut next = Vec::new();
             for include in includes.iter().filter(|i| first_round || i.iterate) {
                 let from_source =
                     |(t, _): &&(ResourceType, u32)| include.source.is_none_or(|s| s == *t);
                 for (source_type, doc) in frontier.iter().filter(from_source) {
+                    self.check()?;
                     for (param, target) in include.followed_params(*source_type) {
                         if let Some(forward) = self.store.forward(*source_type, &param.code)? {
                             for t in forward.targets(*doc) {
+                                if full(&found, &next) {
+                                    break;
+                                }
                                 if seen.insert((target, *t)) {
                                     next.push((target, *t));
                                 }
@@ -357,91 +413,117 @@ impl<'s> Engine<'s> {
                         continue;
                     }
                     for doc in &self.pointing_at(source, param, target, &pointed)? {
+                        if full(&found, &next) {
+                            break;
+                        }
                         if seen.insert((source, doc)) {
                             next.push((source, doc));
                         }
                     }
                 }
             }
+            let capped = full(&found, &next);
             found.extend(next.iter().copied());
-            frontier = next;
-            first_round = false;
-        }
-        Ok(found)
-    }
-
-    /// Orders `matches` by the sort keys (then by id), returning document numbers.
-    pub fn sorted(
-        &self,
-        rtype: ResourceType,
-        matches: &RoaringBitmap,
-        sort: &[SortKey],
-    ) -> Result<Vec<(Vec<Option<Vec<u8>>>, u32)>, StoreError> {
-        let mut rows: Vec<(Vec<Option<Vec<u8>>>, u32)> = matches
-            .iter()
-            .map(|d| (Vec::with_capacity(sort.len()), d))
-            .collect();
-        for key in sort {
-            let values = self.sort_values(rtype, matches, key)?;
-            for (keys, doc) in &mut rows {
-                keys.push(values.get(doc).cloned().flatten());
+            if capped {
+                return Ok((
+                    found,
+                    Some(format!(
+                        "only the first {} included resources are in this page (limit `limits.max_included`)",
+                        limits.max_included
+                    )),
+                ));
             }
+            frontier = next;
+            round += 1;
         }
-        rows.sort_by(|a, b| compare_rows(sort, a, b));
-        Ok(rows)
+        Ok((found, None))
     }
 
-    /// Each matched document's sort value for `key`: its lowest term (ascending) or highest
-    /// (descending), as index bytes, which sort like the values.
-    fn sort_values(
+    /// The values one sort key gives the matched documents, as the rank of each document's
+    /// term among the parameter's terms: a small integer per document instead of the term's
+    /// bytes, and one array for the whole type instead of a map (the memory of a sorted search
+    /// is 4 bytes per document of the type and key, whatever the number of matches). Terms are
+    /// index bytes, which sort like the values; a document's value is its lowest term
+    /// (ascending) or its highest (descending).
+    pub fn sort_column(
         &self,
         rtype: ResourceType,
         matches: &RoaringBitmap,
         key: &SortKey,
-    ) -> Result<std::collections::HashMap<u32, Option<Vec<u8>>>, StoreError> {
+    ) -> Result<SortColumn, SearchError> {
+        let documents = self.store.document_count(rtype) as usize;
+        if key.param.code == "_id" {
+            // Documents are numbered in id order: the number is the rank.
+            return Ok(SortColumn {
+                ranks: (0..documents as u32).collect(),
+                descending: key.descending,
+            });
+        }
         let kind = match key.param.param_type {
             ParamType::String => FOLDED,
             ParamType::Date => terms::DATE,
             _ => CODE,
         };
         let prefix = terms::key(&key.param.code, kind, "");
-        let mut values = std::collections::HashMap::new();
-        self.store
-            .scan_postings(rtype, &prefix, &mut |term, docs| {
-                for doc in &(docs & matches) {
-                    let value = Some(term[prefix.len()..].to_vec());
-                    if key.descending {
-                        values.insert(doc, value); // later terms are higher: the last wins
-                    } else {
-                        values.entry(doc).or_insert(value);
-                    }
+        let mut ranks = vec![NO_VALUE; documents];
+        let mut rank = 0u32;
+        let mut stopped = None;
+        self.store.scan_postings(rtype, &prefix, &mut |_, docs| {
+            for doc in &(docs & matches) {
+                let slot = &mut ranks[doc as usize];
+                if key.descending || *slot == NO_VALUE {
+                    *slot = rank; // later terms are higher: the last wins when descending
                 }
-                true
-            })?;
-        Ok(values)
+            }
+            rank += 1;
+            if rank as usize % CHECK_EVERY == 0
+                && let Err(e) = self.budget.check()
+            {
+                stopped = Some(e);
+                return false;
+            }
+            true
+        })?;
+        if let Some(e) = stopped {
+            return Err(e.into());
+        }
+        Ok(SortColumn {
+            ranks,
+            descending: key.descending,
+        })
+    }
+
+    pub fn budget(&self) -> &Budget {
+        self.budget
     }
 }
 
-/// Sort order of rows: each key ascending or descending (documents without a value last),
-/// then document number (id order).
-pub fn compare_rows(
-    sort: &[SortKey],
-    a: &(Vec<Option<Vec<u8>>>, u32),
-    b: &(Vec<Option<Vec<u8>>>, u32),
-) -> std::cmp::Ordering {
-    for (i, key) in sort.iter().enumerate() {
-        let ordering = match (&a.0[i], &b.0[i]) {
-            (Some(x), Some(y)) if key.descending => y.cmp(x),
-            (Some(x), Some(y)) => x.cmp(y),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (None, None) => std::cmp::Ordering::Equal,
-        };
-        if ordering != std::cmp::Ordering::Equal {
-            return ordering;
+/// A document without a value for a sort key (sorts last, ascending or descending).
+pub const NO_VALUE: u32 = u32::MAX;
+
+/// One sort key's value of every document of a type (see [`Engine::sort_column`]).
+pub struct SortColumn {
+    ranks: Vec<u32>,
+    descending: bool,
+}
+
+impl SortColumn {
+    /// The document's rank, `None` without a value.
+    pub fn rank(&self, doc: u32) -> Option<u32> {
+        self.ranks
+            .get(doc as usize)
+            .copied()
+            .filter(|r| *r != NO_VALUE)
+    }
+
+    /// The rank turned into a key that sorts in this column's direction, missing values last.
+    pub fn order_key(&self, rank: Option<u32>) -> u32 {
+        match rank {
+            None => NO_VALUE,
+            Some(r) if self.descending => NO_VALUE - 1 - r,
+            Some(r) => r,
         }
     }
-    a.1.cmp(&b.1)
 }
 
 /// A bitmap from document numbers in any order (inserting unsorted numbers one by one into a

@@ -14,11 +14,11 @@ use roaring::RoaringBitmap;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::cursor::HistoryCursor;
+use super::cursor::{CursorKey, HistoryCursor};
 use super::date;
 use super::query::{DEFAULT_COUNT, MAX_COUNT, QueryError};
 use super::terms;
-use super::{SearchError, SearchOutput};
+use super::{Context, SearchError, SearchOutput};
 use crate::auth::Redaction;
 use crate::fhir::{FhirId, ResourceType};
 use crate::store::history::{self as store_history, HistoryEntry, Kind};
@@ -64,7 +64,11 @@ pub struct HistoryRequest {
 }
 
 /// Parses the parameters of a history interaction.
-pub fn parse(scope: Scope, params: &[(String, String)]) -> Result<HistoryRequest, QueryError> {
+pub fn parse(
+    scope: Scope,
+    params: &[(String, String)],
+    key: &CursorKey,
+) -> Result<HistoryRequest, QueryError> {
     let invalid = |name: &str, value: &str, reason: String| QueryError::InvalidValue {
         parameter: name.to_owned(),
         value: value.to_owned(),
@@ -102,8 +106,8 @@ pub fn parse(scope: Scope, params: &[(String, String)]) -> Result<HistoryRequest
                 request.count = count;
             }
             "_cursor" => {
-                let cursor = HistoryCursor::decode(value)
-                    .map_err(|e| invalid(name, value, e.to_string()))?;
+                let cursor = HistoryCursor::decode(value, key)
+                    .map_err(|e| QueryError::BadCursor(e.to_string()))?;
                 request.cursor = Some(cursor);
                 continue;
             }
@@ -157,9 +161,9 @@ fn after(cursor: Option<&HistoryCursor>, key: &HistoryCursor) -> bool {
 pub fn run(
     store: &dyn ResourceStore,
     request: &HistoryRequest,
-    base: &str,
-    redaction: &Redaction,
+    context: &Context<'_>,
 ) -> Result<SearchOutput, SearchError> {
+    let redaction = context.redaction;
     let wanted = request.count + 1;
     let mut items = match &request.scope {
         Scope::Instance(rtype, id) => instance(store, *rtype, id, request)?,
@@ -176,7 +180,7 @@ pub fn run(
     } else {
         None
     };
-    let bundle = write_bundle(store, request, base, &items, next.as_ref(), redaction);
+    let bundle = write_bundle(store, request, context, &items, next.as_ref(), redaction);
     Ok(SearchOutput {
         bundle,
         returned: items.iter().filter(|i| i.resource.is_some()).count() as u64,
@@ -405,13 +409,18 @@ fn merge(current: Vec<Item>, past: Vec<Item>, limit: usize) -> Vec<Item> {
     out
 }
 
-fn link(base: &str, request: &HistoryRequest, cursor: Option<&HistoryCursor>) -> String {
+fn link(
+    base: &str,
+    request: &HistoryRequest,
+    cursor: Option<&HistoryCursor>,
+    key: &CursorKey,
+) -> String {
     let mut pairs: Vec<(String, String)> = request.applied.clone();
     if request.count != DEFAULT_COUNT && !pairs.iter().any(|(k, _)| k == "_count") {
         pairs.push(("_count".into(), request.count.to_string()));
     }
     if let Some(cursor) = cursor {
-        pairs.push(("_cursor".into(), cursor.encode()));
+        pairs.push(("_cursor".into(), cursor.encode(key)));
     }
     let query = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
@@ -427,26 +436,24 @@ fn link(base: &str, request: &HistoryRequest, cursor: Option<&HistoryCursor>) ->
 fn write_bundle(
     store: &dyn ResourceStore,
     request: &HistoryRequest,
-    base: &str,
+    context: &Context<'_>,
     items: &[Item],
     next: Option<&HistoryCursor>,
     redaction: &Redaction,
 ) -> Vec<u8> {
-    let mut links =
-        vec![json!({"relation": "self", "url": link(base, request, request.cursor.as_ref())})];
+    let (base, key) = (context.base, context.cursor_key);
+    let this = link(base, request, request.cursor.as_ref(), key);
+    let mut links = vec![json!({"relation": "self", "url": this})];
     if request.cursor.is_some() {
-        links.push(json!({"relation": "first", "url": link(base, request, None)}));
+        links.push(json!({"relation": "first", "url": link(base, request, None, key)}));
     }
     if let Some(next) = next {
-        links.push(json!({"relation": "next", "url": link(base, request, Some(next))}));
+        links.push(json!({"relation": "next", "url": link(base, request, Some(next), key)}));
     }
     let mut id = Sha256::new();
     id.update(store.info().number.to_be_bytes());
-    id.update(link(base, request, request.cursor.as_ref()));
-    let id: String = id.finalize()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    id.update(this.as_bytes());
+    let id: String = id.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect();
     let head = json!({
         "resourceType": "Bundle",
         "id": id,

@@ -219,23 +219,23 @@ fn resolve(
         .map(|n| n as u32)
 }
 
-/// `[u16 length][term][u32 document]`, little-endian.
+/// `[u32 length][term][u32 document]`, little-endian (a term is never cut, however long).
 fn write_entry(out: &mut impl Write, term: &[u8], doc: u32) -> std::io::Result<()> {
-    let len = u16::try_from(term.len()).unwrap_or(u16::MAX);
+    let len = u32::try_from(term.len()).expect("a term is smaller than 4 GB");
     out.write_all(&len.to_le_bytes())?;
-    out.write_all(&term[..len as usize])?;
+    out.write_all(term)?;
     out.write_all(&doc.to_le_bytes())
 }
 
 /// Reads the next [`write_entry`] record into `term`; `None` at the end of the file.
 fn read_entry(input: &mut impl Read, term: &mut Vec<u8>) -> std::io::Result<Option<u32>> {
-    let mut len = [0u8; 2];
+    let mut len = [0u8; 4];
     match input.read_exact(&mut len) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
         Err(e) => return Err(e),
     }
-    term.resize(u16::from_le_bytes(len) as usize, 0);
+    term.resize(u32::from_le_bytes(len) as usize, 0);
     input.read_exact(term)?;
     let mut doc = [0u8; 4];
     input.read_exact(&mut doc)?;

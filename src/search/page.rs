@@ -1,14 +1,19 @@
 //! Which documents make up a page, and the cursors around it.
 //!
 //! Unsorted results come in id order, which is document order: a page is a range of the
-//! match bitmap, found from the cursor's id. Sorted results order every match by its sort
-//! values (then by id) and take the rows after the cursor's `(values, id)`.
+//! match bitmap, found from the cursor's id. Sorted results are never materialised: each match
+//! gets an integer key per sort key (see `engine::SortColumn`), and one pass over the matches
+//! keeps, in bounded heaps, only the page after the cursor and the page before it.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 use roaring::RoaringBitmap;
 
 use super::cursor::Cursor;
-use super::engine::{Engine, compare_rows};
-use super::query::SearchRequest;
+use super::engine::{Engine, SortColumn};
+use super::query::{QueryError, SearchRequest};
+use super::SearchError;
 use crate::fhir::ResourceType;
 use crate::store::{ResourceStore, StoreError};
 
@@ -26,9 +31,9 @@ pub fn select(
     store: &dyn ResourceStore,
     request: &SearchRequest,
     matches: &RoaringBitmap,
-) -> Result<Page, StoreError> {
+) -> Result<Page, SearchError> {
     if request.sort.is_empty() {
-        by_id(store, request, matches)
+        Ok(by_id(store, request, matches)?)
     } else {
         sorted(engine, store, request, matches)
     }
@@ -97,50 +102,102 @@ fn by_id(
     })
 }
 
-/// Sorted results: every match's sort values, ordered, then the page after the cursor.
+/// A row of a sorted result: its keys in sort order (see [`SortColumn::order_key`]), then its
+/// document number (id order breaks ties).
+type Row = (Vec<u32>, u32);
+
+/// Sorted results: the page after the cursor, and the row that starts the page before it, in
+/// one pass over the matches with heaps of at most `count + 1` rows.
 fn sorted(
     engine: &Engine<'_>,
     store: &dyn ResourceStore,
     request: &SearchRequest,
     matches: &RoaringBitmap,
-) -> Result<Page, StoreError> {
+) -> Result<Page, SearchError> {
     let rtype = request.rtype;
-    let rows = engine.sorted(rtype, matches, &request.sort)?;
-    let start = match &request.cursor {
-        None => 0,
+    let generation = store.info().number;
+    let columns: Vec<SortColumn> = request
+        .sort
+        .iter()
+        .map(|key| engine.sort_column(rtype, matches, key))
+        .collect::<Result<_, _>>()?;
+    let row_of = |doc: u32| -> Row {
+        let keys = columns.iter().map(|c| c.order_key(c.rank(doc))).collect();
+        (keys, doc)
+    };
+    // The cursor's row: its ranks are those of the generation it was issued on.
+    let after: Option<Row> = match &request.cursor {
+        None => None,
         Some(cursor) => {
-            let after_doc = store.first_document_after(rtype, &cursor.after)?;
-            // Rows strictly after (keys, id): same keys and a document at or after the first
-            // document whose id follows the cursor's id.
-            let probe = (cursor.keys.clone(), after_doc);
-            rows.partition_point(|row| {
-                compare_rows(&request.sort, row, &probe) == std::cmp::Ordering::Less
-            })
+            if cursor.generation != generation {
+                return Err(QueryError::BadCursor(
+                    "this sorted search started on data an import has since replaced; start the search again".into(),
+                )
+                .into());
+            }
+            let doc = store
+                .first_document_after(rtype, &cursor.after)?
+                .checked_sub(1)
+                .ok_or_else(|| QueryError::BadCursor("not a cursor this server issued".into()))?;
+            let keys = columns
+                .iter()
+                .zip(&cursor.keys)
+                .map(|(c, rank)| c.order_key(*rank))
+                .collect();
+            Some((keys, doc))
         }
     };
-    let documents: Vec<u32> = rows
-        .iter()
-        .skip(start)
-        .take(request.count)
-        .map(|(_, d)| *d)
-        .collect();
-    let cursor_at = |index: usize| -> Result<Cursor, StoreError> {
-        let (keys, doc) = &rows[index];
+    let count = request.count;
+    // `next_rows`: the smallest `count + 1` rows after the cursor (a max-heap, its largest
+    // evicted); `before`: the largest `count + 1` rows up to the cursor (a min-heap).
+    let mut next_rows: BinaryHeap<Row> = BinaryHeap::with_capacity(count + 2);
+    let mut before: BinaryHeap<Reverse<Row>> = BinaryHeap::with_capacity(count + 2);
+    let mut start = 0usize;
+    for (step, doc) in matches.iter().enumerate() {
+        if step % 4096 == 0 {
+            engine.budget().check()?;
+        }
+        let row = row_of(doc);
+        if after.as_ref().is_some_and(|a| row <= *a) {
+            start += 1;
+            before.push(Reverse(row));
+            if before.len() > count + 1 {
+                before.pop();
+            }
+        } else {
+            next_rows.push(row);
+            if next_rows.len() > count + 1 {
+                next_rows.pop();
+            }
+        }
+    }
+    let mut page: Vec<Row> = next_rows.into_sorted_vec();
+    let more = page.len() > count;
+    page.truncate(count);
+    let cursor_of = |row: &Row| -> Result<Cursor, StoreError> {
+        let (_, doc) = row;
         Ok(Cursor {
-            generation: store.info().number,
+            generation,
             after: id_of(store, rtype, *doc)?,
-            keys: keys.clone(),
+            keys: columns.iter().map(|c| c.rank(*doc)).collect(),
         })
     };
-    let end = start + documents.len();
-    let next = if !documents.is_empty() && end < rows.len() {
-        Some(cursor_at(end - 1)?)
-    } else {
-        None
+    let next = match page.last() {
+        Some(last) if more => Some(cursor_of(last)?),
+        _ => None,
     };
-    let previous = previous_cursor(start, request.count, cursor_at)?;
+    let previous = if start == 0 || count == 0 {
+        None
+    } else if start <= count {
+        Some(None)
+    } else {
+        // The smallest of the `count + 1` largest rows up to the cursor ends the page before
+        // the previous one.
+        let Reverse(row) = before.peek().expect("start > count rows were kept");
+        Some(Some(cursor_of(row)?))
+    };
     Ok(Page {
-        documents,
+        documents: page.into_iter().map(|(_, doc)| doc).collect(),
         next,
         previous,
     })

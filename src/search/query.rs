@@ -6,8 +6,10 @@
 
 use std::str::FromStr;
 
-use super::cursor::Cursor;
+use super::cursor::{Cursor, CursorKey};
 use super::date::{self, Prefix, Range};
+use super::fold::fold;
+use super::limits::{Limits, TooCostly};
 use super::params::{ParamType, Registry, SearchParam};
 use crate::fhir::{FhirId, ResourceType};
 
@@ -22,6 +24,10 @@ pub enum QueryError {
     },
     #[error("{0}")]
     Unsupported(String),
+    #[error(transparent)]
+    TooCostly(#[from] TooCostly),
+    #[error("invalid `_cursor`: {0}")]
+    BadCursor(String),
 }
 
 fn invalid(parameter: &str, value: &str, reason: impl Into<String>) -> QueryError {
@@ -206,12 +212,33 @@ pub fn is_strict(prefer: Option<&str>) -> bool {
     })
 }
 
-/// Parses `params` (query string or form body pairs) for a search on `rtype`.
+/// Parses `params` (query string or form body pairs) for a search on `rtype`, within the
+/// default [`Limits`].
 pub fn parse(
     rtype: ResourceType,
     params: &[(String, String)],
     strict: bool,
 ) -> Result<SearchRequest, QueryError> {
+    parse_within(rtype, params, strict, &Limits::default(), &CursorKey::new(b"tests"))
+}
+
+/// Parses `params` for a search on `rtype`; refuses, before any work, what would cost more than
+/// `limits` allow.
+pub fn parse_within(
+    rtype: ResourceType,
+    params: &[(String, String)],
+    strict: bool,
+    limits: &Limits,
+    key: &CursorKey,
+) -> Result<SearchRequest, QueryError> {
+    if params.len() > limits.max_parameters {
+        return Err(TooCostly::new(
+            "max_parameters",
+            limits.max_parameters,
+            format!("the search has {} parameters", params.len()),
+        )
+        .into());
+    }
     let mut request = SearchRequest {
         rtype,
         criteria: Vec::new(),
@@ -227,7 +254,7 @@ pub fn parse(
         ignored: Vec::new(),
     };
     for (name, value) in params {
-        let outcome = parse_one(&mut request, name, value);
+        let outcome = parse_one(&mut request, name, value, limits, key);
         match outcome {
             Ok(true) => request.applied.push((name.clone(), value.clone())),
             Ok(false) => {}
@@ -236,14 +263,21 @@ pub fn parse(
             Err(Fail(e)) => return Err(e),
         }
     }
+    let includes = request.includes.len() + request.revincludes.len();
+    if includes > limits.max_include_parameters {
+        return Err(TooCostly::new(
+            "max_include_parameters",
+            limits.max_include_parameters,
+            format!("the search has {includes} _include and _revinclude parameters"),
+        )
+        .into());
+    }
     if let Some(cursor) = &request.cursor
         && !request.sort.is_empty()
         && cursor.keys.len() != request.sort.len()
     {
-        return Err(invalid(
-            "_cursor",
-            &cursor.encode(),
-            "it was issued for another sort order",
+        return Err(QueryError::BadCursor(
+            "it was issued for another sort order".into(),
         ));
     }
     Ok(request)
@@ -263,7 +297,13 @@ impl From<QueryError> for Problem {
 }
 
 /// Applies one parameter; `Ok(false)` for parameters that do not belong in the self link.
-fn parse_one(request: &mut SearchRequest, name: &str, value: &str) -> Result<bool, Problem> {
+fn parse_one(
+    request: &mut SearchRequest,
+    name: &str,
+    value: &str,
+    limits: &Limits,
+    key: &CursorKey,
+) -> Result<bool, Problem> {
     let rtype = request.rtype;
     match name {
         "_count" => {
@@ -332,7 +372,18 @@ fn parse_one(request: &mut SearchRequest, name: &str, value: &str) -> Result<boo
             Ok(true)
         }
         "_sort" => {
-            for key in value.split(',') {
+            let keys: Vec<&str> = value.split(',').collect();
+            if request.sort.len() + keys.len() > limits.max_sort_keys {
+                return Err(Fail(
+                    TooCostly::new(
+                        "max_sort_keys",
+                        limits.max_sort_keys,
+                        format!("_sort has {} keys", request.sort.len() + keys.len()),
+                    )
+                    .into(),
+                ));
+            }
+            for key in keys {
                 let (descending, code) = match key.strip_prefix('-') {
                     Some(code) => (true, code),
                     None => (false, key),
@@ -352,12 +403,19 @@ fn parse_one(request: &mut SearchRequest, name: &str, value: &str) -> Result<boo
                             format!("`{code}` is not a string, token or date parameter of {rtype}"),
                         )
                     })?;
+                if request.sort.iter().any(|k| k.param.code == param.code) {
+                    return Err(Fail(invalid(
+                        name,
+                        value,
+                        format!("`{}` is sorted on twice", param.code),
+                    )));
+                }
                 request.sort.push(SortKey { param, descending });
             }
             Ok(true)
         }
         "_cursor" => {
-            let cursor = Cursor::decode(value).map_err(|e| invalid(name, value, e.to_string()))?;
+            let cursor = Cursor::decode(value, key).map_err(|e| invalid(name, value, e.to_string()))?;
             request.cursor = Some(cursor);
             Ok(false)
         }
@@ -386,7 +444,7 @@ fn parse_one(request: &mut SearchRequest, name: &str, value: &str) -> Result<boo
             Ok(true)
         }
         _ => {
-            let criterion = parse_criterion(rtype, name, value, 0)?;
+            let criterion = parse_criterion(rtype, name, value, 0, limits)?;
             request.criteria.push(criterion);
             Ok(true)
         }
@@ -518,9 +576,10 @@ fn parse_criterion(
     name: &str,
     value: &str,
     depth: usize,
+    limits: &Limits,
 ) -> Result<Criterion, Problem> {
     if let Some(rest) = name.strip_prefix("_has:") {
-        return parse_has(rtype, name, rest, value, depth);
+        return parse_has(rtype, name, rest, value, depth, limits);
     }
     if let Some((head, tail)) = name.split_once('.') {
         if depth > 0 {
@@ -542,7 +601,7 @@ fn parse_criterion(
                 "`{name}`: {rtype}.{code} never points at {type_modifier}"
             )));
         }
-        let inner = parse_criterion(target, tail, value, depth + 1)?;
+        let inner = parse_criterion(target, tail, value, depth + 1, limits)?;
         return Ok(Criterion::Chain {
             reference,
             target,
@@ -565,7 +624,33 @@ fn parse_criterion(
             "modifier `:{modifier_text}` is not supported on {rtype}.{code}"
         )));
     };
-    let values = split_unescaped(value, ',')
+    let values = split_unescaped(value, ',');
+    if values.len() > limits.max_or_values {
+        return Err(Fail(
+            TooCostly::new(
+                "max_or_values",
+                limits.max_or_values,
+                format!("`{name}` has {} values", values.len()),
+            )
+            .into(),
+        ));
+    }
+    if modifier == Modifier::Contains {
+        for v in &values {
+            let needle = fold(&unescape(v));
+            if needle.chars().count() < limits.min_contains_chars {
+                return Err(Fail(
+                    TooCostly::new(
+                        "min_contains_chars",
+                        limits.min_contains_chars,
+                        format!("`{name}={v}`: a :contains value needs more characters (it would match most of the directory)"),
+                    )
+                    .into(),
+                ));
+            }
+        }
+    }
+    let values = values
         .into_iter()
         .map(|v| parse_value(param, modifier, name, &v))
         .collect::<Result<Vec<_>, _>>()?;
@@ -582,6 +667,7 @@ fn parse_has(
     rest: &str,
     value: &str,
     depth: usize,
+    limits: &Limits,
 ) -> Result<Criterion, Problem> {
     let mut parts = rest.splitn(3, ':');
     let (Some(source), Some(reference), Some(inner_name)) =
@@ -606,7 +692,7 @@ fn parse_has(
                 "`{name}`: {source}.{reference} is not a reference to {rtype}"
             ))
         })?;
-    let inner = parse_criterion(source, inner_name, value, depth + 1)?;
+    let inner = parse_criterion(source, inner_name, value, depth + 1, limits)?;
     Ok(Criterion::Has {
         source,
         reference,

@@ -42,8 +42,8 @@ impl<'t> BlockWriter<'t> {
             self.first_key.clear();
             self.first_key.extend_from_slice(key);
         }
-        self.block
-            .extend_from_slice(&(key.len() as u16).to_le_bytes());
+        let key_len = u32::try_from(key.len()).expect("a key is smaller than 4 GB");
+        self.block.extend_from_slice(&key_len.to_le_bytes());
         self.block.extend_from_slice(key);
         self.block
             .extend_from_slice(&(value.len() as u32).to_le_bytes());
@@ -82,9 +82,9 @@ fn entries(block: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
         .map_or(0, |b| u32::from_le_bytes(b.try_into().expect("4 bytes")));
     let mut at = 4usize;
     (0..count).map_while(move |_| {
-        let key_len = u16::from_le_bytes(block.get(at..at + 2)?.try_into().ok()?) as usize;
-        let key = block.get(at + 2..at + 2 + key_len)?;
-        at += 2 + key_len;
+        let key_len = u32::from_le_bytes(block.get(at..at + 4)?.try_into().ok()?) as usize;
+        let key = block.get(at + 4..at + 4 + key_len)?;
+        at += 4 + key_len;
         let value_len = u32::from_le_bytes(block.get(at..at + 4)?.try_into().ok()?) as usize;
         let value = block.get(at + 4..at + 4 + value_len)?;
         at += 4 + value_len;

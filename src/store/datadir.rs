@@ -77,6 +77,45 @@ impl DataDir {
         }
     }
 
+    /// The secret paging cursors are signed with: `cursor.key`, 32 random bytes made the first
+    /// time a server starts on the directory, readable by its owner only. Copies of the
+    /// directory (replicas) share it, so their cursors are interchangeable.
+    pub fn cursor_secret(&self) -> Result<Vec<u8>, StoreError> {
+        let path = self.root.join("cursor.key");
+        match fs::read(&path) {
+            Ok(secret) if secret.len() == 32 => return Ok(secret),
+            Ok(_) => {
+                return Err(StoreError::Damaged {
+                    path: path.clone(),
+                    detail: "cursor.key must hold 32 bytes (delete it to make a new one)".into(),
+                });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StoreError::io("cannot read", &path)(e)),
+        }
+        let mut secret = vec![0u8; 32];
+        aws_lc_rs::rand::fill(&mut secret).map_err(|_| StoreError::Damaged {
+            path: path.clone(),
+            detail: "the system's random source failed".into(),
+        })?;
+        let tmp = self.root.join("cursor.key.tmp");
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut file = OpenOptions::new()
+                .create(true)
+                .truncate(true)
+                .write(true)
+                .mode(0o600)
+                .open(&tmp)
+                .map_err(StoreError::io("cannot write", &tmp))?;
+            file.write_all(&secret)
+                .and_then(|()| file.sync_all())
+                .map_err(StoreError::io("cannot write", &tmp))?;
+        }
+        fs::rename(&tmp, &path).map_err(StoreError::io("cannot write", &path))?;
+        Ok(secret)
+    }
+
     /// Where the history segments are (shared by the generations).
     pub fn history_dir(&self) -> PathBuf {
         self.root.join(super::history::HISTORY_DIR)

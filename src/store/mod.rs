@@ -30,8 +30,8 @@ pub use record::{Location, Millis, Record, State, StoredResource, Version};
 pub use sled_store::{IndexWriters, SledGeneration, SledWriter, TermDictionary, Written};
 
 /// Layout version of a generation; a server opens only generations of its own layout.
-/// 2: versions beside the content (records, history).
-pub const FORMAT: u32 = 2;
+/// 2: versions beside the content (records, history); 3: block keys of any length.
+pub const FORMAT: u32 = 3;
 /// The description file of a complete generation.
 pub const INFO_FILE: &str = "generation.json";
 /// The content bytes of a generation's resources.

@@ -7,6 +7,7 @@
 
 use unicode_normalization::UnicodeNormalization;
 
+use super::fold::fold;
 use super::data::{
     Dataset, Kind, ParamDef, RType, Resource, TokKind, Vals, modifiers, param, params,
 };
@@ -150,19 +151,26 @@ fn prefix(raw: &str, roll: &mut Roll) -> String {
     }
 }
 
-/// A substring of 1.. characters, trimmed (never empty).
+/// A substring of at least [`MIN_CONTAINS`] characters once folded (the server refuses shorter
+/// `:contains` values as too costly), trimmed; a value too short for one is taken whole.
 fn substring(raw: &str, roll: &mut Roll) -> String {
     let cs = chars(raw);
-    let start = roll.below(cs.len().max(1));
-    let len = 1 + roll.below((cs.len() - start).max(1));
+    if cs.len() <= MIN_CONTAINS {
+        return raw.trim().to_owned();
+    }
+    let start = roll.below(cs.len() - MIN_CONTAINS + 1);
+    let len = MIN_CONTAINS + roll.below((cs.len() - start - MIN_CONTAINS).max(1));
     let out: String = cs[start..(start + len).min(cs.len())].iter().collect();
     let out = out.trim().to_owned();
-    if out.is_empty() {
+    if fold(&out).chars().count() < MIN_CONTAINS {
         raw.trim().to_owned()
     } else {
         out
     }
 }
+
+/// The shortest `:contains` value the server takes (its default `limits.min_contains_chars`).
+const MIN_CONTAINS: usize = 3;
 
 const NOTHING: [&str; 5] = ["zzqx", "QXW", "kwy", "0000000000", "éxqz"];
 
@@ -282,6 +290,13 @@ fn simple_unchecked(
                 let raw = match source.map(|r| r.vals(p)) {
                     Some(Vals::Str(v)) if !roll.chance(4) => v[roll.below(v.len())].raw.clone(),
                     _ => roll.pick(&NOTHING).to_string(),
+                };
+                // Values too short for `:contains` (under three characters once folded) are
+                // refused by the server as too costly: search one that matches nothing instead.
+                let raw = if m == StrMod::Contains && fold(&raw).chars().count() < MIN_CONTAINS {
+                    roll.pick(&NOTHING).to_string()
+                } else {
+                    raw
                 };
                 let mut value = match m {
                     StrMod::None => mutate(&prefix(&raw, roll), roll),

@@ -1,0 +1,76 @@
+//! What every request and response goes through before and after the handlers: requests too
+//! long are refused as OperationOutcomes (414, 431) before any work, and responses say how
+//! caches may keep them (`Cache-Control`, `Vary`): answers depend on the caller's credentials
+//! when access control is on, so shared caches must not keep them then.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CACHE_CONTROL, HeaderValue, VARY};
+use actix_web::middleware::Next;
+use actix_web::{HttpResponse, web};
+
+use super::error::operation_outcome;
+use super::{AppState, FHIR_JSON};
+
+fn refusal(status: StatusCode, message: String) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type(FHIR_JSON)
+        .body(operation_outcome("error", "too-long", &message).to_string())
+}
+
+pub async fn guard(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .expect("AppState is registered");
+    let limits = state.limits;
+    let url_len = req.uri().to_string().len();
+    if url_len > limits.max_url_bytes {
+        let message = format!(
+            "the URL is {url_len} bytes long, more than the {} this server reads (limit `limits.max_url_bytes`); send long searches as POST [type]/_search with a form body",
+            limits.max_url_bytes
+        );
+        return Ok(req.into_response(refusal(StatusCode::URI_TOO_LONG, message)));
+    }
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if header_bytes > limits.max_header_bytes {
+        let message = format!(
+            "the request headers take {header_bytes} bytes, more than the {} this server reads (limit `limits.max_header_bytes`)",
+            limits.max_header_bytes
+        );
+        return Ok(req.into_response(refusal(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            message,
+        )));
+    }
+    let open = state.access.policy.is_open();
+    let mut response = next.call(req).await?.map_into_boxed_body();
+    let headers = response.headers_mut();
+    headers.insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static(if open {
+            // Anyone may keep it, but must check it is still current (ETag, Last-Modified).
+            "no-cache"
+        } else {
+            // The answer depends on who asked: never stored.
+            "private, no-store"
+        }),
+    );
+    headers.append(
+        VARY,
+        HeaderValue::from_static(if open {
+            "Accept, Accept-Encoding"
+        } else {
+            "Accept, Accept-Encoding, Authorization, ESANTE-API-KEY"
+        }),
+    );
+    Ok(response)
+}
