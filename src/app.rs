@@ -15,9 +15,9 @@ use crate::auth::audit::{AuditLog, AuditOpenError};
 use crate::auth::config::AuthConfig;
 use crate::auth::{Access, AccessControl, AccessSetupError};
 use crate::export::Exports;
-use crate::search::cursor::CursorKey;
 use crate::http::{self, AppState};
 use crate::import::{self, ImportError};
+use crate::search::cursor::CursorKey;
 use crate::settings::{Settings, SettingsError};
 use crate::store::datadir::ProcessLock;
 use crate::store::{DataDir, Generations, StoreError};
@@ -186,15 +186,20 @@ fn access_control(settings: &Settings) -> Result<AccessControl, ServeError> {
             tracing::info!(
                 "demo: the server is open (no access control): anyone who reaches it reads everything"
             );
-            Access::open()
+            open_access(settings)?
         }
         None => {
             tracing::warn!(
                 "no [auth] configured: the server is open, anyone who reaches it reads everything (see annuaire.example.toml)"
             );
-            Access::open()
+            open_access(settings)?
         }
         Some(auth) => {
+            if settings.open_rate_limit.is_some() {
+                tracing::warn!(
+                    "[open_rate_limit] applies to an open server and is ignored with [auth]: set `rate_limit` on the API keys and on [auth.jwt]"
+                );
+            }
             let access = Access::from_config(auth.clone())?;
             tracing::info!("{}", describe_access(auth));
             access
@@ -214,6 +219,19 @@ fn access_control(settings: &Settings) -> Result<AccessControl, ServeError> {
         policy: Arc::new(policy),
         audit,
     })
+}
+
+/// An open server, rate-limited by client address if the settings say so.
+fn open_access(settings: &Settings) -> Result<Access, ServeError> {
+    let Some(limit) = &settings.open_rate_limit else {
+        return Ok(Access::open());
+    };
+    tracing::info!(
+        "rate limit per client address: {} requests per second, bursts of {}, searches charged by their work",
+        limit.per_second,
+        limit.burst()
+    );
+    Ok(Access::open_limited(limit).map_err(AccessSetupError::from)?)
 }
 
 fn describe_access(auth: &AuthConfig) -> String {
@@ -284,9 +302,6 @@ fn watch_for_new_generations(state: AppState, every: Duration) {
 /// Reloads the JWKS file when it changes or on SIGHUP, and forgets idle rate-limit buckets.
 fn watch_access_keys(state: AppState, every: Duration) {
     let policy = state.access.policy.clone();
-    if policy.jwt().is_none() {
-        return;
-    }
     let reload = |policy: &Access, forced: bool| {
         let Some(jwt) = policy.jwt() else { return };
         let outcome = if forced {
@@ -309,9 +324,12 @@ fn watch_access_keys(state: AppState, every: Duration) {
         loop {
             interval.tick().await;
             reload(&polled, false);
-            polled.forget_idle_subjects();
+            polled.forget_idle_buckets();
         }
     });
+    if policy.jwt().is_none() {
+        return;
+    }
     #[cfg(unix)]
     tokio::spawn(async move {
         use tokio::signal::unix::{SignalKind, signal};

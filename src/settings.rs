@@ -17,7 +17,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::config::{AuditConfig, AuthConfig};
+use crate::auth::config::{AuditConfig, AuthConfig, RateLimitConfig};
 use crate::search::limits::Limits;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -89,7 +89,11 @@ pub struct Settings {
     pub export_expiry_minutes: Option<u64>,
     /// Addresses of the reverse proxies whose `Forwarded` / `X-Forwarded-*` headers are
     /// believed (links are built from them); anyone else's are ignored [default: none].
-    #[arg(long = "trusted-proxy", env = "ANNUAIRE_TRUSTED_PROXIES", value_delimiter = ',')]
+    #[arg(
+        long = "trusted-proxy",
+        env = "ANNUAIRE_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Log one line per request.
@@ -108,6 +112,11 @@ pub struct Settings {
     #[arg(skip)]
     #[serde(default, skip_serializing_if = "is_default")]
     pub limits: Limits,
+    /// Rate limit per client address when the server is open (`[open_rate_limit]`
+    /// `per_second`, `burst`); with `[auth]`, limits are set per API key and per token subject.
+    #[arg(skip)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_rate_limit: Option<RateLimitConfig>,
 }
 
 fn is_default(limits: &Limits) -> bool {

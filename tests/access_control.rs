@@ -721,6 +721,16 @@ async fn the_audit_trail_names_callers_and_never_holds_secrets() {
         Credential::Key("wrong-key-for-audit"),
     )
     .await;
+    // A POST _search: its form body is audited as a query would be, redaction included.
+    let response = client()
+        .post(format!("{}/fhir/Practitioner/_search", server().base))
+        .bearer_auth(&refused_token)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!("mailbox-mss={secret}&name={marker}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
 
     let path = server().dir.join("audit.log");
     let mut lines = Vec::new();
@@ -731,12 +741,12 @@ async fn the_audit_trail_names_callers_and_never_holds_secrets() {
             .filter(|l| l.contains(&marker))
             .map(str::to_owned)
             .collect();
-        if lines.len() >= 4 {
+        if lines.len() >= 5 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(lines.len(), 5, "{lines:?}");
     let records: Vec<Value> = lines.iter().map(|l| json(l)).collect();
     let key_line = records
         .iter()
@@ -755,9 +765,20 @@ async fn the_audit_trail_names_callers_and_never_holds_secrets() {
         .expect("token line");
     assert_eq!(token_line["caller"]["subject"], "client-a");
     assert_eq!(token_line["caller"]["national_id"], "810000000001");
+    let posted = records
+        .iter()
+        .find(|r| r["method"] == "POST")
+        .expect("POST _search line");
+    assert_eq!(posted["path"], "/fhir/Practitioner/_search");
+    assert_eq!(posted["status"], 403);
+    let posted_query = posted["query"].as_str().unwrap();
+    assert!(
+        posted_query.contains("mailbox-mss=REDACTED") && posted_query.contains(&marker),
+        "{posted}"
+    );
     let refused = records
         .iter()
-        .find(|r| r["status"] == 403)
+        .find(|r| r["status"] == 403 && r["method"] == "GET")
         .expect("refused line");
     assert!(
         refused["query"]
@@ -782,6 +803,65 @@ async fn the_audit_trail_names_callers_and_never_holds_secrets() {
     ] {
         assert!(!all.contains(secret), "the audit trail holds a secret");
     }
+}
+
+/// Answers depend on who asks: caches must not keep them, nor mix a redacted answer with a full
+/// one.
+#[tokio::test]
+async fn answers_that_depend_on_credentials_are_kept_by_no_cache() {
+    let with = full_token();
+    let without = token("system/*.rs");
+    let (_, _, body) = get(
+        "/fhir/Practitioner?mailbox-mss:missing=false&_count=1",
+        Credential::Bearer(&with),
+    )
+    .await;
+    let id = json(&body)["entry"][0]["resource"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/fhir/Practitioner/{id}");
+    let (status, full, _) = get(&path, Credential::Bearer(&with)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, redacted, _) = get(&path, Credential::Bearer(&without)).await;
+    assert_eq!(status, StatusCode::OK);
+    for headers in [&full, &redacted] {
+        assert_eq!(headers["cache-control"], "private, no-store");
+        let vary: Vec<String> = headers
+            .get_all("vary")
+            .iter()
+            .flat_map(|v| {
+                v.to_str()
+                    .unwrap()
+                    .split(',')
+                    .map(|s| s.trim().to_ascii_lowercase())
+            })
+            .collect();
+        for header in ["authorization", "esante-api-key", "accept"] {
+            assert!(
+                vary.iter().any(|v| v == header),
+                "Vary {vary:?} lacks {header}"
+            );
+        }
+    }
+    assert_ne!(
+        full["etag"], redacted["etag"],
+        "a redacted representation has its own ETag"
+    );
+    // A client revalidating with the full answer's ETag while allowed only the redacted one
+    // gets the redacted body, not a 304 for something it was never shown.
+    let response = client()
+        .get(format!("{}{path}", server().base))
+        .bearer_auth(&without)
+        .header("If-None-Match", full["etag"].to_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    // Refusals are not cached either.
+    let (status, refused, _) = get(&path, Credential::None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(refused["cache-control"], "private, no-store");
 }
 
 fn token_without_restricted() -> String {

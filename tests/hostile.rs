@@ -24,13 +24,20 @@ fn client() -> reqwest::Client {
 
 /// A server over a copy of the demo data with these limits; `trusted` proxies.
 fn server_with(limits: Limits, trusted: &[&str]) -> String {
+    server_configured(|settings| {
+        settings.limits = limits;
+        settings.trusted_proxies = trusted.iter().map(|a| a.parse().unwrap()).collect();
+    })
+}
+
+/// A server over a copy of the demo data, with its settings changed by `configure`.
+fn server_configured(configure: impl FnOnce(&mut annuaire::settings::Settings)) -> String {
     let demo = common::demo();
     let dir = common::scratch_dir("annuaire-hostile-").keep();
     let data = dir.join("data");
     copy_dir(&demo.data, &data);
     let mut settings = common::settings_for(&data);
-    settings.limits = limits;
-    settings.trusted_proxies = trusted.iter().map(|a| a.parse().unwrap()).collect();
+    configure(&mut settings);
     common::spawn_server(settings, None)
 }
 
@@ -86,7 +93,12 @@ async fn every_multiplier_has_a_ceiling_refused_before_work() {
     let base = default_server();
     // 2 000 sort keys (an 8 KB URL): once took the national server to 24 GB.
     let keys = vec!["_id"; 2000].join(",");
-    assert_too_costly(base, &format!("/fhir/Practitioner?_count=0&_sort={keys}"), "max_sort_keys").await;
+    assert_too_costly(
+        base,
+        &format!("/fhir/Practitioner?_count=0&_sort={keys}"),
+        "max_sort_keys",
+    )
+    .await;
     assert_too_costly(
         base,
         "/fhir/Practitioner?_sort=family,given,name,_id,_lastUpdated",
@@ -95,14 +107,45 @@ async fn every_multiplier_has_a_ceiling_refused_before_work() {
     .await;
     // 50 one-letter :contains values: 14 s of CPU once.
     let needles = vec!["e"; 50].join(",");
-    assert_too_costly(base, &format!("/fhir/Practitioner?_count=1&name:contains={needles}"), "min_contains_chars").await;
-    assert_too_costly(base, "/fhir/Practitioner?name:contains=ab", "min_contains_chars").await;
-    let many = (0..51).map(|i| format!("x{i}")).collect::<Vec<_>>().join(",");
-    assert_too_costly(base, &format!("/fhir/Practitioner?family={many}"), "max_or_values").await;
-    let params = (0..41).map(|i| format!("family=x{i}")).collect::<Vec<_>>().join("&");
-    assert_too_costly(base, &format!("/fhir/Practitioner?{params}"), "max_parameters").await;
+    assert_too_costly(
+        base,
+        &format!("/fhir/Practitioner?_count=1&name:contains={needles}"),
+        "min_contains_chars",
+    )
+    .await;
+    assert_too_costly(
+        base,
+        "/fhir/Practitioner?name:contains=ab",
+        "min_contains_chars",
+    )
+    .await;
+    let many = (0..51)
+        .map(|i| format!("x{i}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    assert_too_costly(
+        base,
+        &format!("/fhir/Practitioner?family={many}"),
+        "max_or_values",
+    )
+    .await;
+    let params = (0..41)
+        .map(|i| format!("family=x{i}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    assert_too_costly(
+        base,
+        &format!("/fhir/Practitioner?{params}"),
+        "max_parameters",
+    )
+    .await;
     let includes = vec!["_include=PractitionerRole:organization"; 9].join("&");
-    assert_too_costly(base, &format!("/fhir/PractitionerRole?{includes}"), "max_include_parameters").await;
+    assert_too_costly(
+        base,
+        &format!("/fhir/PractitionerRole?{includes}"),
+        "max_include_parameters",
+    )
+    .await;
     // A key sorted on twice is a mistake, not a cost: 400 invalid.
     let (status, body, _) = get(base, "/fhir/Practitioner?_sort=_id,-_id").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -120,10 +163,28 @@ async fn sorted_searches_over_every_match_stay_quick_and_correct() {
     .await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(page["entry"].as_array().unwrap().len(), 10);
-    let (_, all, _) = get(base, "/fhir/PractitionerRole?_sort=role,-_lastUpdated,_id&_count=1000").await;
-    let first_ten: Vec<&Value> = all["entry"].as_array().unwrap().iter().take(10).map(|e| &e["resource"]["id"]).collect();
-    let page_ten: Vec<&Value> = page["entry"].as_array().unwrap().iter().map(|e| &e["resource"]["id"]).collect();
-    assert_eq!(first_ten, page_ten, "the small page is the start of the large one");
+    let (_, all, _) = get(
+        base,
+        "/fhir/PractitionerRole?_sort=role,-_lastUpdated,_id&_count=1000",
+    )
+    .await;
+    let first_ten: Vec<&Value> = all["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(10)
+        .map(|e| &e["resource"]["id"])
+        .collect();
+    let page_ten: Vec<&Value> = page["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"]["id"])
+        .collect();
+    assert_eq!(
+        first_ten, page_ten,
+        "the small page is the start of the large one"
+    );
 }
 
 #[tokio::test]
@@ -143,14 +204,22 @@ async fn includes_past_their_limits_are_capped_and_said() {
     .await;
     assert_eq!(status, StatusCode::OK);
     let entries = bundle["entry"].as_array().unwrap();
-    let included = entries.iter().filter(|e| e["search"]["mode"] == "include").count();
+    let included = entries
+        .iter()
+        .filter(|e| e["search"]["mode"] == "include")
+        .count();
     assert!(included <= 3, "{included} included");
     let outcome = entries
         .iter()
         .find(|e| e["search"]["mode"] == "outcome")
         .expect("the page says what it left out");
     assert_eq!(outcome["resource"]["issue"][0]["code"], "too-costly");
-    assert!(outcome["resource"]["issue"][0]["diagnostics"].as_str().unwrap().contains("max_included"));
+    assert!(
+        outcome["resource"]["issue"][0]["diagnostics"]
+            .as_str()
+            .unwrap()
+            .contains("max_included")
+    );
     // :iterate past its depth.
     let (_, bundle, _) = get(
         &base,
@@ -164,10 +233,12 @@ async fn includes_past_their_limits_are_capped_and_said() {
         .filter(|e| e["search"]["mode"] == "outcome")
         .collect();
     assert!(
-        notes.iter().any(|n| n["resource"]["issue"][0]["diagnostics"]
-            .as_str()
-            .unwrap()
-            .contains("max_iterate_depth")),
+        notes
+            .iter()
+            .any(|n| n["resource"]["issue"][0]["diagnostics"]
+                .as_str()
+                .unwrap()
+                .contains("max_iterate_depth")),
         "{bundle}"
     );
 }
@@ -181,12 +252,20 @@ async fn a_search_past_its_deadline_is_stopped() {
         },
         &[],
     );
-    assert_too_costly(&base, "/fhir/Practitioner?name:contains=ier&_sort=family", "deadline_ms").await;
+    assert_too_costly(
+        &base,
+        "/fhir/Practitioner?name:contains=ier&_sort=family",
+        "deadline_ms",
+    )
+    .await;
     // Lookups by identifier stay under any deadline.
     let row = common::ordinary_person(&common::demo().rows)[0];
     let (status, _, _) = get(
         &base,
-        &format!("/fhir/Practitioner?identifier=urn:oid:1.2.250.1.71.4.2.1|{}", row.idnat),
+        &format!(
+            "/fhir/Practitioner?identifier=urn:oid:1.2.250.1.71.4.2.1|{}",
+            row.idnat
+        ),
     )
     .await;
     assert!(status == StatusCode::OK || status == StatusCode::BAD_REQUEST);
@@ -232,7 +311,10 @@ async fn a_flood_is_turned_away_with_503_and_retry_after() {
         }
     }
     assert!(ok >= 1, "the running search finishes");
-    assert!(busy >= 1, "the others are turned away, not queued without bound ({ok} ok)");
+    assert!(
+        busy >= 1,
+        "the others are turned away, not queued without bound ({ok} ok)"
+    );
 }
 
 #[tokio::test]
@@ -242,16 +324,43 @@ async fn requests_too_long_are_outcomes_414_and_431() {
     let (status, body, _) = get(base, &format!("/fhir/Practitioner?family={long}")).await;
     assert_eq!(status, StatusCode::URI_TOO_LONG);
     assert_eq!(body["resourceType"], "OperationOutcome");
-    assert!(body["issue"][0]["diagnostics"].as_str().unwrap().contains("POST"));
+    assert!(
+        body["issue"][0]["diagnostics"]
+            .as_str()
+            .unwrap()
+            .contains("POST")
+    );
     let response = client()
         .get(format!("{base}/fhir/metadata"))
         .header("X-Padding", "b".repeat(20_000))
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    assert_eq!(
+        response.status(),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+    );
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["resourceType"], "OperationOutcome");
+    // Past what actix itself buffers for a request head (32 KiB), too.
+    for (what, path, padding) in [
+        (
+            "a 40 KB URL",
+            format!("/fhir/Practitioner?family={}", "a".repeat(40_000)),
+            0,
+        ),
+        ("40 KB of headers", "/fhir/metadata".to_owned(), 40_000),
+    ] {
+        let mut request = client().get(format!("{base}{path}"));
+        if padding > 0 {
+            request = request.header("X-Padding", "b".repeat(padding));
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        assert!(matches!(status.as_u16(), 414 | 431), "{what}: {status}");
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        assert_eq!(body["resourceType"], "OperationOutcome", "{what}: {status}");
+    }
     // The long search goes through as POST.
     let response = client()
         .post(format!("{base}/fhir/Practitioner/_search"))
@@ -266,7 +375,9 @@ async fn requests_too_long_are_outcomes_414_and_431() {
 /// Sends a request by hand over TCP; `stall` sends nothing more after the head.
 fn raw_request(address: SocketAddr, head: &str, stall: Duration) -> (u16, String) {
     let mut stream = TcpStream::connect(address).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
     stream.write_all(head.as_bytes()).unwrap();
     std::thread::sleep(stall);
     let mut response = Vec::new();
@@ -281,16 +392,30 @@ fn raw_request(address: SocketAddr, head: &str, stall: Duration) -> (u16, String
 }
 
 #[test]
-fn slow_and_large_bodies_are_refused() {
+fn slow_and_large_requests_are_refused() {
     let base = server_with(
         Limits {
             body_timeout_ms: 500,
+            header_timeout_ms: 500,
             max_body_bytes: 1000,
             ..Limits::default()
         },
         &[],
     );
     let address: SocketAddr = base.trim_start_matches("http://").parse().unwrap();
+    // Headers begun and never finished (slowloris): answered 408 and closed at the timeout.
+    let started = Instant::now();
+    let (status, text) = raw_request(
+        address,
+        &format!("GET /fhir/metadata HTTP/1.1\r\nHost: {address}\r\nX-Slow: "),
+        Duration::ZERO,
+    );
+    assert_eq!(status, 408, "{text}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "closed after {:?}",
+        started.elapsed()
+    );
     // A body announced but never sent.
     let head = format!(
         "POST /fhir/Practitioner/_search HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\nConnection: close\r\n\r\nfamily="
@@ -298,7 +423,10 @@ fn slow_and_large_bodies_are_refused() {
     let started = Instant::now();
     let (status, text) = raw_request(address, &head, Duration::ZERO);
     assert_eq!(status, 408, "{text}");
-    assert!(text.contains("OperationOutcome") && text.contains("body_timeout_ms"), "{text}");
+    assert!(
+        text.contains("OperationOutcome") && text.contains("body_timeout_ms"),
+        "{text}"
+    );
     assert!(started.elapsed() < Duration::from_secs(10));
     // A body over the limit.
     let body = format!("family={}", "a".repeat(2000));
@@ -309,6 +437,59 @@ fn slow_and_large_bodies_are_refused() {
     let (status, text) = raw_request(address, &head, Duration::ZERO);
     assert_eq!(status, 413, "{text}");
     assert!(text.contains("max_body_bytes"), "{text}");
+}
+
+/// An open server limits each client address; a search is charged by its work, so one caller's
+/// expensive searches cost it what the cheap requests they displace would have.
+#[tokio::test]
+async fn rate_limits_charge_each_address_by_the_work_it_causes() {
+    let base = server_configured(|settings| {
+        settings.limits.work_unit_ms = 1;
+        settings.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        settings.open_rate_limit = Some(annuaire::auth::config::RateLimitConfig {
+            per_second: 1,
+            burst: Some(5),
+        });
+    });
+    let known = common::ordinary_person(&common::demo().rows)[0].practitioner_id();
+    let read = format!("/fhir/Practitioner/{known}");
+    // The address is the last hop our proxy forwarded; the client's own claim before it is not.
+    let from = |address: &str, path: &str| {
+        client()
+            .get(format!("{base}{path}"))
+            .header("X-Forwarded-For", format!("192.0.2.99, {address}"))
+            .send()
+    };
+    // Cheap requests cost one token each: the burst of 5 passes, the 6th waits.
+    for i in 0..5 {
+        let response = from("203.0.113.1", &read).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "cheap request {i}");
+    }
+    let refused = from("203.0.113.1", &read).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key("retry-after"));
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["resourceType"], "OperationOutcome", "{body}");
+    // One expensive search (it works for more than the 4 ms its bucket has left, at 1 ms per
+    // token) empties its caller's bucket...
+    let expensive = "/fhir/PractitionerRole?_sort=-_lastUpdated,_id&_count=100&_include=*&_include:iterate=Organization:partof";
+    let started = Instant::now();
+    let response = from("203.0.113.2", expensive).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let took = started.elapsed();
+    assert!(
+        took > Duration::from_millis(5),
+        "the search took only {took:?}: not expensive enough to show anything"
+    );
+    let after = from("203.0.113.2", &read).await.unwrap();
+    assert_eq!(
+        after.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "after a search of {took:?}"
+    );
+    // ...while another address keeps its own.
+    let other = from("203.0.113.3", &read).await.unwrap();
+    assert_eq!(other.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -337,13 +518,28 @@ async fn forged_and_altered_cursors_are_refused() {
         payload.to_owned(),
         format!("{payload}.{}", URL_SAFE_NO_PAD.encode([0u8; 16])),
     ] {
-        let (status, body, _) = get(base, &format!("/fhir/Practitioner?_count=2&_sort=family&_cursor={bad}")).await;
+        let (status, body, _) = get(
+            base,
+            &format!("/fhir/Practitioner?_count=2&_sort=family&_cursor={bad}"),
+        )
+        .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
-        assert!(body["issue"][0]["diagnostics"].as_str().unwrap().contains("_cursor"));
+        assert!(
+            body["issue"][0]["diagnostics"]
+                .as_str()
+                .unwrap()
+                .contains("_cursor")
+        );
     }
     // The cursor holds ranks, never the sorted values.
-    let family = page["entry"][1]["resource"]["name"][0]["family"].as_str().unwrap().to_lowercase();
-    assert!(!json.to_lowercase().contains(&family), "{json} holds {family}");
+    let family = page["entry"][1]["resource"]["name"][0]["family"]
+        .as_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(
+        !json.to_lowercase().contains(&family),
+        "{json} holds {family}"
+    );
     // The genuine one works.
     let (status, _, _) = get(base, next.trim_start_matches(base)).await;
     assert_eq!(status, StatusCode::OK);
@@ -352,7 +548,11 @@ async fn forged_and_altered_cursors_are_refused() {
 #[tokio::test]
 async fn caches_are_told_what_they_may_keep() {
     let base = default_server();
-    let response = client().get(format!("{base}/fhir/Practitioner?_count=1")).send().await.unwrap();
+    let response = client()
+        .get(format!("{base}/fhir/Practitioner?_count=1"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.headers()["cache-control"], "no-cache");
     let vary: Vec<&str> = response
         .headers()
@@ -375,7 +575,10 @@ async fn forwarded_headers_count_only_from_trusted_proxies() {
         .unwrap();
     let bundle: Value = response.json().await.unwrap();
     let link = bundle["link"][0]["url"].as_str().unwrap();
-    assert!(link.starts_with(untrusting), "{link}: a stranger's X-Forwarded-Host is ignored");
+    assert!(
+        link.starts_with(untrusting),
+        "{link}: a stranger's X-Forwarded-Host is ignored"
+    );
     let trusting = server_with(Limits::default(), &["127.0.0.1"]);
     let response = client()
         .get(format!("{trusting}/fhir/Practitioner?_count=1"))
@@ -386,7 +589,10 @@ async fn forwarded_headers_count_only_from_trusted_proxies() {
         .unwrap();
     let bundle: Value = response.json().await.unwrap();
     let link = bundle["link"][0]["url"].as_str().unwrap();
-    assert!(link.starts_with("https://directory.example/fhir/"), "{link}");
+    assert!(
+        link.starts_with("https://directory.example/fhir/"),
+        "{link}"
+    );
     let full_url = bundle["entry"][0]["fullUrl"].as_str().unwrap();
     assert!(
         full_url.starts_with("https://directory.example/fhir/Practitioner/"),

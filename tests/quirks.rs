@@ -645,7 +645,11 @@ fn rpps_06_labels_differing_between_rows_create_nothing() {
     assert_eq!(summary.duplicate_rows_collapsed, 0, "the rows differ");
     assert_eq!(summary.resources.practitioner, 1);
     assert_eq!(summary.resources.practitioner_role, 1);
-    assert_eq!(summary.resources.organization, 1 + 2, "one cabinet, the CH and its stub");
+    assert_eq!(
+        summary.resources.organization,
+        1 + 2,
+        "one cabinet, the CH and its stub"
+    );
     let store = imported.open();
     assert_eq!(store.practitioner(CLAIRE), parse(GOLDEN_PRACTITIONER));
     assert_eq!(store.role(CABINET_SE), parse(GOLDEN_ROLE_CABINET));
@@ -717,7 +721,11 @@ fn rpps_08_adeli_and_rpps_ids_of_one_human_stay_apart() {
     let summary = &imported.summary;
     assert_eq!(summary.resources.practitioner, 2);
     assert_eq!(summary.resources.practitioner_role, 2);
-    assert_eq!(summary.resources.organization, 1 + 2, "one shared cabinet, the CH and its stub");
+    assert_eq!(
+        summary.resources.organization,
+        1 + 2,
+        "one shared cabinet, the CH and its stub"
+    );
     let store = imported.open();
     let adeli = store.practitioner("pp-0690001234-60");
     let rpps = store.practitioner("pp-819990000025-60");

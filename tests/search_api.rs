@@ -225,7 +225,10 @@ async fn check_string_param(
         let url = search_url(&c.app, rtype, &[(&contains_name, &needle)]);
         let (status, outcome) = get_json(&c.client, &url).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{url}");
-        assert_eq!(outcome["issue"][0]["code"], "too-costly", "{url}: {outcome}");
+        assert_eq!(
+            outcome["issue"][0]["code"], "too-costly",
+            "{url}: {outcome}"
+        );
     }
     for needle in [
         chars(&folded, 1, 4),

@@ -653,7 +653,11 @@ fn an_import_that_would_empty_a_type_is_refused_and_nothing_changes() {
     .unwrap();
     let p = import::changes_of(&summary.changes, ResourceType::Practitioner);
     assert_eq!(p.added, 0, "{p:?}");
-    assert_eq!(p.deactivated + p.changed + p.unchanged, p.previously_active, "{p:?}");
+    assert_eq!(
+        p.deactivated + p.changed + p.unchanged,
+        p.previously_active,
+        "{p:?}"
+    );
     assert!(
         p.deactivated >= p.previously_active - KEPT_ROWS as u64,
         "all but the kept rows' persons deactivated: {p:?}"

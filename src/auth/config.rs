@@ -328,7 +328,7 @@ fn validate_scopes(
 }
 
 impl RateLimitConfig {
-    fn validate(&self, setting: &str) -> Result<(), ConfigError> {
+    pub(crate) fn validate(&self, setting: &str) -> Result<(), ConfigError> {
         if self.per_second == 0 {
             return Err(refuse(
                 format!("{setting}.per_second"),

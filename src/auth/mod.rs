@@ -14,6 +14,7 @@ pub mod redact;
 pub mod scopes;
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -163,8 +164,29 @@ pub struct Access {
     key_limiters: HashMap<String, DefaultDirectRateLimiter>,
     jwt: Option<JwtVerifier>,
     subject_limiter: Option<DefaultKeyedRateLimiter<String>>,
+    /// Token buckets by client address, for the callers of an open server.
+    address_limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
     redaction: Redaction,
     open: Arc<Caller>,
+}
+
+/// The bucket a request is charged to.
+enum Bucket<'a> {
+    Key(&'a DefaultDirectRateLimiter),
+    Subject(&'a DefaultKeyedRateLimiter<String>, &'a String),
+    Address(&'a DefaultKeyedRateLimiter<IpAddr>, IpAddr),
+}
+
+impl Bucket<'_> {
+    /// Takes one token, or says how long until one is there.
+    fn take(&self) -> Result<(), Duration> {
+        let wait = |n: governor::NotUntil<_>| n.wait_time_from(DefaultClock::default().now());
+        match self {
+            Bucket::Key(limiter) => limiter.check().map_err(wait),
+            Bucket::Subject(limiter, subject) => limiter.check_key(subject).map_err(wait),
+            Bucket::Address(limiter, address) => limiter.check_key(address).map_err(wait),
+        }
+    }
 }
 
 fn quota(limit: &RateLimitConfig) -> Quota {
@@ -187,9 +209,19 @@ impl Access {
             key_limiters: HashMap::new(),
             jwt: None,
             subject_limiter: None,
+            address_limiter: None,
             redaction: Redaction::none(),
             open: Arc::new(Caller::open()),
         }
+    }
+
+    /// An open server whose callers are rate-limited by client address.
+    pub fn open_limited(per_address: &RateLimitConfig) -> Result<Access, ConfigError> {
+        per_address.validate("open_rate_limit")?;
+        Ok(Access {
+            address_limiter: Some(DefaultKeyedRateLimiter::keyed(quota(per_address))),
+            ..Access::open()
+        })
     }
 
     /// Checks the configuration and loads the JWKS file.
@@ -237,6 +269,7 @@ impl Access {
             key_limiters,
             jwt,
             subject_limiter,
+            address_limiter: None,
             redaction,
             open: Arc::new(Caller::open()),
         })
@@ -289,32 +322,54 @@ impl Access {
         Err(AccessError::NoCredentials)
     }
 
-    /// Takes one token from the caller's bucket, or says how long to wait.
-    pub fn admit(&self, caller: &Caller) -> Result<(), AccessError> {
-        let limited = match &caller.identity {
-            Identity::Anonymous => return Ok(()),
-            Identity::Key { name } => match self.key_limiters.get(name) {
-                Some(limiter) => limiter
-                    .check()
-                    .map_err(|n| n.wait_time_from(DefaultClock::default().now())),
-                None => return Ok(()),
-            },
-            Identity::Token { subject, .. } => match &self.subject_limiter {
-                Some(limiter) => limiter
-                    .check_key(subject)
-                    .map_err(|n| n.wait_time_from(DefaultClock::default().now())),
-                None => return Ok(()),
-            },
-        };
-        limited.map_err(|retry_after| AccessError::RateLimited {
-            who: caller.describe(),
-            retry_after,
-        })
+    /// The bucket `caller`'s requests are charged to: their key's, their token subject's, or
+    /// (open server) their address's. None: not limited.
+    fn bucket<'a>(&'a self, caller: &'a Caller, address: IpAddr) -> Option<Bucket<'a>> {
+        match &caller.identity {
+            Identity::Anonymous => self
+                .address_limiter
+                .as_ref()
+                .map(|limiter| Bucket::Address(limiter, address)),
+            Identity::Key { name } => self.key_limiters.get(name).map(Bucket::Key),
+            Identity::Token { subject, .. } => self
+                .subject_limiter
+                .as_ref()
+                .map(|limiter| Bucket::Subject(limiter, subject)),
+        }
     }
 
-    /// Forgets idle token subjects' buckets (called periodically).
-    pub fn forget_idle_subjects(&self) {
+    /// Takes the one token every request costs from the caller's bucket, or says how long to
+    /// wait. `address` is the client's (the proxy's client when the peer is a trusted proxy).
+    pub fn admit(&self, caller: &Caller, address: IpAddr) -> Result<(), AccessError> {
+        let Some(bucket) = self.bucket(caller, address) else {
+            return Ok(());
+        };
+        bucket
+            .take()
+            .map_err(|retry_after| AccessError::RateLimited {
+                who: caller.describe(),
+                retry_after,
+            })
+    }
+
+    /// Charges `tokens` more for the work a request did, as far as the bucket holds them: an
+    /// expensive search empties it, and the caller's next requests wait for the refill.
+    pub fn charge(&self, caller: &Caller, address: IpAddr, tokens: u32) {
+        if let Some(bucket) = self.bucket(caller, address) {
+            for _ in 0..tokens {
+                if bucket.take().is_err() {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Forgets idle token subjects' and addresses' buckets (called periodically).
+    pub fn forget_idle_buckets(&self) {
         if let Some(limiter) = &self.subject_limiter {
+            limiter.retain_recent();
+        }
+        if let Some(limiter) = &self.address_limiter {
             limiter.retain_recent();
         }
     }

@@ -167,7 +167,11 @@ mod guard_tests {
         let mut guarded = LineGuard::new(&text[..], 12);
         let mut out = Vec::new();
         let error = guarded.read_to_end(&mut out).unwrap_err();
-        let long = error.get_ref().unwrap().downcast_ref::<LineTooLong>().unwrap();
+        let long = error
+            .get_ref()
+            .unwrap()
+            .downcast_ref::<LineTooLong>()
+            .unwrap();
         assert_eq!(long.line, 3);
         let mut fine = LineGuard::new(&b"a\nbc\n"[..], 2);
         let mut all = Vec::new();

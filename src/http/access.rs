@@ -21,6 +21,11 @@ use crate::fhir::ResourceType;
 #[derive(Debug, Clone, Copy)]
 pub struct Returned(pub u64);
 
+/// How long a request's search or history page worked, for the rate limit: charged to the
+/// caller's bucket beyond the one token every request takes (set by the handlers).
+#[derive(Debug, Clone, Copy)]
+pub struct Work(pub std::time::Duration);
+
 /// The parameters of a `POST _search` (query and form body together), for the audit trail,
 /// which would otherwise see only the query string.
 #[derive(Debug, Clone)]
@@ -74,13 +79,14 @@ pub async fn control(
     };
     let authorization = header(AUTHORIZATION.as_str());
     let api_key = header(API_KEY_HEADER);
+    let address = super::client_address(req.request());
     let admitted = if is_public(req.path()) {
         Ok(Arc::new(Caller::open()))
     } else {
         authorization
             .transpose()
             .and_then(|authorization| policy.authenticate(authorization, api_key.transpose()?))
-            .and_then(|caller| policy.admit(&caller).map(|()| caller))
+            .and_then(|caller| policy.admit(&caller, address).map(|()| caller))
     };
     let audit = state.access.audit.clone();
     // What the audit line needs, captured before the request moves on.
@@ -94,8 +100,12 @@ pub async fn control(
     let (response, caller_json) = match admitted {
         Ok(caller) => {
             let caller_json = audit.as_ref().map(|_| caller.audit_json());
-            req.extensions_mut().insert(caller);
-            (next.call(req).await?.map_into_boxed_body(), caller_json)
+            req.extensions_mut().insert(caller.clone());
+            let response = next.call(req).await?.map_into_boxed_body();
+            if let Some(Work(work)) = response.response().extensions().get::<Work>().copied() {
+                policy.charge(&caller, address, state.limits.extra_tokens_for(work));
+            }
+            (response, caller_json)
         }
         Err(refused) => {
             let error = ApiError::Access {

@@ -2,18 +2,18 @@
 
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use actix_web::http::header::{self, HttpDate};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
-use super::access::{Returned, SearchedQuery, caller};
+use super::access::{Returned, SearchedQuery, Work, caller};
 use super::error::ApiError;
 use super::{AppState, FHIR_JSON};
 use crate::auth::Caller;
 use crate::fhir::{FhirId, ResourceType};
-use crate::search::history::Scope;
 use crate::search::Context;
+use crate::search::history::Scope;
 use crate::search::limits::Budget;
 use crate::store::history::Kind;
 use crate::store::{ResourceStore, StoredResource};
@@ -217,7 +217,8 @@ async fn history(
         .enter()
         .await
         .map_err(|full| ApiError::Overloaded(full.to_string()))?;
-    let output = web::block(move || {
+    let (output, work) = web::block(move || {
+        let started = Instant::now();
         let context = Context {
             base: &base,
             redaction: &redaction,
@@ -225,16 +226,30 @@ async fn history(
             budget: &budget,
             cursor_key: &cursor_key,
         };
-        crate::search::history::run(store.as_ref(), &request, &context)
+        let output = crate::search::history::run(store.as_ref(), &request, &context);
+        (output, started.elapsed())
     })
     .await
-    .map_err(|e| ApiError::Unavailable(format!("the history could not be read: {e}")))??;
+    .map_err(|e| ApiError::Unavailable(format!("the history could not be read: {e}")))?;
     cancel.disarm();
+    let output = match output {
+        Ok(output) => output,
+        Err(error) => return Ok(charged(error.into(), work)),
+    };
     let mut response = HttpResponse::Ok()
         .content_type(FHIR_JSON)
         .body(output.bundle);
     response.extensions_mut().insert(Returned(output.returned));
+    response.extensions_mut().insert(Work(work));
     Ok(response)
+}
+
+/// The answer to a search that failed after working (stopped at its deadline, say): its work
+/// is charged to the caller like a completed one's.
+fn charged(error: ApiError, work: Duration) -> HttpResponse {
+    let mut response = error.error_response();
+    response.extensions_mut().insert(Work(work));
+    response
 }
 
 pub(super) fn access_error(
@@ -333,14 +348,12 @@ pub async fn search_post(
     let searched = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(&params)
         .finish();
-    let mut response = search(req, &path.into_inner(), params, state).await;
-    match &mut response {
-        Ok(r) => {
-            r.extensions_mut().insert(SearchedQuery(searched));
-        }
-        Err(_) => {}
-    }
-    response
+    // Refusals too: a search refused for a restricted element is what the audit is for.
+    let mut response = search(req, &path.into_inner(), params, state)
+        .await
+        .unwrap_or_else(|error| error.error_response());
+    response.extensions_mut().insert(SearchedQuery(searched));
+    Ok(response)
 }
 
 pub(super) fn query_pairs(query: &str) -> Vec<(String, String)> {
@@ -386,6 +399,7 @@ async fn search(
     let point_lookup = request.is_point_lookup();
     let cursor_key = state.cursor_key.clone();
     let run = move || {
+        let started = Instant::now();
         let context = Context {
             base: &base,
             redaction: &redaction,
@@ -393,10 +407,11 @@ async fn search(
             budget: &budget,
             cursor_key: &cursor_key,
         };
-        crate::search::run(store.as_ref(), &request, &context)
+        let output = crate::search::run(store.as_ref(), &request, &context);
+        (output, started.elapsed())
     };
-    let output = if point_lookup {
-        run()?
+    let (output, work) = if point_lookup {
+        run()
     } else {
         let _slot = state
             .admission
@@ -405,13 +420,18 @@ async fn search(
             .map_err(|full| ApiError::Overloaded(full.to_string()))?;
         web::block(run)
             .await
-            .map_err(|e| ApiError::Unavailable(format!("the search could not run: {e}")))??
+            .map_err(|e| ApiError::Unavailable(format!("the search could not run: {e}")))?
     };
     cancel.disarm();
+    let output = match output {
+        Ok(output) => output,
+        Err(error) => return Ok(charged(error.into(), work)),
+    };
     let mut response = HttpResponse::Ok()
         .content_type(FHIR_JSON)
         .body(output.bundle);
     response.extensions_mut().insert(Returned(output.returned));
+    response.extensions_mut().insert(Work(work));
     Ok(response)
 }
 
@@ -482,11 +502,7 @@ fn resource_type(name: &str) -> Result<ResourceType, ApiError> {
 
 /// The FHIR base URL as the client reached it (scheme and host it came through).
 pub(super) fn fhir_base(req: &HttpRequest) -> String {
-    let trusted = req
-        .app_data::<web::Data<AppState>>()
-        .zip(req.peer_addr())
-        .is_some_and(|(state, peer)| state.trusted_proxies.contains(&peer.ip()));
-    if trusted {
+    if super::peer_is_trusted_proxy(req) {
         // A proxy we trust says how the client reached it (Forwarded, X-Forwarded-*).
         let info = req.connection_info();
         return format!("{}://{}/fhir", info.scheme(), info.host());

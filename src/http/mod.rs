@@ -8,12 +8,12 @@ mod export;
 mod handlers;
 mod hygiene;
 
-use std::net::TcpListener;
+use std::net::{IpAddr, Ipv6Addr, TcpListener};
 use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::middleware::{Compress, Condition, ErrorHandlers, Logger};
-use actix_web::{App, HttpServer, guard, web};
+use actix_web::{App, HttpRequest, HttpServer, guard, web};
 
 use crate::auth::AccessControl;
 use crate::export::Exports;
@@ -83,6 +83,59 @@ impl AppState {
     }
 }
 
+/// Whether the request came from a reverse proxy whose forwarding headers are believed.
+pub(crate) fn peer_is_trusted_proxy(req: &HttpRequest) -> bool {
+    req.app_data::<web::Data<AppState>>()
+        .zip(req.peer_addr())
+        .is_some_and(|(state, peer)| state.trusted_proxies.contains(&peer.ip()))
+}
+
+/// The client's address: the peer's, or, behind a trusted proxy, the one the proxy forwarded.
+/// Rate limits of an open server are kept by it. The last hop is taken (`Forwarded: for=`, else
+/// `X-Forwarded-For`): it is the one our proxy added, while earlier ones come from the client
+/// and could be anything.
+pub(crate) fn client_address(req: &HttpRequest) -> IpAddr {
+    let peer = req
+        .peer_addr()
+        .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |p| p.ip());
+    if !peer_is_trusted_proxy(req) {
+        return peer;
+    }
+    let last_value = |name: &str| {
+        req.headers()
+            .get_all(name)
+            .filter_map(|v| v.to_str().ok())
+            .last()
+            .and_then(|v| v.rsplit(',').next())
+            .map(str::trim)
+    };
+    let forwarded_for = last_value("forwarded").and_then(|element| {
+        element
+            .split(';')
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(name, _)| name.trim().eq_ignore_ascii_case("for"))
+            .map(|(_, value)| value)
+    });
+    forwarded_for
+        .or_else(|| last_value("x-forwarded-for"))
+        .and_then(parse_address)
+        .unwrap_or(peer)
+}
+
+/// `203.0.113.7`, `203.0.113.7:4711`, `"[2001:db8::1]:4711"`, `[2001:db8::1]` or `2001:db8::1`.
+fn parse_address(text: &str) -> Option<IpAddr> {
+    let text = text.trim().trim_matches('"');
+    text.parse::<IpAddr>()
+        .ok()
+        .or_else(|| text.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+        .or_else(|| {
+            text.strip_prefix('[')?
+                .strip_suffix(']')?
+                .parse::<IpAddr>()
+                .ok()
+        })
+}
+
 /// GET, and HEAD (same headers, no body: actix drops the body of HEAD responses).
 fn get_or_head() -> actix_web::Route {
     web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
@@ -136,6 +189,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
 
 /// Starts serving on an already bound listener. Stops gracefully on SIGINT and SIGTERM.
 pub fn server(listener: TcpListener, state: AppState, workers: usize) -> std::io::Result<Server> {
+    let header_timeout = std::time::Duration::from_millis(state.limits.header_timeout_ms);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(state.clone()))
@@ -154,6 +208,7 @@ pub fn server(listener: TcpListener, state: AppState, workers: usize) -> std::io
             let _ = tcp.set_nodelay(true);
         }
     })
+    .client_request_timeout(header_timeout)
     .shutdown_timeout(10)
     .listen(listener)?
     .run();

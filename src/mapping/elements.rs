@@ -128,11 +128,24 @@ impl DataTrace<'_> {
             "systeme-information",
             ExtensionValue::Code(system.into()),
         ));
-        if let Some(date) = self.updated.and_then(|d| d.parse::<fhir_json::Date>().ok()) {
+        if let Some(date) = self.updated.and_then(full_date) {
             parts.push(extension("date-maj-ae", ExtensionValue::Date(date)));
         }
         complex_extension(nos::EXT_DATA_TRACE, parts)
     }
+}
+
+/// A `YYYY-MM-DD` date, or `None` for anything else. The shape is checked before fhir-sdk parses
+/// it: its parser is lenient (it reads `0` as the year 0, a date it then cannot write, which
+/// would fail the whole import).
+pub fn full_date(text: &str) -> Option<fhir_json::Date> {
+    let bytes = text.as_bytes();
+    let shaped = bytes.len() == 10
+        && bytes.iter().enumerate().all(|(i, b)| match i {
+            4 | 7 => *b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    shaped.then(|| text.parse().ok()).flatten()
 }
 
 /// The profiles a resource of `rtype` claims, fr-core base first then the as-dp profile, as
@@ -154,4 +167,27 @@ pub fn meta(profiles: &[&str], trace: &DataTrace<'_>) -> Meta {
             .profile(profiles.iter().map(|p| Some((*p).to_owned())).collect())
             .build(),
     )
+}
+
+#[cfg(test)]
+mod date_tests {
+    use super::full_date;
+
+    #[test]
+    fn only_full_iso_dates_are_dates() {
+        assert!(full_date("1975-01-01").is_some());
+        for bad in [
+            "0",
+            "",
+            "1975",
+            "75-01-01",
+            "1975-1-01",
+            "1975-13-01",
+            "1975-02-30",
+            "01/01/1975",
+            "1975-01-01T00:00",
+        ] {
+            assert!(full_date(bad).is_none(), "{bad}");
+        }
+    }
 }

@@ -9,8 +9,8 @@ use fhir_json::types::{CodeableConcept, ExtensionValue, Identifier, Period};
 
 use super::address::{self, PostalAddress};
 use super::elements::{
-    DataTrace, SourceSystem, claimed, coding, concept, extension, identifier, meta, nos_concept,
-    reference,
+    DataTrace, SourceSystem, claimed, coding, concept, extension, full_date, identifier, meta,
+    nos_concept, reference,
 };
 use super::ids;
 use super::nos;
@@ -101,7 +101,7 @@ fn naf(code: &str) -> Option<CodeableConcept> {
     if code.is_empty() {
         return None;
     }
-    let dotted = if code.len() == 5 && !code.contains('.') {
+    let dotted = if code.len() == 5 && code.bytes().all(|b| b.is_ascii_alphanumeric()) {
         format!("{}.{}", &code[..2], &code[2..])
     } else {
         code.to_owned()
@@ -294,7 +294,7 @@ pub fn finess_commune(departement: &str, commune: &str) -> String {
 pub fn from_finess(est: &Establishment, rpps: Option<&RppsRow<'_>>) -> (FhirId, Organization) {
     let rpps_get = |col: Col| rpps.map_or("", |row| row.get(col));
     let mut extensions = Vec::new();
-    if let Ok(start) = est.dateouv.parse::<fhir_json::Date>() {
+    if let Some(start) = full_date(&est.dateouv) {
         let period = Period::builder()
             .start(fhir_json::DateTime::Date(start))
             .build()

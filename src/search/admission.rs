@@ -17,7 +17,9 @@ pub struct Admission {
 
 /// The queue is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the server is busy: {running} searches are running and {waiting} are waiting; retry in a moment")]
+#[error(
+    "the server is busy: {running} searches are running and {waiting} are waiting; retry in a moment"
+)]
 pub struct Full {
     pub running: usize,
     pub waiting: usize,
@@ -46,9 +48,12 @@ impl Admission {
                 waiting,
             });
         }
-        Ok(self.slots.acquire().await.expect("the semaphore is never closed"))
+        Ok(self
+            .slots
+            .acquire()
+            .await
+            .expect("the semaphore is never closed"))
     }
-
 }
 
 /// Leaves the queue when dropped (the wait ended, or the client went away).

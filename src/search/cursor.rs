@@ -193,7 +193,10 @@ mod history_tests {
             version: 3,
         };
         let key = CursorKey::new(b"secret");
-        assert_eq!(HistoryCursor::decode(&cursor.encode(&key), &key).unwrap(), cursor);
+        assert_eq!(
+            HistoryCursor::decode(&cursor.encode(&key), &key).unwrap(),
+            cursor
+        );
         assert!(HistoryCursor::decode("x", &key).is_err());
     }
 }

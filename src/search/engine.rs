@@ -9,13 +9,13 @@ use std::collections::BTreeSet;
 
 use roaring::{MultiOps, RoaringBitmap};
 
+use super::SearchError;
 use super::date;
 use super::fold::fold;
 use super::limits::{Budget, Limits};
 use super::params::SearchParam;
 use super::query::{Criterion, Include, Modifier, SearchValue, SortKey};
 use super::terms::{self, CODE, EXACT, FOLDED, OF_TYPE, PRESENT, REFERENCE, SYSTEM, TEXT};
-use super::SearchError;
 use crate::fhir::ResourceType;
 use crate::search::params::ParamType;
 use crate::store::ResourceStore;

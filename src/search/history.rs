@@ -453,7 +453,10 @@ fn write_bundle(
     let mut id = Sha256::new();
     id.update(store.info().number.to_be_bytes());
     id.update(this.as_bytes());
-    let id: String = id.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect();
+    let id: String = id.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let head = json!({
         "resourceType": "Bundle",
         "id": id,

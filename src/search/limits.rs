@@ -45,6 +45,12 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Milliseconds a client has to send a `POST _search` body (slower: 408).
     pub body_timeout_ms: u64,
+    /// Milliseconds a client has to send a request's line and headers (slower: 408, closed).
+    pub header_timeout_ms: u64,
+    /// Rate limits charge by work: a request takes one token from its caller's bucket, plus one
+    /// for each whole `work_unit_ms` its search or history page ran, so an expensive search
+    /// costs what the cheap requests it displaced would have.
+    pub work_unit_ms: u64,
 }
 
 impl Default for Limits {
@@ -64,6 +70,8 @@ impl Default for Limits {
             max_header_bytes: 16 * 1024,
             max_body_bytes: 64 * 1024,
             body_timeout_ms: 10_000,
+            header_timeout_ms: 5_000,
+            work_unit_ms: 20,
         }
     }
 }
@@ -71,6 +79,13 @@ impl Default for Limits {
 impl Limits {
     pub fn deadline(&self) -> Duration {
         Duration::from_millis(self.deadline_ms)
+    }
+
+    /// Tokens a request whose search worked for `work` is charged beyond the one every request
+    /// takes.
+    pub fn extra_tokens_for(&self, work: Duration) -> u32 {
+        let units = work.as_millis() / u128::from(self.work_unit_ms.max(1));
+        u32::try_from(units).unwrap_or(u32::MAX)
     }
 }
 
@@ -194,6 +209,26 @@ mod tests {
         let budget = Budget::unlimited();
         budget.cancel_on_drop().disarm();
         assert_eq!(budget.check(), Ok(()));
+    }
+
+    #[test]
+    fn work_is_charged_in_whole_units() {
+        let limits = Limits {
+            work_unit_ms: 20,
+            ..Limits::default()
+        };
+        assert_eq!(limits.extra_tokens_for(Duration::from_millis(19)), 0);
+        assert_eq!(limits.extra_tokens_for(Duration::from_millis(20)), 1);
+        assert_eq!(limits.extra_tokens_for(Duration::from_millis(1_000)), 50);
+        let zero = Limits {
+            work_unit_ms: 0,
+            ..Limits::default()
+        };
+        assert_eq!(
+            zero.extra_tokens_for(Duration::from_millis(3)),
+            3,
+            "0 reads as 1 ms"
+        );
     }
 
     #[test]

@@ -71,8 +71,12 @@ pub fn run(
     request: &SearchRequest,
     context: &Context<'_>,
 ) -> Result<SearchOutput, SearchError> {
-    let (base, redaction, limits, budget) =
-        (context.base, context.redaction, context.limits, context.budget);
+    let (base, redaction, limits, budget) = (
+        context.base,
+        context.redaction,
+        context.limits,
+        context.budget,
+    );
     let engine = Engine::new(store, budget);
     let rtype = request.rtype;
     let matches = engine.matches(rtype, &request.criteria)?;
@@ -119,7 +123,14 @@ pub fn run(
         ),
     };
     Ok(SearchOutput {
-        bundle: bundle::write(&frame, &entries, request, &notes, redaction, context.cursor_key),
+        bundle: bundle::write(
+            &frame,
+            &entries,
+            request,
+            &notes,
+            redaction,
+            context.cursor_key,
+        ),
         returned: entries.len() as u64,
     })
 }

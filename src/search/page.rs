@@ -10,10 +10,10 @@ use std::collections::BinaryHeap;
 
 use roaring::RoaringBitmap;
 
+use super::SearchError;
 use super::cursor::Cursor;
 use super::engine::{Engine, SortColumn};
 use super::query::{QueryError, SearchRequest};
-use super::SearchError;
 use crate::fhir::ResourceType;
 use crate::store::{ResourceStore, StoreError};
 

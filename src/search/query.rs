@@ -219,7 +219,13 @@ pub fn parse(
     params: &[(String, String)],
     strict: bool,
 ) -> Result<SearchRequest, QueryError> {
-    parse_within(rtype, params, strict, &Limits::default(), &CursorKey::new(b"tests"))
+    parse_within(
+        rtype,
+        params,
+        strict,
+        &Limits::default(),
+        &CursorKey::new(b"tests"),
+    )
 }
 
 /// Parses `params` for a search on `rtype`; refuses, before any work, what would cost more than
@@ -415,7 +421,8 @@ fn parse_one(
             Ok(true)
         }
         "_cursor" => {
-            let cursor = Cursor::decode(value, key).map_err(|e| invalid(name, value, e.to_string()))?;
+            let cursor =
+                Cursor::decode(value, key).map_err(|e| invalid(name, value, e.to_string()))?;
             request.cursor = Some(cursor);
             Ok(false)
         }

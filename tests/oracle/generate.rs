@@ -7,11 +7,11 @@
 
 use unicode_normalization::UnicodeNormalization;
 
-use super::fold::fold;
 use super::data::{
     Dataset, Kind, ParamDef, RType, Resource, TokKind, Vals, modifiers, param, params,
 };
 use super::dates::{self, Precision, Prefix};
+use super::fold::fold;
 use super::query::{
     Crit, IdentifierSemantics, Include, Query, RefValue, Simple, StrMod, Test, TokValue,
 };
