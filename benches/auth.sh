@@ -8,6 +8,7 @@
 #   benches/auth.sh [persons] [seconds] [rounds]     (defaults: 1500000 10 6)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+release=${CARGO_TARGET_DIR:-target}/release
 persons=${1:-1500000}
 seconds=${2:-10}
 rounds=${3:-6}
@@ -27,7 +28,7 @@ server=
 stop() { [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true; server=; }
 trap stop EXIT
 start() { # extra serve arguments...
-  target/release/annuaire serve --data "$work/data" --listen 127.0.0.1:$port --workers 2 "$@" 2>>"$work/serve-auth.log" &
+  "$release"/annuaire serve --data "$work/data" --listen 127.0.0.1:$port --workers 2 "$@" 2>>"$work/serve-auth.log" &
   server=$!
   for _ in $(seq 300); do curl -sf "http://127.0.0.1:$port/fhir/metadata" >/dev/null && return; sleep 0.1; done
   echo "the server did not start; see $work/serve-auth.log"; exit 1

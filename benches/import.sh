@@ -9,14 +9,15 @@
 # Files are generated once into target/bench-data/ (deterministic, seed 42).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+release=${CARGO_TARGET_DIR:-target}/release
 persons=${1:-1500000}
 runs=${2:-3}
 cargo build --release --quiet --workspace
-bin=target/release/annuaire
+bin="$release"/annuaire
 work=target/bench-data/$persons
 mkdir -p "$work"
 if [ ! -f "$work/done" ] || ! ls "$work"/files/Extraction_Correspondance_MSSante_*.txt >/dev/null 2>&1; then
-  target/release/annuaire-generate --persons "$persons" --seed 42 --out "$work/files"
+  "$release"/annuaire-generate --persons "$persons" --seed 42 --out "$work/files"
   touch "$work/done"
 fi
 rpps=$(ls "$work"/files/PS_LibreAcces_Personne_activite_*.txt)

@@ -7,6 +7,7 @@
 #   benches/read.sh [persons] [seconds]     (defaults: 1500000 15)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+release=${CARGO_TARGET_DIR:-target}/release
 persons=${1:-1500000}
 seconds=${2:-15}
 work=target/bench-data/$persons
@@ -14,7 +15,7 @@ work=target/bench-data/$persons
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)"; exit 1; }
 cargo build --release --quiet
 port=18181
-target/release/annuaire serve --data "$work/data" --listen 127.0.0.1:$port --workers 2 2>"$work/serve.log" &
+"$release"/annuaire serve --data "$work/data" --listen 127.0.0.1:$port --workers 2 2>"$work/serve.log" &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/fhir/metadata" >/dev/null && break; sleep 0.1; done

@@ -6,6 +6,7 @@
 #   benches/search.sh [persons] [seconds]     (defaults: 1500000 15)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+release=${CARGO_TARGET_DIR:-target}/release
 persons=${1:-1500000}
 seconds=${2:-15}
 work=target/bench-data/$persons
@@ -15,7 +16,7 @@ cargo build --release --quiet
 cargo bench --bench hello_baseline --no-run --quiet 2>/dev/null
 port=18181
 baseline_port=18282
-target/release/annuaire serve --data "$work/data" --listen 127.0.0.1:$port --workers 2 2>"$work/serve.log" &
+"$release"/annuaire serve --data "$work/data" --listen 127.0.0.1:$port --workers 2 2>"$work/serve.log" &
 server=$!
 cargo bench --quiet --bench hello_baseline -- 127.0.0.1:$baseline_port >/dev/null 2>&1 &
 baseline=$!

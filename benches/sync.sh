@@ -11,11 +11,12 @@
 # ~2 GB of files).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+release=${CARGO_TARGET_DIR:-target}/release
 persons=${1:-1500000}
 days=${2:-10}
 cargo build --release --quiet --workspace
-bin=target/release/annuaire
-generate=target/release/annuaire-generate
+bin="$release"/annuaire
+generate="$release"/annuaire-generate
 work=target/bench-data/sync-$persons
 rm -rf "$work"
 mkdir -p "$work"
