@@ -733,13 +733,8 @@ fn history_pages_across_a_live_import_lose_and_repeat_nothing() {
                     .iter()
                     .map(|e| format!("{}@{}", e["fullUrl"], e["response"]["etag"])),
             );
-            match page["link"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|l| l["relation"] == "next")
-            {
-                Some(next) => url = next["url"].as_str().unwrap().to_owned(),
+            match common::link(&page, "next") {
+                Some(next) => url = next.to_owned(),
                 None => return keys,
             }
         }
@@ -747,15 +742,7 @@ fn history_pages_across_a_live_import_lose_and_repeat_nothing() {
     let before = all(&base);
     // Two pages on generation 2, then day 3 is imported and served, then the rest.
     let (_, first) = get(&format!("{base}/fhir/Practitioner/_history?_count=7"));
-    let next = first["link"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["relation"] == "next")
-        .unwrap()["url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let next = common::link(&first, "next").unwrap().to_owned();
     let (_, second) = get(&next);
     let mut paged: Vec<String> = [&first, &second]
         .iter()
@@ -773,15 +760,7 @@ fn history_pages_across_a_live_import_lose_and_repeat_nothing() {
         (probe["meta"]["lastUpdated"] != switched_from).then_some(())
     });
     assert!(switched.is_some(), "the server switched to day 3");
-    let mut url = second["link"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["relation"] == "next")
-        .unwrap()["url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let mut url = common::link(&second, "next").unwrap().to_owned();
     loop {
         let (_, page) = get(&url);
         paged.extend(
@@ -789,13 +768,8 @@ fn history_pages_across_a_live_import_lose_and_repeat_nothing() {
                 .iter()
                 .map(|e| format!("{}@{}", e["fullUrl"], e["response"]["etag"])),
         );
-        match page["link"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|l| l["relation"] == "next")
-        {
-            Some(next) => url = next["url"].as_str().unwrap().to_owned(),
+        match common::link(&page, "next") {
+            Some(next) => url = next.to_owned(),
             None => break,
         }
         assert!(paged.len() < 100_000, "next loops");

@@ -199,25 +199,47 @@ async fn history(
                 .map_err(|error| access_error(&policy, error))?;
         }
     }
-    let cursor_key = state.cursor_key.clone();
     let request =
-        crate::search::history::parse(scope, &query_pairs(req.query_string()), &cursor_key)?;
+        crate::search::history::parse(scope, &query_pairs(req.query_string()), &state.cursor_key)?;
+    let store = state.current();
+    run_search(&req, &state, &caller, Lane::Queued, move |context| {
+        crate::search::history::run(store.as_ref(), &request, context)
+    })
+    .await
+}
+
+/// Where a search runs: cheap point lookups on the HTTP worker itself (a thread hop costs more
+/// than they do), everything else in a slot of the admission queue, on the blocking pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    Inline,
+    Queued,
+}
+
+/// Runs a search or a history page for `caller`: stopped at its deadline or when the client
+/// goes away, its time charged to the caller's rate limit, its Bundle answered.
+async fn run_search(
+    req: &HttpRequest,
+    state: &AppState,
+    caller: &Caller,
+    lane: Lane,
+    search: impl FnOnce(&Context) -> Result<crate::search::SearchOutput, crate::search::SearchError>
+    + Send
+    + 'static,
+) -> Result<HttpResponse, ApiError> {
+    let policy = &state.access.policy;
     let redaction = if caller.permissions.restricted {
         crate::auth::Redaction::none()
     } else {
         policy.redaction().clone()
     };
-    let base = fhir_base(&req);
-    let store = state.current();
+    let base = fhir_base(req);
     let limits = state.limits;
+    let cursor_key = state.cursor_key.clone();
     let budget = Budget::new(&limits);
+    // Dropped with this handler's future when the client goes away: the search stops.
     let cancel = budget.cancel_on_drop();
-    let _slot = state
-        .admission
-        .enter()
-        .await
-        .map_err(|full| ApiError::Overloaded(full.to_string()))?;
-    let (output, work) = web::block(move || {
+    let timed = move || {
         let started = Instant::now();
         let context = Context {
             base: &base,
@@ -226,11 +248,21 @@ async fn history(
             budget: &budget,
             cursor_key: &cursor_key,
         };
-        let output = crate::search::history::run(store.as_ref(), &request, &context);
-        (output, started.elapsed())
-    })
-    .await
-    .map_err(|e| ApiError::Unavailable(format!("the history could not be read: {e}")))?;
+        (search(&context), started.elapsed())
+    };
+    let (output, work) = match lane {
+        Lane::Inline => timed(),
+        Lane::Queued => {
+            let _slot = state
+                .admission
+                .enter()
+                .await
+                .map_err(|full| ApiError::Overloaded(full.to_string()))?;
+            web::block(timed)
+                .await
+                .map_err(|e| ApiError::Unavailable(format!("the search could not run: {e}")))?
+        }
+    };
     cancel.disarm();
     let output = match output {
         Ok(output) => output,
@@ -380,59 +412,22 @@ async fn search(
     policy
         .authorize_search(&caller, &request)
         .map_err(|error| access_error(&policy, error))?;
-    let redaction = if caller.permissions.restricted {
-        crate::auth::Redaction::none()
-    } else {
-        policy.redaction().clone()
-    };
-    let base = fhir_base(&req);
-    request.localize_references(&base);
+    request.localize_references(&fhir_base(&req));
     let store = request
         .cursor
         .as_ref()
         .and_then(|cursor| cursor.pinned_generation())
         .and_then(|number| state.generations.get(number))
         .unwrap_or_else(|| state.current());
-    let budget = Budget::new(&limits);
-    // Dropped with this handler's future when the client goes away: the search stops.
-    let cancel = budget.cancel_on_drop();
-    let point_lookup = request.is_point_lookup();
-    let cursor_key = state.cursor_key.clone();
-    let run = move || {
-        let started = Instant::now();
-        let context = Context {
-            base: &base,
-            redaction: &redaction,
-            limits: &limits,
-            budget: &budget,
-            cursor_key: &cursor_key,
-        };
-        let output = crate::search::run(store.as_ref(), &request, &context);
-        (output, started.elapsed())
-    };
-    let (output, work) = if point_lookup {
-        run()
+    let lane = if request.is_point_lookup() {
+        Lane::Inline
     } else {
-        let _slot = state
-            .admission
-            .enter()
-            .await
-            .map_err(|full| ApiError::Overloaded(full.to_string()))?;
-        web::block(run)
-            .await
-            .map_err(|e| ApiError::Unavailable(format!("the search could not run: {e}")))?
+        Lane::Queued
     };
-    cancel.disarm();
-    let output = match output {
-        Ok(output) => output,
-        Err(error) => return Ok(charged(error.into(), work)),
-    };
-    let mut response = HttpResponse::Ok()
-        .content_type(FHIR_JSON)
-        .body(output.bundle);
-    response.extensions_mut().insert(Returned(output.returned));
-    response.extensions_mut().insert(Work(work));
-    Ok(response)
+    run_search(&req, &state, &caller, lane, move |context| {
+        crate::search::run(store.as_ref(), &request, context)
+    })
+    .await
 }
 
 /// `GET /fhir/SearchParameter/{id}`: a declared search parameter.

@@ -182,10 +182,24 @@ impl<'s> Engine<'s> {
         prefix: &[u8],
     ) -> Result<RoaringBitmap, SearchError> {
         let mut parts = Vec::new();
+        self.scan_postings(rtype, prefix, |docs| parts.push(docs))?;
+        Ok(parts.union())
+    }
+
+    /// Visits the postings under `prefix` in key order, checking the budget as it goes (a
+    /// prefix can cover most of a type's terms).
+    fn scan_postings(
+        &self,
+        rtype: ResourceType,
+        prefix: &[u8],
+        mut visit: impl FnMut(RoaringBitmap),
+    ) -> Result<(), SearchError> {
+        let mut steps = 0usize;
         let mut stopped = None;
         self.store.scan_postings(rtype, prefix, &mut |_, docs| {
-            parts.push(docs);
-            if parts.len() % CHECK_EVERY == 0
+            visit(docs);
+            steps += 1;
+            if steps % CHECK_EVERY == 0
                 && let Err(e) = self.budget.check()
             {
                 stopped = Some(e);
@@ -193,10 +207,7 @@ impl<'s> Engine<'s> {
             }
             true
         })?;
-        if let Some(e) = stopped {
-            return Err(e.into());
-        }
-        Ok(parts.union())
+        stopped.map_or(Ok(()), |e| Err(e.into()))
     }
 
     fn value(
@@ -467,8 +478,7 @@ impl<'s> Engine<'s> {
         let prefix = terms::key(&key.param.code, kind, "");
         let mut ranks = vec![NO_VALUE; documents];
         let mut rank = 0u32;
-        let mut stopped = None;
-        self.store.scan_postings(rtype, &prefix, &mut |_, docs| {
+        self.scan_postings(rtype, &prefix, |docs| {
             for doc in &(docs & matches) {
                 let slot = &mut ranks[doc as usize];
                 if key.descending || *slot == NO_VALUE {
@@ -476,17 +486,7 @@ impl<'s> Engine<'s> {
                 }
             }
             rank += 1;
-            if rank as usize % CHECK_EVERY == 0
-                && let Err(e) = self.budget.check()
-            {
-                stopped = Some(e);
-                return false;
-            }
-            true
         })?;
-        if let Some(e) = stopped {
-            return Err(e.into());
-        }
         Ok(SortColumn {
             ranks,
             descending: key.descending,

@@ -105,6 +105,15 @@ pub fn demo() -> &'static Demo {
     })
 }
 
+/// The URL of a Bundle's link with this relation (`next`, `self`...).
+pub fn link<'a>(bundle: &'a serde_json::Value, relation: &str) -> Option<&'a str> {
+    bundle["link"]
+        .as_array()?
+        .iter()
+        .find(|l| l["relation"] == relation)
+        .and_then(|l| l["url"].as_str())
+}
+
 /// A running server, shared by every test of the binary.
 pub struct TestApp {
     /// `http://127.0.0.1:<port>`

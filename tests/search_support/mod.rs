@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use reqwest::StatusCode;
 use serde_json::Value;
 
+pub use crate::common::link;
 use crate::common::{self, TestApp};
 
 pub const TYPES: [&str; 3] = ["Practitioner", "PractitionerRole", "Organization"];
@@ -215,15 +216,6 @@ pub fn match_ids(bundle: &Value) -> Vec<String> {
         .iter()
         .map(|r| r["id"].as_str().expect("an id").to_owned())
         .collect()
-}
-
-/// The URL of a link relation.
-pub fn link<'a>(bundle: &'a Value, relation: &str) -> Option<&'a str> {
-    bundle["link"]
-        .as_array()?
-        .iter()
-        .find(|l| l["relation"] == relation)
-        .and_then(|l| l["url"].as_str())
 }
 
 /// Every matching resource of a search: `_count=1000`, following `next` to the end. Checks
