@@ -794,7 +794,7 @@ fn a_killed_import_is_cleaned_up_when_the_server_starts() {
     // What a killed import leaves: a generation directory without its description, and a
     // history segment.
     std::fs::create_dir_all(data.join("generations/gen-000002/db")).unwrap();
-    std::fs::write(data.join("generations/gen-000002/resources.json.bin"), b"{").unwrap();
+    std::fs::write(data.join("generations/gen-000002/resources.zst"), b"{").unwrap();
     std::fs::create_dir_all(data.join("history")).unwrap();
     std::fs::write(data.join("history/seg-000002.bin"), b"{").unwrap();
     let (mut server, address) = common::spawn_binary_server(&data);
@@ -830,7 +830,7 @@ fn past_versions_leave_the_history_after_its_retention_and_their_segment_goes() 
     let segment = data.join("history/seg-000002.bin");
     assert!(segment.is_file());
     let size = std::fs::metadata(&segment).unwrap().len();
-    let served = std::fs::metadata(data.join("generations/gen-000002/resources.json.bin"))
+    let served = std::fs::metadata(data.join("generations/gen-000002/resources.zst"))
         .unwrap()
         .len();
     assert!(

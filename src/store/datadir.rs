@@ -6,8 +6,8 @@
 //!   serve.lock              held by the one `annuaire serve` of this directory
 //!   import.lock             held by the one running `annuaire import`
 //!   generations/
-//!     gen-000001/           a complete, flushed generation: sled database, resources.json.bin,
-//!                           versions.bin, history.bin, generation.json
+//!     gen-000001/           a complete, flushed generation: sled database, resources.zst and
+//!                           resources.dict, versions.bin, history.bin, generation.json
 //!     gen-000002/
 //!     gen-000003/           being written: not in CURRENT until complete
 //!   history/

@@ -7,6 +7,7 @@
 //! nothing serves yet; the previous one stays served and intact.
 
 pub mod block;
+pub mod content;
 pub mod datadir;
 pub mod forward;
 pub mod history;
@@ -30,12 +31,11 @@ pub use record::{Location, Millis, Record, State, StoredResource, Version};
 pub use sled_store::{IndexWriters, SledGeneration, SledWriter, TermDictionary, Written};
 
 /// Layout version of a generation; a server opens only generations of its own layout.
-/// 2: versions beside the content (records, history); 3: block keys of any length.
-pub const FORMAT: u32 = 3;
+/// 2: versions beside the content (records, history); 3: block keys of any length; 4: content
+/// compressed (see [`content`]).
+pub const FORMAT: u32 = 4;
 /// The description file of a complete generation.
 pub const INFO_FILE: &str = "generation.json";
-/// The content bytes of a generation's resources.
-pub const DATA_FILE: &str = "resources.json.bin";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -18,14 +18,14 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
 use super::history::{self, HistoryEntry, Kind, SegmentWriter};
 use super::record::{ContentHash, Location, Millis, Record, State, Version, splice_point};
-use super::{DATA_FILE, SledWriter, StoreError, Written};
+use super::content::ContentReader;
+use super::{SledWriter, StoreError, Written};
 use crate::fhir::ResourceType;
 
 /// File of a generation holding every current resource's [`Record`], sorted by type and id.
@@ -80,7 +80,7 @@ impl Changes {
 /// The generation an import compares with, read through its plain files.
 pub struct Previous {
     path: PathBuf,
-    data: File,
+    content: ContentReader,
 }
 
 impl Previous {
@@ -90,11 +90,9 @@ impl Previous {
         if !path.join(VERSIONS_FILE).is_file() {
             return Ok(None);
         }
-        let data_path = path.join(DATA_FILE);
-        let data = File::open(&data_path).map_err(StoreError::io("cannot open", &data_path))?;
         Ok(Some(Previous {
             path: path.to_path_buf(),
-            data,
+            content: ContentReader::open(path)?,
         }))
     }
 
@@ -104,11 +102,7 @@ impl Previous {
     }
 
     fn content(&self, location: Location) -> Result<Vec<u8>, StoreError> {
-        let mut bytes = vec![0u8; location.len as usize];
-        self.data
-            .read_exact_at(&mut bytes, location.offset)
-            .map_err(StoreError::io("cannot read", self.path.join(DATA_FILE)))?;
-        Ok(bytes)
+        self.content.read(location)
     }
 }
 
@@ -162,7 +156,7 @@ pub fn reconcile(
             .map(|e| (e.id.as_str(), e.version.number))
             .collect();
         let (current, type_changes) =
-            merge.type_documents(rtype, writer.documents(rtype), before, &deleted_versions)?;
+            merge.type_documents(rtype, writer.documents(rtype)?, before, &deleted_versions)?;
         documents.push((rtype, current));
         changes.push((rtype, type_changes));
     }

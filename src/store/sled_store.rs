@@ -1,8 +1,9 @@
 //! The sled implementation of the store traits: one sled database per generation.
 //!
 //! Key-value separation: the content bytes of the resources (their JSON without version, see
-//! [`super::record`]) are appended to the generation's `resources.json.bin` file, and sled maps
-//! each id to its [`Record`]: where the bytes are, and the version.
+//! [`super::record`]) are compressed and appended to the generation's content file (see
+//! [`super::content`]), and sled maps each id to its [`Record`]: where the bytes are, and the
+//! version.
 //! Measured on the national-size import, sled storing the ~1.3 KB values itself spent most of
 //! the import copying and rewriting tree nodes that held them (495 s, 14 GB on disk); with only
 //! 12-byte locations in its nodes, sled's work shrinks to indexes. The data file is written
@@ -31,17 +32,17 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use roaring::RoaringBitmap;
 
 use super::block::{self, BlockWriter};
+use super::content::{CONTENT_FILE, Codec, ContentReader, TRAINING_SAMPLES};
 use super::forward::Forward;
 use super::history::{self, HistoryEntry, Kind};
 use super::record::{ContentHash, Location, Record, StoredResource, splice_point};
-use super::{DATA_FILE, GenerationInfo, INFO_FILE, ResourceStore, ResourceWriter, StoreError};
+use super::{GenerationInfo, INFO_FILE, ResourceStore, ResourceWriter, StoreError};
 use crate::fhir::ResourceType;
 
 const GEOLOCATION_TREE: &str = "geolocation";
@@ -150,7 +151,7 @@ pub type TermDictionary = Arc<Vec<String>>;
 pub struct SledGeneration {
     path: PathBuf,
     trees: Trees,
-    data: File,
+    content: ContentReader,
     /// The data directory's history segments, opened when first read.
     history_dir: PathBuf,
     segments: Mutex<HashMap<u64, Arc<File>>>,
@@ -186,8 +187,7 @@ impl SledGeneration {
             return Err(StoreError::OldFormat(path.to_path_buf()));
         }
         let db = open_db(path, cache_bytes)?;
-        let data_path = path.join(DATA_FILE);
-        let data = File::open(&data_path).map_err(StoreError::io("cannot open", &data_path))?;
+        let content = ContentReader::open(path)?;
         let trees = Trees::open(&db, path)?;
         let document_counts = ResourceType::ALL
             .iter()
@@ -196,7 +196,7 @@ impl SledGeneration {
         Ok(SledGeneration {
             path: path.to_path_buf(),
             trees,
-            data,
+            content,
             history_dir: history_dir.to_path_buf(),
             segments: Mutex::new(HashMap::new()),
             info,
@@ -225,25 +225,9 @@ impl SledGeneration {
         }
     }
 
-    fn read_location(
-        &self,
-        location: Location,
-        what: &dyn std::fmt::Display,
-    ) -> Result<Vec<u8>, StoreError> {
-        let mut bytes = vec![0u8; location.len as usize];
-        self.data
-            .read_exact_at(&mut bytes, location.offset)
-            .map_err(|e| self.damaged(format!("cannot read {what} from {DATA_FILE}: {e}")))?;
-        Ok(bytes)
-    }
-
-    fn stored(
-        &self,
-        record: Record,
-        what: &dyn std::fmt::Display,
-    ) -> Result<StoredResource, StoreError> {
+    fn stored(&self, record: Record) -> Result<StoredResource, StoreError> {
         Ok(StoredResource {
-            content: self.read_location(record.location, what)?,
+            content: self.content.read(record.location)?,
             splice: record.splice,
             version: record.version,
         })
@@ -271,9 +255,8 @@ impl ResourceStore for SledGeneration {
         let Some(value) = block::get(tree, id.as_bytes()).map_err(sled_error(&self.path))? else {
             return Ok(None);
         };
-        let what = format_args!("{rtype}/{id}");
-        let record = self.record(&value, &what)?;
-        self.stored(record, &what).map(Some)
+        let record = self.record(&value, &format_args!("{rtype}/{id}"))?;
+        self.stored(record).map(Some)
     }
 
     fn history(&self, rtype: ResourceType, id: &str) -> Result<Vec<HistoryEntry>, StoreError> {
@@ -347,8 +330,7 @@ impl ResourceStore for SledGeneration {
         let Some((id, record)) = self.document_id(rtype, doc)? else {
             return Ok(None);
         };
-        let stored = self.stored(record, &format_args!("{rtype}/{id}"))?;
-        Ok(Some((id, stored)))
+        Ok(Some((id, self.stored(record)?)))
     }
 
     fn document_id(
@@ -496,13 +478,27 @@ pub struct SledWriter {
     path: PathBuf,
     db: sled::Db,
     trees: Trees,
-    /// The data file and the offset its next append lands at.
+    /// The content file and the offset its next append lands at.
     data: Mutex<(BufWriter<File>, u64)>,
-    /// A read handle on the data file, for indexing once every resource is written.
-    reader: OnceLock<File>,
+    /// Set once the dictionary is trained on the first resources; until then they wait in
+    /// `pending`.
+    codec: OnceLock<Arc<Codec>>,
+    pending: Mutex<Vec<Pending>>,
+    /// A reader of the content file, for reconciling and indexing once every resource is
+    /// written.
+    reader: OnceLock<ContentReader>,
     /// The resources written, per type (in [`ResourceType::ALL`] order), until
     /// [`SledWriter::documents`] sorts them.
     written: Vec<Mutex<Vec<Written>>>,
+}
+
+/// A resource written before the dictionary was trained: kept whole until it is.
+struct Pending {
+    rtype: ResourceType,
+    id: String,
+    splice: u16,
+    hash: ContentHash,
+    content: Vec<u8>,
 }
 
 /// A resource written by the mapping, before its version is decided.
@@ -517,12 +513,14 @@ pub struct Written {
 impl SledWriter {
     pub fn create(path: &Path, cache_bytes: u64) -> Result<SledWriter, StoreError> {
         let db = open_db(path, cache_bytes)?;
-        let data_path = path.join(DATA_FILE);
+        let data_path = path.join(CONTENT_FILE);
         let data = File::create(&data_path).map_err(StoreError::io("cannot create", &data_path))?;
         Ok(SledWriter {
             path: path.to_path_buf(),
             trees: Trees::open(&db, path)?,
             data: Mutex::new((BufWriter::with_capacity(1 << 20, data), 0)),
+            codec: OnceLock::new(),
+            pending: Mutex::new(Vec::new()),
             reader: OnceLock::new(),
             written: ResourceType::ALL
                 .iter()
@@ -533,7 +531,7 @@ impl SledWriter {
     }
 
     fn data_path(&self) -> PathBuf {
-        self.path.join(DATA_FILE)
+        self.path.join(CONTENT_FILE)
     }
 
     fn written(&self, rtype: ResourceType) -> &Mutex<Vec<Written>> {
@@ -545,8 +543,10 @@ impl SledWriter {
     }
 
     /// Every resource written for a type, in id order; when an id was written twice, the last
-    /// write wins.
-    pub fn documents(&self, rtype: ResourceType) -> Vec<Written> {
+    /// write wins. Called once the mapping is done: resources still waiting for the dictionary
+    /// are written first.
+    pub fn documents(&self, rtype: ResourceType) -> Result<Vec<Written>, StoreError> {
+        self.codec()?;
         let mut written = std::mem::take(&mut *self.written(rtype).lock().expect("written ids"));
         // Stable sort keeps write order among equal ids; keep the last of each run.
         written.sort_by(|a, b| a.id.cmp(&b.id));
@@ -557,27 +557,77 @@ impl SledWriter {
                 _ => out.push(entry),
             }
         }
-        out
+        Ok(out)
     }
 
-    /// Appends content bytes to the data file without registering a resource (records the
+    /// The codec, trained now on whatever was written if the mapping wrote fewer resources
+    /// than the training sample.
+    fn codec(&self) -> Result<&Arc<Codec>, StoreError> {
+        if let Some(codec) = self.codec.get() {
+            return Ok(codec);
+        }
+        let mut pending = self.pending.lock().expect("pending resources");
+        self.train(&mut pending)?;
+        Ok(self.codec.get().expect("trained"))
+    }
+
+    /// Trains the dictionary on the pending resources, then writes them.
+    fn train(&self, pending: &mut Vec<Pending>) -> Result<(), StoreError> {
+        if self.codec.get().is_some() {
+            return Ok(());
+        }
+        let samples: Vec<Vec<u8>> = pending.iter().map(|p| p.content.clone()).collect();
+        let codec = self.codec.get_or_init(|| Arc::new(Codec::train(&samples)));
+        for p in pending.drain(..) {
+            let location = self.append_frame(&codec.compress(&p.content))?;
+            self.register(p.rtype, p.id, location, p.splice, p.hash);
+        }
+        Ok(())
+    }
+
+    fn register(
+        &self,
+        rtype: ResourceType,
+        id: String,
+        location: Location,
+        splice: u16,
+        content: ContentHash,
+    ) {
+        self.written(rtype)
+            .lock()
+            .expect("written ids")
+            .push(Written {
+                id,
+                location,
+                splice,
+                content,
+            });
+    }
+
+    /// Appends content bytes to the content file without registering a resource (records the
     /// store writes itself: deactivated ones).
     pub fn append(&self, content: &[u8]) -> Result<Location, StoreError> {
-        let len = u32::try_from(content.len()).expect("a resource is smaller than 4 GB");
+        let frame = self.codec()?.compress(content);
+        self.append_frame(&frame)
+    }
+
+    fn append_frame(&self, frame: &[u8]) -> Result<Location, StoreError> {
+        let len = u32::try_from(frame.len()).expect("a resource is smaller than 4 GB");
         let mut data = self.data.lock().expect("data file lock");
         let offset = data.1;
         data.0
-            .write_all(content)
-            .map_err(StoreError::io("cannot write", self.path.join(DATA_FILE)))?;
+            .write_all(frame)
+            .map_err(StoreError::io("cannot write", self.data_path()))?;
         data.1 += u64::from(len);
         Ok(Location { offset, len })
     }
 
-    /// Reads back a written resource (flushing the data file first if needed).
+    /// Reads back a written resource (flushing the content file first if needed).
     pub fn read_back(&self, location: Location) -> Result<Vec<u8>, StoreError> {
         let reader = match self.reader.get() {
             Some(reader) => reader,
             None => {
+                let codec = self.codec()?.clone();
                 self.data
                     .lock()
                     .expect("data file lock")
@@ -586,14 +636,11 @@ impl SledWriter {
                     .map_err(StoreError::io("cannot write", self.data_path()))?;
                 let file = File::open(self.data_path())
                     .map_err(StoreError::io("cannot open", self.data_path()))?;
-                self.reader.get_or_init(|| file)
+                self.reader
+                    .get_or_init(|| ContentReader::over(self.data_path(), file, codec))
             }
         };
-        let mut bytes = vec![0u8; location.len as usize];
-        reader
-            .read_exact_at(&mut bytes, location.offset)
-            .map_err(StoreError::io("cannot read", self.data_path()))?;
-        Ok(bytes)
+        reader.read(location)
     }
 
     /// Writes the id table and numbers the documents of a type: the `n`th in `documents` (id
@@ -661,6 +708,7 @@ impl SledWriter {
     /// Flushes everything to disk, then records the generation's description; a generation
     /// without it is incomplete and never opened.
     pub fn finish(self, info: &GenerationInfo) -> Result<(), StoreError> {
+        self.codec()?.save(&self.path)?;
         let data_path = self.data_path();
         let (mut data, _) = self.data.into_inner().expect("data file lock");
         data.flush()
@@ -690,16 +738,27 @@ impl ResourceWriter for SledWriter {
             detail: format!("{rtype}/{id} was mapped without `meta`"),
         })?;
         let hash = ContentHash::of(content);
-        let location = self.append(content)?;
-        self.written(rtype)
-            .lock()
-            .expect("written ids")
-            .push(Written {
-                id: id.to_owned(),
-                location,
-                splice,
-                content: hash,
-            });
+        if let Some(codec) = self.codec.get() {
+            let location = self.append_frame(&codec.compress(content))?;
+            self.register(rtype, id.to_owned(), location, splice, hash);
+            return Ok(());
+        }
+        let mut pending = self.pending.lock().expect("pending resources");
+        if self.codec.get().is_some() {
+            // Trained while this thread waited for the lock.
+            drop(pending);
+            return self.write(rtype, id, content);
+        }
+        pending.push(Pending {
+            rtype,
+            id: id.to_owned(),
+            splice,
+            hash,
+            content: content.to_vec(),
+        });
+        if pending.len() >= TRAINING_SAMPLES {
+            self.train(&mut pending)?;
+        }
         Ok(())
     }
 
