@@ -1,52 +1,132 @@
-//! Sorted key-value entries packed into sled values ("blocks").
+//! Sorted key-value tables packed into blocks, kept in the generation's index file; sled maps
+//! each block's first key to where the block is.
 //!
-//! sled copies a tree node on every insert; measured on the index build, one sled entry per
-//! index term made sled the bottleneck (13 µs per insert, 3 GB for a tenth of the national
-//! data). Every table of a generation is written once, in key order, and never updated, so
-//! entries are packed: consecutive entries fill a block of about [`BLOCK_BYTES`], stored under
-//! its first key. A lookup finds the block whose first key is the greatest not above the key
-//! sought (one sled range step) and searches inside it.
+//! Every table of a generation is written once, in key order, and never updated. One sled
+//! entry per index term made sled the bottleneck of the index build (13 µs per insert, 3 GB for
+//! a tenth of the national data), and sled values cost 1.7 times their size on disk. So entries
+//! are packed: consecutive entries fill a block of about [`BLOCK_BYTES`], appended to the index
+//! file, and sled holds only the blocks' first keys and locations. A lookup finds the block
+//! whose first key is the greatest not above the key sought (one sled range step), reads it (one
+//! positioned read, served by the page cache) and scans it.
+//!
+//! Inside a block, keys are front-coded: each stores only what differs from the key before it.
+//! Index keys share long prefixes (parameter, kind, identifier system), which front coding
+//! stores once per block instead of once per term.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use sled::Tree;
 
-/// Target size of a block: small enough to decode per lookup in microseconds, large enough
-/// that sled holds ~100 times fewer entries.
+use super::StoreError;
+use super::record::Location;
+
+/// Target size of a block: small enough to scan per lookup in microseconds, large enough that
+/// sled holds ~100 times fewer entries.
 pub const BLOCK_BYTES: usize = 8 * 1024;
 
-/// Writes entries, which must come in strictly ascending key order.
+/// The index file of a generation: blocks and other index values, appended once.
+pub const INDEX_FILE: &str = "index.bin";
+
+fn sled_error(path: &Path) -> impl Fn(sled::Error) -> StoreError + '_ {
+    move |source| StoreError::Sled {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Appends blocks to a generation's index file (shared by every table being written).
+pub struct IndexFile {
+    path: PathBuf,
+    /// The file and the offset its next append lands at.
+    out: Mutex<(BufWriter<File>, u64)>,
+}
+
+impl IndexFile {
+    pub fn create(dir: &Path) -> Result<IndexFile, StoreError> {
+        let path = dir.join(INDEX_FILE);
+        let file = File::create(&path).map_err(StoreError::io("cannot create", &path))?;
+        Ok(IndexFile {
+            path,
+            out: Mutex::new((BufWriter::with_capacity(1 << 20, file), 0)),
+        })
+    }
+
+    pub fn append(&self, bytes: &[u8]) -> Result<Location, StoreError> {
+        let len = u32::try_from(bytes.len()).expect("an index value is smaller than 4 GB");
+        let mut out = self.out.lock().expect("index file lock");
+        let offset = out.1;
+        out.0
+            .write_all(bytes)
+            .map_err(StoreError::io("cannot write", &self.path))?;
+        out.1 += u64::from(len);
+        Ok(Location { offset, len })
+    }
+
+    /// Writes everything to disk (the generation is described only after).
+    pub fn finish(self) -> Result<(), StoreError> {
+        let (mut out, _) = self.out.into_inner().expect("index file lock");
+        out.flush()
+            .and_then(|()| out.get_ref().sync_all())
+            .map_err(StoreError::io("cannot write", &self.path))
+    }
+
+    /// Flushes what was appended so far, so that it can be read back.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.out
+            .lock()
+            .expect("index file lock")
+            .0
+            .flush()
+            .map_err(StoreError::io("cannot write", &self.path))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// A table being written: entries must come in strictly ascending key order.
 pub struct BlockWriter<'t> {
     tree: &'t Tree,
+    file: &'t IndexFile,
     first_key: Vec<u8>,
+    last_key: Vec<u8>,
     count: u32,
     block: Vec<u8>,
-    last_key: Vec<u8>,
 }
 
 impl<'t> BlockWriter<'t> {
-    pub fn new(tree: &'t Tree) -> BlockWriter<'t> {
+    pub fn new(tree: &'t Tree, file: &'t IndexFile) -> BlockWriter<'t> {
         BlockWriter {
             tree,
+            file,
             first_key: Vec::new(),
+            last_key: Vec::new(),
             count: 0,
             block: Vec::with_capacity(BLOCK_BYTES * 2),
-            last_key: Vec::new(),
         }
     }
 
-    pub fn push(&mut self, key: &[u8], value: &[u8]) -> sled::Result<()> {
+    pub fn push(&mut self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
         debug_assert!(
             self.count == 0 || key > self.last_key.as_slice(),
             "keys must ascend"
         );
-        if self.count == 0 {
+        let shared = if self.count == 0 {
             self.first_key.clear();
             self.first_key.extend_from_slice(key);
-        }
-        let key_len = u32::try_from(key.len()).expect("a key is smaller than 4 GB");
-        self.block.extend_from_slice(&key_len.to_le_bytes());
-        self.block.extend_from_slice(key);
-        self.block
-            .extend_from_slice(&(value.len() as u32).to_le_bytes());
+            0
+        } else {
+            common_prefix(&self.last_key, key)
+        };
+        put_varint(&mut self.block, shared as u64);
+        put_varint(&mut self.block, (key.len() - shared) as u64);
+        self.block.extend_from_slice(&key[shared..]);
+        put_varint(&mut self.block, value.len() as u64);
         self.block.extend_from_slice(value);
         self.count += 1;
         self.last_key.clear();
@@ -57,137 +137,280 @@ impl<'t> BlockWriter<'t> {
         Ok(())
     }
 
-    fn flush(&mut self) -> sled::Result<()> {
+    fn flush(&mut self) -> Result<(), StoreError> {
         if self.count == 0 {
             return Ok(());
         }
-        let mut value = Vec::with_capacity(4 + self.block.len());
-        value.extend_from_slice(&self.count.to_le_bytes());
-        value.extend_from_slice(&self.block);
-        self.tree.insert(self.first_key.as_slice(), value)?;
+        let mut bytes = Vec::with_capacity(5 + self.block.len());
+        put_varint(&mut bytes, u64::from(self.count));
+        bytes.extend_from_slice(&self.block);
+        let location = self.file.append(&bytes)?;
+        self.tree
+            .insert(self.first_key.as_slice(), &location.encode())
+            .map_err(sled_error(self.file.path()))?;
         self.block.clear();
         self.count = 0;
         Ok(())
     }
 
-    pub fn finish(mut self) -> sled::Result<()> {
+    pub fn finish(mut self) -> Result<(), StoreError> {
         self.flush()
     }
 }
 
-/// The entries of one block, decoded lazily.
-fn entries(block: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
-    let count = block
-        .get(..4)
-        .map_or(0, |b| u32::from_le_bytes(b.try_into().expect("4 bytes")));
-    let mut at = 4usize;
-    (0..count).map_while(move |_| {
-        let key_len = u32::from_le_bytes(block.get(at..at + 4)?.try_into().ok()?) as usize;
-        let key = block.get(at + 4..at + 4 + key_len)?;
-        at += 4 + key_len;
-        let value_len = u32::from_le_bytes(block.get(at..at + 4)?.try_into().ok()?) as usize;
-        let value = block.get(at + 4..at + 4 + value_len)?;
-        at += 4 + value_len;
-        Some((key, value))
-    })
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
-/// The value stored under `key`.
-pub fn get(tree: &Tree, key: &[u8]) -> sled::Result<Option<Vec<u8>>> {
-    let Some((_, block)) = tree.range(..=key).next_back().transpose()? else {
-        return Ok(None);
-    };
-    Ok(entries(&block)
-        .find(|(k, _)| *k == key)
-        .map(|(_, v)| v.to_vec()))
+/// LEB128, the encoding of every length in a block.
+pub fn put_varint(out: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
 }
 
-/// The first entry whose key is at least `key`.
-pub fn seek(tree: &Tree, key: &[u8]) -> sled::Result<Option<(Vec<u8>, Vec<u8>)>> {
-    let mut found = None;
-    scan_from(tree, key, &mut |k, v| {
-        found = Some((k.to_vec(), v.to_vec()));
-        false
-    })?;
-    Ok(found)
-}
-
-/// Visits entries with keys starting with `prefix`, in order, until `visit` returns false.
-pub fn scan_prefix(
-    tree: &Tree,
-    prefix: &[u8],
-    visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
-) -> sled::Result<()> {
-    scan_from(tree, prefix, &mut |key, value| {
-        key.starts_with(prefix) && visit(key, value)
-    })
-}
-
-/// Visits entries with keys at least `start`, in order, until `visit` returns false.
-pub fn scan_from(
-    tree: &Tree,
-    start: &[u8],
-    visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
-) -> sled::Result<()> {
-    // The block holding `start` may begin before it.
-    let first_block = tree
-        .range(..=start)
-        .next_back()
-        .transpose()?
-        .map(|(k, _)| k);
-    let blocks = match &first_block {
-        Some(first) => tree.range(first.as_ref()..),
-        None => tree.range(start..),
-    };
-    for block in blocks {
-        let (_, block) = block?;
-        for (key, value) in entries(&block) {
-            if key < start {
-                continue;
-            }
-            if !visit(key, value) {
-                return Ok(());
-            }
+/// Reads a varint at `*at`, moving past it.
+pub fn get_varint(bytes: &[u8], at: &mut usize) -> Option<u64> {
+    let mut n = 0u64;
+    for shift in (0..64).step_by(7) {
+        let byte = *bytes.get(*at)?;
+        *at += 1;
+        n |= u64::from(byte & 0x7f) << shift;
+        if byte < 0x80 {
+            return Some(n);
         }
     }
-    Ok(())
+    None
+}
+
+/// Visits the entries of one block in order until `visit` returns false; false if the block
+/// is damaged.
+fn for_each_entry(block: &[u8], visit: &mut dyn FnMut(&[u8], &[u8]) -> bool) -> bool {
+    let mut at = 0usize;
+    let Some(count) = get_varint(block, &mut at) else {
+        return false;
+    };
+    let mut key = Vec::with_capacity(64);
+    for _ in 0..count {
+        let entry = (|| {
+            let shared = get_varint(block, &mut at)? as usize;
+            let suffix_len = get_varint(block, &mut at)? as usize;
+            let suffix = block.get(at..at.checked_add(suffix_len)?)?;
+            at += suffix_len;
+            let value_len = get_varint(block, &mut at)? as usize;
+            let value = block.get(at..at.checked_add(value_len)?)?;
+            at += value_len;
+            Some((shared, suffix, value))
+        })();
+        let Some((shared, suffix, value)) = entry else {
+            return false;
+        };
+        if shared > key.len() {
+            return false;
+        }
+        key.truncate(shared);
+        key.extend_from_slice(suffix);
+        if !visit(&key, value) {
+            return true;
+        }
+    }
+    true
+}
+
+/// A table of a complete generation, for reading.
+pub struct BlockTable<'a> {
+    pub tree: &'a Tree,
+    pub file: &'a File,
+    /// For messages: the generation's directory.
+    pub path: &'a Path,
+}
+
+impl BlockTable<'_> {
+    fn damaged(&self, detail: String) -> StoreError {
+        StoreError::Damaged {
+            path: self.path.to_path_buf(),
+            detail,
+        }
+    }
+
+    /// Reads the bytes at a location of the index file.
+    pub fn read(&self, location: Location) -> Result<Vec<u8>, StoreError> {
+        read_location(self.file, self.path, location)
+    }
+
+    fn block(&self, location_bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let location = Location::decode(location_bytes)
+            .ok_or_else(|| self.damaged("bad block location".into()))?;
+        self.read(location)
+    }
+
+    /// The value stored under `key`.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let Some((_, location)) = self
+            .tree
+            .range(..=key)
+            .next_back()
+            .transpose()
+            .map_err(sled_error(self.path))?
+        else {
+            return Ok(None);
+        };
+        let block = self.block(&location)?;
+        let mut found = None;
+        let intact = for_each_entry(&block, &mut |k, v| match k.cmp(key) {
+            std::cmp::Ordering::Less => true,
+            std::cmp::Ordering::Equal => {
+                found = Some(v.to_vec());
+                false
+            }
+            std::cmp::Ordering::Greater => false,
+        });
+        if !intact {
+            return Err(self.damaged("an index block is damaged".into()));
+        }
+        Ok(found)
+    }
+
+    /// The first entry whose key is at least `key`.
+    pub fn seek(&self, key: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let mut found = None;
+        self.scan_from(key, &mut |k, v| {
+            found = Some((k.to_vec(), v.to_vec()));
+            false
+        })?;
+        Ok(found)
+    }
+
+    /// Visits entries with keys starting with `prefix`, in order, until `visit` returns false.
+    pub fn scan_prefix(
+        &self,
+        prefix: &[u8],
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), StoreError> {
+        self.scan_from(prefix, &mut |key, value| {
+            key.starts_with(prefix) && visit(key, value)
+        })
+    }
+
+    /// Visits entries with keys at least `start`, in order, until `visit` returns false.
+    pub fn scan_from(
+        &self,
+        start: &[u8],
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), StoreError> {
+        // The block holding `start` may begin before it.
+        let first_block = self
+            .tree
+            .range(..=start)
+            .next_back()
+            .transpose()
+            .map_err(sled_error(self.path))?
+            .map(|(k, _)| k);
+        let blocks = match &first_block {
+            Some(first) => self.tree.range(first.as_ref()..),
+            None => self.tree.range(start..),
+        };
+        for item in blocks {
+            let (_, location) = item.map_err(sled_error(self.path))?;
+            let block = self.block(&location)?;
+            let mut go_on = true;
+            let intact = for_each_entry(&block, &mut |key, value| {
+                if key < start {
+                    return true;
+                }
+                go_on = visit(key, value);
+                go_on
+            });
+            if !intact {
+                return Err(self.damaged("an index block is damaged".into()));
+            }
+            if !go_on {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads `location` of an index file.
+pub fn read_location(file: &File, dir: &Path, location: Location) -> Result<Vec<u8>, StoreError> {
+    let mut bytes = vec![0u8; location.len as usize];
+    file.read_exact_at(&mut bytes, location.offset)
+        .map_err(StoreError::io("cannot read", dir.join(INDEX_FILE)))?;
+    Ok(bytes)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn tree_with(keys: &[String]) -> (sled::Db, Tree) {
+    struct Table {
+        _dir: tempfile::TempDir,
+        _db: sled::Db,
+        tree: Tree,
+        file: File,
+        path: PathBuf,
+    }
+
+    impl Table {
+        fn reader(&self) -> BlockTable<'_> {
+            BlockTable {
+                tree: &self.tree,
+                file: &self.file,
+                path: &self.path,
+            }
+        }
+    }
+
+    fn table_with(keys: &[String]) -> Table {
+        table_of(keys, |key| format!("v{key}"))
+    }
+
+    fn table_of(keys: &[String], value: impl Fn(&str) -> String) -> Table {
+        let dir = tempfile::tempdir().unwrap();
         let db = sled::Config::new().temporary(true).open().unwrap();
         let tree = db.open_tree("t").unwrap();
-        let mut writer = BlockWriter::new(&tree);
+        let index = IndexFile::create(dir.path()).unwrap();
+        let mut writer = BlockWriter::new(&tree, &index);
         for key in keys {
-            writer
-                .push(key.as_bytes(), format!("v{key}").as_bytes())
-                .unwrap();
+            writer.push(key.as_bytes(), value(key).as_bytes()).unwrap();
         }
         writer.finish().unwrap();
-        (db, tree)
+        index.finish().unwrap();
+        let file = File::open(dir.path().join(INDEX_FILE)).unwrap();
+        Table {
+            path: dir.path().to_path_buf(),
+            _dir: dir,
+            _db: db,
+            tree,
+            file,
+        }
     }
 
     #[test]
     fn get_seek_and_scan_across_blocks() {
         let keys: Vec<String> = (0..5000).map(|i| format!("k{i:06}")).collect();
-        let (_db, tree) = tree_with(&keys);
-        assert!(tree.len() > 10, "entries are spread over several blocks");
-        assert!(tree.len() < 500, "but far fewer blocks than entries");
+        let table = table_with(&keys);
+        let t = table.reader();
+        assert!(
+            table.tree.len() > 5,
+            "entries are spread over several blocks"
+        );
+        assert!(table.tree.len() < 500, "but far fewer blocks than entries");
         for key in ["k000000", "k001234", "k004999"] {
             assert_eq!(
-                get(&tree, key.as_bytes()).unwrap(),
+                t.get(key.as_bytes()).unwrap(),
                 Some(format!("v{key}").into_bytes())
             );
         }
-        assert_eq!(get(&tree, b"k0012345").unwrap(), None);
-        assert_eq!(get(&tree, b"a").unwrap(), None);
-        assert_eq!(get(&tree, b"z").unwrap(), None);
-        assert_eq!(seek(&tree, b"k0012345").unwrap().unwrap().0, b"k001235");
+        assert_eq!(t.get(b"k0012345").unwrap(), None);
+        assert_eq!(t.get(b"a").unwrap(), None);
+        assert_eq!(t.get(b"z").unwrap(), None);
+        assert_eq!(t.seek(b"k0012345").unwrap().unwrap().0, b"k001235");
         let mut seen = Vec::new();
-        scan_prefix(&tree, b"k0012", &mut |k, _| {
+        t.scan_prefix(b"k0012", &mut |k, _| {
             seen.push(String::from_utf8(k.to_vec()).unwrap());
             true
         })
@@ -198,9 +421,50 @@ mod tests {
     }
 
     #[test]
-    fn empty_tree() {
-        let (_db, tree) = tree_with(&[]);
-        assert_eq!(get(&tree, b"x").unwrap(), None);
-        assert_eq!(seek(&tree, b"x").unwrap(), None);
+    fn front_coding_stores_shared_prefixes_once() {
+        let keys: Vec<String> = (0..2000)
+            .map(|i| format!("identifier\0urn:oid:1.2.250.1.71.4.2.1|8{i:011}"))
+            .collect();
+        let table = table_of(&keys, |_| "v".into());
+        let size = std::fs::metadata(table.path.join(INDEX_FILE))
+            .unwrap()
+            .len();
+        let raw: usize = keys.iter().map(|k| k.len() + 1).sum();
+        assert!((size as usize) * 3 < raw, "{size} bytes for {raw} raw");
+        for key in [&keys[0], &keys[777], &keys[1999]] {
+            assert_eq!(
+                table.reader().get(key.as_bytes()).unwrap(),
+                Some(b"v".to_vec())
+            );
+        }
+    }
+
+    #[test]
+    fn varints_round_trip() {
+        for n in [
+            0u64,
+            1,
+            127,
+            128,
+            300,
+            16_383,
+            16_384,
+            u32::MAX as u64,
+            u64::MAX,
+        ] {
+            let mut bytes = Vec::new();
+            put_varint(&mut bytes, n);
+            let mut at = 0;
+            assert_eq!(get_varint(&bytes, &mut at), Some(n));
+            assert_eq!(at, bytes.len());
+        }
+        assert_eq!(get_varint(&[0x80], &mut 0), None, "cut short");
+    }
+
+    #[test]
+    fn empty_table() {
+        let table = table_with(&[]);
+        assert_eq!(table.reader().get(b"x").unwrap(), None);
+        assert_eq!(table.reader().seek(b"x").unwrap(), None);
     }
 }

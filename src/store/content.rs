@@ -152,7 +152,6 @@ impl ContentReader {
                 ),
             })
     }
-
 }
 
 #[cfg(test)]
@@ -172,14 +171,20 @@ mod tests {
     fn frames_round_trip_with_and_without_a_dictionary() {
         let samples: Vec<Vec<u8>> = (0..2000).map(resource).collect();
         let trained = Codec::train(&samples);
-        assert!(trained.dictionary.is_some(), "2 000 samples train a dictionary");
+        assert!(
+            trained.dictionary.is_some(),
+            "2 000 samples train a dictionary"
+        );
         let untrained = Codec::train(&samples[..1]);
         assert!(untrained.dictionary.is_none(), "one sample does not");
         for codec in [&trained, &untrained] {
             for i in [0, 7, 5000] {
                 let content = resource(i);
                 let frame = codec.compress(&content);
-                assert_eq!(codec.decompress(&frame).as_deref(), Some(content.as_slice()));
+                assert_eq!(
+                    codec.decompress(&frame).as_deref(),
+                    Some(content.as_slice())
+                );
             }
             assert_eq!(codec.decompress(b"not a frame"), None);
         }

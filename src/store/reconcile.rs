@@ -22,9 +22,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use super::content::ContentReader;
 use super::history::{self, HistoryEntry, Kind, SegmentWriter};
 use super::record::{ContentHash, Location, Millis, Record, State, Version, splice_point};
-use super::content::ContentReader;
 use super::{SledWriter, StoreError, Written};
 use crate::fhir::ResourceType;
 

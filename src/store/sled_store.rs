@@ -37,7 +37,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use roaring::RoaringBitmap;
 
-use super::block::{self, BlockWriter};
+use super::block::{self, BlockTable, BlockWriter, INDEX_FILE, IndexFile};
 use super::content::{CONTENT_FILE, Codec, ContentReader, TRAINING_SAMPLES};
 use super::forward::Forward;
 use super::history::{self, HistoryEntry, Kind};
@@ -129,15 +129,52 @@ fn param_key(param: &str, rest: &[u8]) -> Vec<u8> {
     key
 }
 
+/// Postings of up to this many documents are stored as a list of numbers; larger ones as a
+/// serialized roaring bitmap. Most terms (identifiers, ids, references) name one document,
+/// which a roaring bitmap takes 18 bytes to say and a list 2 to 5.
+const SHORT_POSTINGS: u64 = 4;
+/// First byte of a serialized roaring bitmap (lists start with their length).
+const ROARING: u8 = 0xff;
+
 fn decode_bitmap(path: &Path, bytes: &[u8]) -> Result<RoaringBitmap, StoreError> {
-    RoaringBitmap::deserialize_from(bytes).map_err(|e| StoreError::Damaged {
+    let damaged = |detail: String| StoreError::Damaged {
         path: path.to_path_buf(),
-        detail: format!("unreadable index entry: {e}"),
-    })
+        detail: format!("unreadable index entry: {detail}"),
+    };
+    match bytes.first() {
+        Some(&ROARING) => {
+            RoaringBitmap::deserialize_from(&bytes[1..]).map_err(|e| damaged(e.to_string()))
+        }
+        Some(&count) if u64::from(count) <= SHORT_POSTINGS => {
+            let mut at = 1;
+            let mut documents = RoaringBitmap::new();
+            let mut previous = 0u64;
+            for _ in 0..count {
+                let delta = block::get_varint(bytes, &mut at)
+                    .ok_or_else(|| damaged("a short posting list is cut".into()))?;
+                previous += delta;
+                documents.insert(
+                    u32::try_from(previous).map_err(|_| damaged("a document number".into()))?,
+                );
+            }
+            Ok(documents)
+        }
+        _ => Err(damaged("unknown posting encoding".into())),
+    }
 }
 
 fn encode_bitmap(bitmap: &RoaringBitmap) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(bitmap.serialized_size());
+    if bitmap.len() <= SHORT_POSTINGS {
+        let mut bytes = vec![bitmap.len() as u8];
+        let mut previous = 0u64;
+        for document in bitmap {
+            block::put_varint(&mut bytes, u64::from(document) - previous);
+            previous = u64::from(document);
+        }
+        return bytes;
+    }
+    let mut bytes = Vec::with_capacity(1 + bitmap.serialized_size());
+    bytes.push(ROARING);
     bitmap
         .serialize_into(&mut bytes)
         .expect("writing to a Vec cannot fail");
@@ -152,6 +189,8 @@ pub struct SledGeneration {
     path: PathBuf,
     trees: Trees,
     content: ContentReader,
+    /// The blocks of the index tables (see [`block`]).
+    index: File,
     /// The data directory's history segments, opened when first read.
     history_dir: PathBuf,
     segments: Mutex<HashMap<u64, Arc<File>>>,
@@ -188,6 +227,8 @@ impl SledGeneration {
         }
         let db = open_db(path, cache_bytes)?;
         let content = ContentReader::open(path)?;
+        let index_path = path.join(INDEX_FILE);
+        let index = File::open(&index_path).map_err(StoreError::io("cannot open", &index_path))?;
         let trees = Trees::open(&db, path)?;
         let document_counts = ResourceType::ALL
             .iter()
@@ -197,6 +238,7 @@ impl SledGeneration {
             path: path.to_path_buf(),
             trees,
             content,
+            index,
             history_dir: history_dir.to_path_buf(),
             segments: Mutex::new(HashMap::new()),
             info,
@@ -222,6 +264,15 @@ impl SledGeneration {
         StoreError::Damaged {
             path: self.path.clone(),
             detail,
+        }
+    }
+
+    /// A table of this generation's index.
+    fn table<'a>(&'a self, tree: &'a sled::Tree) -> BlockTable<'a> {
+        BlockTable {
+            tree,
+            file: &self.index,
+            path: &self.path,
         }
     }
 
@@ -251,8 +302,7 @@ impl SledGeneration {
 
 impl ResourceStore for SledGeneration {
     fn read(&self, rtype: ResourceType, id: &str) -> Result<Option<StoredResource>, StoreError> {
-        let tree = &self.trees.of(rtype).ids;
-        let Some(value) = block::get(tree, id.as_bytes()).map_err(sled_error(&self.path))? else {
+        let Some(value) = self.table(&self.trees.of(rtype).ids).get(id.as_bytes())? else {
             return Ok(None);
         };
         let record = self.record(&value, &format_args!("{rtype}/{id}"))?;
@@ -263,14 +313,16 @@ impl ResourceStore for SledGeneration {
         let mut entries = Vec::new();
         let mut failure = None;
         let prefix = history::resource_prefix(rtype, id);
-        block::scan_prefix(&self.trees.history, &prefix, &mut |key, value| {
-            match HistoryEntry::from_resource_key(key, value) {
-                Some(entry) => entries.push(entry),
-                None => failure = Some(self.damaged(format!("bad history entry of {rtype}/{id}"))),
-            }
-            failure.is_none()
-        })
-        .map_err(sled_error(&self.path))?;
+        self.table(&self.trees.history)
+            .scan_prefix(&prefix, &mut |key, value| {
+                match HistoryEntry::from_resource_key(key, value) {
+                    Some(entry) => entries.push(entry),
+                    None => {
+                        failure = Some(self.damaged(format!("bad history entry of {rtype}/{id}")))
+                    }
+                }
+                failure.is_none()
+            })?;
         failure.map_or(Ok(entries), Err)
     }
 
@@ -280,16 +332,17 @@ impl ResourceStore for SledGeneration {
         visit: &mut dyn FnMut(HistoryEntry) -> bool,
     ) -> Result<(), StoreError> {
         let mut failure = None;
-        block::scan_from(&self.trees.history_time, start, &mut |key, value| {
-            match HistoryEntry::from_time_key(key, value) {
-                Some(entry) => visit(entry),
-                None => {
-                    failure = Some(self.damaged("bad history time entry".into()));
-                    false
-                }
-            }
-        })
-        .map_err(sled_error(&self.path))?;
+        self.table(&self.trees.history_time)
+            .scan_from(
+                start,
+                &mut |key, value| match HistoryEntry::from_time_key(key, value) {
+                    Some(entry) => visit(entry),
+                    None => {
+                        failure = Some(self.damaged("bad history time entry".into()));
+                        false
+                    }
+                },
+            )?;
         failure.map_or(Ok(()), Err)
     }
 
@@ -338,8 +391,9 @@ impl ResourceStore for SledGeneration {
         rtype: ResourceType,
         doc: u32,
     ) -> Result<Option<(String, Record)>, StoreError> {
-        let tree = &self.trees.of(rtype).docs;
-        let Some(value) = block::get(tree, &doc.to_be_bytes()).map_err(sled_error(&self.path))?
+        let Some(value) = self
+            .table(&self.trees.of(rtype).docs)
+            .get(&doc.to_be_bytes())?
         else {
             return Ok(None);
         };
@@ -370,8 +424,7 @@ impl ResourceStore for SledGeneration {
         rtype: ResourceType,
         key: &[u8],
     ) -> Result<Option<RoaringBitmap>, StoreError> {
-        let tree = &self.trees.of(rtype).postings;
-        match block::get(tree, key).map_err(sled_error(&self.path))? {
+        match self.table(&self.trees.of(rtype).postings).get(key)? {
             Some(bytes) => decode_bitmap(&self.path, &bytes).map(Some),
             None => Ok(None),
         }
@@ -384,16 +437,17 @@ impl ResourceStore for SledGeneration {
         visit: &mut dyn FnMut(&[u8], RoaringBitmap) -> bool,
     ) -> Result<(), StoreError> {
         let mut failure = None;
-        block::scan_prefix(&self.trees.of(rtype).postings, prefix, &mut |key, bytes| {
-            match decode_bitmap(&self.path, bytes) {
-                Ok(bitmap) => visit(key, bitmap),
-                Err(e) => {
-                    failure = Some(e);
-                    false
-                }
-            }
-        })
-        .map_err(sled_error(&self.path))?;
+        self.table(&self.trees.of(rtype).postings)
+            .scan_prefix(
+                prefix,
+                &mut |key, bytes| match decode_bitmap(&self.path, bytes) {
+                    Ok(bitmap) => visit(key, bitmap),
+                    Err(e) => {
+                        failure = Some(e);
+                        false
+                    }
+                },
+            )?;
         failure.map_or(Ok(()), Err)
     }
 
@@ -412,15 +466,13 @@ impl ResourceStore for SledGeneration {
             return Ok(found.clone());
         }
         let mut terms = Vec::new();
-        block::scan_prefix(
-            &self.trees.of(rtype).terms,
+        self.table(&self.trees.of(rtype).terms).scan_prefix(
             &param_key(param, &[]),
             &mut |_, term| {
                 terms.push(String::from_utf8_lossy(term).into_owned());
                 true
             },
-        )
-        .map_err(sled_error(&self.path))?;
+        )?;
         let terms = Arc::new(terms);
         self.dictionaries
             .lock()
@@ -436,7 +488,7 @@ impl ResourceStore for SledGeneration {
         trigram: &str,
     ) -> Result<Option<RoaringBitmap>, StoreError> {
         let key = param_key(param, trigram.as_bytes());
-        match block::get(&self.trees.of(rtype).trigrams, &key).map_err(sled_error(&self.path))? {
+        match self.table(&self.trees.of(rtype).trigrams).get(&key)? {
             Some(bytes) => decode_bitmap(&self.path, &bytes).map(Some),
             None => Ok(None),
         }
@@ -464,9 +516,15 @@ impl ResourceStore for SledGeneration {
             .get(param)
             .map_err(sled_error(&self.path))?
         {
-            Some(bytes) => Some(Arc::new(Forward::decode(&bytes).ok_or_else(|| {
-                self.damaged(format!("bad forward index {rtype}.{param}"))
-            })?)),
+            Some(location) => {
+                let location = Location::decode(&location).ok_or_else(|| {
+                    self.damaged(format!("bad location of the forward index {rtype}.{param}"))
+                })?;
+                let bytes = block::read_location(&self.index, &self.path, location)?;
+                Some(Arc::new(Forward::decode(&bytes).ok_or_else(|| {
+                    self.damaged(format!("bad forward index {rtype}.{param}"))
+                })?))
+            }
             None => None,
         };
         Ok(cell.get_or_init(|| loaded).clone())
@@ -478,6 +536,8 @@ pub struct SledWriter {
     path: PathBuf,
     db: sled::Db,
     trees: Trees,
+    /// The blocks of the index tables.
+    index: IndexFile,
     /// The content file and the offset its next append lands at.
     data: Mutex<(BufWriter<File>, u64)>,
     /// Set once the dictionary is trained on the first resources; until then they wait in
@@ -518,6 +578,7 @@ impl SledWriter {
         Ok(SledWriter {
             path: path.to_path_buf(),
             trees: Trees::open(&db, path)?,
+            index: IndexFile::create(path)?,
             data: Mutex::new((BufWriter::with_capacity(1 << 20, data), 0)),
             codec: OnceLock::new(),
             pending: Mutex::new(Vec::new()),
@@ -651,42 +712,37 @@ impl SledWriter {
         documents: &[(String, Record)],
     ) -> Result<(), StoreError> {
         let trees = self.trees.of(rtype);
-        let mut ids = BlockWriter::new(&trees.ids);
-        let mut docs = BlockWriter::new(&trees.docs);
+        let mut ids = BlockWriter::new(&trees.ids, &self.index);
+        let mut docs = BlockWriter::new(&trees.docs, &self.index);
         let mut value = Vec::new();
         for (doc, (id, record)) in documents.iter().enumerate() {
             let encoded = record.encode();
-            ids.push(id.as_bytes(), &encoded)
-                .map_err(sled_error(&self.path))?;
+            ids.push(id.as_bytes(), &encoded)?;
             value.clear();
             value.extend_from_slice(&encoded);
             value.extend_from_slice(id.as_bytes());
-            docs.push(&(doc as u32).to_be_bytes(), &value)
-                .map_err(sled_error(&self.path))?;
+            docs.push(&(doc as u32).to_be_bytes(), &value)?;
         }
-        ids.finish().map_err(sled_error(&self.path))?;
-        docs.finish().map_err(sled_error(&self.path))?;
-        Ok(())
+        ids.finish()?;
+        docs.finish()
     }
 
     /// Writes the history index: `entries` in by-resource order (as [`super::reconcile`]
     /// sorts them), and the same entries by time.
     pub fn write_history(&self, entries: &[HistoryEntry]) -> Result<(), StoreError> {
-        let mut by_resource = BlockWriter::new(&self.trees.history);
+        let mut by_resource = BlockWriter::new(&self.trees.history, &self.index);
         for entry in entries {
-            by_resource
-                .push(&entry.resource_key(), &entry.value())
-                .map_err(sled_error(&self.path))?;
+            by_resource.push(&entry.resource_key(), &entry.value())?;
         }
-        by_resource.finish().map_err(sled_error(&self.path))?;
+        by_resource.finish()?;
         let mut by_time: Vec<(Vec<u8>, Vec<u8>)> =
             entries.iter().map(|e| (e.time_key(), e.value())).collect();
         by_time.sort_unstable();
-        let mut writer = BlockWriter::new(&self.trees.history_time);
+        let mut writer = BlockWriter::new(&self.trees.history_time, &self.index);
         for (key, value) in &by_time {
-            writer.push(key, value).map_err(sled_error(&self.path))?;
+            writer.push(key, value)?;
         }
-        writer.finish().map_err(sled_error(&self.path))
+        writer.finish()
     }
 
     pub fn path(&self) -> &Path {
@@ -698,9 +754,10 @@ impl SledWriter {
         let trees = self.trees.of(rtype);
         IndexWriters {
             path: &self.path,
-            postings: BlockWriter::new(&trees.postings),
-            terms: BlockWriter::new(&trees.terms),
-            trigrams: BlockWriter::new(&trees.trigrams),
+            index: &self.index,
+            postings: BlockWriter::new(&trees.postings, &self.index),
+            terms: BlockWriter::new(&trees.terms, &self.index),
+            trigrams: BlockWriter::new(&trees.trigrams, &self.index),
             forward: &trees.forward,
         }
     }
@@ -716,6 +773,7 @@ impl SledWriter {
         data.get_ref()
             .sync_all()
             .map_err(StoreError::io("cannot sync", &data_path))?;
+        self.index.finish()?;
         self.db.flush().map_err(sled_error(&self.path))?;
         drop(self.trees);
         drop(self.db);
@@ -774,6 +832,7 @@ impl ResourceWriter for SledWriter {
 /// The index tables of one type, written in key order by the index build.
 pub struct IndexWriters<'w> {
     path: &'w Path,
+    index: &'w IndexFile,
     postings: BlockWriter<'w>,
     terms: BlockWriter<'w>,
     trigrams: BlockWriter<'w>,
@@ -782,18 +841,14 @@ pub struct IndexWriters<'w> {
 
 impl IndexWriters<'_> {
     pub fn postings(&mut self, key: &[u8], documents: &RoaringBitmap) -> Result<(), StoreError> {
-        self.postings
-            .push(key, &encode_bitmap(documents))
-            .map_err(sled_error(self.path))
+        self.postings.push(key, &encode_bitmap(documents))
     }
 
     /// The `:contains` dictionary of a parameter: `terms` sorted, numbered by position.
     pub fn terms(&mut self, param: &str, terms: &[&str]) -> Result<(), StoreError> {
         for (number, term) in terms.iter().enumerate() {
             let key = param_key(param, &(number as u32).to_be_bytes());
-            self.terms
-                .push(&key, term.as_bytes())
-                .map_err(sled_error(self.path))?;
+            self.terms.push(&key, term.as_bytes())?;
         }
         Ok(())
     }
@@ -805,22 +860,52 @@ impl IndexWriters<'_> {
         terms: &RoaringBitmap,
     ) -> Result<(), StoreError> {
         let key = param_key(param, trigram.as_bytes());
-        self.trigrams
-            .push(&key, &encode_bitmap(terms))
-            .map_err(sled_error(self.path))
+        self.trigrams.push(&key, &encode_bitmap(terms))
     }
 
     pub fn forward(&mut self, param: &str, forward: &Forward) -> Result<(), StoreError> {
+        let location = self.index.append(&forward.encode())?;
         self.forward
-            .insert(param, forward.encode())
+            .insert(param, &location.encode())
             .map_err(sled_error(self.path))?;
         Ok(())
     }
 
     pub fn finish(self) -> Result<(), StoreError> {
-        self.postings.finish().map_err(sled_error(self.path))?;
-        self.terms.finish().map_err(sled_error(self.path))?;
-        self.trigrams.finish().map_err(sled_error(self.path))?;
-        Ok(())
+        self.postings.finish()?;
+        self.terms.finish()?;
+        self.trigrams.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postings_round_trip_short_and_long() {
+        let path = Path::new("test");
+        for documents in [
+            vec![],
+            vec![0],
+            vec![7],
+            vec![3, 1_000_000, u32::MAX],
+            vec![1, 2, 3, 4],
+            (0..5).collect(),
+            (0..100_000).step_by(3).collect::<Vec<u32>>(),
+        ] {
+            let bitmap: RoaringBitmap = documents.iter().copied().collect();
+            let bytes = encode_bitmap(&bitmap);
+            if bitmap.len() == 1 {
+                assert!(bytes.len() <= 6, "one document in {} bytes", bytes.len());
+            }
+            assert_eq!(
+                decode_bitmap(path, &bytes).unwrap(),
+                bitmap,
+                "{documents:?}"
+            );
+        }
+        assert!(decode_bitmap(path, &[2, 0x80]).is_err(), "cut short");
+        assert!(decode_bitmap(path, &[9]).is_err(), "unknown encoding");
     }
 }
