@@ -311,7 +311,16 @@ fn write_files(
         let mut out = BufWriter::with_capacity(1 << 20, File::create(&path).map_err(io)?);
         let mut count = 0;
         let mut line = Vec::with_capacity(4096);
-        for doc in 0..store.document_count(*rtype) {
+        // With `_since`, only the resources updated after it are read.
+        let documents = match job.request.since {
+            Some(since) => crate::search::history::updated_after(store, *rtype, since)?,
+            None => (0..store.document_count(*rtype)).collect(),
+        };
+        job.written.fetch_add(
+            u64::from(store.document_count(*rtype)) - documents.len(),
+            Ordering::Relaxed,
+        );
+        for doc in &documents {
             if doc % 1024 == 0 && job.cancelled.load(Ordering::Relaxed) {
                 return Err(WriteError::Cancelled);
             }
@@ -319,13 +328,6 @@ fn write_files(
             let Some((_, resource)) = store.document(*rtype, doc)? else {
                 continue;
             };
-            if job
-                .request
-                .since
-                .is_some_and(|since| resource.version.last_updated <= since)
-            {
-                continue;
-            }
             line.clear();
             if redaction.elements(*rtype).is_empty() {
                 resource.write_json(&mut line);

@@ -256,6 +256,26 @@ fn instance(
     Ok(items)
 }
 
+/// The current resources of `rtype` last updated after `since`, read from the `_lastUpdated`
+/// index (a few keys: resources keep their time until their content changes) instead of from
+/// every resource.
+pub fn updated_after(
+    store: &dyn ResourceStore,
+    rtype: ResourceType,
+    since: Millis,
+) -> Result<RoaringBitmap, StoreError> {
+    let mut documents = RoaringBitmap::new();
+    let prefix = terms::key("_lastUpdated", terms::DATE, "");
+    store.scan_postings(rtype, &prefix, &mut |key, slice| {
+        if terms::decode_date_key("_lastUpdated", key).is_some_and(|range| range.start > since.0)
+        {
+            documents |= slice;
+        }
+        true
+    })?;
+    Ok(documents)
+}
+
 /// One run of current versions sharing a `lastUpdated` and a type.
 struct Slice {
     time: Millis,
