@@ -123,13 +123,38 @@ pub fn parse(
     Ok(request)
 }
 
-/// One entry of a history: a version (current or past) or a deletion.
+/// One entry of a history: a version (current or past) or a deletion. Its content is read
+/// only once the page is chosen (candidates of two streams are merged first).
 struct Item {
     rtype: ResourceType,
     id: String,
     version: Version,
-    /// `None`: a deletion.
-    resource: Option<StoredResource>,
+    source: Source,
+}
+
+/// Where an item's content is.
+enum Source {
+    /// A current version, by document number.
+    Document(u32),
+    /// A current version already read.
+    Read(StoredResource),
+    /// A past version or a deletion.
+    Past(HistoryEntry),
+}
+
+impl Source {
+    /// The content; `None` for a deletion.
+    fn load(
+        self,
+        store: &dyn ResourceStore,
+        rtype: ResourceType,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        match self {
+            Source::Document(doc) => Ok(store.document(rtype, doc)?.map(|(_, r)| r)),
+            Source::Read(resource) => Ok(Some(resource)),
+            Source::Past(entry) => store.past_version(&entry),
+        }
+    }
 }
 
 impl Item {
@@ -180,10 +205,30 @@ pub fn run(
     } else {
         None
     };
-    let bundle = write_bundle(store, request, context, &items, next.as_ref(), redaction);
+    let mut page = Vec::with_capacity(items.len());
+    for item in items {
+        context.budget.check()?;
+        let Item {
+            rtype,
+            id,
+            version,
+            source,
+        } = item;
+        let resource = source.load(store, rtype)?;
+        page.push((
+            Item {
+                rtype,
+                id,
+                version,
+                source: Source::Document(0),
+            },
+            resource,
+        ));
+    }
+    let bundle = write_bundle(store, request, context, &page, next.as_ref(), redaction);
     Ok(SearchOutput {
         bundle,
-        returned: items.iter().filter(|i| i.resource.is_some()).count() as u64,
+        returned: page.iter().filter(|(_, r)| r.is_some()).count() as u64,
     })
 }
 
@@ -209,14 +254,13 @@ fn selected(
     }
 }
 
-fn past_item(store: &dyn ResourceStore, entry: HistoryEntry) -> Result<Item, StoreError> {
-    let resource = store.past_version(&entry)?;
-    Ok(Item {
+fn past_item(entry: HistoryEntry) -> Item {
+    Item {
         rtype: entry.rtype,
-        id: entry.id,
+        id: entry.id.clone(),
         version: entry.version,
-        resource,
-    })
+        source: Source::Past(entry),
+    }
 }
 
 /// The history of one resource: its current version, then its past ones.
@@ -241,13 +285,13 @@ fn instance(
             rtype,
             id: id.to_string(),
             version: current.version,
-            resource: Some(current),
+            source: Source::Read(current),
         });
     }
     for entry in past.into_iter().rev() {
         let deleted = entry.kind == Kind::Deleted;
         if selected(request, entry.version, Some(entry.superseded), deleted) {
-            items.push(past_item(store, entry)?);
+            items.push(past_item(entry));
         }
     }
     let cursor = request.cursor.as_ref();
@@ -267,8 +311,7 @@ pub fn updated_after(
     let mut documents = RoaringBitmap::new();
     let prefix = terms::key("_lastUpdated", terms::DATE, "");
     store.scan_postings(rtype, &prefix, &mut |key, slice| {
-        if terms::decode_date_key("_lastUpdated", key).is_some_and(|range| range.start > since.0)
-        {
+        if terms::decode_date_key("_lastUpdated", key).is_some_and(|range| range.start > since.0) {
             documents |= slice;
         }
         true
@@ -340,14 +383,14 @@ fn current_versions(
             }
         }
         for doc in slice.documents.range(first..) {
-            let Some((id, resource)) = store.document(slice.rtype, doc)? else {
+            let Some((id, record)) = store.document_id(slice.rtype, doc)? else {
                 continue;
             };
             let item = Item {
                 rtype: slice.rtype,
                 id,
-                version: resource.version,
-                resource: Some(resource),
+                version: record.version,
+                source: Source::Document(doc),
             };
             if !after(cursor, &item.cursor()) {
                 continue;
@@ -368,12 +411,13 @@ fn past_versions(
     limit: usize,
 ) -> Result<Vec<Item>, SearchError> {
     let cursor = request.cursor.as_ref();
+    // From the cursor's own entry (skipped below), not from the start of its time: an import's
+    // changes all share one time.
     let start = match cursor {
-        Some(c) => store_history::time_key_start(c.time).to_vec(),
+        Some(c) => store_history::time_key(c.time, c.type_byte, &c.id, c.version),
         None => Vec::new(),
     };
     let mut entries = Vec::new();
-    let mut failure = None;
     store.scan_history_by_time(&start, &mut |entry| {
         if request
             .since
@@ -399,17 +443,7 @@ fn past_versions(
         }
         true
     })?;
-    let mut items = Vec::with_capacity(entries.len());
-    for entry in entries {
-        match past_item(store, entry) {
-            Ok(item) => items.push(item),
-            Err(e) => failure = Some(e),
-        }
-    }
-    match failure {
-        Some(e) => Err(e.into()),
-        None => Ok(items),
-    }
+    Ok(entries.into_iter().map(past_item).collect())
 }
 
 /// Merges two streams in history order, keeping the first `limit`.
@@ -457,7 +491,7 @@ fn write_bundle(
     store: &dyn ResourceStore,
     request: &HistoryRequest,
     context: &Context<'_>,
-    items: &[Item],
+    items: &[(Item, Option<StoredResource>)],
     next: Option<&HistoryCursor>,
     redaction: &Redaction,
 ) -> Vec<u8> {
@@ -488,11 +522,11 @@ fn write_bundle(
     out.pop(); // the closing brace: entries follow
     if !items.is_empty() {
         out.extend_from_slice(br#","entry":["#);
-        for (i, item) in items.iter().enumerate() {
+        for (i, (item, resource)) in items.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            write_entry(&mut out, base, item, redaction);
+            write_entry(&mut out, base, item, resource.as_ref(), redaction);
         }
         out.push(b']');
     }
@@ -502,17 +536,23 @@ fn write_bundle(
 
 /// One history entry: the resource (none for a deletion), the interaction that made the
 /// version (`POST` for the first, `PUT` for the next, `DELETE`), and its outcome.
-fn write_entry(out: &mut Vec<u8>, base: &str, item: &Item, redaction: &Redaction) {
+fn write_entry(
+    out: &mut Vec<u8>,
+    base: &str,
+    item: &Item,
+    resource: Option<&StoredResource>,
+    redaction: &Redaction,
+) {
     let rtype = item.rtype;
     let url = format!("{rtype}/{}", item.id);
-    let (method, request_url, status) = match (&item.resource, item.version.number) {
+    let (method, request_url, status) = match (resource, item.version.number) {
         (None, _) => ("DELETE", url.clone(), "204"),
         (Some(_), 1) => ("POST", rtype.to_string(), "201"),
         (Some(_), _) => ("PUT", url.clone(), "200"),
     };
     out.extend_from_slice(b"{\"fullUrl\":");
     serde_json::to_writer(&mut *out, &format!("{base}/{url}")).expect("writing to a Vec");
-    if let Some(resource) = &item.resource {
+    if let Some(resource) = resource {
         out.extend_from_slice(b",\"resource\":");
         if redaction.elements(rtype).is_empty() {
             resource.write_json(out);

@@ -152,7 +152,7 @@ pub trait ResourceStore: Send + Sync {
     /// The past versions of a resource (and its deletion), oldest first.
     fn history(&self, rtype: ResourceType, id: &str) -> Result<Vec<HistoryEntry>, StoreError>;
     /// Visits the past versions of every resource, newest first, from the by-time key
-    /// `start` on (see [`history::time_key_start`]), until `visit` returns false.
+    /// `start` on (see [`history::time_key`]), until `visit` returns false.
     fn scan_history_by_time(
         &self,
         start: &[u8],
