@@ -450,43 +450,26 @@ impl<'s> Engine<'s> {
         Ok((found, None))
     }
 
-    /// The values one sort key gives the matched documents, as the rank of each document's
-    /// term among the parameter's terms: a small integer per document instead of the term's
-    /// bytes, and one array for the whole type instead of a map (the memory of a sorted search
-    /// is 4 bytes per document of the type and key, whatever the number of matches). Terms are
-    /// index bytes, which sort like the values; a document's value is its lowest term
-    /// (ascending) or its highest (descending).
+    /// The values one sort key gives the documents of a type, as the rank of each document's
+    /// value among the parameter's values: the sort column the index build wrote (4 bytes per
+    /// document of the type, read whole), or the document number itself for `_id` (documents
+    /// are numbered in id order).
     pub fn sort_column(
         &self,
         rtype: ResourceType,
-        matches: &RoaringBitmap,
         key: &SortKey,
     ) -> Result<SortColumn, SearchError> {
-        let documents = self.store.document_count(rtype) as usize;
-        if key.param.code == "_id" {
-            // Documents are numbered in id order: the number is the rank.
-            return Ok(SortColumn {
-                ranks: (0..documents as u32).collect(),
-                descending: key.descending,
-            });
-        }
-        let kind = match key.param.param_type {
-            ParamType::String => FOLDED,
-            ParamType::Date => terms::DATE,
-            _ => CODE,
-        };
-        let prefix = terms::key(&key.param.code, kind, "");
-        let mut ranks = vec![NO_VALUE; documents];
-        let mut rank = 0u32;
-        self.scan_postings(rtype, &prefix, |docs| {
-            for doc in &(docs & matches) {
-                let slot = &mut ranks[doc as usize];
-                if key.descending || *slot == NO_VALUE {
-                    *slot = rank; // later terms are higher: the last wins when descending
-                }
+        let ranks = if key.param.code == "_id" {
+            Ranks::DocumentOrder
+        } else {
+            match self
+                .store
+                .sort_ranks(rtype, &key.param.code, key.descending)?
+            {
+                Some(ranks) => Ranks::Column(ranks),
+                None => Ranks::NoValues,
             }
-            rank += 1;
-        })?;
+        };
         Ok(SortColumn {
             ranks,
             descending: key.descending,
@@ -503,17 +486,26 @@ pub const NO_VALUE: u32 = u32::MAX;
 
 /// One sort key's value of every document of a type (see [`Engine::sort_column`]).
 pub struct SortColumn {
-    ranks: Vec<u32>,
+    ranks: Ranks,
     descending: bool,
+}
+
+enum Ranks {
+    /// `_id`: the document number is the rank.
+    DocumentOrder,
+    Column(Vec<u32>),
+    /// A parameter without a sort column: no document has a value.
+    NoValues,
 }
 
 impl SortColumn {
     /// The document's rank, `None` without a value.
     pub fn rank(&self, doc: u32) -> Option<u32> {
-        self.ranks
-            .get(doc as usize)
-            .copied()
-            .filter(|r| *r != NO_VALUE)
+        match &self.ranks {
+            Ranks::DocumentOrder => Some(doc),
+            Ranks::Column(ranks) => ranks.get(doc as usize).copied().filter(|r| *r != NO_VALUE),
+            Ranks::NoValues => None,
+        }
     }
 
     /// The rank turned into a key that sorts in this column's direction, missing values last.

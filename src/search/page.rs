@@ -2,8 +2,9 @@
 //!
 //! Unsorted results come in id order, which is document order: a page is a range of the
 //! match bitmap, found from the cursor's id. Sorted results are never materialised: each match
-//! gets an integer key per sort key (see `engine::SortColumn`), and one pass over the matches
-//! keeps, in bounded heaps, only the page after the cursor and the page before it.
+//! gets an integer key per sort key from the sort columns the index keeps (see
+//! `engine::SortColumn`), and one pass over the matches keeps, in bounded heaps, only the page
+//! after the cursor and the page before it.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -119,12 +120,8 @@ fn sorted(
     let columns: Vec<SortColumn> = request
         .sort
         .iter()
-        .map(|key| engine.sort_column(rtype, matches, key))
+        .map(|key| engine.sort_column(rtype, key))
         .collect::<Result<_, _>>()?;
-    let row_of = |doc: u32| -> Row {
-        let keys = columns.iter().map(|c| c.order_key(c.rank(doc))).collect();
-        (keys, doc)
-    };
     // The cursor's row: its ranks are those of the generation it was issued on.
     let after: Option<Row> = match &request.cursor {
         None => None,
@@ -153,21 +150,41 @@ fn sorted(
     let mut next_rows: BinaryHeap<Row> = BinaryHeap::with_capacity(count + 2);
     let mut before: BinaryHeap<Reverse<Row>> = BinaryHeap::with_capacity(count + 2);
     let mut start = 0usize;
+    // The row being considered, in a buffer reused for every match: a row is allocated only
+    // when it enters a heap.
+    let mut keys: Vec<u32> = Vec::with_capacity(columns.len());
+    let row_order = |keys: &[u32], doc: u32, row: &Row| keys.cmp(&row.0).then(doc.cmp(&row.1));
     for (step, doc) in matches.iter().enumerate() {
         if step % 4096 == 0 {
             engine.budget().check()?;
         }
-        let row = row_of(doc);
-        if after.as_ref().is_some_and(|a| row <= *a) {
+        keys.clear();
+        keys.extend(columns.iter().map(|c| c.order_key(c.rank(doc))));
+        let is_before = after
+            .as_ref()
+            .is_some_and(|a| row_order(&keys, doc, a) != std::cmp::Ordering::Greater);
+        if is_before {
             start += 1;
-            before.push(Reverse(row));
-            if before.len() > count + 1 {
-                before.pop();
+            let wanted = before.len() <= count
+                || before
+                    .peek()
+                    .is_some_and(|Reverse(low)| row_order(&keys, doc, low).is_gt());
+            if wanted {
+                before.push(Reverse((keys.clone(), doc)));
+                if before.len() > count + 1 {
+                    before.pop();
+                }
             }
         } else {
-            next_rows.push(row);
-            if next_rows.len() > count + 1 {
-                next_rows.pop();
+            let wanted = next_rows.len() <= count
+                || next_rows
+                    .peek()
+                    .is_some_and(|high| row_order(&keys, doc, high).is_lt());
+            if wanted {
+                next_rows.push((keys.clone(), doc));
+                if next_rows.len() > count + 1 {
+                    next_rows.pop();
+                }
             }
         }
     }

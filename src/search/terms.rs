@@ -40,6 +40,17 @@ pub const PRESENT: u8 = b'!';
 /// Separates the parts of a composite term.
 pub const UNIT: char = '\u{1f}';
 
+/// The kind of terms `_sort` orders by for a parameter type (their key order is the value
+/// order); `None`: not sortable.
+pub fn sort_kind(param_type: &ParamType) -> Option<u8> {
+    match param_type {
+        ParamType::String => Some(FOLDED),
+        ParamType::Date => Some(DATE),
+        ParamType::Token => Some(CODE),
+        ParamType::Reference { .. } => None,
+    }
+}
+
 /// The posting key of `kind` + `term` for a parameter.
 pub fn key(param: &str, kind: u8, term: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(param.len() + 2 + term.len());

@@ -207,6 +207,15 @@ pub trait ResourceStore: Send + Sync {
         rtype: ResourceType,
         param: &str,
     ) -> Result<Option<std::sync::Arc<Forward>>, StoreError>;
+    /// The sort column of a parameter: per document, the rank of its lowest value
+    /// (`descending`: its highest) among the parameter's values, `u32::MAX` without one. Written
+    /// by the index build; read whole for each sorted search (4 bytes per document).
+    fn sort_ranks(
+        &self,
+        rtype: ResourceType,
+        param: &str,
+        descending: bool,
+    ) -> Result<Option<Vec<u32>>, StoreError>;
 }
 
 /// Write access to a generation being imported. Writes may come from several threads.

@@ -20,7 +20,8 @@
 //! | `<Type>/postings` | see `search::terms` | roaring bitmap of document numbers |
 //! | `<Type>/terms` | param 0x00 term number (u32 BE) | folded term (the `:contains` dictionary) |
 //! | `<Type>/trigrams` | param 0x00 trigram | roaring bitmap of term numbers |
-//! | `<Type>/forward` | reference param | [`Forward`] |
+//! | `<Type>/forward` | reference param | location of its [`Forward`] in the index file |
+//! | `<Type>/sort` | param 0x00 `a` or `d` | location of its sort column (u32 LE per document) |
 //!
 //! and, for the whole generation, the history index (see [`super::history`]):
 //!
@@ -76,6 +77,7 @@ struct TypeTrees {
     terms: sled::Tree,
     trigrams: sled::Tree,
     forward: sled::Tree,
+    sort: sled::Tree,
 }
 
 struct Trees {
@@ -100,6 +102,7 @@ impl Trees {
                     terms: tree(format!("{name}/terms"))?,
                     trigrams: tree(format!("{name}/trigrams"))?,
                     forward: tree(format!("{name}/forward"))?,
+                    sort: tree(format!("{name}/sort"))?,
                 },
             ));
         }
@@ -529,6 +532,37 @@ impl ResourceStore for SledGeneration {
         };
         Ok(cell.get_or_init(|| loaded).clone())
     }
+
+    fn sort_ranks(
+        &self,
+        rtype: ResourceType,
+        param: &str,
+        descending: bool,
+    ) -> Result<Option<Vec<u32>>, StoreError> {
+        let Some(location) = self
+            .trees
+            .of(rtype)
+            .sort
+            .get(sort_key(param, descending))
+            .map_err(sled_error(&self.path))?
+        else {
+            return Ok(None);
+        };
+        let location = Location::decode(&location).ok_or_else(|| {
+            self.damaged(format!("bad location of the sort column {rtype}.{param}"))
+        })?;
+        let bytes = block::read_location(&self.index, &self.path, location)?;
+        Ok(Some(
+            bytes
+                .chunks_exact(4)
+                .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
+                .collect(),
+        ))
+    }
+}
+
+fn sort_key(param: &str, descending: bool) -> Vec<u8> {
+    param_key(param, if descending { b"d" } else { b"a" })
 }
 
 /// A generation being written by an import.
@@ -759,6 +793,7 @@ impl SledWriter {
             terms: BlockWriter::new(&trees.terms, &self.index),
             trigrams: BlockWriter::new(&trees.trigrams, &self.index),
             forward: &trees.forward,
+            sort: &trees.sort,
         }
     }
 
@@ -837,6 +872,7 @@ pub struct IndexWriters<'w> {
     terms: BlockWriter<'w>,
     trigrams: BlockWriter<'w>,
     forward: &'w sled::Tree,
+    sort: &'w sled::Tree,
 }
 
 impl IndexWriters<'_> {
@@ -867,6 +903,21 @@ impl IndexWriters<'_> {
         let location = self.index.append(&forward.encode())?;
         self.forward
             .insert(param, &location.encode())
+            .map_err(sled_error(self.path))?;
+        Ok(())
+    }
+
+    /// The sort column of a parameter (see [`ResourceStore::sort_ranks`]).
+    pub fn sort_column(
+        &mut self,
+        param: &str,
+        descending: bool,
+        ranks: &[u32],
+    ) -> Result<(), StoreError> {
+        let bytes: Vec<u8> = ranks.iter().flat_map(|r| r.to_le_bytes()).collect();
+        let location = self.index.append(&bytes)?;
+        self.sort
+            .insert(sort_key(param, descending), &location.encode())
             .map_err(sled_error(self.path))?;
         Ok(())
     }
