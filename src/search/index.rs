@@ -6,9 +6,10 @@
 //! 2. Each resource is read back, its terms extracted for every parameter of its type, and
 //!    `(term, document)` pairs spilled to one file per parameter and worker; references are
 //!    resolved to target document numbers (forward index).
-//! 3. Each parameter's pairs are sorted and grouped into one bitmap per term, written to sled
-//!    in key order (sled's cheapest insertion pattern), with the `:contains` dictionary of its
-//!    string parameters (terms and their trigrams).
+//! 3. Each parameter's pairs are sorted and grouped into one bitmap per term, written in key
+//!    order into blocks of the index file (parameters in parallel), with the `:contains`
+//!    dictionary of its string parameters (terms and their trigrams) and the sort columns of
+//!    its sortable ones.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -67,8 +68,12 @@ pub fn build(
         )?;
         tracing::debug!("{rtype}: terms extracted in {:.1?}", started.elapsed());
         let started = std::time::Instant::now();
-        let mut tables = writer.index_writers(*rtype);
-        for (index, param) in params.iter().enumerate() {
+        // Parameters in parallel: each writes its own blocks, whose keys all start with the
+        // parameter's code, so the tables stay sorted however the blocks interleave.
+        let indexes: Vec<usize> = (0..params.len()).collect();
+        run_parallel(&indexes, workers, |&index| {
+            let param = params[index];
+            let mut tables = writer.index_writers(*rtype);
             let files: Vec<&PathBuf> = extracted
                 .files
                 .iter()
@@ -87,8 +92,8 @@ pub fn build(
                     .collect();
                 tables.forward(&param.code, &Forward::from_pairs(ids.len() as u32, pairs))?;
             }
-        }
-        tables.finish()?;
+            tables.finish()
+        })?;
         tracing::debug!("{rtype}: index tables written in {:.1?}", started.elapsed());
         std::fs::remove_dir_all(&dir).map_err(spill_error(&dir))?;
     }
@@ -257,7 +262,7 @@ fn write_param(
     // system, a code), so memory holds each distinct term once plus 8 bytes per entry; then
     // order the distinct terms and sort (term rank, document) pairs as integers: each term is
     // hashed once and only distinct terms are compared.
-    let mut number_of: HashMap<Box<[u8]>, u32> = HashMap::new();
+    let mut number_of: foldhash::HashMap<Box<[u8]>, u32> = foldhash::HashMap::default();
     let mut pairs: Vec<u64> = Vec::new();
     let mut term = Vec::with_capacity(256);
     for path in files {
@@ -305,12 +310,18 @@ fn write_param(
         if current.first().is_some_and(|k| *k > terms::PREFIX) {
             prefixes.write(tables, &param.code)?;
         }
-        let mut documents = RoaringBitmap::new();
         let mut end = group;
         while end < pairs.len() && pairs[end] >> 32 == current_rank {
-            documents.insert((pairs[end] & 0xFFFF_FFFF) as u32);
             end += 1;
         }
+        // Pairs sort by (term, document): a term's documents come in order, deduplicated.
+        let mut group_documents: Vec<u32> = pairs[group..end]
+            .iter()
+            .map(|pair| (pair & 0xFFFF_FFFF) as u32)
+            .collect();
+        group_documents.dedup();
+        let documents = RoaringBitmap::from_sorted_iter(group_documents)
+            .expect("documents of a term come sorted");
         key.clear();
         key.extend_from_slice(param.code.as_bytes());
         key.push(0);
@@ -333,8 +344,7 @@ fn write_param(
         write_dictionary(tables, &param.code, &dictionary)?;
     }
     if let Some(sort) = sort {
-        tables.sort_column(&param.code, false, &sort.lowest)?;
-        tables.sort_column(&param.code, true, &sort.highest)?;
+        tables.sort_columns(&param.code, &sort.lowest, &sort.highest)?;
     }
     Ok(())
 }
@@ -427,14 +437,18 @@ fn write_dictionary(
     dictionary: &[&str],
 ) -> Result<(), StoreError> {
     tables.terms(param, dictionary)?;
-    let mut trigrams: BTreeMap<String, RoaringBitmap> = BTreeMap::new();
+    // Term numbers go up, so each trigram's list comes sorted.
+    let mut trigrams: foldhash::HashMap<&str, Vec<u32>> = foldhash::HashMap::default();
     for (number, term) in dictionary.iter().enumerate() {
         for trigram in terms::trigrams(term) {
-            trigrams.entry(trigram).or_default().insert(number as u32);
+            trigrams.entry(trigram).or_default().push(number as u32);
         }
     }
-    for (trigram, numbers) in &trigrams {
-        tables.trigram(param, trigram, numbers)?;
+    let mut trigrams: Vec<(&str, Vec<u32>)> = trigrams.into_iter().collect();
+    trigrams.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    for (trigram, numbers) in trigrams {
+        let numbers = RoaringBitmap::from_sorted_iter(numbers).expect("term numbers ascend");
+        tables.trigram(param, trigram, &numbers)?;
     }
     Ok(())
 }

@@ -193,10 +193,14 @@ pub fn short_prefixes(term: &str) -> impl Iterator<Item = &str> {
 }
 
 /// The trigrams of a folded term, for the `:contains` dictionary.
-pub fn trigrams(term: &str) -> Vec<String> {
-    let chars: Vec<char> = term.chars().collect();
-    let mut out: Vec<String> = chars.windows(3).map(|w| w.iter().collect()).collect();
-    out.sort();
+pub fn trigrams(term: &str) -> Vec<&str> {
+    let starts: Vec<usize> = term
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain(std::iter::once(term.len()))
+        .collect();
+    let mut out: Vec<&str> = starts.windows(4).map(|w| &term[w[0]..w[3]]).collect();
+    out.sort_unstable();
     out.dedup();
     out
 }

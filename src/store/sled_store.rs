@@ -907,18 +907,30 @@ impl IndexWriters<'_> {
         Ok(())
     }
 
-    /// The sort column of a parameter (see [`ResourceStore::sort_ranks`]).
-    pub fn sort_column(
+    /// The sort columns of a parameter (see [`ResourceStore::sort_ranks`]): `lowest` for
+    /// ascending sorts, `highest` for descending ones, stored once when they are the same
+    /// (every document has at most one value).
+    pub fn sort_columns(
         &mut self,
         param: &str,
-        descending: bool,
-        ranks: &[u32],
+        lowest: &[u32],
+        highest: &[u32],
     ) -> Result<(), StoreError> {
-        let bytes: Vec<u8> = ranks.iter().flat_map(|r| r.to_le_bytes()).collect();
-        let location = self.index.append(&bytes)?;
-        self.sort
-            .insert(sort_key(param, descending), &location.encode())
-            .map_err(sled_error(self.path))?;
+        let write = |ranks: &[u32]| {
+            let bytes: Vec<u8> = ranks.iter().flat_map(|r| r.to_le_bytes()).collect();
+            self.index.append(&bytes)
+        };
+        let ascending = write(lowest)?;
+        let descending = if highest == lowest {
+            ascending
+        } else {
+            write(highest)?
+        };
+        for (is_descending, location) in [(false, ascending), (true, descending)] {
+            self.sort
+                .insert(sort_key(param, is_descending), &location.encode())
+                .map_err(sled_error(self.path))?;
+        }
         Ok(())
     }
 
