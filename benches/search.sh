@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark: search shapes against the national-size store imported by benches/import.sh,
 # with an actix-web hello-world (benches/hello_baseline.rs) measured in the same run.
-# wrk (1 thread, 32 connections) and the servers share the machine's cores.
+# wrk (1 thread, 32 connections, then 1 connection alone for latency) and the servers share
+# the machine's cores. Settings reach the server through ANNUAIRE_* variables, e.g.
+# ANNUAIRE_LIMITS__MAX_RUNNING_SEARCHES=1024 benches/search.sh to compare with limits lifted.
 #
 #   benches/search.sh [persons] [seconds]     (defaults: 1500000 15)
 set -euo pipefail
@@ -36,21 +38,34 @@ awk -F';' 'NR > 1 && $1 == "structureet" && !seen[$16]++ && n++ < 5000 { city = 
 awk -F'|' -v s="$idnps" 'NR > 1 && NR % 97 == 0 && $24 != "" && n++ < 20000 { print "PractitionerRole?practitioner.identifier=" s "|" $3 }' "$rpps" > "$work/q-chain.txt"
 
 rss() { awk '/VmRSS/ { print $2 " KiB" }' /proc/$server/status; }
-measure() { # name url paths-file; a 3 s warm-up first (caches, lazily loaded indexes)
-  READ_PATHS="$3" wrk -t1 -c32 -d3s -s benches/read.lua "$2" >/dev/null
-  READ_PATHS="$3" wrk -t1 -c32 -d"${seconds}s" --latency -s benches/read.lua "$2" \
-    | awk -v name="$1" '/Requests\/sec/ { rps = $2 } /^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 } END { printf "| %-28s | %10s | %9s | %9s |\n", name, rps, p50, p99 }'
+row() { # name: wrk's report on stdin -> one table row
+  awk -v name="$1" '/Requests\/sec/ { rps = $2 } /^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 } END { printf "| %-31s | %10s | %9s | %9s |\n", name, rps, p50, p99 }'
 }
+# name paths-file connections; a 3 s warm-up first (caches, lazily loaded indexes)
+measure() {
+  READ_PATHS="$2" wrk -t1 -c"$3" -d3s -s benches/read.lua "http://127.0.0.1:$port" >/dev/null
+  READ_PATHS="$2" wrk -t1 -c"$3" -d"${seconds}s" --latency -s benches/read.lua "http://127.0.0.1:$port" | row "$1"
+}
+shapes=(
+  "identifier lookup|$work/q-identifier.txt"
+  "family prefix (3 letters)|$work/q-family.txt"
+  "name:contains (4 letters)|$work/q-contains.txt"
+  "_summary=count, 1.5M hits|$work/q-count.txt"
+  "identifier+_revinclude+_include|$work/q-revinclude.txt"
+  "organization by city|$work/q-city.txt"
+  "chain practitioner.identifier|$work/q-chain.txt"
+)
+echo "Under load: wrk, 1 thread, 32 connections, ${seconds} s per shape"
+echo
 echo "| shape | req/s | p50 | p99 |"
 echo "|---|---|---|---|"
-echo "" > "$work/q-root.txt"
-READ_PATHS="$work/q-root.txt" wrk -t1 -c32 -d"${seconds}s" --latency "http://127.0.0.1:$baseline_port/" \
-  | awk '/Requests\/sec/ { rps = $2 } /^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 } END { printf "| %-28s | %10s | %9s | %9s |\n", "actix hello world (baseline)", rps, p50, p99 }'
-measure "identifier lookup" "http://127.0.0.1:$port" "$work/q-identifier.txt"
-measure "family prefix (3 letters)" "http://127.0.0.1:$port" "$work/q-family.txt"
-measure "name:contains (4 letters)" "http://127.0.0.1:$port" "$work/q-contains.txt"
-measure "_summary=count, 1.5M hits" "http://127.0.0.1:$port" "$work/q-count.txt"
-measure "identifier+_revinclude+_include" "http://127.0.0.1:$port" "$work/q-revinclude.txt"
-measure "organization by city" "http://127.0.0.1:$port" "$work/q-city.txt"
-measure "chain practitioner.identifier" "http://127.0.0.1:$port" "$work/q-chain.txt"
+wrk -t1 -c32 -d"${seconds}s" --latency "http://127.0.0.1:$baseline_port/" | row "actix hello world (baseline)"
+for shape in "${shapes[@]}"; do measure "${shape%%|*}" "${shape#*|}" 32; done
+echo
+echo "One connection alone (no other load): wrk, 1 thread, 1 connection, ${seconds} s per shape"
+echo
+echo "| shape | req/s | p50 | p99 |"
+echo "|---|---|---|---|"
+for shape in "${shapes[@]}"; do measure "${shape%%|*}" "${shape#*|}" 1; done
+echo
 echo "server RSS after the runs: $(rss)"
