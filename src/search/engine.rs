@@ -344,7 +344,9 @@ impl<'s> Engine<'s> {
             }
             Box::new(terms.into_iter())
         };
-        let mut parts = Vec::new();
+        // Term numbers follow term order, so the matching terms' keys ascend: their postings
+        // are read in one pass over the index blocks.
+        let mut keys = Vec::new();
         for (step, number) in candidates.enumerate() {
             if step % CHECK_EVERY == 0 {
                 self.check()?;
@@ -353,9 +355,14 @@ impl<'s> Engine<'s> {
                 continue;
             };
             if term.contains(needle) {
-                parts.push(self.postings(rtype, param, FOLDED, term)?);
+                keys.push(terms::key(param, FOLDED, term));
             }
         }
+        self.check()?;
+        let keys: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+        let mut parts = Vec::with_capacity(keys.len());
+        self.store
+            .postings_sorted(rtype, &keys, &mut |_, documents| parts.push(documents))?;
         Ok(parts.union())
     }
 

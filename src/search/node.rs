@@ -163,6 +163,9 @@ mod tests {
         let Node::Object(pairs) = &node else {
             panic!("an object")
         };
-        assert!(matches!(pairs[0].0, Cow::Borrowed("a")), "keys are borrowed");
+        assert!(
+            matches!(pairs[0].0, Cow::Borrowed("a")),
+            "keys are borrowed"
+        );
     }
 }

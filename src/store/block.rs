@@ -6,8 +6,8 @@
 //! a tenth of the national data), and sled values cost 1.7 times their size on disk. So entries
 //! are packed: consecutive entries fill a block of about [`BLOCK_BYTES`], appended to the index
 //! file, and sled holds only the blocks' first keys and locations. A lookup finds the block
-//! whose first key is the greatest not above the key sought (one sled range step), reads it (one
-//! positioned read, served by the page cache) and scans it.
+//! whose first key is the greatest not above the key sought (one sled range step), slices it out
+//! of the mapped index file (see [`super::mapped`]) and scans it.
 //!
 //! Inside a block, keys are front-coded: each stores only what differs from the key before it.
 //! Index keys share long prefixes (parameter, kind, identifier system), which front coding
@@ -15,13 +15,13 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use sled::Tree;
 
 use super::StoreError;
+use super::mapped::MappedFile;
 use super::record::Location;
 
 /// Target size of a block: small enough to scan per lookup in microseconds, large enough that
@@ -187,7 +187,7 @@ pub fn get_varint(bytes: &[u8], at: &mut usize) -> Option<u64> {
 
 /// Visits the entries of one block in order until `visit` returns false; false if the block
 /// is damaged.
-fn for_each_entry(block: &[u8], visit: &mut dyn FnMut(&[u8], &[u8]) -> bool) -> bool {
+fn for_each_entry<'b>(block: &'b [u8], visit: &mut dyn FnMut(&[u8], &'b [u8]) -> bool) -> bool {
     let mut at = 0usize;
     let Some(count) = get_varint(block, &mut at) else {
         return false;
@@ -222,47 +222,40 @@ fn for_each_entry(block: &[u8], visit: &mut dyn FnMut(&[u8], &[u8]) -> bool) -> 
 /// A table of a complete generation, for reading.
 pub struct BlockTable<'a> {
     pub tree: &'a Tree,
-    pub file: &'a File,
-    /// For messages: the generation's directory.
-    pub path: &'a Path,
+    pub index: &'a MappedFile,
 }
 
-impl BlockTable<'_> {
+impl<'a> BlockTable<'a> {
     fn damaged(&self, detail: String) -> StoreError {
         StoreError::Damaged {
-            path: self.path.to_path_buf(),
+            path: self.index.path().to_path_buf(),
             detail,
         }
     }
 
-    /// Reads the bytes at a location of the index file.
-    pub fn read(&self, location: Location) -> Result<Vec<u8>, StoreError> {
-        read_location(self.file, self.path, location)
-    }
-
-    fn block(&self, location_bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
+    fn block(&self, location_bytes: &[u8]) -> Result<&'a [u8], StoreError> {
         let location = Location::decode(location_bytes)
             .ok_or_else(|| self.damaged("bad block location".into()))?;
-        self.read(location)
+        self.index.slice(location)
     }
 
     /// The value stored under `key`.
-    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+    pub fn get(&self, key: &[u8]) -> Result<Option<&'a [u8]>, StoreError> {
         let Some((_, location)) = self
             .tree
             .range(..=key)
             .next_back()
             .transpose()
-            .map_err(sled_error(self.path))?
+            .map_err(sled_error(self.index.path()))?
         else {
             return Ok(None);
         };
         let block = self.block(&location)?;
         let mut found = None;
-        let intact = for_each_entry(&block, &mut |k, v| match k.cmp(key) {
+        let intact = for_each_entry(block, &mut |k, v| match k.cmp(key) {
             std::cmp::Ordering::Less => true,
             std::cmp::Ordering::Equal => {
-                found = Some(v.to_vec());
+                found = Some(v);
                 false
             }
             std::cmp::Ordering::Greater => false,
@@ -271,6 +264,66 @@ impl BlockTable<'_> {
             return Err(self.damaged("an index block is damaged".into()));
         }
         Ok(found)
+    }
+
+    /// The values of `keys`, which must ascend: visits `(position in keys, value)` for each one
+    /// found, in one pass over the blocks they fall in (a block holding several of them is
+    /// scanned once, not once per key).
+    pub fn get_sorted(
+        &self,
+        keys: &[&[u8]],
+        visit: &mut dyn FnMut(usize, &'a [u8]),
+    ) -> Result<(), StoreError> {
+        let mut next = 0;
+        while next < keys.len() {
+            let Some((first, location)) = self
+                .tree
+                .range(..=keys[next])
+                .next_back()
+                .transpose()
+                .map_err(sled_error(self.index.path()))?
+            else {
+                // Before the table's first key: absent.
+                next += 1;
+                continue;
+            };
+            // Keys below the next block's first key can only be in this block.
+            let end = self
+                .tree
+                .range::<&[u8], _>((
+                    std::ops::Bound::Excluded(first.as_ref()),
+                    std::ops::Bound::Unbounded,
+                ))
+                .next()
+                .transpose()
+                .map_err(sled_error(self.index.path()))?
+                .map(|(k, _)| k);
+            let in_block = keys[next..]
+                .iter()
+                .take_while(|key| end.as_ref().is_none_or(|end| **key < end.as_ref()))
+                .count()
+                .max(1);
+            let wanted = &keys[next..next + in_block];
+            let mut at = 0;
+            let intact = for_each_entry(self.block(&location)?, &mut |k, v| {
+                while at < wanted.len() && wanted[at] < k {
+                    at += 1;
+                }
+                if at == wanted.len() {
+                    return false;
+                }
+                if wanted[at] == k {
+                    visit(next + at, v);
+                    at += 1;
+                }
+                at < wanted.len()
+            });
+            if !intact {
+                return Err(self.damaged("an index block is damaged".into()));
+            }
+            next += in_block;
+        }
+        Ok(())
     }
 
     /// The first entry whose key is at least `key`.
@@ -306,17 +359,17 @@ impl BlockTable<'_> {
             .range(..=start)
             .next_back()
             .transpose()
-            .map_err(sled_error(self.path))?
+            .map_err(sled_error(self.index.path()))?
             .map(|(k, _)| k);
         let blocks = match &first_block {
             Some(first) => self.tree.range(first.as_ref()..),
             None => self.tree.range(start..),
         };
         for item in blocks {
-            let (_, location) = item.map_err(sled_error(self.path))?;
+            let (_, location) = item.map_err(sled_error(self.index.path()))?;
             let block = self.block(&location)?;
             let mut go_on = true;
-            let intact = for_each_entry(&block, &mut |key, value| {
+            let intact = for_each_entry(block, &mut |key, value| {
                 if key < start {
                     return true;
                 }
@@ -334,14 +387,6 @@ impl BlockTable<'_> {
     }
 }
 
-/// Reads `location` of an index file.
-pub fn read_location(file: &File, dir: &Path, location: Location) -> Result<Vec<u8>, StoreError> {
-    let mut bytes = vec![0u8; location.len as usize];
-    file.read_exact_at(&mut bytes, location.offset)
-        .map_err(StoreError::io("cannot read", dir.join(INDEX_FILE)))?;
-    Ok(bytes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -350,16 +395,14 @@ mod tests {
         _dir: tempfile::TempDir,
         _db: sled::Db,
         tree: Tree,
-        file: File,
-        path: PathBuf,
+        index: MappedFile,
     }
 
     impl Table {
         fn reader(&self) -> BlockTable<'_> {
             BlockTable {
                 tree: &self.tree,
-                file: &self.file,
-                path: &self.path,
+                index: &self.index,
             }
         }
     }
@@ -379,13 +422,12 @@ mod tests {
         }
         writer.finish().unwrap();
         index.finish().unwrap();
-        let file = File::open(dir.path().join(INDEX_FILE)).unwrap();
+        let index = MappedFile::open(&dir.path().join(INDEX_FILE)).unwrap();
         Table {
-            path: dir.path().to_path_buf(),
             _dir: dir,
             _db: db,
             tree,
-            file,
+            index,
         }
     }
 
@@ -402,7 +444,7 @@ mod tests {
         for key in ["k000000", "k001234", "k004999"] {
             assert_eq!(
                 t.get(key.as_bytes()).unwrap(),
-                Some(format!("v{key}").into_bytes())
+                Some(format!("v{key}").as_bytes())
             );
         }
         assert_eq!(t.get(b"k0012345").unwrap(), None);
@@ -421,21 +463,39 @@ mod tests {
     }
 
     #[test]
+    fn sorted_lookups_find_what_single_lookups_find() {
+        let keys: Vec<String> = (0..3000).map(|i| format!("key{:05}", i * 2)).collect();
+        let table = table_with(&keys);
+        let reader = table.reader();
+        // Present and absent keys, before, inside and after the table, across many blocks.
+        let wanted: Vec<String> = (0..6200).step_by(7).map(|i| format!("key{i:05}")).collect();
+        let mut wanted: Vec<&[u8]> = wanted.iter().map(|k| k.as_bytes()).collect();
+        wanted.insert(0, b"a");
+        wanted.push(b"z");
+        let mut found = Vec::new();
+        reader
+            .get_sorted(&wanted, &mut |at, value| found.push((at, value.to_vec())))
+            .unwrap();
+        let expected: Vec<(usize, Vec<u8>)> = wanted
+            .iter()
+            .enumerate()
+            .filter_map(|(at, key)| reader.get(key).unwrap().map(|v| (at, v.to_vec())))
+            .collect();
+        assert!(expected.len() > 400, "{} found", expected.len());
+        assert_eq!(found, expected);
+    }
+
+    #[test]
     fn front_coding_stores_shared_prefixes_once() {
         let keys: Vec<String> = (0..2000)
             .map(|i| format!("identifier\0urn:oid:1.2.250.1.71.4.2.1|8{i:011}"))
             .collect();
         let table = table_of(&keys, |_| "v".into());
-        let size = std::fs::metadata(table.path.join(INDEX_FILE))
-            .unwrap()
-            .len();
+        let size = std::fs::metadata(table.index.path()).unwrap().len();
         let raw: usize = keys.iter().map(|k| k.len() + 1).sum();
         assert!((size as usize) * 3 < raw, "{size} bytes for {raw} raw");
         for key in [&keys[0], &keys[777], &keys[1999]] {
-            assert_eq!(
-                table.reader().get(key.as_bytes()).unwrap(),
-                Some(b"v".to_vec())
-            );
+            assert_eq!(table.reader().get(key.as_bytes()).unwrap(), Some(&b"v"[..]));
         }
     }
 

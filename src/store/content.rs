@@ -16,6 +16,7 @@ use std::sync::Arc;
 use zstd::zstd_safe::{self, CCtx, CDict, DCtx, DDict};
 
 use super::StoreError;
+use super::mapped::MappedFile;
 use super::record::Location;
 
 /// The content bytes of a generation's resources, one zstd frame each.
@@ -116,34 +117,52 @@ impl Codec {
 /// Reads resources from a content file.
 pub struct ContentReader {
     path: PathBuf,
-    file: File,
+    frames: Frames,
     codec: Arc<Codec>,
 }
 
+/// Where the frames are read from.
+enum Frames {
+    /// A complete generation's file, mapped (see [`super::mapped`]).
+    Mapped(MappedFile),
+    /// The file an import is still appending to: positioned reads.
+    Growing(File),
+}
+
 impl ContentReader {
-    /// Opens the content file of the generation in `dir`.
+    /// Opens the content file of the complete generation in `dir`.
     pub fn open(dir: &Path) -> Result<ContentReader, StoreError> {
         let path = dir.join(CONTENT_FILE);
-        let file = File::open(&path).map_err(StoreError::io("cannot open", &path))?;
         Ok(ContentReader {
             codec: Arc::new(Codec::load(dir)?),
+            frames: Frames::Mapped(MappedFile::open(&path)?),
             path,
-            file,
         })
     }
 
     /// A reader of a content file being written, with its codec.
     pub fn over(path: PathBuf, file: File, codec: Arc<Codec>) -> ContentReader {
-        ContentReader { path, file, codec }
+        ContentReader {
+            path,
+            frames: Frames::Growing(file),
+            codec,
+        }
     }
 
     pub fn read(&self, location: Location) -> Result<Vec<u8>, StoreError> {
-        let mut frame = vec![0u8; location.len as usize];
-        self.file
-            .read_exact_at(&mut frame, location.offset)
-            .map_err(StoreError::io("cannot read", &self.path))?;
+        let read;
+        let frame = match &self.frames {
+            Frames::Mapped(map) => map.slice(location)?,
+            Frames::Growing(file) => {
+                let mut frame = vec![0u8; location.len as usize];
+                file.read_exact_at(&mut frame, location.offset)
+                    .map_err(StoreError::io("cannot read", &self.path))?;
+                read = frame;
+                &read
+            }
+        };
         self.codec
-            .decompress(&frame)
+            .decompress(frame)
             .ok_or_else(|| StoreError::Damaged {
                 path: self.path.clone(),
                 detail: format!(

@@ -12,6 +12,7 @@ pub mod datadir;
 pub mod forward;
 pub mod history;
 pub mod live;
+pub mod mapped;
 pub mod reconcile;
 pub mod record;
 pub mod sled_store;
@@ -180,6 +181,14 @@ pub trait ResourceStore: Send + Sync {
         rtype: ResourceType,
         key: &[u8],
     ) -> Result<Option<RoaringBitmap>, StoreError>;
+    /// The postings of `keys` (ascending), visited as `(position in keys, documents)` for each
+    /// key that has some.
+    fn postings_sorted(
+        &self,
+        rtype: ResourceType,
+        keys: &[&[u8]],
+        visit: &mut dyn FnMut(usize, RoaringBitmap),
+    ) -> Result<(), StoreError>;
     /// Visits the posting entries whose key starts with `prefix`, in key order, until `visit`
     /// returns false.
     fn scan_postings(

@@ -42,6 +42,7 @@ use super::block::{self, BlockTable, BlockWriter, INDEX_FILE, IndexFile};
 use super::content::{CONTENT_FILE, Codec, ContentReader, TRAINING_SAMPLES};
 use super::forward::Forward;
 use super::history::{self, HistoryEntry, Kind};
+use super::mapped::MappedFile;
 use super::record::{ContentHash, Location, Record, StoredResource, splice_point};
 use super::{GenerationInfo, INFO_FILE, ResourceStore, ResourceWriter, StoreError};
 use crate::fhir::ResourceType;
@@ -193,7 +194,7 @@ pub struct SledGeneration {
     trees: Trees,
     content: ContentReader,
     /// The blocks of the index tables (see [`block`]).
-    index: File,
+    index: MappedFile,
     /// The data directory's history segments, opened when first read.
     history_dir: PathBuf,
     segments: Mutex<HashMap<u64, Arc<File>>>,
@@ -230,8 +231,7 @@ impl SledGeneration {
         }
         let db = open_db(path, cache_bytes)?;
         let content = ContentReader::open(path)?;
-        let index_path = path.join(INDEX_FILE);
-        let index = File::open(&index_path).map_err(StoreError::io("cannot open", &index_path))?;
+        let index = MappedFile::open(&path.join(INDEX_FILE))?;
         let trees = Trees::open(&db, path)?;
         let document_counts = ResourceType::ALL
             .iter()
@@ -274,8 +274,7 @@ impl SledGeneration {
     fn table<'a>(&'a self, tree: &'a sled::Tree) -> BlockTable<'a> {
         BlockTable {
             tree,
-            file: &self.index,
-            path: &self.path,
+            index: &self.index,
         }
     }
 
@@ -433,6 +432,25 @@ impl ResourceStore for SledGeneration {
         }
     }
 
+    fn postings_sorted(
+        &self,
+        rtype: ResourceType,
+        keys: &[&[u8]],
+        visit: &mut dyn FnMut(usize, RoaringBitmap),
+    ) -> Result<(), StoreError> {
+        let mut failure = None;
+        self.table(&self.trees.of(rtype).postings)
+            .get_sorted(keys, &mut |at, bytes| {
+                if failure.is_none() {
+                    match decode_bitmap(&self.path, bytes) {
+                        Ok(bitmap) => visit(at, bitmap),
+                        Err(e) => failure = Some(e),
+                    }
+                }
+            })?;
+        failure.map_or(Ok(()), Err)
+    }
+
     fn scan_postings(
         &self,
         rtype: ResourceType,
@@ -523,8 +541,8 @@ impl ResourceStore for SledGeneration {
                 let location = Location::decode(&location).ok_or_else(|| {
                     self.damaged(format!("bad location of the forward index {rtype}.{param}"))
                 })?;
-                let bytes = block::read_location(&self.index, &self.path, location)?;
-                Some(Arc::new(Forward::decode(&bytes).ok_or_else(|| {
+                let bytes = self.index.slice(location)?;
+                Some(Arc::new(Forward::decode(bytes).ok_or_else(|| {
                     self.damaged(format!("bad forward index {rtype}.{param}"))
                 })?))
             }
@@ -551,7 +569,7 @@ impl ResourceStore for SledGeneration {
         let location = Location::decode(&location).ok_or_else(|| {
             self.damaged(format!("bad location of the sort column {rtype}.{param}"))
         })?;
-        let bytes = block::read_location(&self.index, &self.path, location)?;
+        let bytes = self.index.slice(location)?;
         Ok(Some(
             bytes
                 .chunks_exact(4)
