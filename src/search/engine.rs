@@ -325,10 +325,12 @@ impl<'s> Engine<'s> {
         param: &str,
         needle: &str,
     ) -> Result<RoaringBitmap, SearchError> {
-        let dictionary = self.store.term_dictionary(rtype, param)?;
+        let dictionary =
+            self.store
+                .term_dictionary(rtype, param, &terms::key(param, FOLDED, ""))?;
         let trigrams = terms::trigrams(needle);
         let candidates: Box<dyn Iterator<Item = u32>> = if trigrams.is_empty() {
-            Box::new(0..dictionary.len() as u32)
+            Box::new(0..dictionary.terms.len() as u32)
         } else {
             let mut sets = Vec::with_capacity(trigrams.len());
             for trigram in &trigrams {
@@ -344,25 +346,21 @@ impl<'s> Engine<'s> {
             }
             Box::new(terms.into_iter())
         };
-        // Term numbers follow term order, so the matching terms' keys ascend: their postings
-        // are read in one pass over the index blocks.
-        let mut keys = Vec::new();
+        let mut parts = Vec::new();
         for (step, number) in candidates.enumerate() {
             if step % CHECK_EVERY == 0 {
                 self.check()?;
             }
-            let Some(term) = dictionary.get(number as usize) else {
+            let Some(term) = dictionary.terms.get(number as usize) else {
                 continue;
             };
             if term.contains(needle) {
-                keys.push(terms::key(param, FOLDED, term));
+                parts.push(
+                    self.store
+                        .postings_at(dictionary.postings[number as usize])?,
+                );
             }
         }
-        self.check()?;
-        let keys: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
-        let mut parts = Vec::with_capacity(keys.len());
-        self.store
-            .postings_sorted(rtype, &keys, &mut |_, documents| parts.push(documents))?;
         Ok(parts.union())
     }
 

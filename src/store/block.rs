@@ -266,66 +266,6 @@ impl<'a> BlockTable<'a> {
         Ok(found)
     }
 
-    /// The values of `keys`, which must ascend: visits `(position in keys, value)` for each one
-    /// found, in one pass over the blocks they fall in (a block holding several of them is
-    /// scanned once, not once per key).
-    pub fn get_sorted(
-        &self,
-        keys: &[&[u8]],
-        visit: &mut dyn FnMut(usize, &'a [u8]),
-    ) -> Result<(), StoreError> {
-        let mut next = 0;
-        while next < keys.len() {
-            let Some((first, location)) = self
-                .tree
-                .range(..=keys[next])
-                .next_back()
-                .transpose()
-                .map_err(sled_error(self.index.path()))?
-            else {
-                // Before the table's first key: absent.
-                next += 1;
-                continue;
-            };
-            // Keys below the next block's first key can only be in this block.
-            let end = self
-                .tree
-                .range::<&[u8], _>((
-                    std::ops::Bound::Excluded(first.as_ref()),
-                    std::ops::Bound::Unbounded,
-                ))
-                .next()
-                .transpose()
-                .map_err(sled_error(self.index.path()))?
-                .map(|(k, _)| k);
-            let in_block = keys[next..]
-                .iter()
-                .take_while(|key| end.as_ref().is_none_or(|end| **key < end.as_ref()))
-                .count()
-                .max(1);
-            let wanted = &keys[next..next + in_block];
-            let mut at = 0;
-            let intact = for_each_entry(self.block(&location)?, &mut |k, v| {
-                while at < wanted.len() && wanted[at] < k {
-                    at += 1;
-                }
-                if at == wanted.len() {
-                    return false;
-                }
-                if wanted[at] == k {
-                    visit(next + at, v);
-                    at += 1;
-                }
-                at < wanted.len()
-            });
-            if !intact {
-                return Err(self.damaged("an index block is damaged".into()));
-            }
-            next += in_block;
-        }
-        Ok(())
-    }
-
     /// The first entry whose key is at least `key`.
     pub fn seek(&self, key: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
         let mut found = None;
@@ -340,7 +280,7 @@ impl<'a> BlockTable<'a> {
     pub fn scan_prefix(
         &self,
         prefix: &[u8],
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+        visit: &mut dyn FnMut(&[u8], &'a [u8]) -> bool,
     ) -> Result<(), StoreError> {
         self.scan_from(prefix, &mut |key, value| {
             key.starts_with(prefix) && visit(key, value)
@@ -351,7 +291,7 @@ impl<'a> BlockTable<'a> {
     pub fn scan_from(
         &self,
         start: &[u8],
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+        visit: &mut dyn FnMut(&[u8], &'a [u8]) -> bool,
     ) -> Result<(), StoreError> {
         // The block holding `start` may begin before it.
         let first_block = self
@@ -460,29 +400,6 @@ mod tests {
         assert_eq!(seen.len(), 100);
         assert_eq!(seen[0], "k001200");
         assert_eq!(seen[99], "k001299");
-    }
-
-    #[test]
-    fn sorted_lookups_find_what_single_lookups_find() {
-        let keys: Vec<String> = (0..3000).map(|i| format!("key{:05}", i * 2)).collect();
-        let table = table_with(&keys);
-        let reader = table.reader();
-        // Present and absent keys, before, inside and after the table, across many blocks.
-        let wanted: Vec<String> = (0..6200).step_by(7).map(|i| format!("key{i:05}")).collect();
-        let mut wanted: Vec<&[u8]> = wanted.iter().map(|k| k.as_bytes()).collect();
-        wanted.insert(0, b"a");
-        wanted.push(b"z");
-        let mut found = Vec::new();
-        reader
-            .get_sorted(&wanted, &mut |at, value| found.push((at, value.to_vec())))
-            .unwrap();
-        let expected: Vec<(usize, Vec<u8>)> = wanted
-            .iter()
-            .enumerate()
-            .filter_map(|(at, key)| reader.get(key).unwrap().map(|v| (at, v.to_vec())))
-            .collect();
-        assert!(expected.len() > 400, "{} found", expected.len());
-        assert_eq!(found, expected);
     }
 
     #[test]

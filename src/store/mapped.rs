@@ -49,6 +49,18 @@ impl MappedFile {
             })
     }
 
+    /// Where `bytes`, a slice of this file's mapping, lies in the file.
+    pub fn location_of(&self, bytes: &[u8]) -> Location {
+        let offset = (bytes.as_ptr() as usize)
+            .checked_sub(self.map.as_ptr() as usize)
+            .filter(|offset| offset + bytes.len() <= self.map.len())
+            .expect("a slice of this mapping");
+        Location {
+            offset: offset as u64,
+            len: bytes.len() as u32,
+        }
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -67,6 +79,11 @@ mod tests {
         assert_eq!(file.slice(Location { offset: 2, len: 3 }).unwrap(), b"234");
         assert_eq!(file.slice(Location { offset: 10, len: 0 }).unwrap(), b"");
         assert!(file.slice(Location { offset: 8, len: 3 }).is_err());
+        let slice = file.slice(Location { offset: 4, len: 5 }).unwrap();
+        assert_eq!(
+            file.location_of(&slice[1..3]),
+            Location { offset: 5, len: 2 }
+        );
         assert!(
             file.slice(Location {
                 offset: u64::MAX,

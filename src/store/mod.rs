@@ -29,7 +29,9 @@ pub use forward::Forward;
 pub use history::HistoryEntry;
 pub use live::{Generations, open_current};
 pub use record::{Location, Millis, Record, State, StoredResource, Version};
-pub use sled_store::{IndexWriters, SledGeneration, SledWriter, TermDictionary, Written};
+pub use sled_store::{
+    Dictionary, IndexWriters, SledGeneration, SledWriter, TermDictionary, Written,
+};
 
 /// Layout version of a generation; a server opens only generations of its own layout.
 /// 2: versions beside the content (records, history); 3: block keys of any length; 4: content
@@ -181,14 +183,6 @@ pub trait ResourceStore: Send + Sync {
         rtype: ResourceType,
         key: &[u8],
     ) -> Result<Option<RoaringBitmap>, StoreError>;
-    /// The postings of `keys` (ascending), visited as `(position in keys, documents)` for each
-    /// key that has some.
-    fn postings_sorted(
-        &self,
-        rtype: ResourceType,
-        keys: &[&[u8]],
-        visit: &mut dyn FnMut(usize, RoaringBitmap),
-    ) -> Result<(), StoreError>;
     /// Visits the posting entries whose key starts with `prefix`, in key order, until `visit`
     /// returns false.
     fn scan_postings(
@@ -197,12 +191,17 @@ pub trait ResourceStore: Send + Sync {
         prefix: &[u8],
         visit: &mut dyn FnMut(&[u8], RoaringBitmap) -> bool,
     ) -> Result<(), StoreError>;
-    /// The folded terms of a string parameter, by term number (cached after the first call).
+    /// The folded terms of a string parameter, by term number, with where their postings are:
+    /// `postings_prefix` starts the keys of those postings, which follow term order (cached
+    /// after the first call).
     fn term_dictionary(
         &self,
         rtype: ResourceType,
         param: &str,
+        postings_prefix: &[u8],
     ) -> Result<TermDictionary, StoreError>;
+    /// The documents of a dictionary term, at `location` (see [`Dictionary::postings`]).
+    fn postings_at(&self, location: Location) -> Result<RoaringBitmap, StoreError>;
     /// The term numbers whose term contains `trigram`.
     fn trigram(
         &self,
