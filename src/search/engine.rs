@@ -18,7 +18,7 @@ use super::query::{Criterion, Include, Modifier, SearchValue, SortKey};
 use super::terms::{self, CODE, EXACT, FOLDED, OF_TYPE, PRESENT, REFERENCE, SYSTEM, TEXT};
 use crate::fhir::ResourceType;
 use crate::search::params::ParamType;
-use crate::store::ResourceStore;
+use crate::store::{PostingsUnion, ResourceStore};
 
 /// Steps of a loop between two budget checks.
 const CHECK_EVERY: usize = 256;
@@ -346,7 +346,7 @@ impl<'s> Engine<'s> {
             }
             Box::new(terms.into_iter())
         };
-        let mut parts = Vec::new();
+        let mut union = PostingsUnion::default();
         for (step, number) in candidates.enumerate() {
             if step % CHECK_EVERY == 0 {
                 self.check()?;
@@ -355,13 +355,11 @@ impl<'s> Engine<'s> {
                 continue;
             };
             if term.contains(needle) {
-                parts.push(
-                    self.store
-                        .postings_at(dictionary.postings[number as usize])?,
-                );
+                self.store
+                    .add_postings_at(dictionary.postings[number as usize], &mut union)?;
             }
         }
-        Ok(parts.union())
+        Ok(union.finish())
     }
 
     /// The resources `_include`d by `page` (documents of `rtype`) and, for `:iterate`, by what

@@ -30,7 +30,7 @@ pub use history::HistoryEntry;
 pub use live::{Generations, open_current};
 pub use record::{Location, Millis, Record, State, StoredResource, Version};
 pub use sled_store::{
-    Dictionary, IndexWriters, SledGeneration, SledWriter, TermDictionary, Written,
+    Dictionary, IndexWriters, PostingsUnion, SledGeneration, SledWriter, TermDictionary, Written,
 };
 
 /// Layout version of a generation; a server opens only generations of its own layout.
@@ -200,8 +200,13 @@ pub trait ResourceStore: Send + Sync {
         param: &str,
         postings_prefix: &[u8],
     ) -> Result<TermDictionary, StoreError>;
-    /// The documents of a dictionary term, at `location` (see [`Dictionary::postings`]).
-    fn postings_at(&self, location: Location) -> Result<RoaringBitmap, StoreError>;
+    /// Adds the documents of a dictionary term, at `location` (see [`Dictionary::postings`]),
+    /// to `union`.
+    fn add_postings_at(
+        &self,
+        location: Location,
+        union: &mut PostingsUnion,
+    ) -> Result<(), StoreError>;
     /// The term numbers whose term contains `trigram`.
     fn trigram(
         &self,

@@ -36,7 +36,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use roaring::RoaringBitmap;
+use roaring::{MultiOps, RoaringBitmap};
 
 use super::block::{self, BlockTable, BlockWriter, INDEX_FILE, IndexFile};
 use super::content::{CONTENT_FILE, Codec, ContentReader, TRAINING_SAMPLES};
@@ -141,29 +141,62 @@ const SHORT_POSTINGS: u64 = 4;
 const ROARING: u8 = 0xff;
 
 fn decode_bitmap(path: &Path, bytes: &[u8]) -> Result<RoaringBitmap, StoreError> {
+    let mut short = Vec::new();
+    match decode_postings(path, bytes, &mut short)? {
+        Some(bitmap) => Ok(bitmap),
+        None => Ok(RoaringBitmap::from_sorted_iter(short).expect("delta-coded lists ascend")),
+    }
+}
+
+/// Decodes stored postings: a short list is appended to `short` (None), a roaring bitmap
+/// returned.
+fn decode_postings(
+    path: &Path,
+    bytes: &[u8],
+    short: &mut Vec<u32>,
+) -> Result<Option<RoaringBitmap>, StoreError> {
     let damaged = |detail: String| StoreError::Damaged {
         path: path.to_path_buf(),
         detail: format!("unreadable index entry: {detail}"),
     };
     match bytes.first() {
-        Some(&ROARING) => {
-            RoaringBitmap::deserialize_from(&bytes[1..]).map_err(|e| damaged(e.to_string()))
-        }
+        Some(&ROARING) => RoaringBitmap::deserialize_from(&bytes[1..])
+            .map(Some)
+            .map_err(|e| damaged(e.to_string())),
         Some(&count) if u64::from(count) <= SHORT_POSTINGS => {
             let mut at = 1;
-            let mut documents = RoaringBitmap::new();
             let mut previous = 0u64;
             for _ in 0..count {
                 let delta = block::get_varint(bytes, &mut at)
                     .ok_or_else(|| damaged("a short posting list is cut".into()))?;
                 previous += delta;
-                documents.insert(
+                short.push(
                     u32::try_from(previous).map_err(|_| damaged("a document number".into()))?,
                 );
             }
-            Ok(documents)
+            Ok(None)
         }
         _ => Err(damaged("unknown posting encoding".into())),
+    }
+}
+
+/// The union of many postings, as a `:contains` needle gathers them: short lists are collected
+/// as numbers and become one bitmap at the end, instead of a bitmap each (building and merging
+/// those was two fifths of a `:contains` search).
+#[derive(Default)]
+pub struct PostingsUnion {
+    documents: Vec<u32>,
+    bitmaps: Vec<RoaringBitmap>,
+}
+
+impl PostingsUnion {
+    pub fn finish(mut self) -> RoaringBitmap {
+        self.documents.sort_unstable();
+        self.documents.dedup();
+        self.bitmaps.push(
+            RoaringBitmap::from_sorted_iter(self.documents).expect("sorted and deduplicated"),
+        );
+        self.bitmaps.union()
     }
 }
 
@@ -506,8 +539,16 @@ impl ResourceStore for SledGeneration {
         Ok(dictionary)
     }
 
-    fn postings_at(&self, location: Location) -> Result<RoaringBitmap, StoreError> {
-        decode_bitmap(&self.path, self.index.slice(location)?)
+    fn add_postings_at(
+        &self,
+        location: Location,
+        union: &mut PostingsUnion,
+    ) -> Result<(), StoreError> {
+        let bytes = self.index.slice(location)?;
+        if let Some(bitmap) = decode_postings(&self.path, bytes, &mut union.documents)? {
+            union.bitmaps.push(bitmap);
+        }
+        Ok(())
     }
 
     fn trigram(
