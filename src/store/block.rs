@@ -66,6 +66,27 @@ impl IndexFile {
         Ok(Location { offset, len })
     }
 
+    /// Appends what `fill` writes as one value: the file stays locked meanwhile, so the parts
+    /// are contiguous whatever other threads append.
+    pub fn append_parts(
+        &self,
+        fill: impl FnOnce(&mut dyn FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<()>,
+    ) -> Result<Location, StoreError> {
+        let mut out = self.out.lock().expect("index file lock");
+        let (writer, end) = &mut *out;
+        let offset = *end;
+        let mut written = 0u64;
+        fill(&mut |bytes| {
+            writer.write_all(bytes)?;
+            written += bytes.len() as u64;
+            Ok(())
+        })
+        .map_err(StoreError::io("cannot write", &self.path))?;
+        *end += written;
+        let len = u32::try_from(written).expect("an index value is smaller than 4 GB");
+        Ok(Location { offset, len })
+    }
+
     /// Writes everything to disk (the generation is described only after).
     pub fn finish(self) -> Result<(), StoreError> {
         let (mut out, _) = self.out.into_inner().expect("index file lock");

@@ -35,8 +35,9 @@ pub use sled_store::{
 
 /// Layout version of a generation; a server opens only generations of its own layout.
 /// 2: versions beside the content (records, history); 3: block keys of any length; 4: content
-/// compressed (see [`content`]), index blocks front-coded in the index file (see [`block`]).
-pub const FORMAT: u32 = 4;
+/// compressed (see [`content`]), index blocks front-coded in the index file (see [`block`]);
+/// 5: documents by number in a directory of offsets (see [`sled_store::DocumentDirectory`]).
+pub const FORMAT: u32 = 5;
 /// The description file of a complete generation.
 pub const INFO_FILE: &str = "generation.json";
 
