@@ -34,10 +34,12 @@ awk -F'|' 'NR > 1 && NR % 97 == 0 && length($8) >= 3 && n++ < 20000 { print "Pra
 awk -F'|' 'NR > 1 && NR % 89 == 0 && length($8) >= 6 && n++ < 20000 { print "Practitioner?name:contains=" tolower(substr($8, 2, 4)) }' "$rpps" | LC_ALL=C grep -av "[^a-z?=:A-Z]" > "$work/q-contains.txt" || true
 echo "Practitioner?active=true&_summary=count" > "$work/q-count.txt"
 awk -F'|' -v s="$idnps" 'NR > 1 && NR % 97 == 0 && $24 != "" && n++ < 20000 { print "Practitioner?identifier=" s "|" $3 "&_revinclude=PractitionerRole:practitioner&_include:iterate=PractitionerRole:organization" }' "$rpps" > "$work/q-revinclude.txt"
-awk -F';' 'NR > 1 && $1 == "structureet" && !seen[$16]++ && n++ < 5000 { city = substr($16, 7); gsub(/ CEDEX.*/, "", city); gsub(/ /, "%20", city); print "Organization?address-city=" city }' "$finess" > "$work/q-city.txt"
+awk -F';' 'NR > 1 && $1 == "structureet" && !seen[$16]++ && n++ < 5000 { city = substr($16, 7); gsub(/ CEDEX.*/, "", city); gsub(/ /, "%20", city); if (city != "") print "Organization?address-city=" city }' "$finess" > "$work/q-city.txt"
 awk -F'|' -v s="$idnps" 'NR > 1 && NR % 97 == 0 && $24 != "" && n++ < 20000 { print "PractitionerRole?practitioner.identifier=" s "|" $3 }' "$rpps" > "$work/q-chain.txt"
 
-rss() { awk '/VmRSS/ { print $2 " KiB" }' /proc/$server/status; }
+# Resident memory in two parts: the server's own (anonymous) memory, and the pages of the
+# generation's files it maps, which are the kernel's page cache and are given back under pressure.
+rss() { awk '/RssAnon/ { anon = $2 } /RssFile/ { file = $2 } END { printf "%d MiB own memory, %d MiB of mapped generation files (page cache)", anon / 1024, file / 1024 }' /proc/$server/status; }
 row() { # name: wrk's report on stdin -> one table row
   awk -v name="$1" '/Requests\/sec/ { rps = $2 } /^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 } END { printf "| %-31s | %10s | %9s | %9s |\n", name, rps, p50, p99 }'
 }
@@ -68,4 +70,4 @@ echo "| shape | req/s | p50 | p99 |"
 echo "|---|---|---|---|"
 for shape in "${shapes[@]}"; do measure "${shape%%|*}" "${shape#*|}" 1; done
 echo
-echo "server RSS after the runs: $(rss)"
+echo "server resident memory after the runs: $(rss)"
