@@ -5,11 +5,13 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use tokio::sync::{Semaphore, SemaphorePermit};
+use std::sync::Arc;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The search slots of a server.
 pub struct Admission {
-    slots: Semaphore,
+    slots: Arc<Semaphore>,
     capacity: usize,
     waiting: AtomicUsize,
     max_waiting: usize,
@@ -28,7 +30,7 @@ pub struct Full {
 impl Admission {
     pub fn new(max_running: usize, max_waiting: usize) -> Admission {
         Admission {
-            slots: Semaphore::new(max_running.max(1)),
+            slots: Arc::new(Semaphore::new(max_running.max(1))),
             capacity: max_running.max(1),
             waiting: AtomicUsize::new(0),
             max_waiting,
@@ -36,8 +38,8 @@ impl Admission {
     }
 
     /// A slot to run a search in, waiting for one if the queue has room.
-    pub async fn enter(&self) -> Result<SemaphorePermit<'_>, Full> {
-        if let Ok(permit) = self.slots.try_acquire() {
+    pub async fn enter(&self) -> Result<OwnedSemaphorePermit, Full> {
+        if let Ok(permit) = self.slots.clone().try_acquire_owned() {
             return Ok(permit);
         }
         let waiting = self.waiting.fetch_add(1, Ordering::AcqRel);
@@ -50,7 +52,8 @@ impl Admission {
         }
         Ok(self
             .slots
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .expect("the semaphore is never closed"))
     }

@@ -64,7 +64,7 @@ impl Default for Limits {
             max_iterate_depth: 3,
             min_contains_chars: 3,
             deadline_ms: 10_000,
-            max_running_searches: 4,
+            max_running_searches: 8,
             max_waiting_searches: 64,
             max_url_bytes: 8 * 1024,
             max_header_bytes: 16 * 1024,
