@@ -3,7 +3,8 @@
 # benches/import.sh (release build, 2 workers, no access control), then runs
 # tests/noisy_neighbour.rs against it: each hostile request alone (the shapes that once took the
 # server down, timed one by one), then 8 connections sending them while another caller looks
-# practitioners up by identifier (errors, p50/p99) and the server's peak RSS.
+# practitioners up by identifier (errors, p50/p99) and the server's peak own memory (RssAnon;
+# the mapped generation files are page cache, reported apart).
 #
 #   benches/noisy.sh [persons] [seconds]      (defaults: 1500000 60)
 set -euo pipefail
@@ -20,7 +21,8 @@ port=18484
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 600); do curl -sf "http://127.0.0.1:$port/fhir/metadata" >/dev/null && break; sleep 0.1; done
-echo "machine: $(nproc) cores; server RSS at start: $(awk '/VmRSS/ { print int($2 / 1024) " MiB" }' /proc/$server/status)"
+memory() { awk '/RssAnon/ { anon = $2 } /RssFile/ { file = $2 } END { printf "%d MiB own, %d MiB of mapped generation files", anon / 1024, file / 1024 }' /proc/$server/status; }
+echo "machine: $(nproc) cores; server memory at start: $(memory)"
 ANNUAIRE_NOISY_BASE="http://127.0.0.1:$port" ANNUAIRE_NOISY_PID=$server ANNUAIRE_NOISY_SECONDS=$seconds \
   cargo test --release --quiet --test noisy_neighbour -- --nocapture 2>&1 | grep -v "^running\|^$\|test result"
-echo "server RSS at the end: $(awk '/VmRSS/ { print int($2 / 1024) " MiB" }' /proc/$server/status)"
+echo "server memory at the end: $(memory)"
