@@ -40,8 +40,8 @@ pub async fn read(
     let (type_name, id) = path.into_inner();
     let (rtype, id, caller) = authorized_read(&req, &state, &type_name, &id)?;
     let store = state.current();
-    // sled reads are served from its page cache or the OS's: fast enough to stay on the
-    // async worker rather than pay a thread hop per request.
+    // A read is a sled step to the id's block, then slices of the mapped generation files:
+    // fast enough to stay on the async worker rather than pay a thread hop per request.
     match store.read(rtype, &id)? {
         Some(resource) => Ok(versioned(&req, &state, &caller, rtype, resource)),
         None => Err(absent(store.as_ref(), rtype, &id)?),
