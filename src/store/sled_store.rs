@@ -144,7 +144,10 @@ fn decode_bitmap(path: &Path, bytes: &[u8]) -> Result<RoaringBitmap, StoreError>
     let mut short = Vec::new();
     match decode_postings(path, bytes, &mut short)? {
         Some(bitmap) => Ok(bitmap),
-        None => Ok(RoaringBitmap::from_sorted_iter(short).expect("delta-coded lists ascend")),
+        None => RoaringBitmap::from_sorted_iter(short).map_err(|_| StoreError::Damaged {
+            path: path.to_path_buf(),
+            detail: "unreadable index entry: a short posting list does not ascend".into(),
+        }),
     }
 }
 
