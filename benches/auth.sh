@@ -15,7 +15,7 @@ rounds=${3:-6}
 work=target/bench-data/$persons
 [ -d "$work/data" ] || { echo "run benches/import.sh $persons first"; exit 1; }
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)"; exit 1; }
-cargo build --release --quiet
+cargo build --release --quiet --workspace
 fixture=$work/auth
 rm -rf "$fixture"
 cargo bench --quiet --bench jwt_fixture -- "$fixture" >/dev/null

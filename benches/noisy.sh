@@ -14,7 +14,7 @@ seconds=${2:-60}
 release=${CARGO_TARGET_DIR:-target}/release
 work=target/bench-data/$persons
 [ -d "$work/data" ] || { echo "run benches/import.sh $persons first"; exit 1; }
-cargo build --release --quiet
+cargo build --release --quiet --workspace
 cargo test --release --quiet --test noisy_neighbour --no-run 2>/dev/null
 port=18484
 "$release/annuaire" serve --data "$work/data" --listen 127.0.0.1:$port --workers 2 2>"$work/serve-noisy.log" &

@@ -13,7 +13,7 @@ seconds=${2:-15}
 work=target/bench-data/$persons
 [ -d "$work/data" ] || { echo "run benches/import.sh $persons first"; exit 1; }
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)"; exit 1; }
-cargo build --release --quiet
+cargo build --release --quiet --workspace
 port=18181
 "$release"/annuaire serve --data "$work/data" --listen 127.0.0.1:$port --workers 2 2>"$work/serve.log" &
 server=$!

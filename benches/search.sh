@@ -14,7 +14,7 @@ seconds=${2:-15}
 work=target/bench-data/$persons
 [ -d "$work/data" ] || { echo "run benches/import.sh $persons first"; exit 1; }
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)"; exit 1; }
-cargo build --release --quiet
+cargo build --release --quiet --workspace
 cargo bench --bench hello_baseline --no-run --quiet 2>/dev/null
 port=18181
 baseline_port=18282
