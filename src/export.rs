@@ -320,8 +320,8 @@ fn write_files(
             u64::from(store.document_count(*rtype)) - documents.len(),
             Ordering::Relaxed,
         );
-        for doc in &documents {
-            if doc % 1024 == 0 && job.cancelled.load(Ordering::Relaxed) {
+        for (step, doc) in documents.iter().enumerate() {
+            if step % 1024 == 0 && job.cancelled.load(Ordering::Relaxed) {
                 return Err(WriteError::Cancelled);
             }
             job.written.fetch_add(1, Ordering::Relaxed);

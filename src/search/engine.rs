@@ -455,13 +455,13 @@ impl<'s> Engine<'s> {
 
     /// The values one sort key gives the documents of a type, as the rank of each document's
     /// value among the parameter's values: the sort column the index build wrote (4 bytes per
-    /// document of the type, read whole), or the document number itself for `_id` (documents
-    /// are numbered in id order).
+    /// document of the type, read in place from the index), or the document number itself for
+    /// `_id` (documents are numbered in id order).
     pub fn sort_column(
         &self,
         rtype: ResourceType,
         key: &SortKey,
-    ) -> Result<SortColumn, SearchError> {
+    ) -> Result<SortColumn<'s>, SearchError> {
         let ranks = if key.param.code == "_id" {
             Ranks::DocumentOrder
         } else {
@@ -488,25 +488,32 @@ impl<'s> Engine<'s> {
 pub const NO_VALUE: u32 = u32::MAX;
 
 /// One sort key's value of every document of a type (see [`Engine::sort_column`]).
-pub struct SortColumn {
-    ranks: Ranks,
+pub struct SortColumn<'s> {
+    ranks: Ranks<'s>,
     descending: bool,
 }
 
-enum Ranks {
+enum Ranks<'s> {
     /// `_id`: the document number is the rank.
     DocumentOrder,
-    Column(Vec<u32>),
+    /// Little-endian u32 ranks by document number, as the index holds them.
+    Column(&'s [u8]),
     /// A parameter without a sort column: no document has a value.
     NoValues,
 }
 
-impl SortColumn {
+impl SortColumn<'_> {
     /// The document's rank, `None` without a value.
     pub fn rank(&self, doc: u32) -> Option<u32> {
         match &self.ranks {
             Ranks::DocumentOrder => Some(doc),
-            Ranks::Column(ranks) => ranks.get(doc as usize).copied().filter(|r| *r != NO_VALUE),
+            Ranks::Column(ranks) => {
+                let at = doc as usize * 4;
+                ranks
+                    .get(at..at + 4)
+                    .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
+                    .filter(|r| *r != NO_VALUE)
+            }
             Ranks::NoValues => None,
         }
     }

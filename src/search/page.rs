@@ -117,7 +117,7 @@ fn sorted(
 ) -> Result<Page, SearchError> {
     let rtype = request.rtype;
     let generation = store.info().number;
-    let columns: Vec<SortColumn> = request
+    let columns: Vec<SortColumn<'_>> = request
         .sort
         .iter()
         .map(|key| engine.sort_column(rtype, key))

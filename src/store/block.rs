@@ -56,14 +56,7 @@ impl IndexFile {
     }
 
     pub fn append(&self, bytes: &[u8]) -> Result<Location, StoreError> {
-        let len = u32::try_from(bytes.len()).expect("an index value is smaller than 4 GB");
-        let mut out = self.out.lock().expect("index file lock");
-        let offset = out.1;
-        out.0
-            .write_all(bytes)
-            .map_err(StoreError::io("cannot write", &self.path))?;
-        out.1 += u64::from(len);
-        Ok(Location { offset, len })
+        self.append_parts(|write| write(bytes))
     }
 
     /// Appends what `fill` writes as one value: the file stays locked meanwhile, so the parts

@@ -222,14 +222,14 @@ pub trait ResourceStore: Send + Sync {
         param: &str,
     ) -> Result<Option<std::sync::Arc<Forward>>, StoreError>;
     /// The sort column of a parameter: per document, the rank of its lowest value
-    /// (`descending`: its highest) among the parameter's values, `u32::MAX` without one. Written
-    /// by the index build; read whole for each sorted search (4 bytes per document).
+    /// (`descending`: its highest) among the parameter's values, `u32::MAX` without one, as
+    /// little-endian u32s. Written by the index build; read in place by sorted searches.
     fn sort_ranks(
         &self,
         rtype: ResourceType,
         param: &str,
         descending: bool,
-    ) -> Result<Option<Vec<u32>>, StoreError>;
+    ) -> Result<Option<&[u8]>, StoreError>;
 }
 
 /// Write access to a generation being imported. Writes may come from several threads.

@@ -677,7 +677,7 @@ impl ResourceStore for SledGeneration {
         rtype: ResourceType,
         param: &str,
         descending: bool,
-    ) -> Result<Option<Vec<u32>>, StoreError> {
+    ) -> Result<Option<&[u8]>, StoreError> {
         let Some(location) = self
             .trees
             .of(rtype)
@@ -690,13 +690,7 @@ impl ResourceStore for SledGeneration {
         let location = Location::decode(&location).ok_or_else(|| {
             self.damaged(format!("bad location of the sort column {rtype}.{param}"))
         })?;
-        let bytes = self.index.slice(location)?;
-        Ok(Some(
-            bytes
-                .chunks_exact(4)
-                .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
-                .collect(),
-        ))
+        self.index.slice(location).map(Some)
     }
 }
 
