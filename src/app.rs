@@ -9,6 +9,7 @@
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::auth::audit::{AuditLog, AuditOpenError};
@@ -56,9 +57,13 @@ pub enum ServeError {
 pub struct Application {
     address: SocketAddr,
     listener: TcpListener,
+    /// The operators' listener (`/metrics`, `/healthz`, `/readyz`), when configured apart.
+    metrics_listener: Option<(SocketAddr, TcpListener)>,
     state: AppState,
     workers: usize,
     watch_every: Duration,
+    drain_notice: Duration,
+    drain_timeout: Duration,
     _serving_lock: ProcessLock,
     /// The demo's temporary directory, removed when the application ends.
     _demo: Option<tempfile::TempDir>,
@@ -81,15 +86,18 @@ impl Application {
         let data = DataDir::create(&data)?;
         let serving_lock = data.lock_for_serving()?;
         remove_leftovers(&data)?;
-        let cursor_key = CursorKey::new(&data.cursor_secret()?);
+        let cursor_key = cursor_key(&settings, &data)?;
         let generations = Generations::open(data.clone(), cache_bytes)?;
-        let info = generations.current().info().clone();
-        let listener =
-            TcpListener::bind(settings.listen()).map_err(|source| ServeError::Listen {
-                address: settings.listen().to_owned(),
-                source,
-            })?;
+        let listener = bind(settings.listen())?;
         let address = listener.local_addr().map_err(ServeError::Server)?;
+        let metrics_listener = match &settings.metrics_listen {
+            Some(metrics_address) => {
+                let listener = bind(metrics_address)?;
+                let bound = listener.local_addr().map_err(ServeError::Server)?;
+                Some((bound, listener))
+            }
+            None => None,
+        };
         let export_dir = settings
             .export_dir
             .clone()
@@ -104,20 +112,38 @@ impl Application {
         );
         state.access_log = settings.access_log;
         state.trusted_proxies = Arc::new(settings.trusted_proxies.clone());
-        tracing::info!(
-            "serving {} ({} practitioners, {} roles, {} organizations, imported {}) at http://{address}/fhir",
-            state.generations.serving(),
-            info.resources.practitioner,
-            info.resources.practitioner_role,
-            info.resources.organization,
-            info.last_updated
-        );
+        state.metrics_elsewhere = metrics_listener.is_some();
+        match state.generations.current() {
+            Some(store) => {
+                let info = store.info();
+                tracing::info!(
+                    "serving {} ({} practitioners, {} roles, {} organizations, as of {}) at http://{address}/fhir",
+                    state.generations.serving().unwrap_or_default(),
+                    info.resources.practitioner,
+                    info.resources.practitioner_role,
+                    info.resources.organization,
+                    info.last_updated
+                );
+            }
+            None => tracing::warn!(
+                "nothing has been imported into {} yet: listening at http://{address}/fhir, answering 503 (and /readyz 503) until an import or a copied generation completes",
+                data.root().display()
+            ),
+        }
+        if let Some((metrics_address, _)) = &metrics_listener {
+            tracing::info!(
+                "metrics at http://{metrics_address}/metrics (with /healthz and /readyz), open to whoever reaches that address"
+            );
+        }
         Ok(Application {
             address,
             listener,
+            metrics_listener,
             state,
             workers: settings.store.workers(),
             watch_every: WATCH_EVERY,
+            drain_notice: settings.drain_notice(),
+            drain_timeout: settings.drain_timeout(),
             _serving_lock: serving_lock,
             _demo: demo,
         })
@@ -134,17 +160,113 @@ impl Application {
         self
     }
 
-    /// Serves until SIGINT or SIGTERM (or the runtime ends). Call inside an actix or tokio
-    /// runtime.
+    /// The address of the operators' listener, when one is configured.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().map(|(address, _)| *address)
+    }
+
+    /// Serves until SIGINT or SIGTERM (or the runtime ends), then drains: `/readyz` answers
+    /// 503 for the drain notice while requests are still served (a load balancer stops
+    /// sending new ones), the listener closes, and the requests in flight get the drain
+    /// timeout to finish. Call inside an actix or tokio runtime.
     pub async fn run_until_stopped(self) -> Result<(), ServeError> {
-        let server = http::server(self.listener, self.state.clone(), self.workers)
-            .map_err(ServeError::Server)?;
+        let server = http::server(
+            self.listener,
+            self.state.clone(),
+            self.workers,
+            self.drain_timeout,
+        )
+        .map_err(ServeError::Server)?;
+        let metrics_server = match self.metrics_listener {
+            Some((_, listener)) => Some(
+                http::metrics_server(listener, self.state.clone()).map_err(ServeError::Server)?,
+            ),
+            None => None,
+        };
         watch_for_new_generations(self.state.clone(), self.watch_every);
         watch_access_keys(self.state.clone(), self.watch_every);
-        server.await.map_err(ServeError::Server)?;
+        let handle = server.handle();
+        let metrics_handle = metrics_server.as_ref().map(|s| s.handle());
+        let serving = tokio::spawn(server);
+        let metrics_serving = metrics_server.map(tokio::spawn);
+        let signal = stop_signal().await;
+        self.state.draining.store(true, Ordering::Release);
+        tracing::info!(
+            "{signal} received: /readyz now answers 503; closing the listener in {} s, then finishing the requests in flight (at most {} s)",
+            self.drain_notice.as_secs(),
+            self.drain_timeout.as_secs()
+        );
+        tokio::time::sleep(self.drain_notice).await;
+        handle.stop(true).await;
+        if let Some(metrics_handle) = metrics_handle {
+            metrics_handle.stop(true).await;
+        }
+        let served = serving.await;
+        if let Some(metrics_serving) = metrics_serving {
+            let _ = metrics_serving.await;
+        }
+        match served {
+            Ok(result) => result.map_err(ServeError::Server)?,
+            Err(e) => return Err(ServeError::Server(std::io::Error::other(e))),
+        }
         tracing::info!("server stopped");
         Ok(())
     }
+}
+
+/// Waits for SIGTERM or SIGINT; names the one received.
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => tokio::select! {
+                _ = terminate.recv() => "SIGTERM",
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+            },
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM ({e}); stopping on SIGINT only");
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
+}
+
+fn bind(address: &str) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(address).map_err(|source| ServeError::Listen {
+        address: address.to_owned(),
+        source,
+    })
+}
+
+/// The key cursors are signed with: the shared file the settings name (replicas), else the
+/// data directory's own.
+fn cursor_key(settings: &Settings, data: &DataDir) -> Result<CursorKey, ServeError> {
+    let Some(path) = &settings.cursor_key_file else {
+        return Ok(CursorKey::new(&data.cursor_secret()?));
+    };
+    let secret = std::fs::read(path).map_err(|e| {
+        SettingsError::Invalid(format!(
+            "setting `cursor_key_file`: cannot read {}: {e}",
+            path.display()
+        ))
+    })?;
+    if secret.len() < 32 {
+        return Err(SettingsError::Invalid(format!(
+            "setting `cursor_key_file`: {} holds {} bytes; it needs at least 32 random bytes (e.g. `head -c 32 /dev/urandom > {}`)",
+            path.display(),
+            secret.len(),
+            path.display()
+        ))
+        .into());
+    }
+    Ok(CursorKey::new(&secret))
 }
 
 /// What an import that died left behind is removed at start-up, unless an import is running.

@@ -77,6 +77,16 @@ pub struct ImportArgs {
     /// Accept an import that deactivates more than --max-shrink-percent, on purpose.
     #[arg(long)]
     pub allow_shrink: bool,
+    /// The instant stamped on what this import changes (`meta.lastUpdated`), RFC 3339
+    /// [default: the extraction time in the RPPS file name, else the FINESS extraction date].
+    /// Replicas that import the same files must be given the same value, or none.
+    #[arg(long, env = "ANNUAIRE_LAST_UPDATED", value_parser = parse_instant)]
+    pub last_updated: Option<time::OffsetDateTime>,
+}
+
+fn parse_instant(text: &str) -> Result<time::OffsetDateTime, String> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| format!("`{text}` is not an RFC 3339 instant such as 2026-11-01T00:00:00Z"))
 }
 
 /// Runs a parsed command; errors are printed for people, without stack traces.
@@ -109,7 +119,7 @@ fn run_import(args: ImportArgs) -> Result<(), String> {
         },
         data: data.to_path_buf(),
         cache_bytes: args.store.cache_bytes(),
-        last_updated: None,
+        last_updated: args.last_updated,
         workers: Some(args.store.workers()),
         safety: Safety {
             retention: Retention {

@@ -18,6 +18,7 @@ pub mod fhir;
 pub mod http;
 pub mod import;
 pub mod mapping;
+pub mod metrics;
 pub mod parallel;
 pub mod profiles;
 pub mod progress;

@@ -23,6 +23,8 @@ use crate::search::limits::Limits;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_CACHE_MB: u64 = 256;
 pub const DEFAULT_EXPORT_EXPIRY_MINUTES: u64 = 120;
+pub const DEFAULT_DRAIN_NOTICE_SECONDS: u64 = 0;
+pub const DEFAULT_DRAIN_TIMEOUT_SECONDS: u64 = 10;
 
 /// Where the data lives and how much of the machine reading or writing it may use: shared by
 /// `serve` and `import`. (Unknown keys are refused by [`Settings`], which flattens it.)
@@ -96,6 +98,29 @@ pub struct Settings {
     )]
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// File holding the secret paging cursors are signed with (at least 32 bytes). Replicas
+    /// behind one load balancer must share it, so that a page asked of one replica continues
+    /// on another [default: a key drawn for the data directory, `cursor.key`].
+    #[arg(long, env = "ANNUAIRE_CURSOR_KEY_FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor_key_file: Option<PathBuf>,
+    /// Address of a second listener serving only `/metrics`, `/healthz` and `/readyz`, open to
+    /// whoever reaches it (keep it on a private network). Without it, `/metrics` is on the main
+    /// address, open on an open server and behind the same credentials as the API otherwise.
+    #[arg(long, env = "ANNUAIRE_METRICS_LISTEN")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_listen: Option<String>,
+    /// Seconds between SIGTERM and closing the listener, during which `/readyz` answers 503
+    /// while requests are still served, so that a load balancer stops sending new ones first
+    /// [default: 0; behind a load balancer, more than its health-check interval].
+    #[arg(long, env = "ANNUAIRE_DRAIN_NOTICE_SECONDS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drain_notice_seconds: Option<u64>,
+    /// Seconds the requests still in flight when the listener closes are given to finish
+    /// before the server exits anyway [default: 10].
+    #[arg(long, env = "ANNUAIRE_DRAIN_TIMEOUT_SECONDS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drain_timeout_seconds: Option<u64>,
     /// Log one line per request.
     #[arg(long, env = "ANNUAIRE_ACCESS_LOG")]
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -177,6 +202,23 @@ impl Settings {
 
     pub fn listen(&self) -> &str {
         self.listen.as_deref().unwrap_or(DEFAULT_LISTEN)
+    }
+
+    /// How long `/readyz` says "draining" before the listener closes (see
+    /// [`Settings::drain_notice_seconds`]).
+    pub fn drain_notice(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(
+            self.drain_notice_seconds
+                .unwrap_or(DEFAULT_DRAIN_NOTICE_SECONDS),
+        )
+    }
+
+    /// How long requests in flight at shutdown may take to finish.
+    pub fn drain_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(
+            self.drain_timeout_seconds
+                .unwrap_or(DEFAULT_DRAIN_TIMEOUT_SECONDS),
+        )
     }
 
     /// How long the files of a completed export are kept.

@@ -106,7 +106,12 @@ pub enum AccessError {
     #[error("{0}")]
     Forbidden(String),
     #[error("too many requests from {who}; retry in {} s", retry_after.as_secs().max(1))]
-    RateLimited { who: String, retry_after: Duration },
+    RateLimited {
+        who: String,
+        /// Which kind of bucket: `address`, `api_key` or `token_subject` (for `/metrics`).
+        bucket: &'static str,
+        retry_after: Duration,
+    },
 }
 
 impl AccessError {
@@ -348,6 +353,11 @@ impl Access {
             .take()
             .map_err(|retry_after| AccessError::RateLimited {
                 who: caller.describe(),
+                bucket: match caller.identity {
+                    Identity::Anonymous => "address",
+                    Identity::Key { .. } => "api_key",
+                    Identity::Token { .. } => "token_subject",
+                },
                 retry_after,
             })
     }

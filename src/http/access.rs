@@ -37,6 +37,8 @@ fn is_public(path: &str) -> bool {
     matches!(
         path.trim_end_matches('/'),
         "/fhir/metadata"
+            | super::ops::HEALTH
+            | super::ops::READY
             | "/.well-known/smart-configuration"
             | "/fhir/.well-known/smart-configuration"
     )

@@ -13,6 +13,7 @@ use super::FHIR_JSON;
 use crate::auth::AccessError;
 use crate::auth::jwt::TokenError;
 use crate::fhir::InvalidId;
+use crate::metrics::Refusal;
 use crate::search::SearchError;
 use crate::search::limits::Interrupted;
 use crate::search::query::QueryError;
@@ -50,15 +51,23 @@ pub enum ApiError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Unavailable(String),
+    /// This server cannot answer yet (no data, or a page of a generation it has not loaded):
+    /// 503 with `Retry-After: 1`; a load balancer may send the request to another replica.
+    #[error("{0}")]
+    NotReady(String),
     /// Too much work running already: 429, try again shortly.
     #[error("{0}")]
     Busy(String),
     /// Every search slot is taken and the queue is full: 503, try again shortly.
     #[error("{0}")]
     Overloaded(String),
-    /// The request would cost more than the limits allow: 400 `too-costly`.
-    #[error("{0}")]
-    TooCostly(String),
+    /// The request would cost more than the limits allow: 400 `too-costly`. `limit` names the
+    /// setting in `[limits]` (counted in `/metrics`).
+    #[error("{message}")]
+    TooCostly {
+        limit: &'static str,
+        message: String,
+    },
     /// A body larger than the limit: 413.
     #[error("{0}")]
     TooLarge(String),
@@ -76,7 +85,10 @@ pub enum ApiError {
 impl From<QueryError> for ApiError {
     fn from(e: QueryError) -> ApiError {
         match e {
-            QueryError::TooCostly(e) => ApiError::TooCostly(e.to_string()),
+            QueryError::TooCostly(e) => ApiError::TooCostly {
+                limit: e.setting,
+                message: e.to_string(),
+            },
             other => ApiError::BadRequest(other.to_string()),
         }
     }
@@ -94,9 +106,12 @@ impl From<SearchError> for ApiError {
             SearchError::Query(e) => e.into(),
             SearchError::Store(e) => e.into(),
             SearchError::NotFound(message) => ApiError::NotFound(message),
-            SearchError::Interrupted(Interrupted::Deadline(ms)) => ApiError::TooCostly(format!(
-                "too costly: the search ran past its deadline of {ms} ms (limit `limits.deadline_ms`); narrow it (more specific parameters, fewer includes, no sort)"
-            )),
+            SearchError::Interrupted(Interrupted::Deadline(ms)) => ApiError::TooCostly {
+                limit: "deadline_ms",
+                message: format!(
+                    "too costly: the search ran past its deadline of {ms} ms (limit `limits.deadline_ms`); narrow it (more specific parameters, fewer includes, no sort)"
+                ),
+            },
             SearchError::Interrupted(Interrupted::Cancelled) => {
                 ApiError::Unavailable("the search was cancelled: its client went away".into())
             }
@@ -114,10 +129,10 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => "not-supported",
             ApiError::NotAcceptable(_) => "not-supported",
             ApiError::Store(_) => "exception",
-            ApiError::Unavailable(_) => "transient",
+            ApiError::Unavailable(_) | ApiError::NotReady(_) => "transient",
             ApiError::Busy(_) => "throttled",
             ApiError::Overloaded(_) => "transient",
-            ApiError::TooCostly(_) => "too-costly",
+            ApiError::TooCostly { .. } => "too-costly",
             ApiError::TooLarge(_) => "too-long",
             ApiError::Timeout(_) => "timeout",
             ApiError::Access { error, .. } => match error {
@@ -126,6 +141,26 @@ impl ApiError {
                 AccessError::RateLimited { .. } => "throttled",
                 _ => "login",
             },
+        }
+    }
+}
+
+impl ApiError {
+    /// What `/metrics` counts this refusal as, beyond its status.
+    fn refusal(&self) -> Option<Refusal> {
+        match self {
+            ApiError::TooCostly { limit, .. } => Some(Refusal::Limit(limit)),
+            ApiError::Overloaded(_) => Some(Refusal::Overloaded),
+            ApiError::Access { error, .. } => Some(match error {
+                AccessError::RateLimited { bucket, .. } => Refusal::RateLimited(bucket),
+                AccessError::NoCredentials => Refusal::Auth("no_credentials"),
+                AccessError::UnknownKey => Refusal::Auth("unknown_api_key"),
+                AccessError::NotBearer => Refusal::Auth("not_bearer"),
+                AccessError::BadToken(TokenError::Expired) => Refusal::Auth("token_expired"),
+                AccessError::BadToken(_) => Refusal::Auth("invalid_token"),
+                AccessError::Forbidden(_) => Refusal::Auth("forbidden"),
+            }),
+            _ => None,
         }
     }
 }
@@ -147,10 +182,10 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Busy(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::TooCostly(_) => StatusCode::BAD_REQUEST,
+            ApiError::TooCostly { .. } => StatusCode::BAD_REQUEST,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Access { error, .. } => match error {
@@ -174,7 +209,7 @@ impl ResponseError for ApiError {
             ApiError::Busy(_) => {
                 response.insert_header((actix_web::http::header::RETRY_AFTER, "10"));
             }
-            ApiError::Overloaded(_) => {
+            ApiError::Overloaded(_) | ApiError::NotReady(_) => {
                 response.insert_header((actix_web::http::header::RETRY_AFTER, "1"));
             }
             _ => {}
@@ -196,7 +231,11 @@ impl ResponseError for ApiError {
                 }
             }
         }
-        response.content_type(FHIR_JSON).body(body.to_string())
+        let mut response = response.content_type(FHIR_JSON).body(body.to_string());
+        if let Some(refusal) = self.refusal() {
+            response.extensions_mut().insert(refusal);
+        }
+        response
     }
 }
 

@@ -105,7 +105,7 @@ pub async fn kick_off(
             .authorize_read(&caller, *rtype)
             .map_err(|error| access_error(&policy, error))?;
     }
-    let store = state.current();
+    let store = state.current()?;
     if let (Some(since), Some(horizon)) = (since, store.info().history_horizon())
         && since < horizon
     {

@@ -39,7 +39,7 @@ pub async fn read(
     check_format(&req)?;
     let (type_name, id) = path.into_inner();
     let (rtype, id, caller) = authorized_read(&req, &state, &type_name, &id)?;
-    let store = state.current();
+    let store = state.current()?;
     // A read is a sled step to the id's block, then slices of the mapped generation files:
     // fast enough to stay on the async worker rather than pay a thread hop per request.
     match store.read(rtype, &id)? {
@@ -58,7 +58,7 @@ pub async fn vread(
     check_format(&req)?;
     let (type_name, id, vid) = path.into_inner();
     let (rtype, id, caller) = authorized_read(&req, &state, &type_name, &id)?;
-    let store = state.current();
+    let store = state.current()?;
     let unknown = || ApiError::NotFound(format!("{rtype}/{id} has no version `{vid}`"));
     let number: u32 = vid.parse().map_err(|_| unknown())?;
     if let Some(current) = store.read(rtype, &id)?
@@ -201,7 +201,7 @@ async fn history(
     }
     let request =
         crate::search::history::parse(scope, &query_pairs(req.query_string()), &state.cursor_key)?;
-    let store = state.current();
+    let store = state.current()?;
     run_search(&req, &state, &caller, Lane::Queued, move |context| {
         crate::search::history::run(store.as_ref(), &request, context)
     })
@@ -253,6 +253,7 @@ async fn run_search(
     let (output, work) = match lane {
         Lane::Inline => timed(),
         Lane::Queued => {
+            let _in_progress = crate::metrics::InProgress::enter(&state.metrics);
             let slot = state
                 .admission
                 .enter()
@@ -419,12 +420,8 @@ async fn search(
         .authorize_search(&caller, &request)
         .map_err(|error| access_error(&policy, error))?;
     request.localize_references(&fhir_base(&req));
-    let store = request
-        .cursor
-        .as_ref()
-        .and_then(|cursor| cursor.pinned_generation())
-        .and_then(|number| state.generations.get(number))
-        .unwrap_or_else(|| state.current());
+    let store =
+        state.generation_for(request.cursor.as_ref().and_then(|c| c.pinned_generation()))?;
     let lane = if request.is_point_lookup() {
         Lane::Inline
     } else {

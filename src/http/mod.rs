@@ -7,6 +7,7 @@ pub mod error;
 mod export;
 mod handlers;
 mod hygiene;
+pub mod ops;
 
 use std::net::{IpAddr, Ipv6Addr, TcpListener};
 use std::sync::Arc;
@@ -48,6 +49,12 @@ pub struct AppState {
     pub cursor_key: CursorKey,
     /// Peers whose `Forwarded` / `X-Forwarded-*` headers are believed (reverse proxies).
     pub trusted_proxies: Arc<Vec<std::net::IpAddr>>,
+    /// What `/metrics` reports.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// `/metrics` is served on a listener of its own, not on the main one.
+    pub metrics_elsewhere: bool,
+    /// Set on SIGTERM: `/readyz` answers 503 while the server finishes what it has.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AppState {
@@ -75,11 +82,42 @@ impl AppState {
             )),
             cursor_key,
             trusted_proxies: Arc::new(Vec::new()),
+            metrics: Arc::new(crate::metrics::Metrics::new()),
+            metrics_elsewhere: false,
+            draining: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         }
     }
 
-    pub fn current(&self) -> Arc<dyn ResourceStore> {
-        self.generations.current()
+    /// The generation served now, or 503 before the first one is in place.
+    pub fn current(&self) -> Result<Arc<dyn ResourceStore>, error::ApiError> {
+        self.generations.current().ok_or_else(|| {
+            error::ApiError::NotReady(
+                "no data has been imported into this server yet; it answers as soon as a first import (or copy) completes".into(),
+            )
+        })
+    }
+
+    /// The generation a page of a sorted search must be read from: the one its cursor names.
+    /// A replica that does not hold it answers 503 if the cursor is newer than what it serves
+    /// (it has not switched yet: another replica, or this one shortly, will answer), and
+    /// otherwise reads the current generation, which refuses the outdated cursor.
+    pub fn generation_for(
+        &self,
+        pinned: Option<&crate::search::cursor::PageGeneration>,
+    ) -> Result<Arc<dyn ResourceStore>, error::ApiError> {
+        let current = self.current()?;
+        let Some(pinned) = pinned else {
+            return Ok(current);
+        };
+        if let Some(held) = self.generations.get(&pinned.id) {
+            return Ok(held);
+        }
+        if pinned.stamp > current.info().import_time() {
+            return Err(error::ApiError::NotReady(
+                "this page comes from data newer than this server has loaded yet; try again in a moment".into(),
+            ));
+        }
+        Ok(current)
     }
 }
 
@@ -137,12 +175,16 @@ fn parse_address(text: &str) -> Option<IpAddr> {
 }
 
 /// GET, and HEAD (same headers, no body: actix drops the body of HEAD responses).
-fn get_or_head() -> actix_web::Route {
+pub(crate) fn get_or_head() -> actix_web::Route {
     web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }
 
-/// Registers the FHIR routes under `/fhir`.
+/// Registers the FHIR routes under `/fhir`, and the operators' paths beside it.
 pub fn configure(config: &mut web::ServiceConfig) {
+    config
+        .route(ops::HEALTH, get_or_head().to(ops::healthz))
+        .route(ops::READY, get_or_head().to(ops::readyz))
+        .route(ops::METRICS, get_or_head().to(ops::metrics_on_main));
     config.service(
         web::scope("/fhir")
             .route("/metadata", get_or_head().to(handlers::metadata))
@@ -187,8 +229,15 @@ pub fn configure(config: &mut web::ServiceConfig) {
     config.default_service(web::route().to(handlers::unknown_path));
 }
 
-/// Starts serving on an already bound listener. Stops gracefully on SIGINT and SIGTERM.
-pub fn server(listener: TcpListener, state: AppState, workers: usize) -> std::io::Result<Server> {
+/// Starts serving on an already bound listener. Signals are the caller's: it stops the
+/// server through its handle (see `app::Application::run_until_stopped`); requests in flight
+/// then have `drain_timeout` to finish.
+pub fn server(
+    listener: TcpListener,
+    state: AppState,
+    workers: usize,
+    drain_timeout: std::time::Duration,
+) -> std::io::Result<Server> {
     let header_timeout = std::time::Duration::from_millis(state.limits.header_timeout_ms);
     let server = HttpServer::new(move || {
         App::new()
@@ -198,6 +247,7 @@ pub fn server(listener: TcpListener, state: AppState, workers: usize) -> std::io
             .wrap(ErrorHandlers::new().default_handler(error::outcome_for_bare_errors))
             .wrap(Compress::default())
             .wrap(Condition::new(state.access_log, access_logger(&state)))
+            .wrap(actix_web::middleware::from_fn(ops::record))
             .configure(configure)
     })
     .workers(workers)
@@ -209,7 +259,24 @@ pub fn server(listener: TcpListener, state: AppState, workers: usize) -> std::io
         }
     })
     .client_request_timeout(header_timeout)
-    .shutdown_timeout(10)
+    .shutdown_timeout(drain_timeout.as_secs())
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// The operators' listener: `/metrics`, `/healthz` and `/readyz` only, without credentials
+/// (see `Settings::metrics_listen`).
+pub fn metrics_server(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(state.clone()))
+            .configure(ops::configure_listener)
+    })
+    .workers(1)
+    .shutdown_timeout(1)
+    .disable_signals()
     .listen(listener)?
     .run();
     Ok(server)

@@ -14,6 +14,7 @@
 
 mod extras;
 mod input;
+pub mod identity;
 pub mod spill;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -39,7 +40,7 @@ use crate::store::reconcile::{
     self, Changes, HISTORY_FILE, Previous, Retention, VERSIONS_FILE, reconcile,
 };
 use crate::store::{
-    DataDir, FORMAT, GenerationInfo, Millis, ResourceCounts, ResourceWriter, SledWriter, StoreError,
+    DataDir, FORMAT, GenerationInfo, ImportReport, Millis, ResourceCounts, ResourceWriter, SledWriter, StoreError,
 };
 use fhir_json::Organization;
 
@@ -124,6 +125,8 @@ pub enum ImportError {
 #[derive(Debug, Clone)]
 pub struct ImportSummary {
     pub generation: u64,
+    /// The generation's id (see `GenerationInfo::content_id`).
+    pub id: String,
     pub rpps_rows_read: u64,
     pub finess_records_read: u64,
     pub rows_skipped: u64,
@@ -202,11 +205,25 @@ impl RejectReport {
 /// leaves the data directory as it found it.
 pub fn run(options: &ImportOptions) -> Result<ImportSummary, ImportError> {
     let started = Instant::now();
-    let now = options
-        .last_updated
-        .unwrap_or_else(OffsetDateTime::now_utc)
-        .replace_nanosecond(0)
-        .expect("0 is a valid nanosecond");
+    let result = import(options, started);
+    if options.data.is_dir() {
+        let (outcome, generation, message) = match &result {
+            Ok(summary) => ("completed", Some(summary.id.clone()), None),
+            Err(e @ ImportError::Shrink { .. }) => ("refused", None, Some(e.to_string())),
+            Err(e) => ("failed", None, Some(e.to_string())),
+        };
+        DataDir::at(&options.data).write_import_report(&ImportReport {
+            outcome: outcome.into(),
+            finished_ms: Millis::from_datetime(OffsetDateTime::now_utc()).0,
+            duration_seconds: started.elapsed().as_secs_f64(),
+            generation,
+            message,
+        });
+    }
+    result
+}
+
+fn import(options: &ImportOptions, started: Instant) -> Result<ImportSummary, ImportError> {
     let data = DataDir::create(&options.data)?;
     let lock = data.lock_for_import()?;
     let leftovers_removed = data.remove_leftovers(&lock)?;
@@ -225,9 +242,25 @@ pub fn run(options: &ImportOptions) -> Result<ImportSummary, ImportError> {
         }
         None => None,
     };
+    let previous_info = previous.as_ref().map(Previous::info).transpose()?;
 
     let rejects = RejectReport::default();
     let finess = finess::read(&options.finess)?;
+    let (now, stamp_source) = identity::stamp(
+        options.last_updated,
+        &options.rpps,
+        &finess.extraction_date,
+        previous_info.as_ref().map(GenerationInfo::import_time),
+    );
+    let id = identity::generation_id(
+        &options.rpps,
+        &options.finess,
+        &options.extra,
+        previous_info.as_ref().map(|info| info.id()).as_deref(),
+        Millis::from_datetime(now),
+        options.safety.retention,
+    )?;
+    log_stamp(now, stamp_source);
     for rejected in &finess.rejected {
         rejects.report(rejected, None);
     }
@@ -244,6 +277,7 @@ pub fn run(options: &ImportOptions) -> Result<ImportSummary, ImportError> {
     };
     let target = Target {
         number: generation,
+        id,
         path: &path,
         history_dir: data.history_dir(),
         previous: previous.as_ref(),
@@ -269,6 +303,7 @@ pub fn run(options: &ImportOptions) -> Result<ImportSummary, ImportError> {
 
     Ok(ImportSummary {
         generation,
+        id: target.id.clone(),
         rpps_rows_read: partition.rpps.rows_read,
         finess_records_read: finess.records_read,
         rows_skipped: rejects.count.load(Ordering::Relaxed),
@@ -283,6 +318,24 @@ pub fn run(options: &ImportOptions) -> Result<ImportSummary, ImportError> {
     })
 }
 
+/// Says which instant the import stamps, and why: replicas agree only when it comes from the
+/// files.
+fn log_stamp(now: OffsetDateTime, source: identity::StampSource) {
+    let instant = Millis::from_datetime(now).to_rfc3339();
+    match source {
+        identity::StampSource::Given => tracing::info!("stamping changes with {instant} (given)"),
+        identity::StampSource::RppsFileName => {
+            tracing::info!("stamping changes with {instant}, the extraction time in the RPPS file name")
+        }
+        identity::StampSource::FinessManifest => {
+            tracing::info!("stamping changes with {instant}, the extraction date of the FINESS file")
+        }
+        identity::StampSource::Clock => tracing::warn!(
+            "neither file states its extraction time: stamping changes with the clock ({instant}); replicas importing these files separately will not agree unless all are given the same --last-updated"
+        ),
+    }
+}
+
 /// The changes of `rtype` in a reconciliation's list.
 pub fn changes_of(changes: &[(ResourceType, Changes)], rtype: ResourceType) -> Changes {
     changes
@@ -294,6 +347,7 @@ pub fn changes_of(changes: &[(ResourceType, Changes)], rtype: ResourceType) -> C
 /// The generation an import writes, and what it is compared with.
 struct Target<'a> {
     number: u64,
+    id: String,
     path: &'a Path,
     history_dir: PathBuf,
     previous: Option<&'a Previous>,
@@ -445,6 +499,7 @@ fn write_generation(
     writer.finish(&GenerationInfo {
         format: FORMAT,
         number: target.number,
+        content_id: target.id.clone(),
         last_updated: Millis::from_datetime(target.now).to_rfc3339(),
         resources: ResourceCounts {
             practitioner: count(ResourceType::Practitioner),

@@ -90,10 +90,10 @@ fn encode(text: &str) -> String {
     out
 }
 
-/// Same request on the same generation, same id (useful to test harnesses).
+/// Same request on the same generation, same id, on every replica (useful to test harnesses).
 fn bundle_id(generation: &GenerationInfo, request: &SearchRequest, key: &CursorKey) -> String {
     let mut hasher = Sha256::new();
-    hasher.update(generation.number.to_be_bytes());
+    hasher.update(generation.id().as_bytes());
     hasher.update(request.rtype.as_str());
     for (k, v) in &request.applied {
         hasher.update(k);

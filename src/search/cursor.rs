@@ -16,8 +16,9 @@ use serde::{Deserialize, Serialize};
 
 /// The key cursors are signed with (HMAC-SHA-256), so that a client can neither forge one nor
 /// alter one (to pin a search to another generation, or to another position). One per data
-/// directory (`DataDir::cursor_key`): cursors survive restarts, and replicas serving copies of
-/// the same directory accept each other's.
+/// directory (`DataDir::cursor_secret`), or one file shared by every replica (the
+/// `cursor_key_file` setting): cursors survive restarts, and replicas sharing the key accept
+/// each other's.
 #[derive(Clone)]
 pub struct CursorKey(hmac::Key);
 
@@ -62,11 +63,29 @@ impl std::fmt::Debug for CursorKey {
 /// `engine::SortColumn`.
 pub type SortValues = Vec<Option<u32>>;
 
+/// The generation a page was read from: its id, the same on every replica that imported the
+/// same files (see `GenerationInfo::content_id`), and its stamp, which orders generations (a
+/// replica that does not hold the id can tell whether it is behind, or the cursor too old).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageGeneration {
+    pub id: String,
+    pub stamp: crate::store::Millis,
+}
+
+impl PageGeneration {
+    pub fn of(info: &crate::store::GenerationInfo) -> PageGeneration {
+        PageGeneration {
+            id: info.id().into_owned(),
+            stamp: info.import_time(),
+        }
+    }
+}
+
 /// Where a page ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
     /// Generation the page was read from.
-    pub generation: u64,
+    pub generation: PageGeneration,
     /// Last id of the page before.
     pub after: String,
     /// Its sort values, when the search is sorted (empty otherwise).
@@ -76,8 +95,8 @@ pub struct Cursor {
 /// The cursor as it travels: JSON, then URL-safe base64.
 #[derive(Serialize, Deserialize)]
 struct Wire {
-    #[serde(default)]
-    g: u64,
+    g: String,
+    t: i64,
     after: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     k: Vec<Option<u32>>,
@@ -91,7 +110,8 @@ pub struct InvalidCursor;
 impl Cursor {
     pub fn encode(&self, key: &CursorKey) -> String {
         key.seal(&Wire {
-            g: self.generation,
+            g: self.generation.id.clone(),
+            t: self.generation.stamp.0,
             after: self.after.clone(),
             k: self.keys.clone(),
         })
@@ -100,7 +120,10 @@ impl Cursor {
     pub fn decode(text: &str, key: &CursorKey) -> Result<Cursor, InvalidCursor> {
         let wire: Wire = key.open(text)?;
         Ok(Cursor {
-            generation: wire.g,
+            generation: PageGeneration {
+                id: wire.g,
+                stamp: crate::store::Millis(wire.t),
+            },
             after: wire.after,
             keys: wire.k,
         })
@@ -109,8 +132,8 @@ impl Cursor {
     /// The generation the rest of the search must be read from, if it is pinned to one:
     /// sorted results, whose sort values can change between imports. Id order needs no
     /// pinning: a newer generation resumes after the same id.
-    pub fn pinned_generation(&self) -> Option<u64> {
-        (!self.keys.is_empty()).then_some(self.generation)
+    pub fn pinned_generation(&self) -> Option<&PageGeneration> {
+        (!self.keys.is_empty()).then_some(&self.generation)
     }
 }
 
@@ -120,19 +143,23 @@ mod tests {
 
     #[test]
     fn cursors_round_trip() {
+        let generation = PageGeneration {
+            id: "0123abcd".into(),
+            stamp: crate::store::Millis(1_793_491_200_000),
+        };
         let cursor = Cursor {
-            generation: 3,
+            generation: generation.clone(),
             after: "pp-1-10".into(),
             keys: vec![Some(12), None],
         };
         let key = CursorKey::new(b"secret");
         let text = cursor.encode(&key);
         assert_eq!(Cursor::decode(&text, &key).unwrap(), cursor);
-        assert_eq!(cursor.pinned_generation(), Some(3));
+        assert_eq!(cursor.pinned_generation(), Some(&generation));
         assert!(Cursor::decode("not a cursor", &key).is_err());
         // Altered, or signed with another key: refused.
         let (payload, tag) = text.split_once('.').unwrap();
-        let forged = URL_SAFE_NO_PAD.encode(br#"{"g":9,"after":"pp-1-10","k":[12,null]}"#);
+        let forged = URL_SAFE_NO_PAD.encode(br#"{"g":"0123abce","t":1793491200000,"after":"pp-1-10","k":[12,null]}"#);
         assert!(Cursor::decode(&format!("{forged}.{tag}"), &key).is_err());
         assert!(Cursor::decode(payload, &key).is_err(), "unsigned");
         assert!(Cursor::decode(&text, &CursorKey::new(b"other")).is_err());

@@ -12,7 +12,7 @@ use std::collections::BinaryHeap;
 use roaring::RoaringBitmap;
 
 use super::SearchError;
-use super::cursor::Cursor;
+use super::cursor::{Cursor, PageGeneration};
 use super::engine::{Engine, SortColumn};
 use super::query::{QueryError, SearchRequest};
 use crate::fhir::ResourceType;
@@ -83,7 +83,7 @@ fn by_id(
     let documents: Vec<u32> = matches.range(start_doc..).take(request.count).collect();
     let cursor_after = |doc: u32| -> Result<Cursor, StoreError> {
         Ok(Cursor {
-            generation: store.info().number,
+            generation: PageGeneration::of(store.info()),
             after: id_of(store, rtype, doc)?,
             keys: Vec::new(),
         })
@@ -116,7 +116,7 @@ fn sorted(
     matches: &RoaringBitmap,
 ) -> Result<Page, SearchError> {
     let rtype = request.rtype;
-    let generation = store.info().number;
+    let generation = PageGeneration::of(store.info());
     let columns: Vec<SortColumn<'_>> = request
         .sort
         .iter()
@@ -126,7 +126,7 @@ fn sorted(
     let after: Option<Row> = match &request.cursor {
         None => None,
         Some(cursor) => {
-            if cursor.generation != generation {
+            if cursor.generation.id != generation.id {
                 return Err(QueryError::BadCursor(
                     "this sorted search started on data an import has since replaced; start the search again".into(),
                 )
@@ -194,7 +194,7 @@ fn sorted(
     let cursor_of = |row: &Row| -> Result<Cursor, StoreError> {
         let (_, doc) = row;
         Ok(Cursor {
-            generation,
+            generation: generation.clone(),
             after: id_of(store, rtype, *doc)?,
             keys: columns.iter().map(|c| c.rank(*doc)).collect(),
         })

@@ -28,6 +28,35 @@ use super::StoreError;
 
 const CURRENT: &str = "CURRENT";
 const GENERATIONS: &str = "generations";
+/// How the last import ended (see [`ImportReport`]).
+const IMPORT_REPORT: &str = "last-import.json";
+
+/// How an import ended: written by `annuaire import` into the data directory, read by the
+/// servers of that directory for `/metrics`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ImportReport {
+    /// `completed`, `refused` (the shrink guard) or `failed`.
+    pub outcome: String,
+    /// When it ended, in milliseconds since the Unix epoch.
+    pub finished_ms: i64,
+    pub duration_seconds: f64,
+    /// The id of the generation it wrote, when it completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<String>,
+    /// Why it did not complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl ImportReport {
+    pub fn succeeded(&self) -> bool {
+        self.outcome == "completed"
+    }
+
+    pub fn finished(&self) -> super::Millis {
+        super::Millis(self.finished_ms)
+    }
+}
 const IN_USE: &str = "in-use.lock";
 const PREFIX: &str = "gen-";
 
@@ -52,8 +81,32 @@ impl DataDir {
         })
     }
 
+    /// A data directory that exists, opened without creating anything.
+    pub fn at(root: &Path) -> DataDir {
+        DataDir {
+            root: root.to_path_buf(),
+        }
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Records how the last import ended (`last-import.json`), for `/metrics`. Written by the
+    /// import process; a failure to write it is only logged, never fails the import.
+    pub fn write_import_report(&self, report: &ImportReport) {
+        let path = self.root.join(IMPORT_REPORT);
+        let tmp = self.root.join("last-import.json.tmp");
+        let text = serde_json::to_vec_pretty(report).expect("a report serializes");
+        if let Err(e) = fs::write(&tmp, text).and_then(|()| fs::rename(&tmp, &path)) {
+            tracing::warn!("cannot record the import's outcome in {}: {e}", path.display());
+        }
+    }
+
+    /// How the last import ended, if one was recorded.
+    pub fn import_report(&self) -> Option<ImportReport> {
+        let text = fs::read(self.root.join(IMPORT_REPORT)).ok()?;
+        serde_json::from_slice(&text).ok()
     }
 
     /// The generation `CURRENT` points at, `None` before the first import.

@@ -29,49 +29,64 @@ pub fn open_current(
     Ok((name, generation))
 }
 
-/// The current generation and the one before it.
+/// The current generation and the one before it. Before the first import (or copy) into
+/// the data directory there is none: the server runs, says it is not ready, and serves the
+/// first generation as soon as it appears.
 pub struct Generations {
     data: DataDir,
     cache_bytes: u64,
     /// Name of the current generation's directory.
-    serving: Mutex<String>,
-    current: RwLock<Arc<dyn ResourceStore>>,
+    serving: Mutex<Option<String>>,
+    current: RwLock<Option<Arc<dyn ResourceStore>>>,
     /// The generation before, and when it stopped being current.
     previous: RwLock<Option<(Arc<dyn ResourceStore>, Instant)>>,
 }
 
 impl Generations {
-    /// Opens the current generation of `data`.
+    /// Opens the current generation of `data`, if there is one.
     pub fn open(data: DataDir, cache_bytes: u64) -> Result<Generations, StoreError> {
-        let (name, generation) = open_current(&data, cache_bytes)?;
+        let (serving, current) = match data.current()? {
+            None => (None, None),
+            Some(_) => {
+                let (name, generation) = open_current(&data, cache_bytes)?;
+                let generation: Arc<dyn ResourceStore> = Arc::new(generation);
+                (Some(name), Some(generation))
+            }
+        };
         Ok(Generations {
             data,
             cache_bytes,
-            serving: Mutex::new(name),
-            current: RwLock::new(Arc::new(generation)),
+            serving: Mutex::new(serving),
+            current: RwLock::new(current),
             previous: RwLock::new(None),
         })
     }
 
-    /// The name of the generation served now (`gen-000003`).
-    pub fn serving(&self) -> String {
+    /// The data directory the generations are read from.
+    pub fn data(&self) -> &DataDir {
+        &self.data
+    }
+
+    /// The name of the generation served now (`gen-000003`), if any.
+    pub fn serving(&self) -> Option<String> {
         self.serving.lock().expect("serving name").clone()
     }
 
-    pub fn current(&self) -> Arc<dyn ResourceStore> {
+    /// The generation served now; `None` until the first one is in place.
+    pub fn current(&self) -> Option<Arc<dyn ResourceStore>> {
         self.current.read().expect("generation lock").clone()
     }
 
-    /// The open generation numbered `number`, if it is the current or the previous one.
-    pub fn get(&self, number: u64) -> Option<Arc<dyn ResourceStore>> {
-        let current = self.current();
-        if current.info().number == number {
+    /// The open generation with this id (see `GenerationInfo::id`), if it is the current or
+    /// the previous one.
+    pub fn get(&self, id: &str) -> Option<Arc<dyn ResourceStore>> {
+        if let Some(current) = self.current()
+            && current.info().id() == id
+        {
             return Some(current);
         }
         let previous = self.previous.read().expect("generation lock").clone();
-        previous
-            .map(|(p, _)| p)
-            .filter(|p| p.info().number == number)
+        previous.map(|(p, _)| p).filter(|p| p.info().id() == id)
     }
 
     /// Closes the previous generation once it has been replaced for `grace` (long enough for
@@ -94,16 +109,18 @@ impl Generations {
         let Some(current) = self.data.current()? else {
             return Ok(None);
         };
-        if current == self.serving() {
+        if Some(&current) == self.serving().as_ref() {
             return Ok(None);
         }
         let (name, generation) = open_current(&self.data, self.cache_bytes)?;
         let replaced = std::mem::replace(
             &mut *self.current.write().expect("generation lock"),
-            Arc::new(generation),
+            Some(Arc::new(generation)),
         );
-        *self.previous.write().expect("generation lock") = Some((replaced, Instant::now()));
-        *self.serving.lock().expect("serving name") = name.clone();
+        if let Some(replaced) = replaced {
+            *self.previous.write().expect("generation lock") = Some((replaced, Instant::now()));
+        }
+        *self.serving.lock().expect("serving name") = Some(name.clone());
         Ok(Some(name))
     }
 }

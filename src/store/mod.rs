@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::fhir::ResourceType;
 
-pub use datadir::DataDir;
+pub use datadir::{DataDir, ImportReport};
 pub use forward::Forward;
 pub use history::HistoryEntry;
 pub use live::{Generations, open_current};
@@ -90,9 +90,18 @@ pub struct GenerationInfo {
     /// Layout version ([`FORMAT`]); absent in generations written before versions.
     #[serde(default)]
     pub format: u32,
-    /// Sequence number of the import in this data directory.
+    /// Sequence number of the import in this data directory (local: names its directory).
     pub number: u64,
-    /// When the import ran (RFC 3339): the `lastUpdated` of what it changed.
+    /// What identifies the generation everywhere: a digest of what determines its content
+    /// (the input files, the previous generation's id, the stamp, the retention, the layout
+    /// and the program version), so that replicas that import the same files in the same order
+    /// name it alike, and cursors, Bundle ids and ETags issued by one are understood by all.
+    /// Empty in generations written before it existed ([`GenerationInfo::id`] then falls back
+    /// to the local number).
+    #[serde(default, rename = "id", skip_serializing_if = "String::is_empty")]
+    pub content_id: String,
+    /// The instant stamped on what the import changed (RFC 3339): the extraction's time as the
+    /// files state it, not the import's clock (see `import::stamp`).
     pub last_updated: String,
     /// Current resources, deactivated records included.
     pub resources: ResourceCounts,
@@ -107,7 +116,16 @@ pub struct GenerationInfo {
 }
 
 impl GenerationInfo {
-    /// When the import that wrote this generation ran.
+    /// The generation's identity (see [`GenerationInfo::content_id`]).
+    pub fn id(&self) -> std::borrow::Cow<'_, str> {
+        if self.content_id.is_empty() {
+            format!("local-{}", self.number).into()
+        } else {
+            self.content_id.as_str().into()
+        }
+    }
+
+    /// The instant the import stamped on what it changed (see `import::stamp`).
     pub fn import_time(&self) -> Millis {
         Millis::parse_rfc3339(&self.last_updated).unwrap_or(Millis(0))
     }
