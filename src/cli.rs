@@ -29,6 +29,9 @@ pub enum Command {
     Import(ImportArgs),
     /// Serve a data directory (or the embedded demo dataset) over FHIR R4 at /fhir.
     Serve(Settings),
+    /// Copy the generation a data directory serves into another one (a replica), which then
+    /// serves it: the same answers, ids, versions and cursors as the source, without importing.
+    CopyGeneration(CopyArgs),
     /// Draw a new API key and print it with the lines to paste into the configuration file
     /// (which keeps only the key's SHA-256).
     ApiKey(ApiKeyArgs),
@@ -42,6 +45,17 @@ pub struct ApiKeyArgs {
     /// SMART scopes granted to the key.
     #[arg(long, num_args = 1.., default_value = "system/*.rs")]
     pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// Data directory whose current generation is copied.
+    #[arg(long)]
+    pub from: PathBuf,
+    /// Data directory to copy it into (created if missing); a server on it switches to the
+    /// copy within seconds.
+    #[arg(long)]
+    pub to: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -94,6 +108,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let result: Result<(), String> = match cli.command {
         Command::Import(args) => run_import(args),
         Command::Serve(settings) => run_serve(settings),
+        Command::CopyGeneration(args) => run_copy(args),
         Command::ApiKey(args) => run_api_key(args),
     };
     match result {
@@ -135,12 +150,28 @@ fn run_import(args: ImportArgs) -> Result<(), String> {
     Ok(())
 }
 
+fn run_copy(args: CopyArgs) -> Result<(), String> {
+    use crate::store::copy::{Copied, copy_current};
+    match copy_current(&args.from, &args.to).map_err(|e| e.to_string())? {
+        Copied::Switched { name, id, bytes } => println!(
+            "Copied {name} (id {id}, {:.1} MB) into {}: it is now the generation served there (a running server switches to it within 2 s).",
+            bytes as f64 / 1e6,
+            args.to.display()
+        ),
+        Copied::AlreadyServed { name, id } => println!(
+            "{} already serves {name} (id {id}): nothing to copy.",
+            args.to.display()
+        ),
+    }
+    Ok(())
+}
+
 /// The end-of-import report.
 pub fn format_summary(s: &ImportSummary) -> String {
     let mut lines = vec![
         format!(
-            "Import complete: generation {} is now served.",
-            s.generation
+            "Import complete: generation {} (id {}) is now served.",
+            s.generation, s.id
         ),
         format!("  RPPS rows read            {:>10}", s.rpps_rows_read),
         format!("  FINESS records read       {:>10}", s.finess_records_read),

@@ -257,7 +257,7 @@ fn killed_import_leaves_the_served_generation_intact() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("Import complete: generation 2 is now served."),
+        stdout.contains("Import complete: generation 2 (id "),
         "{stdout}"
     );
     assert!(
@@ -333,7 +333,7 @@ fn an_import_into_a_served_directory_is_served_without_restart() {
         text(&output.stderr)
     );
     assert!(
-        stdout.contains("Import complete: generation 2 is now served."),
+        stdout.contains("Import complete: generation 2 (id "),
         "{stdout}"
     );
     assert_eq!(current(&data).as_deref(), Some("gen-000002"));

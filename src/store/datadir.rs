@@ -57,7 +57,7 @@ impl ImportReport {
         super::Millis(self.finished_ms)
     }
 }
-const IN_USE: &str = "in-use.lock";
+pub(super) const IN_USE: &str = "in-use.lock";
 const PREFIX: &str = "gen-";
 
 #[derive(Debug, Clone)]

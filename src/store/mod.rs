@@ -8,6 +8,7 @@
 
 pub mod block;
 pub mod content;
+pub mod copy;
 pub mod datadir;
 pub mod forward;
 pub mod history;
