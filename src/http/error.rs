@@ -250,7 +250,12 @@ pub fn outcome_for_bare_errors(
         .headers()
         .get(CONTENT_TYPE)
         .is_some_and(|value| value == HeaderValue::from_static(FHIR_JSON));
-    if is_fhir {
+    // `/readyz` answers 503 with its own JSON, for load balancers and people.
+    let is_operators = matches!(
+        response.request().path(),
+        super::ops::HEALTH | super::ops::READY | super::ops::METRICS
+    );
+    if is_fhir || is_operators {
         return Ok(ErrorHandlerResponse::Response(
             response.map_into_left_body(),
         ));
