@@ -1,0 +1,167 @@
+"""Client side of the load-balancer test (standard library only).
+
+    client.py paging  LB_BASE SINGLE_BASE        every page from another replica = one server
+    client.py traffic LB_BASE STOP_FILE OUT.json  requests without pause until STOP_FILE exists
+    client.py ids     BASE OUT.json               every Practitioner id a server lists
+    client.py check   OUT.json DAY1_IDS DAY2_IDS  the traffic's walks lost and repeated nothing
+
+A "walk" pages through every Practitioner in id order (the order synchronising clients use):
+across a rolling re-import its pages come from replicas serving day 1 and day 2, and must still
+list each id once, every id present on both days, and nothing else.
+"""
+
+import gzip
+import json
+import os
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+
+def get(url, headers=None):
+    """(status, headers, parsed JSON body) of one GET; raises on a transport error."""
+    request = urllib.request.Request(url, headers={"Accept": "application/fhir+json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            body = response.read()
+            if response.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+            return response.status, response.headers, json.loads(body)
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read().decode("utf-8", "replace")
+
+
+def walk(base, path):
+    """Every page of a search from `path` on, following `next` links: (pages, replicas)."""
+    pages, served_by = [], []
+    url = base + path
+    while url:
+        status, headers, bundle = get(url)
+        if status != 200:
+            raise RuntimeError(f"{url}: {status} {bundle}")
+        pages.append(bundle)
+        served_by.append(headers.get("X-Served-By"))
+        url = next((l["url"] for l in bundle.get("link", []) if l["relation"] == "next"), None)
+        if url and not url.startswith(base):
+            raise RuntimeError(f"a next link that does not go through the load balancer: {url}")
+    return pages, served_by
+
+
+def entries(pages):
+    """The entries, with their fullUrl's base removed (the balancer's and a replica's differ)."""
+    out = []
+    for page in pages:
+        for entry in page.get("entry", []):
+            entry = dict(entry, fullUrl=entry["fullUrl"].split("/fhir/", 1)[1])
+            out.append(json.dumps(entry, sort_keys=True))
+    return out
+
+
+def paging(lb, single):
+    """Pages of 5 000+ results through the balancer, each from another replica, equal those of
+    one replica alone; sorted ones too."""
+    for path in [
+        "/fhir/PractitionerRole?_count=97",
+        "/fhir/Practitioner?_sort=family,given&_count=113",
+    ]:
+        through, served_by = walk(lb, path)
+        alone, _ = walk(single, path)
+        got, expected = entries(through), entries(alone)
+        if "PractitionerRole" in path and len(expected) < 5000:
+            raise RuntimeError(f"only {len(expected)} results: the test needs 5 000 or more")
+        if got != expected:
+            raise RuntimeError(f"{path}: {len(got)} entries through the balancer, {len(expected)} alone, not equal")
+        repeats = sum(1 for a, b in zip(served_by, served_by[1:]) if a == b)
+        if repeats or len(set(served_by)) != 3:
+            raise RuntimeError(f"{path}: pages were not spread over the three replicas in turn: {served_by}")
+        print(f"paging: {path}: {len(got)} entries in {len(through)} pages, each from the next replica, equal to one server's")
+    # The replicas compress; the balancer passes it through.
+    request = urllib.request.Request(lb + "/fhir/Practitioner?_count=50", headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        if response.headers.get("Content-Encoding") != "gzip":
+            raise RuntimeError(f"no gzip through the balancer: {dict(response.headers)}")
+    print("paging: gzip passes through the balancer")
+
+
+def traffic(lb, stop_file, out):
+    """Walks and reads without pause, from four threads, until `stop_file` exists."""
+    results = {"requests": 0, "failures": [], "walks": []}
+    lock = threading.Lock()
+
+    def walker(count):
+        while not os.path.exists(stop_file):
+            ids, url, requests = [], f"{lb}/fhir/Practitioner?_count={count}&_elements=identifier", 0
+            try:
+                while url:
+                    status, _, bundle = get(url)
+                    requests += 1
+                    if status != 200:
+                        raise RuntimeError(f"{url}: {status} {str(bundle)[:300]}")
+                    ids.extend(e["resource"]["id"] for e in bundle.get("entry", []))
+                    url = next((l["url"] for l in bundle.get("link", []) if l["relation"] == "next"), None)
+                with lock:
+                    results["walks"].append(ids)
+            except Exception as error:  # a failed request: the test fails
+                with lock:
+                    results["failures"].append(str(error))
+            with lock:
+                results["requests"] += requests
+
+    def reader():
+        while not os.path.exists(stop_file):
+            for path in ["/fhir/metadata", "/fhir/Organization?_count=20&_sort=name", "/fhir/PractitionerRole?_count=5"]:
+                try:
+                    status, _, body = get(lb + path)
+                    if status != 200:
+                        raise RuntimeError(f"{path}: {status} {str(body)[:300]}")
+                except Exception as error:
+                    with lock:
+                        results["failures"].append(str(error))
+                with lock:
+                    results["requests"] += 1
+
+    threads = [threading.Thread(target=walker, args=(c,)) for c in (150, 230, 310)]
+    threads.append(threading.Thread(target=reader))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with open(out, "w") as f:
+        json.dump(results, f)
+
+
+def ids(base, out):
+    """Every Practitioner id one server lists, in a file (the day's reference set)."""
+    pages, _ = walk(base, "/fhir/Practitioner?_count=500&_elements=identifier")
+    with open(out, "w") as f:
+        json.dump([e["resource"]["id"] for page in pages for e in page.get("entry", [])], f)
+
+
+def check(out, day1_file, day2_file):
+    with open(out) as f:
+        results = json.load(f)
+    day1 = set(json.load(open(day1_file)))
+    day2 = set(json.load(open(day2_file)))
+    both, either = day1 & day2, day1 | day2
+    lost = repeated = 0
+    for ids in results["walks"]:
+        seen = set(ids)
+        repeated += len(ids) - len(seen)
+        lost += len(both - seen)
+        if not seen <= either:
+            raise RuntimeError(f"a walk listed ids of neither day: {sorted(seen - either)[:5]}")
+    print(
+        f"rolling re-import: {results['requests']} requests, {len(results['failures'])} failed; "
+        f"{len(results['walks'])} complete walks, {lost} entries lost, {repeated} repeated"
+    )
+    for failure in results["failures"][:10]:
+        print("  failed:", failure)
+    if results["failures"] or lost or repeated or len(results["walks"]) < 3:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    command, *args = sys.argv[1:]
+    {"paging": paging, "traffic": traffic, "ids": ids, "check": check}[command](*args)

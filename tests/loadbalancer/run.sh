@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Three replicas behind HAProxy, configured by docs/haproxy.cfg (Debian's package, installed
+# here if missing):
+#
+#   tests/loadbalancer/run.sh [directory holding annuaire and annuaire-generate]
+#
+# 1. Replicas 1 and 2 each import the same generated files; replica 3 receives a copy of
+#    replica 1's generation (`annuaire copy-generation`). All share one cursor key.
+# 2. A client pages through 5 000+ results through the balancer, each page from the next
+#    replica, and gets exactly what one replica alone answers (tests/loadbalancer/client.py).
+# 3. Rolling re-import under constant traffic: one replica at a time is stopped with SIGTERM
+#    (its /readyz turns 503 and HAProxy takes it out), imports day 2, restarts, and rejoins once
+#    ready. No request may fail; no paging walk may lose or repeat an entry.
+#
+# Prints its results; exits non-zero if anything failed.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+BIN_DIR="${1:-${CARGO_TARGET_DIR:-$ROOT/target}/debug}"
+BIN="$BIN_DIR/annuaire"
+GENERATE="$BIN_DIR/annuaire-generate"
+PERSONS="${ANNUAIRE_LB_PERSONS:-4000}"
+PYTHON="${PYTHON:-python3}"
+for binary in "$BIN" "$GENERATE"; do
+    [[ -x "$binary" ]] || { echo "loadbalancer: $binary not found (cargo build --workspace)" >&2; exit 2; }
+done
+
+if ! command -v haproxy >/dev/null; then
+    echo "loadbalancer: installing haproxy (Debian package)"
+    SUDO=""; [[ "$(id -u)" == 0 ]] || SUDO="sudo"
+    $SUDO apt-get install -y -q haproxy >/dev/null 2>&1 \
+        || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q haproxy >/dev/null; }
+fi
+haproxy -v | head -1
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/annuaire-lb.XXXXXX")"
+declare -a PIDS=("" "" "" "")
+HAPROXY_PID=""
+TRAFFIC_PID=""
+cleanup() {
+    [[ -n "$TRAFFIC_PID" ]] && kill "$TRAFFIC_PID" 2>/dev/null || true
+    [[ -n "$HAPROXY_PID" ]] && kill "$HAPROXY_PID" 2>/dev/null || true
+    for pid in "${PIDS[@]}"; do [[ -n "$pid" ]] && kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_ready() { # url seconds
+    for _ in $(seq 1 $(( $2 * 10 ))); do
+        curl -sf -o /dev/null "$1" && return 0
+        sleep 0.1
+    done
+    echo "loadbalancer: $1 never answered 200" >&2
+    return 1
+}
+import_day() { # day data-dir
+    local files="$WORK/day$1"
+    "$BIN" import --data "$2" --cache-mb 16 --workers 2 \
+        --rpps "$files"/PS_LibreAcces_Personne_activite_*.txt --finess "$files"/etalab-*.csv \
+        --mssante "$files"/Extraction_Correspondance_MSSante_*.txt \
+        --savoir-faire "$files"/PS_LibreAcces_SavoirFaire_*.txt \
+        --diplomes "$files"/PS_LibreAcces_Dipl_AutExerc_*.txt >"$WORK/import-$1-$(basename "$2").log" 2>&1
+}
+
+"$GENERATE" --persons "$PERSONS" --seed 31 --day 1 --out "$WORK/day1" >/dev/null
+"$GENERATE" --persons "$PERSONS" --seed 31 --day 2 --out "$WORK/day2" >/dev/null
+head -c 32 /dev/urandom >"$WORK/cursor.key"
+import_day 1 "$WORK/replica1"
+import_day 1 "$WORK/replica2"
+"$BIN" copy-generation --from "$WORK/replica1" --to "$WORK/replica3"
+
+declare -a PORTS=("" "$(free_port)" "$(free_port)" "$(free_port)")
+start_replica() { # n
+    "$BIN" serve --data "$WORK/replica$1" --listen "127.0.0.1:${PORTS[$1]}" --cache-mb 16 --workers 2 \
+        --cursor-key-file "$WORK/cursor.key" --trusted-proxy 127.0.0.1 \
+        --drain-notice-seconds 1 --drain-timeout-seconds 20 >>"$WORK/replica$1.log" 2>&1 &
+    PIDS[$1]=$!
+    wait_ready "http://127.0.0.1:${PORTS[$1]}/readyz" 60
+}
+for n in 1 2 3; do start_replica "$n"; done
+
+LB_PORT="$(free_port)"
+export ANNUAIRE_LB_BIND="127.0.0.1:$LB_PORT"
+export ANNUAIRE_REPLICA_1="127.0.0.1:${PORTS[1]}"
+export ANNUAIRE_REPLICA_2="127.0.0.1:${PORTS[2]}"
+export ANNUAIRE_REPLICA_3="127.0.0.1:${PORTS[3]}"
+haproxy -c -f "$ROOT/docs/haproxy.cfg" >/dev/null
+haproxy -db -f "$ROOT/docs/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
+HAPROXY_PID=$!
+LB="http://127.0.0.1:$LB_PORT"
+wait_ready "$LB/readyz" 10 2>/dev/null || wait_ready "$LB/fhir/metadata" 10
+sleep 1.5 # two health checks: every replica is up
+
+"$PYTHON" "$HERE/client.py" paging "$LB" "http://127.0.0.1:${PORTS[1]}"
+"$PYTHON" "$HERE/client.py" ids "http://127.0.0.1:${PORTS[1]}" "$WORK/day1-ids.json"
+
+# Rolling re-import under constant traffic.
+"$PYTHON" "$HERE/client.py" traffic "$LB" "$WORK/stop" "$WORK/traffic.json" &
+TRAFFIC_PID=$!
+sleep 2
+for n in 1 2 3; do
+    kill -TERM "${PIDS[$n]}"
+    wait "${PIDS[$n]}" || { echo "loadbalancer: replica $n did not exit 0 after SIGTERM" >&2; exit 1; }
+    PIDS[$n]=""
+    if [[ "$n" == 3 ]]; then
+        "$BIN" copy-generation --from "$WORK/replica1" --to "$WORK/replica3" >/dev/null
+    else
+        import_day 2 "$WORK/replica$n"
+    fi
+    start_replica "$n"
+    sleep 1.5 # HAProxy sees it ready (rise 2 × 500 ms) before the next one stops
+    echo "rolling re-import: replica $n serves day 2"
+done
+sleep 2
+touch "$WORK/stop"
+wait "$TRAFFIC_PID"
+TRAFFIC_PID=""
+"$PYTHON" "$HERE/client.py" ids "http://127.0.0.1:${PORTS[2]}" "$WORK/day2-ids.json"
+"$PYTHON" "$HERE/client.py" check "$WORK/traffic.json" "$WORK/day1-ids.json" "$WORK/day2-ids.json"
+# The three replicas serve the same generation.
+ids=$(for n in 1 2 3; do curl -sf "http://127.0.0.1:${PORTS[$n]}/readyz" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["generation"]["id"])'; done | sort -u | wc -l)
+[[ "$ids" == 1 ]] || { echo "loadbalancer: the replicas serve different generations after the rolling re-import" >&2; exit 1; }
+echo "loadbalancer: all checks passed"
