@@ -102,7 +102,11 @@ impl Application {
             .export_dir
             .clone()
             .unwrap_or_else(|| data.root().join("exports"));
-        let exports = Arc::new(Exports::new(&export_dir, settings.export_expiry())?);
+        let mut exports = Exports::new(&export_dir, settings.export_expiry())?;
+        if let Some(instance) = &settings.instance {
+            exports = exports.named_by(instance);
+        }
+        let exports = Arc::new(exports);
         let mut state = AppState::new(
             Arc::new(generations),
             access,

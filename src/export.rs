@@ -150,6 +150,9 @@ pub enum ExportError {
 pub struct Exports {
     dir: PathBuf,
     expiry: Duration,
+    /// Starts every job id: the replica's name and `-` (see `Settings::instance`), so that a
+    /// load balancer can send a job's polls and downloads to the replica that runs it.
+    job_prefix: String,
     jobs: Mutex<HashMap<String, Arc<Job>>>,
 }
 
@@ -163,8 +166,15 @@ impl Exports {
         Ok(Exports {
             dir: dir.to_path_buf(),
             expiry,
+            job_prefix: String::new(),
             jobs: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Job ids start with `instance-` (a replica's name).
+    pub fn named_by(mut self, instance: &str) -> Exports {
+        self.job_prefix = format!("{instance}-");
+        self
     }
 
     pub fn expiry(&self) -> Duration {
@@ -194,7 +204,8 @@ impl Exports {
         }
         let mut bytes = [0u8; 16];
         rand::rng().fill_bytes(&mut bytes);
-        let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let random: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let id = format!("{}{random}", self.job_prefix);
         let dir = self.dir.join(&id);
         std::fs::create_dir_all(&dir).map_err(|source| ExportError::Directory {
             path: dir.clone(),

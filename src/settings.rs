@@ -98,6 +98,16 @@ pub struct Settings {
     )]
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// This replica's name among its peers (letters, digits and `-`): Bulk Data export job
+    /// ids start with it, so that a load balancer sends a job's polls and downloads to the
+    /// replica running it (see docs/haproxy.cfg) [default: none].
+    #[arg(long, env = "ANNUAIRE_INSTANCE", value_parser = parse_instance)]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "deserialize_instance"
+    )]
+    pub instance: Option<String>,
     /// File holding the secret paging cursors are signed with (at least 32 bytes). Replicas
     /// behind one load balancer must share it, so that a page asked of one replica continues
     /// on another [default: a key drawn for the data directory, `cursor.key`].
@@ -142,6 +152,28 @@ pub struct Settings {
     #[arg(skip)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub open_rate_limit: Option<RateLimitConfig>,
+}
+
+/// A replica's name: 1 to 32 ASCII letters, digits or `-` (it goes into URLs and HAProxy
+/// rules as is).
+fn parse_instance(text: &str) -> Result<String, String> {
+    let valid = (1..=32).contains(&text.len())
+        && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if valid {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "`{text}` is not a replica name: use 1 to 32 letters, digits or `-`"
+        ))
+    }
+}
+
+fn deserialize_instance<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    let text = Option::<String>::deserialize(deserializer)?;
+    text.map(|t| parse_instance(&t).map_err(serde::de::Error::custom))
+        .transpose()
 }
 
 fn is_default(limits: &Limits) -> bool {

@@ -2,6 +2,7 @@
 
     client.py paging  LB_BASE SINGLE_BASE        every page from another replica = one server
     client.py traffic LB_BASE STOP_FILE OUT.json  requests without pause until STOP_FILE exists
+    client.py export  LB_BASE                     a Bulk Data export through the balancer
     client.py ids     BASE OUT.json               every Practitioner id a server lists
     client.py check   OUT.json DAY1_IDS DAY2_IDS  the traffic's walks lost and repeated nothing
 
@@ -28,7 +29,7 @@ def get(url, headers=None):
             body = response.read()
             if response.headers.get("Content-Encoding") == "gzip":
                 body = gzip.decompress(body)
-            return response.status, response.headers, json.loads(body)
+            return response.status, response.headers, json.loads(body) if body.strip() else None
     except urllib.error.HTTPError as error:
         return error.code, error.headers, error.read().decode("utf-8", "replace")
 
@@ -83,6 +84,42 @@ def paging(lb, single):
         if response.headers.get("Content-Encoding") != "gzip":
             raise RuntimeError(f"no gzip through the balancer: {dict(response.headers)}")
     print("paging: gzip passes through the balancer")
+
+
+def export(lb):
+    """A Bulk Data export kicked off, polled and downloaded through the balancer: every request
+    after the kick-off reaches the replica running the job."""
+    request = urllib.request.Request(
+        lb + "/fhir/$export?_type=Organization",
+        headers={"Accept": "application/fhir+json", "Prefer": "respond-async"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        if response.status != 202:
+            raise RuntimeError(f"kick-off answered {response.status}")
+        status_url = response.headers["Content-Location"]
+    if not status_url.startswith(lb):
+        raise RuntimeError(f"the status URL does not go through the balancer: {status_url}")
+    polls, replicas = 0, set()
+    while True:
+        status, headers, body = get(status_url)
+        polls += 1
+        replicas.add(headers.get("X-Served-By"))
+        if status == 200:
+            manifest = body
+            break
+        if status != 202:
+            raise RuntimeError(f"poll {polls} answered {status}: {body}")
+        time.sleep(0.2)
+    lines = 0
+    for output in manifest["output"]:
+        with urllib.request.urlopen(output["url"], timeout=60) as response:
+            count = sum(1 for line in response.read().splitlines() if line.strip())
+        if count != output["count"]:
+            raise RuntimeError(f"{output['url']}: {count} lines, the manifest says {output['count']}")
+        lines += count
+    if len(replicas) != 1:
+        raise RuntimeError(f"the job's polls went to several replicas: {replicas}")
+    print(f"export: {lines} resources exported, {polls} polls, all on {replicas.pop()}, through the balancer")
 
 
 def traffic(lb, stop_file, out):
@@ -164,4 +201,4 @@ def check(out, day1_file, day2_file):
 
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
-    {"paging": paging, "traffic": traffic, "ids": ids, "check": check}[command](*args)
+    {"paging": paging, "export": export, "traffic": traffic, "ids": ids, "check": check}[command](*args)

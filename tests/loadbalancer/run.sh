@@ -8,6 +8,8 @@
 #    replica 1's generation (`annuaire copy-generation`). All share one cursor key.
 # 2. A client pages through 5 000+ results through the balancer, each page from the next
 #    replica, and gets exactly what one replica alone answers (tests/loadbalancer/client.py).
+#    A Bulk Data export started through the balancer is polled and downloaded through it (its
+#    job id routes those requests to the replica running it).
 # 3. Rolling re-import under constant traffic: one replica at a time is stopped with SIGTERM
 #    (its /readyz turns 503 and HAProxy takes it out), imports day 2, restarts, and rejoins once
 #    ready. No request may fail; no paging walk may lose or repeat an entry.
@@ -75,7 +77,7 @@ import_day 1 "$WORK/replica2"
 declare -a PORTS=("" "$(free_port)" "$(free_port)" "$(free_port)")
 start_replica() { # n
     "$BIN" serve --data "$WORK/replica$1" --listen "127.0.0.1:${PORTS[$1]}" --cache-mb 16 --workers 2 \
-        --cursor-key-file "$WORK/cursor.key" --trusted-proxy 127.0.0.1 \
+        --cursor-key-file "$WORK/cursor.key" --trusted-proxy 127.0.0.1 --instance "replica$1" \
         --drain-notice-seconds 1 --drain-timeout-seconds 20 >>"$WORK/replica$1.log" 2>&1 &
     PIDS[$1]=$!
     wait_ready "http://127.0.0.1:${PORTS[$1]}/readyz" 60
@@ -95,6 +97,7 @@ wait_ready "$LB/readyz" 10 2>/dev/null || wait_ready "$LB/fhir/metadata" 10
 sleep 1.5 # two health checks: every replica is up
 
 "$PYTHON" "$HERE/client.py" paging "$LB" "http://127.0.0.1:${PORTS[1]}"
+"$PYTHON" "$HERE/client.py" export "$LB"
 "$PYTHON" "$HERE/client.py" ids "http://127.0.0.1:${PORTS[1]}" "$WORK/day1-ids.json"
 
 # Rolling re-import under constant traffic.
