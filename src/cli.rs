@@ -124,7 +124,7 @@ fn run_import(args: ImportArgs) -> Result<(), String> {
     let data = args.store.data_dir().map_err(|_| {
         "no data directory: give --data or ANNUAIRE_DATA (created if missing)".to_string()
     })?;
-    let summary = import::run(&ImportOptions {
+    let imported = import::run(&ImportOptions {
         rpps: args.rpps,
         finess: args.finess,
         extra: ExtraFiles {
@@ -144,8 +144,15 @@ fn run_import(args: ImportArgs) -> Result<(), String> {
             max_shrink_percent: args.max_shrink_percent,
             allow_shrink: args.allow_shrink,
         },
-    })
-    .map_err(|e| e.to_string())?;
+    });
+    let summary = match imported {
+        Ok(summary) => summary,
+        Err(same @ import::ImportError::SameFiles { .. }) => {
+            println!("{same}");
+            return Ok(());
+        }
+        Err(e) => return Err(e.to_string()),
+    };
     println!("{}", format_summary(&summary));
     Ok(())
 }

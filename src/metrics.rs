@@ -53,6 +53,8 @@ pub struct Metrics {
     generation_resources: IntGaugeVec,
     store_bytes: IntGaugeVec,
     last_import: GaugeVec,
+    /// One scrape at a time: the data gauges are reset and set again for each.
+    scraping: std::sync::Mutex<()>,
 }
 
 impl Metrics {
@@ -181,6 +183,7 @@ impl Metrics {
             generation_resources,
             store_bytes,
             last_import,
+            scraping: std::sync::Mutex::new(()),
         }
     }
 
@@ -215,6 +218,7 @@ impl Metrics {
 
     /// The registry in the Prometheus text format, with the data gauges read now.
     pub fn render(&self, scrape: &Scrape<'_>) -> String {
+        let _one_at_a_time = self.scraping.lock().unwrap_or_else(|e| e.into_inner());
         self.ready.set(i64::from(scrape.ready));
         self.generation_info.reset();
         self.generation_resources.reset();

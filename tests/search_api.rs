@@ -3412,9 +3412,15 @@ const LIVE_LARGE: u64 = 300;
 const LIVE_SEED: u64 = 7;
 
 /// `annuaire import` into a directory a child server is serving.
+/// `annuaire import` of `files` into `data`, stamped now: importing the same files again is then
+/// a new generation on purpose (without `--last-updated` it would be "nothing to do").
 fn import_binary(files: &annuaire_generate::GeneratedFiles, data: &Path) {
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
     let output = common::annuaire()
         .arg("import")
+        .args(["--last-updated", &now])
         .arg("--rpps")
         .arg(&files.rpps)
         .arg("--finess")

@@ -109,6 +109,13 @@ pub enum ImportError {
         #[source]
         source: std::io::Error,
     },
+    /// These files are the ones the served generation was imported from: importing them again
+    /// would change nothing but the generation's name, and part it from replicas that import
+    /// them once.
+    #[error(
+        "nothing to do: these are the files the generation served ({id}) was imported from; it stays served (give --last-updated to import them again on purpose)"
+    )]
+    SameFiles { id: String },
     #[error(
         "import refused, nothing was switched: it would deactivate {deactivated} of the {active} active {rtype} resources ({percent:.1} %), more than the {limit} % allowed. The files may be truncated or of the wrong day; if this is intended, run the import again with --allow-shrink"
     )]
@@ -210,6 +217,9 @@ pub fn run(options: &ImportOptions) -> Result<ImportSummary, ImportError> {
         let (outcome, generation, message) = match &result {
             Ok(summary) => ("completed", Some(summary.id.clone()), None),
             Err(e @ ImportError::Shrink { .. }) => ("refused", None, Some(e.to_string())),
+            Err(e @ ImportError::SameFiles { id }) => {
+                ("unchanged", Some(id.clone()), Some(e.to_string()))
+            }
             Err(e) => ("failed", None, Some(e.to_string())),
         };
         DataDir::at(&options.data).write_import_report(&ImportReport {
@@ -252,14 +262,21 @@ fn import(options: &ImportOptions, started: Instant) -> Result<ImportSummary, Im
         &finess.extraction_date,
         previous_info.as_ref().map(GenerationInfo::import_time),
     );
+    let inputs_digest = identity::inputs_digest(&options.rpps, &options.finess, &options.extra)?;
+    if let Some(previous) = &previous_info
+        && previous.inputs == inputs_digest
+        && options.last_updated.is_none()
+    {
+        return Err(ImportError::SameFiles {
+            id: previous.id().into_owned(),
+        });
+    }
     let id = identity::generation_id(
-        &options.rpps,
-        &options.finess,
-        &options.extra,
+        &inputs_digest,
         previous_info.as_ref().map(|info| info.id()).as_deref(),
         Millis::from_datetime(now),
         options.safety.retention,
-    )?;
+    );
     log_stamp(now, stamp_source);
     for rejected in &finess.rejected {
         rejects.report(rejected, None);
@@ -278,6 +295,7 @@ fn import(options: &ImportOptions, started: Instant) -> Result<ImportSummary, Im
     let target = Target {
         number: generation,
         id,
+        inputs: inputs_digest,
         path: &path,
         history_dir: data.history_dir(),
         previous: previous.as_ref(),
@@ -294,7 +312,12 @@ fn import(options: &ImportOptions, started: Instant) -> Result<ImportSummary, Im
         }
     };
     data.switch_to(generation)?;
-    let removed_generations = data.collect_garbage()?;
+    // The new generation is served from here on: a failure to tidy up is not a failed import
+    // (an operator retrying it would only import the same files again).
+    let removed_generations = data.collect_garbage().unwrap_or_else(|e| {
+        tracing::warn!("the import is complete, but older generations could not be removed yet: {e}");
+        Vec::new()
+    });
     let resources = ResourceCounts {
         practitioner: changes_of(&changes, ResourceType::Practitioner).total(),
         practitioner_role: changes_of(&changes, ResourceType::PractitionerRole).total(),
@@ -348,6 +371,7 @@ pub fn changes_of(changes: &[(ResourceType, Changes)], rtype: ResourceType) -> C
 struct Target<'a> {
     number: u64,
     id: String,
+    inputs: String,
     path: &'a Path,
     history_dir: PathBuf,
     previous: Option<&'a Previous>,
@@ -500,6 +524,7 @@ fn write_generation(
         format: FORMAT,
         number: target.number,
         content_id: target.id.clone(),
+        inputs: target.inputs.clone(),
         last_updated: Millis::from_datetime(target.now).to_rfc3339(),
         resources: ResourceCounts {
             practitioner: count(ResourceType::Practitioner),

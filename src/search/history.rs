@@ -505,7 +505,7 @@ fn write_bundle(
         links.push(json!({"relation": "next", "url": link(base, request, Some(next), key)}));
     }
     let mut id = Sha256::new();
-    id.update(store.info().number.to_be_bytes());
+    id.update(store.info().id().as_bytes());
     id.update(this.as_bytes());
     let id: String = id.finalize()[..16]
         .iter()

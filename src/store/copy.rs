@@ -28,11 +28,7 @@ pub enum Copied {
 /// it the destination's current one.
 pub fn copy_current(source: &Path, destination: &Path) -> Result<Copied, StoreError> {
     let source = DataDir::at(source);
-    let name = source
-        .current()?
-        .ok_or_else(|| StoreError::NoData(source.root().to_path_buf()))?;
-    // Held open: an import finishing on the source meanwhile cannot delete it.
-    let _held = source.hold_generation(&name)?;
+    let (name, _held) = hold_current(&source)?;
     let from = source.generation_path(&name);
     let info = GenerationInfo::read(&from)?;
     let id = info.id().into_owned();
@@ -87,6 +83,21 @@ pub fn copy_current(source: &Path, destination: &Path) -> Result<Copied, StoreEr
     target.switch_to(info.number)?;
     target.collect_garbage()?;
     Ok(Copied::Switched { name, id, bytes })
+}
+
+/// The source's current generation, held open so that an import finishing on the source
+/// meanwhile cannot delete it. `CURRENT` is read again once the hold is taken: an import may
+/// have switched (and begun deleting the generation read first) in between.
+fn hold_current(source: &DataDir) -> Result<(String, fs::File), StoreError> {
+    loop {
+        let name = source
+            .current()?
+            .ok_or_else(|| StoreError::NoData(source.root().to_path_buf()))?;
+        let held = source.hold_generation(&name)?;
+        if source.current()?.as_deref() == Some(name.as_str()) {
+            return Ok((name, held));
+        }
+    }
 }
 
 fn conflict(target: &DataDir, detail: String) -> StoreError {

@@ -35,7 +35,8 @@ const IMPORT_REPORT: &str = "last-import.json";
 /// servers of that directory for `/metrics`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ImportReport {
-    /// `completed`, `refused` (the shrink guard) or `failed`.
+    /// `completed`, `unchanged` (the files of the generation served), `refused` (the shrink
+    /// guard) or `failed`.
     pub outcome: String,
     /// When it ended, in milliseconds since the Unix epoch.
     pub finished_ms: i64,
@@ -50,7 +51,7 @@ pub struct ImportReport {
 
 impl ImportReport {
     pub fn succeeded(&self) -> bool {
-        self.outcome == "completed"
+        matches!(self.outcome.as_str(), "completed" | "unchanged")
     }
 
     pub fn finished(&self) -> super::Millis {

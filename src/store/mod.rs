@@ -97,10 +97,14 @@ pub struct GenerationInfo {
     /// (the input files, the previous generation's id, the stamp, the retention, the layout
     /// and the program version), so that replicas that import the same files in the same order
     /// name it alike, and cursors, Bundle ids and ETags issued by one are understood by all.
-    /// Empty in generations written before it existed ([`GenerationInfo::id`] then falls back
-    /// to the local number).
+    /// Absent in generations written before it existed: [`GenerationInfo::read`] then names
+    /// them `local-<number>-<digest of their description>`.
     #[serde(default, rename = "id", skip_serializing_if = "String::is_empty")]
     pub content_id: String,
+    /// A digest of the input files the import read (see `import::identity::inputs_digest`):
+    /// the same files imported again are recognised and not written again.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub inputs: String,
     /// The instant stamped on what the import changed (RFC 3339): the extraction's time as the
     /// files state it, not the import's clock (see `import::stamp`).
     pub last_updated: String,
@@ -119,11 +123,7 @@ pub struct GenerationInfo {
 impl GenerationInfo {
     /// The generation's identity (see [`GenerationInfo::content_id`]).
     pub fn id(&self) -> std::borrow::Cow<'_, str> {
-        if self.content_id.is_empty() {
-            format!("local-{}", self.number).into()
-        } else {
-            self.content_id.as_str().into()
-        }
+        self.content_id.as_str().into()
     }
 
     /// The instant the import stamped on what it changed (see `import::stamp`).
@@ -141,10 +141,19 @@ impl GenerationInfo {
     pub fn read(generation: &std::path::Path) -> Result<GenerationInfo, StoreError> {
         let path = generation.join(INFO_FILE);
         let text = std::fs::read_to_string(&path).map_err(StoreError::io("cannot read", &path))?;
-        serde_json::from_str(&text).map_err(|e| StoreError::Damaged {
-            path: generation.to_path_buf(),
-            detail: format!("{INFO_FILE} is unreadable: {e}"),
-        })
+        let mut info: GenerationInfo =
+            serde_json::from_str(&text).map_err(|e| StoreError::Damaged {
+                path: generation.to_path_buf(),
+                detail: format!("{INFO_FILE} is unreadable: {e}"),
+            })?;
+        if info.content_id.is_empty() {
+            // Written before ids: named by its number and a digest of its description (which
+            // holds its import time), so that two such generations never share a name.
+            let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
+            let short: String = digest.as_ref()[..6].iter().map(|b| format!("{b:02x}")).collect();
+            info.content_id = format!("local-{}-{short}", info.number);
+        }
+        Ok(info)
     }
 }
 

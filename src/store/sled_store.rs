@@ -315,16 +315,13 @@ impl SledGeneration {
         cache_bytes: u64,
         in_use: Option<File>,
     ) -> Result<SledGeneration, StoreError> {
-        let info_path = path.join(INFO_FILE);
-        let info_text = std::fs::read_to_string(&info_path).map_err(|_| StoreError::Damaged {
-            path: path.to_path_buf(),
-            detail: format!("{INFO_FILE} is missing: this generation was never completed"),
-        })?;
-        let info: GenerationInfo =
-            serde_json::from_str(&info_text).map_err(|e| StoreError::Damaged {
+        if !path.join(INFO_FILE).is_file() {
+            return Err(StoreError::Damaged {
                 path: path.to_path_buf(),
-                detail: format!("{INFO_FILE} is unreadable: {e}"),
-            })?;
+                detail: format!("{INFO_FILE} is missing: this generation was never completed"),
+            });
+        }
+        let info = GenerationInfo::read(path)?;
         if info.format != super::FORMAT {
             return Err(StoreError::OldFormat(path.to_path_buf()));
         }

@@ -78,7 +78,7 @@ declare -a PORTS=("" "$(free_port)" "$(free_port)" "$(free_port)")
 start_replica() { # n
     "$BIN" serve --data "$WORK/replica$1" --listen "127.0.0.1:${PORTS[$1]}" --cache-mb 16 --workers 2 \
         --cursor-key-file "$WORK/cursor.key" --trusted-proxy 127.0.0.1 --instance "replica$1" \
-        --drain-notice-seconds 1 --drain-timeout-seconds 20 >>"$WORK/replica$1.log" 2>&1 &
+        --drain-notice-seconds 2 --drain-timeout-seconds 20 >>"$WORK/replica$1.log" 2>&1 &
     PIDS[$1]=$!
     wait_ready "http://127.0.0.1:${PORTS[$1]}/readyz" 60
 }
