@@ -3,6 +3,7 @@
     client.py paging  LB_BASE SINGLE_BASE        every page from another replica = one server
     client.py traffic LB_BASE STOP_FILE OUT.json  requests without pause until STOP_FILE exists
     client.py export  LB_BASE                     a Bulk Data export through the balancer
+    client.py sorted  LB_BASE REPLICA_BASE...     sorted walks while replicas serve other generations
     client.py ids     BASE OUT.json               every Practitioner id a server lists
     client.py check   OUT.json DAY1_IDS DAY2_IDS  the traffic's walks lost and repeated nothing
 
@@ -169,6 +170,23 @@ def traffic(lb, stop_file, out):
         json.dump(results, f)
 
 
+def sorted_walks(lb, *replica_bases):
+    """Sorted walks through the balancer while the replicas serve different generations (one
+    has switched live to a newer import): a page of the newer generation sent to a replica
+    that has not loaded it is answered 503 there and retried elsewhere by the balancer. Every
+    walk completes, lists each id once, and as many as one replica lists for its generation."""
+    expected = set()
+    for base in replica_bases:
+        pages, _ = walk(base, "/fhir/Practitioner?_sort=family,given&_count=500&_elements=identifier")
+        expected.add(sum(len(p.get("entry", [])) for p in pages))
+    for n in range(6):
+        pages, served_by = walk(lb, "/fhir/Practitioner?_sort=family,given&_count=113&_elements=identifier")
+        ids = [e["resource"]["id"] for p in pages for e in p.get("entry", [])]
+        if len(ids) != len(set(ids)) or len(ids) not in expected:
+            raise RuntimeError(f"sorted walk {n}: {len(ids)} entries ({len(set(ids))} distinct), expected one of {expected}")
+    print(f"live switch: 6 sorted walks through the balancer complete, while replicas serve {len(expected)} generations")
+
+
 def ids(base, out):
     """Every Practitioner id one server lists, in a file (the day's reference set)."""
     pages, _ = walk(base, "/fhir/Practitioner?_count=500&_elements=identifier")
@@ -201,4 +219,4 @@ def check(out, day1_file, day2_file):
 
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
-    {"paging": paging, "export": export, "traffic": traffic, "ids": ids, "check": check}[command](*args)
+    {"paging": paging, "export": export, "traffic": traffic, "sorted": sorted_walks, "ids": ids, "check": check}[command](*args)

@@ -13,6 +13,8 @@
 # 3. Rolling re-import under constant traffic: one replica at a time is stopped with SIGTERM
 #    (its /readyz turns 503 and HAProxy takes it out), imports day 2, restarts, and rejoins once
 #    ready. No request may fail; no paging walk may lose or repeat an entry.
+# 4. A live switch (day 3 imported into a running replica, then copied into the others):
+#    sorted walks through the balancer complete while the replicas disagree.
 #
 # Prints its results; exits non-zero if anything failed.
 set -euo pipefail
@@ -124,6 +126,26 @@ TRAFFIC_PID=""
 "$PYTHON" "$HERE/client.py" ids "http://127.0.0.1:${PORTS[2]}" "$WORK/day2-ids.json"
 "$PYTHON" "$HERE/client.py" check "$WORK/traffic.json" "$WORK/day1-ids.json" "$WORK/day2-ids.json"
 # The three replicas serve the same generation.
-ids=$(for n in 1 2 3; do curl -sf "http://127.0.0.1:${PORTS[$n]}/readyz" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["generation"]["id"])'; done | sort -u | wc -l)
+generation() { curl -sf "http://127.0.0.1:${PORTS[$1]}/readyz" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["generation"]["id"])'; }
+ids=$(for n in 1 2 3; do generation "$n"; done | sort -u | wc -l)
 [[ "$ids" == 1 ]] || { echo "loadbalancer: the replicas serve different generations after the rolling re-import" >&2; exit 1; }
+
+# 4. A live switch, no restart: day 3 imported into replica 1 while it serves. Sorted walks
+#    through the balancer meanwhile: pages of day 3 that reach replicas 2 and 3 are answered
+#    503 there and retried on replica 1; pages of day 2 are served by replica 1 from the
+#    generation it keeps open after the switch. Then replicas 2 and 3 receive copies, live.
+"$GENERATE" --persons "$PERSONS" --seed 31 --day 3 --out "$WORK/day3" >/dev/null
+day2_generation=$(generation 1)
+import_day 3 "$WORK/replica1"
+for _ in $(seq 100); do [[ "$(generation 1)" != "$day2_generation" ]] && break; sleep 0.1; done
+[[ "$(generation 1)" != "$day2_generation" ]] || { echo "loadbalancer: replica 1 never switched to day 3" >&2; exit 1; }
+"$PYTHON" "$HERE/client.py" sorted "$LB" "http://127.0.0.1:${PORTS[1]}" "http://127.0.0.1:${PORTS[2]}"
+retried=$(curl -sf "http://127.0.0.1:${PORTS[2]}/metrics" "http://127.0.0.1:${PORTS[3]}/metrics" \
+    | awk '/^annuaire_http_requests_total\{.*status="503"/ { n += $2 } END { print n + 0 }')
+echo "live switch: $retried sorted pages of day 3 answered 503 by replicas 2 and 3, and retried by HAProxy"
+[[ "$retried" -gt 0 ]] || { echo "loadbalancer: no page reached a replica that had not switched: the retry path was not exercised" >&2; exit 1; }
+for n in 2 3; do "$BIN" copy-generation --from "$WORK/replica1" --to "$WORK/replica$n" >/dev/null; done
+for _ in $(seq 100); do [[ "$(for n in 1 2 3; do generation "$n"; done | sort -u | wc -l)" == 1 ]] && break; sleep 0.1; done
+[[ "$(for n in 1 2 3; do generation "$n"; done | sort -u | wc -l)" == 1 ]] || { echo "loadbalancer: replicas 2 and 3 did not switch to their copies" >&2; exit 1; }
+echo "live switch: replicas 2 and 3 serve the copy of day 3 without a restart"
 echo "loadbalancer: all checks passed"
