@@ -35,12 +35,17 @@ def get(url, headers=None):
         return error.code, error.headers, error.read().decode("utf-8", "replace")
 
 
-def walk(base, path):
-    """Every page of a search from `path` on, following `next` links: (pages, replicas)."""
+def walk(base, path, first=None):
+    """Every page of a search from `path` on, following `next` links: (pages, replicas). The
+    first page may be read elsewhere (`first`: a URL and headers)."""
     pages, served_by = [], []
     url = base + path
     while url:
-        status, headers, bundle = get(url)
+        if first:
+            status, headers, bundle = get(*first)
+            first = None
+        else:
+            status, headers, bundle = get(url)
         if status != 200:
             raise RuntimeError(f"{url}: {status} {bundle}")
         pages.append(bundle)
@@ -179,8 +184,15 @@ def sorted_walks(lb, *replica_bases):
     for base in replica_bases:
         pages, _ = walk(base, "/fhir/Practitioner?_sort=family,given&_count=500&_elements=identifier")
         expected.add(sum(len(p.get("entry", [])) for p in pages))
+    switched = replica_bases[0]
+    lb_host = lb.split("://", 1)[1]
     for n in range(6):
-        pages, served_by = walk(lb, "/fhir/Practitioner?_sort=family,given&_count=113&_elements=identifier")
+        path = "/fhir/Practitioner?_sort=family,given&_count=113&_elements=identifier"
+        # Every other walk starts on the replica that switched (asked as the balancer would,
+        # so that its links lead back through the balancer): its next pages then reach the
+        # replicas that have not switched.
+        first = (switched + path, {"Host": lb_host}) if n % 2 == 0 else None
+        pages, served_by = walk(lb, path, first)
         ids = [e["resource"]["id"] for p in pages for e in p.get("entry", [])]
         if len(ids) != len(set(ids)) or len(ids) not in expected:
             raise RuntimeError(f"sorted walk {n}: {len(ids)} entries ({len(set(ids))} distinct), expected one of {expected}")
