@@ -173,31 +173,36 @@ pub fn search_parameter_id(declaration: &SearchParamDeclaration) -> &str {
 /// A declared search parameter as a FHIR SearchParameter resource.
 pub fn search_parameter_resource(declaration: &SearchParamDeclaration) -> Value {
     let id = search_parameter_id(declaration);
-    let mut resource = json!({
-        "resourceType": "SearchParameter",
-        "id": id,
-        "url": declaration.url,
-        "name": declaration.code.trim_start_matches('_'),
-        "status": "active",
-        "description": declaration.description,
-        "code": declaration.code,
-        "base": declaration.base,
-        "type": declaration.param_type,
-        "expression": declaration.expression,
-        "multipleOr": true,
-        "multipleAnd": true,
-    });
+    // Elements in the order of the definition of SearchParameter, as FHIR XML requires.
+    let mut resource = serde_json::Map::new();
+    let mut put = |name: &str, value: Value| {
+        resource.insert(name.to_owned(), value);
+    };
+    put("resourceType", json!("SearchParameter"));
+    put("id", json!(id));
+    put("url", json!(declaration.url));
+    put("name", json!(declaration.code.trim_start_matches('_')));
+    put("status", json!("active"));
+    put("description", json!(declaration.description));
+    put("code", json!(declaration.code));
+    put("base", json!(declaration.base));
+    put("type", json!(declaration.param_type));
+    put("expression", json!(declaration.expression));
     if !declaration.target.is_empty() {
-        resource["target"] = json!(declaration.target);
-        resource["chain"] = json!(["*"]);
+        put("target", json!(declaration.target));
+    }
+    put("multipleOr", json!(true));
+    put("multipleAnd", json!(true));
+    if !declaration.comparators.is_empty() {
+        put("comparator", json!(declaration.comparators));
     }
     if !declaration.modifiers.is_empty() {
-        resource["modifier"] = json!(declaration.modifiers);
+        put("modifier", json!(declaration.modifiers));
     }
-    if !declaration.comparators.is_empty() {
-        resource["comparator"] = json!(declaration.comparators);
+    if !declaration.target.is_empty() {
+        put("chain", json!(["*"]));
     }
-    resource
+    Value::Object(resource)
 }
 
 #[cfg(test)]
@@ -282,6 +287,13 @@ mod tests {
             declared.sort();
             assert_eq!(listed, declared, "README parameters of {rtype}");
         }
+    }
+
+    #[test]
+    fn the_capability_statement_loses_nothing_when_put_in_definition_order() {
+        let statement = capability_statement("0.0.0");
+        let ordered = fhir_json::in_definition_order(&statement).unwrap();
+        assert_eq!(ordered, statement, "the same content, in definition order");
     }
 
     #[test]

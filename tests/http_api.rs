@@ -582,14 +582,40 @@ async fn head_and_allow_follow_http() {
 }
 
 #[tokio::test]
-async fn only_json_is_served() {
+async fn json_and_xml_are_served_and_nothing_else() {
     let app = spawn_app();
     let client = plain_client();
     let known = common::ordinary_person(&app.demo.rows)[0].practitioner_id();
     let read = format!("/fhir/Practitioner/{known}");
 
-    for path in ["/fhir/metadata", read.as_str()] {
-        for query in ["?_format=xml", "?_format=application/fhir+xml"] {
+    for (path, root) in [("/fhir/metadata", "CapabilityStatement"), (read.as_str(), "Practitioner")] {
+        // XML, asked for by `_format` or `Accept`.
+        let xml_requests = [
+            client.get(app.url(&format!("{path}?_format=xml"))),
+            client.get(app.url(&format!("{path}?_format=application/fhir%2Bxml"))),
+            client.get(app.url(path)).header(header::ACCEPT, "application/fhir+xml"),
+            client
+                .get(app.url(path))
+                .header(header::ACCEPT, "application/fhir+json;q=0.5, application/xml"),
+        ];
+        for request in xml_requests {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            assert_eq!(
+                response.headers()[header::CONTENT_TYPE],
+                "application/fhir+xml; charset=utf-8"
+            );
+            let body = response.text().await.unwrap();
+            assert!(
+                body.starts_with(&format!(
+                    r#"<?xml version="1.0" encoding="UTF-8"?><{root} xmlns="http://hl7.org/fhir">"#
+                )),
+                "{}",
+                &body[..body.len().min(200)]
+            );
+        }
+        // Anything else: 406, as an OperationOutcome.
+        for query in ["?_format=turtle", "?_format=text/html"] {
             let response = client
                 .get(app.url(&format!("{path}{query}")))
                 .send()
@@ -597,17 +623,17 @@ async fn only_json_is_served() {
                 .unwrap();
             let diagnostics =
                 assert_outcome(response, StatusCode::NOT_ACCEPTABLE, "not-supported").await;
-            assert!(diagnostics.contains("JSON"), "{diagnostics}");
+            assert!(diagnostics.contains("XML"), "{diagnostics}");
         }
         let response = client
             .get(app.url(path))
-            .header(header::ACCEPT, "application/fhir+xml")
+            .header(header::ACCEPT, "text/html")
             .send()
             .await
             .unwrap();
         assert_outcome(response, StatusCode::NOT_ACCEPTABLE, "not-supported").await;
 
-        // JSON, however asked for, is served.
+        // JSON, however asked for.
         // `+` must be percent-encoded in a query string (a literal `+` reads as a space).
         for query in ["?_format=json", "?_format=application/fhir%2Bjson"] {
             let response = client
@@ -616,12 +642,13 @@ async fn only_json_is_served() {
                 .await
                 .unwrap();
             assert_eq!(response.status(), StatusCode::OK, "{path}{query}");
+            assert_fhir_json(response.headers());
         }
         for accept in [
             "application/fhir+json",
             "application/fhir+json; fhirVersion=4.0",
-            "application/fhir+xml;q=0.9, application/json;q=0.8",
-            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+            "application/fhir+xml;q=0.8, application/json;q=0.9",
+            "text/html, */*;q=0.8",
         ] {
             let response = client
                 .get(app.url(path))
@@ -630,8 +657,18 @@ async fn only_json_is_served() {
                 .await
                 .unwrap();
             assert_eq!(response.status(), StatusCode::OK, "{path} Accept: {accept}");
+            assert_fhir_json(response.headers());
         }
     }
+    // Errors follow the format asked for.
+    let response = client
+        .get(app.url("/fhir/Practitioner/pp-0-0?_format=xml"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let body = response.text().await.unwrap();
+    assert!(body.contains(r#"<OperationOutcome xmlns="http://hl7.org/fhir"><issue><severity value="error"/><code value="not-found"/>"#), "{body}");
 }
 
 #[tokio::test]

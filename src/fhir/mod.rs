@@ -3,6 +3,7 @@
 
 mod id;
 mod resource_type;
+pub mod xml;
 
 pub use id::{FhirId, InvalidId, short_hash};
 pub use resource_type::{Element, ResourceType, UnsupportedType};

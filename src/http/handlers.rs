@@ -537,62 +537,8 @@ fn not_modified(req: &HttpRequest, etag: &str, last_modified: Option<SystemTime>
     matches!((since, last_modified), (Some(since), Some(modified)) if modified <= since)
 }
 
-/// JSON is the only format: `_format` or `Accept` asking for anything else gets 406.
+/// The client asked for a format the server speaks (JSON or XML; the XML is written by
+/// `format::respond_in_kind`), else 406.
 fn check_format(req: &HttpRequest) -> Result<(), ApiError> {
-    let query = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-        .map(|q| q.into_inner())
-        .unwrap_or_default();
-    if let Some((_, format)) = query.iter().find(|(k, _)| k == "_format") {
-        if !is_json_media(format) {
-            return Err(ApiError::NotAcceptable(format!(
-                "_format={format} is not available: this server speaks FHIR JSON only (_format=json)"
-            )));
-        }
-        return Ok(());
-    }
-    if let Some(accept) = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-    {
-        let acceptable = accept
-            .split(',')
-            .map(|item| item.split(';').next().unwrap_or("").trim())
-            .any(|media| media.is_empty() || is_json_media(media));
-        if !acceptable {
-            return Err(ApiError::NotAcceptable(format!(
-                "cannot answer in `{accept}`: this server speaks FHIR JSON only (application/fhir+json)"
-            )));
-        }
-    }
-    Ok(())
-}
-
-fn is_json_media(media: &str) -> bool {
-    // An unencoded `+` in a query string (`_format=application/fhir+json`) arrives as a space.
-    matches!(
-        media.trim().replace(' ', "+").to_ascii_lowercase().as_str(),
-        "json"
-            | "application/json"
-            | "application/fhir+json"
-            | "application/json+fhir"
-            | "*/*"
-            | "application/*"
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_media_types() {
-        assert!(is_json_media("application/fhir+json"));
-        assert!(is_json_media("JSON"));
-        assert!(!is_json_media("application/fhir+xml"));
-        assert!(
-            is_json_media("application/fhir json"),
-            "`+` decoded as a space"
-        );
-    }
+    super::format::negotiate(req).map(|_| ())
 }

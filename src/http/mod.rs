@@ -5,6 +5,7 @@
 mod access;
 pub mod error;
 mod export;
+pub mod format;
 mod handlers;
 mod hygiene;
 pub mod ops;
@@ -69,6 +70,9 @@ impl AppState {
         if let Some(rest) = capability["rest"].get_mut(0) {
             rest["security"] = access.policy.capability_security();
         }
+        // In the order of the definitions, as FHIR XML requires.
+        let capability = fhir_json::in_definition_order(&capability)
+            .expect("the CapabilityStatement is a valid resource");
         AppState {
             generations,
             capability: Arc::new(serde_json::to_vec(&capability).expect("JSON value serializes")),
@@ -245,6 +249,7 @@ pub fn server(
             .wrap(actix_web::middleware::from_fn(access::control))
             .wrap(actix_web::middleware::from_fn(hygiene::guard))
             .wrap(ErrorHandlers::new().default_handler(error::outcome_for_bare_errors))
+            .wrap(actix_web::middleware::from_fn(format::respond_in_kind))
             .wrap(Compress::default())
             .wrap(Condition::new(state.access_log, access_logger(&state)))
             .wrap(actix_web::middleware::from_fn(ops::record))
