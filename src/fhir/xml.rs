@@ -45,6 +45,13 @@ const ELEMENT_HEAD: &[&str] = &["extension", "modifierExtension"];
 #[error("cannot write this resource as XML: {0}")]
 pub struct XmlError(String);
 
+impl XmlError {
+    /// The thread writing the XML stopped (the server is shutting down).
+    pub fn stopped() -> XmlError {
+        XmlError("the server stopped while writing it".into())
+    }
+}
+
 /// The XML of one resource given as JSON bytes.
 pub fn from_json(json: &[u8]) -> Result<Vec<u8>, XmlError> {
     let value: Value = serde_json::from_slice(json).map_err(|e| XmlError(e.to_string()))?;

@@ -101,7 +101,11 @@ pub async fn respond_in_kind(
         // HEAD, 304: headers only.
         return Ok(ServiceResponse::new(request, head.set_body(BoxBody::new(json))));
     }
-    match crate::fhir::xml::from_json(&json) {
+    // Off the HTTP workers: a page of a hundred resources takes milliseconds to rewrite.
+    let written = actix_web::web::block(move || crate::fhir::xml::from_json(&json))
+        .await
+        .map_err(|_| crate::fhir::xml::XmlError::stopped());
+    match written.and_then(|xml| xml) {
         Ok(xml) => Ok(ServiceResponse::new(request, head.set_body(BoxBody::new(xml)))),
         Err(e) => {
             tracing::error!("{e}");
