@@ -63,7 +63,8 @@ impl Metrics {
         // named `annuaire_*`.
         let registry = Registry::new();
         let counter = |name: &str, help: &str, labels: &[&str]| {
-            let family = IntCounterVec::new(Opts::new(name, help).namespace(NAMESPACE), labels).expect("valid metric");
+            let family = IntCounterVec::new(Opts::new(name, help).namespace(NAMESPACE), labels)
+                .expect("valid metric");
             registry
                 .register(Box::new(family.clone()))
                 .expect("registered once");
@@ -103,8 +104,8 @@ impl Metrics {
             .register(Box::new(latency.clone()))
             .expect("registered once");
         let gauge = |name: &str, help: &str| {
-            let gauge =
-                IntGauge::with_opts(Opts::new(name, help).namespace(NAMESPACE)).expect("valid metric");
+            let gauge = IntGauge::with_opts(Opts::new(name, help).namespace(NAMESPACE))
+                .expect("valid metric");
             registry
                 .register(Box::new(gauge.clone()))
                 .expect("registered once");
@@ -119,7 +120,8 @@ impl Metrics {
             "1 when /readyz answers 200 (a generation is served and the server is not draining).",
         );
         let int_family = |name: &str, help: &str, labels: &[&str]| {
-            let family = IntGaugeVec::new(Opts::new(name, help).namespace(NAMESPACE), labels).expect("valid metric");
+            let family = IntGaugeVec::new(Opts::new(name, help).namespace(NAMESPACE), labels)
+                .expect("valid metric");
             registry
                 .register(Box::new(family.clone()))
                 .expect("registered once");
@@ -204,10 +206,9 @@ impl Metrics {
             .observe(seconds);
         match refusal {
             Some(Refusal::Limit(kind)) => self.limit_refusals.with_label_values(&[kind]).inc(),
-            Some(Refusal::Overloaded) => self
-                .limit_refusals
-                .with_label_values(&["overloaded"])
-                .inc(),
+            Some(Refusal::Overloaded) => {
+                self.limit_refusals.with_label_values(&["overloaded"]).inc()
+            }
             Some(Refusal::RateLimited(bucket)) => {
                 self.rate_limited.with_label_values(&[bucket]).inc();
             }
@@ -235,11 +236,15 @@ impl Metrics {
                     .set(info.resources.get(rtype) as i64);
             }
             for (file, bytes) in file_sizes(directory) {
-                self.store_bytes.with_label_values(&[&file]).set(bytes as i64);
+                self.store_bytes
+                    .with_label_values(&[&file])
+                    .set(bytes as i64);
             }
         }
         if let Some(total) = scrape.data_directory.map(directory_size) {
-            self.store_bytes.with_label_values(&["total"]).set(total as i64);
+            self.store_bytes
+                .with_label_values(&["total"])
+                .set(total as i64);
         }
         if let Some(report) = scrape.last_import {
             self.last_import

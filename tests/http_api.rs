@@ -588,15 +588,21 @@ async fn json_and_xml_are_served_and_nothing_else() {
     let known = common::ordinary_person(&app.demo.rows)[0].practitioner_id();
     let read = format!("/fhir/Practitioner/{known}");
 
-    for (path, root) in [("/fhir/metadata", "CapabilityStatement"), (read.as_str(), "Practitioner")] {
+    for (path, root) in [
+        ("/fhir/metadata", "CapabilityStatement"),
+        (read.as_str(), "Practitioner"),
+    ] {
         // XML, asked for by `_format` or `Accept`.
         let xml_requests = [
             client.get(app.url(&format!("{path}?_format=xml"))),
             client.get(app.url(&format!("{path}?_format=application/fhir%2Bxml"))),
-            client.get(app.url(path)).header(header::ACCEPT, "application/fhir+xml"),
             client
                 .get(app.url(path))
-                .header(header::ACCEPT, "application/fhir+json;q=0.5, application/xml"),
+                .header(header::ACCEPT, "application/fhir+xml"),
+            client.get(app.url(path)).header(
+                header::ACCEPT,
+                "application/fhir+json;q=0.5, application/xml",
+            ),
         ];
         for request in xml_requests {
             let response = request.send().await.unwrap();

@@ -34,7 +34,10 @@ fn demo_copy(prefix: &str) -> tempfile::TempDir {
     dir
 }
 
-async fn get(client: &reqwest::Client, url: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
+async fn get(
+    client: &reqwest::Client,
+    url: &str,
+) -> (StatusCode, reqwest::header::HeaderMap, String) {
     let response = client.get(url).send().await.expect("request");
     let status = response.status();
     let headers = response.headers().clone();
@@ -67,7 +70,10 @@ async fn a_server_without_data_is_alive_but_not_ready_until_a_generation_arrives
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, _, body) = get(&client, &format!("{base}/readyz")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["status"], "no-data");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["status"],
+        "no-data"
+    );
     let (status, headers, body) = get(&client, &format!("{base}/fhir/Practitioner")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(headers["retry-after"], "1");
@@ -140,9 +146,12 @@ async fn metrics_count_exactly_the_requests_sent() {
     };
 
     for i in 0..5 {
-        let response = send(&format!("/fhir/Practitioner?_count={}", i + 1), Some(OPS_KEY))
-            .await
-            .unwrap();
+        let response = send(
+            &format!("/fhir/Practitioner?_count={}", i + 1),
+            Some(OPS_KEY),
+        )
+        .await
+        .unwrap();
         assert_eq!(response.status(), StatusCode::OK);
     }
     let bundle: Value = send("/fhir/Organization?_count=3", Some(OPS_KEY))
@@ -189,14 +198,22 @@ async fn metrics_count_exactly_the_requests_sent() {
         *limited.entry(status.as_u16()).or_default() += 1;
     }
     let refused = limited.get(&429).copied().unwrap_or(0);
-    assert!(refused >= 1, "the limited key was never refused: {limited:?}");
+    assert!(
+        refused >= 1,
+        "the limited key was never refused: {limited:?}"
+    );
 
     // Not on the main address when a metrics address is configured.
     let response = send("/metrics", Some(OPS_KEY)).await.unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     let (status, headers, text) = get(&client, &format!("http://{metrics_address}/metrics")).await;
     assert_eq!(status, StatusCode::OK, "{text}");
-    assert!(headers["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
     let count = |labels: &str| sample(&text, &format!("annuaire_http_requests_total{{{labels}}}"));
     // 5 searches, and the limited key's answered ones.
     let limited_ok = f64::from(limited.get(&200).copied().unwrap_or(0));
@@ -230,15 +247,24 @@ async fn metrics_count_exactly_the_requests_sent() {
         f64::from(refused)
     );
     assert_eq!(
-        sample(&text, r#"annuaire_search_refusals_total{reason="max_sort_keys"}"#),
+        sample(
+            &text,
+            r#"annuaire_search_refusals_total{reason="max_sort_keys"}"#
+        ),
         1.0
     );
     assert_eq!(
-        sample(&text, r#"annuaire_auth_failures_total{reason="no_credentials"}"#),
+        sample(
+            &text,
+            r#"annuaire_auth_failures_total{reason="no_credentials"}"#
+        ),
         2.0
     );
     assert_eq!(
-        sample(&text, r#"annuaire_auth_failures_total{reason="unknown_api_key"}"#),
+        sample(
+            &text,
+            r#"annuaire_auth_failures_total{reason="unknown_api_key"}"#
+        ),
         1.0
     );
     assert_eq!(
@@ -262,7 +288,10 @@ async fn metrics_count_exactly_the_requests_sent() {
     assert_eq!(
         sample(
             &text,
-            &format!(r#"annuaire_generation_info{{id="{}",name="gen-000001"}}"#, info.id())
+            &format!(
+                r#"annuaire_generation_info{{id="{}",name="gen-000001"}}"#,
+                info.id()
+            )
         ),
         1.0
     );
@@ -275,7 +304,10 @@ async fn metrics_count_exactly_the_requests_sent() {
     );
     assert!(sample(&text, r#"annuaire_store_bytes{file="resources.zst"}"#) > 0.0);
     assert_eq!(sample(&text, "annuaire_ready"), 1.0);
-    assert!(sample(&text, "process_resident_memory_bytes") > 0.0, "{text}");
+    assert!(
+        sample(&text, "process_resident_memory_bytes") > 0.0,
+        "{text}"
+    );
     // Health paths answer without credentials on both listeners, and are not counted.
     for address in [base.clone(), format!("http://{metrics_address}")] {
         let (status, _, body) = get(&client, &format!("{address}/readyz")).await;
@@ -300,10 +332,10 @@ fn raw_get(address: SocketAddr, path: &str) -> Outcome {
     let Ok(mut stream) = TcpStream::connect_timeout(&address, Duration::from_secs(2)) else {
         return Outcome::Refused;
     };
-    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    );
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
     if let Err(e) = stream.write_all(request.as_bytes()) {
         return Outcome::Broken(format!("write: {e}"));
     }
@@ -327,9 +359,7 @@ fn raw_get(address: SocketAddr, path: &str) -> Outcome {
     });
     let body = response.len() - split - 4;
     match length {
-        Some(length) if length != body => {
-            Outcome::Broken(format!("{body} of {length} body bytes"))
-        }
+        Some(length) if length != body => Outcome::Broken(format!("{body} of {length} body bytes")),
         _ => Outcome::Answered(status),
     }
 }
@@ -422,7 +452,11 @@ fn sigterm_finishes_the_requests_in_flight_and_exits_0() {
         .into_iter()
         .flat_map(|c| c.join().expect("client thread"))
         .collect();
-    assert!(status.success(), "exit status {status:?}:\n{}", child.stderr());
+    assert!(
+        status.success(),
+        "exit status {status:?}:\n{}",
+        child.stderr()
+    );
     // Every request sent before SIGTERM or during the notice (1 s, less a margin for the
     // clients' own scheduling and a slow request's accept) was answered 200: the ones in flight when the listener closed
     // were finished. Later ones may find the listener closed (refused, or reset while waiting
@@ -431,12 +465,18 @@ fn sigterm_finishes_the_requests_in_flight_and_exits_0() {
         .iter()
         .filter(|(o, at)| *at < 0.7 && *o != Outcome::Answered(200))
         .collect();
-    assert!(failed.is_empty(), "requests sent before the listener closed that failed: {failed:?}");
+    assert!(
+        failed.is_empty(),
+        "requests sent before the listener closed that failed: {failed:?}"
+    );
     let not_ok: Vec<_> = outcomes
         .iter()
         .filter(|(o, _)| matches!(o, Outcome::Answered(s) if *s != 200))
         .collect();
-    assert!(not_ok.is_empty(), "requests answered with an error: {not_ok:?}");
+    assert!(
+        not_ok.is_empty(),
+        "requests answered with an error: {not_ok:?}"
+    );
     let in_notice = outcomes
         .iter()
         .filter(|(o, at)| (0.0..0.7).contains(at) && *o == Outcome::Answered(200))
@@ -447,7 +487,11 @@ fn sigterm_finishes_the_requests_in_flight_and_exits_0() {
     );
     let before = outcomes.iter().filter(|(_, at)| *at < 0.0).count();
     assert!(before >= 8, "only {before} requests before SIGTERM");
-    assert!(child.stderr().contains("SIGTERM received"), "{}", child.stderr());
+    assert!(
+        child.stderr().contains("SIGTERM received"),
+        "{}",
+        child.stderr()
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -570,7 +614,10 @@ async fn replicas_that_import_the_same_files_answer_byte_for_byte_alike() {
     // Ids the requests name, read from A.
     let first = |body: &str| -> String {
         let bundle: Value = serde_json::from_str(body).unwrap();
-        bundle["entry"][0]["resource"]["id"].as_str().unwrap().to_owned()
+        bundle["entry"][0]["resource"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     };
     let a = &replicas[0];
     let practitioner = first(&answer(&client, a, "/fhir/Practitioner?_count=1").await.body);
@@ -612,7 +659,11 @@ async fn replicas_that_import_the_same_files_answer_byte_for_byte_alike() {
             let mut next = Some(start.to_owned());
             let mut turn = 0;
             while let Some(path) = next {
-                let base = if rotate { &replicas[turn % replicas.len()] } else { &replicas[0] };
+                let base = if rotate {
+                    &replicas[turn % replicas.len()]
+                } else {
+                    &replicas[0]
+                };
                 turn += 1;
                 let got = answer(&client, base, &path).await;
                 assert_eq!(got.status, 200, "{path} on {base}: {}", got.body);
@@ -633,5 +684,9 @@ async fn replicas_that_import_the_same_files_answer_byte_for_byte_alike() {
     let next = path_of(common::link(&bundle, "next").unwrap());
     let got = answer(&client, &behind, &next).await;
     assert_eq!(got.status, 503, "{}", got.body);
-    assert!(got.body.contains("newer than this server has loaded"), "{}", got.body);
+    assert!(
+        got.body.contains("newer than this server has loaded"),
+        "{}",
+        got.body
+    );
 }

@@ -266,7 +266,12 @@ mod tests {
         let out = xml(
             r#"{"resourceType":"Bundle","type":"searchset","total":1,"link":[{"relation":"self","url":"http://s/fhir/X?a=1&b=2"}],"entry":[{"fullUrl":"http://s/fhir/Organization/o","resource":{"resourceType":"Organization","id":"o","alias":["a",null],"_alias":[null,{"extension":[{"url":"http://u","valueString":"x"}]}]},"search":{"mode":"match"}}]}"#,
         );
-        assert!(out.contains(r#"<link><relation value="self"/><url value="http://s/fhir/X?a=1&amp;b=2"/></link>"#), "{out}");
+        assert!(
+            out.contains(
+                r#"<link><relation value="self"/><url value="http://s/fhir/X?a=1&amp;b=2"/></link>"#
+            ),
+            "{out}"
+        );
         assert!(out.contains(r#"<resource><Organization xmlns="http://hl7.org/fhir"><id value="o"/><alias value="a"/><alias><extension url="http://u"><valueString value="x"/></extension></alias></Organization></resource>"#), "{out}");
         assert!(out.contains(r#"<total value="1"/>"#), "{out}");
     }

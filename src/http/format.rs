@@ -2,11 +2,11 @@
 //! FHIR XML when it asked for XML: every FHIR response is written as JSON by its handler and,
 //! for such a client, rewritten here (`fhir::xml`), OperationOutcomes included.
 
+use actix_web::HttpRequest;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::HttpRequest;
 
 use super::FHIR_JSON;
 use super::error::ApiError;
@@ -25,9 +25,16 @@ fn format_of(media: &str) -> Option<Format> {
     // An unencoded `+` in a query string (`_format=application/fhir+json`) arrives as a space.
     let media = media.trim().replace(' ', "+").to_ascii_lowercase();
     match media.as_str() {
-        "json" | "application/json" | "application/fhir+json" | "application/json+fhir"
-        | "*/*" | "application/*" => Some(Format::Json),
-        "xml" | "text/xml" | "application/xml" | "application/fhir+xml"
+        "json"
+        | "application/json"
+        | "application/fhir+json"
+        | "application/json+fhir"
+        | "*/*"
+        | "application/*" => Some(Format::Json),
+        "xml"
+        | "text/xml"
+        | "application/xml"
+        | "application/fhir+xml"
         | "application/xml+fhir" => Some(Format::Xml),
         _ => None,
     }
@@ -94,23 +101,34 @@ pub async fn respond_in_kind(
     let (mut head, body) = response.into_parts();
     head.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(FHIR_XML));
-    let json = actix_web::body::to_bytes(body)
-        .await
-        .map_err(|_| actix_web::error::ErrorInternalServerError("the response body could not be read"))?;
+    let json = actix_web::body::to_bytes(body).await.map_err(|_| {
+        actix_web::error::ErrorInternalServerError("the response body could not be read")
+    })?;
     if json.is_empty() {
         // HEAD, 304: headers only.
-        return Ok(ServiceResponse::new(request, head.set_body(BoxBody::new(json))));
+        return Ok(ServiceResponse::new(
+            request,
+            head.set_body(BoxBody::new(json)),
+        ));
     }
     // Off the HTTP workers: a page of a hundred resources takes milliseconds to rewrite.
     let written = actix_web::web::block(move || crate::fhir::xml::from_json(&json))
         .await
         .map_err(|_| crate::fhir::xml::XmlError::stopped());
     match written.and_then(|xml| xml) {
-        Ok(xml) => Ok(ServiceResponse::new(request, head.set_body(BoxBody::new(xml)))),
+        Ok(xml) => Ok(ServiceResponse::new(
+            request,
+            head.set_body(BoxBody::new(xml)),
+        )),
         Err(e) => {
             tracing::error!("{e}");
-            let outcome = ApiError::Unavailable("the answer could not be written as XML; ask for JSON (_format=json)".into());
-            Ok(ServiceResponse::new(request, actix_web::ResponseError::error_response(&outcome)))
+            let outcome = ApiError::Unavailable(
+                "the answer could not be written as XML; ask for JSON (_format=json)".into(),
+            );
+            Ok(ServiceResponse::new(
+                request,
+                actix_web::ResponseError::error_response(&outcome),
+            ))
         }
     }
 }
@@ -132,12 +150,38 @@ mod tests {
     fn format_parameter_then_accept_with_quality() {
         assert_eq!(negotiated("", None).unwrap(), Format::Json);
         assert_eq!(negotiated("?_format=xml", None).unwrap(), Format::Xml);
-        assert_eq!(negotiated("?_format=application/fhir+xml", None).unwrap(), Format::Xml);
-        assert_eq!(negotiated("?_format=application/fhir%2Bjson", Some("application/fhir+xml")).unwrap(), Format::Json);
-        assert_eq!(negotiated("", Some("application/fhir+xml")).unwrap(), Format::Xml);
-        assert_eq!(negotiated("", Some("application/fhir+xml;q=0.8, application/fhir+json")).unwrap(), Format::Json);
-        assert_eq!(negotiated("", Some("application/fhir+json;q=0.5, text/xml;q=0.9")).unwrap(), Format::Xml);
-        assert_eq!(negotiated("", Some("text/html, */*;q=0.1")).unwrap(), Format::Json);
+        assert_eq!(
+            negotiated("?_format=application/fhir+xml", None).unwrap(),
+            Format::Xml
+        );
+        assert_eq!(
+            negotiated(
+                "?_format=application/fhir%2Bjson",
+                Some("application/fhir+xml")
+            )
+            .unwrap(),
+            Format::Json
+        );
+        assert_eq!(
+            negotiated("", Some("application/fhir+xml")).unwrap(),
+            Format::Xml
+        );
+        assert_eq!(
+            negotiated(
+                "",
+                Some("application/fhir+xml;q=0.8, application/fhir+json")
+            )
+            .unwrap(),
+            Format::Json
+        );
+        assert_eq!(
+            negotiated("", Some("application/fhir+json;q=0.5, text/xml;q=0.9")).unwrap(),
+            Format::Xml
+        );
+        assert_eq!(
+            negotiated("", Some("text/html, */*;q=0.1")).unwrap(),
+            Format::Json
+        );
         assert!(negotiated("?_format=turtle", None).is_err());
         assert!(negotiated("", Some("text/html")).is_err());
         assert!(negotiated("", Some("application/fhir+xml;q=0")).is_err());

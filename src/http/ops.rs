@@ -182,13 +182,17 @@ pub async fn record(
 /// The resource type a path names, as a label: only served types (and `SearchParameter`),
 /// never what a client wrote, so that the label's values stay few.
 fn resource_type_label(path: &str) -> &'static str {
-    let Some(name) = path.strip_prefix("/fhir/").and_then(|p| p.split('/').next()) else {
+    let Some(name) = path
+        .strip_prefix("/fhir/")
+        .and_then(|p| p.split('/').next())
+    else {
         return "";
     };
     if name == "SearchParameter" {
         return "SearchParameter";
     }
-    name.parse::<ResourceType>().map_or("", ResourceType::as_str)
+    name.parse::<ResourceType>()
+        .map_or("", ResourceType::as_str)
 }
 
 /// The FHIR interaction of a matched route (http://hl7.org/fhir/R4/http.html names).

@@ -90,7 +90,11 @@ fn manifest_date(text: &str) -> Option<OffsetDateTime> {
 
 /// A digest of the input files' bytes, each under its role (hex): two imports of the same files
 /// have the same, whatever the files are named or where they are.
-pub fn inputs_digest(rpps: &Path, finess: &Path, extra: &ExtraFiles) -> Result<String, ImportError> {
+pub fn inputs_digest(
+    rpps: &Path,
+    finess: &Path,
+    extra: &ExtraFiles,
+) -> Result<String, ImportError> {
     let mut context = digest::Context::new(&digest::SHA256);
     let files = [
         ("rpps", Some(rpps)),
@@ -132,7 +136,10 @@ pub fn generation_id(
     field("format", &crate::store::FORMAT.to_be_bytes());
     field("previous", previous.unwrap_or("").as_bytes());
     field("stamp", &stamp.0.to_be_bytes());
-    field("deactivated_days", &retention.deactivated_days.to_be_bytes());
+    field(
+        "deactivated_days",
+        &retention.deactivated_days.to_be_bytes(),
+    );
     field("history_days", &retention.history_days.to_be_bytes());
     field("inputs", inputs.as_bytes());
     hex(&context.finish().as_ref()[..16])
@@ -173,10 +180,16 @@ mod tests {
     fn the_stamp_comes_from_the_files_and_only_moves_forward() {
         let rpps = Path::new("/x/PS_LibreAcces_Personne_activite_202611010930.txt");
         let (instant, source) = stamp(None, rpps, "2026-10-31", None);
-        assert_eq!((instant, source), (at("2026-11-01T09:30:00Z"), StampSource::RppsFileName));
+        assert_eq!(
+            (instant, source),
+            (at("2026-11-01T09:30:00Z"), StampSource::RppsFileName)
+        );
         let renamed = Path::new("/x/ps-libreacces-personne-activite.txt");
         let (instant, source) = stamp(None, renamed, "2026-10-31", None);
-        assert_eq!((instant, source), (at("2026-10-31T00:00:00Z"), StampSource::FinessManifest));
+        assert_eq!(
+            (instant, source),
+            (at("2026-10-31T00:00:00Z"), StampSource::FinessManifest)
+        );
         let (_, source) = stamp(None, renamed, "31/10/2026", None);
         assert_eq!(source, StampSource::Clock);
         // The same files again: one second after the previous stamp.

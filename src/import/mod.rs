@@ -13,8 +13,8 @@
 //! entities referenced: it does not grow with the RPPS file.
 
 mod extras;
-mod input;
 pub mod identity;
+mod input;
 pub mod spill;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -40,7 +40,8 @@ use crate::store::reconcile::{
     self, Changes, HISTORY_FILE, Previous, Retention, VERSIONS_FILE, reconcile,
 };
 use crate::store::{
-    DataDir, FORMAT, GenerationInfo, ImportReport, Millis, ResourceCounts, ResourceWriter, SledWriter, StoreError,
+    DataDir, FORMAT, GenerationInfo, ImportReport, Millis, ResourceCounts, ResourceWriter,
+    SledWriter, StoreError,
 };
 use fhir_json::Organization;
 
@@ -315,7 +316,9 @@ fn import(options: &ImportOptions, started: Instant) -> Result<ImportSummary, Im
     // The new generation is served from here on: a failure to tidy up is not a failed import
     // (an operator retrying it would only import the same files again).
     let removed_generations = data.collect_garbage().unwrap_or_else(|e| {
-        tracing::warn!("the import is complete, but older generations could not be removed yet: {e}");
+        tracing::warn!(
+            "the import is complete, but older generations could not be removed yet: {e}"
+        );
         Vec::new()
     });
     let resources = ResourceCounts {
@@ -348,10 +351,14 @@ fn log_stamp(now: OffsetDateTime, source: identity::StampSource) {
     match source {
         identity::StampSource::Given => tracing::info!("stamping changes with {instant} (given)"),
         identity::StampSource::RppsFileName => {
-            tracing::info!("stamping changes with {instant}, the extraction time in the RPPS file name")
+            tracing::info!(
+                "stamping changes with {instant}, the extraction time in the RPPS file name"
+            )
         }
         identity::StampSource::FinessManifest => {
-            tracing::info!("stamping changes with {instant}, the extraction date of the FINESS file")
+            tracing::info!(
+                "stamping changes with {instant}, the extraction date of the FINESS file"
+            )
         }
         identity::StampSource::Clock => tracing::warn!(
             "neither file states its extraction time: stamping changes with the clock ({instant}); replicas importing these files separately will not agree unless all are given the same --last-updated"

@@ -159,7 +159,8 @@ mod tests {
         assert!(Cursor::decode("not a cursor", &key).is_err());
         // Altered, or signed with another key: refused.
         let (payload, tag) = text.split_once('.').unwrap();
-        let forged = URL_SAFE_NO_PAD.encode(br#"{"g":"0123abce","t":1793491200000,"after":"pp-1-10","k":[12,null]}"#);
+        let forged = URL_SAFE_NO_PAD
+            .encode(br#"{"g":"0123abce","t":1793491200000,"after":"pp-1-10","k":[12,null]}"#);
         assert!(Cursor::decode(&format!("{forged}.{tag}"), &key).is_err());
         assert!(Cursor::decode(payload, &key).is_err(), "unsigned");
         assert!(Cursor::decode(&text, &CursorKey::new(b"other")).is_err());

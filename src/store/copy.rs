@@ -19,7 +19,11 @@ use super::{GenerationInfo, ResourceStore, SledGeneration, StoreError};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Copied {
     /// The destination now serves the copied generation.
-    Switched { name: String, id: String, bytes: u64 },
+    Switched {
+        name: String,
+        id: String,
+        bytes: u64,
+    },
     /// The destination already served that generation.
     AlreadyServed { name: String, id: String },
 }
@@ -115,7 +119,9 @@ fn verify(path: &Path, target: &DataDir, expected: &GenerationInfo) -> Result<()
         detail,
     };
     if generation.info() != expected {
-        return Err(damaged("the copied description differs from the source's".into()));
+        return Err(damaged(
+            "the copied description differs from the source's".into(),
+        ));
     }
     for rtype in crate::fhir::ResourceType::ALL {
         if generation.document_count(rtype) > 0 && generation.document(rtype, 0)?.is_none() {

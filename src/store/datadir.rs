@@ -100,7 +100,10 @@ impl DataDir {
         let tmp = self.root.join("last-import.json.tmp");
         let text = serde_json::to_vec_pretty(report).expect("a report serializes");
         if let Err(e) = fs::write(&tmp, text).and_then(|()| fs::rename(&tmp, &path)) {
-            tracing::warn!("cannot record the import's outcome in {}: {e}", path.display());
+            tracing::warn!(
+                "cannot record the import's outcome in {}: {e}",
+                path.display()
+            );
         }
     }
 

@@ -150,7 +150,10 @@ impl GenerationInfo {
             // Written before ids: named by its number and a digest of its description (which
             // holds its import time), so that two such generations never share a name.
             let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
-            let short: String = digest.as_ref()[..6].iter().map(|b| format!("{b:02x}")).collect();
+            let short: String = digest.as_ref()[..6]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
             info.content_id = format!("local-{}-{short}", info.number);
         }
         Ok(info)
