@@ -201,23 +201,16 @@ impl Application {
             self.drain_timeout.as_secs()
         );
         // A second signal during the drain stops at once (an operator who does not want to wait).
-        let graceful = tokio::select! {
-            _ = tokio::time::sleep(self.drain_notice) => true,
+        let drain = async {
+            tokio::time::sleep(self.drain_notice).await;
+            handle.stop(true).await;
+        };
+        tokio::select! {
+            _ = drain => {}
             second = stop_signal() => {
                 tracing::warn!("{second} received again: stopping now, without waiting for the requests in flight");
-                false
+                handle.stop(false).await;
             }
-        };
-        if graceful {
-            tokio::select! {
-                _ = handle.stop(true) => {}
-                second = stop_signal() => {
-                    tracing::warn!("{second} received again: stopping now, without waiting for the requests in flight");
-                    handle.stop(false).await;
-                }
-            }
-        } else {
-            handle.stop(false).await;
         }
         if let Some(metrics_handle) = metrics_handle {
             metrics_handle.stop(true).await;

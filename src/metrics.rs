@@ -7,6 +7,7 @@
 
 use std::path::Path;
 
+use prometheus::core::Collector;
 use prometheus::{
     Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec,
     Opts, Registry, TextEncoder,
@@ -62,13 +63,12 @@ impl Metrics {
         // The process collector's metrics keep their standard names (`process_*`); ours are
         // named `annuaire_*`.
         let registry = Registry::new();
-        let counter = |name: &str, help: &str, labels: &[&str]| {
-            let family = IntCounterVec::new(Opts::new(name, help).namespace(NAMESPACE), labels)
-                .expect("valid metric");
-            registry
-                .register(Box::new(family.clone()))
-                .expect("registered once");
-            family
+        let counter = |name, help, labels: &[&str]| {
+            register(&registry, IntCounterVec::new(opts(name, help), labels))
+        };
+        let gauge = |name, help| register(&registry, IntGauge::with_opts(opts(name, help)));
+        let int_family = |name, help, labels: &[&str]| {
+            register(&registry, IntGaugeVec::new(opts(name, help), labels))
         };
         let requests = counter(
             "http_requests_total",
@@ -90,27 +90,18 @@ impl Metrics {
             "Requests refused by authentication or authorization, by reason.",
             &["reason"],
         );
-        let latency = HistogramVec::new(
-            HistogramOpts::new(
-                "http_request_duration_seconds",
-                "Time from request to response headers, by FHIR interaction and resource type.",
-            )
-            .namespace(NAMESPACE)
-            .buckets(LATENCY_BUCKETS.to_vec()),
-            &["interaction", "resource_type"],
-        )
-        .expect("valid metric");
-        registry
-            .register(Box::new(latency.clone()))
-            .expect("registered once");
-        let gauge = |name: &str, help: &str| {
-            let gauge = IntGauge::with_opts(Opts::new(name, help).namespace(NAMESPACE))
-                .expect("valid metric");
-            registry
-                .register(Box::new(gauge.clone()))
-                .expect("registered once");
-            gauge
-        };
+        let latency = register(
+            &registry,
+            HistogramVec::new(
+                HistogramOpts::new(
+                    "http_request_duration_seconds",
+                    "Time from request to response headers, by FHIR interaction and resource type.",
+                )
+                .namespace(NAMESPACE)
+                .buckets(LATENCY_BUCKETS.to_vec()),
+                &["interaction", "resource_type"],
+            ),
+        );
         let searches_running = gauge(
             "searches_in_progress",
             "Searches and history pages running or waiting for a slot.",
@@ -119,14 +110,6 @@ impl Metrics {
             "ready",
             "1 when /readyz answers 200 (a generation is served and the server is not draining).",
         );
-        let int_family = |name: &str, help: &str, labels: &[&str]| {
-            let family = IntGaugeVec::new(Opts::new(name, help).namespace(NAMESPACE), labels)
-                .expect("valid metric");
-            registry
-                .register(Box::new(family.clone()))
-                .expect("registered once");
-            family
-        };
         let generation_info = int_family(
             "generation_info",
             "The generation served (1), with its id (the same on every replica) and local directory name.",
@@ -142,29 +125,23 @@ impl Metrics {
             "Bytes on disk: the files of the generation served, and the whole data directory (file=\"total\").",
             &["file"],
         );
-        let generation_stamp = Gauge::with_opts(
-            Opts::new(
+        let generation_stamp = register(
+            &registry,
+            Gauge::with_opts(opts(
                 "generation_last_updated_timestamp_seconds",
                 "The instant the generation served stamps on what its import changed (its extraction time).",
-            )
-            .namespace(NAMESPACE),
-        )
-        .expect("valid metric");
-        registry
-            .register(Box::new(generation_stamp.clone()))
-            .expect("registered once");
-        let last_import = GaugeVec::new(
-            Opts::new(
-                "last_import",
-                "The last import into the data directory: its finish time (field=\"finished_timestamp_seconds\"), duration (field=\"duration_seconds\") and outcome (field=\"success\": 1 completed, 0 failed or refused).",
-            )
-            .namespace(NAMESPACE),
-            &["field"],
-        )
-        .expect("valid metric");
-        registry
-            .register(Box::new(last_import.clone()))
-            .expect("registered once");
+            )),
+        );
+        let last_import = register(
+            &registry,
+            GaugeVec::new(
+                opts(
+                    "last_import",
+                    "The last import into the data directory: its finish time (field=\"finished_timestamp_seconds\"), duration (field=\"duration_seconds\") and outcome (field=\"success\": 1 completed, 0 failed or refused).",
+                ),
+                &["field"],
+            ),
+        );
         #[cfg(target_os = "linux")]
         registry
             .register(Box::new(
@@ -263,6 +240,23 @@ impl Metrics {
             .expect("the text encoder writes to memory");
         String::from_utf8(out).expect("the text format is UTF-8")
     }
+}
+
+/// Options of one of our metrics: `annuaire_<name>`.
+fn opts(name: &str, help: &str) -> Opts {
+    Opts::new(name, help).namespace(NAMESPACE)
+}
+
+/// A metric, registered: every one is valid and registered once, by construction here.
+fn register<C: Collector + Clone + 'static>(
+    registry: &Registry,
+    metric: prometheus::Result<C>,
+) -> C {
+    let metric = metric.expect("a valid metric");
+    registry
+        .register(Box::new(metric.clone()))
+        .expect("registered once");
+    metric
 }
 
 /// Counts a search in `searches_in_progress` while it waits for a slot and runs.
