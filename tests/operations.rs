@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use annuaire::import::{self, ExtraFiles, ImportOptions, ImportSummary};
+use annuaire::import::{self, ImportSummary};
 use annuaire::settings::Settings;
 use annuaire::store::copy::{Copied, copy_current};
 use annuaire_generate::{GenerateOptions, GeneratedFiles};
@@ -367,34 +367,15 @@ fn raw_get(address: SocketAddr, path: &str) -> Outcome {
 #[test]
 fn sigterm_finishes_the_requests_in_flight_and_exits_0() {
     let dir = demo_copy("annuaire-ops-drain-");
-    let mut command = common::annuaire();
-    command
-        .arg("serve")
-        .arg("--data")
-        .arg(dir.path().join("data"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--cache-mb",
-            "16",
-            "--workers",
-            "2",
+    let (mut child, address) = common::spawn_binary_server_with(
+        &dir.path().join("data"),
+        &[
             "--drain-notice-seconds",
             "1",
             "--drain-timeout-seconds",
             "20",
-        ])
-        .stdout(std::process::Stdio::null());
-    let mut child = common::ChildGuard::spawn(command);
-    let line = child
-        .wait_for_line(" at http://", Duration::from_secs(60))
-        .unwrap_or_else(|| panic!("no address:\n{}", child.stderr()));
-    let address: SocketAddr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split("/fhir").next())
-        .and_then(|a| a.parse().ok())
-        .expect("an address");
+        ],
+    );
     assert!(
         common::poll(Duration::from_secs(30), || {
             (raw_get(address, "/readyz") == Outcome::Answered(200)).then_some(())
@@ -458,9 +439,10 @@ fn sigterm_finishes_the_requests_in_flight_and_exits_0() {
         child.stderr()
     );
     // Every request sent before SIGTERM or during the notice (1 s, less a margin for the
-    // clients' own scheduling and a slow request's accept) was answered 200: the ones in flight when the listener closed
-    // were finished. Later ones may find the listener closed (refused, or reset while waiting
-    // in the kernel's accept queue): a load balancer sends them elsewhere.
+    // clients' own scheduling and a slow request's accept) was answered 200: the ones in
+    // flight when the listener closed were finished. Later ones may find the listener closed
+    // (refused, or reset while waiting in the kernel's accept queue): a load balancer sends
+    // them elsewhere.
     let failed: Vec<_> = outcomes
         .iter()
         .filter(|(o, at)| *at < 0.7 && *o != Outcome::Answered(200))
@@ -501,27 +483,9 @@ fn sigterm_finishes_the_requests_in_flight_and_exits_0() {
 const REPLICA_PERSONS: u64 = 400;
 const REPLICA_SEED: u64 = 77;
 
+/// An import stamped from the files, as `annuaire import` does.
 fn import(files: &GeneratedFiles, data: &Path) -> ImportSummary {
-    import::run(&import_options(files, data))
-        .unwrap_or_else(|e| panic!("import into {}: {e}", data.display()))
-}
-
-fn import_options(files: &GeneratedFiles, data: &Path) -> ImportOptions {
-    ImportOptions {
-        rpps: files.rpps.clone(),
-        finess: files.finess.clone(),
-        extra: ExtraFiles {
-            mssante: Some(files.mssante.clone()),
-            savoir_faire: Some(files.savoir_faire.clone()),
-            diplomes: Some(files.diplomas.clone()),
-        },
-        data: data.to_path_buf(),
-        cache_bytes: common::CACHE_BYTES,
-        // The stamp comes from the files, as with `annuaire import`.
-        last_updated: None,
-        workers: Some(2),
-        safety: Default::default(),
-    }
+    common::import_files(files, data, None)
 }
 
 /// What a replica answered to one request: everything a client may compare.
@@ -584,10 +548,7 @@ async fn replicas_that_import_the_same_files_answer_byte_for_byte_alike() {
     assert_eq!(a2.id, b2.id);
     assert_ne!(a1.id, a2.id);
     // The same files again (a retried cron job): nothing is written, B stays A's twin.
-    let again = import::run(&ImportOptions {
-        last_updated: None,
-        ..import_options(&day2, &root.join("b"))
-    });
+    let again = import::run(&common::import_options(&day2, &root.join("b"), None));
     assert!(
         matches!(&again, Err(import::ImportError::SameFiles { id }) if *id == b2.id),
         "{again:?}"

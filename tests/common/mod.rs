@@ -188,6 +188,11 @@ pub fn spawn_server(settings: Settings, watch_every: Option<Duration>) -> String
 /// `annuaire serve --data <data> --listen 127.0.0.1:0` as a child process; waits for the log
 /// line saying where it listens and for `/fhir/metadata` to answer.
 pub fn spawn_binary_server(data: &Path) -> (ChildGuard, SocketAddr) {
+    spawn_binary_server_with(data, &[])
+}
+
+/// `spawn_binary_server` with more flags for `annuaire serve`.
+pub fn spawn_binary_server_with(data: &Path, flags: &[&str]) -> (ChildGuard, SocketAddr) {
     let mut command = annuaire();
     command
         .arg("serve")
@@ -201,6 +206,7 @@ pub fn spawn_binary_server(data: &Path) -> (ChildGuard, SocketAddr) {
             "--workers",
             "2",
         ])
+        .args(flags)
         .stdout(Stdio::null());
     let child = ChildGuard::spawn(command);
     let Some(line) = child.wait_for_line(" at http://", Duration::from_secs(60)) else {
@@ -402,7 +408,17 @@ pub fn import_files(
     data: &Path,
     last_updated: Option<time::OffsetDateTime>,
 ) -> ImportSummary {
-    import::run(&ImportOptions {
+    import::run(&import_options(files, data, last_updated))
+        .unwrap_or_else(|e| panic!("import into {}: {e}", data.display()))
+}
+
+/// The options `import_files` imports with.
+pub fn import_options(
+    files: &GeneratedFiles,
+    data: &Path,
+    last_updated: Option<time::OffsetDateTime>,
+) -> ImportOptions {
+    ImportOptions {
         rpps: files.rpps.clone(),
         finess: files.finess.clone(),
         extra: ExtraFiles {
@@ -415,8 +431,7 @@ pub fn import_files(
         last_updated,
         workers: Some(2),
         safety: Default::default(),
-    })
-    .unwrap_or_else(|e| panic!("import into {}: {e}", data.display()))
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
