@@ -38,6 +38,8 @@ pub struct Establishment {
     pub telephone: String,
     pub telecopie: String,
     pub categetab: String,
+    /// The category's label (for people: see `mapping::labels`).
+    pub libcategetab: String,
     pub siret: String,
     pub codeape: String,
     pub codemft: String,
@@ -285,6 +287,7 @@ fn establishment(line: u64, fields: &mut [String]) -> Establishment {
         telephone: take(16),
         telecopie: take(17),
         categetab: take(18),
+        libcategetab: take(19),
         siret: take(22),
         codeape: take(23),
         codemft: take(24),

@@ -13,6 +13,9 @@ pub struct SavoirFaire<'a> {
     /// TRE_R04-TypeSavoirFaire code.
     pub type_code: &'a str,
     pub code: &'a str,
+    /// The labels the file gives beside the codes (for people: see `mapping::labels`).
+    pub type_label: &'a str,
+    pub label: &'a str,
 }
 
 /// A diploma or an exercise authorisation of a person (a line may carry both).
@@ -26,6 +29,11 @@ pub struct Diploma<'a> {
     pub authorization_type: &'a str,
     /// TRE_R18-DisciplineAutorisation code.
     pub authorization_field: &'a str,
+    /// The labels the file gives beside the codes, in the order above.
+    pub degree_type_label: &'a str,
+    pub degree_label: &'a str,
+    pub authorization_type_label: &'a str,
+    pub authorization_field_label: &'a str,
 }
 
 const PERSON: &str = "Identification nationale PP";
@@ -42,6 +50,8 @@ impl SavoirFaireFile {
         "Code profession",
         "Code type savoir-faire",
         "Code savoir-faire",
+        "Libellé type savoir-faire",
+        "Libellé savoir-faire",
     ];
 
     pub fn from_header(header: &str) -> Result<Self, MissingColumn> {
@@ -59,6 +69,8 @@ impl SavoirFaireFile {
             profession: get(1),
             type_code: get(2),
             code: get(3),
+            type_label: get(4),
+            label: get(5),
         };
         if row.person.is_empty() {
             return Err(RowError::MissingKey(PERSON));
@@ -83,6 +95,10 @@ impl DiplomaFile {
         "Code diplôme obtenu",
         "Code type autorisation",
         "Code discipline autorisation",
+        "Libellé type diplôme obtenu",
+        "Libellé diplôme obtenu",
+        "Libellé type autorisation",
+        "Libellé discipline autorisation",
     ];
 
     pub fn from_header(header: &str) -> Result<Self, MissingColumn> {
@@ -101,6 +117,10 @@ impl DiplomaFile {
             degree: get(2),
             authorization_type: get(3),
             authorization_field: get(4),
+            degree_type_label: get(5),
+            degree_label: get(6),
+            authorization_type_label: get(7),
+            authorization_field_label: get(8),
         };
         if row.person.is_empty() {
             return Err(RowError::MissingKey(PERSON));
@@ -143,7 +163,9 @@ pub(crate) mod tests {
                 person: "819990000017",
                 profession: "10",
                 type_code: "CAPA",
-                code: "CAP13"
+                code: "CAP13",
+                type_label: "Capacité",
+                label: "Capacité de gérontologie",
             }
         );
         assert!(matches!(

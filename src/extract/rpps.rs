@@ -54,10 +54,20 @@ pub enum Col {
     SectionPharmacienCode,
     RoleCode,
     GenreActiviteCode,
+    // The labels beside the codes: read only for the people's page (see `mapping::labels`).
+    ProfessionLabel,
+    CategorieLabel,
+    TypeSavoirFaireLabel,
+    SavoirFaireLabel,
+    ModeExerciceLabel,
+    SecteurActiviteLabel,
+    SectionPharmacienLabel,
+    RoleLabel,
+    GenreActiviteLabel,
 }
 
 /// Number of [`Col`] variants.
-const COLS: usize = Col::GenreActiviteCode as usize + 1;
+const COLS: usize = Col::GenreActiviteLabel as usize + 1;
 
 /// Header label of each [`Col`], in declaration order.
 const LABELS: [(Col, &str); COLS] = [
@@ -118,6 +128,18 @@ const LABELS: [(Col, &str); COLS] = [
     ),
     (Col::RoleCode, "Code rôle"),
     (Col::GenreActiviteCode, "Code genre activité"),
+    (Col::ProfessionLabel, "Libellé profession"),
+    (Col::CategorieLabel, "Libellé catégorie professionnelle"),
+    (Col::TypeSavoirFaireLabel, "Libellé type savoir-faire"),
+    (Col::SavoirFaireLabel, "Libellé savoir-faire"),
+    (Col::ModeExerciceLabel, "Libellé mode exercice"),
+    (Col::SecteurActiviteLabel, "Libellé secteur d'activité"),
+    (
+        Col::SectionPharmacienLabel,
+        "Libellé section tableau pharmaciens",
+    ),
+    (Col::RoleLabel, "Libellé rôle"),
+    (Col::GenreActiviteLabel, "Libellé genre activité"),
 ];
 
 /// Where each column sits in one particular file, learnt from its header line.

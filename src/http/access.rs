@@ -31,17 +31,19 @@ pub struct Work(pub std::time::Duration);
 #[derive(Debug, Clone)]
 pub struct SearchedQuery(pub String);
 
-/// Paths anyone may read: the CapabilityStatement (the spec requires it) and the SMART
-/// discovery document, which clients need before they have a token.
+/// Paths anyone may read: the CapabilityStatement (the spec requires it), the SMART
+/// discovery document, which clients need before they have a token, and the lookup page, which
+/// asks for credentials and then calls the API with them.
 fn is_public(path: &str) -> bool {
-    matches!(
-        path.trim_end_matches('/'),
-        "/fhir/metadata"
-            | super::ops::HEALTH
-            | super::ops::READY
-            | "/.well-known/smart-configuration"
-            | "/fhir/.well-known/smart-configuration"
-    )
+    super::page::is_page(path)
+        || matches!(
+            path.trim_end_matches('/'),
+            "/fhir/metadata"
+                | super::ops::HEALTH
+                | super::ops::READY
+                | "/.well-known/smart-configuration"
+                | "/fhir/.well-known/smart-configuration"
+        )
 }
 
 /// The caller the middleware authenticated. Without one (a route outside the middleware),

@@ -9,6 +9,7 @@ pub mod format;
 mod handlers;
 mod hygiene;
 pub mod ops;
+mod page;
 
 use std::net::{IpAddr, Ipv6Addr, TcpListener};
 use std::sync::Arc;
@@ -189,6 +190,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route(ops::HEALTH, get_or_head().to(ops::healthz))
         .route(ops::READY, get_or_head().to(ops::readyz))
         .route(ops::METRICS, get_or_head().to(ops::metrics_on_main));
+    page::configure(config);
     config.service(
         web::scope("/fhir")
             .route("/metadata", get_or_head().to(handlers::metadata))

@@ -215,6 +215,13 @@ fn interaction(method: &actix_web::http::Method, pattern: Option<&str>) -> &'sta
         "/.well-known/smart-configuration" | "/fhir/.well-known/smart-configuration" => {
             "smart-configuration"
         }
+        super::page::SEARCH
+        | super::page::PRACTITIONER
+        | super::page::ESTABLISHMENT
+        | super::page::SCRIPT_PATH
+        | super::page::STYLE_PATH
+        | super::page::ICON_PATH
+        | super::page::LABELS => "page",
         _ => "other",
     }
 }

@@ -18,6 +18,7 @@ use super::input::{LineStats, PipeInput};
 use super::{ExtraFiles, ImportError, RejectReport, spill};
 use crate::extract::mssante::{Mailbox, MailboxFile};
 use crate::extract::qualifications::{DiplomaFile, SavoirFaireFile};
+use crate::mapping::labels::Labels;
 use crate::mapping::mailbox;
 use crate::mapping::practitioner::PersonExtras;
 
@@ -134,6 +135,8 @@ pub(crate) struct ExtrasPartition {
     pub savoir_faire: LineStats,
     pub diplomas: LineStats,
     pub mailboxes: LineStats,
+    /// The labels of the savoir-faire and diploma codes met.
+    pub labels: Labels,
 }
 
 /// Pass 1 over the optional files: each valid line is spilled into the extras bucket of its
@@ -161,10 +164,14 @@ pub(crate) fn partition(
         layouts,
     } = inputs;
     let mut stats = [LineStats::default(); 3];
+    let mut labels = Labels::default();
     if let (Some(input), Some((_, file))) = (savoir_faire, &layouts.savoir_faire) {
         stats[0] = input.for_each_line("Reading savoir-faire", rejects, |line, text| {
             Ok(match file.parse(text) {
-                Ok(row) => Ok(push(row.person, Tag::SavoirFaire, line, text)?),
+                Ok(row) => {
+                    labels.savoir_faire(&row);
+                    Ok(push(row.person, Tag::SavoirFaire, line, text)?)
+                }
                 Err(e) => Err(e),
             })
         })?;
@@ -172,7 +179,10 @@ pub(crate) fn partition(
     if let (Some(input), Some((_, file))) = (diplomas, &layouts.diplomas) {
         stats[1] = input.for_each_line("Reading diplomas", rejects, |line, text| {
             Ok(match file.parse(text) {
-                Ok(row) => Ok(push(row.person, Tag::Diploma, line, text)?),
+                Ok(row) => {
+                    labels.diploma(&row);
+                    Ok(push(row.person, Tag::Diploma, line, text)?)
+                }
                 Err(e) => Err(e),
             })
         })?;
@@ -197,6 +207,7 @@ pub(crate) fn partition(
         savoir_faire: stats[0],
         diplomas: stats[1],
         mailboxes: stats[2],
+        labels,
     })
 }
 

@@ -32,6 +32,7 @@ use crate::extract::finess::{self, Establishment, FinessFile};
 use crate::extract::rpps::{Col, Layout, RppsRow, StructureKey};
 use crate::extract::{FileError, Rejected};
 use crate::fhir::ResourceType;
+use crate::mapping::labels::Labels;
 use crate::mapping::{ids, organization, practitioner};
 use crate::parallel::run_parallel;
 use crate::progress::{Progress, Unit};
@@ -484,6 +485,14 @@ fn write_generation(
         counters.unplaced.note(message, None);
     }
     partition.stats.extras = [extras.savoir_faire, extras.diplomas, extras.mailboxes];
+    let mut labels = std::mem::take(&mut partition.labels);
+    labels.merge(extras.labels);
+    for establishment in &finess.establishments {
+        labels.establishment(establishment);
+    }
+    let labels_path = path.join(crate::store::LABELS_FILE);
+    std::fs::write(&labels_path, labels.to_json())
+        .map_err(StoreError::io("cannot write", &labels_path))?;
 
     let mut segment = SegmentWriter::create(&target.history_dir, target.number)?;
     let reconciled = reconcile(
@@ -561,6 +570,8 @@ enum BucketKind {
 
 struct Partition {
     layout: Layout,
+    /// The labels of the codes met (see [`crate::mapping::labels`]).
+    labels: Labels,
     person_buckets: Vec<PathBuf>,
     structure_buckets: Vec<PathBuf>,
     stats: PartitionStats,
@@ -629,12 +640,14 @@ fn partition_rpps(
     let mut persons = spill::Buckets::create(spill_dir, "persons", count).map_err(spill_error)?;
     let mut structures =
         spill::Buckets::create(spill_dir, "structures", count).map_err(spill_error)?;
+    let mut labels = Labels::default();
     let stats = input.for_each_line("Reading RPPS", rejects, |line_number, text| {
         let row = match layout.split(text) {
             Ok(row) => row,
             Err(reason) => return Ok(Err(reason)),
         };
         valid_rows += 1;
+        labels.rpps_row(&row);
         persons
             .push(row.person_key(), line_number, text)
             .map_err(spill_error)?;
@@ -660,6 +673,7 @@ fn partition_rpps(
     }
     Ok(Partition {
         layout,
+        labels,
         person_buckets: persons.finish().map_err(spill_error)?,
         structure_buckets: structures.finish().map_err(spill_error)?,
         stats: PartitionStats {

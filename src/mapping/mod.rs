@@ -7,6 +7,7 @@
 pub mod address;
 pub mod elements;
 pub mod ids;
+pub mod labels;
 pub mod mailbox;
 pub mod nos;
 pub mod organization;

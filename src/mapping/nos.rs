@@ -70,6 +70,12 @@ pub fn profession_system(code: &str) -> &'static str {
     }
 }
 
+/// The savoir-faire types (TRE_R04) whose codes have a terminology (see
+/// [`savoir_faire_system`]).
+pub const SAVOIR_FAIRE_TYPES: [&str; 11] = [
+    "S", "C", "CEX", "DNQ", "CAPA", "PAC", "OP", "FQ", "DEC", "SST", "CM",
+];
+
 /// The NOS terminology of a savoir-faire code, by its type (TRE_R04); `None` for types without
 /// a terminology in JDV_J107 (such as `SH`), which then carry the type coding only (A22).
 pub fn savoir_faire_system(type_code: &str) -> Option<String> {

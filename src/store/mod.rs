@@ -41,6 +41,8 @@ pub use sled_store::{
 pub const FORMAT: u32 = 5;
 /// The description file of a complete generation.
 pub const INFO_FILE: &str = "generation.json";
+/// The labels of the codes of a generation, for people (see [`crate::mapping::labels`]).
+pub const LABELS_FILE: &str = "labels.json";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -196,6 +198,9 @@ pub trait ResourceStore: Send + Sync {
     /// The content of a past version (`None` for a deletion).
     fn past_version(&self, entry: &HistoryEntry) -> Result<Option<StoredResource>, StoreError>;
     fn info(&self) -> &GenerationInfo;
+    /// The labels of the codes, as written in [`LABELS_FILE`] (`{}` for a generation imported
+    /// before labels were kept).
+    fn labels_json(&self) -> &[u8];
     fn document_count(&self, rtype: ResourceType) -> u32;
     /// Id and current version of a document.
     fn document(

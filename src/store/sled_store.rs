@@ -286,6 +286,15 @@ impl DocumentDirectory {
     }
 }
 
+/// The labels file of a generation; `{}` for one imported before labels were kept.
+fn read_labels(path: &Path) -> Result<Vec<u8>, StoreError> {
+    match std::fs::read(path.join(super::LABELS_FILE)) {
+        Ok(bytes) => Ok(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(b"{}".to_vec()),
+        Err(e) => Err(StoreError::io("cannot read", path.join(super::LABELS_FILE))(e)),
+    }
+}
+
 /// A complete generation, opened for reading.
 pub struct SledGeneration {
     path: PathBuf,
@@ -297,6 +306,8 @@ pub struct SledGeneration {
     history_dir: PathBuf,
     segments: Mutex<HashMap<u64, Arc<File>>>,
     info: GenerationInfo,
+    /// The content of [`super::LABELS_FILE`].
+    labels: Vec<u8>,
     document_counts: Vec<(ResourceType, u32)>,
     directories: Vec<(ResourceType, Option<DocumentDirectory>)>,
     dictionaries: Mutex<HashMap<(ResourceType, String), TermDictionary>>,
@@ -325,6 +336,7 @@ impl SledGeneration {
         if info.format != super::FORMAT {
             return Err(StoreError::OldFormat(path.to_path_buf()));
         }
+        let labels = read_labels(path)?;
         let db = open_db(path, cache_bytes)?;
         let content = ContentReader::open(path)?;
         let index = MappedFile::open(&path.join(INDEX_FILE))?;
@@ -345,6 +357,7 @@ impl SledGeneration {
             history_dir: history_dir.to_path_buf(),
             segments: Mutex::new(HashMap::new()),
             info,
+            labels,
             document_counts,
             directories,
             dictionaries: Mutex::new(HashMap::new()),
@@ -473,6 +486,10 @@ impl ResourceStore for SledGeneration {
             splice,
             version: entry.version,
         }))
+    }
+
+    fn labels_json(&self) -> &[u8] {
+        &self.labels
     }
 
     fn info(&self) -> &GenerationInfo {

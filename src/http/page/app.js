@@ -1,0 +1,662 @@
+// The lookup page of annuaire. It reads what to show from the address (a search, a
+// practitioner, an establishment), asks the FHIR API of this same server for it with the
+// caller's own credentials, and writes the answer into the page. Every text from the directory
+// goes in through textContent: nothing it holds can become markup.
+'use strict';
+
+(() => {
+  const PAGE_SIZE = 20;
+  const CREDENTIAL = 'annuaire.identifiant';
+  const FHIR = '/fhir';
+
+  let terminology = { systems: {}, labels: {}, generation: null };
+
+  // --- small helpers -----------------------------------------------------------------------
+
+  /** An element with attributes and children (strings become text nodes). */
+  function el(tag, attributes, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attributes || {})) {
+      if (value === false || value === null || value === undefined) continue;
+      if (name === 'class') node.className = value;
+      else node.setAttribute(name, value === true ? '' : value);
+    }
+    for (const child of children.flat(Infinity)) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : String(child));
+    }
+    return node;
+  }
+
+  const $ = (id) => document.getElementById(id);
+
+  /** The label of a code, or the code itself when the files gave it none. */
+  function label(system, code) {
+    return knownLabel(system, code) || code;
+  }
+
+  function knownLabel(system, code) {
+    const codes = terminology.labels[system];
+    return (codes && codes[code]) || null;
+  }
+
+  /** The label of the first coding of a concept in one of `systems`. */
+  function conceptLabel(concept, systems) {
+    const coding = (concept && concept.coding || []).find((c) => systems.includes(c.system));
+    return coding ? label(coding.system, coding.code) : null;
+  }
+
+  const hasCoding = (concept, system) =>
+    (concept && concept.coding || []).some((c) => c.system === system);
+
+  function extension(element, url) {
+    return (element && element.extension || []).find((e) => e.url === url);
+  }
+
+  function formatDate(iso) {
+    if (!iso) return '';
+    const date = new Date(iso.length === 10 ? `${iso}T00:00:00Z` : iso);
+    if (Number.isNaN(date.getTime())) return iso;
+    return date.toLocaleDateString('fr-FR', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+  }
+
+  const TITLES = { DR: 'Dr', PR: 'Pr', MME: 'Mme', M: 'M.', MLLE: 'Mlle' };
+
+  function personName(practitioner) {
+    const name = (practitioner.name || [])[0] || {};
+    const title = (name.suffix || []).concat(name.prefix || []).map((t) => TITLES[t] || t)[0];
+    return [title, (name.given || []).join(' '), name.family].filter(Boolean).join(' ');
+  }
+
+  function addressLines(address) {
+    if (!address) return [];
+    const lines = (address.line || []).slice();
+    const town = [address.postalCode, address.city].filter(Boolean).join(' ');
+    if (town) lines.push(town);
+    return lines;
+  }
+
+  const townOf = (address) => address ? [address.postalCode, address.city].filter(Boolean).join(' ') : '';
+
+  function identifierValue(resource, system, typeCode) {
+    const found = (resource.identifier || []).find((i) =>
+      (!system || i.system === system) &&
+      (!typeCode || hasCoding(i.type, 'https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0203') &&
+        i.type.coding.some((c) => c.code === typeCode)));
+    return found ? found.value : null;
+  }
+
+  function fhirLinks(path) {
+    return el('p', { class: 'fhir' }, 'Ressource FHIR : ',
+      el('a', { href: `${FHIR}/${path}?_format=json` }, 'JSON'), ' · ',
+      el('a', { href: `${FHIR}/${path}?_format=xml` }, 'XML'));
+  }
+
+  // --- the caller's credential -------------------------------------------------------------
+
+  const credential = () => sessionStorage.getItem(CREDENTIAL);
+
+  function authorizationHeaders() {
+    const secret = credential();
+    if (!secret) return {};
+    // A JSON Web Token goes as a bearer token; anything else is an API key (the ANS header).
+    return /^[\w-]+\.[\w-]+\.[\w-]*$/.test(secret)
+      ? { Authorization: `Bearer ${secret}` }
+      : { 'ESANTE-API-KEY': secret };
+  }
+
+  function setUpConnection() {
+    const form = $('form-connexion');
+    const state = $('connexion-etat');
+    if (credential()) {
+      state.textContent = 'Vous êtes connecté dans cet onglet. Se déconnecter efface la clé ou le jeton.';
+      $('connexion').querySelector('summary').textContent = 'Connecté : se déconnecter ou changer de clé';
+    }
+    $('deconnexion').hidden = !credential();
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const value = $('identifiant').value.trim();
+      if (value) sessionStorage.setItem(CREDENTIAL, value);
+      location.reload();
+    });
+    $('deconnexion').addEventListener('click', () => {
+      sessionStorage.removeItem(CREDENTIAL);
+      location.reload();
+    });
+  }
+
+  // --- talking to the API ------------------------------------------------------------------
+
+  class ApiError extends Error {
+    constructor(status, message) {
+      super(message);
+      this.status = status;
+    }
+  }
+
+  /** The diagnostics of an OperationOutcome: written by the server for people. */
+  function outcomeText(body) {
+    const issues = body && body.resourceType === 'OperationOutcome' ? body.issue || [] : [];
+    return issues.map((i) => i.diagnostics || (i.details && i.details.text)).filter(Boolean).join(' ');
+  }
+
+  async function getJson(path) {
+    let response;
+    try {
+      response = await fetch(path, {
+        headers: { Accept: 'application/fhir+json', ...authorizationHeaders() },
+        credentials: 'omit',
+      });
+    } catch (e) {
+      throw new ApiError(0, "Le serveur de l'annuaire ne répond pas. Vérifiez la connexion et réessayez.");
+    }
+    let body = null;
+    try { body = await response.json(); } catch (e) { body = null; }
+    if (response.ok) return body;
+    const detail = outcomeText(body);
+    const messages = {
+      401: credential()
+        ? "La clé ou le jeton n'est pas accepté par ce serveur (inconnu, expiré ou révoqué). Connectez-vous à nouveau."
+        : 'Ce serveur demande de se connecter avec une clé d\'API ou un jeton d\'accès.',
+      403: "Vos droits d'accès ne permettent pas cette consultation.",
+      404: "Cette fiche n'existe pas dans l'annuaire (ou plus).",
+      429: 'Trop de demandes en peu de temps : patientez quelques secondes puis réessayez.',
+      503: "L'annuaire n'est pas encore prêt (données en cours de chargement) : réessayez dans un instant.",
+    };
+    const known = messages[response.status];
+    throw new ApiError(response.status, [known, detail].filter(Boolean).join(' ') ||
+      `Le serveur a répondu ${response.status}.`);
+  }
+
+  function showError(error) {
+    const status = $('etat');
+    status.replaceChildren(el('p', { class: 'alerte' }, error.message));
+    if (error.status === 401) {
+      $('connexion').open = true;
+      $('identifiant').focus();
+    }
+  }
+
+  function announce(text) {
+    $('etat').replaceChildren(text ? el('p', {}, text) : '');
+  }
+
+  // --- reading a Bundle --------------------------------------------------------------------
+
+  function readBundle(bundle) {
+    const byReference = new Map();
+    const matches = [];
+    for (const entry of bundle.entry || []) {
+      const resource = entry.resource;
+      if (!resource || !resource.id) continue;
+      byReference.set(`${resource.resourceType}/${resource.id}`, resource);
+      if (!entry.search || entry.search.mode === 'match') matches.push(resource);
+    }
+    const next = (bundle.link || []).find((l) => l.relation === 'next');
+    let cursor = null;
+    if (next) cursor = new URL(next.url, location.href).searchParams.get('_cursor');
+    return { matches, byReference, total: bundle.total, cursor };
+  }
+
+  const rolesOf = (byReference, practitionerRef) => [...byReference.values()].filter((r) =>
+    r.resourceType === 'PractitionerRole' && r.practitioner && r.practitioner.reference === practitionerRef);
+
+  // --- qualifications ----------------------------------------------------------------------
+
+  function qualificationsOf(practitioner) {
+    const s = terminology.systems;
+    const professions = s.profession || [];
+    const savoirFaire = (s.savoirFaire || []).map((t) => t.system);
+    const out = { professions: [], specialties: [], diplomas: [] };
+    for (const q of practitioner.qualification || []) {
+      const code = q.code;
+      if ((code.coding || []).some((c) => professions.includes(c.system))) {
+        const category = conceptLabel(code, [s.categorieProfessionnelle]);
+        out.professions.push({ text: conceptLabel(code, professions), category });
+      } else if (hasCoding(code, s.typeSavoirFaire)) {
+        out.specialties.push({
+          text: conceptLabel(code, savoirFaire) || conceptLabel(code, [s.typeSavoirFaire]),
+          kind: conceptLabel(code, [s.typeSavoirFaire]),
+        });
+      } else if (hasCoding(code, s.typeDiplome)) {
+        const own = (code.coding || []).find((c) => c.system !== s.typeDiplome);
+        out.diplomas.push({
+          text: own ? label(own.system, own.code) : conceptLabel(code, [s.typeDiplome]),
+          kind: conceptLabel(code, [s.typeDiplome]),
+        });
+      }
+    }
+    return out;
+  }
+
+  function mailboxesOf(resource) {
+    return (resource.telecom || []).filter((t) => t.system === 'email' && extension(t, terminology.systems.messagerie));
+  }
+
+  const isRedacted = (resource) => ((resource.meta && resource.meta.security) || []).some((s) => s.code === 'REDACTED');
+
+  // --- the search forms --------------------------------------------------------------------
+
+  function fillSelect(select, options, chosen) {
+    for (const [value, text] of options) {
+      select.append(el('option', { value, selected: value === chosen }, text));
+    }
+  }
+
+  function sortedCodes(system) {
+    return Object.entries(terminology.labels[system] || {})
+      .sort((a, b) => a[1].localeCompare(b[1], 'fr'));
+  }
+
+  function setUpForms(params) {
+    const kind = params.get('recherche');
+    const s = terminology.systems;
+    const professions = (s.profession || []).flatMap((system) =>
+      sortedCodes(system).map(([code, text]) => [`${system}|${code}`, text]));
+    fillSelect($('pro-profession'), professions.sort((a, b) => a[1].localeCompare(b[1], 'fr')),
+      kind === 'professionnel' ? params.get('profession') : null);
+    const specialty = $('pro-specialite');
+    for (const { type, system } of s.savoirFaire || []) {
+      const codes = sortedCodes(system);
+      if (!codes.length) continue;
+      const group = el('optgroup', { label: label(s.typeSavoirFaire, type) });
+      fillSelect(group, codes.map(([code, text]) => [`${system}|${code}`, text]),
+        kind === 'professionnel' ? params.get('specialite') : null);
+      specialty.append(group);
+    }
+    const prefill = (form, names) => {
+      for (const name of names) {
+        const input = form.elements.namedItem(name);
+        if (input && params.get(name)) input.value = params.get(name);
+      }
+    };
+    if (kind === 'professionnel') prefill($('form-professionnel'), ['nom', 'numero', 'lieu']);
+    if (kind === 'etablissement') prefill($('form-etablissement'), ['nom', 'finess', 'lieu']);
+  }
+
+  // --- searches ----------------------------------------------------------------------------
+
+  const words = (text) => (text || '').split(/[\s,;]+/).filter(Boolean);
+  const isPostcode = (text) => /^\d{1,5}$/.test(text);
+
+  /** The FHIR search for the professional form, or null when no criterion is given. */
+  function practitionerSearch(params) {
+    const query = new URLSearchParams();
+    const number = (params.get('numero') || '').replace(/\s/g, '');
+    const place = (params.get('lieu') || '').trim();
+    const names = words(params.get('nom'));
+    const codes = ['profession', 'specialite'].map((p) => params.get(p)).filter(Boolean);
+    if (!number && !place && !names.length && !codes.length) return null;
+    if (number) {
+      query.append('identifier', number);
+    }
+    if (place) {
+      // Practitioners of a place: their activities there, each with its practitioner.
+      names.forEach((n) => query.append('practitioner.name', n));
+      codes.forEach((c) => query.append('practitioner.qualification-code', c));
+      query.append(isPostcode(place) ? 'organization.address-postalcode' : 'organization.address-city', place);
+      query.append('active', 'true');
+      query.append('_include', 'PractitionerRole:practitioner');
+      query.append('_include', 'PractitionerRole:organization');
+      if (number) {
+        query.delete('identifier');
+        query.append('practitioner.identifier', number);
+      }
+      return { type: 'PractitionerRole', query };
+    }
+    names.forEach((n) => query.append('name', n));
+    codes.forEach((c) => query.append('qualification-code', c));
+    query.append('_sort', 'family,given');
+    query.append('_revinclude', 'PractitionerRole:practitioner');
+    query.append('_include:iterate', 'PractitionerRole:organization');
+    return { type: 'Practitioner', query };
+  }
+
+  function establishmentSearch(params) {
+    const query = new URLSearchParams();
+    const names = words(params.get('nom'));
+    const finess = (params.get('finess') || '').replace(/\s/g, '');
+    const place = (params.get('lieu') || '').trim();
+    if (!names.length && !finess && !place) return null;
+    names.forEach((n) => query.append('name:contains', n));
+    if (finess) query.append('identifier', finess);
+    if (place) query.append(isPostcode(place) ? 'address-postalcode' : 'address-city', place);
+    query.append('_sort', 'name');
+    return { type: 'Organization', query };
+  }
+
+  function pageLinks(params, cursor, path) {
+    const links = [];
+    const pageNumber = Number(params.get('page') || '1');
+    if (params.get('curseur')) {
+      const first = new URLSearchParams(params);
+      first.delete('curseur');
+      first.delete('page');
+      links.push(el('a', { href: `${path}?${first}` }, 'Première page'));
+    }
+    if (cursor) {
+      const next = new URLSearchParams(params);
+      next.set('curseur', cursor);
+      next.set('page', String(pageNumber + 1));
+      links.push(el('a', { href: `${path}?${next}`, rel: 'next' }, 'Page suivante'));
+    }
+    if (!links.length) return null;
+    return el('nav', { class: 'pagination', 'aria-label': 'Pages de résultats' },
+      el('span', {}, `Page ${pageNumber}`), links);
+  }
+
+  function resultsHeading(text) {
+    return el('h2', { id: 'titre-resultats', tabindex: '-1' }, text);
+  }
+
+  function countText(total, shown, noun, nouns) {
+    if (typeof total === 'number') return `${total.toLocaleString('fr-FR')} ${total > 1 ? nouns : noun}`;
+    return `${shown} ${shown > 1 ? nouns : noun} sur cette page`;
+  }
+
+  function activityLine(role, byReference) {
+    const org = role.organization && byReference.get(role.organization.reference);
+    const s = terminology.systems;
+    const mode = (role.code || []).map((c) => conceptLabel(c, [s.modeExercice])).find(Boolean);
+    const place = org ? [org.name, townOf((org.address || [])[0])].filter(Boolean).join(', ') : null;
+    return el('li', {}, [place || 'Structure non précisée', mode ? ` (${mode.toLowerCase()})` : ''].join(''));
+  }
+
+  function practitionerCard(practitioner, roles, byReference) {
+    const { professions, specialties } = qualificationsOf(practitioner);
+    const rpps = identifierValue(practitioner, 'https://rpps.esante.gouv.fr');
+    const adeli = identifierValue(practitioner, 'https://adeli.esante.gouv.fr');
+    const activities = roles.filter((r) => r.active !== false);
+    return el('li', { class: 'carte' },
+      el('h3', {}, el('a', { href: `/professionnels/${encodeURIComponent(practitioner.id)}` }, personName(practitioner))),
+      el('p', {}, [professions.map((p) => p.text).join(', '), ...specialties.map((s) => s.text)].filter(Boolean).join(' · ')),
+      el('p', { class: 'secondaire-texte' },
+        [rpps && `RPPS ${rpps}`, adeli && `ADELI ${adeli}`].filter(Boolean).join(' · '),
+        practitioner.active === false ? [' ', el('span', { class: 'etiquette' }, 'inactif')] : null),
+      activities.length ? el('ul', { class: 'activites', 'aria-label': "Lieux d'exercice" },
+        activities.map((r) => activityLine(r, byReference))) : null);
+  }
+
+  async function runPractitionerSearch(params) {
+    const search = practitionerSearch(params);
+    if (!search) {
+      announce('Indiquez au moins un critère : un nom, un numéro, une profession ou un lieu.');
+      return;
+    }
+    search.query.set('_count', String(PAGE_SIZE));
+    if (params.get('curseur')) search.query.set('_cursor', params.get('curseur'));
+    announce('Recherche en cours…');
+    const bundle = await getJson(`${FHIR}/${search.type}?${search.query}`);
+    const { matches, byReference, total, cursor } = readBundle(bundle);
+    // One card per practitioner, in the order of the answer.
+    const cards = [];
+    const seen = new Set();
+    for (const match of matches) {
+      const practitionerRef = match.resourceType === 'Practitioner'
+        ? `Practitioner/${match.id}` : match.practitioner && match.practitioner.reference;
+      if (!practitionerRef || seen.has(practitionerRef)) continue;
+      seen.add(practitionerRef);
+      const practitioner = byReference.get(practitionerRef);
+      if (practitioner) cards.push(practitionerCard(practitioner, rolesOf(byReference, practitionerRef), byReference));
+    }
+    const noun = search.type === 'PractitionerRole' ? ['activité trouvée', 'activités trouvées'] : ['professionnel trouvé', 'professionnels trouvés'];
+    const summary = countText(total, matches.length, noun[0], noun[1]);
+    showResults(summary, cards, pageLinks(params, cursor, '/'), `${FHIR}/${search.type}?${search.query}`);
+  }
+
+  function establishmentCard(org) {
+    const s = terminology.systems;
+    const category = (org.type || []).map((t) => conceptLabel(t, [s.categorieEtablissement])).find(Boolean);
+    const finess = identifierValue(org, 'https://finess.esante.gouv.fr', 'FINEG') ||
+      identifierValue(org, 'https://finess.esante.gouv.fr');
+    return el('li', { class: 'carte' },
+      el('h3', {}, el('a', { href: `/etablissements/${encodeURIComponent(org.id)}` }, org.name || org.id)),
+      category ? el('p', {}, category) : null,
+      el('p', { class: 'secondaire-texte' },
+        [finess && `FINESS ${finess}`, townOf((org.address || [])[0])].filter(Boolean).join(' · ')));
+  }
+
+  async function runEstablishmentSearch(params) {
+    const search = establishmentSearch(params);
+    if (!search) {
+      announce('Indiquez au moins un critère : un nom, un numéro FINESS ou un lieu.');
+      return;
+    }
+    search.query.set('_count', String(PAGE_SIZE));
+    if (params.get('curseur')) search.query.set('_cursor', params.get('curseur'));
+    announce('Recherche en cours…');
+    const bundle = await getJson(`${FHIR}/${search.type}?${search.query}`);
+    const { matches, total, cursor } = readBundle(bundle);
+    const summary = countText(total, matches.length, 'établissement trouvé', 'établissements trouvés');
+    showResults(summary, matches.map(establishmentCard), pageLinks(params, cursor, '/'), `${FHIR}/${search.type}?${search.query}`);
+  }
+
+  function showResults(summary, cards, pagination, fhirUrl) {
+    const section = $('resultats');
+    const fhirQuery = new URL(fhirUrl, location.href);
+    fhirQuery.searchParams.set('_format', 'json');
+    section.replaceChildren(
+      resultsHeading(`Résultats : ${summary}`),
+      cards.length ? el('ul', { class: 'liste' }, cards) : el('p', {}, 'Aucun résultat. Essayez un nom plus court ou retirez un critère.'),
+      pagination,
+      el('p', { class: 'fhir' }, el('a', { href: fhirQuery.pathname + fhirQuery.search }, 'Cette recherche dans l\'API FHIR (JSON)')));
+    section.hidden = false;
+    announce(summary);
+    document.title = `Résultats : ${summary} · Annuaire santé`;
+    $('titre-resultats').focus();
+  }
+
+  // --- a practitioner ----------------------------------------------------------------------
+
+  function details(rows) {
+    return el('dl', { class: 'details' }, rows.filter((r) => r && r[1] !== null && r[1] !== undefined &&
+      !(Array.isArray(r[1]) && !r[1].length) && r[1] !== '')
+      .map(([term, value]) => [el('dt', {}, term), el('dd', {}, value)]));
+  }
+
+  const list = (items) => {
+    const present = items.filter(Boolean);
+    if (!present.length) return null;
+    return present.length === 1 ? present[0] : el('ul', {}, present.map((i) => el('li', {}, i)));
+  };
+
+  function mailboxItems(resource) {
+    const s = terminology.systems;
+    return mailboxesOf(resource).map((t) => {
+      const meta = extension(t, s.messagerie);
+      const kind = meta && extension(meta, 'type');
+      const service = meta && extension(meta, 'service');
+      const kindCoding = kind && kind.valueCodeableConcept && (kind.valueCodeableConcept.coding || [])[0];
+      const kindLabel = kindCoding ? knownLabel(kindCoding.system, kindCoding.code) : null;
+      return el('span', {}, el('a', { href: `mailto:${t.value}` }, t.value),
+        [kindLabel, service && service.valueString].filter(Boolean).length
+          ? ` (${[kindLabel, service && service.valueString].filter(Boolean).join(', ')})` : '');
+    });
+  }
+
+  function mailboxRow(resource) {
+    const items = mailboxItems(resource);
+    if (items.length) return ['Messageries sécurisées (MSSanté)', list(items)];
+    if (isRedacted(resource)) {
+      return ['Messageries sécurisées (MSSanté)',
+        el('span', { class: 'secondaire-texte' }, 'Non affichées : vos droits d\'accès ne permettent pas de les voir.')];
+    }
+    return null;
+  }
+
+  function authorizationItems(practitioner) {
+    const s = terminology.systems;
+    return (practitioner.extension || []).filter((e) => e.url === s.autorisationExercice).map((e) => {
+      const part = (name, system) => {
+        const found = extension(e, name);
+        return found && found.valueCodeableConcept ? conceptLabel(found.valueCodeableConcept, [system]) : null;
+      };
+      return [part('type', s.typeAutorisation), part('field', s.disciplineAutorisation)].filter(Boolean).join(' : ');
+    }).filter(Boolean);
+  }
+
+  function telecomText(resource, system) {
+    return (resource.telecom || []).filter((t) => t.system === system).map((t) => t.value);
+  }
+
+  function activityItem(role, byReference) {
+    const s = terminology.systems;
+    const org = role.organization && byReference.get(role.organization.reference);
+    const codes = (role.code || []).map((c) => conceptLabel(c, [s.genreActivite, s.modeExercice, s.fonction, s.sectionTableau]))
+      .filter(Boolean);
+    const address = org ? addressLines((org.address || [])[0]) : [];
+    return el('li', { class: 'carte' },
+      el('h3', {}, org
+        ? el('a', { href: `/etablissements/${encodeURIComponent(org.id)}` }, org.name || org.id)
+        : 'Structure non précisée'),
+      address.length ? el('p', {}, address.join(', ')) : null,
+      codes.length ? el('p', {}, codes.join(' · ')) : null,
+      telecomText(role, 'phone').length ? el('p', {}, `Téléphone : ${telecomText(role, 'phone').join(', ')}`) : null,
+      mailboxItems(role).length ? el('p', {}, 'Messagerie MSSanté : ', mailboxItems(role)) : null,
+      role.active === false ? el('p', {}, el('span', { class: 'etiquette' }, 'activité terminée')) : null,
+      fhirLinks(`PractitionerRole/${encodeURIComponent(role.id)}`));
+  }
+
+  async function showPractitioner(id) {
+    announce('Chargement…');
+    const practitioner = await getJson(`${FHIR}/Practitioner/${encodeURIComponent(id)}`);
+    const query = new URLSearchParams({ practitioner: `Practitioner/${id}`, _include: 'PractitionerRole:organization', _count: '100' });
+    const bundle = await getJson(`${FHIR}/PractitionerRole?${query}`);
+    const { matches, byReference } = readBundle(bundle);
+    const roles = matches.sort((a, b) => (a.active === false) - (b.active === false));
+    const { professions, specialties, diplomas } = qualificationsOf(practitioner);
+    const name = personName(practitioner);
+    const identifiers = [
+      ['RPPS', identifierValue(practitioner, 'https://rpps.esante.gouv.fr')],
+      ['ADELI', identifierValue(practitioner, 'https://adeli.esante.gouv.fr')],
+      ['Identifiant national (IDNPS)', identifierValue(practitioner, 'urn:oid:1.2.250.1.71.4.2.1')],
+    ].filter(([, v]) => v).map(([k, v]) => `${k} : ${v}`);
+    const fiche = $('fiche');
+    fiche.replaceChildren(
+      el('h1', { id: 'titre-fiche', tabindex: '-1' }, name),
+      el('p', { class: 'secondaire-texte' }, 'Professionnel de santé',
+        practitioner.active === false ? [' · ', el('span', { class: 'etiquette' }, 'inactif')] : null),
+      fhirLinks(`Practitioner/${encodeURIComponent(id)}`),
+      el('h2', {}, 'Identité et qualifications'),
+      details([
+        ['Identifiants', list(identifiers)],
+        ['Profession', list(professions.map((p) => p.category ? `${p.text} (${p.category.toLowerCase()})` : p.text))],
+        ['Spécialités, compétences', list(specialties.map((s) => s.kind && s.kind !== s.text ? `${s.text} (${s.kind.toLowerCase()})` : s.text))],
+        ['Diplômes', list(diplomas.map((d) => d.kind && d.kind !== d.text ? `${d.text} (${d.kind})` : d.text))],
+        ['Autorisations d\'exercice', list(authorizationItems(practitioner))],
+        mailboxRow(practitioner),
+        ['Mise à jour', formatDate(practitioner.meta && practitioner.meta.lastUpdated)],
+      ]),
+      el('h2', {}, `Activités (${roles.length})`),
+      roles.length ? el('ul', { class: 'liste' }, roles.map((r) => activityItem(r, byReference)))
+        : el('p', {}, 'Aucune activité enregistrée.'));
+    showFiche(name);
+  }
+
+  // --- an establishment --------------------------------------------------------------------
+
+  async function showEstablishment(id, params) {
+    announce('Chargement…');
+    const org = await getJson(`${FHIR}/Organization/${encodeURIComponent(id)}`);
+    const s = terminology.systems;
+    let legal = null;
+    if (org.partOf && org.partOf.reference) {
+      try { legal = await getJson(`${FHIR}/${org.partOf.reference}`); } catch (e) { legal = null; }
+    }
+    const query = new URLSearchParams({ organization: `Organization/${id}`, _include: 'PractitionerRole:practitioner', _count: String(PAGE_SIZE) });
+    if (params.get('curseur')) query.set('_cursor', params.get('curseur'));
+    const bundle = await getJson(`${FHIR}/PractitionerRole?${query}`);
+    const { matches, byReference, total, cursor } = readBundle(bundle);
+
+    const kind = (code) => identifierValue(org, null, code);
+    const identifiers = [
+      ['FINESS établissement', kind('FINEG')], ['FINESS entité juridique', kind('FINEJ')],
+      ['SIRET', kind('SIRET')], ['SIREN', kind('SIREN')], ['Identifiant national (IDNST)', kind('IDNST')],
+    ].filter(([, v]) => v).map(([k, v]) => `${k} : ${v}`);
+    const category = (org.type || []).map((t) => conceptLabel(t, [s.categorieEtablissement])).find(Boolean);
+    const sector = (org.type || []).map((t) => conceptLabel(t, [s.secteurActivite])).find(Boolean);
+    const legalId = org.partOf && org.partOf.reference ? org.partOf.reference.split('/')[1] : null;
+    const legalFiness = legal && identifierValue(legal, null, 'FINEJ');
+    const legalEntity = legalId ? el('a', { href: `/etablissements/${encodeURIComponent(legalId)}` },
+      (legal && legal.name) || (legalFiness ? `FINESS ${legalFiness}` : legalId)) : null;
+    const practitioners = matches.map((role) => {
+      const practitioner = role.practitioner && byReference.get(role.practitioner.reference);
+      if (!practitioner) return null;
+      const { professions } = qualificationsOf(practitioner);
+      return el('li', { class: 'carte' },
+        el('h3', {}, el('a', { href: `/professionnels/${encodeURIComponent(practitioner.id)}` }, personName(practitioner))),
+        el('p', {}, professions.map((p) => p.text).join(', ')),
+        role.active === false ? el('p', {}, el('span', { class: 'etiquette' }, 'activité terminée')) : null);
+    }).filter(Boolean);
+    const name = org.name || id;
+    const fiche = $('fiche');
+    fiche.replaceChildren(
+      el('h1', { id: 'titre-fiche', tabindex: '-1' }, name),
+      el('p', { class: 'secondaire-texte' }, category || 'Établissement ou structure',
+        org.active === false ? [' · ', el('span', { class: 'etiquette' }, 'fermé')] : null),
+      fhirLinks(`Organization/${encodeURIComponent(id)}`),
+      el('h2', {}, 'Identification'),
+      details([
+        ['Nom complet', (org.alias || []).join(', ')],
+        ['Identifiants', list(identifiers)],
+        ['Catégorie', category],
+        ['Secteur d\'activité', sector],
+        ['Adresse', list(addressLines((org.address || [])[0]))],
+        ['Téléphone', telecomText(org, 'phone').join(', ')],
+        ['Entité juridique', legalEntity],
+        mailboxRow(org),
+        ['Mise à jour', formatDate(org.meta && org.meta.lastUpdated)],
+      ]),
+      el('h2', { id: 'titre-professionnels' }, `Professionnels qui y exercent : ${countText(total, matches.length, 'activité', 'activités')}`),
+      practitioners.length ? el('ul', { class: 'liste' }, practitioners) : el('p', {}, 'Aucun professionnel enregistré ici.'),
+      pageLinks(params, cursor, location.pathname));
+    showFiche(name);
+  }
+
+  function showFiche(name) {
+    $('recherche').hidden = true;
+    $('fiche').hidden = false;
+    announce('');
+    document.title = `${name} · Annuaire santé`;
+    $('titre-fiche').focus();
+  }
+
+  // --- start -------------------------------------------------------------------------------
+
+  async function loadTerminology() {
+    try {
+      const response = await fetch('/ui/labels.json', { credentials: 'omit' });
+      if (response.ok) terminology = await response.json();
+    } catch (e) {
+      // Codes are shown as they are.
+    }
+    const generation = terminology.generation;
+    if (generation && generation.lastUpdated) {
+      $('generation').textContent = `Données à jour du ${formatDate(generation.lastUpdated)}.`;
+    }
+  }
+
+  async function start() {
+    setUpConnection();
+    await loadTerminology();
+    const params = new URLSearchParams(location.search);
+    setUpForms(params);
+    const path = decodeURIComponent(location.pathname);
+    try {
+      if (path.startsWith('/professionnels/')) {
+        await showPractitioner(path.slice('/professionnels/'.length));
+      } else if (path.startsWith('/etablissements/')) {
+        await showEstablishment(path.slice('/etablissements/'.length), params);
+      } else if (params.get('recherche') === 'professionnel') {
+        await runPractitionerSearch(params);
+      } else if (params.get('recherche') === 'etablissement') {
+        await runEstablishmentSearch(params);
+      }
+    } catch (error) {
+      if (error instanceof ApiError) showError(error);
+      else showError(new ApiError(0, `La page n'a pas pu afficher la réponse (${error.message}).`));
+    }
+  }
+
+  document.addEventListener('DOMContentLoaded', start);
+})();

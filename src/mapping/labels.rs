@@ -1,0 +1,266 @@
+//! The labels of the codes the resources carry, for people.
+//!
+//! Resources carry codes only, as the ANS API does (`coding.display` stays empty: a label belongs
+//! to the terminology, not to the directory). People need words, though: the lookup page shows
+//! "Médecin", not `10`. The extraction files always write each code's label beside it, so the
+//! import collects them, code system by code system, with the same functions that choose the
+//! systems of the codings ([`nos`]): a label is found by the `system` and `code` of the coding it
+//! names. The first label a file gives for a code is kept.
+//!
+//! Written as `labels.json` in the generation (see [`crate::store::LABELS_FILE`]):
+//! `{"<system>": {"<code>": "<label>", ...}, ...}`, both levels sorted.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use crate::extract::finess::Establishment;
+use crate::extract::qualifications::{Diploma, SavoirFaire};
+use crate::extract::rpps::{Col, RppsRow};
+
+use super::nos;
+
+/// Labels by code system, then code.
+#[derive(Debug, Default, Clone)]
+pub struct Labels {
+    systems: BTreeMap<String, BTreeMap<String, String>>,
+    /// The URLs of the NOS terminologies met, by name.
+    nos_urls: BTreeMap<&'static str, String>,
+}
+
+/// Adds `label` for `code` in `system` unless one is known already or either is empty. Looks
+/// up before allocating: almost every row repeats known codes.
+fn insert(
+    systems: &mut BTreeMap<String, BTreeMap<String, String>>,
+    system: &str,
+    code: &str,
+    label: &str,
+) {
+    if code.is_empty() || label.is_empty() {
+        return;
+    }
+    match systems.get_mut(system) {
+        Some(codes) => {
+            if !codes.contains_key(code) {
+                codes.insert(code.to_owned(), label.to_owned());
+            }
+        }
+        None => {
+            systems.insert(
+                system.to_owned(),
+                BTreeMap::from([(code.to_owned(), label.to_owned())]),
+            );
+        }
+    }
+}
+
+/// The RPPS columns holding a code with its label, and the NOS terminology of the code (the one
+/// the mapping puts it in).
+const RPPS_CODES: [(Col, Col, &str); 7] = [
+    (
+        Col::CategorieCode,
+        Col::CategorieLabel,
+        "TRE_R09-CategorieProfessionnelle",
+    ),
+    (
+        Col::TypeSavoirFaireCode,
+        Col::TypeSavoirFaireLabel,
+        "TRE_R04-TypeSavoirFaire",
+    ),
+    (
+        Col::ModeExerciceCode,
+        Col::ModeExerciceLabel,
+        "TRE_R23-ModeExercice",
+    ),
+    (
+        Col::SecteurActiviteCode,
+        Col::SecteurActiviteLabel,
+        "TRE_R02-SecteurActivite",
+    ),
+    (
+        Col::SectionPharmacienCode,
+        Col::SectionPharmacienLabel,
+        "TRE_R06-SectionTableauCNOP",
+    ),
+    (Col::RoleCode, Col::RoleLabel, "TRE_R21-Fonction"),
+    (
+        Col::GenreActiviteCode,
+        Col::GenreActiviteLabel,
+        "TRE_R22-GenreActivite",
+    ),
+];
+
+impl Labels {
+    /// Notes `label` for `code` of `system`, unless one is known already or either is empty.
+    pub fn note(&mut self, system: &str, code: &str, label: &str) {
+        insert(&mut self.systems, system, code, label);
+    }
+
+    /// [`Labels::note`] for a NOS terminology, by name; its URL is built once.
+    fn note_nos(&mut self, name: &'static str, code: &str, label: &str) {
+        let system = self.nos_urls.entry(name).or_insert_with(|| nos::nos(name));
+        insert(&mut self.systems, system, code, label);
+    }
+
+    pub fn rpps_row(&mut self, row: &RppsRow<'_>) {
+        let profession = row.get(Col::ProfessionCode);
+        let label = row.get(Col::ProfessionLabel);
+        self.note_nos(nos::profession_system(profession), profession, label);
+        for (code, label, system) in RPPS_CODES {
+            self.note_nos(system, row.get(code), row.get(label));
+        }
+        let type_code = row.get(Col::TypeSavoirFaireCode);
+        let code = row.get(Col::SavoirFaireCode);
+        if code.is_empty() {
+            return;
+        }
+        if let Some(system) = nos::savoir_faire_system(type_code) {
+            self.note(&system, code, row.get(Col::SavoirFaireLabel));
+        }
+    }
+
+    pub fn savoir_faire(&mut self, row: &SavoirFaire<'_>) {
+        self.note_nos("TRE_R04-TypeSavoirFaire", row.type_code, row.type_label);
+        if let Some(system) = nos::savoir_faire_system(row.type_code) {
+            self.note(&system, row.code, row.label);
+        }
+    }
+
+    pub fn diploma(&mut self, row: &Diploma<'_>) {
+        self.note_nos(
+            "TRE_R14-TypeDiplome",
+            row.degree_type,
+            row.degree_type_label,
+        );
+        if let Some(system) = nos::degree_system(row.degree_type) {
+            self.note(&system, row.degree, row.degree_label);
+        }
+        self.note_nos(
+            "TRE_R17-TypeAutorisation",
+            row.authorization_type,
+            row.authorization_type_label,
+        );
+        self.note_nos(
+            "TRE_R18-DisciplineAutorisation",
+            row.authorization_field,
+            row.authorization_field_label,
+        );
+    }
+
+    pub fn establishment(&mut self, establishment: &Establishment) {
+        self.note_nos(
+            "TRE_R66-CategorieEtablissement",
+            &establishment.categetab,
+            &establishment.libcategetab,
+        );
+    }
+
+    /// Adds the labels of `other` this set does not have.
+    pub fn merge(&mut self, other: Labels) {
+        for (system, codes) in other.systems {
+            let mine = self.systems.entry(system).or_default();
+            for (code, label) in codes {
+                mine.entry(code).or_insert(label);
+            }
+        }
+    }
+
+    /// The label of `code` in `system`.
+    pub fn get(&self, system: &str, code: &str) -> Option<&str> {
+        self.systems.get(system)?.get(code).map(String::as_str)
+    }
+
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.systems).expect("maps of strings serialize")
+    }
+}
+
+/// The code systems a reader of the labels needs to tell codes apart: which systems hold
+/// professions, savoir-faire (by type), diplomas, activity codes and establishment categories.
+/// The same functions choose them as choose the systems of the codings.
+pub fn systems() -> serde_json::Value {
+    let savoir_faire: Vec<serde_json::Value> = nos::SAVOIR_FAIRE_TYPES
+        .iter()
+        .filter_map(|t| Some(json!({"type": t, "system": nos::savoir_faire_system(t)?})))
+        .collect();
+    json!({
+        "profession": [nos::nos(nos::profession_system("10")), nos::nos(nos::profession_system("93"))],
+        "categorieProfessionnelle": nos::nos("TRE_R09-CategorieProfessionnelle"),
+        "typeSavoirFaire": nos::nos("TRE_R04-TypeSavoirFaire"),
+        "savoirFaire": savoir_faire,
+        "typeDiplome": nos::nos("TRE_R14-TypeDiplome"),
+        "typeAutorisation": nos::nos("TRE_R17-TypeAutorisation"),
+        "disciplineAutorisation": nos::nos("TRE_R18-DisciplineAutorisation"),
+        "genreActivite": nos::nos("TRE_R22-GenreActivite"),
+        "modeExercice": nos::nos("TRE_R23-ModeExercice"),
+        "fonction": nos::nos("TRE_R21-Fonction"),
+        "sectionTableau": nos::nos("TRE_R06-SectionTableauCNOP"),
+        "secteurActivite": nos::nos("TRE_R02-SecteurActivite"),
+        "categorieEtablissement": nos::nos("TRE_R66-CategorieEtablissement"),
+        "typeBal": nos::nos("TRE_R257-TypeBAL"),
+        "autorisationExercice": nos::EXT_PRACTITIONER_AUTHORIZATION,
+        "messagerie": nos::EXT_MAILBOX_MSS_METADATA,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::rpps::Layout;
+    use crate::extract::rpps::tests::HEADER_56;
+
+    #[test]
+    fn labels_are_found_by_the_system_and_code_of_their_coding() {
+        let layout = Layout::from_header(HEADER_56).unwrap();
+        let mut fields = vec![""; 57];
+        fields[2] = "810000000001";
+        fields[9] = "10";
+        fields[10] = "Médecin";
+        fields[13] = "S";
+        fields[14] = "Spécialité ordinale";
+        fields[15] = "SM26";
+        fields[16] = "Qualifié en Médecine Générale";
+        fields[17] = "L";
+        fields[18] = "Libéral";
+        fields[54] = "GENR01";
+        fields[55] = "Activité de soin et de pharmacie";
+        let line = fields.join("|");
+        let row = layout.split(&line).unwrap();
+        let mut labels = Labels::default();
+        labels.rpps_row(&row);
+        // A second row with another label for the same code does not replace the first.
+        let line = line.replace("Médecin", "Medecin");
+        labels.rpps_row(&layout.split(&line).unwrap());
+
+        let g15 = nos::nos("TRE_G15-ProfessionSante");
+        assert_eq!(labels.get(&g15, "10"), Some("Médecin"));
+        assert_eq!(
+            labels.get(&nos::nos("TRE_R38-SpecialiteOrdinale"), "SM26"),
+            Some("Qualifié en Médecine Générale")
+        );
+        assert_eq!(
+            labels.get(&nos::nos("TRE_R23-ModeExercice"), "L"),
+            Some("Libéral")
+        );
+        assert_eq!(
+            labels.get(&nos::nos("TRE_R22-GenreActivite"), "GENR01"),
+            Some("Activité de soin et de pharmacie")
+        );
+        // Empty codes are not noted.
+        assert_eq!(labels.get(&nos::nos("TRE_R21-Fonction"), ""), None);
+        let json: serde_json::Value = serde_json::from_slice(&labels.to_json()).unwrap();
+        assert_eq!(json[&g15]["10"], "Médecin");
+    }
+
+    #[test]
+    fn merging_keeps_the_labels_already_known() {
+        let mut a = Labels::default();
+        a.note("s", "1", "un");
+        let mut b = Labels::default();
+        b.note("s", "1", "one");
+        b.note("s", "2", "two");
+        a.merge(b);
+        assert_eq!(a.get("s", "1"), Some("un"));
+        assert_eq!(a.get("s", "2"), Some("two"));
+    }
+}
