@@ -1214,3 +1214,68 @@ async fn bulk_export_needs_every_type_and_redacts_restricted_elements() {
     assert!(!mailboxes(&format!("[{}]", full.trim_end().replace('\n', ","))).is_empty());
     assert_eq!(full.lines().count(), content.lines().count());
 }
+
+/// The first label the RPPS file gives each profession code (lines that are not UTF-8 aside).
+fn profession_labels_of_the_file(rpps: &Path) -> std::collections::BTreeMap<String, String> {
+    let text = std::fs::read(rpps).expect("read the RPPS file");
+    let mut lines = text.split(|b| *b == b'\n');
+    let header = String::from_utf8_lossy(lines.next().expect("a header"));
+    let columns: Vec<&str> = header.split('|').map(str::trim).collect();
+    let at = |name: &str| columns.iter().position(|c| *c == name).expect(name);
+    let (code, label) = (at("Code profession"), at("Libellé profession"));
+    let mut labels = std::collections::BTreeMap::new();
+    for line in lines.filter_map(|l| std::str::from_utf8(l).ok()) {
+        let fields: Vec<&str> = line.split('|').map(str::trim).collect();
+        if let (Some(c), Some(l)) = (fields.get(code), fields.get(label))
+            && !c.is_empty()
+            && !l.is_empty()
+        {
+            labels.entry(c.to_string()).or_insert_with(|| l.to_string());
+        }
+    }
+    labels
+}
+
+#[tokio::test]
+async fn the_lookup_page_and_its_labels_are_open_and_the_data_behind_them_is_not() {
+    for path in ["/", "/professionnels/pp-1-10", "/etablissements/eg-1"] {
+        let (status, headers, body) = get(path, Credential::None).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+        assert!(body.contains("<html lang=\"fr\">"), "{path}");
+        let policy = headers["content-security-policy"].to_str().unwrap();
+        assert!(policy.contains("default-src 'none'") && policy.contains("script-src 'self'"));
+    }
+    let (status, headers, _) = get("/ui/app.js", Credential::None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "text/javascript; charset=utf-8");
+    // Unchanged assets are not sent again.
+    let etag = headers["etag"].to_str().unwrap().to_owned();
+    let again = client()
+        .get(format!("{}/ui/app.js", server().base))
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+
+    // The labels: the extraction file's own, found by the system and code of the codings.
+    let (status, _, body) = get("/ui/labels.json", Credential::None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let page = json(&body);
+    assert_eq!(page["credentials"], "required");
+    let g15 = page["systems"]["profession"][0].as_str().unwrap();
+    assert!(g15.contains("TRE_G15-ProfessionSante"));
+    let expected = profession_labels_of_the_file(&common::demo().rpps);
+    assert!(expected.len() > 5, "{expected:?}");
+    for (code, label) in &expected {
+        assert_eq!(
+            page["labels"][g15][code],
+            label.as_str(),
+            "profession {code}"
+        );
+    }
+    // What the page shows still needs credentials.
+    let (status, _, _) = get("/fhir/Practitioner?name=a", Credential::None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

@@ -153,7 +153,9 @@
     let body = null;
     try { body = await response.json(); } catch (e) { body = null; }
     if (response.ok) return body;
-    const detail = outcomeText(body);
+    // The server's diagnostics (in English) help with a refused search; for the statuses below
+    // the French sentence says all a person can act on.
+    const detail = [400, 403, 422].includes(response.status) ? outcomeText(body) : '';
     const messages = {
       401: credential()
         ? "La clé ou le jeton n'est pas accepté par ce serveur (inconnu, expiré ou révoqué). Connectez-vous à nouveau."
@@ -441,7 +443,8 @@
       pagination,
       el('p', { class: 'fhir' }, el('a', { href: fhirQuery.pathname + fhirQuery.search }, 'Cette recherche dans l\'API FHIR (JSON)')));
     section.hidden = false;
-    announce(summary);
+    // The heading says it, and receives the focus (so it is read): no second announcement.
+    announce('');
     document.title = `Résultats : ${summary} · Annuaire santé`;
     $('titre-resultats').focus();
   }
@@ -630,6 +633,8 @@
     } catch (e) {
       // Codes are shown as they are.
     }
+    // An open server asks for nothing: the connection form would only be noise.
+    if (terminology.credentials === 'none' && !credential()) $('connexion').hidden = true;
     const generation = terminology.generation;
     if (generation && generation.lastUpdated) {
       $('generation').textContent = `Données à jour du ${formatDate(generation.lastUpdated)}.`;
@@ -655,6 +660,9 @@
     } catch (error) {
       if (error instanceof ApiError) showError(error);
       else showError(new ApiError(0, `La page n'a pas pu afficher la réponse (${error.message}).`));
+    } finally {
+      // Done: what the page shows is final (tests wait for this).
+      document.documentElement.dataset.etat = 'pret';
     }
   }
 

@@ -123,15 +123,21 @@ async fn icon(req: HttpRequest) -> HttpResponse {
 }
 
 /// What the page needs to show codes to people, for the generation served: its id and date,
-/// the code systems it tells apart (see [`crate::mapping::labels::systems`]) and the labels
+/// whether the API asks for credentials, the code systems it tells apart (see [`crate::mapping::labels::systems`]) and the labels
 /// (`{system: {code: label}}`). Terminology, not directory data: served without credentials,
 /// like the page itself.
 async fn labels(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let store = state.current()?;
     let info = store.info();
     let etag = format!("\"labels-{}-{}\"", info.id(), &INDEX.etag[1..13]);
+    let credentials = if state.access.policy.is_open() {
+        "none"
+    } else {
+        "required"
+    };
     let head = json!({
         "generation": {"id": info.id(), "lastUpdated": info.last_updated},
+        "credentials": credentials,
         "systems": crate::mapping::labels::systems(),
     });
     let mut body = serde_json::to_vec(&head).expect("JSON value serializes");

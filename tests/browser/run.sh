@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# The lookup page in a real browser: Debian's Chromium driven by Playwright (playwright-core),
+# with axe-core for accessibility.
+#
+#   tests/browser/run.sh [path/to/target/debug]      (default ${CARGO_TARGET_DIR:-target}/debug)
+#
+# Installs what it needs (Debian's chromium if missing, the npm packages of tests/browser from
+# its lock file), generates a dataset (fixed seed), imports it, serves it with access control
+# (two API keys: one without and one with the scope that shows MSSanté mailboxes), and runs
+# tests/browser/test/*.test.mjs with node:test. Screenshots at desktop and phone widths go to
+# ${ANNUAIRE_BROWSER_ARTIFACTS:-target/browser-artifacts}.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+BIN_DIR="${1:-${CARGO_TARGET_DIR:-$ROOT/target}/debug}"
+case "$BIN_DIR" in /*) ;; *) BIN_DIR="$PWD/$BIN_DIR" ;; esac
+PERSONS="${ANNUAIRE_BROWSER_PERSONS:-1500}"
+SEED="${ANNUAIRE_BROWSER_SEED:-20261130}"
+ARTIFACTS="${ANNUAIRE_BROWSER_ARTIFACTS:-${CARGO_TARGET_DIR:-$ROOT/target}/browser-artifacts}"
+case "$ARTIFACTS" in /*) ;; *) ARTIFACTS="$PWD/$ARTIFACTS" ;; esac
+
+step() { echo "== browser: $* ($(date -u +%H:%M:%S))"; }
+
+for tool in annuaire annuaire-generate; do
+    [[ -x "$BIN_DIR/$tool" ]] || { echo "browser: $BIN_DIR/$tool not found (cargo build --workspace)" >&2; exit 2; }
+done
+
+# --- tools -------------------------------------------------------------------------------------
+CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+if [[ ! -x "$CHROMIUM" ]]; then
+    step "installing Debian's chromium"
+    SUDO=""
+    [[ "$(id -u)" -eq 0 ]] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium > /dev/null
+fi
+"$CHROMIUM" --version
+
+step "npm ci in tests/browser"
+LOCK_SUM="$(sha256sum "$HERE/package-lock.json" | cut -d' ' -f1)"
+if [[ "$(cat "$HERE/node_modules/.browser-lock" 2>/dev/null)" != "$LOCK_SUM" ]]; then
+    (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$LOCK_SUM" > "$HERE/node_modules/.browser-lock"
+fi
+
+# --- dataset and server ------------------------------------------------------------------------
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/annuaire-browser.XXXXXX")"
+SERVER_PID=""
+cleanup() {
+    if [[ -n "$SERVER_PID" ]]; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    if [[ -z "${ANNUAIRE_BROWSER_KEEP:-}" ]]; then rm -rf "$WORK"; else echo "browser: kept $WORK" >&2; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+step "generate $PERSONS persons (seed $SEED) and import"
+EXTRACTIONS="$WORK/extractions"
+"$BIN_DIR/annuaire-generate" --persons "$PERSONS" --seed "$SEED" --out "$EXTRACTIONS"
+one() { # the single generated file matching a pattern
+    local f
+    f=$(ls "$EXTRACTIONS"/$1)
+    [[ $(wc -l <<<"$f") -eq 1 ]] || { echo "browser: expected one $1, got: $f" >&2; exit 2; }
+    echo "$f"
+}
+RPPS_FILE="$(one 'PS_LibreAcces_Personne_activite_*.txt')"
+FINESS_FILE="$(one 'etalab-cs1100507-stock-*.csv')"
+"$BIN_DIR/annuaire" import \
+    --rpps "$RPPS_FILE" \
+    --finess "$FINESS_FILE" \
+    --mssante "$(one 'Extraction_Correspondance_MSSante_*.txt')" \
+    --savoir-faire "$(one 'PS_LibreAcces_SavoirFaire_*.txt')" \
+    --diplomes "$(one 'PS_LibreAcces_Dipl_AutExerc_*.txt')" \
+    --data "$WORK/data" > "$WORK/import.log" 2>&1 || { cat "$WORK/import.log"; exit 2; }
+
+# Two keys: a front desk without the restricted scope, and a user who may see mailboxes.
+key() { head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+KEY_DESK="desk-$(key)"
+KEY_RESTRICTED="restricted-$(key)"
+sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
+cat > "$WORK/secured.toml" <<TOML
+[auth]
+[[auth.api_keys]]
+name = "front-desk"
+sha256 = "$(sha "$KEY_DESK")"
+scopes = ["system/*.rs"]
+[[auth.api_keys]]
+name = "mailboxes"
+sha256 = "$(sha "$KEY_RESTRICTED")"
+scopes = ["system/*.rs", "annuaire/restricted.read"]
+[auth.restricted]
+elements = ["Practitioner.telecom", "PractitionerRole.telecom"]
+scope = "annuaire/restricted.read"
+TOML
+
+PORT="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
+BASE="http://127.0.0.1:$PORT"
+step "serve on $BASE"
+"$BIN_DIR/annuaire" serve --data "$WORK/data" --listen "127.0.0.1:$PORT" --config "$WORK/secured.toml" \
+    > "$WORK/serve.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 300); do
+    if curl -fsS -o /dev/null "$BASE/readyz" 2>/dev/null; then break; fi
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/serve.log"; exit 2; }
+    sleep 0.2
+done
+curl -fsS -o /dev/null "$BASE/readyz" || { echo "browser: the server never became ready" >&2; cat "$WORK/serve.log"; exit 2; }
+
+# --- tests -------------------------------------------------------------------------------------
+rm -rf "$ARTIFACTS"
+mkdir -p "$ARTIFACTS"
+step "node --test tests/browser/test/*.test.mjs (screenshots in $ARTIFACTS)"
+export ANNUAIRE_URL="$BASE" ANNUAIRE_KEY_DESK="$KEY_DESK" ANNUAIRE_KEY_RESTRICTED="$KEY_RESTRICTED"
+export ANNUAIRE_RPPS_FILE="$RPPS_FILE" ANNUAIRE_FINESS_FILE="$FINESS_FILE"
+export ANNUAIRE_BROWSER_ARTIFACTS="$ARTIFACTS" CHROMIUM
+cd "$HERE"
+node --test --test-concurrency=1 --test-reporter=spec test/*.test.mjs

@@ -1,0 +1,369 @@
+// The lookup page, in Debian's Chromium driven by Playwright, against a server with access
+// control (see ../run.sh). What the page shows is checked against two oracles that do not go
+// through it: the FHIR API of the same server, and the extraction files the store was imported
+// from (the labels people read).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.ANNUAIRE_URL;
+const KEY_DESK = process.env.ANNUAIRE_KEY_DESK;
+const KEY_RESTRICTED = process.env.ANNUAIRE_KEY_RESTRICTED;
+const ARTIFACTS = process.env.ANNUAIRE_BROWSER_ARTIFACTS;
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+const DESKTOP = { width: 1280, height: 900 };
+const PHONE = { width: 390, height: 844 };
+
+let browser;
+/** Every URL any page asked for: all must be this server's. */
+const requested = [];
+
+before(async () => {
+  assert.ok(BASE && KEY_DESK && KEY_RESTRICTED && ARTIFACTS, 'run through tests/browser/run.sh');
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+// --- oracles -----------------------------------------------------------------------------------
+
+async function api(path, key = KEY_RESTRICTED) {
+  const response = await fetch(`${BASE}/fhir/${path}`, {
+    headers: { Accept: 'application/fhir+json', 'ESANTE-API-KEY': key },
+  });
+  assert.equal(response.status, 200, `${path}: ${response.status}`);
+  return response.json();
+}
+
+const total = async (path) => (await api(`${path}${path.includes('?') ? '&' : '?'}_summary=count`)).total;
+
+/** Every match of a search, following its next links (the API's own paging). */
+async function walk(path) {
+  const ids = [];
+  let url = `${BASE}/fhir/${path}`;
+  while (url) {
+    const response = await fetch(url, { headers: { Accept: 'application/fhir+json', 'ESANTE-API-KEY': KEY_RESTRICTED } });
+    const bundle = await response.json();
+    for (const e of bundle.entry || []) if (e.search?.mode === 'match') ids.push(e.resource.id);
+    url = (bundle.link || []).find((l) => l.relation === 'next')?.url;
+  }
+  return ids;
+}
+
+/** Lines of an extraction file, each decoded as UTF-8 or, failing that, Windows-1252/Latin-1
+ * (the files mix both). */
+function lines(path) {
+  const bytes = readFileSync(path);
+  const out = [];
+  let start = 0;
+  for (let i = 0; i <= bytes.length; i++) {
+    if (i === bytes.length || bytes[i] === 0x0a) {
+      const slice = bytes.subarray(start, i);
+      let text;
+      try { text = new TextDecoder('utf-8', { fatal: true }).decode(slice); } catch { text = new TextDecoder('latin1').decode(slice); }
+      out.push(text.replace(/\r$/, ''));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
+/** The value of `column` on the first RPPS row of a person, read from the file itself. */
+function rppsColumn(idNat, column) {
+  const [header, ...rows] = lines(process.env.ANNUAIRE_RPPS_FILE);
+  const names = header.split('|').map((s) => s.trim());
+  const key = names.indexOf('Identification nationale PP');
+  const wanted = names.indexOf(column);
+  const row = rows.map((r) => r.split('|')).find((f) => f[key] === idNat);
+  assert.ok(row, `no RPPS row for ${idNat}`);
+  return row[wanted].trim();
+}
+
+/** The category label the FINESS file gives an establishment. */
+function finessCategoryLabel(nofinesset) {
+  const row = lines(process.env.ANNUAIRE_FINESS_FILE)
+    .map((l) => l.split(';'))
+    .find((f) => f[0] === 'structureet' && f[1] === nofinesset);
+  assert.ok(row, `no FINESS structureet ${nofinesset}`);
+  return row[19];
+}
+
+const fold = (text) => text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+const identifier = (resource, system) => resource.identifier?.find((i) => i.system === system)?.value;
+const typedIdentifier = (resource, code) => resource.identifier?.find((i) => i.type?.coding?.some((c) => c.code === code))?.value;
+
+/** A practitioner with an RPPS number, a personal mailbox and an active activity in a FINESS
+ * establishment with a city: everything the page shows. */
+let subject;
+async function theSubject() {
+  if (subject) return subject;
+  const bundle = await api('Practitioner?mailbox-mss:contains=mssante&_count=100'
+    + '&_revinclude=PractitionerRole:practitioner&_include:iterate=PractitionerRole:organization');
+  const byRef = new Map(bundle.entry.map((e) => [`${e.resource.resourceType}/${e.resource.id}`, e.resource]));
+  for (const e of bundle.entry.filter((x) => x.search.mode === 'match')) {
+    const practitioner = e.resource;
+    const rpps = identifier(practitioner, 'https://rpps.esante.gouv.fr');
+    const mailbox = practitioner.telecom?.find((t) => t.system === 'email')?.value;
+    const role = [...byRef.values()].find((r) => r.resourceType === 'PractitionerRole' && r.active
+      && r.practitioner.reference === `Practitioner/${practitioner.id}`
+      && typedIdentifier(byRef.get(r.organization?.reference) || {}, 'FINEG')
+      && byRef.get(r.organization.reference).address?.[0]?.city);
+    if (rpps && mailbox && role) {
+      const organization = byRef.get(role.organization.reference);
+      subject = { practitioner, rpps, mailbox, role, organization };
+      return subject;
+    }
+  }
+  throw new Error('the generated dataset has no practitioner with a mailbox and a FINESS activity');
+}
+
+// --- pages -------------------------------------------------------------------------------------
+
+async function open(path, { key = KEY_DESK, viewport = DESKTOP } = {}) {
+  const context = await browser.newContext({ viewport, locale: 'fr-FR' });
+  context.on('request', (request) => requested.push(request.url()));
+  if (key) await context.addInitScript((k) => sessionStorage.setItem('annuaire.identifiant', k), key);
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.errors = errors;
+  await page.goto(`${BASE}${path}`);
+  return page;
+}
+
+async function settled(page) {
+  await page.waitForFunction(() => document.documentElement.dataset.etat === 'pret');
+  assert.deepEqual(page.errors, [], 'no script error');
+}
+
+async function close(page) {
+  await page.context().close();
+}
+
+const practitionerLinks = (page) => page.$$eval('#resultats a[href^="/professionnels/"]',
+  (links) => links.map((a) => decodeURIComponent(a.getAttribute('href').slice('/professionnels/'.length))));
+
+/** Runs axe-core in the page; fails on serious or critical violations, reports the others. */
+async function accessible(page, name) {
+  await page.evaluate(AXE_SOURCE);
+  const results = await page.evaluate(() => window.axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+  }));
+  const grave = results.violations.filter((v) => ['serious', 'critical'].includes(v.impact));
+  for (const v of results.violations) {
+    console.log(`axe ${name}: ${v.impact} ${v.id}: ${v.help} (${v.nodes.length} nodes)`);
+  }
+  assert.deepEqual(grave.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), [],
+    `${name}: serious accessibility violations`);
+  assert.ok(results.passes.length > 20, `${name}: axe ran (${results.passes.length} rules passed)`);
+}
+
+// --- tests -------------------------------------------------------------------------------------
+
+test('without credentials the page asks for them, and a key entered in the form is used', async () => {
+  const page = await open('/?recherche=professionnel&nom=a', { key: null });
+  await settled(page);
+  assert.match(await page.textContent('#etat'), /demande de se connecter/);
+  assert.equal(await page.$eval('#connexion', (d) => d.open), true, 'the connection form is opened');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'identifiant', 'and focused');
+  await page.fill('#identifiant', KEY_DESK);
+  await Promise.all([page.waitForNavigation(), page.click('#form-connexion button[type=submit]')]);
+  await settled(page);
+  const expected = await total('Practitioner?name=a');
+  assert.match(await page.textContent('#titre-resultats'), new RegExp(`${expected.toLocaleString('fr-FR')} professionnels`));
+  await close(page);
+});
+
+test('search by name: accents and case do not matter, the count is the API\'s', async () => {
+  const { practitioner } = await theSubject();
+  const family = practitioner.name[0].family;
+  const typed = fold(family);
+  const page = await open('/');
+  await settled(page);
+  await page.fill('#pro-nom', typed);
+  await Promise.all([page.waitForNavigation(), page.press('#pro-nom', 'Enter')]);
+  await settled(page);
+  const expected = await total(`Practitioner?name=${encodeURIComponent(typed)}`);
+  assert.ok(expected >= 1);
+  const heading = await page.textContent('#titre-resultats');
+  assert.match(heading, new RegExp(`${expected} professionnels? trouvés?`));
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'titre-resultats', 'focus moves to the results');
+  if (expected <= 20) assert.ok((await practitionerLinks(page)).includes(practitioner.id));
+  await close(page);
+});
+
+test('search by RPPS number finds exactly that practitioner, with the profession label of the file', async () => {
+  const { practitioner, rpps } = await theSubject();
+  const page = await open('/');
+  await settled(page);
+  await page.fill('#pro-numero', rpps);
+  await Promise.all([page.waitForNavigation(), page.click('#form-professionnel button[type=submit]')]);
+  await settled(page);
+  assert.deepEqual(await practitionerLinks(page), [practitioner.id]);
+  const idNat = identifier(practitioner, 'urn:oid:1.2.250.1.71.4.2.1');
+  const profession = rppsColumn(idNat, 'Libellé profession');
+  assert.ok(profession.length > 0);
+  assert.match(await page.textContent('#resultats .carte'), new RegExp(profession.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  await close(page);
+});
+
+test('search by city, alone and with a name, through the activities there', async () => {
+  const { practitioner, organization } = await theSubject();
+  const city = organization.address[0].city;
+  const page = await open(`/?recherche=professionnel&lieu=${encodeURIComponent(fold(city))}`);
+  await settled(page);
+  const expected = await total(`PractitionerRole?organization.address-city=${encodeURIComponent(city)}&active=true`);
+  assert.match(await page.textContent('#titre-resultats'), new RegExp(`${expected.toLocaleString('fr-FR')} activités? trouvées?`));
+  await close(page);
+
+  const named = await open('/');
+  await settled(named);
+  await named.fill('#pro-nom', practitioner.name[0].family);
+  await named.fill('#pro-lieu', city);
+  await Promise.all([named.waitForNavigation(), named.press('#pro-lieu', 'Enter')]);
+  await settled(named);
+  assert.ok((await practitionerLinks(named)).includes(practitioner.id));
+  assert.match(await named.textContent('#resultats'), new RegExp(organization.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  await close(named);
+});
+
+test('paging follows the API\'s cursors: the pages walked in the browser are the API\'s walk', async () => {
+  let letter;
+  for (const candidate of 'bcdefglmprst') {
+    const n = await total(`Practitioner?name=${candidate}`);
+    if (n > 40 && n <= 200) { letter = candidate; break; }
+  }
+  assert.ok(letter, 'a one-letter name search with 41 to 200 answers');
+  const expected = await walk(`Practitioner?name=${letter}&_sort=family,given&_count=20`);
+  const page = await open(`/?recherche=professionnel&nom=${letter}`);
+  await settled(page);
+  const seen = [];
+  let pages = 0;
+  for (;;) {
+    pages += 1;
+    assert.match(await page.textContent('.pagination') ?? '', new RegExp(`Page ${pages}`));
+    seen.push(...await practitionerLinks(page));
+    const next = await page.$('a[rel=next]');
+    if (!next) break;
+    await Promise.all([page.waitForNavigation(), next.click()]);
+    await settled(page);
+  }
+  assert.equal(pages, Math.ceil(expected.length / 20));
+  assert.deepEqual(seen, expected);
+  await close(page);
+});
+
+test('a practitioner page: identity, qualifications, activities; mailboxes only with the scope', async () => {
+  const { practitioner, rpps, mailbox, organization } = await theSubject();
+  const page = await open(`/?recherche=professionnel&numero=${rpps}`);
+  await settled(page);
+  await Promise.all([page.waitForNavigation(), page.click(`#resultats a[href="/professionnels/${practitioner.id}"]`)]);
+  await settled(page);
+  const fiche = await page.textContent('#fiche');
+  assert.match(await page.textContent('#titre-fiche'), new RegExp(practitioner.name[0].family.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  assert.match(fiche, new RegExp(`RPPS : ${rpps}`));
+  const idNat = identifier(practitioner, 'urn:oid:1.2.250.1.71.4.2.1');
+  assert.match(fiche, new RegExp(rppsColumn(idNat, 'Libellé profession')));
+  const roles = await total(`PractitionerRole?practitioner=Practitioner/${practitioner.id}`);
+  assert.match(fiche, new RegExp(`Activités \\(${roles}\\)`));
+  assert.ok(await page.$(`a[href="/etablissements/${organization.id}"]`), 'the activity links to its establishment');
+  assert.ok(await page.$(`a[href="/fhir/Practitioner/${practitioner.id}?_format=json"]`), 'links to the FHIR resource');
+  // The front desk's key lacks the scope: the API redacted the mailboxes, the page says so.
+  assert.equal(await page.$(`a[href="mailto:${mailbox}"]`), null);
+  assert.match(fiche, /Non affichées : vos droits/);
+  await page.screenshot({ path: `${ARTIFACTS}/practitioner-without-scope.png`, fullPage: true });
+  await close(page);
+
+  const allowed = await open(`/professionnels/${practitioner.id}`, { key: KEY_RESTRICTED });
+  await settled(allowed);
+  assert.ok(await allowed.$(`a[href="mailto:${mailbox}"]`), 'the mailbox is shown with the scope');
+  assert.doesNotMatch(await allowed.textContent('#fiche'), /Non affichées/);
+  await allowed.screenshot({ path: `${ARTIFACTS}/practitioner-with-scope.png`, fullPage: true });
+  await close(allowed);
+});
+
+test('an establishment: found by FINESS number and by a word of its name, with its category label and practitioners', async () => {
+  const { organization } = await theSubject();
+  const finess = typedIdentifier(organization, 'FINEG');
+  const page = await open('/');
+  await settled(page);
+  await page.fill('#etab-finess', finess);
+  await Promise.all([page.waitForNavigation(), page.press('#etab-finess', 'Enter')]);
+  await settled(page);
+  const links = await page.$$eval('#resultats a[href^="/etablissements/"]', (a) => a.map((x) => x.getAttribute('href')));
+  assert.deepEqual(links, [`/etablissements/${organization.id}`]);
+  await Promise.all([page.waitForNavigation(), page.click(`a[href="/etablissements/${organization.id}"]`)]);
+  await settled(page);
+  assert.equal((await page.textContent('#titre-fiche')).trim(), organization.name);
+  const fiche = await page.textContent('#fiche');
+  assert.match(fiche, new RegExp(`Catégorie${finessCategoryLabel(finess).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  assert.match(fiche, new RegExp(`FINESS établissement : ${finess}`));
+  const roles = await total(`PractitionerRole?organization=Organization/${organization.id}`);
+  assert.match(fiche, new RegExp(`Professionnels qui y exercent : ${roles} activités?`));
+  assert.equal((await page.$$('#fiche .liste .carte')).length, Math.min(roles, 20));
+  await close(page);
+
+  // A word from the middle of the name (the long name, `alias`, counts too).
+  const word = organization.name.split(/\s+/).filter((w) => w.length >= 4).pop() ?? organization.name;
+  const byName = await open(`/?recherche=etablissement&nom=${encodeURIComponent(fold(word))}`);
+  await settled(byName);
+  const expected = await total(`Organization?name:contains=${encodeURIComponent(fold(word))}`);
+  assert.match(await byName.textContent('#titre-resultats'), new RegExp(`${expected} établissements? trouvés?`));
+  await close(byName);
+});
+
+test('screenshots at desktop and phone widths, no serious accessibility violation, no horizontal scrolling', async () => {
+  const { practitioner, organization } = await theSubject();
+  const views = [
+    ['home', '/'],
+    ['results', `/?recherche=professionnel&nom=${encodeURIComponent(fold(practitioner.name[0].family).slice(0, 3))}`],
+    ['practitioner', `/professionnels/${practitioner.id}`],
+    ['establishment', `/etablissements/${organization.id}`],
+    ['establishments', `/?recherche=etablissement&nom=centre`],
+  ];
+  for (const [size, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
+    for (const [name, path] of views) {
+      const page = await open(path, { viewport });
+      await settled(page);
+      await page.screenshot({ path: `${ARTIFACTS}/${name}-${size}.png`, fullPage: true });
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `${name} at ${size} width scrolls sideways by ${overflow}px`);
+      await accessible(page, `${name} (${size})`);
+      await close(page);
+    }
+  }
+  const refused = await open('/?recherche=professionnel&nom=a', { key: null, viewport: PHONE });
+  await settled(refused);
+  await refused.screenshot({ path: `${ARTIFACTS}/credentials-phone.png`, fullPage: true });
+  await accessible(refused, 'credentials (phone)');
+  await close(refused);
+});
+
+test('keyboard: the first Tab reaches the skip link, which leads to the content', async () => {
+  const page = await open('/');
+  await settled(page);
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Aller au contenu');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'contenu');
+  await close(page);
+});
+
+test('the page loads nothing from elsewhere, and forbids it', async () => {
+  const response = await fetch(`${BASE}/`);
+  const policy = response.headers.get('content-security-policy');
+  assert.match(policy, /default-src 'none'/);
+  assert.match(policy, /script-src 'self'/);
+  assert.ok(requested.length > 50, `${requested.length} requests seen`);
+  const elsewhere = requested.filter((url) => !url.startsWith(`${BASE}/`));
+  assert.deepEqual(elsewhere, []);
+});
