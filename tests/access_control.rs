@@ -1245,7 +1245,11 @@ async fn the_lookup_page_and_its_labels_are_open_and_the_data_behind_them_is_not
         assert!(body.contains("<html lang=\"fr\">"), "{path}");
         let policy = headers["content-security-policy"].to_str().unwrap();
         assert!(policy.contains("default-src 'none'") && policy.contains("script-src 'self'"));
+        // The same for every caller: browsers may keep it (and check it), unlike FHIR answers.
+        assert_eq!(headers["cache-control"], "no-cache");
     }
+    let (_, headers, _) = get("/readyz", Credential::None).await;
+    assert_eq!(headers["cache-control"], "no-store");
     let (status, headers, _) = get("/ui/app.js", Credential::None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["content-type"], "text/javascript; charset=utf-8");

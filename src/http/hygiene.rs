@@ -54,16 +54,20 @@ pub async fn guard(
     let open = state.access.policy.is_open();
     let mut response = next.call(req).await?.map_into_boxed_body();
     let headers = response.headers_mut();
-    headers.insert(
-        CACHE_CONTROL,
-        HeaderValue::from_static(if open {
-            // Anyone may keep it, but must check it is still current (ETag, Last-Modified).
-            "no-cache"
-        } else {
-            // The answer depends on who asked: never stored.
-            "private, no-store"
-        }),
-    );
+    // A handler that said how its answer may be kept knows best (`/readyz`: never; the lookup
+    // page's files: they hold no directory data).
+    if !headers.contains_key(CACHE_CONTROL) {
+        headers.insert(
+            CACHE_CONTROL,
+            HeaderValue::from_static(if open {
+                // Anyone may keep it, but must check it is still current (ETag, Last-Modified).
+                "no-cache"
+            } else {
+                // The answer depends on who asked: never stored.
+                "private, no-store"
+            }),
+        );
+    }
     headers.append(
         VARY,
         HeaderValue::from_static(if open {

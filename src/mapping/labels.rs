@@ -10,7 +10,7 @@
 //! Written as `labels.json` in the generation (see [`crate::store::LABELS_FILE`]):
 //! `{"<system>": {"<code>": "<label>", ...}, ...}`, both levels sorted.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::json;
 
@@ -20,37 +20,25 @@ use crate::extract::rpps::{Col, RppsRow};
 
 use super::nos;
 
+type Codes = BTreeMap<String, String>;
+
 /// Labels by code system, then code.
 #[derive(Debug, Default, Clone)]
 pub struct Labels {
-    systems: BTreeMap<String, BTreeMap<String, String>>,
-    /// The URLs of the NOS terminologies met, by name.
-    nos_urls: BTreeMap<&'static str, String>,
+    /// Codes of NOS terminologies noted by name (most of them): a short key, hashed, where the
+    /// URLs would share a 35-byte prefix. Their URLs are built when the labels are read.
+    nos: HashMap<&'static str, Codes>,
+    /// Codes of systems noted by URL.
+    by_url: BTreeMap<String, Codes>,
+    /// The system of each savoir-faire type met (see [`nos::savoir_faire_system`]).
+    savoir_faire_systems: HashMap<String, Option<String>>,
 }
 
-/// Adds `label` for `code` in `system` unless one is known already or either is empty. Looks
-/// up before allocating: almost every row repeats known codes.
-fn insert(
-    systems: &mut BTreeMap<String, BTreeMap<String, String>>,
-    system: &str,
-    code: &str,
-    label: &str,
-) {
-    if code.is_empty() || label.is_empty() {
-        return;
-    }
-    match systems.get_mut(system) {
-        Some(codes) => {
-            if !codes.contains_key(code) {
-                codes.insert(code.to_owned(), label.to_owned());
-            }
-        }
-        None => {
-            systems.insert(
-                system.to_owned(),
-                BTreeMap::from([(code.to_owned(), label.to_owned())]),
-            );
-        }
+/// Adds `label` for `code` unless one is known already or either is empty. Looks up before
+/// allocating: almost every row repeats known codes.
+fn insert(codes: &mut Codes, code: &str, label: &str) {
+    if !code.is_empty() && !label.is_empty() && !codes.contains_key(code) {
+        codes.insert(code.to_owned(), label.to_owned());
     }
 }
 
@@ -93,13 +81,44 @@ const RPPS_CODES: [(Col, Col, &str); 7] = [
 impl Labels {
     /// Notes `label` for `code` of `system`, unless one is known already or either is empty.
     pub fn note(&mut self, system: &str, code: &str, label: &str) {
-        insert(&mut self.systems, system, code, label);
+        if code.is_empty() || label.is_empty() {
+            return;
+        }
+        match self.by_url.get_mut(system) {
+            Some(codes) => insert(codes, code, label),
+            None => {
+                let codes = self.by_url.entry(system.to_owned()).or_default();
+                insert(codes, code, label);
+            }
+        }
     }
 
-    /// [`Labels::note`] for a NOS terminology, by name; its URL is built once.
+    /// [`Labels::note`] for a NOS terminology, by name.
     fn note_nos(&mut self, name: &'static str, code: &str, label: &str) {
-        let system = self.nos_urls.entry(name).or_insert_with(|| nos::nos(name));
-        insert(&mut self.systems, system, code, label);
+        if !code.is_empty() && !label.is_empty() {
+            insert(self.nos.entry(name).or_default(), code, label);
+        }
+    }
+
+    /// [`Labels::note`] for a savoir-faire code, in the system of its type (if it has one).
+    fn note_savoir_faire(&mut self, type_code: &str, code: &str, label: &str) {
+        if code.is_empty() || label.is_empty() {
+            return;
+        }
+        if !self.savoir_faire_systems.contains_key(type_code) {
+            let system = nos::savoir_faire_system(type_code);
+            self.savoir_faire_systems
+                .insert(type_code.to_owned(), system);
+        }
+        let Some(Some(system)) = self.savoir_faire_systems.get(type_code) else {
+            return;
+        };
+        if !self.by_url.contains_key(system) {
+            self.by_url.insert(system.clone(), Codes::new());
+        }
+        if let Some(codes) = self.by_url.get_mut(system) {
+            insert(codes, code, label);
+        }
     }
 
     pub fn rpps_row(&mut self, row: &RppsRow<'_>) {
@@ -109,21 +128,16 @@ impl Labels {
         for (code, label, system) in RPPS_CODES {
             self.note_nos(system, row.get(code), row.get(label));
         }
-        let type_code = row.get(Col::TypeSavoirFaireCode);
-        let code = row.get(Col::SavoirFaireCode);
-        if code.is_empty() {
-            return;
-        }
-        if let Some(system) = nos::savoir_faire_system(type_code) {
-            self.note(&system, code, row.get(Col::SavoirFaireLabel));
-        }
+        self.note_savoir_faire(
+            row.get(Col::TypeSavoirFaireCode),
+            row.get(Col::SavoirFaireCode),
+            row.get(Col::SavoirFaireLabel),
+        );
     }
 
     pub fn savoir_faire(&mut self, row: &SavoirFaire<'_>) {
         self.note_nos("TRE_R04-TypeSavoirFaire", row.type_code, row.type_label);
-        if let Some(system) = nos::savoir_faire_system(row.type_code) {
-            self.note(&system, row.code, row.label);
-        }
+        self.note_savoir_faire(row.type_code, row.code, row.label);
     }
 
     pub fn diploma(&mut self, row: &Diploma<'_>) {
@@ -157,21 +171,39 @@ impl Labels {
 
     /// Adds the labels of `other` this set does not have.
     pub fn merge(&mut self, other: Labels) {
-        for (system, codes) in other.systems {
-            let mine = self.systems.entry(system).or_default();
+        for (name, codes) in other.nos {
+            let mine = self.nos.entry(name).or_default();
+            for (code, label) in codes {
+                mine.entry(code).or_insert(label);
+            }
+        }
+        for (system, codes) in other.by_url {
+            let mine = self.by_url.entry(system).or_default();
             for (code, label) in codes {
                 mine.entry(code).or_insert(label);
             }
         }
     }
 
+    /// Every label, by system URL then code.
+    fn by_system(&self) -> BTreeMap<String, Codes> {
+        let mut all = self.by_url.clone();
+        for (name, codes) in &self.nos {
+            let mine = all.entry(nos::nos(name)).or_default();
+            for (code, label) in codes {
+                mine.entry(code.clone()).or_insert_with(|| label.clone());
+            }
+        }
+        all
+    }
+
     /// The label of `code` in `system`.
-    pub fn get(&self, system: &str, code: &str) -> Option<&str> {
-        self.systems.get(system)?.get(code).map(String::as_str)
+    pub fn get(&self, system: &str, code: &str) -> Option<String> {
+        self.by_system().get(system)?.get(code).cloned()
     }
 
     pub fn to_json(&self) -> Vec<u8> {
-        serde_json::to_vec(&self.systems).expect("maps of strings serialize")
+        serde_json::to_vec(&self.by_system()).expect("maps of strings serialize")
     }
 }
 
@@ -233,17 +265,23 @@ mod tests {
         labels.rpps_row(&layout.split(&line).unwrap());
 
         let g15 = nos::nos("TRE_G15-ProfessionSante");
-        assert_eq!(labels.get(&g15, "10"), Some("Médecin"));
+        assert_eq!(labels.get(&g15, "10").as_deref(), Some("Médecin"));
         assert_eq!(
-            labels.get(&nos::nos("TRE_R38-SpecialiteOrdinale"), "SM26"),
+            labels
+                .get(&nos::nos("TRE_R38-SpecialiteOrdinale"), "SM26")
+                .as_deref(),
             Some("Qualifié en Médecine Générale")
         );
         assert_eq!(
-            labels.get(&nos::nos("TRE_R23-ModeExercice"), "L"),
+            labels
+                .get(&nos::nos("TRE_R23-ModeExercice"), "L")
+                .as_deref(),
             Some("Libéral")
         );
         assert_eq!(
-            labels.get(&nos::nos("TRE_R22-GenreActivite"), "GENR01"),
+            labels
+                .get(&nos::nos("TRE_R22-GenreActivite"), "GENR01")
+                .as_deref(),
             Some("Activité de soin et de pharmacie")
         );
         // Empty codes are not noted.
@@ -260,7 +298,7 @@ mod tests {
         b.note("s", "1", "one");
         b.note("s", "2", "two");
         a.merge(b);
-        assert_eq!(a.get("s", "1"), Some("un"));
-        assert_eq!(a.get("s", "2"), Some("two"));
+        assert_eq!(a.get("s", "1").as_deref(), Some("un"));
+        assert_eq!(a.get("s", "2").as_deref(), Some("two"));
     }
 }

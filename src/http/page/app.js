@@ -128,9 +128,11 @@
   // --- talking to the API ------------------------------------------------------------------
 
   class ApiError extends Error {
-    constructor(status, message) {
+    /** `detail`: the server's own words (in English), shown after the French sentence. */
+    constructor(status, message, detail = '') {
       super(message);
       this.status = status;
+      this.detail = detail;
     }
   }
 
@@ -165,14 +167,16 @@
       429: 'Trop de demandes en peu de temps : patientez quelques secondes puis réessayez.',
       503: "L'annuaire n'est pas encore prêt (données en cours de chargement) : réessayez dans un instant.",
     };
-    const known = messages[response.status];
-    throw new ApiError(response.status, [known, detail].filter(Boolean).join(' ') ||
-      `Le serveur a répondu ${response.status}.`);
+    const known = messages[response.status] || (response.status < 500
+      ? "L'annuaire n'a pas pu faire cette recherche :"
+      : `Le serveur a rencontré un problème (erreur ${response.status}) : réessayez plus tard.`);
+    throw new ApiError(response.status, known, detail);
   }
 
   function showError(error) {
     const status = $('etat');
-    status.replaceChildren(el('p', { class: 'alerte' }, error.message));
+    status.replaceChildren(el('p', { class: 'alerte' }, error.message,
+      error.detail ? [' ', el('span', { lang: 'en' }, error.detail)] : null));
     if (error.status === 401) {
       $('connexion').open = true;
       $('identifiant').focus();
@@ -289,23 +293,18 @@
     const names = words(params.get('nom'));
     const codes = ['profession', 'specialite'].map((p) => params.get(p)).filter(Boolean);
     if (!number && !place && !names.length && !codes.length) return null;
-    if (number) {
-      query.append('identifier', number);
-    }
     if (place) {
       // Practitioners of a place: their activities there, each with its practitioner.
+      if (number) query.append('practitioner.identifier', number);
       names.forEach((n) => query.append('practitioner.name', n));
       codes.forEach((c) => query.append('practitioner.qualification-code', c));
       query.append(isPostcode(place) ? 'organization.address-postalcode' : 'organization.address-city', place);
       query.append('active', 'true');
       query.append('_include', 'PractitionerRole:practitioner');
       query.append('_include', 'PractitionerRole:organization');
-      if (number) {
-        query.delete('identifier');
-        query.append('practitioner.identifier', number);
-      }
       return { type: 'PractitionerRole', query };
     }
+    if (number) query.append('identifier', number);
     names.forEach((n) => query.append('name', n));
     codes.forEach((c) => query.append('qualification-code', c));
     query.append('_sort', 'family,given');

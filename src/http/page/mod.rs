@@ -95,6 +95,8 @@ fn respond_with(
     };
     response
         .insert_header((header::ETAG, etag))
+        // The same for every caller, and no directory data: kept, but checked at each use.
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::REFERRER_POLICY, "no-referrer"));

@@ -348,6 +348,16 @@ test('screenshots at desktop and phone widths, no serious accessibility violatio
   await close(refused);
 });
 
+test('a refused search is explained in French, with the server\'s own words marked as English', async () => {
+  const page = await open('/?recherche=professionnel&nom=a&curseur=not-a-cursor');
+  await settled(page);
+  assert.match(await page.textContent('.alerte'), /n'a pas pu faire cette recherche/);
+  const detail = await page.textContent('.alerte span[lang=en]');
+  assert.ok(detail.length > 10, detail);
+  assert.equal(await page.$('#titre-resultats'), null);
+  await close(page);
+});
+
 test('keyboard: the first Tab reaches the skip link, which leads to the content', async () => {
   const page = await open('/');
   await settled(page);
