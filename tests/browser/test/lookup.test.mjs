@@ -97,6 +97,11 @@ function finessCategoryLabel(nofinesset) {
   return row[19];
 }
 
+/** A count as the page writes it (French grouping, whatever space the browser's ICU uses). */
+const count = (n) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, '[\\s\u202f\u00a0]?');
+/** `text` matched literally in a regular expression. */
+const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 const fold = (text) => text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
 const identifier = (resource, system) => resource.identifier?.find((i) => i.system === system)?.value;
 const typedIdentifier = (resource, code) => resource.identifier?.find((i) => i.type?.coding?.some((c) => c.code === code))?.value;
@@ -179,7 +184,7 @@ test('without credentials the page asks for them, and a key entered in the form 
   await Promise.all([page.waitForNavigation(), page.click('#form-connexion button[type=submit]')]);
   await settled(page);
   const expected = await total('Practitioner?name=a');
-  assert.match(await page.textContent('#titre-resultats'), new RegExp(`${expected.toLocaleString('fr-FR')} professionnels`));
+  assert.match(await page.textContent('#titre-resultats'), new RegExp(`${count(expected)} professionnels`));
   await close(page);
 });
 
@@ -195,7 +200,7 @@ test('search by name: accents and case do not matter, the count is the API\'s', 
   const expected = await total(`Practitioner?name=${encodeURIComponent(typed)}`);
   assert.ok(expected >= 1);
   const heading = await page.textContent('#titre-resultats');
-  assert.match(heading, new RegExp(`${expected} professionnels? trouvés?`));
+  assert.match(heading, new RegExp(`${count(expected)} professionnels? trouvés?`));
   assert.equal(await page.evaluate(() => document.activeElement.id), 'titre-resultats', 'focus moves to the results');
   if (expected <= 20) assert.ok((await practitionerLinks(page)).includes(practitioner.id));
   await close(page);
@@ -212,7 +217,7 @@ test('search by RPPS number finds exactly that practitioner, with the profession
   const idNat = identifier(practitioner, 'urn:oid:1.2.250.1.71.4.2.1');
   const profession = rppsColumn(idNat, 'Libellé profession');
   assert.ok(profession.length > 0);
-  assert.match(await page.textContent('#resultats .carte'), new RegExp(profession.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  assert.match(await page.textContent('#resultats .carte'), new RegExp(escape(profession)));
   await close(page);
 });
 
@@ -222,7 +227,7 @@ test('search by city, alone and with a name, through the activities there', asyn
   const page = await open(`/?recherche=professionnel&lieu=${encodeURIComponent(fold(city))}`);
   await settled(page);
   const expected = await total(`PractitionerRole?organization.address-city=${encodeURIComponent(city)}&active=true`);
-  assert.match(await page.textContent('#titre-resultats'), new RegExp(`${expected.toLocaleString('fr-FR')} activités? trouvées?`));
+  assert.match(await page.textContent('#titre-resultats'), new RegExp(`${count(expected)} activités? trouvées?`));
   await close(page);
 
   const named = await open('/');
@@ -232,7 +237,7 @@ test('search by city, alone and with a name, through the activities there', asyn
   await Promise.all([named.waitForNavigation(), named.press('#pro-lieu', 'Enter')]);
   await settled(named);
   assert.ok((await practitionerLinks(named)).includes(practitioner.id));
-  assert.match(await named.textContent('#resultats'), new RegExp(organization.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  assert.match(await named.textContent('#resultats'), new RegExp(escape(organization.name)));
   await close(named);
 });
 
@@ -269,10 +274,10 @@ test('a practitioner page: identity, qualifications, activities; mailboxes only 
   await Promise.all([page.waitForNavigation(), page.click(`#resultats a[href="/professionnels/${practitioner.id}"]`)]);
   await settled(page);
   const fiche = await page.textContent('#fiche');
-  assert.match(await page.textContent('#titre-fiche'), new RegExp(practitioner.name[0].family.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  assert.match(await page.textContent('#titre-fiche'), new RegExp(escape(practitioner.name[0].family)));
   assert.match(fiche, new RegExp(`RPPS : ${rpps}`));
   const idNat = identifier(practitioner, 'urn:oid:1.2.250.1.71.4.2.1');
-  assert.match(fiche, new RegExp(rppsColumn(idNat, 'Libellé profession')));
+  assert.match(fiche, new RegExp(escape(rppsColumn(idNat, 'Libellé profession'))));
   const roles = await total(`PractitionerRole?practitioner=Practitioner/${practitioner.id}`);
   assert.match(fiche, new RegExp(`Activités \\(${roles}\\)`));
   assert.ok(await page.$(`a[href="/etablissements/${organization.id}"]`), 'the activity links to its establishment');
@@ -305,10 +310,10 @@ test('an establishment: found by FINESS number and by a word of its name, with i
   await settled(page);
   assert.equal((await page.textContent('#titre-fiche')).trim(), organization.name);
   const fiche = await page.textContent('#fiche');
-  assert.match(fiche, new RegExp(`Catégorie${finessCategoryLabel(finess).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  assert.match(fiche, new RegExp(`Catégorie${escape(finessCategoryLabel(finess))}`));
   assert.match(fiche, new RegExp(`FINESS établissement : ${finess}`));
   const roles = await total(`PractitionerRole?organization=Organization/${organization.id}`);
-  assert.match(fiche, new RegExp(`Professionnels qui y exercent : ${roles} activités?`));
+  assert.match(fiche, new RegExp(`Professionnels qui y exercent : ${count(roles)} activités?`));
   assert.equal((await page.$$('#fiche .liste .carte')).length, Math.min(roles, 20));
   await close(page);
 
@@ -317,7 +322,7 @@ test('an establishment: found by FINESS number and by a word of its name, with i
   const byName = await open(`/?recherche=etablissement&nom=${encodeURIComponent(fold(word))}`);
   await settled(byName);
   const expected = await total(`Organization?name:contains=${encodeURIComponent(fold(word))}`);
-  assert.match(await byName.textContent('#titre-resultats'), new RegExp(`${expected} établissements? trouvés?`));
+  assert.match(await byName.textContent('#titre-resultats'), new RegExp(`${count(expected)} établissements? trouvés?`));
   await close(byName);
 });
 
