@@ -1283,3 +1283,55 @@ async fn the_lookup_page_and_its_labels_are_open_and_the_data_behind_them_is_not
     let (status, _, _) = get("/fhir/Practitioner?name=a", Credential::None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+/// Every coding of a searchset, and the path of the next page.
+async fn codings_of_pages(first: &str, element: &str) -> Vec<(String, String)> {
+    let mut codings = Vec::new();
+    let mut path = Some(first.to_owned());
+    while let Some(current) = path.take() {
+        let (status, _, body) = get(&current, Credential::Key(FULL_KEY)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let bundle = json(&body);
+        for entry in bundle["entry"].as_array().into_iter().flatten() {
+            for concept in entry["resource"][element].as_array().into_iter().flatten() {
+                let concept = if element == "qualification" {
+                    &concept["code"]
+                } else {
+                    concept
+                };
+                for coding in concept["coding"].as_array().into_iter().flatten() {
+                    codings.push((
+                        coding["system"].as_str().unwrap().to_owned(),
+                        coding["code"].as_str().unwrap().to_owned(),
+                    ));
+                }
+            }
+        }
+        path =
+            common::link(&bundle, "next").map(|url| url[url.find("/fhir/").unwrap()..].to_owned());
+    }
+    codings
+}
+
+#[tokio::test]
+async fn every_qualification_and_activity_code_served_has_its_label() {
+    // The files give a label beside every one of these codes: each must be found by the system
+    // and code of its coding, whatever terminology the mapping chose for it.
+    let (_, _, body) = get("/ui/labels.json", Credential::None).await;
+    let labels = json(&body)["labels"].clone();
+    let mut codings = codings_of_pages(
+        "/fhir/Practitioner?_count=500&_elements=qualification",
+        "qualification",
+    )
+    .await;
+    codings
+        .extend(codings_of_pages("/fhir/PractitionerRole?_count=500&_elements=code", "code").await);
+    codings.sort();
+    codings.dedup();
+    assert!(codings.len() > 50, "{} distinct codes", codings.len());
+    let missing: Vec<&(String, String)> = codings
+        .iter()
+        .filter(|(system, code)| labels[system][code].as_str().is_none_or(str::is_empty))
+        .collect();
+    assert!(missing.is_empty(), "codes without a label: {missing:?}");
+}

@@ -52,11 +52,18 @@ pub async fn guard(
         )));
     }
     let open = state.access.policy.is_open();
+    // The operators' paths and the lookup page's files say themselves how they may be kept
+    // (`/readyz`: never; the page: by anyone, as it holds no directory data). Every other
+    // answer is told here, whatever its handler said.
+    let path = req.path();
+    let own_policy = super::page::is_page(path)
+        || matches!(
+            path,
+            super::ops::HEALTH | super::ops::READY | super::ops::METRICS
+        );
     let mut response = next.call(req).await?.map_into_boxed_body();
     let headers = response.headers_mut();
-    // A handler that said how its answer may be kept knows best (`/readyz`: never; the lookup
-    // page's files: they hold no directory data).
-    if !headers.contains_key(CACHE_CONTROL) {
+    if !(own_policy && headers.contains_key(CACHE_CONTROL)) {
         headers.insert(
             CACHE_CONTROL,
             HeaderValue::from_static(if open {

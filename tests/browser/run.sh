@@ -35,7 +35,7 @@ if [[ ! -x "$CHROMIUM" ]]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium > /dev/null
 fi
-"$CHROMIUM" --version
+"$CHROMIUM" --version 2>/dev/null
 
 step "npm ci in tests/browser"
 LOCK_SUM="$(sha256sum "$HERE/package-lock.json" | cut -d' ' -f1)"
@@ -47,11 +47,12 @@ fi
 # --- dataset and server ------------------------------------------------------------------------
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/annuaire-browser.XXXXXX")"
 SERVER_PID=""
+OPEN_PID=""
 cleanup() {
-    if [[ -n "$SERVER_PID" ]]; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
+    for pid in $SERVER_PID $OPEN_PID; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
     if [[ -z "${ANNUAIRE_BROWSER_KEEP:-}" ]]; then rm -rf "$WORK"; else echo "browser: kept $WORK" >&2; fi
 }
 trap cleanup EXIT
@@ -96,24 +97,37 @@ elements = ["Practitioner.telecom", "PractitionerRole.telecom"]
 scope = "annuaire/restricted.read"
 TOML
 
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 PORT="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
 BASE="http://127.0.0.1:$PORT"
 step "serve on $BASE"
 "$BIN_DIR/annuaire" serve --data "$WORK/data" --listen "127.0.0.1:$PORT" --config "$WORK/secured.toml" \
     > "$WORK/serve.log" 2>&1 &
 SERVER_PID=$!
-for _ in $(seq 1 300); do
-    if curl -fsS -o /dev/null "$BASE/readyz" 2>/dev/null; then break; fi
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/serve.log"; exit 2; }
-    sleep 0.2
-done
-curl -fsS -o /dev/null "$BASE/readyz" || { echo "browser: the server never became ready" >&2; cat "$WORK/serve.log"; exit 2; }
+# A copy of the data served without access control, for what an open server shows.
+cp -r "$WORK/data" "$WORK/data-open"
+OPEN_PORT="$(free_port)"
+OPEN_BASE="http://127.0.0.1:$OPEN_PORT"
+"$BIN_DIR/annuaire" serve --data "$WORK/data-open" --listen "127.0.0.1:$OPEN_PORT" > "$WORK/serve-open.log" 2>&1 &
+OPEN_PID=$!
+wait_ready() { # base pid log
+    for _ in $(seq 1 300); do
+        if curl -fsS -o /dev/null "$1/readyz" 2>/dev/null; then return 0; fi
+        kill -0 "$2" 2>/dev/null || { cat "$3"; exit 2; }
+        sleep 0.2
+    done
+    echo "browser: $1 never became ready" >&2
+    cat "$3"
+    exit 2
+}
+wait_ready "$BASE" "$SERVER_PID" "$WORK/serve.log"
+wait_ready "$OPEN_BASE" "$OPEN_PID" "$WORK/serve-open.log"
 
 # --- tests -------------------------------------------------------------------------------------
 rm -rf "$ARTIFACTS"
 mkdir -p "$ARTIFACTS"
 step "node --test tests/browser/test/*.test.mjs (screenshots in $ARTIFACTS)"
-export ANNUAIRE_URL="$BASE" ANNUAIRE_KEY_DESK="$KEY_DESK" ANNUAIRE_KEY_RESTRICTED="$KEY_RESTRICTED"
+export ANNUAIRE_URL="$BASE" ANNUAIRE_OPEN_URL="$OPEN_BASE" ANNUAIRE_KEY_DESK="$KEY_DESK" ANNUAIRE_KEY_RESTRICTED="$KEY_RESTRICTED"
 export ANNUAIRE_RPPS_FILE="$RPPS_FILE" ANNUAIRE_FINESS_FILE="$FINESS_FILE"
 export ANNUAIRE_BROWSER_ARTIFACTS="$ARTIFACTS" CHROMIUM
 cd "$HERE"

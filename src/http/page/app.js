@@ -57,7 +57,8 @@
     if (!iso) return '';
     const date = new Date(iso.length === 10 ? `${iso}T00:00:00Z` : iso);
     if (Number.isNaN(date.getTime())) return iso;
-    return date.toLocaleDateString('fr-FR', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+    const text = date.toLocaleDateString('fr-FR', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+    return text.replace(/^1 /, '1er ');
   }
 
   const TITLES = { DR: 'Dr', PR: 'Pr', MME: 'Mme', M: 'M.', MLLE: 'Mlle' };
@@ -86,7 +87,19 @@
     return found ? found.value : null;
   }
 
+  /** A link to the API; on a server that asks for credentials a browser's plain navigation
+   * would be refused, so the address is shown for an HTTP client instead. */
+  function fhirLink(href, text) {
+    return terminology.credentials === 'required'
+      ? [`${text} : `, el('code', {}, href)]
+      : el('a', { href }, text);
+  }
+
   function fhirLinks(path) {
+    if (terminology.credentials === 'required') {
+      return el('p', { class: 'fhir' }, 'Ressource FHIR (avec votre clé, depuis un client HTTP) : ',
+        el('code', {}, `${FHIR}/${path}`));
+    }
     return el('p', { class: 'fhir' }, 'Ressource FHIR : ',
       el('a', { href: `${FHIR}/${path}?_format=json` }, 'JSON'), ' · ',
       el('a', { href: `${FHIR}/${path}?_format=xml` }, 'XML'));
@@ -116,7 +129,14 @@
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       const value = $('identifiant').value.trim();
-      if (value) sessionStorage.setItem(CREDENTIAL, value);
+      // HTTP headers carry visible ASCII only: anything else is not a key this server issued.
+      if (!/^[\x21-\x7e]+$/.test(value)) {
+        state.replaceChildren(el('span', { class: 'alerte', role: 'alert' },
+          "Cette clé n'est pas valable : une clé d'API ou un jeton ne contient que des lettres, des chiffres et des signes, sans espace ni accent."));
+        $('identifiant').focus();
+        return;
+      }
+      sessionStorage.setItem(CREDENTIAL, value);
       location.reload();
     });
     $('deconnexion').addEventListener('click', () => {
@@ -163,20 +183,22 @@
         ? "La clé ou le jeton n'est pas accepté par ce serveur (inconnu, expiré ou révoqué). Connectez-vous à nouveau."
         : 'Ce serveur demande de se connecter avec une clé d\'API ou un jeton d\'accès.',
       403: "Vos droits d'accès ne permettent pas cette consultation.",
-      404: "Cette fiche n'existe pas dans l'annuaire (ou plus).",
+      404: "Cette fiche n'existe pas dans l'annuaire.",
+      410: "Ce professionnel ou cet établissement ne figure plus dans l'annuaire : il en a été retiré.",
       429: 'Trop de demandes en peu de temps : patientez quelques secondes puis réessayez.',
       503: "L'annuaire n'est pas encore prêt (données en cours de chargement) : réessayez dans un instant.",
     };
     const known = messages[response.status] || (response.status < 500
-      ? "L'annuaire n'a pas pu faire cette recherche :"
+      ? `L'annuaire n'a pas pu faire cette recherche${detail ? ' :' : '.'}`
       : `Le serveur a rencontré un problème (erreur ${response.status}) : réessayez plus tard.`);
     throw new ApiError(response.status, known, detail);
   }
 
   function showError(error) {
     const status = $('etat');
-    status.replaceChildren(el('p', { class: 'alerte' }, error.message,
+    status.replaceChildren(el('p', { class: 'alerte', role: 'alert' }, error.message,
       error.detail ? [' ', el('span', { lang: 'en' }, error.detail)] : null));
+    document.title = 'Erreur · Annuaire santé';
     if (error.status === 401) {
       $('connexion').open = true;
       $('identifiant').focus();
@@ -198,10 +220,18 @@
       byReference.set(`${resource.resourceType}/${resource.id}`, resource);
       if (!entry.search || entry.search.mode === 'match') matches.push(resource);
     }
-    const next = (bundle.link || []).find((l) => l.relation === 'next');
-    let cursor = null;
-    if (next) cursor = new URL(next.url, location.href).searchParams.get('_cursor');
-    return { matches, byReference, total: bundle.total, cursor };
+    const link = (relation) => (bundle.link || []).find((l) => l.relation === relation);
+    const cursorOf = (l) => (l ? new URL(l.url, location.href).searchParams.get('_cursor') : null);
+    const next = link('next');
+    const previous = link('previous');
+    return {
+      matches,
+      byReference,
+      total: bundle.total,
+      cursor: cursorOf(next),
+      // `undefined`: no previous page; `null`: the previous page is the first.
+      previous: previous ? cursorOf(previous) : undefined,
+    };
   }
 
   const rolesOf = (byReference, practitionerRef) => [...byReference.values()].filter((r) =>
@@ -282,30 +312,37 @@
 
   // --- searches ----------------------------------------------------------------------------
 
-  const words = (text) => (text || '').split(/[\s,;]+/).filter(Boolean);
+  /** A value of a FHIR string parameter: `\`, `,`, `$` and `|` are the search syntax's own. */
+  const searchValue = (text) => text.replace(/[\\,$|]/g, '\\$&');
+  const words = (text) => (text || '').split(/[\s,;]+/).filter(Boolean).map(searchValue);
+  /** An identifier as typed, without its spaces, dots or dashes. */
+  const number = (text) => (text || '').replace(/[^0-9A-Za-z]/g, '');
+  /** A city as the files write it: words separated by spaces, not hyphens. */
+  const place = (text) => searchValue((text || '').replace(/[-\s]+/g, ' ').trim());
   const isPostcode = (text) => /^\d{1,5}$/.test(text);
 
   /** The FHIR search for the professional form, or null when no criterion is given. */
   function practitionerSearch(params) {
     const query = new URLSearchParams();
-    const number = (params.get('numero') || '').replace(/\s/g, '');
-    const place = (params.get('lieu') || '').trim();
+    const rpps = number(params.get('numero'));
+    const where = place(params.get('lieu'));
     const names = words(params.get('nom'));
     const codes = ['profession', 'specialite'].map((p) => params.get(p)).filter(Boolean);
-    if (!number && !place && !names.length && !codes.length) return null;
-    if (place) {
+    if (!rpps && !where && !names.length && !codes.length) return null;
+    const nameParameter = params.get('contient') ? 'name:contains' : 'name';
+    if (where) {
       // Practitioners of a place: their activities there, each with its practitioner.
-      if (number) query.append('practitioner.identifier', number);
-      names.forEach((n) => query.append('practitioner.name', n));
+      if (rpps) query.append('practitioner.identifier', rpps);
+      names.forEach((n) => query.append(`practitioner.${nameParameter}`, n));
       codes.forEach((c) => query.append('practitioner.qualification-code', c));
-      query.append(isPostcode(place) ? 'organization.address-postalcode' : 'organization.address-city', place);
+      query.append(isPostcode(where) ? 'organization.address-postalcode' : 'organization.address-city', where);
       query.append('active', 'true');
       query.append('_include', 'PractitionerRole:practitioner');
       query.append('_include', 'PractitionerRole:organization');
       return { type: 'PractitionerRole', query };
     }
-    if (number) query.append('identifier', number);
-    names.forEach((n) => query.append('name', n));
+    if (rpps) query.append('identifier', rpps);
+    names.forEach((n) => query.append(nameParameter, n));
     codes.forEach((c) => query.append('qualification-code', c));
     query.append('_sort', 'family,given');
     query.append('_revinclude', 'PractitionerRole:practitioner');
@@ -316,24 +353,33 @@
   function establishmentSearch(params) {
     const query = new URLSearchParams();
     const names = words(params.get('nom'));
-    const finess = (params.get('finess') || '').replace(/\s/g, '');
-    const place = (params.get('lieu') || '').trim();
-    if (!names.length && !finess && !place) return null;
+    const finess = number(params.get('finess'));
+    const where = place(params.get('lieu'));
+    if (!names.length && !finess && !where) return null;
     names.forEach((n) => query.append('name:contains', n));
     if (finess) query.append('identifier', finess);
-    if (place) query.append(isPostcode(place) ? 'address-postalcode' : 'address-city', place);
+    if (where) query.append(isPostcode(where) ? 'address-postalcode' : 'address-city', where);
     query.append('_sort', 'name');
     return { type: 'Organization', query };
   }
 
-  function pageLinks(params, cursor, path) {
+  function pageLinks(params, { cursor, previous }, path) {
     const links = [];
-    const pageNumber = Number(params.get('page') || '1');
-    if (params.get('curseur')) {
-      const first = new URLSearchParams(params);
-      first.delete('curseur');
-      first.delete('page');
+    const asked = Number.parseInt(params.get('page') || '1', 10);
+    const pageNumber = params.get('curseur') && asked > 1 ? asked : 1;
+    const first = new URLSearchParams(params);
+    first.delete('curseur');
+    first.delete('page');
+    if (previous !== undefined && pageNumber > 2) {
       links.push(el('a', { href: `${path}?${first}` }, 'Première page'));
+    }
+    if (previous !== undefined) {
+      const back = new URLSearchParams(previous ? params : first);
+      if (previous) {
+        back.set('curseur', previous);
+        back.set('page', String(pageNumber - 1));
+      }
+      links.push(el('a', { href: `${path}?${back}`, rel: 'prev' }, 'Page précédente'));
     }
     if (cursor) {
       const next = new URLSearchParams(params);
@@ -388,21 +434,31 @@
     if (params.get('curseur')) search.query.set('_cursor', params.get('curseur'));
     announce('Recherche en cours…');
     const bundle = await getJson(`${FHIR}/${search.type}?${search.query}`);
-    const { matches, byReference, total, cursor } = readBundle(bundle);
-    // One card per practitioner, in the order of the answer.
-    const cards = [];
-    const seen = new Set();
-    for (const match of matches) {
-      const practitionerRef = match.resourceType === 'Practitioner'
-        ? `Practitioner/${match.id}` : match.practitioner && match.practitioner.reference;
-      if (!practitionerRef || seen.has(practitionerRef)) continue;
-      seen.add(practitionerRef);
-      const practitioner = byReference.get(practitionerRef);
-      if (practitioner) cards.push(practitionerCard(practitioner, rolesOf(byReference, practitionerRef), byReference));
-    }
+    const page = readBundle(bundle);
+    const { matches, byReference, total } = page;
+    // One card per match, in the order of the answer: a practitioner with their activities, or,
+    // for a place, one activity there with its practitioner (who may have several).
+    const cards = matches.map((match) => {
+      if (match.resourceType === 'Practitioner') {
+        return practitionerCard(match, rolesOf(byReference, `Practitioner/${match.id}`), byReference);
+      }
+      const practitioner = match.practitioner && byReference.get(match.practitioner.reference);
+      return practitioner ? practitionerCard(practitioner, [match], byReference) : null;
+    }).filter(Boolean);
     const noun = search.type === 'PractitionerRole' ? ['activité trouvée', 'activités trouvées'] : ['professionnel trouvé', 'professionnels trouvés'];
     const summary = countText(total, matches.length, noun[0], noun[1]);
-    showResults(summary, cards, pageLinks(params, cursor, '/'), `${FHIR}/${search.type}?${search.query}`);
+    // Names are found by their start ("blanch" finds BLANCHARD); a part of a compound name
+    // ("labaux" in GODIAC-LABAUX) needs a search inside the names.
+    let suggestion = null;
+    if (total === 0 && params.get('nom') && !params.get('contient')) {
+      const inside = new URLSearchParams(params);
+      inside.set('contient', '1');
+      inside.delete('curseur');
+      inside.delete('page');
+      suggestion = el('p', {}, el('a', { href: `/?${inside}` },
+        `Chercher « ${params.get('nom')} » à l'intérieur des noms (noms composés, particules)`));
+    }
+    showResults(summary, cards, pageLinks(params, page, '/'), `${FHIR}/${search.type}?${search.query}`, suggestion);
   }
 
   function establishmentCard(org) {
@@ -427,20 +483,22 @@
     if (params.get('curseur')) search.query.set('_cursor', params.get('curseur'));
     announce('Recherche en cours…');
     const bundle = await getJson(`${FHIR}/${search.type}?${search.query}`);
-    const { matches, total, cursor } = readBundle(bundle);
+    const page = readBundle(bundle);
+    const { matches, total } = page;
     const summary = countText(total, matches.length, 'établissement trouvé', 'établissements trouvés');
-    showResults(summary, matches.map(establishmentCard), pageLinks(params, cursor, '/'), `${FHIR}/${search.type}?${search.query}`);
+    showResults(summary, matches.map(establishmentCard), pageLinks(params, page, '/'), `${FHIR}/${search.type}?${search.query}`);
   }
 
-  function showResults(summary, cards, pagination, fhirUrl) {
+  function showResults(summary, cards, pagination, fhirUrl, suggestion = null) {
     const section = $('resultats');
     const fhirQuery = new URL(fhirUrl, location.href);
     fhirQuery.searchParams.set('_format', 'json');
     section.replaceChildren(
       resultsHeading(`Résultats : ${summary}`),
       cards.length ? el('ul', { class: 'liste' }, cards) : el('p', {}, 'Aucun résultat. Essayez un nom plus court ou retirez un critère.'),
+      suggestion,
       pagination,
-      el('p', { class: 'fhir' }, el('a', { href: fhirQuery.pathname + fhirQuery.search }, 'Cette recherche dans l\'API FHIR (JSON)')));
+      el('p', { class: 'fhir' }, fhirLink(fhirQuery.pathname + fhirQuery.search, 'Cette recherche dans l\'API FHIR (JSON)')));
     section.hidden = false;
     // The heading says it, and receives the focus (so it is read): no second announcement.
     announce('');
@@ -470,7 +528,9 @@
       const service = meta && extension(meta, 'service');
       const kindCoding = kind && kind.valueCodeableConcept && (kind.valueCodeableConcept.coding || [])[0];
       const kindLabel = kindCoding ? knownLabel(kindCoding.system, kindCoding.code) : null;
-      return el('span', {}, el('a', { href: `mailto:${t.value}` }, t.value),
+      // Only a plain address becomes a link (no `?cc=` or the like from the files).
+      const address = /^[^\s?&#%:/]+@[^\s?&#%:/]+$/.test(t.value) ? t.value : null;
+      return el('span', {}, address ? el('a', { href: `mailto:${address}` }, t.value) : t.value,
         [kindLabel, service && service.valueString].filter(Boolean).length
           ? ` (${[kindLabel, service && service.valueString].filter(Boolean).join(', ')})` : '');
     });
@@ -524,8 +584,9 @@
     const practitioner = await getJson(`${FHIR}/Practitioner/${encodeURIComponent(id)}`);
     const query = new URLSearchParams({ practitioner: `Practitioner/${id}`, _include: 'PractitionerRole:organization', _count: '100' });
     const bundle = await getJson(`${FHIR}/PractitionerRole?${query}`);
-    const { matches, byReference } = readBundle(bundle);
+    const { matches, byReference, total } = readBundle(bundle);
     const roles = matches.sort((a, b) => (a.active === false) - (b.active === false));
+    const activityCount = typeof total === 'number' ? total : roles.length;
     const { professions, specialties, diplomas } = qualificationsOf(practitioner);
     const name = personName(practitioner);
     const identifiers = [
@@ -549,9 +610,11 @@
         mailboxRow(practitioner),
         ['Mise à jour', formatDate(practitioner.meta && practitioner.meta.lastUpdated)],
       ]),
-      el('h2', {}, `Activités (${roles.length})`),
+      el('h2', {}, `Activités (${activityCount})`),
       roles.length ? el('ul', { class: 'liste' }, roles.map((r) => activityItem(r, byReference)))
-        : el('p', {}, 'Aucune activité enregistrée.'));
+        : el('p', {}, 'Aucune activité enregistrée.'),
+      activityCount > roles.length
+        ? el('p', {}, `Les ${roles.length} premières sont affichées ; toutes sont dans l'API FHIR.`) : null);
     showFiche(name);
   }
 
@@ -561,14 +624,24 @@
     announce('Chargement…');
     const org = await getJson(`${FHIR}/Organization/${encodeURIComponent(id)}`);
     const s = terminology.systems;
+    // Only a reference of the expected shape is followed (with the caller's credential).
+    const legalId = /^Organization\/[A-Za-z0-9.-]{1,64}$/.test((org.partOf && org.partOf.reference) || '')
+      ? org.partOf.reference.slice('Organization/'.length) : null;
     let legal = null;
-    if (org.partOf && org.partOf.reference) {
-      try { legal = await getJson(`${FHIR}/${org.partOf.reference}`); } catch (e) { legal = null; }
+    if (legalId) {
+      try { legal = await getJson(`${FHIR}/Organization/${legalId}`); } catch (e) { legal = null; }
+    }
+    const isLegalEntity = (org.type || []).some((t) => (t.coding || []).some((c) => c.code === 'LEGAL-ENTITY'));
+    let sites = null;
+    if (isLegalEntity) {
+      const siteQuery = new URLSearchParams({ partof: `Organization/${id}`, _sort: 'name', _count: '50' });
+      sites = readBundle(await getJson(`${FHIR}/Organization?${siteQuery}`));
     }
     const query = new URLSearchParams({ organization: `Organization/${id}`, _include: 'PractitionerRole:practitioner', _count: String(PAGE_SIZE) });
     if (params.get('curseur')) query.set('_cursor', params.get('curseur'));
     const bundle = await getJson(`${FHIR}/PractitionerRole?${query}`);
-    const { matches, byReference, total, cursor } = readBundle(bundle);
+    const page = readBundle(bundle);
+    const { matches, byReference, total } = page;
 
     const kind = (code) => identifierValue(org, null, code);
     const identifiers = [
@@ -577,19 +650,28 @@
     ].filter(([, v]) => v).map(([k, v]) => `${k} : ${v}`);
     const category = (org.type || []).map((t) => conceptLabel(t, [s.categorieEtablissement])).find(Boolean);
     const sector = (org.type || []).map((t) => conceptLabel(t, [s.secteurActivite])).find(Boolean);
-    const legalId = org.partOf && org.partOf.reference ? org.partOf.reference.split('/')[1] : null;
     const legalFiness = legal && identifierValue(legal, null, 'FINEJ');
     const legalEntity = legalId ? el('a', { href: `/etablissements/${encodeURIComponent(legalId)}` },
       (legal && legal.name) || (legalFiness ? `FINESS ${legalFiness}` : legalId)) : null;
+    // One card per activity: a practitioner with two activities here appears twice, each with
+    // its own codes (mode, function).
     const practitioners = matches.map((role) => {
       const practitioner = role.practitioner && byReference.get(role.practitioner.reference);
       if (!practitioner) return null;
       const { professions } = qualificationsOf(practitioner);
+      const codes = (role.code || []).map((c) => conceptLabel(c, [s.modeExercice, s.fonction])).filter(Boolean);
       return el('li', { class: 'carte' },
         el('h3', {}, el('a', { href: `/professionnels/${encodeURIComponent(practitioner.id)}` }, personName(practitioner))),
         el('p', {}, professions.map((p) => p.text).join(', ')),
+        codes.length ? el('p', { class: 'secondaire-texte' }, codes.join(' · ')) : null,
         role.active === false ? el('p', {}, el('span', { class: 'etiquette' }, 'activité terminée')) : null);
     }).filter(Boolean);
+    const siteSection = sites ? [
+      el('h2', {}, `Établissements de cette entité juridique : ${countText(sites.total, sites.matches.length, 'établissement', 'établissements')}`),
+      sites.matches.length ? el('ul', { class: 'liste' }, sites.matches.map(establishmentCard))
+        : el('p', {}, 'Aucun établissement rattaché.'),
+      sites.cursor ? el('p', {}, 'Les 50 premiers sont affichés.') : null,
+    ] : null;
     const name = org.name || id;
     const fiche = $('fiche');
     fiche.replaceChildren(
@@ -609,28 +691,39 @@
         mailboxRow(org),
         ['Mise à jour', formatDate(org.meta && org.meta.lastUpdated)],
       ]),
-      el('h2', { id: 'titre-professionnels' }, `Professionnels qui y exercent : ${countText(total, matches.length, 'activité', 'activités')}`),
+      siteSection,
+      el('h2', { id: 'titre-professionnels', tabindex: '-1' }, `Professionnels qui y exercent : ${countText(total, matches.length, 'activité', 'activités')}`),
       practitioners.length ? el('ul', { class: 'liste' }, practitioners) : el('p', {}, 'Aucun professionnel enregistré ici.'),
-      pageLinks(params, cursor, location.pathname));
-    showFiche(name);
+      pageLinks(params, page, location.pathname));
+    // On a following page, what changed is the list: the focus goes there.
+    showFiche(name, params.get('curseur') ? 'titre-professionnels' : 'titre-fiche');
   }
 
-  function showFiche(name) {
+  function showFiche(name, focus = 'titre-fiche') {
     $('recherche').hidden = true;
     $('fiche').hidden = false;
     announce('');
     document.title = `${name} · Annuaire santé`;
-    $('titre-fiche').focus();
+    $(focus).focus();
   }
 
   // --- start -------------------------------------------------------------------------------
 
   async function loadTerminology() {
+    let loaded = false;
     try {
       const response = await fetch('/ui/labels.json', { credentials: 'omit' });
-      if (response.ok) terminology = await response.json();
+      if (response.ok) {
+        terminology = await response.json();
+        loaded = true;
+      }
     } catch (e) {
-      // Codes are shown as they are.
+      loaded = false;
+    }
+    if (!loaded) {
+      // Without them the page cannot tell professions from diplomas: say so.
+      $('etat').replaceChildren(el('p', { class: 'alerte' },
+        "Les libellés de l'annuaire n'ont pas pu être chargés : les fiches seront incomplètes. Réessayez dans un instant."));
     }
     // An open server asks for nothing: the connection form would only be noise.
     if (terminology.credentials === 'none' && !credential()) $('connexion').hidden = true;
@@ -645,8 +738,8 @@
     await loadTerminology();
     const params = new URLSearchParams(location.search);
     setUpForms(params);
-    const path = decodeURIComponent(location.pathname);
     try {
+      const path = decodeURIComponent(location.pathname);
       if (path.startsWith('/professionnels/')) {
         await showPractitioner(path.slice('/professionnels/'.length));
       } else if (path.startsWith('/etablissements/')) {
@@ -658,6 +751,7 @@
       }
     } catch (error) {
       if (error instanceof ApiError) showError(error);
+      else if (error instanceof URIError) showError(new ApiError(404, "Cette adresse n'est pas celle d'une fiche de l'annuaire."));
       else showError(new ApiError(0, `La page n'a pas pu afficher la réponse (${error.message}).`));
     } finally {
       // Done: what the page shows is final (tests wait for this).

@@ -72,6 +72,13 @@ static STYLE: LazyLock<Asset> =
 static ICON: LazyLock<Asset> =
     LazyLock::new(|| Asset::new(include_str!("icon.svg"), "image/svg+xml"));
 
+/// The code systems the page tells apart, and a digest of them for the labels' ETag.
+static SYSTEMS: LazyLock<(serde_json::Value, String)> = LazyLock::new(|| {
+    let systems = crate::mapping::labels::systems();
+    let digest = Sha256::digest(systems.to_string().as_bytes());
+    (systems, hex(&digest[..8]))
+});
+
 /// This origin only; no inline script or style, no frames, forms submit here.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
@@ -131,16 +138,18 @@ async fn icon(req: HttpRequest) -> HttpResponse {
 async fn labels(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let store = state.current()?;
     let info = store.info();
-    let etag = format!("\"labels-{}-{}\"", info.id(), &INDEX.etag[1..13]);
     let credentials = if state.access.policy.is_open() {
         "none"
     } else {
         "required"
     };
+    // The body depends on the generation, on the systems this program names, and on whether
+    // credentials are asked for.
+    let etag = format!("\"labels-{}-{}-{credentials}\"", info.id(), SYSTEMS.1);
     let head = json!({
         "generation": {"id": info.id(), "lastUpdated": info.last_updated},
         "credentials": credentials,
-        "systems": crate::mapping::labels::systems(),
+        "systems": SYSTEMS.0,
     });
     let mut body = serde_json::to_vec(&head).expect("JSON value serializes");
     body.pop(); // the closing brace: the labels follow

@@ -9,13 +9,16 @@ import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
 
 const BASE = process.env.ANNUAIRE_URL;
+/** The same data on a server without access control. */
+const OPEN_BASE = process.env.ANNUAIRE_OPEN_URL;
 const KEY_DESK = process.env.ANNUAIRE_KEY_DESK;
 const KEY_RESTRICTED = process.env.ANNUAIRE_KEY_RESTRICTED;
 const ARTIFACTS = process.env.ANNUAIRE_BROWSER_ARTIFACTS;
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 const DESKTOP = { width: 1280, height: 900 };
-const PHONE = { width: 390, height: 844 };
+// WCAG 2.1 reflow (1.4.10) is judged at 320 CSS pixels.
+const PHONE = { width: 320, height: 720 };
 
 let browser;
 /** Every URL any page asked for: all must be this server's. */
@@ -133,7 +136,7 @@ async function theSubject() {
 
 // --- pages -------------------------------------------------------------------------------------
 
-async function open(path, { key = KEY_DESK, viewport = DESKTOP } = {}) {
+async function open(path, { key = KEY_DESK, viewport = DESKTOP, base = BASE } = {}) {
   const context = await browser.newContext({ viewport, locale: 'fr-FR' });
   context.on('request', (request) => requested.push(request.url()));
   if (key) await context.addInitScript((k) => sessionStorage.setItem('annuaire.identifiant', k), key);
@@ -141,7 +144,7 @@ async function open(path, { key = KEY_DESK, viewport = DESKTOP } = {}) {
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   page.errors = errors;
-  await page.goto(`${BASE}${path}`);
+  await page.goto(`${base}${path}`);
   return page;
 }
 
@@ -184,7 +187,7 @@ test('without credentials the page asks for them, and a key entered in the form 
   await Promise.all([page.waitForNavigation(), page.click('#form-connexion button[type=submit]')]);
   await settled(page);
   const expected = await total('Practitioner?name=a');
-  assert.match(await page.textContent('#titre-resultats'), new RegExp(`${count(expected)} professionnels`));
+  assert.match(await page.textContent('#titre-resultats'), new RegExp(`^Résultats : ${count(expected)} professionnels? trouvés?$`));
   await close(page);
 });
 
@@ -198,11 +201,12 @@ test('search by name: accents and case do not matter, the count is the API\'s', 
   await Promise.all([page.waitForNavigation(), page.press('#pro-nom', 'Enter')]);
   await settled(page);
   const expected = await total(`Practitioner?name=${encodeURIComponent(typed)}`);
-  assert.ok(expected >= 1);
+  assert.ok(expected >= 1 && expected <= 20, `a full family name gives one page (${expected})`);
   const heading = await page.textContent('#titre-resultats');
-  assert.match(heading, new RegExp(`${count(expected)} professionnels? trouvés?`));
+  assert.match(heading, new RegExp(`^Résultats : ${count(expected)} professionnels? trouvés?$`));
   assert.equal(await page.evaluate(() => document.activeElement.id), 'titre-resultats', 'focus moves to the results');
-  if (expected <= 20) assert.ok((await practitionerLinks(page)).includes(practitioner.id));
+  assert.ok((await practitionerLinks(page)).includes(practitioner.id));
+  assert.equal((await practitionerLinks(page)).length, expected);
   await close(page);
 });
 
@@ -227,7 +231,9 @@ test('search by city, alone and with a name, through the activities there', asyn
   const page = await open(`/?recherche=professionnel&lieu=${encodeURIComponent(fold(city))}`);
   await settled(page);
   const expected = await total(`PractitionerRole?organization.address-city=${encodeURIComponent(city)}&active=true`);
-  assert.match(await page.textContent('#titre-resultats'), new RegExp(`${count(expected)} activités? trouvées?`));
+  assert.match(await page.textContent('#titre-resultats'), new RegExp(`^Résultats : ${count(expected)} activités? trouvées?$`));
+  // One card per activity.
+  assert.equal((await practitionerLinks(page)).length, Math.min(expected, 20));
   await close(page);
 
   const named = await open('/');
@@ -280,8 +286,10 @@ test('a practitioner page: identity, qualifications, activities; mailboxes only 
   assert.match(fiche, new RegExp(escape(rppsColumn(idNat, 'Libellé profession'))));
   const roles = await total(`PractitionerRole?practitioner=Practitioner/${practitioner.id}`);
   assert.match(fiche, new RegExp(`Activités \\(${roles}\\)`));
+  assert.equal((await page.$$('#fiche .liste .carte')).length, roles);
   assert.ok(await page.$(`a[href="/etablissements/${organization.id}"]`), 'the activity links to its establishment');
-  assert.ok(await page.$(`a[href="/fhir/Practitioner/${practitioner.id}?_format=json"]`), 'links to the FHIR resource');
+  // A protected server: a plain link would be refused, so the resource's address is given.
+  assert.ok((await page.$$eval('#fiche code', (c) => c.map((x) => x.textContent))).includes(`/fhir/Practitioner/${practitioner.id}`));
   // The front desk's key lacks the scope: the API redacted the mailboxes, the page says so.
   assert.equal(await page.$(`a[href="mailto:${mailbox}"]`), null);
   assert.match(fiche, /Non affichées : vos droits/);
@@ -313,7 +321,7 @@ test('an establishment: found by FINESS number and by a word of its name, with i
   assert.match(fiche, new RegExp(`Catégorie${escape(finessCategoryLabel(finess))}`));
   assert.match(fiche, new RegExp(`FINESS établissement : ${finess}`));
   const roles = await total(`PractitionerRole?organization=Organization/${organization.id}`);
-  assert.match(fiche, new RegExp(`Professionnels qui y exercent : ${count(roles)} activités?`));
+  assert.match(await page.textContent('#titre-professionnels'), new RegExp(`^Professionnels qui y exercent : ${count(roles)} activités?$`));
   assert.equal((await page.$$('#fiche .liste .carte')).length, Math.min(roles, 20));
   await close(page);
 
@@ -322,7 +330,7 @@ test('an establishment: found by FINESS number and by a word of its name, with i
   const byName = await open(`/?recherche=etablissement&nom=${encodeURIComponent(fold(word))}`);
   await settled(byName);
   const expected = await total(`Organization?name:contains=${encodeURIComponent(fold(word))}`);
-  assert.match(await byName.textContent('#titre-resultats'), new RegExp(`${count(expected)} établissements? trouvés?`));
+  assert.match(await byName.textContent('#titre-resultats'), new RegExp(`^Résultats : ${count(expected)} établissements? trouvés?$`));
   await close(byName);
 });
 
@@ -363,6 +371,153 @@ test('a refused search is explained in French, with the server\'s own words mark
   await close(page);
 });
 
+test('an open server: no connection form, and links to the FHIR resources that open', async () => {
+  const { practitioner } = await theSubject();
+  const page = await open(`/professionnels/${practitioner.id}`, { key: null, base: OPEN_BASE });
+  await settled(page);
+  assert.equal(await page.isVisible('#connexion'), false);
+  const href = `/fhir/Practitioner/${practitioner.id}?_format=json`;
+  assert.ok(await page.$(`a[href="${href}"]`), 'links to the FHIR resource');
+  const response = await fetch(`${OPEN_BASE}${href}`);
+  assert.equal(response.status, 200);
+  assert.equal((await response.json()).id, practitioner.id);
+  await close(page);
+});
+
+test('a refused key, an unknown page, and leaving', async () => {
+  const refused = await open('/?recherche=professionnel&nom=a', { key: 'not-a-key-of-this-server' });
+  await settled(refused);
+  assert.match(await refused.textContent('.alerte'), /n'est pas accepté/);
+  assert.equal(await refused.evaluate(() => document.activeElement.id), 'identifiant');
+  await close(refused);
+
+  const unknown = await open('/professionnels/pp-000-00');
+  await settled(unknown);
+  assert.match(await unknown.textContent('[role=alert]'), /n'existe pas/);
+  assert.equal(await unknown.title(), 'Erreur · Annuaire santé');
+  await close(unknown);
+
+  const broken = await open('/professionnels/%E0');
+  await settled(broken);
+  assert.match(await broken.textContent('[role=alert]'), /n'est pas celle d'une fiche/);
+  await close(broken);
+
+  // Logged in through the form (not by the test's start-up script, which would log in again).
+  const leaving = await open('/', { key: null });
+  await settled(leaving);
+  await leaving.click('#connexion summary');
+  await leaving.fill('#identifiant', KEY_DESK);
+  await Promise.all([leaving.waitForNavigation(), leaving.click('#form-connexion button[type=submit]')]);
+  await settled(leaving);
+  assert.equal(await leaving.evaluate(() => sessionStorage.getItem('annuaire.identifiant')), KEY_DESK);
+  assert.equal(new URL(leaving.url()).search, '', 'the key never goes into the address');
+  await leaving.click('#connexion summary');
+  await Promise.all([leaving.waitForNavigation(), leaving.click('#deconnexion')]);
+  await settled(leaving);
+  assert.equal(await leaving.evaluate(() => sessionStorage.getItem('annuaire.identifiant')), null);
+  await close(leaving);
+});
+
+test('directory text stays text: markup and odd addresses in the data are shown, never run', async () => {
+  const evil = '<img src=x onerror="window.__pwned=1">';
+  const practitioner = {
+    resourceType: 'Practitioner', id: 'pp-evil',
+    meta: { lastUpdated: '2026-11-01T00:00:00Z' },
+    identifier: [{ system: 'https://rpps.esante.gouv.fr', value: evil }],
+    name: [{ family: evil, given: ['<script>window.__pwned=2</script>'] }],
+    telecom: [{ system: 'email', value: 'x@y.fr?bcc=spy@example.org',
+      extension: [{ url: 'https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-mailbox-mss-metadata', extension: [] }] }],
+  };
+  const organization = { resourceType: 'Organization', id: 'eg-evil', name: `javascript:alert(1) ${evil}`, address: [{ line: [evil], city: evil }] };
+  const role = { resourceType: 'PractitionerRole', id: 'se-evil', active: true,
+    practitioner: { reference: 'Practitioner/pp-evil' }, organization: { reference: 'Organization/eg-evil' } };
+  const page = await open('/professionnels/pp-evil');
+  // The API's answers are replaced by crafted ones: the page's rendering alone is tested.
+  await page.route('**/fhir/Practitioner/pp-evil', (route) => route.fulfill({ contentType: 'application/fhir+json', body: JSON.stringify(practitioner) }));
+  await page.route('**/fhir/PractitionerRole?**', (route) => route.fulfill({ contentType: 'application/fhir+json', body: JSON.stringify({
+    resourceType: 'Bundle', type: 'searchset', total: 1,
+    entry: [{ resource: role, search: { mode: 'match' } }, { resource: organization, search: { mode: 'include' } }],
+  }) }));
+  await page.reload();
+  await settled(page);
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
+  assert.equal(await page.$$eval('#fiche img, #fiche script', (n) => n.length), 0);
+  assert.match(await page.textContent('#titre-fiche'), /<img src=x onerror=/);
+  assert.match(await page.textContent('#fiche'), /<script>window.__pwned=2<\/script>/);
+  assert.equal(await page.$('a[href^="mailto:"]'), null, 'an address with a query is not a link');
+  assert.match(await page.textContent('#fiche'), /x@y\.fr\?bcc=spy@example\.org/);
+  assert.equal(await page.$('a[href^="javascript:"]'), null);
+  await close(page);
+});
+
+test('a name found inside compound names when nothing starts with it', async () => {
+  // A practitioner whose family name has a second part no name starts with.
+  const entries = [];
+  let url = 'Practitioner?_count=500&_elements=name';
+  for (let pages = 0; url && pages < 3; pages++) {
+    const bundle = await api(url);
+    entries.push(...(bundle.entry || []));
+    const next = (bundle.link || []).find((l) => l.relation === 'next')?.url;
+    url = next ? next.slice(next.indexOf('/fhir/') + '/fhir/'.length) : null;
+  }
+  let target = null;
+  for (const e of entries) {
+    const family = e.resource.name?.[0]?.family || '';
+    const part = fold(family.split('-').pop());
+    if (family.includes('-') && part.length >= 4 && await total(`Practitioner?name=${encodeURIComponent(part)}`) === 0) {
+      target = { id: e.resource.id, part };
+      break;
+    }
+  }
+  assert.ok(target, 'the generated dataset has a compound family name');
+  const page = await open(`/?recherche=professionnel&nom=${encodeURIComponent(target.part)}`);
+  await settled(page);
+  assert.match(await page.textContent('#titre-resultats'), /^Résultats : 0 professionnel trouvé$/);
+  await Promise.all([page.waitForNavigation(), page.click('text=à l\'intérieur des noms')]);
+  await settled(page);
+  assert.ok((await practitionerLinks(page)).includes(target.id));
+  await close(page);
+});
+
+test('an establishment\'s practitioners page forwards and back, as the API does', async () => {
+  // The establishment with the most activities, beyond one page.
+  const orgs = await api('Organization?_count=100&_elements=id');
+  let busiest = null;
+  for (const e of orgs.entry) {
+    const n = await total(`PractitionerRole?organization=Organization/${e.resource.id}`);
+    if (n > 20 && (!busiest || n > busiest.n)) busiest = { id: e.resource.id, n };
+  }
+  assert.ok(busiest, 'an establishment with more than 20 activities');
+  const roles = await walk(`PractitionerRole?organization=Organization/${busiest.id}&_count=20`);
+  const practitionerOf = new Map();
+  for (let offset = 0; offset < roles.length; offset += 50) {
+    const ids = roles.slice(offset, offset + 50).join(',');
+    const b = await api(`PractitionerRole?_id=${ids}&_count=50`);
+    for (const e of b.entry) practitionerOf.set(e.resource.id, e.resource.practitioner.reference.split('/')[1]);
+  }
+  const expected = roles.map((r) => practitionerOf.get(r));
+  const page = await open(`/etablissements/${busiest.id}`);
+  await settled(page);
+  const cards = () => page.$$eval('#fiche .liste a[href^="/professionnels/"]',
+    (a) => a.map((x) => decodeURIComponent(x.getAttribute('href').slice('/professionnels/'.length))));
+  const seen = [...await cards()];
+  const firstPage = [...seen];
+  while (await page.$('a[rel=next]')) {
+    await Promise.all([page.waitForNavigation(), page.click('a[rel=next]')]);
+    await settled(page);
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'titre-professionnels');
+    seen.push(...await cards());
+  }
+  assert.deepEqual(seen, expected);
+  // And back: the previous pages are the same ones.
+  while (await page.$('a[rel=prev]')) {
+    await Promise.all([page.waitForNavigation(), page.click('a[rel=prev]')]);
+    await settled(page);
+  }
+  assert.deepEqual(await cards(), firstPage);
+  await close(page);
+});
+
 test('keyboard: the first Tab reaches the skip link, which leads to the content', async () => {
   const page = await open('/');
   await settled(page);
@@ -374,11 +529,17 @@ test('keyboard: the first Tab reaches the skip link, which leads to the content'
 });
 
 test('the page loads nothing from elsewhere, and forbids it', async () => {
+  const { practitioner, organization } = await theSubject();
+  for (const path of ['/', `/?recherche=professionnel&nom=a`, `/professionnels/${practitioner.id}`, `/etablissements/${organization.id}`]) {
+    const page = await open(path);
+    await settled(page);
+    await close(page);
+  }
   const response = await fetch(`${BASE}/`);
   const policy = response.headers.get('content-security-policy');
   assert.match(policy, /default-src 'none'/);
   assert.match(policy, /script-src 'self'/);
-  assert.ok(requested.length > 50, `${requested.length} requests seen`);
-  const elsewhere = requested.filter((url) => !url.startsWith(`${BASE}/`));
+  assert.ok(requested.length > 20, `${requested.length} requests seen`);
+  const elsewhere = requested.filter((url) => !url.startsWith(`${BASE}/`) && !url.startsWith(`${OPEN_BASE}/`));
   assert.deepEqual(elsewhere, []);
 });
