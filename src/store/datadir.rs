@@ -7,7 +7,8 @@
 //!   import.lock             held by the one running `annuaire import`
 //!   generations/
 //!     gen-000001/           a complete, flushed generation: sled database, resources.zst and
-//!                           resources.dict, versions.bin, history.bin, generation.json
+//!                           resources.dict, versions.bin, history.bin, labels.json (the codes'
+//!                           labels, for people), generation.json
 //!     gen-000002/
 //!     gen-000003/           being written: not in CURRENT until complete
 //!   history/

@@ -6,7 +6,8 @@
 #
 # Installs what it needs (Debian's chromium if missing, the npm packages of tests/browser from
 # its lock file), generates a dataset (fixed seed), imports it, serves it with access control
-# (two API keys: one without and one with the scope that shows MSSanté mailboxes), and runs
+# (two API keys, one without and one with the scope that shows MSSanté mailboxes, and bearer
+# tokens signed with a key made for the run), and runs
 # tests/browser/test/*.test.mjs with node:test. Screenshots at desktop and phone widths go to
 # ${ANNUAIRE_BROWSER_ARTIFACTS:-target/browser-artifacts}.
 set -euo pipefail
@@ -92,10 +93,26 @@ scopes = ["system/*.rs"]
 name = "mailboxes"
 sha256 = "$(sha "$KEY_RESTRICTED")"
 scopes = ["system/*.rs", "annuaire/restricted.read"]
+[auth.jwt]
+jwks = "jwks.json"
+issuer = "https://auth.annuaire.test"
+audience = "annuaire-browser-tests"
+algorithms = ["ES256"]
 [auth.restricted]
 elements = ["Practitioner.telecom", "PractitionerRole.telecom"]
 scope = "annuaire/restricted.read"
 TOML
+# A signing key for bearer tokens (as an identity provider such as Pro Santé Connect would
+# hold): its public half in the JWKS the server reads, its private half for the tests.
+node --input-type=module - "$WORK" <<'NODE'
+import { generateKeyPairSync } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+const dir = process.argv[2];
+const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const jwk = { ...publicKey.export({ format: 'jwk' }), kid: 'browser-tests', alg: 'ES256', use: 'sig' };
+writeFileSync(`${dir}/jwks.json`, JSON.stringify({ keys: [jwk] }));
+writeFileSync(`${dir}/signing-key.pem`, privateKey.export({ format: 'pem', type: 'pkcs8' }));
+NODE
 
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 PORT="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
@@ -128,6 +145,7 @@ rm -rf "$ARTIFACTS"
 mkdir -p "$ARTIFACTS"
 step "node --test tests/browser/test/*.test.mjs (screenshots in $ARTIFACTS)"
 export ANNUAIRE_URL="$BASE" ANNUAIRE_OPEN_URL="$OPEN_BASE" ANNUAIRE_KEY_DESK="$KEY_DESK" ANNUAIRE_KEY_RESTRICTED="$KEY_RESTRICTED"
+export ANNUAIRE_SIGNING_KEY="$WORK/signing-key.pem" ANNUAIRE_ISSUER="https://auth.annuaire.test" ANNUAIRE_AUDIENCE="annuaire-browser-tests"
 export ANNUAIRE_RPPS_FILE="$RPPS_FILE" ANNUAIRE_FINESS_FILE="$FINESS_FILE"
 export ANNUAIRE_BROWSER_ARTIFACTS="$ARTIFACTS" CHROMIUM
 cd "$HERE"

@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createPrivateKey, sign } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
 
@@ -516,6 +517,36 @@ test('an establishment\'s practitioners page forwards and back, as the API does'
   }
   assert.deepEqual(await cards(), firstPage);
   await close(page);
+});
+
+/** A bearer token as an identity provider would sign it (ES256, the run's key). */
+function token(scope) {
+  const encode = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  const signed = `${encode({ alg: 'ES256', typ: 'JWT', kid: 'browser-tests' })}.${encode({
+    iss: process.env.ANNUAIRE_ISSUER, aud: process.env.ANNUAIRE_AUDIENCE, sub: 'secretariat-cardiologie',
+    iat: now, exp: now + 600, scope,
+  })}`;
+  const key = createPrivateKey(readFileSync(process.env.ANNUAIRE_SIGNING_KEY));
+  const signature = sign('sha256', Buffer.from(signed), { key, dsaEncoding: 'ieee-p1363' });
+  return `${signed}.${signature.toString('base64url')}`;
+}
+
+test('a bearer token entered in the form is sent as one, with the rights it carries', async () => {
+  const { practitioner, mailbox } = await theSubject();
+  for (const [scope, shown] of [['system/*.rs annuaire/restricted.read', true], ['system/*.rs', false]]) {
+    const page = await open(`/professionnels/${practitioner.id}`, { key: null });
+    await settled(page);
+    assert.match(await page.textContent('.alerte'), /demande de se connecter/);
+    await page.fill('#identifiant', token(scope));
+    const sent = page.waitForRequest((r) => r.url().includes('/fhir/Practitioner/'));
+    await Promise.all([page.waitForNavigation(), page.click('#form-connexion button[type=submit]')]);
+    assert.match((await sent).headers().authorization, /^Bearer ey/);
+    await settled(page);
+    assert.match(await page.textContent('#titre-fiche'), new RegExp(escape(practitioner.name[0].family)));
+    assert.equal(Boolean(await page.$(`a[href="mailto:${mailbox}"]`)), shown, `mailbox with "${scope}"`);
+    await close(page);
+  }
 });
 
 test('keyboard: the first Tab reaches the skip link, which leads to the content', async () => {
