@@ -30,6 +30,12 @@
 
   const $ = (id) => document.getElementById(id);
 
+  /** Replaces the content of `node` (absent parts, `null` or `false`, are left out: DOM
+   * methods would write them as text). */
+  function fill(node, ...children) {
+    node.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+  }
+
   /** The label of a code, or the code itself when the files gave it none. */
   function label(system, code) {
     return knownLabel(system, code) || code;
@@ -206,7 +212,7 @@
   }
 
   function announce(text) {
-    $('etat').replaceChildren(text ? el('p', {}, text) : '');
+    fill($('etat'), text ? el('p', {}, text) : null);
   }
 
   // --- reading a Bundle --------------------------------------------------------------------
@@ -493,7 +499,7 @@
     const section = $('resultats');
     const fhirQuery = new URL(fhirUrl, location.href);
     fhirQuery.searchParams.set('_format', 'json');
-    section.replaceChildren(
+    fill(section,
       resultsHeading(`Résultats : ${summary}`),
       cards.length ? el('ul', { class: 'liste' }, cards) : el('p', {}, 'Aucun résultat. Essayez un nom plus court ou retirez un critère.'),
       suggestion,
@@ -595,7 +601,7 @@
       ['Identifiant national (IDNPS)', identifierValue(practitioner, 'urn:oid:1.2.250.1.71.4.2.1')],
     ].filter(([, v]) => v).map(([k, v]) => `${k} : ${v}`);
     const fiche = $('fiche');
-    fiche.replaceChildren(
+    fill(fiche,
       el('h1', { id: 'titre-fiche', tabindex: '-1' }, name),
       el('p', { class: 'secondaire-texte' }, 'Professionnel de santé',
         practitioner.active === false ? [' · ', el('span', { class: 'etiquette' }, 'inactif')] : null),
@@ -674,7 +680,7 @@
     ] : null;
     const name = org.name || id;
     const fiche = $('fiche');
-    fiche.replaceChildren(
+    fill(fiche,
       el('h1', { id: 'titre-fiche', tabindex: '-1' }, name),
       el('p', { class: 'secondaire-texte' }, category || 'Établissement ou structure',
         org.active === false ? [' · ', el('span', { class: 'etiquette' }, 'fermé')] : null),

@@ -152,6 +152,9 @@ async function open(path, { key = KEY_DESK, viewport = DESKTOP, base = BASE } = 
 async function settled(page) {
   await page.waitForFunction(() => document.documentElement.dataset.etat === 'pret');
   assert.deepEqual(page.errors, [], 'no script error');
+  // Nothing a program would write by mistake reaches the reader.
+  const text = await page.evaluate(() => document.body.innerText);
+  assert.doesNotMatch(text, /\bnull\b|\bundefined\b|\bNaN\b|\[object /, 'no stray value in the page');
 }
 
 async function close(page) {
