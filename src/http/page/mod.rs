@@ -29,11 +29,15 @@ pub const ICON_PATH: &str = "/ui/icon.svg";
 pub const LABELS: &str = "/ui/labels.json";
 
 /// Whether `path` is one of the page's (served without credentials: the page asks for them).
+/// Exactly the routes below: nothing else under these prefixes is let through unauthenticated.
 pub fn is_page(path: &str) -> bool {
-    path == SEARCH
-        || path.starts_with("/ui/")
-        || path.starts_with("/professionnels/")
-        || path.starts_with("/etablissements/")
+    let one_segment = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .is_some_and(|id| !id.is_empty() && !id.contains('/'))
+    };
+    matches!(path, SEARCH | SCRIPT_PATH | STYLE_PATH | ICON_PATH | LABELS)
+        || one_segment("/professionnels/")
+        || one_segment("/etablissements/")
 }
 
 /// A file of the page, with its validator.
@@ -175,4 +179,33 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route(STYLE_PATH, get().to(style))
         .route(ICON_PATH, get().to(icon))
         .route(LABELS, get().to(labels));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_page;
+
+    #[test]
+    fn only_the_page_routes_are_page_paths() {
+        for path in [
+            "/",
+            "/ui/app.js",
+            "/ui/labels.json",
+            "/professionnels/pp-1-10",
+            "/etablissements/eg-1",
+        ] {
+            assert!(is_page(path), "{path}");
+        }
+        for path in [
+            "/fhir/Practitioner",
+            "/ui/",
+            "/ui/other",
+            "/professionnels/",
+            "/professionnels/a/b",
+            "/etablissements/x/../../fhir/Practitioner",
+            "//",
+        ] {
+            assert!(!is_page(path), "{path}");
+        }
+    }
 }
