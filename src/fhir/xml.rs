@@ -20,9 +20,13 @@
 //!   `lastUpdated` when the store splices them in) lands in its place;
 //! - the XHTML narrative (`div`) is written as it is, being XHTML already.
 
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
 use quick_xml::Writer;
 use quick_xml::events::{BytesEnd, BytesStart, Event};
-use serde_json::{Map, Value};
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 pub const NAMESPACE: &str = "http://hl7.org/fhir";
 
@@ -74,17 +78,136 @@ fn io(e: impl std::fmt::Display) -> XmlError {
     XmlError(e.to_string())
 }
 
+/// The JSON, parsed for writing it out once: strings borrowed from the input where they need
+/// no unescaping, objects kept as their members in order. FHIR objects have a handful of
+/// members, so finding one by a scan costs less than hashing into a map (and building it).
+enum Value<'a> {
+    Null,
+    Bool(bool),
+    Number(serde_json::Number),
+    String(Cow<'a, str>),
+    Array(Vec<Value<'a>>),
+    Object(Map<'a>),
+}
+
+/// The members of a JSON object, in order.
+struct Map<'a>(Vec<(Cow<'a, str>, Value<'a>)>);
+
+impl<'a> Map<'a> {
+    fn get(&self, name: &str) -> Option<&Value<'a>> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    /// The `_name` companion of `name` (its id and extensions).
+    fn companion(&self, name: &str) -> Option<&Value<'a>> {
+        self.0
+            .iter()
+            .find(|(k, _)| k.strip_prefix('_') == Some(name))
+            .map(|(_, v)| v)
+    }
+
+    fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_ref())
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Value<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ValueVisitor(PhantomData))
+    }
+}
+
+struct ValueVisitor<'a>(PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for ValueVisitor<'a> {
+    type Value = Value<'a>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value<'a>, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value<'a>, E> {
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value<'a>, E> {
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value<'a>, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Value<'a>, E> {
+        Ok(Value::String(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value<'a>, E> {
+        Ok(Value::String(Cow::Owned(v.to_owned())))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value<'a>, E> {
+        Ok(Value::String(Cow::Owned(v)))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value<'a>, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value<'a>, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value<'a>, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value<'a>, A::Error> {
+        let mut members = Vec::with_capacity(map.size_hint().unwrap_or(0));
+        while let Some(Key(key)) = map.next_key()? {
+            members.push((key, map.next_value()?));
+        }
+        Ok(Value::Object(Map(members)))
+    }
+}
+
+/// An object's key, borrowed when it can be.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_str(ValueVisitor(PhantomData))
+            .and_then(|value| match value {
+                Value::String(key) => Ok(Key(key)),
+                _ => Err(serde::de::Error::custom("an object key is a string")),
+            })
+    }
+}
+
 type Out = Writer<Vec<u8>>;
 
-fn write_resource(w: &mut Out, resource: &Map<String, Value>) -> Result<(), XmlError> {
+fn write_resource(w: &mut Out, resource: &Map<'_>) -> Result<(), XmlError> {
     let Some(Value::String(rtype)) = resource.get("resourceType") else {
         return Err(XmlError("a resource without resourceType".into()));
     };
-    let mut start = BytesStart::new(rtype.as_str());
+    let mut start = BytesStart::new(rtype.as_ref());
     start.push_attribute(("xmlns", NAMESPACE));
     w.write_event(Event::Start(start)).map_err(io)?;
     write_children(w, resource, RESOURCE_HEAD, &["resourceType"])?;
-    w.write_event(Event::End(BytesEnd::new(rtype.as_str())))
+    w.write_event(Event::End(BytesEnd::new(rtype.as_ref())))
         .map_err(io)?;
     Ok(())
 }
@@ -93,14 +216,14 @@ fn write_resource(w: &mut Out, resource: &Map<String, Value>) -> Result<(), XmlE
 /// order; `skip` (and every `_name` companion) are not children.
 fn write_children(
     w: &mut Out,
-    object: &Map<String, Value>,
+    object: &Map<'_>,
     head: &[&str],
     skip: &[&str],
 ) -> Result<(), XmlError> {
     let mut names: Vec<&str> = head
         .iter()
         .copied()
-        .filter(|name| object.contains_key(*name) || object.contains_key(&format!("_{name}")))
+        .filter(|name| object.contains_key(name) || object.companion(name).is_some())
         .collect();
     for key in object.keys() {
         let name = key.strip_prefix('_').unwrap_or(key);
@@ -109,7 +232,7 @@ fn write_children(
         }
     }
     for name in names {
-        write_property(w, name, object.get(name), object.get(&format!("_{name}")))?;
+        write_property(w, name, object.get(name), object.companion(name))?;
     }
     Ok(())
 }
@@ -118,8 +241,8 @@ fn write_children(
 fn write_property(
     w: &mut Out,
     name: &str,
-    value: Option<&Value>,
-    companion: Option<&Value>,
+    value: Option<&Value<'_>>,
+    companion: Option<&Value<'_>>,
 ) -> Result<(), XmlError> {
     match (value, companion) {
         (Some(Value::Array(items)), companion) => {
@@ -149,8 +272,8 @@ fn write_property(
 fn write_element(
     w: &mut Out,
     name: &str,
-    value: Option<&Value>,
-    companion: Option<&Value>,
+    value: Option<&Value<'_>>,
+    companion: Option<&Value<'_>>,
 ) -> Result<(), XmlError> {
     let companion = match companion {
         Some(Value::Object(c)) => Some(c),
@@ -174,17 +297,17 @@ fn write_element(
     }
 }
 
-fn primitive_text(value: &Value) -> Option<String> {
+fn primitive_text<'v>(value: &'v Value<'_>) -> Option<Cow<'v, str>> {
     match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
+        Value::String(s) => Some(Cow::Borrowed(s.as_ref())),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
+        Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
         _ => None,
     }
 }
 
 /// A datatype or backbone element: `id` (and an extension's `url`) as attributes.
-fn write_complex(w: &mut Out, name: &str, object: &Map<String, Value>) -> Result<(), XmlError> {
+fn write_complex(w: &mut Out, name: &str, object: &Map<'_>) -> Result<(), XmlError> {
     let mut start = BytesStart::new(name);
     let mut attributes = vec!["id"];
     if name == "extension" || name == "modifierExtension" {
@@ -192,7 +315,7 @@ fn write_complex(w: &mut Out, name: &str, object: &Map<String, Value>) -> Result
     }
     for attribute in &attributes {
         if let Some(Value::String(value)) = object.get(*attribute) {
-            start.push_attribute((*attribute, value.as_str()));
+            start.push_attribute((*attribute, value.as_ref()));
         }
     }
     let has_children = object
@@ -210,15 +333,15 @@ fn write_complex(w: &mut Out, name: &str, object: &Map<String, Value>) -> Result
 fn write_primitive(
     w: &mut Out,
     name: &str,
-    value: Option<String>,
-    companion: Option<&Map<String, Value>>,
+    value: Option<Cow<'_, str>>,
+    companion: Option<&Map<'_>>,
 ) -> Result<(), XmlError> {
     let mut start = BytesStart::new(name);
     if let Some(Value::String(id)) = companion.and_then(|c| c.get("id")) {
-        start.push_attribute(("id", id.as_str()));
+        start.push_attribute(("id", id.as_ref()));
     }
     if let Some(value) = &value {
-        start.push_attribute(("value", value.as_str()));
+        start.push_attribute(("value", value.as_ref()));
     }
     let extended = companion.is_some_and(|c| c.keys().any(|k| k != "id"));
     if !extended {
@@ -259,6 +382,20 @@ mod tests {
                 r#"</Practitioner>"#
             )
         );
+    }
+
+    #[test]
+    fn escaped_strings_numbers_and_keys_read_as_json_reads_them() {
+        // Strings with escapes are unescaped (not borrowed), numbers keep serde_json's text.
+        let out = xml(
+            r#"{"resourceType":"Basic","id":"b","n\u0061me":[{"text":"a\"b\u00e9<\n"}],"valueDecimal":1.50,"count":-3,"big":18446744073709551615}"#,
+        );
+        assert!(out.contains(r#"<name><text value="a&quot;bé&lt;"#), "{out}");
+        assert!(out.contains(r#"<valueDecimal value="1.5"/>"#), "{out}");
+        assert!(out.contains(r#"<count value="-3"/>"#), "{out}");
+        assert!(out.contains(r#"<big value="18446744073709551615"/>"#), "{out}");
+        assert!(from_json(b"[1]").is_err());
+        assert!(from_json(br#"{"resourceType":"Basic","a":}"#).is_err());
     }
 
     #[test]
