@@ -393,7 +393,10 @@ mod tests {
         assert!(out.contains(r#"<name><text value="a&quot;bé&lt;"#), "{out}");
         assert!(out.contains(r#"<valueDecimal value="1.5"/>"#), "{out}");
         assert!(out.contains(r#"<count value="-3"/>"#), "{out}");
-        assert!(out.contains(r#"<big value="18446744073709551615"/>"#), "{out}");
+        assert!(
+            out.contains(r#"<big value="18446744073709551615"/>"#),
+            "{out}"
+        );
         assert!(from_json(b"[1]").is_err());
         assert!(from_json(br#"{"resourceType":"Basic","a":}"#).is_err());
     }
