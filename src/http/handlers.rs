@@ -517,7 +517,11 @@ pub(super) fn fhir_base(req: &HttpRequest) -> String {
 }
 
 /// `If-None-Match` (weak comparison, `*`) or, without it, `If-Modified-Since`.
-fn not_modified(req: &HttpRequest, etag: &str, last_modified: Option<SystemTime>) -> bool {
+pub(super) fn not_modified(
+    req: &HttpRequest,
+    etag: &str,
+    last_modified: Option<SystemTime>,
+) -> bool {
     if let Some(value) = req
         .headers()
         .get(header::IF_NONE_MATCH)

@@ -42,6 +42,25 @@ fn insert(codes: &mut Codes, code: &str, label: &str) {
     }
 }
 
+/// [`insert`] into the codes of `system`, created on first use; the system's URL is copied
+/// only then.
+fn note_by_url(by_url: &mut BTreeMap<String, Codes>, system: &str, code: &str, label: &str) {
+    if code.is_empty() || label.is_empty() {
+        return;
+    }
+    match by_url.get_mut(system) {
+        Some(codes) => insert(codes, code, label),
+        None => insert(by_url.entry(system.to_owned()).or_default(), code, label),
+    }
+}
+
+/// Adds the labels of `other` that `mine` does not have.
+fn add_missing(mine: &mut Codes, other: Codes) {
+    for (code, label) in other {
+        mine.entry(code).or_insert(label);
+    }
+}
+
 /// The RPPS columns holding a code with its label, and the NOS terminology of the code (the one
 /// the mapping puts it in).
 const RPPS_CODES: [(Col, Col, &str); 7] = [
@@ -81,16 +100,7 @@ const RPPS_CODES: [(Col, Col, &str); 7] = [
 impl Labels {
     /// Notes `label` for `code` of `system`, unless one is known already or either is empty.
     pub fn note(&mut self, system: &str, code: &str, label: &str) {
-        if code.is_empty() || label.is_empty() {
-            return;
-        }
-        match self.by_url.get_mut(system) {
-            Some(codes) => insert(codes, code, label),
-            None => {
-                let codes = self.by_url.entry(system.to_owned()).or_default();
-                insert(codes, code, label);
-            }
-        }
+        note_by_url(&mut self.by_url, system, code, label);
     }
 
     /// [`Labels::note`] for a NOS terminology, by name.
@@ -110,14 +120,8 @@ impl Labels {
             self.savoir_faire_systems
                 .insert(type_code.to_owned(), system);
         }
-        let Some(Some(system)) = self.savoir_faire_systems.get(type_code) else {
-            return;
-        };
-        if !self.by_url.contains_key(system) {
-            self.by_url.insert(system.clone(), Codes::new());
-        }
-        if let Some(codes) = self.by_url.get_mut(system) {
-            insert(codes, code, label);
+        if let Some(Some(system)) = self.savoir_faire_systems.get(type_code) {
+            note_by_url(&mut self.by_url, system, code, label);
         }
     }
 
@@ -172,16 +176,10 @@ impl Labels {
     /// Adds the labels of `other` this set does not have.
     pub fn merge(&mut self, other: Labels) {
         for (name, codes) in other.nos {
-            let mine = self.nos.entry(name).or_default();
-            for (code, label) in codes {
-                mine.entry(code).or_insert(label);
-            }
+            add_missing(self.nos.entry(name).or_default(), codes);
         }
         for (system, codes) in other.by_url {
-            let mine = self.by_url.entry(system).or_default();
-            for (code, label) in codes {
-                mine.entry(code).or_insert(label);
-            }
+            add_missing(self.by_url.entry(system).or_default(), codes);
         }
     }
 
@@ -197,7 +195,8 @@ impl Labels {
         all
     }
 
-    /// The label of `code` in `system`.
+    /// The label of `code` in `system` (builds every URL: for tests).
+    #[cfg(test)]
     pub fn get(&self, system: &str, code: &str) -> Option<String> {
         self.by_system().get(system)?.get(code).cloned()
     }

@@ -430,17 +430,24 @@
         activities.map((r) => activityLine(r, byReference))) : null);
   }
 
-  async function runPractitionerSearch(params) {
-    const search = practitionerSearch(params);
+  /** The page of `search` the address asks for (`curseur`), read; `null` (and the person told
+   * what is missing) when the form gave no criterion. */
+  async function searchPage(search, params, missing) {
     if (!search) {
-      announce('Indiquez au moins un critère : un nom, un numéro, une profession ou un lieu.');
-      return;
+      announce(missing);
+      return null;
     }
     search.query.set('_count', String(PAGE_SIZE));
     if (params.get('curseur')) search.query.set('_cursor', params.get('curseur'));
     announce('Recherche en cours…');
-    const bundle = await getJson(`${FHIR}/${search.type}?${search.query}`);
-    const page = readBundle(bundle);
+    return readBundle(await getJson(`${FHIR}/${search.type}?${search.query}`));
+  }
+
+  async function runPractitionerSearch(params) {
+    const search = practitionerSearch(params);
+    const page = await searchPage(search, params,
+      'Indiquez au moins un critère : un nom, un numéro, une profession ou un lieu.');
+    if (!page) return;
     const { matches, byReference, total } = page;
     // One card per match, in the order of the answer: a practitioner with their activities, or,
     // for a place, one activity there with its practitioner (who may have several).
@@ -481,15 +488,9 @@
 
   async function runEstablishmentSearch(params) {
     const search = establishmentSearch(params);
-    if (!search) {
-      announce('Indiquez au moins un critère : un nom, un numéro FINESS ou un lieu.');
-      return;
-    }
-    search.query.set('_count', String(PAGE_SIZE));
-    if (params.get('curseur')) search.query.set('_cursor', params.get('curseur'));
-    announce('Recherche en cours…');
-    const bundle = await getJson(`${FHIR}/${search.type}?${search.query}`);
-    const page = readBundle(bundle);
+    const page = await searchPage(search, params,
+      'Indiquez au moins un critère : un nom, un numéro FINESS ou un lieu.');
+    if (!page) return;
     const { matches, total } = page;
     const summary = countText(total, matches.length, 'établissement trouvé', 'établissements trouvés');
     showResults(summary, matches.map(establishmentCard), pageLinks(params, page, '/'), `${FHIR}/${search.type}?${search.query}`);

@@ -94,11 +94,7 @@ fn respond_with(
     content_type: &'static str,
     body: &[u8],
 ) -> HttpResponse {
-    let held = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag));
+    let held = super::handlers::not_modified(req, etag, None);
     let mut response = if held {
         HttpResponse::NotModified()
     } else {
