@@ -36,7 +36,9 @@ if ! command -v haproxy >/dev/null; then
     $SUDO apt-get install -y -q haproxy >/dev/null 2>&1 \
         || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q haproxy >/dev/null; }
 fi
-haproxy -v | head -1
+# sed reads the whole output: `head -1` would close the pipe early and, under pipefail, the
+# SIGPIPE haproxy gets when it writes its second line would fail the run (exit 141).
+haproxy -v | sed -n 1p
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/annuaire-lb.XXXXXX")"
 declare -a PIDS=("" "" "" "")
