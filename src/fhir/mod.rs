@@ -2,6 +2,7 @@
 //! elements, and logical ids.
 
 mod id;
+pub mod node;
 mod resource_type;
 pub mod xml;
 

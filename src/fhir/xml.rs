@@ -21,12 +21,11 @@
 //! - the XHTML narrative (`div`) is written as it is, being XHTML already.
 
 use std::borrow::Cow;
-use std::fmt;
-use std::marker::PhantomData;
 
 use quick_xml::Writer;
 use quick_xml::events::{BytesEnd, BytesStart, Event};
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use super::node::{Members, Node};
 
 pub const NAMESPACE: &str = "http://hl7.org/fhir";
 
@@ -58,8 +57,8 @@ impl XmlError {
 
 /// The XML of one resource given as JSON bytes.
 pub fn from_json(json: &[u8]) -> Result<Vec<u8>, XmlError> {
-    let value: Value = serde_json::from_slice(json).map_err(|e| XmlError(e.to_string()))?;
-    let Value::Object(resource) = value else {
+    let value = Node::parse(json).map_err(io)?;
+    let Node::Object(resource) = value else {
         return Err(XmlError("not a JSON object".into()));
     };
     let mut writer = Writer::new(Vec::with_capacity(json.len() * 3 / 2));
@@ -78,129 +77,10 @@ fn io(e: impl std::fmt::Display) -> XmlError {
     XmlError(e.to_string())
 }
 
-/// The JSON, parsed for writing it out once: strings borrowed from the input where they need
-/// no unescaping, objects kept as their members in order. FHIR objects have a handful of
-/// members, so finding one by a scan costs less than hashing into a map (and building it).
-enum Value<'a> {
-    Null,
-    Bool(bool),
-    Number(serde_json::Number),
-    String(Cow<'a, str>),
-    Array(Vec<Value<'a>>),
-    Object(Map<'a>),
-}
-
-/// The members of a JSON object, in order.
-struct Map<'a>(Vec<(Cow<'a, str>, Value<'a>)>);
-
-impl<'a> Map<'a> {
-    fn get(&self, name: &str) -> Option<&Value<'a>> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v)
-    }
-
-    /// The `_name` companion of `name` (its id and extensions).
-    fn companion(&self, name: &str) -> Option<&Value<'a>> {
-        self.0
-            .iter()
-            .find(|(k, _)| k.strip_prefix('_') == Some(name))
-            .map(|(_, v)| v)
-    }
-
-    fn contains_key(&self, name: &str) -> bool {
-        self.get(name).is_some()
-    }
-
-    fn keys(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|(k, _)| k.as_ref())
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Value<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ValueVisitor(PhantomData))
-    }
-}
-
-struct ValueVisitor<'a>(PhantomData<&'a ()>);
-
-impl<'de: 'a, 'a> Visitor<'de> for ValueVisitor<'a> {
-    type Value = Value<'a>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E>(self, v: bool) -> Result<Value<'a>, E> {
-        Ok(Value::Bool(v))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Value<'a>, E> {
-        Ok(Value::Number(v.into()))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Value<'a>, E> {
-        Ok(Value::Number(v.into()))
-    }
-
-    fn visit_f64<E>(self, v: f64) -> Result<Value<'a>, E> {
-        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
-    }
-
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Value<'a>, E> {
-        Ok(Value::String(Cow::Borrowed(v)))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Value<'a>, E> {
-        Ok(Value::String(Cow::Owned(v.to_owned())))
-    }
-
-    fn visit_string<E>(self, v: String) -> Result<Value<'a>, E> {
-        Ok(Value::String(Cow::Owned(v)))
-    }
-
-    fn visit_unit<E>(self) -> Result<Value<'a>, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_none<E>(self) -> Result<Value<'a>, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value<'a>, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(item) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Value::Array(items))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value<'a>, A::Error> {
-        let mut members = Vec::with_capacity(map.size_hint().unwrap_or(0));
-        while let Some(Key(key)) = map.next_key()? {
-            members.push((key, map.next_value()?));
-        }
-        Ok(Value::Object(Map(members)))
-    }
-}
-
-/// An object's key, borrowed when it can be.
-struct Key<'a>(Cow<'a, str>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer
-            .deserialize_str(ValueVisitor(PhantomData))
-            .and_then(|value| match value {
-                Value::String(key) => Ok(Key(key)),
-                _ => Err(serde::de::Error::custom("an object key is a string")),
-            })
-    }
-}
-
 type Out = Writer<Vec<u8>>;
 
-fn write_resource(w: &mut Out, resource: &Map<'_>) -> Result<(), XmlError> {
-    let Some(Value::String(rtype)) = resource.get("resourceType") else {
+fn write_resource(w: &mut Out, resource: &Members<'_>) -> Result<(), XmlError> {
+    let Some(Node::String(rtype)) = resource.get("resourceType") else {
         return Err(XmlError("a resource without resourceType".into()));
     };
     let mut start = BytesStart::new(rtype.as_ref());
@@ -216,7 +96,7 @@ fn write_resource(w: &mut Out, resource: &Map<'_>) -> Result<(), XmlError> {
 /// order; `skip` (and every `_name` companion) are not children.
 fn write_children(
     w: &mut Out,
-    object: &Map<'_>,
+    object: &Members<'_>,
     head: &[&str],
     skip: &[&str],
 ) -> Result<(), XmlError> {
@@ -241,13 +121,13 @@ fn write_children(
 fn write_property(
     w: &mut Out,
     name: &str,
-    value: Option<&Value<'_>>,
-    companion: Option<&Value<'_>>,
+    value: Option<&Node<'_>>,
+    companion: Option<&Node<'_>>,
 ) -> Result<(), XmlError> {
     match (value, companion) {
-        (Some(Value::Array(items)), companion) => {
+        (Some(Node::Array(items)), companion) => {
             let companions = match companion {
-                Some(Value::Array(c)) => c.as_slice(),
+                Some(Node::Array(c)) => c.as_slice(),
                 _ => &[],
             };
             for (i, item) in items.iter().enumerate() {
@@ -259,7 +139,7 @@ fn write_property(
             }
             Ok(())
         }
-        (None, Some(Value::Array(companions))) => {
+        (None, Some(Node::Array(companions))) => {
             for companion in companions {
                 write_element(w, name, None, Some(companion))?;
             }
@@ -272,49 +152,49 @@ fn write_property(
 fn write_element(
     w: &mut Out,
     name: &str,
-    value: Option<&Value<'_>>,
-    companion: Option<&Value<'_>>,
+    value: Option<&Node<'_>>,
+    companion: Option<&Node<'_>>,
 ) -> Result<(), XmlError> {
     let companion = match companion {
-        Some(Value::Object(c)) => Some(c),
+        Some(Node::Object(c)) => Some(c),
         _ => None,
     };
     match value {
-        Some(Value::Object(object)) if object.contains_key("resourceType") => {
+        Some(Node::Object(object)) if object.contains_key("resourceType") => {
             w.write_event(Event::Start(BytesStart::new(name)))
                 .map_err(io)?;
             write_resource(w, object)?;
             w.write_event(Event::End(BytesEnd::new(name))).map_err(io)
         }
-        Some(Value::Object(object)) => write_complex(w, name, object),
-        Some(Value::String(text)) if name == "div" => {
+        Some(Node::Object(object)) => write_complex(w, name, object),
+        Some(Node::String(text)) if name == "div" => {
             // The narrative is XHTML already (its own namespace): written as is.
             w.get_mut().extend_from_slice(text.as_bytes());
             Ok(())
         }
-        Some(Value::Array(_)) => Err(XmlError(format!("an array inside an array at `{name}`"))),
+        Some(Node::Array(_)) => Err(XmlError(format!("an array inside an array at `{name}`"))),
         primitive => write_primitive(w, name, primitive.and_then(primitive_text), companion),
     }
 }
 
-fn primitive_text<'v>(value: &'v Value<'_>) -> Option<Cow<'v, str>> {
+fn primitive_text<'v>(value: &'v Node<'_>) -> Option<Cow<'v, str>> {
     match value {
-        Value::String(s) => Some(Cow::Borrowed(s.as_ref())),
-        Value::Number(n) => Some(Cow::Owned(n.to_string())),
-        Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+        Node::String(s) => Some(Cow::Borrowed(s.as_ref())),
+        Node::Number(n) => Some(Cow::Owned(n.to_string())),
+        Node::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
         _ => None,
     }
 }
 
 /// A datatype or backbone element: `id` (and an extension's `url`) as attributes.
-fn write_complex(w: &mut Out, name: &str, object: &Map<'_>) -> Result<(), XmlError> {
+fn write_complex(w: &mut Out, name: &str, object: &Members<'_>) -> Result<(), XmlError> {
     let mut start = BytesStart::new(name);
     let mut attributes = vec!["id"];
     if name == "extension" || name == "modifierExtension" {
         attributes.push("url");
     }
     for attribute in &attributes {
-        if let Some(Value::String(value)) = object.get(*attribute) {
+        if let Some(Node::String(value)) = object.get(attribute) {
             start.push_attribute((*attribute, value.as_ref()));
         }
     }
@@ -334,10 +214,10 @@ fn write_primitive(
     w: &mut Out,
     name: &str,
     value: Option<Cow<'_, str>>,
-    companion: Option<&Map<'_>>,
+    companion: Option<&Members<'_>>,
 ) -> Result<(), XmlError> {
     let mut start = BytesStart::new(name);
-    if let Some(Value::String(id)) = companion.and_then(|c| c.get("id")) {
+    if let Some(Node::String(id)) = companion.and_then(|c| c.get("id")) {
         start.push_attribute(("id", id.as_ref()));
     }
     if let Some(value) = &value {

@@ -3,7 +3,7 @@
 //! `value[x]`). The path inside `where()` may itself hold `where()`s; the condition holds when
 //! any value the path yields equals the literal. It runs at import time only (indexing), never on the request path.
 
-use super::node::Node;
+use crate::fhir::node::Node;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Step {

@@ -20,10 +20,10 @@ use std::sync::Mutex;
 use roaring::RoaringBitmap;
 
 use super::engine::NO_VALUE;
-use super::node::Node;
 use super::params::{ParamType, Registry, SearchParam};
 use super::terms::{self, FOLDED, index_terms};
 use crate::fhir::ResourceType;
+use crate::fhir::node::Node;
 use crate::parallel::run_parallel;
 use crate::progress::{Progress, Unit};
 use crate::store::record::write_versioned;

@@ -14,7 +14,6 @@ pub mod fold;
 pub mod history;
 pub mod index;
 pub mod limits;
-pub mod node;
 pub mod page;
 pub mod params;
 pub mod query;

@@ -20,9 +20,9 @@
 use super::date::{self, Range};
 use super::expr;
 use super::fold::fold;
-use super::node::Node;
 use super::params::{ParamType, SearchParam};
 use crate::fhir::ResourceType;
+use crate::fhir::node::Node;
 
 pub const FOLDED: u8 = b'n';
 pub const EXACT: u8 = b'x';
