@@ -67,33 +67,33 @@ const RPPS_CODES: [(Col, Col, &str); 7] = [
     (
         Col::CategorieCode,
         Col::CategorieLabel,
-        "TRE_R09-CategorieProfessionnelle",
+        nos::CATEGORIE_PROFESSIONNELLE,
     ),
     (
         Col::TypeSavoirFaireCode,
         Col::TypeSavoirFaireLabel,
-        "TRE_R04-TypeSavoirFaire",
+        nos::TYPE_SAVOIR_FAIRE,
     ),
     (
         Col::ModeExerciceCode,
         Col::ModeExerciceLabel,
-        "TRE_R23-ModeExercice",
+        nos::MODE_EXERCICE,
     ),
     (
         Col::SecteurActiviteCode,
         Col::SecteurActiviteLabel,
-        "TRE_R02-SecteurActivite",
+        nos::SECTEUR_ACTIVITE,
     ),
     (
         Col::SectionPharmacienCode,
         Col::SectionPharmacienLabel,
-        "TRE_R06-SectionTableauCNOP",
+        nos::SECTION_TABLEAU_CNOP,
     ),
-    (Col::RoleCode, Col::RoleLabel, "TRE_R21-Fonction"),
+    (Col::RoleCode, Col::RoleLabel, nos::FONCTION),
     (
         Col::GenreActiviteCode,
         Col::GenreActiviteLabel,
-        "TRE_R22-GenreActivite",
+        nos::GENRE_ACTIVITE,
     ),
 ];
 
@@ -140,26 +140,22 @@ impl Labels {
     }
 
     pub fn savoir_faire(&mut self, row: &SavoirFaire<'_>) {
-        self.note_nos("TRE_R04-TypeSavoirFaire", row.type_code, row.type_label);
+        self.note_nos(nos::TYPE_SAVOIR_FAIRE, row.type_code, row.type_label);
         self.note_savoir_faire(row.type_code, row.code, row.label);
     }
 
     pub fn diploma(&mut self, row: &Diploma<'_>) {
-        self.note_nos(
-            "TRE_R14-TypeDiplome",
-            row.degree_type,
-            row.degree_type_label,
-        );
+        self.note_nos(nos::TYPE_DIPLOME, row.degree_type, row.degree_type_label);
         if let Some(system) = nos::degree_system(row.degree_type) {
             self.note(&system, row.degree, row.degree_label);
         }
         self.note_nos(
-            "TRE_R17-TypeAutorisation",
+            nos::TYPE_AUTORISATION,
             row.authorization_type,
             row.authorization_type_label,
         );
         self.note_nos(
-            "TRE_R18-DisciplineAutorisation",
+            nos::DISCIPLINE_AUTORISATION,
             row.authorization_field,
             row.authorization_field_label,
         );
@@ -167,7 +163,7 @@ impl Labels {
 
     pub fn establishment(&mut self, establishment: &Establishment) {
         self.note_nos(
-            "TRE_R66-CategorieEtablissement",
+            nos::CATEGORIE_ETABLISSEMENT,
             &establishment.categetab,
             &establishment.libcategetab,
         );
@@ -216,19 +212,19 @@ pub fn systems() -> serde_json::Value {
         .collect();
     json!({
         "profession": [nos::nos(nos::profession_system("10")), nos::nos(nos::profession_system("93"))],
-        "categorieProfessionnelle": nos::nos("TRE_R09-CategorieProfessionnelle"),
-        "typeSavoirFaire": nos::nos("TRE_R04-TypeSavoirFaire"),
+        "categorieProfessionnelle": nos::nos(nos::CATEGORIE_PROFESSIONNELLE),
+        "typeSavoirFaire": nos::nos(nos::TYPE_SAVOIR_FAIRE),
         "savoirFaire": savoir_faire,
-        "typeDiplome": nos::nos("TRE_R14-TypeDiplome"),
-        "typeAutorisation": nos::nos("TRE_R17-TypeAutorisation"),
-        "disciplineAutorisation": nos::nos("TRE_R18-DisciplineAutorisation"),
-        "genreActivite": nos::nos("TRE_R22-GenreActivite"),
-        "modeExercice": nos::nos("TRE_R23-ModeExercice"),
-        "fonction": nos::nos("TRE_R21-Fonction"),
-        "sectionTableau": nos::nos("TRE_R06-SectionTableauCNOP"),
-        "secteurActivite": nos::nos("TRE_R02-SecteurActivite"),
-        "categorieEtablissement": nos::nos("TRE_R66-CategorieEtablissement"),
-        "typeBal": nos::nos("TRE_R257-TypeBAL"),
+        "typeDiplome": nos::nos(nos::TYPE_DIPLOME),
+        "typeAutorisation": nos::nos(nos::TYPE_AUTORISATION),
+        "disciplineAutorisation": nos::nos(nos::DISCIPLINE_AUTORISATION),
+        "genreActivite": nos::nos(nos::GENRE_ACTIVITE),
+        "modeExercice": nos::nos(nos::MODE_EXERCICE),
+        "fonction": nos::nos(nos::FONCTION),
+        "sectionTableau": nos::nos(nos::SECTION_TABLEAU_CNOP),
+        "secteurActivite": nos::nos(nos::SECTEUR_ACTIVITE),
+        "categorieEtablissement": nos::nos(nos::CATEGORIE_ETABLISSEMENT),
+        "typeBal": nos::nos(nos::TYPE_BAL),
         "autorisationExercice": nos::EXT_PRACTITIONER_AUTHORIZATION,
         "messagerie": nos::EXT_MAILBOX_MSS_METADATA,
     })
@@ -272,19 +268,17 @@ mod tests {
             Some("Qualifié en Médecine Générale")
         );
         assert_eq!(
-            labels
-                .get(&nos::nos("TRE_R23-ModeExercice"), "L")
-                .as_deref(),
+            labels.get(&nos::nos(nos::MODE_EXERCICE), "L").as_deref(),
             Some("Libéral")
         );
         assert_eq!(
             labels
-                .get(&nos::nos("TRE_R22-GenreActivite"), "GENR01")
+                .get(&nos::nos(nos::GENRE_ACTIVITE), "GENR01")
                 .as_deref(),
             Some("Activité de soin et de pharmacie")
         );
         // Empty codes are not noted.
-        assert_eq!(labels.get(&nos::nos("TRE_R21-Fonction"), ""), None);
+        assert_eq!(labels.get(&nos::nos(nos::FONCTION), ""), None);
         let json: serde_json::Value = serde_json::from_slice(&labels.to_json()).unwrap();
         assert_eq!(json[&g15]["10"], "Médecin");
     }

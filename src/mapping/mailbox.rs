@@ -29,7 +29,7 @@ pub fn contact_point(mailbox: &Mailbox<'_>) -> ContactPoint {
     let mut parts = vec![extension(
         "type",
         ExtensionValue::CodeableConcept(concept(vec![coding(
-            &nos::nos("TRE_R257-TypeBAL"),
+            &nos::nos(nos::TYPE_BAL),
             mailbox.kind,
         )])),
     )];

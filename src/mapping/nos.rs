@@ -39,6 +39,21 @@ pub const EXT_PRACTITIONER_AUTHORIZATION: &str = "https://interop.esante.gouv.fr
 /// ISO 21090 address-part extension: `ADXP_PREFIX` + `houseNumber`, `streetNameType`...
 pub const ADXP_PREFIX: &str = "http://hl7.org/fhir/StructureDefinition/iso21090-ADXP-";
 
+/// The NOS terminologies that both the mapping (the system of a coding) and the labels (the
+/// system a label is found by) name: written once, so that the two cannot drift apart.
+pub const SECTEUR_ACTIVITE: &str = "TRE_R02-SecteurActivite";
+pub const TYPE_SAVOIR_FAIRE: &str = "TRE_R04-TypeSavoirFaire";
+pub const SECTION_TABLEAU_CNOP: &str = "TRE_R06-SectionTableauCNOP";
+pub const CATEGORIE_PROFESSIONNELLE: &str = "TRE_R09-CategorieProfessionnelle";
+pub const TYPE_DIPLOME: &str = "TRE_R14-TypeDiplome";
+pub const TYPE_AUTORISATION: &str = "TRE_R17-TypeAutorisation";
+pub const DISCIPLINE_AUTORISATION: &str = "TRE_R18-DisciplineAutorisation";
+pub const FONCTION: &str = "TRE_R21-Fonction";
+pub const GENRE_ACTIVITE: &str = "TRE_R22-GenreActivite";
+pub const MODE_EXERCICE: &str = "TRE_R23-ModeExercice";
+pub const CATEGORIE_ETABLISSEMENT: &str = "TRE_R66-CategorieEtablissement";
+pub const TYPE_BAL: &str = "TRE_R257-TypeBAL";
+
 /// URL of a NOS terminology: `TRE_R22-GenreActivite` becomes
 /// `https://mos.esante.gouv.fr/NOS/TRE_R22-GenreActivite/FHIR/TRE-R22-GenreActivite`.
 pub fn nos(name: &str) -> String {

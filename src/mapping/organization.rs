@@ -90,7 +90,7 @@ fn secteur(code: &str) -> Option<CodeableConcept> {
     (!code.is_empty()).then(|| {
         type_slice(
             "secteurActiviteRASS",
-            &nos::nos("TRE_R02-SecteurActivite"),
+            &nos::nos(nos::SECTEUR_ACTIVITE),
             code,
         )
     })
@@ -312,7 +312,7 @@ pub fn from_finess(est: &Establishment, rpps: Option<&RppsRow<'_>>) -> (FhirId, 
         ));
     }
     let category = (!est.categetab.is_empty())
-        .then(|| nos_concept("TRE_R66-CategorieEtablissement", &est.categetab));
+        .then(|| nos_concept(nos::CATEGORIE_ETABLISSEMENT, &est.categetab));
     let sph = (!est.codesph.is_empty())
         .then(|| type_slice("sphParticipation", &nos::nos("TRE_R73-ESPIC"), &est.codesph));
     let parts = Parts {

@@ -247,10 +247,7 @@ fn qualifications(
         ));
     }
     if !category.is_empty() {
-        codings.push(coding(
-            &nos::nos("TRE_R09-CategorieProfessionnelle"),
-            category,
-        ));
+        codings.push(coding(&nos::nos(nos::CATEGORIE_PROFESSIONNELLE), category));
     }
     if !codings.is_empty() {
         out.push(qualification(concept(codings)));
@@ -280,7 +277,7 @@ fn savoir_faire(type_code: &str, code: &str) -> CodeableConcept {
         codings.push(coding(&system, code));
     }
     if !type_code.is_empty() {
-        codings.push(coding(&nos::nos("TRE_R04-TypeSavoirFaire"), type_code));
+        codings.push(coding(&nos::nos(nos::TYPE_SAVOIR_FAIRE), type_code));
     }
     concept(codings)
 }
@@ -292,7 +289,7 @@ fn degree(type_code: &str, code: &str) -> CodeableConcept {
         codings.push(coding(&system, code));
     }
     if !type_code.is_empty() {
-        codings.push(coding(&nos::nos("TRE_R14-TypeDiplome"), type_code));
+        codings.push(coding(&nos::nos(nos::TYPE_DIPLOME), type_code));
     }
     concept(codings)
 }
@@ -315,8 +312,8 @@ fn authorizations(profession: &str, diplomas: &[Diploma<'_>]) -> Vec<Extension> 
                 parts.push(extension(url, value));
             }
         };
-        part("type", "TRE_R17-TypeAutorisation", pair.0);
-        part("field", "TRE_R18-DisciplineAutorisation", pair.1);
+        part("type", nos::TYPE_AUTORISATION, pair.0);
+        part("field", nos::DISCIPLINE_AUTORISATION, pair.1);
         part("profession", nos::profession_system(profession), profession);
         out.push(complex_extension(
             nos::EXT_PRACTITIONER_AUTHORIZATION,
@@ -340,10 +337,10 @@ fn role(id: &str, key: &str, practitioner_id: &str, row: &RppsRow<'_>) -> Practi
         updated: None,
     };
     let codes: Vec<Option<CodeableConcept>> = [
-        ("TRE_R22-GenreActivite", Col::GenreActiviteCode),
-        ("TRE_R23-ModeExercice", Col::ModeExerciceCode),
-        ("TRE_R21-Fonction", Col::RoleCode),
-        ("TRE_R06-SectionTableauCNOP", Col::SectionPharmacienCode),
+        (nos::GENRE_ACTIVITE, Col::GenreActiviteCode),
+        (nos::MODE_EXERCICE, Col::ModeExerciceCode),
+        (nos::FONCTION, Col::RoleCode),
+        (nos::SECTION_TABLEAU_CNOP, Col::SectionPharmacienCode),
     ]
     .into_iter()
     .filter(|(_, col)| !row.get(*col).is_empty())
