@@ -12,10 +12,10 @@ use std::sync::LazyLock;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use super::AppState;
 use super::error::ApiError;
+use crate::fhir::short_hash;
 
 /// Paths of the page: the search (`/`, its query in the URL), a practitioner and an
 /// establishment. All three answer the same document; the script reads the path.
@@ -49,8 +49,7 @@ struct Asset {
 
 impl Asset {
     fn new(body: &'static str, content_type: &'static str) -> Asset {
-        let digest = Sha256::digest(body.as_bytes());
-        let etag = format!("\"{}\"", hex(&digest[..12]));
+        let etag = format!("\"{}\"", short_hash(body));
         Asset {
             body,
             content_type,
@@ -61,10 +60,6 @@ impl Asset {
     fn respond(&self, req: &HttpRequest) -> HttpResponse {
         respond_with(req, &self.etag, self.content_type, self.body.as_bytes())
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 static INDEX: LazyLock<Asset> =
@@ -79,8 +74,8 @@ static ICON: LazyLock<Asset> =
 /// The code systems the page tells apart, and a digest of them for the labels' ETag.
 static SYSTEMS: LazyLock<(serde_json::Value, String)> = LazyLock::new(|| {
     let systems = crate::mapping::labels::systems();
-    let digest = Sha256::digest(systems.to_string().as_bytes());
-    (systems, hex(&digest[..8]))
+    let digest = short_hash(&systems.to_string());
+    (systems, digest)
 });
 
 /// This origin only; no inline script or style, no frames, forms submit here.
