@@ -16,12 +16,12 @@ use crate::auth::audit::{AuditLog, AuditOpenError};
 use crate::auth::config::AuthConfig;
 use crate::auth::{Access, AccessControl, AccessSetupError};
 use crate::export::Exports;
+use crate::generation::datadir::ProcessLock;
+use crate::generation::{DataDir, Generations, StoreError};
 use crate::http::{self, AppState};
 use crate::import::{self, ImportError};
 use crate::search::cursor::CursorKey;
 use crate::settings::{Settings, SettingsError};
-use crate::store::datadir::ProcessLock;
-use crate::store::{DataDir, Generations, StoreError};
 
 /// How often the server looks for a new generation and a changed JWKS file.
 const WATCH_EVERY: Duration = Duration::from_secs(2);

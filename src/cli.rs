@@ -8,9 +8,9 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::app::Application;
+use crate::generation::reconcile::Retention;
 use crate::import::{self, ExtraFiles, ImportOptions, ImportSummary, Safety};
 use crate::settings::{Settings, StoreSettings};
-use crate::store::reconcile::Retention;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -158,7 +158,7 @@ fn run_import(args: ImportArgs) -> Result<(), String> {
 }
 
 fn run_copy(args: CopyArgs) -> Result<(), String> {
-    use crate::store::copy::{Copied, copy_current};
+    use crate::generation::copy::{Copied, copy_current};
     match copy_current(&args.from, &args.to).map_err(|e| e.to_string())? {
         Copied::Switched { name, id, bytes } => println!(
             "Copied {name} (id {id}, {:.1} MB) into {}: it is now the generation served there (a running server switches to it within 2 s).",

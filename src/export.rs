@@ -20,10 +20,15 @@ use std::time::{Duration, Instant};
 use rand::RngCore;
 use serde_json::{Value, json};
 
-use crate::auth::{Identity, Redaction};
+use crate::auth::Identity;
 use crate::fhir::ResourceType;
-use crate::store::history::Kind;
-use crate::store::{Millis, ResourceStore, StoreError};
+use crate::generation::history::Kind;
+use crate::generation::{Generation, Millis, StoreError};
+use crate::search::SearchError;
+use crate::search::history::updated_after;
+use crate::search::index::reader::IndexReader;
+use crate::search::limits::Budget;
+use crate::search::redact::Redaction;
 
 /// Jobs running at once; one more is refused with 429 until one ends.
 pub const MAX_RUNNING: usize = 2;
@@ -188,7 +193,7 @@ impl Exports {
     /// Starts a job on `store` in a thread of its own.
     pub fn start(
         self: &Arc<Self>,
-        store: Arc<dyn ResourceStore>,
+        store: Arc<Generation>,
         request: ExportRequest,
         owner: Identity,
         requires_access_token: bool,
@@ -294,6 +299,8 @@ impl Exports {
 enum WriteError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Search(#[from] SearchError),
     #[error("cannot write {path}: {source}")]
     Io {
         path: PathBuf,
@@ -308,10 +315,13 @@ enum WriteError {
 /// deleted resources when `since` is given.
 fn write_files(
     job: &Job,
-    store: &dyn ResourceStore,
+    store: &Generation,
     redaction: &Redaction,
 ) -> Result<Vec<OutputFile>, WriteError> {
     let mut files = Vec::new();
+    // An export runs in the background: no deadline (a cancelled job stops below).
+    let budget = Budget::unlimited();
+    let index = IndexReader::new(store, &budget);
     for rtype in &job.request.types {
         let name = format!("{rtype}.ndjson");
         let path = job.dir.join(&name);
@@ -324,7 +334,7 @@ fn write_files(
         let mut line = Vec::with_capacity(4096);
         // With `_since`, only the resources updated after it are read.
         let documents = match job.request.since {
-            Some(since) => crate::search::history::updated_after(store, *rtype, since)?,
+            Some(since) => updated_after(&index, *rtype, since)?,
             None => (0..store.document_count(*rtype)).collect(),
         };
         job.written.fetch_add(
@@ -364,11 +374,7 @@ fn write_files(
 
 /// The deletions after `since` of the exported types, as transaction Bundles of `DELETE`
 /// entries (Bulk Data 2.0 `deleted`).
-fn write_deleted(
-    job: &Job,
-    store: &dyn ResourceStore,
-    since: Millis,
-) -> Result<OutputFile, WriteError> {
+fn write_deleted(job: &Job, store: &Generation, since: Millis) -> Result<OutputFile, WriteError> {
     let mut deleted: Vec<(ResourceType, String)> = Vec::new();
     store.scan_history_by_time(&[], &mut |entry| {
         if entry.version.last_updated <= since {

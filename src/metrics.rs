@@ -14,7 +14,7 @@ use prometheus::{
 };
 
 use crate::fhir::ResourceType;
-use crate::store::{GenerationInfo, ImportReport};
+use crate::generation::{GenerationInfo, ImportReport};
 
 /// Latency buckets, in seconds: from a read (a fraction of a millisecond) to the search
 /// deadline.

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use annuaire::fhir::ResourceType;
-use annuaire::store::{DataDir, ResourceStore};
+use annuaire::generation::DataDir;
 use annuaire_generate::GeneratedFiles;
 use serde_json::Value;
 
@@ -99,7 +99,7 @@ fn current(data: &Path) -> Option<String> {
 fn read_current(data: &Path, wanted: &[(ResourceType, &str)]) -> Vec<Option<Vec<u8>>> {
     let dir = DataDir::create(data).expect("data dir");
     let (_, generation) =
-        annuaire::store::open_current(&dir, CACHE_BYTES).expect("open the current generation");
+        annuaire::generation::open_current(&dir, CACHE_BYTES).expect("open the current generation");
     wanted
         .iter()
         .map(|(rtype, id)| {

@@ -7,8 +7,8 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use annuaire::fhir::ResourceType;
+use annuaire::generation::{DataDir, Generation};
 use annuaire::import::{ExtraFiles, ImportOptions, ImportSummary};
-use annuaire::store::{DataDir, ResourceStore, SledGeneration};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
@@ -85,12 +85,14 @@ fn import_all() -> Imported {
     ])
 }
 
-fn open(data: &Path) -> SledGeneration {
+fn open(data: &Path) -> Generation {
     let dir = DataDir::create(data).unwrap();
-    annuaire::store::open_current(&dir, 16 << 20).unwrap().1
+    annuaire::generation::open_current(&dir, 16 << 20)
+        .unwrap()
+        .1
 }
 
-fn get(store: &SledGeneration, rtype: ResourceType, id: &str) -> Value {
+fn get(store: &Generation, rtype: ResourceType, id: &str) -> Value {
     let bytes = store
         .read(rtype, id)
         .unwrap()
@@ -98,7 +100,7 @@ fn get(store: &SledGeneration, rtype: ResourceType, id: &str) -> Value {
     serde_json::from_slice(&bytes.to_json()).unwrap()
 }
 
-fn role(store: &SledGeneration, identifier: &str) -> Value {
+fn role(store: &Generation, identifier: &str) -> Value {
     let digest = Sha256::digest(identifier.as_bytes());
     let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
     get(store, ResourceType::PractitionerRole, &format!("se-{hex}"))

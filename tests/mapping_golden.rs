@@ -17,10 +17,10 @@ use std::path::{Path, PathBuf};
 use annuaire::extract::finess::{self, Establishment, FinessFile};
 use annuaire::extract::rpps::{Layout, RppsRow};
 use annuaire::fhir::ResourceType;
+use annuaire::generation::DataDir;
 use annuaire::import::{ImportOptions, ImportSummary};
 use annuaire::mapping::practitioner::PersonExtras;
 use annuaire::mapping::{organization, practitioner};
-use annuaire::store::{DataDir, ResourceStore};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -70,8 +70,8 @@ const LAST_UPDATED: &str = "2026-01-15T10:00:00Z";
 /// The version the golden files show: what the store adds to the mapped content (version 1,
 /// imported at the tests' time).
 fn with_version(content: Vec<u8>) -> Value {
-    use annuaire::store::record::{splice_point, write_versioned};
-    use annuaire::store::{Millis, Version};
+    use annuaire::generation::record::{splice_point, write_versioned};
+    use annuaire::generation::{Millis, Version};
     let splice = splice_point(&content).expect("mapped resources have a meta");
     let version = Version {
         number: 1,
@@ -378,7 +378,7 @@ fn read_all(
     keys: &[(ResourceType, String)],
 ) -> Vec<((ResourceType, String), Option<Vec<u8>>)> {
     let dir = DataDir::create(data).unwrap();
-    let (_, generation) = annuaire::store::open_current(&dir, 16 << 20).unwrap();
+    let (_, generation) = annuaire::generation::open_current(&dir, 16 << 20).unwrap();
     keys.iter()
         .map(|(rtype, id)| {
             (

@@ -11,9 +11,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use annuaire::generation::copy::{Copied, copy_current};
 use annuaire::import::{self, ImportSummary};
 use annuaire::settings::Settings;
-use annuaire::store::copy::{Copied, copy_current};
 use annuaire_generate::{GenerateOptions, GeneratedFiles};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -85,8 +85,8 @@ async fn a_server_without_data_is_alive_but_not_ready_until_a_generation_arrives
 
     // A copied generation arrives: the server switches to it and says it is ready.
     copy_current(&common::demo().data, &data).expect("copy");
-    let demo_id = annuaire::store::GenerationInfo::read(
-        &annuaire::store::DataDir::at(&data).generation_path("gen-000001"),
+    let demo_id = annuaire::generation::GenerationInfo::read(
+        &annuaire::generation::DataDir::at(&data).generation_path("gen-000001"),
     )
     .unwrap()
     .id()
@@ -281,8 +281,8 @@ async fn metrics_count_exactly_the_requests_sent() {
         total_practitioner_searches
     );
     // The data: the generation served and its size.
-    let info = annuaire::store::GenerationInfo::read(
-        &annuaire::store::DataDir::at(&dir.path().join("data")).generation_path("gen-000001"),
+    let info = annuaire::generation::GenerationInfo::read(
+        &annuaire::generation::DataDir::at(&dir.path().join("data")).generation_path("gen-000001"),
     )
     .unwrap();
     assert_eq!(

@@ -9,8 +9,8 @@
 use std::path::PathBuf;
 
 use annuaire::fhir::ResourceType;
+use annuaire::generation::{DataDir, Generation};
 use annuaire::import::{ImportError, ImportOptions, ImportSummary};
-use annuaire::store::{DataDir, ResourceStore, SledGeneration};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
@@ -180,13 +180,13 @@ fn import(rpps: impl AsRef<[u8]>, finess: impl AsRef<[u8]>) -> Imported {
 /// The current generation, opened read-only. Drop it before opening another handle on the same
 /// data directory (sled allows one per process).
 struct Store {
-    generation: SledGeneration,
+    generation: Generation,
 }
 
 impl Imported {
     fn open(&self) -> Store {
         let dir = DataDir::create(&self.data).unwrap();
-        let (name, generation) = annuaire::store::open_current(&dir, 16 << 20).unwrap();
+        let (name, generation) = annuaire::generation::open_current(&dir, 16 << 20).unwrap();
         assert_eq!(name, "gen-000001");
         Store { generation }
     }
@@ -233,7 +233,7 @@ impl Store {
     }
 
     fn geolocation(&self, organization_id: &str) -> Option<Value> {
-        SledGeneration::geolocation(&self.generation, organization_id)
+        Generation::geolocation(&self.generation, organization_id)
             .unwrap()
             .map(|bytes| serde_json::from_slice(&bytes).unwrap())
     }

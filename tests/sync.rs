@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use annuaire::fhir::ResourceType;
+use annuaire::generation::DataDir;
+use annuaire::generation::reconcile::Retention;
 use annuaire::import::{self, ExtraFiles, ImportError, ImportOptions, ImportSummary, Safety};
-use annuaire::store::reconcile::Retention;
-use annuaire::store::{DataDir, ResourceStore};
 use annuaire_generate::GeneratedFiles;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -149,7 +149,7 @@ type Snapshot = BTreeMap<(ResourceType, String), (Value, String, String)>;
 
 fn snapshot(data: &Path) -> Snapshot {
     let dir = DataDir::create(data).unwrap();
-    let (_, generation) = annuaire::store::open_current(&dir, common::CACHE_BYTES).unwrap();
+    let (_, generation) = annuaire::generation::open_current(&dir, common::CACHE_BYTES).unwrap();
     let mut out = BTreeMap::new();
     for rtype in ResourceType::ALL {
         for doc in 0..generation.document_count(rtype) {

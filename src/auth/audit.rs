@@ -14,8 +14,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
 
-use super::Redaction;
 use super::config::AuditConfig;
+use crate::search::redact::Redaction;
 
 /// Where the audit lines go.
 pub struct AuditLog {
@@ -128,10 +128,7 @@ mod tests {
 
     #[test]
     fn restricted_and_secret_values_are_hidden() {
-        let redaction = Redaction::new(&[crate::auth::config::RestrictedElement {
-            rtype: ResourceType::Practitioner,
-            element: "telecom",
-        }]);
+        let redaction = Redaction::new([(ResourceType::Practitioner, "telecom")]);
         assert_eq!(
             redact_query(
                 "mailbox-mss%3Acontains=jean%40x.mssante.fr&family=DUPONT&access_token=abc",

@@ -10,7 +10,6 @@
 pub mod audit;
 pub mod config;
 pub mod jwt;
-pub mod redact;
 pub mod scopes;
 
 use std::collections::HashMap;
@@ -26,11 +25,11 @@ use sha2::{Digest, Sha256};
 
 use self::config::{AuthConfig, ConfigError, RateLimitConfig};
 use self::jwt::{JwksError, JwtVerifier, TokenError};
-pub use self::redact::Redaction;
 pub use self::scopes::Permissions;
 use crate::fhir::ResourceType;
 use crate::search::params::SearchParam;
 use crate::search::query::{Criterion, SearchRequest};
+use crate::search::redact::Redaction;
 
 /// The header the ANS gateway reads API keys from.
 pub const API_KEY_HEADER: &str = "esante-api-key";
@@ -267,7 +266,9 @@ impl Access {
         let redaction = config
             .restricted
             .as_ref()
-            .map_or_else(Redaction::none, |r| Redaction::new(&r.elements));
+            .map_or_else(Redaction::none, |r| {
+                Redaction::new(r.elements.iter().map(|e| (e.rtype, e.element)))
+            });
         Ok(Access {
             config: Some(config),
             keys,

@@ -13,11 +13,11 @@ use super::FHIR_JSON;
 use crate::auth::AccessError;
 use crate::auth::jwt::TokenError;
 use crate::fhir::InvalidId;
+use crate::generation::StoreError;
 use crate::metrics::Refusal;
 use crate::search::SearchError;
 use crate::search::limits::Interrupted;
 use crate::search::query::QueryError;
-use crate::store::StoreError;
 
 /// RFC 6750 §3 challenge: the realm, plus the error code and description when a token was
 /// presented or a scope is missing. Quotes are removed from the description so that it stays

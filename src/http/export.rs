@@ -12,11 +12,11 @@ use super::access::caller;
 use super::error::ApiError;
 use super::handlers::{access_error, fhir_base, query_pairs};
 use super::{AppState, FHIR_JSON};
-use crate::auth::Redaction;
 use crate::export::{ExportError, ExportRequest, Job, Status};
 use crate::fhir::ResourceType;
+use crate::generation::Millis;
 use crate::search::date;
-use crate::store::Millis;
+use crate::search::redact::Redaction;
 
 const NDJSON: &str = "application/fhir+ndjson";
 

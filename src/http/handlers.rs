@@ -12,11 +12,11 @@ use super::error::ApiError;
 use super::{AppState, FHIR_JSON};
 use crate::auth::Caller;
 use crate::fhir::{FhirId, ResourceType};
+use crate::generation::history::Kind;
+use crate::generation::{Generation, StoredResource};
 use crate::search::Context;
 use crate::search::history::Scope;
 use crate::search::limits::Budget;
-use crate::store::history::Kind;
-use crate::store::{ResourceStore, StoredResource};
 
 /// `GET /fhir/metadata`.
 pub async fn metadata(
@@ -98,11 +98,7 @@ fn authorized_read(
 }
 
 /// Why a resource is not there: deleted (410, with when), or never known (404).
-fn absent(
-    store: &dyn ResourceStore,
-    rtype: ResourceType,
-    id: &FhirId,
-) -> Result<ApiError, ApiError> {
+fn absent(store: &Generation, rtype: ResourceType, id: &FhirId) -> Result<ApiError, ApiError> {
     let history = store.history(rtype, id)?;
     Ok(match history.last() {
         Some(last) if last.kind == Kind::Deleted => ApiError::Gone(format!(
@@ -229,7 +225,7 @@ async fn run_search(
 ) -> Result<HttpResponse, ApiError> {
     let policy = &state.access.policy;
     let redaction = if caller.permissions.restricted {
-        crate::auth::Redaction::none()
+        crate::search::redact::Redaction::none()
     } else {
         policy.redaction().clone()
     };

@@ -20,10 +20,10 @@ use actix_web::{App, HttpRequest, HttpServer, guard, web};
 
 use crate::auth::AccessControl;
 use crate::export::Exports;
+use crate::generation::{Generation, Generations};
 use crate::search::admission::Admission;
 use crate::search::cursor::CursorKey;
 use crate::search::limits::Limits;
-use crate::store::{Generations, ResourceStore};
 
 /// `Content-Type` of every FHIR body. FHIR 4.0.1 JSON: no `fhirVersion` parameter is needed for
 /// R4, and fhir-sdk's constant (which says 4.3) is deliberately not used.
@@ -94,7 +94,7 @@ impl AppState {
     }
 
     /// The generation served now, or 503 before the first one is in place.
-    pub fn current(&self) -> Result<Arc<dyn ResourceStore>, error::ApiError> {
+    pub fn current(&self) -> Result<Arc<Generation>, error::ApiError> {
         self.generations.current().ok_or_else(|| {
             error::ApiError::NotReady(
                 "no data has been imported into this server yet; it answers as soon as a first import (or copy) completes".into(),
@@ -109,7 +109,7 @@ impl AppState {
     pub fn generation_for(
         &self,
         pinned: Option<&crate::search::cursor::PageGeneration>,
-    ) -> Result<Arc<dyn ResourceStore>, error::ApiError> {
+    ) -> Result<Arc<Generation>, error::ApiError> {
         let current = self.current()?;
         let Some(pinned) = pinned else {
             return Ok(current);

@@ -14,8 +14,8 @@ use serde_json::json;
 
 use super::AppState;
 use crate::fhir::ResourceType;
+use crate::generation::Generation;
 use crate::metrics::{Refusal, Scrape};
-use crate::store::ResourceStore;
 
 /// Paths that are not FHIR interactions, answered without credentials (`/metrics` aside, see
 /// [`crate::settings::Settings::metrics_listen`]) and not counted as requests.
@@ -50,7 +50,7 @@ impl AppState {
 }
 
 /// A cheap proof that the served files can be read: the first document of each type.
-fn first_document_readable(store: &dyn ResourceStore) -> Result<(), String> {
+fn first_document_readable(store: &Generation) -> Result<(), String> {
     for rtype in ResourceType::ALL {
         if store.document_count(rtype) > 0 {
             store

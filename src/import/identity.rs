@@ -15,8 +15,8 @@ use time::macros::format_description;
 
 use super::{ExtraFiles, ImportError};
 use crate::extract::FileError;
-use crate::store::Millis;
-use crate::store::reconcile::Retention;
+use crate::generation::Millis;
+use crate::generation::reconcile::Retention;
 
 /// Where the stamp of an import came from, said in its log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,7 +133,7 @@ pub fn generation_id(
         context.update(value);
     };
     field("program", env!("CARGO_PKG_VERSION").as_bytes());
-    field("format", &crate::store::FORMAT.to_be_bytes());
+    field("format", &crate::generation::format::FORMAT.to_be_bytes());
     field("previous", previous.unwrap_or("").as_bytes());
     field("stamp", &stamp.0.to_be_bytes());
     field(

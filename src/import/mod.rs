@@ -32,18 +32,15 @@ use crate::extract::finess::{self, Establishment, FinessFile};
 use crate::extract::rpps::{Col, Layout, RppsRow, StructureKey};
 use crate::extract::{FileError, Rejected};
 use crate::fhir::ResourceType;
+use crate::generation::reconcile::{Changes, Previous, Retention};
+use crate::generation::{
+    DataDir, Description, GenerationBuilder, GenerationInfo, ImportReport, Millis, ResourceCounts,
+    StoreError,
+};
 use crate::mapping::labels::Labels;
 use crate::mapping::{ids, organization, practitioner};
 use crate::parallel::run_parallel;
 use crate::progress::{Progress, Unit};
-use crate::store::history::{self, SegmentWriter};
-use crate::store::reconcile::{
-    self, Changes, HISTORY_FILE, Previous, Retention, VERSIONS_FILE, reconcile,
-};
-use crate::store::{
-    DataDir, FORMAT, GenerationInfo, ImportReport, Millis, ResourceCounts, ResourceWriter,
-    SledWriter, StoreError,
-};
 use fhir_json::Organization;
 
 /// Malformed lines printed one by one; beyond this they are only counted.
@@ -288,32 +285,23 @@ fn import(options: &ImportOptions, started: Instant) -> Result<ImportSummary, Im
     let mut sources = vec![display_name(&options.rpps), display_name(&options.finess)];
     sources.extend(extras.paths().into_iter().map(display_name));
 
-    let (generation, path) = data.new_generation()?;
+    let builder = GenerationBuilder::start(&data, &lock, options.cache_bytes)?;
     let inputs = Inputs {
         rpps,
         extras,
         finess: &finess,
     };
     let target = Target {
-        number: generation,
-        id,
-        inputs: inputs_digest,
-        path: &path,
-        history_dir: data.history_dir(),
+        description: Description {
+            id,
+            inputs: inputs_digest,
+            sources,
+        },
         previous: previous.as_ref(),
         now,
-        sources,
     };
-    let written = write_generation(options, &target, inputs, &rejects);
-    let (partition, counters, changes) = match written {
-        Ok(written) => written,
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&path);
-            let _ = std::fs::remove_file(history::segment_path(&data.history_dir(), generation));
-            return Err(e);
-        }
-    };
-    data.switch_to(generation)?;
+    let (info, partition, counters, changes) =
+        write_generation(options, builder, &target, inputs, &rejects)?;
     // The new generation is served from here on: a failure to tidy up is not a failed import
     // (an operator retrying it would only import the same files again).
     let removed_generations = data.collect_garbage().unwrap_or_else(|e| {
@@ -322,22 +310,17 @@ fn import(options: &ImportOptions, started: Instant) -> Result<ImportSummary, Im
         );
         Vec::new()
     });
-    let resources = ResourceCounts {
-        practitioner: changes_of(&changes, ResourceType::Practitioner).total(),
-        practitioner_role: changes_of(&changes, ResourceType::PractitionerRole).total(),
-        organization: changes_of(&changes, ResourceType::Organization).total(),
-    };
 
     Ok(ImportSummary {
-        generation,
-        id: target.id.clone(),
+        generation: info.number,
+        id: info.id().into_owned(),
         rpps_rows_read: partition.rpps.rows_read,
         finess_records_read: finess.records_read,
         rows_skipped: rejects.count.load(Ordering::Relaxed),
         duplicate_rows_collapsed: counters.duplicates.load(Ordering::Relaxed),
         windows_1252_lines: partition.windows_1252_lines() + finess.windows_1252_lines,
         extras: partition.extras_summary(&counters),
-        resources,
+        resources: info.resources,
         changes,
         leftovers_removed,
         removed_generations,
@@ -375,16 +358,11 @@ pub fn changes_of(changes: &[(ResourceType, Changes)], rtype: ResourceType) -> C
         .map_or_else(Changes::default, |(_, c)| *c)
 }
 
-/// The generation an import writes, and what it is compared with.
+/// What names the generation an import writes, and what it is compared with.
 struct Target<'a> {
-    number: u64,
-    id: String,
-    inputs: String,
-    path: &'a Path,
-    history_dir: PathBuf,
+    description: Description,
     previous: Option<&'a Previous>,
     now: OffsetDateTime,
-    sources: Vec<String>,
 }
 
 /// Refuses an import that would deactivate more than the allowed share of a type.
@@ -417,16 +395,24 @@ struct Inputs<'f> {
     finess: &'f FinessFile,
 }
 
-/// Writes a complete generation: partition, map, reconcile with the generation before, index,
-/// flush, describe.
+/// Writes a complete generation and switches to it: partition, map, version against the
+/// generation before, index, commit.
 fn write_generation(
     options: &ImportOptions,
+    builder: GenerationBuilder,
     target: &Target<'_>,
     inputs: Inputs<'_>,
     rejects: &RejectReport,
-) -> Result<(PartitionStats, Counters, Vec<(ResourceType, Changes)>), ImportError> {
-    let path = target.path;
-    let spill_dir = path.join("spill");
+) -> Result<
+    (
+        GenerationInfo,
+        PartitionStats,
+        Counters,
+        Vec<(ResourceType, Changes)>,
+    ),
+    ImportError,
+> {
+    let spill_dir = builder.spill_dir();
     let spill_error = |source| ImportError::Spill {
         path: spill_dir.clone(),
         source,
@@ -439,7 +425,6 @@ fn write_generation(
     let extra_layouts = extras.layouts.clone();
     let mut partition = partition_rpps(rpps, &spill_dir, rejects)?;
     let extras = extras::partition(extras, &spill_dir, partition.person_buckets.len(), rejects)?;
-    let writer = SledWriter::create(path, options.cache_bytes)?;
     let counters = Counters::default();
     let workers = options
         .workers
@@ -451,7 +436,7 @@ fn write_generation(
         .collect();
     let context = MapContext {
         layout: &partition.layout,
-        writer: &writer,
+        builder: &builder,
         counters: &counters,
         finess: &finess_by_id,
         merged_finess: Mutex::new(HashSet::new()),
@@ -490,68 +475,18 @@ fn write_generation(
     for establishment in &finess.establishments {
         labels.establishment(establishment);
     }
-    let labels_path = path.join(crate::store::LABELS_FILE);
-    std::fs::write(&labels_path, labels.to_json())
-        .map_err(StoreError::io("cannot write", &labels_path))?;
+    builder.write_labels(&labels.to_json())?;
 
-    let mut segment = SegmentWriter::create(&target.history_dir, target.number)?;
-    let reconciled = reconcile(
-        &writer,
+    let versioned = builder.version(
         target.previous,
-        &mut segment,
         Millis::from_datetime(target.now),
         options.safety.retention,
     )?;
-    check_shrink(&reconciled.changes, &options.safety)?;
-    for (rtype, documents) in &reconciled.documents {
-        writer.write_documents(*rtype, documents)?;
-    }
-    writer.write_history(&reconciled.history)?;
-    reconcile::write_versions_file(&path.join(VERSIONS_FILE), &reconciled.documents)?;
-    history::write_index_file(&path.join(HISTORY_FILE), &reconciled.history)?;
-    segment.finish()?;
-    crate::search::index::build(&writer, &reconciled.documents, &spill_dir, workers)?;
-    std::fs::remove_dir_all(&spill_dir).map_err(spill_error)?;
-
-    tracing::info!("flushing the new generation to disk");
-    let count = |rtype| changes_of(&reconciled.changes, rtype).total();
-    let mut history_segments: Vec<u64> = reconciled
-        .history
-        .iter()
-        .filter_map(|e| match e.kind {
-            history::Kind::Version { segment, .. } => Some(segment),
-            history::Kind::Deleted => None,
-        })
-        .collect();
-    history_segments.sort_unstable();
-    history_segments.dedup();
-    // Past versions superseded before `now - history_days` are dropped from here on: the
-    // history is complete only after that (and after whatever earlier imports dropped).
-    let history_complete_since = match target.previous {
-        None => None,
-        Some(previous) => {
-            let dropped_before = Millis::from_datetime(target.now).0
-                - i64::from(options.safety.retention.history_days) * 86_400_000;
-            let before = previous.info()?.history_horizon().map_or(i64::MIN, |m| m.0);
-            Some(Millis(dropped_before.max(before)).to_rfc3339())
-        }
-    };
-    writer.finish(&GenerationInfo {
-        format: FORMAT,
-        number: target.number,
-        content_id: target.id.clone(),
-        inputs: target.inputs.clone(),
-        last_updated: Millis::from_datetime(target.now).to_rfc3339(),
-        resources: ResourceCounts {
-            practitioner: count(ResourceType::Practitioner),
-            practitioner_role: count(ResourceType::PractitionerRole),
-            organization: count(ResourceType::Organization),
-        },
-        sources: target.sources.clone(),
-        history_segments,
-        history_complete_since,
-    })?;
-    Ok((partition.stats, counters, reconciled.changes))
+    check_shrink(versioned.changes(), &options.safety)?;
+    versioned.index(|index| crate::search::index::build::build(index, workers))?;
+    let changes = versioned.changes().to_vec();
+    let info = versioned.commit(target.description.clone())?;
+    Ok((info, partition.stats, counters, changes))
 }
 
 fn display_name(path: &Path) -> String {
@@ -686,7 +621,7 @@ fn partition_rpps(
 /// Everything the mapping workers share.
 struct MapContext<'a> {
     layout: &'a Layout,
-    writer: &'a SledWriter,
+    builder: &'a GenerationBuilder,
     counters: &'a Counters,
     finess: &'a HashMap<&'a str, &'a Establishment>,
     /// FINESS establishments already written merged with their RPPS structure.
@@ -723,7 +658,7 @@ fn grouped_rows<'t, K: Ord + Clone>(
 
 impl MapContext<'_> {
     fn write(&self, rtype: ResourceType, id: &str, json: &[u8]) -> Result<(), StoreError> {
-        self.writer.write(rtype, id, json)
+        self.builder.write(rtype, id, json)
     }
 
     /// Maps the persons of one bucket, with their lines of the optional files; reports the
@@ -834,7 +769,7 @@ impl MapContext<'_> {
                 let json = serde_json::json!({
                     "x": geo.x, "y": geo.y, "crs": geo.crs, "source": geo.source, "date": geo.date,
                 });
-                self.writer
+                self.builder
                     .write_geolocation(&id, json.to_string().as_bytes())?;
             }
             if merged.contains(&est.nofinesset) {

@@ -7,7 +7,7 @@
 //! systems of the codings ([`nos`]): a label is found by the `system` and `code` of the coding it
 //! names. The first label a file gives for a code is kept.
 //!
-//! Written as `labels.json` in the generation (see [`crate::store::LABELS_FILE`]):
+//! Written as `labels.json` in the generation (see [`crate::generation::LABELS_FILE`]):
 //! `{"<system>": {"<code>": "<label>", ...}, ...}`, both levels sorted.
 
 use std::collections::{BTreeMap, HashMap};

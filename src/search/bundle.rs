@@ -7,9 +7,9 @@ use sha2::{Digest, Sha256};
 
 use super::cursor::{Cursor, CursorKey};
 use super::query::{SearchRequest, Summary};
-use crate::auth::Redaction;
+use super::redact::Redaction;
 use crate::fhir::ResourceType;
-use crate::store::{GenerationInfo, StoredResource};
+use crate::generation::{GenerationInfo, StoredResource};
 
 /// One Bundle entry to write.
 pub struct Entry {

@@ -69,11 +69,11 @@ pub type SortValues = Vec<Option<u32>>;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageGeneration {
     pub id: String,
-    pub stamp: crate::store::Millis,
+    pub stamp: crate::generation::Millis,
 }
 
 impl PageGeneration {
-    pub fn of(info: &crate::store::GenerationInfo) -> PageGeneration {
+    pub fn of(info: &crate::generation::GenerationInfo) -> PageGeneration {
         PageGeneration {
             id: info.id().into_owned(),
             stamp: info.import_time(),
@@ -122,7 +122,7 @@ impl Cursor {
         Ok(Cursor {
             generation: PageGeneration {
                 id: wire.g,
-                stamp: crate::store::Millis(wire.t),
+                stamp: crate::generation::Millis(wire.t),
             },
             after: wire.after,
             keys: wire.k,
@@ -145,7 +145,7 @@ mod tests {
     fn cursors_round_trip() {
         let generation = PageGeneration {
             id: "0123abcd".into(),
-            stamp: crate::store::Millis(1_793_491_200_000),
+            stamp: crate::generation::Millis(1_793_491_200_000),
         };
         let cursor = Cursor {
             generation: generation.clone(),
@@ -173,7 +173,7 @@ mod tests {
 /// the history retention drops).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryCursor {
-    pub time: crate::store::Millis,
+    pub time: crate::generation::Millis,
     pub type_byte: u8,
     pub id: String,
     pub version: u32,
@@ -200,7 +200,7 @@ impl HistoryCursor {
     pub fn decode(text: &str, key: &CursorKey) -> Result<HistoryCursor, InvalidCursor> {
         let wire: HistoryWire = key.open(text)?;
         Ok(HistoryCursor {
-            time: crate::store::Millis(wire.t),
+            time: crate::generation::Millis(wire.t),
             type_byte: wire.r,
             id: wire.id,
             version: wire.v,
@@ -215,7 +215,7 @@ mod history_tests {
     #[test]
     fn history_cursors_round_trip() {
         let cursor = HistoryCursor {
-            time: crate::store::Millis(1_793_491_200_000),
+            time: crate::generation::Millis(1_793_491_200_000),
             type_byte: 2,
             id: "eg-1".into(),
             version: 3,

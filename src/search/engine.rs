@@ -9,50 +9,49 @@ use std::collections::BTreeSet;
 
 use roaring::{MultiOps, RoaringBitmap};
 
-use super::SearchError;
 use super::date;
+use super::error::SearchError;
 use super::fold::fold;
-use super::limits::{Budget, Limits};
-use super::params::SearchParam;
+use super::index::encoding::{NO_VALUE, PostingsUnion};
+use super::index::reader::IndexReader;
+use super::limits::{Budget, CHECK_EVERY, Limits};
+use super::params::{ParamType, SearchParam};
 use super::query::{Criterion, Include, Modifier, SearchValue, SortKey};
 use super::terms::{self, CODE, EXACT, FOLDED, OF_TYPE, PRESENT, REFERENCE, SYSTEM, TEXT};
 use crate::fhir::ResourceType;
-use crate::search::params::ParamType;
-use crate::store::{PostingsUnion, ResourceStore};
-
-/// Steps of a loop between two budget checks.
-const CHECK_EVERY: usize = 256;
+use crate::generation::Generation;
 
 /// Below this many targets, a chain looks up each target's reverse postings; above, it scans
 /// the forward index of the source type.
 const CHAIN_LOOKUP_LIMIT: u64 = 512;
 
 pub struct Engine<'s> {
-    store: &'s dyn ResourceStore,
+    index: IndexReader<'s>,
+    /// The generation read (documents by number, for chains).
+    store: &'s Generation,
     now_millis: i64,
-    budget: &'s Budget,
 }
 
-fn all(store: &dyn ResourceStore, rtype: ResourceType) -> RoaringBitmap {
+fn all(store: &Generation, rtype: ResourceType) -> RoaringBitmap {
     let mut everything = RoaringBitmap::new();
     everything.insert_range(0..store.document_count(rtype));
     everything
 }
 
 impl<'s> Engine<'s> {
-    pub fn new(store: &'s dyn ResourceStore, budget: &'s Budget) -> Engine<'s> {
+    pub fn new(index: IndexReader<'s>) -> Engine<'s> {
         let now_millis =
             (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
         Engine {
-            store,
+            store: index.generation(),
+            index,
             now_millis,
-            budget,
         }
     }
 
     /// Stops the search when it ran out of time or its client left.
     fn check(&self) -> Result<(), SearchError> {
-        Ok(self.budget.check()?)
+        Ok(self.index.budget().check()?)
     }
 
     /// Documents of `rtype` matching every criterion.
@@ -117,7 +116,7 @@ impl<'s> Engine<'s> {
                 inner,
             } => {
                 let sources = self.criterion(*source, inner)?;
-                let Some(forward) = self.store.forward(*source, &reference.code)? else {
+                let Some(forward) = self.index.forward(*source, &reference.code)? else {
                     return Ok(RoaringBitmap::new());
                 };
                 Ok(from_unsorted(
@@ -144,12 +143,12 @@ impl<'s> Engine<'s> {
                 self.check()?;
                 if let Some((id, _)) = self.store.document_id(target, doc)? {
                     let key = terms::key(&reference.code, REFERENCE, &format!("{target}/{id}"));
-                    parts.extend(self.store.postings(rtype, &key)?);
+                    parts.extend(self.index.postings(rtype, &key)?);
                 }
             }
             return Ok(parts.union());
         }
-        let Some(forward) = self.store.forward(rtype, &reference.code)? else {
+        let Some(forward) = self.index.forward(rtype, &reference.code)? else {
             return Ok(out);
         };
         for doc in 0..forward.documents() {
@@ -171,7 +170,7 @@ impl<'s> Engine<'s> {
         term: &str,
     ) -> Result<RoaringBitmap, SearchError> {
         Ok(self
-            .store
+            .index
             .postings(rtype, &terms::key(param, kind, term))?
             .unwrap_or_default())
     }
@@ -181,33 +180,7 @@ impl<'s> Engine<'s> {
         rtype: ResourceType,
         prefix: &[u8],
     ) -> Result<RoaringBitmap, SearchError> {
-        let mut parts = Vec::new();
-        self.scan_postings(rtype, prefix, |docs| parts.push(docs))?;
-        Ok(parts.union())
-    }
-
-    /// Visits the postings under `prefix` in key order, checking the budget as it goes (a
-    /// prefix can cover most of a type's terms).
-    fn scan_postings(
-        &self,
-        rtype: ResourceType,
-        prefix: &[u8],
-        mut visit: impl FnMut(RoaringBitmap),
-    ) -> Result<(), SearchError> {
-        let mut steps = 0usize;
-        let mut stopped = None;
-        self.store.scan_postings(rtype, prefix, &mut |_, docs| {
-            visit(docs);
-            steps += 1;
-            if steps % CHECK_EVERY == 0
-                && let Err(e) = self.budget.check()
-            {
-                stopped = Some(e);
-                return false;
-            }
-            true
-        })?;
-        stopped.map_or(Ok(()), |e| Err(e.into()))
+        self.index.union_prefix(rtype, prefix)
     }
 
     fn value(
@@ -258,10 +231,10 @@ impl<'s> Engine<'s> {
                     (Some(system), None) => {
                         let mut parts = Vec::new();
                         let suffix = terms::system_suffix(system);
-                        self.store.scan_postings(
+                        self.index.scan_postings(
                             rtype,
                             &terms::key(code, kind, ""),
-                            &mut |key, docs| {
+                            |key, docs| {
                                 if key.ends_with(suffix.as_bytes()) {
                                     parts.push(docs);
                                 }
@@ -303,15 +276,14 @@ impl<'s> Engine<'s> {
             SearchValue::Date(prefix, range) => {
                 let mut parts = Vec::new();
                 let prefix_key = terms::key(code, terms::DATE, "");
-                self.store
-                    .scan_postings(rtype, &prefix_key, &mut |key, docs| {
-                        if let Some(target) = terms::decode_date_key(code, key) {
-                            if date::matches(*prefix, *range, target, self.now_millis) {
-                                parts.push(docs);
-                            }
-                        }
-                        true
-                    })?;
+                self.index.scan_postings(rtype, &prefix_key, |key, docs| {
+                    if let Some(target) = terms::decode_date_key(code, key)
+                        && date::matches(*prefix, *range, target, self.now_millis)
+                    {
+                        parts.push(docs);
+                    }
+                    true
+                })?;
                 parts.union()
             }
         })
@@ -325,16 +297,14 @@ impl<'s> Engine<'s> {
         param: &str,
         needle: &str,
     ) -> Result<RoaringBitmap, SearchError> {
-        let dictionary =
-            self.store
-                .term_dictionary(rtype, param, &terms::key(param, FOLDED, ""))?;
+        let dictionary = self.index.term_dictionary(rtype, param)?;
         let trigrams = terms::trigrams(needle);
         let candidates: Box<dyn Iterator<Item = u32>> = if trigrams.is_empty() {
             Box::new(0..dictionary.terms.len() as u32)
         } else {
             let mut sets = Vec::with_capacity(trigrams.len());
             for trigram in &trigrams {
-                match self.store.trigram(rtype, param, trigram)? {
+                match self.index.trigram(rtype, param, trigram)? {
                     Some(set) => sets.push(set),
                     None => return Ok(RoaringBitmap::new()),
                 }
@@ -355,7 +325,7 @@ impl<'s> Engine<'s> {
                 continue;
             };
             if term.contains(needle) {
-                self.store
+                self.index
                     .add_postings_at(dictionary.postings[number as usize], &mut union)?;
             }
         }
@@ -400,7 +370,7 @@ impl<'s> Engine<'s> {
                 for (source_type, doc) in frontier.iter().filter(from_source) {
                     self.check()?;
                     for (param, target) in include.followed_params(*source_type) {
-                        if let Some(forward) = self.store.forward(*source_type, &param.code)? {
+                        if let Some(forward) = self.index.forward(*source_type, &param.code)? {
                             for t in forward.targets(*doc) {
                                 if full(&found, &next) {
                                     break;
@@ -466,7 +436,7 @@ impl<'s> Engine<'s> {
             Ranks::DocumentOrder
         } else {
             match self
-                .store
+                .index
                 .sort_ranks(rtype, &key.param.code, key.descending)?
             {
                 Some(ranks) => Ranks::Column(ranks),
@@ -480,12 +450,9 @@ impl<'s> Engine<'s> {
     }
 
     pub fn budget(&self) -> &Budget {
-        self.budget
+        self.index.budget()
     }
 }
-
-/// A document without a value for a sort key (sorts last, ascending or descending).
-pub const NO_VALUE: u32 = u32::MAX;
 
 /// One sort key's value of every document of a type (see [`Engine::sort_column`]).
 pub struct SortColumn<'s> {

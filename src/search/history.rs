@@ -16,13 +16,15 @@ use sha2::{Digest, Sha256};
 
 use super::cursor::{CursorKey, HistoryCursor};
 use super::date;
+use super::error::SearchError;
+use super::index::reader::IndexReader;
 use super::query::{DEFAULT_COUNT, MAX_COUNT, QueryError};
+use super::redact::Redaction;
+use super::searchset::{Context, SearchOutput};
 use super::terms;
-use super::{Context, SearchError, SearchOutput};
-use crate::auth::Redaction;
 use crate::fhir::{FhirId, ResourceType};
-use crate::store::history::{self as store_history, HistoryEntry, Kind};
-use crate::store::{Millis, ResourceStore, StoreError, StoredResource, Version};
+use crate::generation::history::{self as store_history, HistoryEntry, Kind};
+use crate::generation::{Generation, Millis, StoreError, StoredResource, Version};
 
 /// Whose history.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,7 +148,7 @@ impl Source {
     /// The content; `None` for a deletion.
     fn load(
         self,
-        store: &dyn ResourceStore,
+        store: &Generation,
         rtype: ResourceType,
     ) -> Result<Option<StoredResource>, StoreError> {
         match self {
@@ -184,7 +186,7 @@ fn after(cursor: Option<&HistoryCursor>, key: &HistoryCursor) -> bool {
 
 /// Runs a history request on one generation.
 pub fn run(
-    store: &dyn ResourceStore,
+    store: &Generation,
     request: &HistoryRequest,
     context: &Context<'_>,
 ) -> Result<SearchOutput, SearchError> {
@@ -193,7 +195,8 @@ pub fn run(
     let mut items = match &request.scope {
         Scope::Instance(rtype, id) => instance(store, *rtype, id, request)?,
         _ => {
-            let current = current_versions(store, request, wanted)?;
+            let index = IndexReader::new(store, context.budget);
+            let current = current_versions(&index, request, wanted)?;
             let past = past_versions(store, request, wanted)?;
             merge(current, past, wanted)
         }
@@ -265,7 +268,7 @@ fn past_item(entry: HistoryEntry) -> Item {
 
 /// The history of one resource: its current version, then its past ones.
 fn instance(
-    store: &dyn ResourceStore,
+    store: &Generation,
     rtype: ResourceType,
     id: &FhirId,
     request: &HistoryRequest,
@@ -304,13 +307,13 @@ fn instance(
 /// index (a few keys: resources keep their time until their content changes) instead of from
 /// every resource.
 pub fn updated_after(
-    store: &dyn ResourceStore,
+    index: &IndexReader<'_>,
     rtype: ResourceType,
     since: Millis,
-) -> Result<RoaringBitmap, StoreError> {
+) -> Result<RoaringBitmap, SearchError> {
     let mut documents = RoaringBitmap::new();
     let prefix = terms::key("_lastUpdated", terms::DATE, "");
-    store.scan_postings(rtype, &prefix, &mut |key, slice| {
+    index.scan_postings(rtype, &prefix, |key, slice| {
         if terms::decode_date_key("_lastUpdated", key).is_some_and(|range| range.start > since.0) {
             documents |= slice;
         }
@@ -328,17 +331,18 @@ struct Slice {
 
 /// Current versions in history order, from the cursor on, at most `limit`.
 fn current_versions(
-    store: &dyn ResourceStore,
+    index: &IndexReader<'_>,
     request: &HistoryRequest,
     limit: usize,
 ) -> Result<Vec<Item>, SearchError> {
+    let store = index.generation();
     let mut slices = Vec::new();
     for rtype in ResourceType::ALL {
         if !request.scope.includes(rtype) {
             continue;
         }
         let prefix = terms::key("_lastUpdated", terms::DATE, "");
-        store.scan_postings(rtype, &prefix, &mut |key, documents| {
+        index.scan_postings(rtype, &prefix, |key, documents| {
             if let Some(range) = terms::decode_date_key("_lastUpdated", key) {
                 slices.push(Slice {
                     time: Millis(range.start),
@@ -406,7 +410,7 @@ fn current_versions(
 
 /// Past versions and deletions in history order, from the cursor on, at most `limit`.
 fn past_versions(
-    store: &dyn ResourceStore,
+    store: &Generation,
     request: &HistoryRequest,
     limit: usize,
 ) -> Result<Vec<Item>, SearchError> {
@@ -488,7 +492,7 @@ fn link(
 }
 
 fn write_bundle(
-    store: &dyn ResourceStore,
+    store: &Generation,
     request: &HistoryRequest,
     context: &Context<'_>,
     items: &[(Item, Option<StoredResource>)],

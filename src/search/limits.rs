@@ -109,6 +109,9 @@ impl TooCostly {
     }
 }
 
+/// Steps of a loop between two budget checks (a check reads the clock).
+pub const CHECK_EVERY: usize = 256;
+
 /// Why a running search stopped before its end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Interrupted {

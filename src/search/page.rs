@@ -11,12 +11,12 @@ use std::collections::BinaryHeap;
 
 use roaring::RoaringBitmap;
 
-use super::SearchError;
 use super::cursor::{Cursor, PageGeneration};
 use super::engine::{Engine, SortColumn};
+use super::error::SearchError;
 use super::query::{QueryError, SearchRequest};
 use crate::fhir::ResourceType;
-use crate::store::{ResourceStore, StoreError};
+use crate::generation::{Generation, StoreError};
 
 /// A page's documents, the cursor after it (when more follow) and the cursor before it
 /// (`Some(None)`: the previous page is the first).
@@ -29,7 +29,7 @@ pub struct Page {
 /// The page `request` asks for among `matches`.
 pub fn select(
     engine: &Engine<'_>,
-    store: &dyn ResourceStore,
+    store: &Generation,
     request: &SearchRequest,
     matches: &RoaringBitmap,
 ) -> Result<Page, SearchError> {
@@ -40,7 +40,7 @@ pub fn select(
     }
 }
 
-fn id_of(store: &dyn ResourceStore, rtype: ResourceType, doc: u32) -> Result<String, StoreError> {
+fn id_of(store: &Generation, rtype: ResourceType, doc: u32) -> Result<String, StoreError> {
     Ok(store
         .document_id(rtype, doc)?
         .map(|(id, _)| id)
@@ -65,7 +65,7 @@ fn previous_cursor(
 
 /// Unsorted results: id order, which is document order.
 fn by_id(
-    store: &dyn ResourceStore,
+    store: &Generation,
     request: &SearchRequest,
     matches: &RoaringBitmap,
 ) -> Result<Page, StoreError> {
@@ -111,7 +111,7 @@ type Row = (Vec<u32>, u32);
 /// one pass over the matches with heaps of at most `count + 1` rows.
 fn sorted(
     engine: &Engine<'_>,
-    store: &dyn ResourceStore,
+    store: &Generation,
     request: &SearchRequest,
     matches: &RoaringBitmap,
 ) -> Result<Page, SearchError> {

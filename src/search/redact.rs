@@ -12,9 +12,8 @@ use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use super::config::RestrictedElement;
+use super::params::{Registry, SearchParam};
 use crate::fhir::ResourceType;
-use crate::search::params::SearchParam;
 
 /// The security label of a resource some elements were removed from
 /// (http://terminology.hl7.org/CodeSystem/v3-ObservationValue#REDACTED).
@@ -37,12 +36,13 @@ impl Redaction {
         Redaction::default()
     }
 
-    pub fn new(restricted: &[RestrictedElement]) -> Redaction {
+    /// Hides `element` (a top-level element name) of each `(type, element)` pair.
+    pub fn new<'e>(restricted: impl IntoIterator<Item = (ResourceType, &'e str)>) -> Redaction {
         let mut elements: [Vec<String>; ResourceType::ALL.len()] = Default::default();
-        for RestrictedElement { rtype, element } in restricted {
-            let list = &mut elements[*rtype as usize];
+        for (rtype, element) in restricted {
+            let list = &mut elements[rtype as usize];
             if !list.iter().any(|e| e == element) {
-                list.push((*element).to_owned());
+                list.push(element.to_owned());
             }
         }
         Redaction {
@@ -78,7 +78,7 @@ impl Redaction {
         if self.is_empty() {
             return false;
         }
-        let registry = crate::search::params::Registry::get();
+        let registry = Registry::get();
         key.split([':', '.']).any(|code| {
             registry.all().iter().filter(|p| p.code == code).any(|p| {
                 p.base
@@ -198,10 +198,7 @@ mod tests {
     use super::*;
 
     fn redaction() -> Redaction {
-        Redaction::new(&[RestrictedElement {
-            rtype: ResourceType::Practitioner,
-            element: "telecom",
-        }])
+        Redaction::new([(ResourceType::Practitioner, "telecom")])
     }
 
     #[test]

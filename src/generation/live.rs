@@ -8,19 +8,18 @@
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use super::{DataDir, ResourceStore, SledGeneration, StoreError};
+use super::datadir::DataDir;
+use super::error::StoreError;
+use super::reader::Generation;
 
 /// Opens the generation `CURRENT` names, marking it in use (so that imports never delete it
 /// while it is open).
-pub fn open_current(
-    data: &DataDir,
-    cache_bytes: u64,
-) -> Result<(String, SledGeneration), StoreError> {
+pub fn open_current(data: &DataDir, cache_bytes: u64) -> Result<(String, Generation), StoreError> {
     let name = data
         .current()?
         .ok_or_else(|| StoreError::NoData(data.root().to_path_buf()))?;
     let in_use = data.hold_generation(&name)?;
-    let generation = SledGeneration::open(
+    let generation = Generation::open(
         &data.generation_path(&name),
         &data.history_dir(),
         cache_bytes,
@@ -37,9 +36,9 @@ pub struct Generations {
     cache_bytes: u64,
     /// Name of the current generation's directory.
     serving: Mutex<Option<String>>,
-    current: RwLock<Option<Arc<dyn ResourceStore>>>,
+    current: RwLock<Option<Arc<Generation>>>,
     /// The generation before, and when it stopped being current.
-    previous: RwLock<Option<(Arc<dyn ResourceStore>, Instant)>>,
+    previous: RwLock<Option<(Arc<Generation>, Instant)>>,
 }
 
 impl Generations {
@@ -49,7 +48,7 @@ impl Generations {
             None => (None, None),
             Some(_) => {
                 let (name, generation) = open_current(&data, cache_bytes)?;
-                let generation: Arc<dyn ResourceStore> = Arc::new(generation);
+                let generation = Arc::new(generation);
                 (Some(name), Some(generation))
             }
         };
@@ -73,13 +72,13 @@ impl Generations {
     }
 
     /// The generation served now; `None` until the first one is in place.
-    pub fn current(&self) -> Option<Arc<dyn ResourceStore>> {
+    pub fn current(&self) -> Option<Arc<Generation>> {
         self.current.read().expect("generation lock").clone()
     }
 
     /// The open generation with this id (see `GenerationInfo::id`), if it is the current or
     /// the previous one.
-    pub fn get(&self, id: &str) -> Option<Arc<dyn ResourceStore>> {
+    pub fn get(&self, id: &str) -> Option<Arc<Generation>> {
         if let Some(current) = self.current()
             && current.info().id() == id
         {

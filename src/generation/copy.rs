@@ -11,9 +11,11 @@ use std::fs;
 use std::io::Read;
 use std::path::Path;
 
-use super::datadir::{DataDir, IN_USE};
-use super::history::{HISTORY_DIR, segment_path};
-use super::{GenerationInfo, ResourceStore, SledGeneration, StoreError};
+use super::datadir::DataDir;
+use super::error::StoreError;
+use super::format::{HISTORY_DIR, IN_USE_LOCK, segment_path};
+use super::info::GenerationInfo;
+use super::reader::Generation;
 
 /// What a copy did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,7 +115,7 @@ fn conflict(target: &DataDir, detail: String) -> StoreError {
 
 /// Opens the copy as a server would and reads a document of each type.
 fn verify(path: &Path, target: &DataDir, expected: &GenerationInfo) -> Result<(), StoreError> {
-    let generation = SledGeneration::open(path, &target.history_dir(), 16 << 20, None)?;
+    let generation = Generation::open(path, &target.history_dir(), 16 << 20, None)?;
     let damaged = |detail: String| StoreError::Damaged {
         path: path.to_path_buf(),
         detail,
@@ -139,7 +141,7 @@ fn copy_tree(from: &Path, to: &Path) -> Result<u64, StoreError> {
     for entry in fs::read_dir(from).map_err(StoreError::io("cannot list", from))? {
         let entry = entry.map_err(StoreError::io("cannot list", from))?;
         let name = entry.file_name();
-        if name == IN_USE {
+        if name == IN_USE_LOCK {
             continue;
         }
         let kind = entry

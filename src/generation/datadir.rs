@@ -25,12 +25,12 @@ use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::StoreError;
-
-const CURRENT: &str = "CURRENT";
-const GENERATIONS: &str = "generations";
-/// How the last import ended (see [`ImportReport`]).
-const IMPORT_REPORT: &str = "last-import.json";
+use super::error::StoreError;
+use super::format::{
+    CURRENT_FILE, CURSOR_KEY_FILE, GENERATIONS_DIR, HISTORY_DIR, IMPORT_LOCK, IMPORT_REPORT_FILE,
+    IN_USE_LOCK, SERVE_LOCK, generation_name, generation_number, temporary,
+};
+use super::record::Millis;
 
 /// How an import ended: written by `annuaire import` into the data directory, read by the
 /// servers of that directory for `/metrics`.
@@ -55,12 +55,10 @@ impl ImportReport {
         matches!(self.outcome.as_str(), "completed" | "unchanged")
     }
 
-    pub fn finished(&self) -> super::Millis {
-        super::Millis(self.finished_ms)
+    pub fn finished(&self) -> Millis {
+        Millis(self.finished_ms)
     }
 }
-pub(super) const IN_USE: &str = "in-use.lock";
-const PREFIX: &str = "gen-";
 
 #[derive(Debug, Clone)]
 pub struct DataDir {
@@ -76,7 +74,7 @@ pub struct ProcessLock {
 impl DataDir {
     /// Opens (creating it if needed) a data directory.
     pub fn create(root: &Path) -> Result<DataDir, StoreError> {
-        fs::create_dir_all(root.join(GENERATIONS))
+        fs::create_dir_all(root.join(GENERATIONS_DIR))
             .map_err(StoreError::io("cannot create", root))?;
         Ok(DataDir {
             root: root.to_path_buf(),
@@ -97,8 +95,8 @@ impl DataDir {
     /// Records how the last import ended (`last-import.json`), for `/metrics`. Written by the
     /// import process; a failure to write it is only logged, never fails the import.
     pub fn write_import_report(&self, report: &ImportReport) {
-        let path = self.root.join(IMPORT_REPORT);
-        let tmp = self.root.join("last-import.json.tmp");
+        let path = self.root.join(IMPORT_REPORT_FILE);
+        let tmp = self.root.join(temporary(IMPORT_REPORT_FILE));
         let text = serde_json::to_vec_pretty(report).expect("a report serializes");
         if let Err(e) = fs::write(&tmp, text).and_then(|()| fs::rename(&tmp, &path)) {
             tracing::warn!(
@@ -110,13 +108,13 @@ impl DataDir {
 
     /// How the last import ended, if one was recorded.
     pub fn import_report(&self) -> Option<ImportReport> {
-        let text = fs::read(self.root.join(IMPORT_REPORT)).ok()?;
+        let text = fs::read(self.root.join(IMPORT_REPORT_FILE)).ok()?;
         serde_json::from_slice(&text).ok()
     }
 
     /// The generation `CURRENT` points at, `None` before the first import.
     pub fn current(&self) -> Result<Option<String>, StoreError> {
-        let path = self.root.join(CURRENT);
+        let path = self.root.join(CURRENT_FILE);
         match fs::read_to_string(&path) {
             Ok(text) => {
                 let name = text.trim().to_owned();
@@ -139,7 +137,7 @@ impl DataDir {
     /// time a server starts on the directory, readable by its owner only. Copies of the
     /// directory (replicas) share it, so their cursors are interchangeable.
     pub fn cursor_secret(&self) -> Result<Vec<u8>, StoreError> {
-        let path = self.root.join("cursor.key");
+        let path = self.root.join(CURSOR_KEY_FILE);
         match fs::read(&path) {
             Ok(secret) if secret.len() == 32 => return Ok(secret),
             Ok(_) => {
@@ -156,7 +154,7 @@ impl DataDir {
             path: path.clone(),
             detail: "the system's random source failed".into(),
         })?;
-        let tmp = self.root.join("cursor.key.tmp");
+        let tmp = self.root.join(temporary(CURSOR_KEY_FILE));
         {
             use std::os::unix::fs::OpenOptionsExt;
             let mut file = OpenOptions::new()
@@ -176,16 +174,16 @@ impl DataDir {
 
     /// Where the history segments are (shared by the generations).
     pub fn history_dir(&self) -> PathBuf {
-        self.root.join(super::history::HISTORY_DIR)
+        self.root.join(HISTORY_DIR)
     }
 
     pub fn generation_path(&self, name: &str) -> PathBuf {
-        self.root.join(GENERATIONS).join(name)
+        self.root.join(GENERATIONS_DIR).join(name)
     }
 
     /// Generation directories present, oldest first.
     fn generations(&self) -> Result<Vec<(u64, String)>, StoreError> {
-        let dir = self.root.join(GENERATIONS);
+        let dir = self.root.join(GENERATIONS_DIR);
         let mut out = Vec::new();
         for entry in fs::read_dir(&dir).map_err(StoreError::io("cannot list", &dir))? {
             let entry = entry.map_err(StoreError::io("cannot list", &dir))?;
@@ -209,13 +207,13 @@ impl DataDir {
     /// Makes `number` the served generation: writes `CURRENT.tmp`, syncs it, renames it over
     /// `CURRENT` and syncs the directory. Either the old or the new name is read, never a mix.
     pub fn switch_to(&self, number: u64) -> Result<(), StoreError> {
-        let tmp = self.root.join("CURRENT.tmp");
+        let tmp = self.root.join(temporary(CURRENT_FILE));
         let mut file = File::create(&tmp).map_err(StoreError::io("cannot write", &tmp))?;
         writeln!(file, "{}", generation_name(number))
             .map_err(StoreError::io("cannot write", &tmp))?;
         file.sync_all()
             .map_err(StoreError::io("cannot sync", &tmp))?;
-        let current = self.root.join(CURRENT);
+        let current = self.root.join(CURRENT_FILE);
         fs::rename(&tmp, &current).map_err(StoreError::io("cannot replace", &current))?;
         File::open(&self.root)
             .and_then(|dir| dir.sync_all())
@@ -235,7 +233,7 @@ impl DataDir {
                 continue;
             }
             let path = self.generation_path(&name);
-            let Ok(lock) = open_lock_file(&path.join(IN_USE)) else {
+            let Ok(lock) = open_lock_file(&path.join(IN_USE_LOCK)) else {
                 continue;
             };
             if lock.try_lock().is_err() {
@@ -276,9 +274,9 @@ impl DataDir {
         };
         let mut referenced = std::collections::BTreeSet::new();
         for (_, name) in self.generations()? {
-            let info_path = self.generation_path(&name).join(super::INFO_FILE);
+            let info_path = self.generation_path(&name).join(super::format::INFO_FILE);
             if let Ok(text) = fs::read_to_string(&info_path)
-                && let Ok(info) = serde_json::from_str::<super::GenerationInfo>(&text)
+                && let Ok(info) = serde_json::from_str::<super::info::GenerationInfo>(&text)
             {
                 referenced.extend(info.history_segments);
             }
@@ -286,7 +284,7 @@ impl DataDir {
         for entry in entries {
             let entry = entry.map_err(StoreError::io("cannot list", &dir))?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            if let Some(number) = super::history::segment_number(&name)
+            if let Some(number) = super::format::segment_number(&name)
                 && candidate(number)
                 && !referenced.contains(&number)
             {
@@ -308,7 +306,7 @@ impl DataDir {
 
     /// Marks a generation as in use by this process until the returned file is dropped.
     pub fn hold_generation(&self, name: &str) -> Result<File, StoreError> {
-        let path = self.generation_path(name).join(IN_USE);
+        let path = self.generation_path(name).join(IN_USE_LOCK);
         let file = open_lock_file(&path).map_err(StoreError::io("cannot open", &path))?;
         file.lock_shared()
             .map_err(StoreError::io("cannot lock", &path))?;
@@ -318,7 +316,7 @@ impl DataDir {
     /// The lock only one `serve` of this directory may hold.
     pub fn lock_for_serving(&self) -> Result<ProcessLock, StoreError> {
         self.lock(
-            "serve.lock",
+            SERVE_LOCK,
             "another `annuaire serve` is already serving this data directory",
         )
     }
@@ -326,7 +324,7 @@ impl DataDir {
     /// The lock only one `import` into this directory may hold.
     pub fn lock_for_import(&self) -> Result<ProcessLock, StoreError> {
         self.lock(
-            "import.lock",
+            IMPORT_LOCK,
             "another `annuaire import` is already writing into this data directory",
         )
     }
@@ -352,14 +350,6 @@ fn open_lock_file(path: &Path) -> std::io::Result<File> {
         .truncate(false)
         .write(true)
         .open(path)
-}
-
-fn generation_name(number: u64) -> String {
-    format!("{PREFIX}{number:06}")
-}
-
-fn generation_number(name: &str) -> Option<u64> {
-    name.strip_prefix(PREFIX)?.parse().ok()
 }
 
 fn is_generation_name(name: &str) -> bool {
@@ -416,7 +406,7 @@ mod tests {
     fn damaged_pointer_is_reported() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = DataDir::create(tmp.path()).unwrap();
-        fs::write(tmp.path().join(CURRENT), "gen-000042\n").unwrap();
+        fs::write(tmp.path().join(CURRENT_FILE), "gen-000042\n").unwrap();
         assert!(matches!(dir.current(), Err(StoreError::Damaged { .. })));
     }
 }

@@ -9,20 +9,18 @@
 
 use std::cell::RefCell;
 use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use zstd::zstd_safe::{self, CCtx, CDict, DCtx, DDict};
 
-use super::StoreError;
+use super::error::StoreError;
+use super::format::{CONTENT_FILE, DICTIONARY_FILE};
 use super::mapped::MappedFile;
-use super::record::Location;
-
-/// The content bytes of a generation's resources, one zstd frame each.
-pub const CONTENT_FILE: &str = "resources.zst";
-/// The dictionary those frames were compressed with (absent: none).
-pub const DICTIONARY_FILE: &str = "resources.dict";
+use super::record::{ContentHash, Location, splice_point};
+use crate::fhir::ResourceType;
 
 /// Resources the dictionary is trained on: the first ones an import writes.
 pub const TRAINING_SAMPLES: usize = 8_000;
@@ -170,6 +168,214 @@ impl ContentReader {
                     location.offset
                 ),
             })
+    }
+}
+
+/// A resource written by the mapping, before its version is decided.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub id: String,
+    pub location: Location,
+    pub splice: u16,
+    pub content: ContentHash,
+}
+
+/// The content file of a generation being written, and what was written into it per type.
+/// Writes may come from several threads.
+///
+/// The dictionary is trained on the first [`TRAINING_SAMPLES`] resources, which wait whole in
+/// memory until then; every later resource is compressed as it comes.
+pub struct ContentWriter {
+    path: PathBuf,
+    /// The content file and the offset its next append lands at.
+    data: Mutex<(BufWriter<File>, u64)>,
+    /// Set once the dictionary is trained; until then resources wait in `pending`.
+    codec: OnceLock<Arc<Codec>>,
+    pending: Mutex<Vec<Pending>>,
+    /// A reader of the file, for reconciling and indexing once every resource is written.
+    reader: OnceLock<ContentReader>,
+    /// The resources written, per type (in [`ResourceType::ALL`] order), until
+    /// [`ContentWriter::documents`] sorts them.
+    written: Vec<Mutex<Vec<Written>>>,
+}
+
+/// A resource written before the dictionary was trained: kept whole until it is.
+struct Pending {
+    rtype: ResourceType,
+    id: String,
+    splice: u16,
+    hash: ContentHash,
+    content: Vec<u8>,
+}
+
+impl ContentWriter {
+    /// Creates the content file of the generation in `dir`.
+    pub fn create(dir: &Path) -> Result<ContentWriter, StoreError> {
+        let path = dir.join(CONTENT_FILE);
+        let file = File::create(&path).map_err(StoreError::io("cannot create", &path))?;
+        Ok(ContentWriter {
+            path,
+            data: Mutex::new((BufWriter::with_capacity(1 << 20, file), 0)),
+            codec: OnceLock::new(),
+            pending: Mutex::new(Vec::new()),
+            reader: OnceLock::new(),
+            written: ResourceType::ALL
+                .iter()
+                .map(|_| Mutex::new(Vec::new()))
+                .collect(),
+        })
+    }
+
+    /// Writes a resource's content (its JSON with an empty or versionless `meta`: the record
+    /// says where the version goes).
+    pub fn write(&self, rtype: ResourceType, id: &str, content: &[u8]) -> Result<(), StoreError> {
+        let splice = splice_point(content).ok_or_else(|| StoreError::Damaged {
+            path: self.path.clone(),
+            detail: format!("{rtype}/{id} was mapped without `meta`"),
+        })?;
+        let hash = ContentHash::of(content);
+        if let Some(codec) = self.codec.get() {
+            let location = self.append_frame(&codec.compress(content))?;
+            self.register(rtype, id.to_owned(), location, splice, hash);
+            return Ok(());
+        }
+        let mut pending = self.pending.lock().expect("pending resources");
+        if self.codec.get().is_some() {
+            // Trained while this thread waited for the lock.
+            drop(pending);
+            return self.write(rtype, id, content);
+        }
+        pending.push(Pending {
+            rtype,
+            id: id.to_owned(),
+            splice,
+            hash,
+            content: content.to_vec(),
+        });
+        if pending.len() >= TRAINING_SAMPLES {
+            self.train(&mut pending)?;
+        }
+        Ok(())
+    }
+
+    fn written(&self, rtype: ResourceType) -> &Mutex<Vec<Written>> {
+        let index = ResourceType::ALL
+            .iter()
+            .position(|t| *t == rtype)
+            .expect("a served type");
+        &self.written[index]
+    }
+
+    /// Every resource written for a type, in id order; when an id was written twice, the last
+    /// write wins. Called once the mapping is done: resources still waiting for the dictionary
+    /// are written first.
+    pub fn documents(&self, rtype: ResourceType) -> Result<Vec<Written>, StoreError> {
+        self.codec()?;
+        let mut written = std::mem::take(&mut *self.written(rtype).lock().expect("written ids"));
+        // Stable sort keeps write order among equal ids; keep the last of each run.
+        written.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut out: Vec<Written> = Vec::with_capacity(written.len());
+        for entry in written {
+            match out.last_mut() {
+                Some(last) if last.id == entry.id => *last = entry,
+                _ => out.push(entry),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The codec, trained now on whatever was written if the mapping wrote fewer resources
+    /// than the training sample.
+    fn codec(&self) -> Result<&Arc<Codec>, StoreError> {
+        if let Some(codec) = self.codec.get() {
+            return Ok(codec);
+        }
+        let mut pending = self.pending.lock().expect("pending resources");
+        self.train(&mut pending)?;
+        Ok(self.codec.get().expect("trained"))
+    }
+
+    /// Trains the dictionary on the pending resources, then writes them.
+    fn train(&self, pending: &mut Vec<Pending>) -> Result<(), StoreError> {
+        if self.codec.get().is_some() {
+            return Ok(());
+        }
+        let samples: Vec<Vec<u8>> = pending.iter().map(|p| p.content.clone()).collect();
+        let codec = self.codec.get_or_init(|| Arc::new(Codec::train(&samples)));
+        for p in pending.drain(..) {
+            let location = self.append_frame(&codec.compress(&p.content))?;
+            self.register(p.rtype, p.id, location, p.splice, p.hash);
+        }
+        Ok(())
+    }
+
+    fn register(
+        &self,
+        rtype: ResourceType,
+        id: String,
+        location: Location,
+        splice: u16,
+        content: ContentHash,
+    ) {
+        self.written(rtype)
+            .lock()
+            .expect("written ids")
+            .push(Written {
+                id,
+                location,
+                splice,
+                content,
+            });
+    }
+
+    /// Appends content bytes without registering a resource (records the generation writes
+    /// itself: deactivated ones, and those carried over from the generation before).
+    pub fn append(&self, content: &[u8]) -> Result<Location, StoreError> {
+        let frame = self.codec()?.compress(content);
+        self.append_frame(&frame)
+    }
+
+    fn append_frame(&self, frame: &[u8]) -> Result<Location, StoreError> {
+        let len = u32::try_from(frame.len()).expect("a resource is smaller than 4 GB");
+        let mut data = self.data.lock().expect("data file lock");
+        let offset = data.1;
+        data.0
+            .write_all(frame)
+            .map_err(StoreError::io("cannot write", &self.path))?;
+        data.1 += u64::from(len);
+        Ok(Location { offset, len })
+    }
+
+    /// Reads back a written resource (flushing the content file first if needed).
+    pub fn read_back(&self, location: Location) -> Result<Vec<u8>, StoreError> {
+        let reader = match self.reader.get() {
+            Some(reader) => reader,
+            None => {
+                let codec = self.codec()?.clone();
+                self.data
+                    .lock()
+                    .expect("data file lock")
+                    .0
+                    .flush()
+                    .map_err(StoreError::io("cannot write", &self.path))?;
+                let file =
+                    File::open(&self.path).map_err(StoreError::io("cannot open", &self.path))?;
+                self.reader
+                    .get_or_init(|| ContentReader::over(self.path.clone(), file, codec))
+            }
+        };
+        reader.read(location)
+    }
+
+    /// Saves the dictionary into `dir` and syncs the content file.
+    pub fn finish(self, dir: &Path) -> Result<(), StoreError> {
+        self.codec()?.save(dir)?;
+        let (mut data, _) = self.data.into_inner().expect("data file lock");
+        data.flush()
+            .map_err(StoreError::io("cannot write", &self.path))?;
+        data.get_ref()
+            .sync_all()
+            .map_err(StoreError::io("cannot sync", &self.path))
     }
 }
 

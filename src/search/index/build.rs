@@ -19,15 +19,17 @@ use std::sync::Mutex;
 
 use roaring::RoaringBitmap;
 
-use super::engine::NO_VALUE;
-use super::params::{ParamType, Registry, SearchParam};
-use super::terms::{self, FOLDED, index_terms};
+use super::encoding::NO_VALUE;
+use super::forward::Forward;
+use super::writer::IndexWriters;
 use crate::fhir::ResourceType;
 use crate::fhir::node::Node;
+use crate::generation::record::write_versioned;
+use crate::generation::{IndexTarget, Record, StoreError};
 use crate::parallel::run_parallel;
 use crate::progress::{Progress, Unit};
-use crate::store::record::write_versioned;
-use crate::store::{Forward, IndexWriters, Record, SledWriter, StoreError};
+use crate::search::params::{ParamType, Registry, SearchParam};
+use crate::search::terms::{self, FOLDED, index_terms};
 
 /// Documents indexed per unit of parallel work.
 const CHUNK: usize = 4096;
@@ -40,14 +42,11 @@ fn spill_error(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
     }
 }
 
-/// Indexes the current resources of the generation `writer` is writing: `documents`, per type
-/// in id order (document `n` is the `n`th).
-pub fn build(
-    writer: &SledWriter,
-    documents: &[(ResourceType, Vec<(String, Record)>)],
-    spill_dir: &Path,
-    workers: usize,
-) -> Result<(), StoreError> {
+/// Indexes the current documents of a generation being written (per type in id order:
+/// document `n` is the `n`th), with `workers` threads.
+pub fn build(target: &IndexTarget<'_>, workers: usize) -> Result<(), StoreError> {
+    let documents = target.documents();
+    let spill_dir = target.spill_dir();
     let registry = Registry::get();
     // Reference targets are resolved by binary search in their type's id-ordered documents.
     let numbers: HashMap<ResourceType, &[(String, Record)]> = documents
@@ -64,7 +63,7 @@ pub fn build(
         std::fs::create_dir_all(&dir).map_err(spill_error(&dir))?;
         let started = std::time::Instant::now();
         let extracted = extract(
-            writer, *rtype, ids, &params, &numbers, &dir, workers, &progress,
+            target, *rtype, ids, &params, &numbers, &dir, workers, &progress,
         )?;
         tracing::debug!("{rtype}: terms extracted in {:.1?}", started.elapsed());
         let started = std::time::Instant::now();
@@ -73,7 +72,7 @@ pub fn build(
         let indexes: Vec<usize> = (0..params.len()).collect();
         run_parallel(&indexes, workers, |&index| {
             let param = params[index];
-            let mut tables = writer.index_writers(*rtype);
+            let mut tables = IndexWriters::new(target, *rtype);
             let files: Vec<&PathBuf> = extracted
                 .files
                 .iter()
@@ -119,7 +118,7 @@ struct WorkerOutput {
 
 #[allow(clippy::too_many_arguments)]
 fn extract(
-    writer: &SledWriter,
+    target: &IndexTarget<'_>,
     rtype: ResourceType,
     ids: &[(String, Record)],
     params: &[&SearchParam],
@@ -164,7 +163,7 @@ fn extract(
         for (offset, (_, record)) in chunk.iter().enumerate() {
             let doc = (first + offset) as u32;
             // Indexed as served: with its version (`_lastUpdated` reads it).
-            let content = writer.read_back(record.location)?;
+            let content = target.content(record.location)?;
             json.clear();
             write_versioned(&content, record.splice, record.version, &mut json);
             let resource = Node::parse(&json).map_err(|e| StoreError::Damaged {

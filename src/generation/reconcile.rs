@@ -22,16 +22,13 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::content::ContentReader;
+use super::content::{ContentReader, ContentWriter, Written};
+use super::error::StoreError;
+use super::format::{HISTORY_FILE, VERSIONS_FILE};
 use super::history::{self, HistoryEntry, Kind, SegmentWriter};
+use super::info::GenerationInfo;
 use super::record::{ContentHash, Location, Millis, Record, State, Version, splice_point};
-use super::{SledWriter, StoreError, Written};
 use crate::fhir::ResourceType;
-
-/// File of a generation holding every current resource's [`Record`], sorted by type and id.
-pub const VERSIONS_FILE: &str = "versions.bin";
-/// File of a generation holding its history index, sorted by type, id and version.
-pub const HISTORY_FILE: &str = "history.bin";
 
 /// How long deactivated records and past versions are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,8 +94,8 @@ impl Previous {
     }
 
     /// The description of the previous generation.
-    pub fn info(&self) -> Result<super::GenerationInfo, StoreError> {
-        super::GenerationInfo::read(&self.path)
+    pub fn info(&self) -> Result<GenerationInfo, StoreError> {
+        GenerationInfo::read(&self.path)
     }
 
     fn content(&self, location: Location) -> Result<Vec<u8>, StoreError> {
@@ -116,9 +113,9 @@ pub struct Reconciled {
 }
 
 /// Decides every resource's version against `previous`, writes the superseded versions to
-/// `segment`, and appends deactivated records to the generation `writer` is writing.
+/// `segment`, and appends deactivated records to the content `writer` is writing.
 pub fn reconcile(
-    writer: &SledWriter,
+    writer: &ContentWriter,
     previous: Option<&Previous>,
     segment: &mut SegmentWriter,
     now: Millis,
@@ -173,7 +170,7 @@ pub fn reconcile(
 }
 
 struct Merge<'a> {
-    writer: &'a SledWriter,
+    writer: &'a ContentWriter,
     previous: Option<&'a Previous>,
     segment: &'a mut SegmentWriter,
     now: Millis,

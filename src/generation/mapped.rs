@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
 
-use super::StoreError;
+use super::error::StoreError;
 use super::record::Location;
 
 pub struct MappedFile {

@@ -20,23 +20,14 @@ use std::sync::Mutex;
 
 use sled::Tree;
 
-use super::StoreError;
+use super::error::StoreError;
+use super::format::INDEX_FILE;
 use super::mapped::MappedFile;
 use super::record::Location;
 
 /// Target size of a block: small enough to scan per lookup in microseconds, large enough that
 /// sled holds ~100 times fewer entries.
 pub const BLOCK_BYTES: usize = 8 * 1024;
-
-/// The index file of a generation: blocks and other index values, appended once.
-pub const INDEX_FILE: &str = "index.bin";
-
-fn sled_error(path: &Path) -> impl Fn(sled::Error) -> StoreError + '_ {
-    move |source| StoreError::Sled {
-        path: path.to_path_buf(),
-        source,
-    }
-}
 
 /// Appends blocks to a generation's index file (shared by every table being written).
 pub struct IndexFile {
@@ -161,7 +152,7 @@ impl<'t> BlockWriter<'t> {
         let location = self.file.append(&bytes)?;
         self.tree
             .insert(self.first_key.as_slice(), &location.encode())
-            .map_err(sled_error(self.file.path()))?;
+            .map_err(StoreError::sled(self.file.path()))?;
         self.block.clear();
         self.count = 0;
         Ok(())
@@ -260,7 +251,7 @@ impl<'a> BlockTable<'a> {
             .range(..=key)
             .next_back()
             .transpose()
-            .map_err(sled_error(self.index.path()))?
+            .map_err(StoreError::sled(self.index.path()))?
         else {
             return Ok(None);
         };
@@ -313,14 +304,14 @@ impl<'a> BlockTable<'a> {
             .range(..=start)
             .next_back()
             .transpose()
-            .map_err(sled_error(self.index.path()))?
+            .map_err(StoreError::sled(self.index.path()))?
             .map(|(k, _)| k);
         let blocks = match &first_block {
             Some(first) => self.tree.range(first.as_ref()..),
             None => self.tree.range(start..),
         };
         for item in blocks {
-            let (_, location) = item.map_err(sled_error(self.index.path()))?;
+            let (_, location) = item.map_err(StoreError::sled(self.index.path()))?;
             let block = self.block(&location)?;
             let mut go_on = true;
             let intact = for_each_entry(block, &mut |key, value| {

@@ -18,26 +18,10 @@ use std::io::{BufReader, BufWriter, Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use super::StoreError;
+use super::error::StoreError;
+use super::format::segment_path;
 use super::record::{Location, Millis, Version};
 use crate::fhir::ResourceType;
-
-/// Directory of the history segments, in a data directory.
-pub const HISTORY_DIR: &str = "history";
-
-/// The file of segment `number` (written by the import of generation `number`).
-pub fn segment_path(history_dir: &Path, number: u64) -> PathBuf {
-    history_dir.join(format!("seg-{number:06}.bin"))
-}
-
-/// The segment number of a file name, if it is one.
-pub fn segment_number(file_name: &str) -> Option<u64> {
-    file_name
-        .strip_prefix("seg-")?
-        .strip_suffix(".bin")?
-        .parse()
-        .ok()
-}
 
 /// What a history entry records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
