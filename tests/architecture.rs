@@ -1,4 +1,5 @@
-//! The structure of `src/`, drawn from its imports, has no arrow running back up and no circle.
+//! The structure of `src/`, drawn from its imports, has no arrow running back up and no circle
+//! (and the generator's, in `crates/generate/src`, has no circle).
 //!
 //! Every `.rs` file under `src/` is a node; every path a file names (`use` trees, and paths in
 //! code such as `super::ops::HEALTH` or `crate::search::run(..)`) that resolves to another file
@@ -11,7 +12,8 @@
 //!    through their imports).
 //! 3. **A child never imports its parent.** A `mod.rs` declares its children and may use them
 //!    (a facade); what the children share lives in a sibling file, not in the parent, or the
-//!    parent and its children would form a circle.
+//!    parent and its children would form a circle. Test modules (`tests`) are not part of the
+//!    structure: they may read what they test.
 //!
 //! The crate is read with `syn`, as written: nothing is compiled or expanded, so paths inside
 //! macro calls are not seen (none of ours name modules).
@@ -49,12 +51,18 @@ const LAYERS: &[&[&str]] = &[
 /// A file of the crate, as the module path it defines (`["search", "engine"]`).
 type Module = Vec<String>;
 
-fn src_dir() -> PathBuf {
+/// The server's sources.
+fn server() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
 }
 
-/// Every `.rs` file under `src/` with the module it defines (`main.rs` is the binary, apart).
-fn modules() -> BTreeMap<Module, PathBuf> {
+/// The demo data generator's sources (a crate of its own, checked for circles only).
+fn generator() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/generate/src")
+}
+
+/// Every `.rs` file under `root` with the module it defines (`main.rs` is the binary, apart).
+fn modules(root: &Path) -> BTreeMap<Module, PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         for entry in std::fs::read_dir(dir).expect("read src/") {
             let path = entry.expect("a directory entry").path();
@@ -65,14 +73,13 @@ fn modules() -> BTreeMap<Module, PathBuf> {
             }
         }
     }
-    let root = src_dir();
     let mut files = Vec::new();
-    walk(&root, &mut files);
+    walk(root, &mut files);
     files
         .into_iter()
         .filter(|path| path.file_name().is_some_and(|n| n != "main.rs"))
         .map(|path| {
-            let relative = path.strip_prefix(&root).expect("under src/");
+            let relative = path.strip_prefix(root).expect("under the root");
             let mut module: Module = relative
                 .iter()
                 .map(|part| part.to_string_lossy().trim_end_matches(".rs").to_owned())
@@ -201,9 +208,9 @@ impl<'ast> Visit<'ast> for Imports<'_> {
     }
 }
 
-/// Arrows between the files of the crate: from each file, the files it names and where.
-fn arrows() -> BTreeMap<Module, BTreeMap<Module, String>> {
-    let known = modules();
+/// Arrows between the files of a crate: from each file, the files it names and where.
+fn arrows(root: &Path) -> BTreeMap<Module, BTreeMap<Module, String>> {
+    let known = modules(root);
     known
         .iter()
         .map(|(module, path)| {
@@ -239,7 +246,7 @@ fn layer_of(module: &Module) -> Option<usize> {
 
 #[test]
 fn every_top_module_has_a_layer() {
-    let tops: BTreeSet<String> = modules()
+    let tops: BTreeSet<String> = modules(&server())
         .keys()
         .filter_map(|m| m.first().cloned())
         .collect();
@@ -265,7 +272,7 @@ fn every_top_module_has_a_layer() {
 #[test]
 fn no_arrow_runs_back_up() {
     let mut wrong = Vec::new();
-    for (from, targets) in arrows() {
+    for (from, targets) in arrows(&server()) {
         for (to, path) in targets {
             if from.first() == to.first() {
                 continue;
@@ -287,9 +294,10 @@ fn no_arrow_runs_back_up() {
 #[test]
 fn no_child_imports_its_parent() {
     let mut wrong = Vec::new();
-    for (from, targets) in arrows() {
+    for (from, targets) in [server(), generator()].iter().flat_map(|root| arrows(root)) {
         for (to, path) in targets {
-            if to.len() < from.len() && from.starts_with(&to) {
+            let is_test = from.iter().any(|part| part == "tests");
+            if !is_test && to.len() < from.len() && from.starts_with(&to) {
                 wrong.push(format!("{} -> {} (`{path}`)", name(&from), name(&to)));
             }
         }
@@ -304,8 +312,21 @@ fn no_child_imports_its_parent() {
 
 #[test]
 fn no_circle() {
-    let graph = arrows();
-    let circles = strongly_connected(&graph)
+    let circles: Vec<String> = [server(), generator()]
+        .iter()
+        .flat_map(|root| circles_in(&arrows(root)))
+        .collect();
+    assert!(
+        circles.is_empty(),
+        "{} circles among the files of src/ and crates/generate/src:\n{}",
+        circles.len(),
+        circles.join("\n\n")
+    );
+}
+
+/// Each group of files that reach each other through their imports, with the arrows inside it.
+fn circles_in(graph: &BTreeMap<Module, BTreeMap<Module, String>>) -> Vec<String> {
+    strongly_connected(graph)
         .into_iter()
         .filter(|group| group.len() > 1)
         .map(|group| {
@@ -323,13 +344,7 @@ fn no_circle() {
                 .collect();
             inside.join("\n")
         })
-        .collect::<Vec<_>>();
-    assert!(
-        circles.is_empty(),
-        "{} circles among the files of src/:\n{}",
-        circles.len(),
-        circles.join("\n\n")
-    );
+        .collect()
 }
 
 /// Tarjan's algorithm: the groups of files that reach each other.

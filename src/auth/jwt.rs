@@ -16,8 +16,9 @@ use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, PublicKeyUse
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value};
 
+use super::caller::{Caller, Identity};
 use super::config::{JwtConfig, SignatureAlgorithm};
-use super::{Caller, Identity};
+use super::scopes::Permissions;
 
 /// Tokens longer than this are refused before any parsing (a Pro Santé Connect access token
 /// is about 1.5 KB).
@@ -253,7 +254,7 @@ impl JwtVerifier {
                 national_id,
                 roles,
             },
-            permissions: super::Permissions::from_scopes(
+            permissions: Permissions::from_scopes(
                 scopes.iter().map(String::as_str),
                 self.restricted_scope.as_deref(),
             ),

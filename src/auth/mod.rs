@@ -8,6 +8,7 @@
 //! open: every caller gets [`Permissions::all`].
 
 pub mod audit;
+pub mod caller;
 pub mod config;
 pub mod jwt;
 pub mod scopes;
@@ -23,6 +24,7 @@ use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+pub use self::caller::{Caller, Identity};
 use self::config::{AuthConfig, ConfigError, RateLimitConfig};
 use self::jwt::{JwksError, JwtVerifier, TokenError};
 pub use self::scopes::Permissions;
@@ -33,61 +35,6 @@ use crate::search::redact::Redaction;
 
 /// The header the ANS gateway reads API keys from.
 pub const API_KEY_HEADER: &str = "esante-api-key";
-
-/// Who is calling.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Identity {
-    /// Open server: nobody is asked who they are.
-    Anonymous,
-    Key {
-        name: String,
-    },
-    Token {
-        subject: String,
-        national_id: Option<String>,
-        roles: Vec<String>,
-    },
-}
-
-/// An authenticated caller and what they may do.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub identity: Identity,
-    pub permissions: Permissions,
-}
-
-impl Caller {
-    pub fn open() -> Caller {
-        Caller {
-            identity: Identity::Anonymous,
-            permissions: Permissions::all(),
-        }
-    }
-
-    /// How the caller is named in messages: never a secret.
-    fn describe(&self) -> String {
-        match &self.identity {
-            Identity::Anonymous => "this caller".into(),
-            Identity::Key { name } => format!("the API key `{name}`"),
-            Identity::Token { .. } => "this token".into(),
-        }
-    }
-
-    /// The caller as written in the audit trail.
-    pub fn audit_json(&self) -> Value {
-        match &self.identity {
-            Identity::Anonymous => json!({"kind": "anonymous"}),
-            Identity::Key { name } => json!({"kind": "api-key", "name": name}),
-            Identity::Token {
-                subject,
-                national_id,
-                roles,
-            } => {
-                json!({"kind": "token", "subject": subject, "national_id": national_id, "roles": roles})
-            }
-        }
-    }
-}
 
 /// Why a request is refused; the HTTP edge turns each into 401, 403 or 429.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::io::Read;
 
-use super::RowError;
+use super::error::{LineTooLong, RowError};
 
 /// The longest line an extraction may have: real lines are under 2 KB (RPPS ~600 bytes); a
 /// "line" longer than this is a file without line ends (CR-only, one giant header) or not text,
@@ -25,14 +25,6 @@ pub struct LineGuard<R> {
     current: usize,
     /// 1-based number of the line being read.
     line: u64,
-}
-
-/// A line past the limit, with its number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("line {line} is longer than {limit} bytes")]
-pub struct LineTooLong {
-    pub line: u64,
-    pub limit: usize,
 }
 
 impl<R: Read> LineGuard<R> {

@@ -12,7 +12,7 @@ use std::io::BufReader;
 use std::path::Path;
 
 use super::decode::{Encoding, LineGuard, MAX_LINE_BYTES, decode_line, strip_bom};
-use super::{FileError, Rejected, RowError};
+use super::error::{FileError, Rejected, RowError};
 
 const EXPECTED: &str = "a FINESS etalab extraction (etalab-cs1100507)";
 

@@ -5,7 +5,7 @@
 //! `Identification Structure`; a personal mailbox may also name the structure it is attached to.
 //! The file has no mailbox id and holds some addresses twice: deduplication is the mapping's job.
 
-use super::RowError;
+use super::error::RowError;
 use super::pipe::{MissingColumn, PipeLayout};
 
 const KIND: usize = 0;

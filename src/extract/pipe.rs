@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use super::RowError;
+use super::error::RowError;
 
 /// Where each wanted column sits in one particular file, learnt from its header line.
 #[derive(Debug, Clone)]

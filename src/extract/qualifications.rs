@@ -2,7 +2,7 @@
 //! (docs/formats.md §5.2 and §5.3). One line per (person × savoir-faire), and per (person × diploma or
 //! exercise authorisation); the person is `Identification nationale PP`, as in the main file.
 
-use super::RowError;
+use super::error::RowError;
 use super::pipe::{MissingColumn, PipeLayout};
 
 /// A savoir-faire of a person, in the profession it was recognised for.

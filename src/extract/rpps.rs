@@ -5,7 +5,7 @@
 //! generations end every line with an extra empty field. Columns absent from an older generation
 //! read as empty.
 
-use super::RowError;
+use super::error::RowError;
 use super::pipe::{MissingColumn, PipeLayout};
 
 /// The columns annuaire reads, with their exact header labels (capitalisation kept verbatim).

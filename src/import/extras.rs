@@ -14,8 +14,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use fhir_json::Organization;
 
+use super::error::ImportError;
 use super::input::{LineStats, PipeInput};
-use super::{ExtraFiles, ImportError, RejectReport, spill};
+use super::options::ExtraFiles;
+use super::report::RejectReport;
+use super::spill;
 use crate::extract::mssante::{Mailbox, MailboxFile};
 use crate::extract::qualifications::{DiplomaFile, SavoirFaireFile};
 use crate::mapping::labels::Labels;

@@ -13,7 +13,8 @@ use aws_lc_rs::digest;
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use super::{ExtraFiles, ImportError};
+use super::error::ImportError;
+use super::options::ExtraFiles;
 use crate::extract::FileError;
 use crate::generation::Millis;
 use crate::generation::reconcile::Retention;

@@ -6,7 +6,8 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-use super::{ImportError, RejectReport};
+use super::error::ImportError;
+use super::report::RejectReport;
 use crate::extract::decode::{
     Encoding, LineGuard, MAX_LINE_BYTES, decode_line, strip_bom, trim_line_end,
 };

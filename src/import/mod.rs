@@ -12,158 +12,43 @@
 //! Memory holds FINESS, one bucket per worker, and the sets of FINESS ids merged and legal
 //! entities referenced: it does not grow with the RPPS file.
 
+mod error;
 mod extras;
 pub mod identity;
 mod input;
+mod options;
+mod report;
 pub mod spill;
+
+pub use self::error::ImportError;
+pub use self::options::{ExtraFiles, ImportOptions, Safety};
+pub use self::report::{ExtrasSummary, ImportSummary};
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use time::OffsetDateTime;
 
 use self::extras::{ExtraInputs, ExtraLayouts, OrganizationMailboxes};
 use self::input::{LineStats, PipeInput};
+use self::report::RejectReport;
+use crate::extract::FileError;
 use crate::extract::finess::{self, Establishment, FinessFile};
 use crate::extract::rpps::{Col, Layout, RppsRow, StructureKey};
-use crate::extract::{FileError, Rejected};
 use crate::fhir::ResourceType;
-use crate::generation::reconcile::{Changes, Previous, Retention};
+use crate::generation::reconcile::{Changes, Previous};
 use crate::generation::{
-    DataDir, Description, GenerationBuilder, GenerationInfo, ImportReport, Millis, ResourceCounts,
-    StoreError,
+    DataDir, Description, GenerationBuilder, GenerationInfo, ImportReport, Millis, StoreError,
 };
 use crate::mapping::labels::Labels;
 use crate::mapping::{ids, organization, practitioner};
 use crate::parallel::run_parallel;
 use crate::progress::{Progress, Unit};
 use fhir_json::Organization;
-
-/// Malformed lines printed one by one; beyond this they are only counted.
-const MAX_REPORTED: u64 = 1000;
-
-#[derive(Debug, Clone)]
-pub struct ImportOptions {
-    pub rpps: PathBuf,
-    pub finess: PathBuf,
-    /// The optional files that complete the RPPS one.
-    pub extra: ExtraFiles,
-    pub data: PathBuf,
-    /// sled page cache while writing, in bytes.
-    pub cache_bytes: u64,
-    /// The import's time: the `meta.lastUpdated` of what it adds or changes, and the clock
-    /// retentions are measured with; the current time when `None`.
-    pub last_updated: Option<OffsetDateTime>,
-    /// Worker threads mapping buckets; the number of CPUs when `None`.
-    pub workers: Option<usize>,
-    /// Retentions and the guard against imports that would empty the directory.
-    pub safety: Safety,
-}
-
-/// What an import keeps, and how much it may remove.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Safety {
-    pub retention: Retention,
-    /// The largest share of a type's active resources one import may deactivate, in percent:
-    /// beyond it the files are taken for truncated or wrong, and the import is refused.
-    pub max_shrink_percent: f64,
-    /// Deactivate more than `max_shrink_percent` on purpose.
-    pub allow_shrink: bool,
-}
-
-impl Default for Safety {
-    fn default() -> Safety {
-        Safety {
-            retention: Retention::default(),
-            max_shrink_percent: 5.0,
-            allow_shrink: false,
-        }
-    }
-}
-
-/// The published files that complete the persons of the RPPS file; each is optional.
-#[derive(Debug, Clone, Default)]
-pub struct ExtraFiles {
-    /// `Extraction_Correspondance_MSSante_*.txt`: MSSanté mailboxes.
-    pub mssante: Option<PathBuf>,
-    /// `PS_LibreAcces_SavoirFaire_*.txt`.
-    pub savoir_faire: Option<PathBuf>,
-    /// `PS_LibreAcces_Dipl_AutExerc_*.txt`: diplomas and exercise authorisations.
-    pub diplomes: Option<PathBuf>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ImportError {
-    #[error(transparent)]
-    File(#[from] FileError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("cannot write temporary files in {path}: {source}")]
-    Spill {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    /// These files are the ones the served generation was imported from: importing them again
-    /// would change nothing but the generation's name, and part it from replicas that import
-    /// them once.
-    #[error(
-        "nothing to do: these are the files the generation served ({id}) was imported from; it stays served (give --last-updated to import them again on purpose)"
-    )]
-    SameFiles { id: String },
-    #[error(
-        "import refused, nothing was switched: it would deactivate {deactivated} of the {active} active {rtype} resources ({percent:.1} %), more than the {limit} % allowed. The files may be truncated or of the wrong day; if this is intended, run the import again with --allow-shrink"
-    )]
-    Shrink {
-        rtype: ResourceType,
-        deactivated: u64,
-        active: u64,
-        percent: f64,
-        limit: f64,
-    },
-}
-
-/// What an import did, for the operator.
-#[derive(Debug, Clone)]
-pub struct ImportSummary {
-    pub generation: u64,
-    /// The generation's id (see `GenerationInfo::content_id`).
-    pub id: String,
-    pub rpps_rows_read: u64,
-    pub finess_records_read: u64,
-    pub rows_skipped: u64,
-    pub duplicate_rows_collapsed: u64,
-    pub windows_1252_lines: u64,
-    pub extras: ExtrasSummary,
-    /// Current resources after the import, deactivated records included.
-    pub resources: ResourceCounts,
-    /// Per type: added, changed, deactivated, deleted, unchanged.
-    pub changes: Vec<(ResourceType, Changes)>,
-    /// Generations this import found never completed (a killed import) and removed.
-    pub leftovers_removed: Vec<String>,
-    pub removed_generations: Vec<String>,
-    pub duration: Duration,
-}
-
-/// What became of the lines of the optional files.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ExtrasSummary {
-    pub savoir_faire_lines: u64,
-    pub diploma_lines: u64,
-    pub mailbox_lines: u64,
-    /// Mailboxes placed on a Practitioner (personal), a PractitionerRole (personal, at their
-    /// structure) or an Organization (organisational).
-    pub mailboxes_on_practitioners: u64,
-    pub mailboxes_on_roles: u64,
-    pub mailboxes_on_organizations: u64,
-    /// Lines naming a person or a structure the RPPS and FINESS files do not have: reported
-    /// one by one and not imported.
-    pub unplaced_lines: u64,
-}
 
 /// Shared counters of the mapping phase.
 #[derive(Default)]
@@ -174,34 +59,6 @@ struct Counters {
     mailboxes_on_organizations: AtomicU64,
     /// Lines of the optional files naming a person or structure nobody has.
     unplaced: RejectReport,
-}
-
-/// Prints malformed lines as `FILE:LINE: reason` (the first [`MAX_REPORTED`]) and counts them.
-#[derive(Default)]
-struct RejectReport {
-    count: AtomicU64,
-}
-
-impl RejectReport {
-    fn report(&self, rejected: &Rejected, progress: Option<&Progress>) {
-        self.note(format!("skipped {rejected}"), progress);
-    }
-
-    /// Prints `message` (the first [`MAX_REPORTED`] ones) and counts it.
-    fn note(&self, message: String, progress: Option<&Progress>) {
-        let n = self.count.fetch_add(1, Ordering::Relaxed) + 1;
-        let line = if n <= MAX_REPORTED {
-            message
-        } else if n == MAX_REPORTED + 1 {
-            "further lines like these are counted but not shown".to_owned()
-        } else {
-            return;
-        };
-        match progress {
-            Some(p) => p.println(&line),
-            None => eprintln!("{line}"),
-        }
-    }
 }
 
 /// Runs a whole import. Errors only when a file cannot be read or is not the expected format,

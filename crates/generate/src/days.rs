@@ -210,7 +210,7 @@ pub(crate) struct Fate {
 /// two persons (the first personal mailbox, the forced exercise authorisation), so that a small file
 /// keeps every quirk on every day.
 pub(crate) fn protected(index: u64) -> bool {
-    index < 2 || super::rpps::is_showcase(index)
+    index < 2 || super::showcase::is_showcase(index)
 }
 
 /// The event decisions of one generation (one day).

@@ -28,13 +28,13 @@ use rand::Rng;
 use rand::seq::IndexedRandom;
 
 use super::finess::{Directory, department_index};
-use super::geo::{self, Address, Place};
+use super::geo;
 use super::names;
+use super::person::{PersonRecord, Registration, Site};
 use super::random::{
     GenRng, Weighted, chance, derived_rng, domain, hash_str, mix, percent, pick, splitmix64,
 };
-use super::side::{PersonRecord, Registration};
-use super::structure::{self, Structure};
+use super::structure;
 use super::tables::{
     CABINET_SERVICES, CARE_SERVICES, CATEGORIES, Code, DOCTOR, HOSPITAL_SERVICES,
     MAILBOX_DOMAIN_GENERIC, MAILBOX_DOMAINS, MEDECIN, MEDECIN_SPECIALTIES, MSSANTE_COLUMNS,
@@ -103,78 +103,6 @@ impl SeenFilter {
             self.words[word] |= mask;
         }
         seen
-    }
-}
-
-/// What a mailbox line copies from a structure of the RPPS or FINESS data.
-#[derive(Debug, Clone)]
-pub(crate) struct Site {
-    /// `Identifiant technique de la structure` (RPPS column 24): the key of cabinet mailboxes.
-    pub id: String,
-    pub finess_site: String,
-    pub siret: String,
-    pub name: String,
-    pub brand: String,
-    /// The 11 fields `L2COMPLEMENTLOCALISATION` … `Pays`, joined by `|`.
-    postal: String,
-}
-
-impl Site {
-    /// The mailbox view of an RPPS structure.
-    pub(crate) fn from_structure(structure: &Structure<'_>) -> Site {
-        Site::new(
-            &structure.id,
-            &structure.finess_site,
-            &structure.siret,
-            &structure.name,
-            &structure.brand,
-            &structure.address,
-        )
-    }
-
-    /// The postal lines follow the AFNOR line numbers the column names carry: L2 = complément
-    /// destinataire, L3 = complément point géographique, L4 = number, repetition, street type code
-    /// and street, L5 = lieu-dit / mention, L6 = routing line; then postcode, department code and
-    /// country (`France`, or the foreign country's name).
-    fn new(id: &str, finess: &str, siret: &str, name: &str, brand: &str, a: &Address) -> Site {
-        let country = match a.place {
-            Place::France(_) => "France",
-            Place::Abroad(country) => country.label,
-        };
-        let postal = [
-            a.recipient.as_str(),
-            &a.building,
-            &a.number,
-            a.repetition,
-            a.street_type.map_or("", |t| t.code),
-            &a.street,
-            &a.distribution,
-            &a.routing,
-            &a.postcode,
-            a.department().map_or("", |d| d.code),
-            country,
-        ]
-        .join("|");
-        Site {
-            id: id.to_string(),
-            finess_site: finess.to_string(),
-            siret: siret.to_string(),
-            name: name.to_string(),
-            brand: brand.to_string(),
-            postal,
-        }
-    }
-
-    /// `Type identifiant structure` and `Identification Structure`: `1` + FINESS site when the site
-    /// has one, else `3` + SIRET.
-    fn identification(&self) -> (&'static str, &str) {
-        if !self.finess_site.is_empty() {
-            ("1", &self.finess_site)
-        } else if !self.siret.is_empty() {
-            ("3", &self.siret)
-        } else {
-            ("", "")
-        }
     }
 }
 

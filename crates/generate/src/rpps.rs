@@ -25,13 +25,13 @@ use rand::Rng;
 use super::days::{Category, EventKind, Evolving, Schedule};
 use super::finess::{Directory, department_index};
 use super::geo::{self, CABINET_PROFILE, Place};
-use super::mssante::{self, PersonalPlan, Site};
+use super::mssante::{self, PersonalPlan};
 use super::names;
+use super::person::{PersonRecord, Registration, Site};
 use super::random::{GenRng, Weighted, chance, derived_rng, domain, luhn_digit, percent, pick};
 use super::scatter::Scatter;
-use super::side::{
-    PersonRecord, Registration, RegistrationPlan, SideFiles, SidePlan, authorisation_discipline,
-};
+use super::showcase::{Showcase, showcase};
+use super::side::{RegistrationPlan, SideFiles, SidePlan, authorisation_discipline};
 use super::structure::{self, GroupCabinets, Practitioner, Structure};
 use super::tables::{
     CATEGORIES, Code, DENTISTE, DENTISTE_SPECIALTIES, DEPARTMENTS, DOCTOR, DOUBLE_PROFESSIONS,
@@ -63,55 +63,6 @@ const SECOND_SAVOIR_FAIRE_PCT: u32 = 9;
 const CONFLICT_PCT: u32 = 3;
 /// Weights of 1, 2, 3 and 4 activities (mean ≈ 1.44, giving ≈ 1.47 rows per person overall).
 const ACTIVITY_COUNT_WEIGHTS: [u32; 4] = [69, 21, 7, 3];
-
-/// Persons forced to show one quirk each, so every quirk exists even in a small file (the rest of the
-/// file draws the same quirks at their natural rates).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Showcase {
-    None,
-    /// ADELI person registered in this department (`2A`, `2B`).
-    Adeli(&'static str),
-    NoActivity,
-    TwoProfessions,
-    TwoSavoirFaire,
-    Foreign,
-    MissingFiness,
-    DuplicateRow,
-    Pharmacist,
-    /// All rows at the very end of the file.
-    AtEnd,
-}
-
-/// Person index → forced quirk (all below 100 so they exist from 100 persons on).
-const SHOWCASES: &[(u64, Showcase)] = &[
-    (3, Showcase::Adeli("2A")),
-    (7, Showcase::NoActivity),
-    (11, Showcase::TwoProfessions),
-    (17, Showcase::TwoSavoirFaire),
-    (23, Showcase::Foreign),
-    (29, Showcase::MissingFiness),
-    (31, Showcase::DuplicateRow),
-    (37, Showcase::Pharmacist),
-    (41, Showcase::AtEnd),
-    (47, Showcase::Adeli("2B")),
-    (53, Showcase::TwoSavoirFaire),
-    (59, Showcase::Pharmacist),
-    (61, Showcase::MissingFiness),
-    (67, Showcase::TwoProfessions),
-];
-
-fn showcase(index: u64) -> Showcase {
-    SHOWCASES
-        .iter()
-        .find(|(i, _)| *i == index)
-        .map_or(Showcase::None, |(_, s)| *s)
-}
-
-/// Whether person `index` is forced to show a quirk (events leave these persons alone, see
-/// [`crate::days::protected`]).
-pub(crate) fn is_showcase(index: u64) -> bool {
-    showcase(index) != Showcase::None
-}
 
 /// Most activities a registration has (the length of [`ACTIVITY_COUNT_WEIGHTS`]); an event adds
 /// none beyond.

@@ -18,12 +18,13 @@ use std::path::Path;
 use rand::seq::IndexedRandom;
 
 use super::finess::Directory;
-use super::mssante::{Mailboxes, PersonalPlan, Site};
+use super::mssante::{Mailboxes, PersonalPlan};
+use super::person::{PersonRecord, Registration, Site};
 use super::random::{GenRng, chance, derived_rng, domain, percent, pick};
 use super::tables::{
     AUTHORISATION_AEX, Code, DENTISTE, DENTISTE_CES, DIPLOMA_CES, DIPLOMA_DE, DIPLOMA_DES,
     DIPLOMA_HEADER, MEDECIN, MEDECIN_CAPACITIES, MEDECIN_CES, MEDECIN_DES, MEDECIN_DISCIPLINES,
-    PROFESSION_DISCIPLINES, Profession, SAVOIR_FAIRE_HEADER, STATE_DIPLOMAS, SavoirFaire,
+    PROFESSION_DISCIPLINES, SAVOIR_FAIRE_HEADER, STATE_DIPLOMAS, SavoirFaire,
 };
 
 /// Share of médecins with one more savoir-faire (a capacité) found only in the savoir-faire file.
@@ -36,35 +37,6 @@ const CES_PCT: u32 = 3;
 const AUTHORISATION_SHARE: f64 = 0.02;
 /// The person given an exercise authorisation whatever the draw, so a small file has one.
 const AUTHORISATION_PERSON: u64 = 1;
-
-/// One profession of a person with its savoir-faire, exactly as in the RPPS rows.
-#[derive(Debug, Clone)]
-pub(crate) struct Registration {
-    pub profession: &'static Profession,
-    pub savoir_faire: Vec<&'static SavoirFaire>,
-}
-
-/// What the side files need to know of a generated person.
-#[derive(Debug)]
-pub(crate) struct PersonRecord<'a> {
-    /// Index of the person in the generation (digits of personal mailbox addresses).
-    pub index: u64,
-    /// `Type d'identifiant PP` (`8` RPPS, `0` ADELI) and `Identifiant PP`.
-    pub id_type: &'static str,
-    pub id: &'a str,
-    /// Civilité d'exercice (`DR`, `PR`) if any.
-    pub title: Option<&'static Code>,
-    pub family: &'a str,
-    pub given: &'a str,
-    pub category: &'static Code,
-    /// One or (rarely) two professions, never none.
-    pub professions: &'a [Registration],
-    /// The structure of the person's first activity, if they have one.
-    pub site: Option<&'a Site>,
-    /// The cabinets the person works in that have an organisational mailbox (as drawn on day 1;
-    /// unused by [`SideFiles::write`]).
-    pub cabinets: &'a [Site],
-}
 
 /// The side-file draws of one profession of a person.
 #[derive(Debug, Clone)]
