@@ -387,7 +387,7 @@ fn the_line_guard_stops_exactly_at_the_first_long_line() {
                 let error = result.expect_err("a line over the limit");
                 let too_long = error
                     .get_ref()
-                    .and_then(|e| e.downcast_ref::<annuaire::extract::decode::LineTooLong>())
+                    .and_then(|e| e.downcast_ref::<annuaire::extract::LineTooLong>())
                     .copied()
                     .expect("a LineTooLong error");
                 prop_assert_eq!(too_long.line, index as u64 + 1);
