@@ -210,3 +210,97 @@ impl<'g> IndexReader<'g> {
             .index_value(rtype, IndexValues::Sort, &sort_key(param, descending))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generation::reconcile::Retention;
+    use crate::generation::{DataDir, Description, GenerationBuilder, Millis, open_current};
+    use crate::search::limits::{Interrupted, Limits};
+
+    /// A generation of `count` Practitioners, each with one identifier of the system `urn:x`.
+    fn practitioners(count: usize) -> (tempfile::TempDir, Generation) {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::create(dir.path()).unwrap();
+        let lock = data.lock_for_import().unwrap();
+        let builder = GenerationBuilder::start(&data, &lock, 1 << 20).unwrap();
+        for n in 0..count {
+            let id = format!("p{n:05}");
+            let json = format!(
+                r#"{{"resourceType":"Practitioner","id":"{id}","meta":{{}},"identifier":[{{"system":"urn:x","value":"{n}"}}]}}"#
+            );
+            builder
+                .write(ResourceType::Practitioner, &id, json.as_bytes())
+                .unwrap();
+        }
+        let versioned = builder
+            .version(None, Millis(1_793_491_200_000), Retention::default())
+            .unwrap();
+        versioned
+            .index(|target| super::super::build::build(target, 1))
+            .unwrap();
+        versioned
+            .commit(Description {
+                id: "test".into(),
+                inputs: String::new(),
+                sources: Vec::new(),
+            })
+            .unwrap();
+        let (_, generation) = open_current(&data, 1 << 20).unwrap();
+        (dir, generation)
+    }
+
+    /// Counts the identifier terms a scan visits before it ends.
+    fn visited(index: &IndexReader<'_>) -> (usize, Result<(), SearchError>) {
+        let mut seen = 0;
+        let prefix = terms::key("identifier", terms::CODE, "");
+        let result = index.scan_postings(ResourceType::Practitioner, &prefix, |_, _| {
+            seen += 1;
+            true
+        });
+        (seen, result)
+    }
+
+    #[test]
+    fn a_scan_stops_at_the_deadline() {
+        let (_dir, generation) = practitioners(2_000);
+        let unlimited = Budget::unlimited();
+        let (all, result) = visited(&IndexReader::new(&generation, &unlimited));
+        assert!(result.is_ok());
+        assert_eq!(all, 2_000, "one identifier term per practitioner");
+
+        let expired = Budget::new(&Limits {
+            deadline_ms: 0,
+            ..Limits::default()
+        });
+        let (seen, result) = visited(&IndexReader::new(&generation, &expired));
+        assert!(
+            matches!(
+                result,
+                Err(SearchError::Interrupted(Interrupted::Deadline(0)))
+            ),
+            "{result:?}"
+        );
+        assert!(seen < CHECK_EVERY, "stopped after {seen} of {all} terms");
+    }
+
+    #[test]
+    fn dictionaries_and_forwards_are_read_once_and_kept() {
+        let (_dir, generation) = practitioners(10);
+        let budget = Budget::unlimited();
+        let index = IndexReader::new(&generation, &budget);
+        let first = index
+            .term_dictionary(ResourceType::Practitioner, "name")
+            .unwrap();
+        let again = index
+            .term_dictionary(ResourceType::Practitioner, "name")
+            .unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        assert!(
+            index
+                .forward(ResourceType::Practitioner, "no-such-param")
+                .unwrap()
+                .is_none()
+        );
+    }
+}
