@@ -490,25 +490,38 @@ impl Access {
         if config.jwt.is_some() {
             ways.push("an OAuth 2.0 bearer token (JWT) carrying SMART scopes (v1 or v2 syntax)");
         }
-        let mut security = json!({
-            "cors": false,
-            "service": [{
-                "coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}],
-                "text": "SMART on FHIR scopes (system/Practitioner.read, user/*.rs, ...)"
-            }],
-            "description": format!("Every interaction but the CapabilityStatement requires {}.", ways.join(", or ")),
-        });
+        // In the order of the definition of `rest.security` (extension first), as FHIR XML
+        // requires.
+        let mut security = serde_json::Map::new();
         if let Some(smart) = &config.smart {
             let mut uris = vec![json!({"url": "token", "valueUri": smart.token_endpoint})];
             if let Some(authorize) = &smart.authorization_endpoint {
                 uris.push(json!({"url": "authorize", "valueUri": authorize}));
             }
-            security["extension"] = json!([{
-                "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
-                "extension": uris
-            }]);
+            security.insert(
+                "extension".into(),
+                json!([{
+                    "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                    "extension": uris
+                }]),
+            );
         }
-        security
+        security.insert("cors".into(), json!(false));
+        security.insert(
+            "service".into(),
+            json!([{
+                "coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}],
+                "text": "SMART on FHIR scopes (system/Practitioner.read, user/*.rs, ...)"
+            }]),
+        );
+        security.insert(
+            "description".into(),
+            json!(format!(
+                "Every interaction but the CapabilityStatement requires {}.",
+                ways.join(", or ")
+            )),
+        );
+        Value::Object(security)
     }
 
     /// `/.well-known/smart-configuration`, when an authorization server is configured.

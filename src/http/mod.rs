@@ -67,13 +67,10 @@ impl AppState {
         limits: Limits,
         cursor_key: CursorKey,
     ) -> AppState {
-        let mut capability = crate::conformance::capability_statement(env!("CARGO_PKG_VERSION"));
-        if let Some(rest) = capability["rest"].get_mut(0) {
-            rest["security"] = access.policy.capability_security();
-        }
-        // In the order of the definitions, as FHIR XML requires.
-        let capability = fhir_json::in_definition_order(&capability)
-            .expect("the CapabilityStatement is a valid resource");
+        let capability = crate::conformance::capability_statement(
+            env!("CARGO_PKG_VERSION"),
+            access.policy.capability_security(),
+        );
         AppState {
             generations,
             capability: Arc::new(serde_json::to_vec(&capability).expect("JSON value serializes")),

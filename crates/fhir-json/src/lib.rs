@@ -30,12 +30,3 @@ pub fn practitioner_role_to_vec(resource: &PractitionerRole) -> Vec<u8> {
 pub fn organization_to_vec(resource: &Organization) -> Vec<u8> {
     serde_json::to_vec(resource).expect("fhir-sdk types always serialize to JSON")
 }
-
-/// The same resource with its elements in the order of their definitions, which FHIR XML
-/// requires (JSON does not): read into fhir-sdk's types and written back. For resources built
-/// as JSON values (the CapabilityStatement, SearchParameters), once when they are built.
-pub fn in_definition_order(resource: &serde_json::Value) -> Result<serde_json::Value, String> {
-    let typed: fhir_sdk::r4b::resources::Resource =
-        serde_json::from_value(resource.clone()).map_err(|e| e.to_string())?;
-    serde_json::to_value(&typed).map_err(|e| e.to_string())
-}

@@ -1,0 +1,173 @@
+//! What the server writes as JSON comes in the order of the FHIR definitions, as FHIR XML
+//! requires (JSON does not, so nothing else would notice): every resource and Bundle below is
+//! read into fhir-sdk's typed model and written back, and both must give the same XML element
+//! order. The XML writer (`fhir::xml`) itself puts `extension` and `modifierExtension` first
+//! and writes `id`s of elements and `url`s of extensions as attributes, so those are compared
+//! as it writes them. (The server never does this round trip itself: it would compile
+//! fhir-sdk's deserializers of every FHIR type into the server.)
+
+mod common;
+
+use annuaire::auth::Access;
+use annuaire::auth::config::AuthConfig;
+use annuaire::conformance::{capability_statement, search_parameter_resource, search_parameters};
+use serde_json::{Value, json};
+
+/// `resource` read into fhir-sdk's R4 model and written back.
+fn in_definition_order(resource: &Value) -> Value {
+    let typed: fhir_sdk::r4b::resources::Resource = serde_json::from_value(resource.clone())
+        .unwrap_or_else(|e| panic!("not a valid resource ({e}): {resource}"));
+    serde_json::to_value(&typed).expect("fhir-sdk types serialize")
+}
+
+/// Children a resource puts first, and every element (see `fhir::xml`).
+const RESOURCE_HEAD: &[&str] = &[
+    "id",
+    "meta",
+    "implicitRules",
+    "language",
+    "text",
+    "contained",
+    "extension",
+    "modifierExtension",
+];
+const ELEMENT_HEAD: &[&str] = &["extension", "modifierExtension"];
+
+/// `value` with its members in the order the XML writer writes them: attributes (an element's
+/// `id`, an extension's `url`) first, then the head elements, then the rest as written; a
+/// primitive's `_name` companion right after it.
+fn as_xml_writes(value: &Value, in_extension: bool) -> Value {
+    match value {
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|item| as_xml_writes(item, in_extension))
+                .collect(),
+        ),
+        Value::Object(members) => {
+            let is_resource = members.contains_key("resourceType");
+            let head = if is_resource {
+                RESOURCE_HEAD
+            } else {
+                ELEMENT_HEAD
+            };
+            let is_attribute =
+                |key: &str| !is_resource && (key == "id" || (in_extension && key == "url"));
+            let mut keys: Vec<&String> = members.keys().filter(|k| is_attribute(k)).collect();
+            keys.sort();
+            keys.extend(
+                head.iter()
+                    .filter_map(|h| members.get_key_value(*h).map(|(k, _)| k)),
+            );
+            for key in members.keys() {
+                if !keys.contains(&key) && !key.starts_with('_') {
+                    keys.push(key);
+                }
+            }
+            let mut out = serde_json::Map::new();
+            for key in keys {
+                let child_in_extension = key == "extension" || key == "modifierExtension";
+                out.insert(
+                    key.clone(),
+                    as_xml_writes(&members[key], child_in_extension),
+                );
+                let companion = format!("_{key}");
+                if let Some(value) = members.get(&companion) {
+                    out.insert(companion, as_xml_writes(value, false));
+                }
+            }
+            Value::Object(out)
+        }
+        other => other.clone(),
+    }
+}
+
+fn assert_in_definition_order(what: &str, resource: &Value) {
+    let written = serde_json::to_string_pretty(&as_xml_writes(resource, false)).unwrap();
+    let ordered =
+        serde_json::to_string_pretty(&as_xml_writes(&in_definition_order(resource), false))
+            .unwrap();
+    if written != ordered {
+        let first = written
+            .lines()
+            .zip(ordered.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(0);
+        panic!(
+            "{what} is not in definition order; first difference at line {}:\n  written: {}\n  ordered: {}",
+            first + 1,
+            written.lines().nth(first).unwrap_or(""),
+            ordered.lines().nth(first).unwrap_or("")
+        );
+    }
+}
+
+#[test]
+fn the_capability_statement_of_every_kind_of_server() {
+    let keys_and_smart: AuthConfig = serde_json::from_value(json!({
+        "api_keys": [{
+            "name": "hospital",
+            "sha256": hex_of(&annuaire::auth::hash_api_key("secret")),
+            "scopes": ["system/*.rs"]
+        }],
+        "smart": {
+            "authorization_endpoint": "https://login.example/authorize",
+            "token_endpoint": "https://login.example/token"
+        }
+    }))
+    .unwrap();
+    let policies = [
+        ("an open server", Access::open()),
+        (
+            "a server with API keys and SMART",
+            Access::from_config(keys_and_smart).unwrap(),
+        ),
+    ];
+    for (what, policy) in policies {
+        let statement = capability_statement("0.0.0", policy.capability_security());
+        assert_in_definition_order(what, &statement);
+        assert_eq!(
+            statement["rest"][0]["security"],
+            policy.capability_security(),
+            "{what}: the security section is kept"
+        );
+    }
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn every_served_search_parameter() {
+    for declaration in search_parameters() {
+        let resource = search_parameter_resource(&declaration);
+        assert_in_definition_order(&format!("SearchParameter {}", declaration.code), &resource);
+    }
+}
+
+#[tokio::test]
+async fn bundles_and_outcomes_as_served() {
+    let app = common::spawn_app();
+    let client = reqwest::Client::new();
+    for path in [
+        "/fhir/metadata",
+        "/fhir/Practitioner?_count=3&_revinclude=PractitionerRole:practitioner&_include:iterate=PractitionerRole:organization",
+        "/fhir/PractitionerRole?_count=2&_sort=-_lastUpdated&_total=accurate",
+        "/fhir/Organization?_summary=count",
+        "/fhir/_history?_count=5",
+        "/fhir/SearchParameter?_count=2",
+        "/fhir/Practitioner?unknown-parameter=1",
+        "/fhir/Practitioner/no-such-id",
+    ] {
+        let body: Value = client
+            .get(app.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_in_definition_order(path, &body);
+    }
+}
