@@ -6,6 +6,10 @@
 #
 #   benches/import.sh [persons] [runs]      (defaults: 1500000 3)
 #
+# To compare two builds in the same run, name the other binary in COMPARE_WITH (for example a
+# release build of an earlier commit): each run then imports with it, then with this build,
+# alternating, so that both meet the same machine, page cache and disk.
+#
 # Files are generated once into target/bench-data/ (deterministic, seed 42).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,12 +33,19 @@ echo "optional files: $(wc -l <"$mssante") mailbox lines, $(wc -l <"$savoir_fair
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB RAM; files: $(du -h "$rpps" | cut -f1) RPPS, $(du -h "$finess" | cut -f1) FINESS"
 start=$(date +%s.%N); wc -l "$rpps" >/dev/null; end=$(date +%s.%N)
 echo "floor: reading the RPPS file (wc -l): $(echo "$end - $start" | bc) s"
-for i in $(seq 1 "$runs"); do
+# import LABEL BINARY RUN: one timed import into a fresh data directory.
+import() {
   rm -rf "$work/data"
-  /usr/bin/time -f "run $i: wall %e s, peak RSS %M KiB, user %U s, sys %S s" \
-    "$bin" import --rpps "$rpps" --finess "$finess" --mssante "$mssante" \
-      --savoir-faire "$savoir_faire" --diplomes "$diplomes" --data "$work/data" 2>"$work/import-$i.log" >"$work/summary-$i.txt" || { cat "$work/import-$i.log"; exit 1; }
-  tail -n 1 "$work/import-$i.log"
-  echo "run $i: data directory $(du -sh "$work/data" | cut -f1)"
+  /usr/bin/time -f "run $3 ($1): wall %e s, peak RSS %M KiB, user %U s, sys %S s" \
+    "$2" import --rpps "$rpps" --finess "$finess" --mssante "$mssante" \
+      --savoir-faire "$savoir_faire" --diplomes "$diplomes" --data "$work/data" 2>"$work/import-$3.log" >"$work/summary-$3.txt" || { cat "$work/import-$3.log"; exit 1; }
+  tail -n 1 "$work/import-$3.log"
+  echo "run $3 ($1): data directory $(du -sh "$work/data" | cut -f1)"
+}
+for i in $(seq 1 "$runs"); do
+  if [ -n "${COMPARE_WITH:-}" ]; then
+    import other "$COMPARE_WITH" "$i"
+  fi
+  import this "$bin" "$i"
 done
 cat "$work/summary-$runs.txt"

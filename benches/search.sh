@@ -6,6 +6,10 @@
 # ANNUAIRE_LIMITS__MAX_RUNNING_SEARCHES=1024 benches/search.sh to compare with limits lifted.
 #
 #   benches/search.sh [persons] [seconds]     (defaults: 1500000 15)
+#
+# To compare two builds in the same run, name the other binary in COMPARE_WITH: every shape is
+# then measured on the other build's server, then on this build's, in turn, on the same store
+# (both must read its layout), after the baseline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 release=${CARGO_TARGET_DIR:-target}/release
@@ -18,12 +22,23 @@ cargo build --release --quiet --workspace
 cargo bench --bench hello_baseline --no-run --quiet 2>/dev/null
 port=18181
 baseline_port=18282
-"$release"/annuaire serve --data "$work/data" --listen 127.0.0.1:$port --workers 2 2>"$work/serve.log" &
-server=$!
+server=
 cargo bench --quiet --bench hello_baseline -- 127.0.0.1:$baseline_port >/dev/null 2>&1 &
 baseline=$!
 trap 'kill $server $baseline 2>/dev/null || true; pkill -f "hello_baseline.*$baseline_port" 2>/dev/null || true' EXIT
-for _ in $(seq 200); do curl -sf "http://127.0.0.1:$port/fhir/metadata" >/dev/null && curl -sf "http://127.0.0.1:$baseline_port/" >/dev/null && break; sleep 0.1; done
+for _ in $(seq 200); do curl -sf "http://127.0.0.1:$baseline_port/" >/dev/null && break; sleep 0.1; done
+# start_server BINARY: serves the store and waits until it answers.
+start_server() {
+  "$1" serve --data "$work/data" --listen 127.0.0.1:$port --workers 2 2>"$work/serve.log" &
+  server=$!
+  for _ in $(seq 600); do curl -sf "http://127.0.0.1:$port/fhir/metadata" >/dev/null && return; sleep 0.1; done
+  echo "the server did not start:"; cat "$work/serve.log"; exit 1
+}
+stop_server() {
+  kill "$server"
+  wait "$server" 2>/dev/null || true
+  server=
+}
 
 rpps=$(ls "$work"/files/PS_LibreAcces_Personne_activite_*.txt)
 finess=$(ls "$work"/files/etalab-cs1100507-*.csv)
@@ -57,17 +72,35 @@ shapes=(
   "organization by city|$work/q-city.txt"
   "chain practitioner.identifier|$work/q-chain.txt"
 )
-echo "Under load: wrk, 1 thread, 32 connections, ${seconds} s per shape"
-echo
-echo "| shape | req/s | p50 | p99 |"
+# tables LABEL: every shape under load, then alone, on the server running.
+tables() {
+  echo "Under load ($1): wrk, 1 thread, 32 connections, ${seconds} s per shape"
+  echo
+  echo "| shape | req/s | p50 | p99 |"
+  echo "|---|---|---|---|"
+  for shape in "${shapes[@]}"; do measure "${shape%%|*}" "${shape#*|}" 32; done
+  echo
+  echo "One connection alone ($1): wrk, 1 thread, 1 connection, ${seconds} s per shape"
+  echo
+  echo "| shape | req/s | p50 | p99 |"
+  echo "|---|---|---|---|"
+  for shape in "${shapes[@]}"; do measure "${shape%%|*}" "${shape#*|}" 1; done
+  echo
+  echo "server resident memory after the runs ($1): $(rss)"
+  echo
+}
+echo "| baseline | req/s | p50 | p99 |"
 echo "|---|---|---|---|"
 wrk -t1 -c32 -d"${seconds}s" --latency "http://127.0.0.1:$baseline_port/" | row "actix hello world (baseline)"
-for shape in "${shapes[@]}"; do measure "${shape%%|*}" "${shape#*|}" 32; done
 echo
-echo "One connection alone (no other load): wrk, 1 thread, 1 connection, ${seconds} s per shape"
-echo
-echo "| shape | req/s | p50 | p99 |"
-echo "|---|---|---|---|"
-for shape in "${shapes[@]}"; do measure "${shape%%|*}" "${shape#*|}" 1; done
-echo
-echo "server resident memory after the runs: $(rss)"
+rounds=${ROUNDS:-$([ -n "${COMPARE_WITH:-}" ] && echo 2 || echo 1)}
+for round in $(seq 1 "$rounds"); do
+  if [ -n "${COMPARE_WITH:-}" ]; then
+    start_server "$COMPARE_WITH"
+    tables "other build, round $round"
+    stop_server
+  fi
+  start_server "$release/annuaire"
+  tables "this build, round $round"
+  stop_server
+done
