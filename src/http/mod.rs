@@ -1,5 +1,5 @@
 //! The HTTP edge: routes, extractors and headers, a thin actix-web layer over the store and
-//! the search engine. Handlers parse, call one function of `search` or `store`, and shape the
+//! the search engine. Handlers parse, call one function of `search` or `generation`, and shape the
 //! response; every error becomes an OperationOutcome in [`error`], extractor errors included.
 
 mod access;

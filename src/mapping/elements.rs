@@ -158,7 +158,7 @@ pub fn claimed(rtype: ResourceType) -> [&'static str; 2] {
 
 /// `meta` as the ANS profiles want it: data-trace, `source`, and the profiles the resource
 /// claims. `versionId` and `lastUpdated` are the store's: it adds them when it serves the
-/// resource (see `store::record`).
+/// resource (see `generation::record`).
 pub fn meta(profiles: &[&str], trace: &DataTrace<'_>) -> Meta {
     built(
         Meta::builder()
