@@ -380,3 +380,89 @@ impl IndexTarget<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generation::open_current;
+
+    fn practitioner(id: &str, family: &str) -> Vec<u8> {
+        format!(
+            r#"{{"resourceType":"Practitioner","id":"{id}","meta":{{}},"name":[{{"family":"{family}"}}]}}"#
+        )
+        .into_bytes()
+    }
+
+    fn description(id: &str) -> Description {
+        Description {
+            id: id.into(),
+            inputs: String::new(),
+            sources: Vec::new(),
+        }
+    }
+
+    /// The directory entries of `dir`, sorted.
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map(|list| {
+                list.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_committed_generation_is_served_and_an_abandoned_one_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::create(dir.path()).unwrap();
+        let lock = data.lock_for_import().unwrap();
+        let day = Millis(1_793_491_200_000);
+
+        let first = GenerationBuilder::start(&data, &lock, 1 << 20).unwrap();
+        first
+            .write(ResourceType::Practitioner, "p1", &practitioner("p1", "A"))
+            .unwrap();
+        let info = first
+            .version(None, day, Retention::default())
+            .unwrap()
+            .commit(description("one"))
+            .unwrap();
+        assert_eq!(info.resources.practitioner, 1);
+        assert_eq!(data.current().unwrap().as_deref(), Some("gen-000001"));
+
+        // The second import changes p1, then is given up before its commit (a refusal).
+        let (_, served) = open_current(&data, 1 << 20).unwrap();
+        let previous = Previous::open(&data.generation_path("gen-000001"))
+            .unwrap()
+            .unwrap();
+        let second = GenerationBuilder::start(&data, &lock, 1 << 20).unwrap();
+        second
+            .write(ResourceType::Practitioner, "p1", &practitioner("p1", "B"))
+            .unwrap();
+        let versioned = second
+            .version(Some(&previous), day.plus_days(1), Retention::default())
+            .unwrap();
+        assert_eq!(
+            versioned.changes()[0].1.changed,
+            1,
+            "{:?}",
+            versioned.changes()
+        );
+        assert!(data.history_dir().join("seg-000002.bin").exists());
+        drop(versioned);
+        assert_eq!(entries(&dir.path().join("generations")), ["gen-000001"]);
+        assert!(entries(&data.history_dir()).is_empty());
+        assert_eq!(data.current().unwrap().as_deref(), Some("gen-000001"));
+        let read = served
+            .read(ResourceType::Practitioner, "p1")
+            .unwrap()
+            .unwrap();
+        assert!(
+            String::from_utf8(read.to_json())
+                .unwrap()
+                .contains(r#""family":"A""#)
+        );
+    }
+}
