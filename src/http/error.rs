@@ -9,9 +9,10 @@ use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
-use super::FHIR_JSON;
-use crate::auth::AccessError;
+use super::media::FHIR_JSON;
+use super::paths;
 use crate::auth::jwt::TokenError;
+use crate::auth::{Access, AccessError};
 use crate::fhir::InvalidId;
 use crate::metrics::Refusal;
 use crate::search::SearchError;
@@ -80,6 +81,16 @@ pub enum ApiError {
         error: crate::auth::AccessError,
         realm: String,
     },
+}
+
+impl ApiError {
+    /// A refusal of access control, with the realm its `WWW-Authenticate` challenge names.
+    pub fn refused(policy: &Access, error: AccessError) -> ApiError {
+        ApiError::Access {
+            error,
+            realm: policy.realm().to_owned(),
+        }
+    }
 }
 
 impl From<QueryError> for ApiError {
@@ -251,10 +262,7 @@ pub fn outcome_for_bare_errors(
         .get(CONTENT_TYPE)
         .is_some_and(|value| value == HeaderValue::from_static(FHIR_JSON));
     // `/readyz` answers 503 with its own JSON, for load balancers and people.
-    let is_operators = matches!(
-        response.request().path(),
-        super::ops::HEALTH | super::ops::READY | super::ops::METRICS
-    );
+    let is_operators = paths::is_operators(response.request().path());
     if is_fhir || is_operators {
         return Ok(ErrorHandlerResponse::Response(
             response.map_into_left_body(),

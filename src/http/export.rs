@@ -10,15 +10,14 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::access::caller;
 use super::error::ApiError;
-use super::handlers::{access_error, fhir_base, query_pairs};
-use super::{AppState, FHIR_JSON};
+use super::media::{FHIR_JSON, NDJSON};
+use super::request::{fhir_base, query_pairs};
+use super::state::AppState;
 use crate::auth::Redaction;
 use crate::export::{ExportError, ExportRequest, Job, Status};
 use crate::fhir::ResourceType;
 use crate::search::date;
 use crate::store::Millis;
-
-const NDJSON: &str = "application/fhir+ndjson";
 
 /// Whether the client asked for asynchronous processing, as the kick-off requires.
 fn prefers_async(req: &HttpRequest) -> bool {
@@ -103,7 +102,7 @@ pub async fn kick_off(
     for rtype in &types {
         policy
             .authorize_read(&caller, *rtype)
-            .map_err(|error| access_error(&policy, error))?;
+            .map_err(|error| ApiError::refused(&policy, error))?;
     }
     let store = state.current()?;
     if let (Some(since), Some(horizon)) = (since, store.info().history_horizon())

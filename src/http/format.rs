@@ -8,11 +8,8 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 
-use super::FHIR_JSON;
 use super::error::ApiError;
-
-/// `Content-Type` of every FHIR XML body.
-pub const FHIR_XML: &str = "application/fhir+xml; charset=utf-8";
+use super::media::{FHIR_JSON, FHIR_XML};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

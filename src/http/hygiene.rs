@@ -11,7 +11,9 @@ use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
 
 use super::error::operation_outcome;
-use super::{AppState, FHIR_JSON};
+use super::media::FHIR_JSON;
+use super::paths;
+use super::state::AppState;
 
 fn refusal(status: StatusCode, message: String) -> HttpResponse {
     HttpResponse::build(status)
@@ -56,11 +58,7 @@ pub async fn guard(
     // (`/readyz`: never; the page: by anyone, as it holds no directory data). Every other
     // answer is told here, whatever its handler said.
     let path = req.path();
-    let own_policy = super::page::is_page(path)
-        || matches!(
-            path,
-            super::ops::HEALTH | super::ops::READY | super::ops::METRICS
-        );
+    let own_policy = paths::is_page(path) || paths::is_operators(path);
     let mut response = next.call(req).await?.map_into_boxed_body();
     let headers = response.headers_mut();
     if !(own_policy && headers.contains_key(CACHE_CONTROL)) {
