@@ -106,9 +106,7 @@ pub fn parse(
                 request.count = count;
             }
             "_cursor" => {
-                let cursor = HistoryCursor::decode(value, key)
-                    .map_err(|e| QueryError::BadCursor(e.to_string()))?;
-                request.cursor = Some(cursor);
+                request.cursor = Some(HistoryCursor::decode(value, key)?);
                 continue;
             }
             "_format" | "_pretty" => continue,
@@ -571,4 +569,31 @@ fn write_entry(
     let tail = serde_json::to_vec(&tail).expect("JSON serializes");
     out.push(b',');
     out.extend_from_slice(&tail[1..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(query: &[(&str, &str)]) -> Vec<(String, String)> {
+        query
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn a_bad_cursor_is_told_as_a_search_tells_it() {
+        let key = CursorKey::new(b"tests");
+        let query = pairs(&[("_cursor", "garbage")]);
+        let history = parse(Scope::System, &query, &key).unwrap_err();
+        let search =
+            super::super::query::parse(ResourceType::Practitioner, &query, true).unwrap_err();
+        assert_eq!(history, search);
+        assert!(matches!(history, QueryError::BadCursor(_)), "{history:?}");
+        assert_eq!(
+            history.to_string(),
+            "invalid value `garbage` for parameter `_cursor`: not a cursor this server issued"
+        );
+    }
 }

@@ -6,7 +6,7 @@
 
 use std::str::FromStr;
 
-use super::cursor::{Cursor, CursorKey};
+use super::cursor::{BadCursor, Cursor, CursorKey};
 use super::date::{self, Prefix, Range};
 use super::fold::fold;
 use super::limits::{Limits, TooCostly};
@@ -26,8 +26,9 @@ pub enum QueryError {
     Unsupported(String),
     #[error(transparent)]
     TooCostly(#[from] TooCostly),
-    #[error("invalid `_cursor`: {0}")]
-    BadCursor(String),
+    /// A `_cursor` of a search or a history that cannot be resumed from.
+    #[error(transparent)]
+    BadCursor(#[from] BadCursor),
 }
 
 fn invalid(parameter: &str, value: &str, reason: impl Into<String>) -> QueryError {
@@ -282,9 +283,7 @@ pub fn parse_within(
         && !request.sort.is_empty()
         && cursor.keys.len() != request.sort.len()
     {
-        return Err(QueryError::BadCursor(
-            "it was issued for another sort order".into(),
-        ));
+        return Err(BadCursor::OtherSortOrder.into());
     }
     Ok(request)
 }
@@ -421,8 +420,7 @@ fn parse_one(
             Ok(true)
         }
         "_cursor" => {
-            let cursor =
-                Cursor::decode(value, key).map_err(|e| invalid(name, value, e.to_string()))?;
+            let cursor = Cursor::decode(value, key).map_err(QueryError::from)?;
             request.cursor = Some(cursor);
             Ok(false)
         }
