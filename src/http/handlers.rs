@@ -12,7 +12,7 @@ use super::conditional::not_modified;
 use super::error::ApiError;
 use super::format::negotiate;
 use super::media::FHIR_JSON;
-use super::request::{fhir_base, query_pairs};
+use super::request::{fhir_base, prefer, query_pairs};
 use super::state::AppState;
 use crate::auth::Caller;
 use crate::fhir::{FhirId, ResourceType};
@@ -397,8 +397,7 @@ async fn search(
 ) -> Result<HttpResponse, ApiError> {
     check_format(&req)?;
     let rtype = resource_type(type_name)?;
-    let strict =
-        crate::search::query::is_strict(req.headers().get("prefer").and_then(|v| v.to_str().ok()));
+    let strict = prefer(&req).is_strict();
     let limits = state.limits;
     let mut request =
         crate::search::query::parse_within(rtype, &params, strict, &limits, &state.cursor_key)?;

@@ -8,6 +8,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, web};
 
 use super::state::AppState;
+use crate::search::shared_params::Prefer;
 
 /// Whether the request came from a reverse proxy whose forwarding headers are believed.
 fn peer_is_trusted_proxy(req: &HttpRequest) -> bool {
@@ -85,4 +86,13 @@ pub fn query_pairs(query: &str) -> Vec<(String, String)> {
     web::Query::<Vec<(String, String)>>::from_query(query)
         .map(|q| q.into_inner())
         .unwrap_or_default()
+}
+
+/// The preferences of the request's `Prefer` headers, all of them.
+pub fn prefer(req: &HttpRequest) -> Prefer {
+    Prefer::parse(
+        req.headers()
+            .get_all("prefer")
+            .filter_map(|value| value.to_str().ok()),
+    )
 }
