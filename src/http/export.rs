@@ -13,7 +13,6 @@ use super::error::ApiError;
 use super::media::{FHIR_JSON, NDJSON};
 use super::request::{fhir_base, query_pairs};
 use super::state::AppState;
-use crate::auth::Redaction;
 use crate::export::{ExportError, ExportRequest, Job, Status};
 use crate::fhir::ResourceType;
 use crate::search::date;
@@ -114,11 +113,7 @@ pub async fn kick_off(
             horizon.to_rfc3339()
         )));
     }
-    let redaction = if caller.permissions.restricted {
-        Redaction::none()
-    } else {
-        policy.redaction().clone()
-    };
+    let redaction = policy.redaction_for(&caller);
     let base = fhir_base(&req);
     let request_url = format!(
         "{}{}",

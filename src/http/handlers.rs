@@ -126,8 +126,8 @@ fn versioned(
     rtype: ResourceType,
     resource: StoredResource,
 ) -> HttpResponse {
-    let redaction = state.access.policy.redaction();
-    let redacted = !caller.permissions.restricted && !redaction.elements(rtype).is_empty();
+    let redaction = state.access.policy.redaction_for(caller);
+    let redacted = !redaction.elements(rtype).is_empty();
     // A redacted representation is another representation: its own validator, so that a cache
     // never answers a caller allowed the full resource with the redacted one, or the reverse.
     let etag = if redacted {
@@ -231,12 +231,7 @@ async fn run_search(
     + Send
     + 'static,
 ) -> Result<HttpResponse, ApiError> {
-    let policy = &state.access.policy;
-    let redaction = if caller.permissions.restricted {
-        crate::auth::Redaction::none()
-    } else {
-        policy.redaction().clone()
-    };
+    let redaction = state.access.policy.redaction_for(caller);
     let base = fhir_base(req);
     let limits = state.limits;
     let cursor_key = state.cursor_key.clone();
