@@ -15,6 +15,7 @@ use super::media::FHIR_JSON;
 use super::paths;
 use crate::auth::jwt::TokenError;
 use crate::auth::{Access, AccessError};
+use crate::export::ExportError;
 use crate::fhir::InvalidId;
 use crate::metrics::Refusal;
 use crate::search::SearchError;
@@ -109,6 +110,15 @@ impl From<QueryError> for ApiError {
                 message: e.to_string(),
             },
             other => ApiError::BadRequest(other.to_string()),
+        }
+    }
+}
+
+impl From<ExportError> for ApiError {
+    fn from(e: ExportError) -> ApiError {
+        match e {
+            ExportError::Busy => ApiError::Busy(e.to_string()),
+            other => ApiError::Unavailable(other.to_string()),
         }
     }
 }
