@@ -1,6 +1,6 @@
-//! What a request says about where it came from: the client's address, the FHIR base it
-//! reached, and its query parameters. Forwarding headers are believed only from trusted
-//! proxies.
+//! What a request says besides its path: the client's address and the FHIR base it reached
+//! (forwarding headers are believed only from trusted proxies), its query parameters, and its
+//! `Prefer` headers.
 
 use std::net::{IpAddr, Ipv6Addr};
 
