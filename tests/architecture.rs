@@ -12,8 +12,8 @@
 //!    through their imports).
 //! 3. **A child never imports its parent.** A `mod.rs` declares its children and may use them
 //!    (a facade); what the children share lives in a sibling file, not in the parent, or the
-//!    parent and its children would form a circle. Test modules (`tests`) are not part of the
-//!    structure: they may read what they test.
+//!    parent and its children would form a circle. Test modules (`tests`, `#[cfg(test)]`) are
+//!    not part of the structure: they may read what they test.
 //!
 //! The crate is read with `syn`, as written: nothing is compiled or expanded, so paths inside
 //! macro calls are not seen (none of ours name modules).
@@ -184,7 +184,14 @@ fn use_paths(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<Vec<St
 
 impl<'ast> Visit<'ast> for Imports<'_> {
     fn visit_item_mod(&mut self, item: &'ast syn::ItemMod) {
-        if item.content.is_some() {
+        // Unit tests inside a file (`#[cfg(test)] mod tests { .. }`) are not the structure.
+        let is_test = item.attrs.iter().any(|attr| {
+            attr.path().is_ident("cfg")
+                && attr
+                    .parse_args::<syn::Ident>()
+                    .is_ok_and(|word| word == "test")
+        });
+        if item.content.is_some() && !is_test {
             self.inline.push(item.ident.to_string());
             syn::visit::visit_item_mod(self, item);
             self.inline.pop();

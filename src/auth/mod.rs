@@ -246,8 +246,20 @@ impl Access {
             .map_or("annuaire", |c| c.realm.as_str())
     }
 
+    /// Every restricted element, whoever asks: what the audit trail and the access log hide.
     pub fn redaction(&self) -> &Redaction {
         &self.redaction
+    }
+
+    /// What `caller` may not see: nothing with the restricted scope, the restricted elements
+    /// otherwise. The one place that choice is made, for reads, searches, histories, exports,
+    /// and the searches refused for filtering on what the caller may not see.
+    pub fn redaction_for(&self, caller: &Caller) -> Redaction {
+        if caller.permissions.restricted {
+            Redaction::none()
+        } else {
+            self.redaction.clone()
+        }
     }
 
     /// The caller behind a request's credentials. `Authorization` wins over `ESANTE-API-KEY`
@@ -363,14 +375,12 @@ impl Access {
             }
         };
         may_search(request.rtype)?;
-        let hidden = !caller.permissions.restricted;
+        let hidden = self.redaction_for(caller);
         for criterion in &request.criteria {
-            self.authorize_criterion(request.rtype, criterion, hidden, &may_search)?;
+            authorize_criterion(request.rtype, criterion, &hidden, &may_search)?;
         }
         for key in &request.sort {
-            if hidden {
-                self.refuse_restricted(request.rtype, key.param, "sort on")?;
-            }
+            refuse_restricted(&hidden, request.rtype, key.param, "sort on")?;
         }
         for include in &request.includes {
             // `_include:iterate=*` follows references from every type it reaches.
@@ -381,7 +391,7 @@ impl Access {
             };
             for source in sources {
                 for (param, target) in include.followed_params(source) {
-                    self.authorize_include(caller, source, param, target, target, hidden)?;
+                    authorize_include(caller, source, param, target, target, &hidden)?;
                 }
             }
         }
@@ -390,89 +400,10 @@ impl Access {
                 continue;
             };
             for (param, target) in include.followed_params(source) {
-                self.authorize_include(caller, source, param, target, source, hidden)?;
+                authorize_include(caller, source, param, target, source, &hidden)?;
             }
         }
         Ok(())
-    }
-
-    fn authorize_criterion(
-        &self,
-        rtype: ResourceType,
-        criterion: &Criterion,
-        hidden: bool,
-        may_search: &dyn Fn(ResourceType) -> Result<(), AccessError>,
-    ) -> Result<(), AccessError> {
-        match criterion {
-            Criterion::Param { param, .. } => {
-                if hidden {
-                    self.refuse_restricted(rtype, param, "search on")?;
-                }
-                Ok(())
-            }
-            Criterion::Chain {
-                reference,
-                target,
-                inner,
-            } => {
-                if hidden {
-                    self.refuse_restricted(rtype, reference, "search on")?;
-                }
-                may_search(*target)?;
-                self.authorize_criterion(*target, inner, hidden, may_search)
-            }
-            Criterion::Has {
-                source,
-                reference,
-                inner,
-            } => {
-                may_search(*source)?;
-                if hidden {
-                    self.refuse_restricted(*source, reference, "search on")?;
-                }
-                self.authorize_criterion(*source, inner, hidden, may_search)
-            }
-        }
-    }
-
-    fn authorize_include(
-        &self,
-        caller: &Caller,
-        source: ResourceType,
-        param: &SearchParam,
-        target: ResourceType,
-        returned: ResourceType,
-        hidden: bool,
-    ) -> Result<(), AccessError> {
-        for rtype in [target, returned] {
-            if !caller.permissions.may_read(rtype) {
-                return Err(AccessError::Forbidden(format!(
-                    "{} may not read {rtype}, which `{}:{}` would return",
-                    caller.describe(),
-                    source,
-                    param.code
-                )));
-            }
-        }
-        if hidden {
-            self.refuse_restricted(source, param, "include through")?;
-        }
-        Ok(())
-    }
-
-    fn refuse_restricted(
-        &self,
-        rtype: ResourceType,
-        param: &SearchParam,
-        action: &str,
-    ) -> Result<(), AccessError> {
-        match self.redaction.restricted_element_of(rtype, param) {
-            Some(element) => Err(AccessError::Forbidden(format!(
-                "cannot {action} `{}`: it reads {rtype}.{element}, a restricted element this caller may not see",
-                param.code
-            ))),
-            None => Ok(()),
-        }
     }
 
     /// `rest.security` of the CapabilityStatement.
@@ -566,6 +497,77 @@ fn bearer_token(header: &str) -> Option<&str> {
     let (scheme, token) = header.trim().split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// Refuses a criterion that searches a type the caller may not search, or filters on an
+/// element `hidden` from the caller, through chains and `_has` too.
+fn authorize_criterion(
+    rtype: ResourceType,
+    criterion: &Criterion,
+    hidden: &Redaction,
+    may_search: &dyn Fn(ResourceType) -> Result<(), AccessError>,
+) -> Result<(), AccessError> {
+    match criterion {
+        Criterion::Param { param, .. } => refuse_restricted(hidden, rtype, param, "search on"),
+        Criterion::Chain {
+            reference,
+            target,
+            inner,
+        } => {
+            refuse_restricted(hidden, rtype, reference, "search on")?;
+            may_search(*target)?;
+            authorize_criterion(*target, inner, hidden, may_search)
+        }
+        Criterion::Has {
+            source,
+            reference,
+            inner,
+        } => {
+            may_search(*source)?;
+            refuse_restricted(hidden, *source, reference, "search on")?;
+            authorize_criterion(*source, inner, hidden, may_search)
+        }
+    }
+}
+
+/// Refuses an include that would return a type the caller may not read, or that follows a
+/// reference `hidden` from the caller.
+fn authorize_include(
+    caller: &Caller,
+    source: ResourceType,
+    param: &SearchParam,
+    target: ResourceType,
+    returned: ResourceType,
+    hidden: &Redaction,
+) -> Result<(), AccessError> {
+    for rtype in [target, returned] {
+        if !caller.permissions.may_read(rtype) {
+            return Err(AccessError::Forbidden(format!(
+                "{} may not read {rtype}, which `{}:{}` would return",
+                caller.describe(),
+                source,
+                param.code
+            )));
+        }
+    }
+    refuse_restricted(hidden, source, param, "include through")
+}
+
+/// Refuses to `action` a parameter that reads an element `hidden` from the caller: a filter
+/// or sort on a field the caller may not see would reveal it.
+fn refuse_restricted(
+    hidden: &Redaction,
+    rtype: ResourceType,
+    param: &SearchParam,
+    action: &str,
+) -> Result<(), AccessError> {
+    match hidden.restricted_element_of(rtype, param) {
+        Some(element) => Err(AccessError::Forbidden(format!(
+            "cannot {action} `{}`: it reads {rtype}.{element}, a restricted element this caller may not see",
+            param.code
+        ))),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]

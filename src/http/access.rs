@@ -10,8 +10,10 @@ use actix_web::http::header::AUTHORIZATION;
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpRequest, ResponseError, web};
 
-use super::AppState;
 use super::error::ApiError;
+use super::paths;
+use super::request::client_address;
+use super::state::AppState;
 use crate::auth::audit::AuditRecord;
 use crate::auth::jwt::TokenError;
 use crate::auth::{API_KEY_HEADER, AccessError, Caller, Identity, Permissions};
@@ -35,13 +37,13 @@ pub struct SearchedQuery(pub String);
 /// discovery document, which clients need before they have a token, and the lookup page, which
 /// asks for credentials and then calls the API with them.
 fn is_public(path: &str) -> bool {
-    super::page::is_page(path)
+    paths::is_page(path)
         || matches!(
             path.trim_end_matches('/'),
             "/fhir/metadata"
-                | super::ops::HEALTH
-                | super::ops::READY
-                | "/.well-known/smart-configuration"
+                | paths::HEALTH
+                | paths::READY
+                | paths::SMART_CONFIGURATION
                 | "/fhir/.well-known/smart-configuration"
         )
 }
@@ -83,7 +85,7 @@ pub async fn control(
     };
     let authorization = header(AUTHORIZATION.as_str());
     let api_key = header(API_KEY_HEADER);
-    let address = super::client_address(req.request());
+    let address = client_address(req.request());
     let admitted = if is_public(req.path()) {
         Ok(Arc::new(Caller::open()))
     } else {
@@ -112,11 +114,7 @@ pub async fn control(
             (response, caller_json)
         }
         Err(refused) => {
-            let error = ApiError::Access {
-                error: refused,
-                realm: policy.realm().to_owned(),
-            };
-            let response = req.into_response(error.error_response());
+            let response = req.into_response(ApiError::refused(&policy, refused).error_response());
             (response, Some(serde_json::json!({"kind": "refused"})))
         }
     };

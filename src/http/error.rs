@@ -3,15 +3,19 @@
 
 use actix_web::body::BoxBody;
 use actix_web::dev::ServiceResponse;
+use std::time::Duration;
+
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
+use actix_web::http::header::{self, CONTENT_TYPE, HeaderName, HeaderValue};
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
-use super::FHIR_JSON;
-use crate::auth::AccessError;
+use super::media::FHIR_JSON;
+use super::paths;
 use crate::auth::jwt::TokenError;
+use crate::auth::{Access, AccessError};
+use crate::export::ExportError;
 use crate::fhir::InvalidId;
 use crate::generation::StoreError;
 use crate::metrics::Refusal;
@@ -74,12 +78,28 @@ pub enum ApiError {
     /// A body that did not arrive in time: 408.
     #[error("{0}")]
     Timeout(String),
+    /// A request URL longer than the limit: 414.
+    #[error("{0}")]
+    UrlTooLong(String),
+    /// Request headers larger than the limit: 431.
+    #[error("{0}")]
+    HeadersTooLarge(String),
     /// Refused by access control: 401, 403 or 429.
     #[error("{error}")]
     Access {
         error: crate::auth::AccessError,
         realm: String,
     },
+}
+
+impl ApiError {
+    /// A refusal of access control, with the realm its `WWW-Authenticate` challenge names.
+    pub fn refused(policy: &Access, error: AccessError) -> ApiError {
+        ApiError::Access {
+            error,
+            realm: policy.realm().to_owned(),
+        }
+    }
 }
 
 impl From<QueryError> for ApiError {
@@ -90,6 +110,15 @@ impl From<QueryError> for ApiError {
                 message: e.to_string(),
             },
             other => ApiError::BadRequest(other.to_string()),
+        }
+    }
+}
+
+impl From<ExportError> for ApiError {
+    fn from(e: ExportError) -> ApiError {
+        match e {
+            ExportError::Busy => ApiError::Busy(e.to_string()),
+            other => ApiError::Unavailable(other.to_string()),
         }
     }
 }
@@ -119,52 +148,6 @@ impl From<SearchError> for ApiError {
     }
 }
 
-impl ApiError {
-    /// The OperationOutcome `issue.code` (http://hl7.org/fhir/issue-type).
-    fn issue_code(&self) -> &'static str {
-        match self {
-            ApiError::NotFound(_) => "not-found",
-            ApiError::Gone(_) => "deleted",
-            ApiError::BadRequest(_) => "invalid",
-            ApiError::MethodNotAllowed(_) => "not-supported",
-            ApiError::NotAcceptable(_) => "not-supported",
-            ApiError::Store(_) => "exception",
-            ApiError::Unavailable(_) | ApiError::NotReady(_) => "transient",
-            ApiError::Busy(_) => "throttled",
-            ApiError::Overloaded(_) => "transient",
-            ApiError::TooCostly { .. } => "too-costly",
-            ApiError::TooLarge(_) => "too-long",
-            ApiError::Timeout(_) => "timeout",
-            ApiError::Access { error, .. } => match error {
-                AccessError::BadToken(TokenError::Expired) => "expired",
-                AccessError::Forbidden(_) => "forbidden",
-                AccessError::RateLimited { .. } => "throttled",
-                _ => "login",
-            },
-        }
-    }
-}
-
-impl ApiError {
-    /// What `/metrics` counts this refusal as, beyond its status.
-    fn refusal(&self) -> Option<Refusal> {
-        match self {
-            ApiError::TooCostly { limit, .. } => Some(Refusal::Limit(limit)),
-            ApiError::Overloaded(_) => Some(Refusal::Overloaded),
-            ApiError::Access { error, .. } => Some(match error {
-                AccessError::RateLimited { bucket, .. } => Refusal::RateLimited(bucket),
-                AccessError::NoCredentials => Refusal::Auth("no_credentials"),
-                AccessError::UnknownKey => Refusal::Auth("unknown_api_key"),
-                AccessError::NotBearer => Refusal::Auth("not_bearer"),
-                AccessError::BadToken(TokenError::Expired) => Refusal::Auth("token_expired"),
-                AccessError::BadToken(_) => Refusal::Auth("invalid_token"),
-                AccessError::Forbidden(_) => Refusal::Auth("forbidden"),
-            }),
-            _ => None,
-        }
-    }
-}
-
 /// An OperationOutcome with one issue.
 pub fn operation_outcome(severity: &str, code: &str, message: &str) -> serde_json::Value {
     json!({
@@ -173,66 +156,142 @@ pub fn operation_outcome(severity: &str, code: &str, message: &str) -> serde_jso
     })
 }
 
+/// Everything a client is told about an error besides its message: one row of the table in
+/// [`ApiError::spec`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ErrorSpec {
+    status: StatusCode,
+    /// The OperationOutcome `issue.code` (http://hl7.org/fhir/issue-type).
+    code: &'static str,
+    /// `Retry-After`, in seconds: the client may try again then and be answered.
+    retry_after: Option<u64>,
+    /// What `/metrics` counts the refusal as, beyond its status.
+    refusal: Option<Refusal>,
+    /// The header the status calls for: `Allow` with 405, `WWW-Authenticate` with 401 and 403.
+    header: Option<(HeaderName, String)>,
+}
+
+impl ErrorSpec {
+    fn new(status: StatusCode, code: &'static str) -> ErrorSpec {
+        ErrorSpec {
+            status,
+            code,
+            retry_after: None,
+            refusal: None,
+            header: None,
+        }
+    }
+
+    fn retry_after(self, seconds: u64) -> ErrorSpec {
+        ErrorSpec {
+            retry_after: Some(seconds),
+            ..self
+        }
+    }
+
+    fn counted_as(self, refusal: Refusal) -> ErrorSpec {
+        ErrorSpec {
+            refusal: Some(refusal),
+            ..self
+        }
+    }
+
+    fn header(self, name: HeaderName, value: String) -> ErrorSpec {
+        ErrorSpec {
+            header: Some((name, value)),
+            ..self
+        }
+    }
+}
+
+impl ApiError {
+    /// The error table: what each kind of error answers, in one place, so that a new variant
+    /// is one new row (the compiler asks for it) rather than four matches to keep in step.
+    fn spec(&self) -> ErrorSpec {
+        use StatusCode as S;
+        match self {
+            ApiError::NotFound(_) => ErrorSpec::new(S::NOT_FOUND, "not-found"),
+            ApiError::Gone(_) => ErrorSpec::new(S::GONE, "deleted"),
+            ApiError::BadRequest(_) => ErrorSpec::new(S::BAD_REQUEST, "invalid"),
+            ApiError::MethodNotAllowed(_) => ErrorSpec::new(S::METHOD_NOT_ALLOWED, "not-supported")
+                .header(header::ALLOW, "GET, HEAD".into()),
+            ApiError::NotAcceptable(_) => ErrorSpec::new(S::NOT_ACCEPTABLE, "not-supported"),
+            ApiError::Store(_) => ErrorSpec::new(S::INTERNAL_SERVER_ERROR, "exception"),
+            ApiError::Unavailable(_) => ErrorSpec::new(S::SERVICE_UNAVAILABLE, "transient"),
+            ApiError::NotReady(_) => {
+                ErrorSpec::new(S::SERVICE_UNAVAILABLE, "transient").retry_after(1)
+            }
+            ApiError::Busy(_) => ErrorSpec::new(S::TOO_MANY_REQUESTS, "throttled").retry_after(10),
+            ApiError::Overloaded(_) => ErrorSpec::new(S::SERVICE_UNAVAILABLE, "transient")
+                .retry_after(1)
+                .counted_as(Refusal::Overloaded),
+            ApiError::TooCostly { limit, .. } => {
+                ErrorSpec::new(S::BAD_REQUEST, "too-costly").counted_as(Refusal::Limit(limit))
+            }
+            ApiError::TooLarge(_) => ErrorSpec::new(S::PAYLOAD_TOO_LARGE, "too-long"),
+            ApiError::Timeout(_) => ErrorSpec::new(S::REQUEST_TIMEOUT, "timeout"),
+            ApiError::UrlTooLong(_) => ErrorSpec::new(S::URI_TOO_LONG, "too-long"),
+            ApiError::HeadersTooLarge(_) => {
+                ErrorSpec::new(S::REQUEST_HEADER_FIELDS_TOO_LARGE, "too-long")
+            }
+            ApiError::Access { error, realm } => access_spec(error, realm),
+        }
+    }
+}
+
+/// The rows of access control's refusals: 401 and 403 carry the bearer challenge, 429 says
+/// when the caller's bucket has a token again; each is counted in `/metrics` by why.
+fn access_spec(error: &AccessError, realm: &str) -> ErrorSpec {
+    use StatusCode as S;
+    let challenged = |status, code, label| {
+        ErrorSpec::new(status, code)
+            .counted_as(Refusal::Auth(label))
+            .header(header::WWW_AUTHENTICATE, www_authenticate(realm, error))
+    };
+    match error {
+        AccessError::NoCredentials => challenged(S::UNAUTHORIZED, "login", "no_credentials"),
+        AccessError::UnknownKey => challenged(S::UNAUTHORIZED, "login", "unknown_api_key"),
+        AccessError::NotBearer => challenged(S::UNAUTHORIZED, "login", "not_bearer"),
+        AccessError::BadToken(TokenError::Expired) => {
+            challenged(S::UNAUTHORIZED, "expired", "token_expired")
+        }
+        AccessError::BadToken(_) => challenged(S::UNAUTHORIZED, "login", "invalid_token"),
+        AccessError::Forbidden(_) => challenged(S::FORBIDDEN, "forbidden", "forbidden"),
+        AccessError::RateLimited {
+            bucket,
+            retry_after,
+            ..
+        } => ErrorSpec::new(S::TOO_MANY_REQUESTS, "throttled")
+            .retry_after(whole_seconds(*retry_after))
+            .counted_as(Refusal::RateLimited(bucket)),
+    }
+}
+
+/// A wait as `Retry-After` seconds: rounded up, and at least one.
+fn whole_seconds(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        match self {
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Gone(_) => StatusCode::GONE,
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
-            ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            ApiError::Unavailable(_) | ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Busy(_) => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::TooCostly { .. } => StatusCode::BAD_REQUEST,
-            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
-            ApiError::Access { error, .. } => match error {
-                AccessError::Forbidden(_) => StatusCode::FORBIDDEN,
-                AccessError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-                _ => StatusCode::UNAUTHORIZED,
-            },
-        }
+        self.spec().status
     }
 
     fn error_response(&self) -> HttpResponse {
         if let ApiError::Store(e) = self {
             tracing::error!("store failure: {e}");
         }
-        let body = operation_outcome("error", self.issue_code(), &self.to_string());
-        let mut response = HttpResponse::build(self.status_code());
-        if let ApiError::MethodNotAllowed(_) = self {
-            response.insert_header((actix_web::http::header::ALLOW, "GET, HEAD"));
+        let spec = self.spec();
+        let body = operation_outcome("error", spec.code, &self.to_string());
+        let mut response = HttpResponse::build(spec.status);
+        if let Some(seconds) = spec.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
-        match self {
-            ApiError::Busy(_) => {
-                response.insert_header((actix_web::http::header::RETRY_AFTER, "10"));
-            }
-            ApiError::Overloaded(_) | ApiError::NotReady(_) => {
-                response.insert_header((actix_web::http::header::RETRY_AFTER, "1"));
-            }
-            _ => {}
-        }
-        if let ApiError::Access { error, realm } = self {
-            match error {
-                AccessError::RateLimited { retry_after, .. } => {
-                    let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-                    response.insert_header((
-                        actix_web::http::header::RETRY_AFTER,
-                        seconds.max(1).to_string(),
-                    ));
-                }
-                _ => {
-                    response.insert_header((
-                        actix_web::http::header::WWW_AUTHENTICATE,
-                        www_authenticate(realm, error),
-                    ));
-                }
-            }
+        if let Some(named) = spec.header {
+            response.insert_header(named);
         }
         let mut response = response.content_type(FHIR_JSON).body(body.to_string());
-        if let Some(refusal) = self.refusal() {
+        if let Some(refusal) = spec.refusal {
             response.extensions_mut().insert(refusal);
         }
         response
@@ -251,10 +310,7 @@ pub fn outcome_for_bare_errors(
         .get(CONTENT_TYPE)
         .is_some_and(|value| value == HeaderValue::from_static(FHIR_JSON));
     // `/readyz` answers 503 with its own JSON, for load balancers and people.
-    let is_operators = matches!(
-        response.request().path(),
-        super::ops::HEALTH | super::ops::READY | super::ops::METRICS
-    );
+    let is_operators = paths::is_operators(response.request().path());
     if is_fhir || is_operators {
         return Ok(ErrorHandlerResponse::Response(
             response.map_into_left_body(),
@@ -287,8 +343,78 @@ pub fn outcome_for_bare_errors(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use actix_web::body::EitherBody;
+    use actix_web::body::{EitherBody, MessageBody};
     use actix_web::test::TestRequest;
+
+    /// Status, issue code, headers and `/metrics` label of a response, as the table says.
+    fn answered(error: ApiError) -> (u16, String, Option<Refusal>, HttpResponse<()>) {
+        let response = error.error_response();
+        let refusal = response.extensions().get::<Refusal>().copied();
+        let (response, body) = response.into_parts();
+        let body = body.try_into_bytes().expect("a body in one piece");
+        let outcome: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let code = outcome["issue"][0]["code"].as_str().unwrap().to_owned();
+        (response.status().as_u16(), code, refusal, response)
+    }
+
+    #[test]
+    fn the_table_answers_each_error() {
+        let (status, code, refusal, response) = answered(ApiError::Access {
+            error: AccessError::RateLimited {
+                who: "this address".into(),
+                bucket: "address",
+                retry_after: Duration::from_millis(1200),
+            },
+            realm: "annuaire".into(),
+        });
+        assert_eq!((status, code.as_str()), (429, "throttled"));
+        assert_eq!(refusal, Some(Refusal::RateLimited("address")));
+        assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "2");
+        assert!(!response.headers().contains_key(header::WWW_AUTHENTICATE));
+
+        let (status, code, refusal, response) = answered(ApiError::Access {
+            error: AccessError::Forbidden("no \"scope\"".into()),
+            realm: "the \"realm\"".into(),
+        });
+        assert_eq!((status, code.as_str()), (403, "forbidden"));
+        assert_eq!(refusal, Some(Refusal::Auth("forbidden")));
+        assert_eq!(
+            response.headers().get(header::WWW_AUTHENTICATE).unwrap(),
+            r#"Bearer realm="the realm", error="insufficient_scope", error_description="no 'scope'""#
+        );
+
+        let (status, code, refusal, response) = answered(ApiError::Access {
+            error: AccessError::BadToken(TokenError::Expired),
+            realm: "annuaire".into(),
+        });
+        assert_eq!((status, code.as_str()), (401, "expired"));
+        assert_eq!(refusal, Some(Refusal::Auth("token_expired")));
+        assert!(response.headers().contains_key(header::WWW_AUTHENTICATE));
+
+        let (status, code, refusal, response) = answered(ApiError::Busy("busy".into()));
+        assert_eq!((status, code.as_str(), refusal), (429, "throttled", None));
+        assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "10");
+
+        let (status, code, refusal, response) = answered(ApiError::Overloaded("full".into()));
+        assert_eq!((status, code.as_str()), (503, "transient"));
+        assert_eq!(refusal, Some(Refusal::Overloaded));
+        assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "1");
+
+        let (status, code, _, response) = answered(ApiError::MethodNotAllowed("no".into()));
+        assert_eq!((status, code.as_str()), (405, "not-supported"));
+        assert_eq!(response.headers().get(header::ALLOW).unwrap(), "GET, HEAD");
+
+        let (status, code, refusal, _) = answered(ApiError::TooCostly {
+            limit: "max_sort_keys",
+            message: "too many".into(),
+        });
+        assert_eq!((status, code.as_str()), (400, "too-costly"));
+        assert_eq!(refusal, Some(Refusal::Limit("max_sort_keys")));
+
+        let (status, code, _, response) = answered(ApiError::Unavailable("later".into()));
+        assert_eq!((status, code.as_str()), (503, "transient"));
+        assert!(!response.headers().contains_key(header::RETRY_AFTER));
+    }
 
     #[test]
     fn bare_errors_become_outcomes_and_outcomes_stay() {

@@ -9,83 +9,61 @@ use actix_web::http::header::{self, HttpDate};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::access::caller;
-use super::error::ApiError;
-use super::handlers::{access_error, fhir_base, query_pairs};
-use super::{AppState, FHIR_JSON};
-use crate::export::{ExportError, ExportRequest, Job, Status};
+use super::error::{ApiError, operation_outcome};
+use super::media::{FHIR_JSON, NDJSON};
+use super::request::{fhir_base, prefer, query_pairs};
+use super::state::AppState;
+use crate::export::{ExportRequest, Job, Status};
 use crate::fhir::ResourceType;
 use crate::generation::Millis;
-use crate::search::date;
-use crate::search::redact::Redaction;
+use crate::search::shared_params::{Since, is_presentation};
 
-const NDJSON: &str = "application/fhir+ndjson";
-
-/// Whether the client asked for asynchronous processing, as the kick-off requires.
-fn prefers_async(req: &HttpRequest) -> bool {
-    req.headers()
-        .get_all("prefer")
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split([',', ';']))
-        .any(|part| part.trim().eq_ignore_ascii_case("respond-async"))
-}
-
-fn lenient(req: &HttpRequest) -> bool {
-    req.headers()
-        .get_all("prefer")
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split([',', ';']))
-        .any(|part| part.trim().eq_ignore_ascii_case("handling=lenient"))
-}
-
-/// `GET /fhir/$export`: checks the request, starts a job, answers 202 with where to poll.
+/// `GET /fhir/$export`: parses the kick-off, checks that the caller may read every type it
+/// asks for, starts a job and answers 202 with where to poll.
 pub async fn kick_off(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    if !prefers_async(&req) {
+    let request = kick_off_request(&req)?;
+    let caller = caller(&req);
+    let policy = &state.access.policy;
+    for rtype in &request.types {
+        policy
+            .authorize_read(&caller, *rtype)
+            .map_err(|error| ApiError::refused(policy, error))?;
+    }
+    let store = state.current()?;
+    since_within_history(request.since, store.info().history_horizon())?;
+    let job = state.exports.start(
+        store,
+        request,
+        caller.identity.clone(),
+        !policy.is_open(),
+        policy.redaction_for(&caller),
+    )?;
+    Ok(started(&job))
+}
+
+/// The kick-off as a typed request, from its headers and parameters in one pass (Bulk Data
+/// 2.0 system-level kick-off: `_outputFormat`, `_since`, `_type`). Refused: a request without
+/// `Prefer: respond-async`, a format or type this server does not export, and any other
+/// parameter unless `Prefer: handling=lenient` asks to ignore it.
+fn kick_off_request(req: &HttpRequest) -> Result<ExportRequest, ApiError> {
+    let prefer = prefer(req);
+    if !prefer.respond_async {
         return Err(ApiError::BadRequest(
             "$export is asynchronous: send the header `Prefer: respond-async`".into(),
         ));
     }
-    // `_type` may be repeated or comma-separated (Bulk Data 2.0 asks servers to take both).
     let mut types: Vec<ResourceType> = Vec::new();
     let mut since = None;
     for (name, value) in query_pairs(req.query_string()) {
         match name.as_str() {
-            "_outputFormat" => {
-                let format = value.replace(' ', "+");
-                if !matches!(
-                    format.as_str(),
-                    "application/fhir+ndjson" | "application/ndjson" | "ndjson"
-                ) {
-                    return Err(ApiError::BadRequest(format!(
-                        "_outputFormat={value} is not available: this server exports {NDJSON}"
-                    )));
-                }
-            }
-            "_since" => {
-                let range = date::parse(&value).map_err(|reason| {
-                    ApiError::BadRequest(format!(
-                        "invalid value `{value}` for parameter `_since`: {reason}"
-                    ))
-                })?;
-                since = Some(Millis(range.start));
-            }
-            "_type" => {
-                for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-                    match ResourceType::from_str(name) {
-                        Ok(rtype) if !types.contains(&rtype) => types.push(rtype),
-                        Ok(_) => {}
-                        Err(_) => {
-                            return Err(ApiError::BadRequest(format!(
-                                "_type: `{name}` is not exported here; this server serves Practitioner, PractitionerRole and Organization"
-                            )));
-                        }
-                    }
-                }
-            }
-            "_format" | "_pretty" => {}
-            other if lenient(&req) => {
+            "_outputFormat" => output_format(&value)?,
+            "_since" => since = Some(Since::parse(&value)?),
+            "_type" => add_types(&value, &mut types)?,
+            name if is_presentation(name) => {}
+            other if prefer.is_lenient() => {
                 tracing::debug!("$export: ignored `{other}` (Prefer: handling=lenient)");
             }
             other => {
@@ -98,29 +76,7 @@ pub async fn kick_off(
     if types.is_empty() {
         types = ResourceType::ALL.to_vec();
     }
-    let caller = caller(&req);
-    let policy = state.access.policy.clone();
-    for rtype in &types {
-        policy
-            .authorize_read(&caller, *rtype)
-            .map_err(|error| access_error(&policy, error))?;
-    }
-    let store = state.current()?;
-    if let (Some(since), Some(horizon)) = (since, store.info().history_horizon())
-        && since < horizon
-    {
-        return Err(ApiError::BadRequest(format!(
-            "_since={} is older than the history this server keeps (from {}): deletions before it are no longer known. Run a full export (without _since) instead",
-            since.to_rfc3339(),
-            horizon.to_rfc3339()
-        )));
-    }
-    let redaction = if caller.permissions.restricted {
-        Redaction::none()
-    } else {
-        policy.redaction().clone()
-    };
-    let base = fhir_base(&req);
+    let base = fhir_base(req);
     let request_url = format!(
         "{}{}",
         base.trim_end_matches("/fhir"),
@@ -128,37 +84,72 @@ pub async fn kick_off(
             .path_and_query()
             .map_or("/fhir/$export", |p| p.as_str())
     );
-    let request = ExportRequest {
+    Ok(ExportRequest {
         types,
-        since,
+        since: since.map(Since::instant),
         request_url,
-        base: base.clone(),
-    };
-    let job = state
-        .exports
-        .start(
-            store,
-            request,
-            caller.identity.clone(),
-            !policy.is_open(),
-            redaction,
-        )
-        .map_err(|e| match e {
-            ExportError::Busy => ApiError::Busy(e.to_string()),
-            other => ApiError::Unavailable(other.to_string()),
+        base,
+    })
+}
+
+/// `_outputFormat`: NDJSON, the only format this server exports, under any of its names.
+fn output_format(value: &str) -> Result<(), ApiError> {
+    // An unencoded `+` in a query string arrives as a space.
+    let format = value.replace(' ', "+");
+    if matches!(
+        format.as_str(),
+        "application/fhir+ndjson" | "application/ndjson" | "ndjson"
+    ) {
+        return Ok(());
+    }
+    Err(ApiError::BadRequest(format!(
+        "_outputFormat={value} is not available: this server exports {NDJSON}"
+    )))
+}
+
+/// `_type`: adds the types it names to `types`, each once. It may be repeated or
+/// comma-separated (Bulk Data 2.0 asks servers to take both).
+fn add_types(value: &str, types: &mut Vec<ResourceType>) -> Result<(), ApiError> {
+    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let rtype = ResourceType::from_str(name).map_err(|_| {
+            ApiError::BadRequest(format!(
+                "_type: `{name}` is not exported here; this server serves Practitioner, PractitionerRole and Organization"
+            ))
         })?;
-    let body = super::error::operation_outcome(
+        if !types.contains(&rtype) {
+            types.push(rtype);
+        }
+    }
+    Ok(())
+}
+
+/// An export `_since` needs the deletions after it, which are known only from the history
+/// horizon on: an older `_since` could not list them.
+fn since_within_history(since: Option<Millis>, horizon: Option<Millis>) -> Result<(), ApiError> {
+    match (since, horizon) {
+        (Some(since), Some(horizon)) if since < horizon => Err(ApiError::BadRequest(format!(
+            "_since={} is older than the history this server keeps (from {}): deletions before it are no longer known. Run a full export (without _since) instead",
+            since.to_rfc3339(),
+            horizon.to_rfc3339()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// 202 for a job just started, with where to poll it.
+fn started(job: &Job) -> HttpResponse {
+    let body = operation_outcome(
         "information",
         "informational",
         &format!("export {} started; poll the Content-Location", job.id),
     );
-    Ok(HttpResponse::Accepted()
+    HttpResponse::Accepted()
         .insert_header((
             header::CONTENT_LOCATION,
-            format!("{base}/_export/{}", job.id),
+            format!("{}/_export/{}", job.request.base, job.id),
         ))
         .content_type(FHIR_JSON)
-        .body(body.to_string()))
+        .body(body.to_string())
 }
 
 /// The job named in the path, if the caller is the one who started it.

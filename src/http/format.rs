@@ -8,37 +8,9 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 
-use super::FHIR_JSON;
 use super::error::ApiError;
-
-/// `Content-Type` of every FHIR XML body.
-pub const FHIR_XML: &str = "application/fhir+xml; charset=utf-8";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Json,
-    Xml,
-}
-
-/// The format of a media type or `_format` value, if the server speaks it.
-fn format_of(media: &str) -> Option<Format> {
-    // An unencoded `+` in a query string (`_format=application/fhir+json`) arrives as a space.
-    let media = media.trim().replace(' ', "+").to_ascii_lowercase();
-    match media.as_str() {
-        "json"
-        | "application/json"
-        | "application/fhir+json"
-        | "application/json+fhir"
-        | "*/*"
-        | "application/*" => Some(Format::Json),
-        "xml"
-        | "text/xml"
-        | "application/xml"
-        | "application/fhir+xml"
-        | "application/xml+fhir" => Some(Format::Xml),
-        _ => None,
-    }
-}
+use super::media::{FHIR_JSON, FHIR_XML};
+use crate::search::shared_params::Format;
 
 /// The format to answer in: `_format` wins over `Accept`; in `Accept`, the supported type with
 /// the highest `q` (the first listed among equals). 406 when nothing asked for is spoken.
@@ -47,7 +19,7 @@ pub fn negotiate(req: &HttpRequest) -> Result<Format, ApiError> {
         .find(|(name, _)| name == "_format")
         .map(|(_, value)| value.into_owned());
     if let Some(value) = format_parameter {
-        return format_of(&value).ok_or_else(|| {
+        return Format::from_media_type(&value).ok_or_else(|| {
             ApiError::NotAcceptable(format!(
                 "_format={value} is not available: this server speaks FHIR JSON (_format=json) and FHIR XML (_format=xml)"
             ))
@@ -69,7 +41,7 @@ pub fn negotiate(req: &HttpRequest) -> Result<Format, ApiError> {
             .filter_map(|p| p.trim().strip_prefix("q="))
             .find_map(|q| q.trim().parse::<f32>().ok())
             .unwrap_or(1.0);
-        if let Some(format) = format_of(media)
+        if let Some(format) = Format::from_media_type(media)
             && quality > 0.0
             && best.is_none_or(|(q, _)| quality > q)
         {

@@ -8,8 +8,12 @@ use actix_web::http::header::{self, HttpDate};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
 use super::access::{Returned, SearchedQuery, Work, caller};
+use super::conditional::not_modified;
 use super::error::ApiError;
-use super::{AppState, FHIR_JSON};
+use super::format::negotiate;
+use super::media::FHIR_JSON;
+use super::request::{fhir_base, prefer, query_pairs};
+use super::state::AppState;
 use crate::auth::Caller;
 use crate::fhir::{FhirId, ResourceType};
 use crate::generation::history::Kind;
@@ -92,7 +96,7 @@ fn authorized_read(
     let policy = &state.access.policy;
     policy
         .authorize_read(&caller, rtype)
-        .map_err(|error| access_error(policy, error))?;
+        .map_err(|error| ApiError::refused(policy, error))?;
     let id = FhirId::parse(id)?;
     Ok((rtype, id, caller))
 }
@@ -118,8 +122,8 @@ fn versioned(
     rtype: ResourceType,
     resource: StoredResource,
 ) -> HttpResponse {
-    let redaction = state.access.policy.redaction();
-    let redacted = !caller.permissions.restricted && !redaction.elements(rtype).is_empty();
+    let redaction = state.access.policy.redaction_for(caller);
+    let redacted = !redaction.elements(rtype).is_empty();
     // A redacted representation is another representation: its own validator, so that a cache
     // never answers a caller allowed the full resource with the redacted one, or the reverse.
     let etag = if redacted {
@@ -192,7 +196,7 @@ async fn history(
         } {
             policy
                 .authorize_read(&caller, rtype)
-                .map_err(|error| access_error(&policy, error))?;
+                .map_err(|error| ApiError::refused(&policy, error))?;
         }
     }
     let request =
@@ -223,12 +227,7 @@ async fn run_search(
     + Send
     + 'static,
 ) -> Result<HttpResponse, ApiError> {
-    let policy = &state.access.policy;
-    let redaction = if caller.permissions.restricted {
-        crate::search::redact::Redaction::none()
-    } else {
-        policy.redaction().clone()
-    };
+    let redaction = state.access.policy.redaction_for(caller);
     let base = fhir_base(req);
     let limits = state.limits;
     let cursor_key = state.cursor_key.clone();
@@ -285,16 +284,6 @@ fn charged(error: ApiError, work: Duration) -> HttpResponse {
     let mut response = error.error_response();
     response.extensions_mut().insert(Work(work));
     response
-}
-
-pub(super) fn access_error(
-    policy: &crate::auth::Access,
-    error: crate::auth::AccessError,
-) -> ApiError {
-    ApiError::Access {
-        error,
-        realm: policy.realm().to_owned(),
-    }
 }
 
 /// `GET /.well-known/smart-configuration` (also under `/fhir`): the authorization server's
@@ -391,12 +380,6 @@ pub async fn search_post(
     Ok(response)
 }
 
-pub(super) fn query_pairs(query: &str) -> Vec<(String, String)> {
-    web::Query::<Vec<(String, String)>>::from_query(query)
-        .map(|q| q.into_inner())
-        .unwrap_or_default()
-}
-
 async fn search(
     req: HttpRequest,
     type_name: &str,
@@ -405,8 +388,7 @@ async fn search(
 ) -> Result<HttpResponse, ApiError> {
     check_format(&req)?;
     let rtype = resource_type(type_name)?;
-    let strict =
-        crate::search::query::is_strict(req.headers().get("prefer").and_then(|v| v.to_str().ok()));
+    let strict = prefer(&req).is_strict();
     let limits = state.limits;
     let mut request =
         crate::search::query::parse_within(rtype, &params, strict, &limits, &state.cursor_key)?;
@@ -414,7 +396,7 @@ async fn search(
     let policy = state.access.policy.clone();
     policy
         .authorize_search(&caller, &request)
-        .map_err(|error| access_error(&policy, error))?;
+        .map_err(|error| ApiError::refused(&policy, error))?;
     request.localize_references(&fhir_base(&req));
     let store =
         state.generation_for(request.cursor.as_ref().and_then(|c| c.pinned_generation()))?;
@@ -494,51 +476,8 @@ fn resource_type(name: &str) -> Result<ResourceType, ApiError> {
     })
 }
 
-/// The FHIR base URL as the client reached it (scheme and host it came through).
-pub(super) fn fhir_base(req: &HttpRequest) -> String {
-    if super::peer_is_trusted_proxy(req) {
-        // A proxy we trust says how the client reached it (Forwarded, X-Forwarded-*).
-        let info = req.connection_info();
-        return format!("{}://{}/fhir", info.scheme(), info.host());
-    }
-    // Anyone else's forwarding headers are ignored: links are built from the Host the request
-    // was sent to, over this server's own scheme.
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
-        .map_or_else(|| req.app_config().host().to_owned(), str::to_owned);
-    format!("http://{host}/fhir")
-}
-
-/// `If-None-Match` (weak comparison, `*`) or, without it, `If-Modified-Since`.
-pub(super) fn not_modified(
-    req: &HttpRequest,
-    etag: &str,
-    last_modified: Option<SystemTime>,
-) -> bool {
-    if let Some(value) = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-    {
-        let weak = |tag: &str| tag.trim().trim_start_matches("W/").to_owned();
-        return value
-            .split(',')
-            .any(|tag| tag.trim() == "*" || weak(tag) == weak(etag));
-    }
-    let since = req
-        .headers()
-        .get(header::IF_MODIFIED_SINCE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<HttpDate>().ok())
-        .map(SystemTime::from);
-    matches!((since, last_modified), (Some(since), Some(modified)) if modified <= since)
-}
-
 /// The client asked for a format the server speaks (JSON or XML; the XML is written by
 /// `format::respond_in_kind`), else 406.
 fn check_format(req: &HttpRequest) -> Result<(), ApiError> {
-    super::format::negotiate(req).map(|_| ())
+    negotiate(req).map(|_| ())
 }

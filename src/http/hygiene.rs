@@ -5,19 +5,13 @@
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, HeaderValue, VARY};
 use actix_web::middleware::Next;
-use actix_web::{HttpResponse, web};
+use actix_web::{ResponseError, web};
 
-use super::error::operation_outcome;
-use super::{AppState, FHIR_JSON};
-
-fn refusal(status: StatusCode, message: String) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type(FHIR_JSON)
-        .body(operation_outcome("error", "too-long", &message).to_string())
-}
+use super::error::ApiError;
+use super::paths;
+use super::state::AppState;
 
 pub async fn guard(
     req: ServiceRequest,
@@ -34,7 +28,7 @@ pub async fn guard(
             "the URL is {url_len} bytes long, more than the {} this server reads (limit `limits.max_url_bytes`); send long searches as POST [type]/_search with a form body",
             limits.max_url_bytes
         );
-        return Ok(req.into_response(refusal(StatusCode::URI_TOO_LONG, message)));
+        return Ok(req.into_response(ApiError::UrlTooLong(message).error_response()));
     }
     let header_bytes: usize = req
         .headers()
@@ -46,21 +40,14 @@ pub async fn guard(
             "the request headers take {header_bytes} bytes, more than the {} this server reads (limit `limits.max_header_bytes`)",
             limits.max_header_bytes
         );
-        return Ok(req.into_response(refusal(
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            message,
-        )));
+        return Ok(req.into_response(ApiError::HeadersTooLarge(message).error_response()));
     }
     let open = state.access.policy.is_open();
     // The operators' paths and the lookup page's files say themselves how they may be kept
     // (`/readyz`: never; the page: by anyone, as it holds no directory data). Every other
     // answer is told here, whatever its handler said.
     let path = req.path();
-    let own_policy = super::page::is_page(path)
-        || matches!(
-            path,
-            super::ops::HEALTH | super::ops::READY | super::ops::METRICS
-        );
+    let own_policy = paths::is_page(path) || paths::is_operators(path);
     let mut response = next.call(req).await?.map_into_boxed_body();
     let headers = response.headers_mut();
     if !(own_policy && headers.contains_key(CACHE_CONTROL)) {

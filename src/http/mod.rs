@@ -1,193 +1,47 @@
 //! The HTTP edge: routes, extractors and headers, a thin actix-web layer over the store and
 //! the search engine. Handlers parse, call one function of `search` or `generation`, and shape the
 //! response; every error becomes an OperationOutcome in [`error`], extractor errors included.
+//!
+//! The files import each other downwards only, with this one, the routes, on top: the handlers
+//! (`handlers`, `export`, `ops`, `page`) and middlewares (`access`, `hygiene`, `format`) use
+//! `request` (what a request says), `state` (what every handler reaches) and [`error`], which
+//! in turn use only the leaves: `paths`, `media` and `conditional`.
 
 mod access;
+mod conditional;
 pub mod error;
 mod export;
-pub mod format;
+mod format;
 mod handlers;
 mod hygiene;
-pub mod ops;
+mod media;
+mod ops;
 mod page;
+mod paths;
+mod request;
+mod state;
 
-use std::net::{IpAddr, Ipv6Addr, TcpListener};
-use std::sync::Arc;
+use std::net::TcpListener;
 
 use actix_web::dev::Server;
 use actix_web::middleware::{Compress, Condition, ErrorHandlers, Logger};
-use actix_web::{App, HttpRequest, HttpServer, guard, web};
+use actix_web::{App, HttpServer, guard, web};
 
-use crate::auth::AccessControl;
-use crate::export::Exports;
-use crate::generation::{Generation, Generations};
-use crate::search::admission::Admission;
-use crate::search::cursor::CursorKey;
-use crate::search::limits::Limits;
-
-/// `Content-Type` of every FHIR body. FHIR 4.0.1 JSON: no `fhirVersion` parameter is needed for
-/// R4, and fhir-sdk's constant (which says 4.3) is deliberately not used.
-pub const FHIR_JSON: &str = "application/fhir+json; charset=utf-8";
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    /// The generation served, and the one before it (see [`Generations`]).
-    pub generations: Arc<Generations>,
-    /// The CapabilityStatement, serialized once.
-    pub capability: Arc<Vec<u8>>,
-    /// Log one line per request (off by default: at tens of thousands of requests per second
-    /// the log itself becomes the bottleneck).
-    pub access_log: bool,
-    /// Who may read what, and the audit trail.
-    pub access: AccessControl,
-    /// Bulk Data export jobs.
-    pub exports: Arc<Exports>,
-    /// What one search may cost.
-    pub limits: Limits,
-    /// How many searches run at once, and wait.
-    pub admission: Arc<Admission>,
-    /// Signs and checks paging cursors.
-    pub cursor_key: CursorKey,
-    /// Peers whose `Forwarded` / `X-Forwarded-*` headers are believed (reverse proxies).
-    pub trusted_proxies: Arc<Vec<std::net::IpAddr>>,
-    /// What `/metrics` reports.
-    pub metrics: Arc<crate::metrics::Metrics>,
-    /// `/metrics` is served on a listener of its own, not on the main one.
-    pub metrics_elsewhere: bool,
-    /// Set on SIGTERM: `/readyz` answers 503 while the server finishes what it has.
-    pub draining: Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl AppState {
-    pub fn new(
-        generations: Arc<Generations>,
-        access: AccessControl,
-        exports: Arc<Exports>,
-        limits: Limits,
-        cursor_key: CursorKey,
-    ) -> AppState {
-        let capability = crate::conformance::capability_statement(
-            env!("CARGO_PKG_VERSION"),
-            access.policy.capability_security(),
-        );
-        AppState {
-            generations,
-            capability: Arc::new(serde_json::to_vec(&capability).expect("JSON value serializes")),
-            access_log: false,
-            access,
-            exports,
-            limits,
-            admission: Arc::new(Admission::new(
-                limits.max_running_searches,
-                limits.max_waiting_searches,
-            )),
-            cursor_key,
-            trusted_proxies: Arc::new(Vec::new()),
-            metrics: Arc::new(crate::metrics::Metrics::new()),
-            metrics_elsewhere: false,
-            draining: Arc::new(std::sync::atomic::AtomicBool::new(false)),
-        }
-    }
-
-    /// The generation served now, or 503 before the first one is in place.
-    pub fn current(&self) -> Result<Arc<Generation>, error::ApiError> {
-        self.generations.current().ok_or_else(|| {
-            error::ApiError::NotReady(
-                "no data has been imported into this server yet; it answers as soon as a first import (or copy) completes".into(),
-            )
-        })
-    }
-
-    /// The generation a page of a sorted search must be read from: the one its cursor names.
-    /// A replica that does not hold it answers 503 if the cursor is newer than what it serves
-    /// (it has not switched yet: another replica, or this one shortly, will answer), and
-    /// otherwise reads the current generation, which refuses the outdated cursor.
-    pub fn generation_for(
-        &self,
-        pinned: Option<&crate::search::cursor::PageGeneration>,
-    ) -> Result<Arc<Generation>, error::ApiError> {
-        let current = self.current()?;
-        let Some(pinned) = pinned else {
-            return Ok(current);
-        };
-        if let Some(held) = self.generations.get(&pinned.id) {
-            return Ok(held);
-        }
-        if pinned.stamp > current.info().import_time() {
-            return Err(error::ApiError::NotReady(
-                "this page comes from data newer than this server has loaded yet; try again in a moment".into(),
-            ));
-        }
-        Ok(current)
-    }
-}
-
-/// Whether the request came from a reverse proxy whose forwarding headers are believed.
-pub(crate) fn peer_is_trusted_proxy(req: &HttpRequest) -> bool {
-    req.app_data::<web::Data<AppState>>()
-        .zip(req.peer_addr())
-        .is_some_and(|(state, peer)| state.trusted_proxies.contains(&peer.ip()))
-}
-
-/// The client's address: the peer's, or, behind a trusted proxy, the one the proxy forwarded.
-/// Rate limits of an open server are kept by it. The last hop is taken (`Forwarded: for=`, else
-/// `X-Forwarded-For`): it is the one our proxy added, while earlier ones come from the client
-/// and could be anything.
-pub(crate) fn client_address(req: &HttpRequest) -> IpAddr {
-    let peer = req
-        .peer_addr()
-        .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |p| p.ip());
-    if !peer_is_trusted_proxy(req) {
-        return peer;
-    }
-    let last_value = |name: &str| {
-        req.headers()
-            .get_all(name)
-            .filter_map(|v| v.to_str().ok())
-            .last()
-            .and_then(|v| v.rsplit(',').next())
-            .map(str::trim)
-    };
-    let forwarded_for = last_value("forwarded").and_then(|element| {
-        element
-            .split(';')
-            .filter_map(|pair| pair.split_once('='))
-            .find(|(name, _)| name.trim().eq_ignore_ascii_case("for"))
-            .map(|(_, value)| value)
-    });
-    forwarded_for
-        .or_else(|| last_value("x-forwarded-for"))
-        .and_then(parse_address)
-        .unwrap_or(peer)
-}
-
-/// `203.0.113.7`, `203.0.113.7:4711`, `"[2001:db8::1]:4711"`, `[2001:db8::1]` or `2001:db8::1`.
-fn parse_address(text: &str) -> Option<IpAddr> {
-    let text = text.trim().trim_matches('"');
-    text.parse::<IpAddr>()
-        .ok()
-        .or_else(|| text.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
-        .or_else(|| {
-            text.strip_prefix('[')?
-                .strip_suffix(']')?
-                .parse::<IpAddr>()
-                .ok()
-        })
-}
+pub use self::state::AppState;
 
 /// GET, and HEAD (same headers, no body: actix drops the body of HEAD responses).
-pub(crate) fn get_or_head() -> actix_web::Route {
+fn get_or_head() -> actix_web::Route {
     web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }
 
-/// Registers the FHIR routes under `/fhir`, and the operators' paths beside it.
+/// Registers every route of the main listener: the operators' paths, the lookup page, and
+/// the FHIR routes under `/fhir`.
 pub fn configure(config: &mut web::ServiceConfig) {
     config
-        .route(ops::HEALTH, get_or_head().to(ops::healthz))
-        .route(ops::READY, get_or_head().to(ops::readyz))
-        .route(ops::METRICS, get_or_head().to(ops::metrics_on_main));
-    page::configure(config);
+        .route(paths::HEALTH, get_or_head().to(ops::healthz))
+        .route(paths::READY, get_or_head().to(ops::readyz))
+        .route(paths::METRICS, get_or_head().to(ops::metrics_on_main));
+    configure_page(config);
     config.service(
         web::scope("/fhir")
             .route("/metadata", get_or_head().to(handlers::metadata))
@@ -201,7 +55,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 get_or_head().to(handlers::search_parameter),
             )
             .route(
-                "/.well-known/smart-configuration",
+                paths::SMART_CONFIGURATION,
                 get_or_head().to(handlers::smart_configuration),
             )
             .route("/_history", get_or_head().to(handlers::history_system))
@@ -226,10 +80,30 @@ pub fn configure(config: &mut web::ServiceConfig) {
             .default_service(web::route().to(handlers::unknown_path)),
     );
     config.route(
-        "/.well-known/smart-configuration",
+        paths::SMART_CONFIGURATION,
         get_or_head().to(handlers::smart_configuration),
     );
     config.default_service(web::route().to(handlers::unknown_path));
+}
+
+/// The lookup page's routes (see [`page`]).
+fn configure_page(config: &mut web::ServiceConfig) {
+    config
+        .route(paths::SEARCH, get_or_head().to(page::document))
+        .route(paths::PRACTITIONER, get_or_head().to(page::document))
+        .route(paths::ESTABLISHMENT, get_or_head().to(page::document))
+        .route(paths::SCRIPT_PATH, get_or_head().to(page::script))
+        .route(paths::STYLE_PATH, get_or_head().to(page::style))
+        .route(paths::ICON_PATH, get_or_head().to(page::icon))
+        .route(paths::LABELS, get_or_head().to(page::labels));
+}
+
+/// The routes of the operators' listener (see `Settings::metrics_listen`).
+fn configure_operators_listener(config: &mut web::ServiceConfig) {
+    config
+        .route(paths::METRICS, get_or_head().to(ops::metrics))
+        .route(paths::HEALTH, get_or_head().to(ops::healthz))
+        .route(paths::READY, get_or_head().to(ops::readyz));
 }
 
 /// Starts serving on an already bound listener. Signals are the caller's: it stops the
@@ -276,7 +150,7 @@ pub fn metrics_server(listener: TcpListener, state: AppState) -> std::io::Result
     let server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(state.clone()))
-            .configure(ops::configure_listener)
+            .configure(configure_operators_listener)
     })
     .workers(1)
     .shutdown_timeout(1)

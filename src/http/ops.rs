@@ -12,16 +12,12 @@ use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use super::AppState;
+use super::error::ApiError;
+use super::paths;
+use super::state::AppState;
 use crate::fhir::ResourceType;
 use crate::generation::Generation;
 use crate::metrics::{Refusal, Scrape};
-
-/// Paths that are not FHIR interactions, answered without credentials (`/metrics` aside, see
-/// [`crate::settings::Settings::metrics_listen`]) and not counted as requests.
-pub const HEALTH: &str = "/healthz";
-pub const READY: &str = "/readyz";
-pub const METRICS: &str = "/metrics";
 
 /// Whether the server should be sent traffic, and why not.
 pub enum Readiness {
@@ -102,11 +98,9 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// `GET /metrics` on the main listener: there only when no separate one is configured.
-pub async fn metrics_on_main(
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, super::error::ApiError> {
+pub async fn metrics_on_main(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     if state.metrics_elsewhere {
-        return Err(super::error::ApiError::NotFound(
+        return Err(ApiError::NotFound(
             "no such path: metrics are served on the server's separate metrics address".into(),
         ));
     }
@@ -149,7 +143,7 @@ pub async fn record(
 ) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
     let started = Instant::now();
     let path = req.path();
-    if matches!(path, HEALTH | READY | METRICS) {
+    if paths::is_operators(path) {
         return next.call(req).await;
     }
     let resource_type = resource_type_label(path);
@@ -215,21 +209,13 @@ fn interaction(method: &actix_web::http::Method, pattern: Option<&str>) -> &'sta
         "/.well-known/smart-configuration" | "/fhir/.well-known/smart-configuration" => {
             "smart-configuration"
         }
-        super::page::SEARCH
-        | super::page::PRACTITIONER
-        | super::page::ESTABLISHMENT
-        | super::page::SCRIPT_PATH
-        | super::page::STYLE_PATH
-        | super::page::ICON_PATH
-        | super::page::LABELS => "page",
+        paths::SEARCH
+        | paths::PRACTITIONER
+        | paths::ESTABLISHMENT
+        | paths::SCRIPT_PATH
+        | paths::STYLE_PATH
+        | paths::ICON_PATH
+        | paths::LABELS => "page",
         _ => "other",
     }
-}
-
-/// The routes of the operators' listener (see `Settings::metrics_listen`).
-pub fn configure_listener(config: &mut web::ServiceConfig) {
-    config
-        .route(METRICS, super::get_or_head().to(metrics))
-        .route(HEALTH, super::get_or_head().to(healthz))
-        .route(READY, super::get_or_head().to(readyz));
 }

@@ -6,7 +6,8 @@
 //! restarts and imports: in a newer generation the search resumes after the same id, so a page
 //! never repeats or skips a resource that both generations hold; a sorted one is read on the
 //! generation it started on. A cursor is decoded once, when the request is parsed
-//! ([`Cursor::decode`]); everything after works on the typed value.
+//! ([`Cursor::decode`], [`HistoryCursor::decode`]); everything after works on the typed value.
+//! Whatever is wrong with one, search and history say it alike: a [`BadCursor`].
 
 use aws_lc_rs::{constant_time, hmac};
 use base64::Engine as _;
@@ -41,15 +42,20 @@ impl CursorKey {
         )
     }
 
-    /// The payload of a cursor this key sealed; anything else is refused.
-    fn open<T: DeserializeOwned>(&self, text: &str) -> Result<T, InvalidCursor> {
-        let (payload, tag) = text.split_once('.').ok_or(InvalidCursor)?;
-        let json = URL_SAFE_NO_PAD.decode(payload).map_err(|_| InvalidCursor)?;
-        let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| InvalidCursor)?;
+    /// The payload of a cursor this key sealed; anything else is refused. The one parser of
+    /// every `_cursor` value, search's and history's.
+    fn open<T: DeserializeOwned>(&self, text: &str) -> Result<T, BadCursor> {
+        self.verified_payload(text)
+            .ok_or_else(|| BadCursor::NotIssued(text.to_owned()))
+    }
+
+    fn verified_payload<T: DeserializeOwned>(&self, text: &str) -> Option<T> {
+        let (payload, tag) = text.split_once('.')?;
+        let json = URL_SAFE_NO_PAD.decode(payload).ok()?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
         let expected = hmac::sign(&self.0, &json);
-        constant_time::verify_slices_are_equal(&expected.as_ref()[..TAG_LEN], &tag)
-            .map_err(|_| InvalidCursor)?;
-        serde_json::from_slice(&json).map_err(|_| InvalidCursor)
+        constant_time::verify_slices_are_equal(&expected.as_ref()[..TAG_LEN], &tag).ok()?;
+        serde_json::from_slice(&json).ok()
     }
 }
 
@@ -102,10 +108,26 @@ struct Wire {
     k: Vec<Option<u32>>,
 }
 
-/// The `_cursor` value is not one this server issued (or it was altered).
+/// Why a `_cursor` cannot be resumed from: told to the client as 400 `invalid`, in the same
+/// words whether the cursor came from a search or a history.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("not a cursor this server issued")]
-pub struct InvalidCursor;
+pub enum BadCursor {
+    /// Not a cursor this server issued, or one altered since (its signature or its shape
+    /// says so): told back with its value, as any invalid value is.
+    #[error("invalid value `{0}` for parameter `_cursor`: not a cursor this server issued")]
+    NotIssued(String),
+    /// A sorted search's cursor sent with another `_sort`.
+    #[error("invalid `_cursor`: it was issued for another sort order")]
+    OtherSortOrder,
+    /// A sorted search's cursor after an import replaced the generation its ranks belong to.
+    #[error(
+        "invalid `_cursor`: this sorted search started on data an import has since replaced; start the search again"
+    )]
+    Replaced,
+    /// A signed cursor whose position comes before every resource: none this server issues.
+    #[error("invalid `_cursor`: not a cursor this server issued")]
+    NoPosition,
+}
 
 impl Cursor {
     pub fn encode(&self, key: &CursorKey) -> String {
@@ -117,7 +139,7 @@ impl Cursor {
         })
     }
 
-    pub fn decode(text: &str, key: &CursorKey) -> Result<Cursor, InvalidCursor> {
+    pub fn decode(text: &str, key: &CursorKey) -> Result<Cursor, BadCursor> {
         let wire: Wire = key.open(text)?;
         Ok(Cursor {
             generation: PageGeneration {
@@ -197,7 +219,7 @@ impl HistoryCursor {
         })
     }
 
-    pub fn decode(text: &str, key: &CursorKey) -> Result<HistoryCursor, InvalidCursor> {
+    pub fn decode(text: &str, key: &CursorKey) -> Result<HistoryCursor, BadCursor> {
         let wire: HistoryWire = key.open(text)?;
         Ok(HistoryCursor {
             time: crate::generation::Millis(wire.t),
@@ -225,6 +247,9 @@ mod history_tests {
             HistoryCursor::decode(&cursor.encode(&key), &key).unwrap(),
             cursor
         );
-        assert!(HistoryCursor::decode("x", &key).is_err());
+        assert_eq!(
+            HistoryCursor::decode("x", &key),
+            Err(BadCursor::NotIssued("x".into()))
+        );
     }
 }

@@ -18,9 +18,9 @@ use super::cursor::{CursorKey, HistoryCursor};
 use super::date;
 use super::error::SearchError;
 use super::index::reader::IndexReader;
-use super::query::{DEFAULT_COUNT, MAX_COUNT, QueryError};
 use super::redact::Redaction;
 use super::searchset::{Context, SearchOutput};
+use super::shared_params::{Count, QueryError, Since, is_presentation};
 use super::terms;
 use crate::fhir::{FhirId, ResourceType};
 use crate::generation::history::{self as store_history, HistoryEntry, Kind};
@@ -59,6 +59,7 @@ pub struct HistoryRequest {
     pub since: Option<Millis>,
     /// `_at`: versions current at some moment of this period.
     pub at: Option<(Millis, Millis)>,
+    /// Entries per page (`_count`, see [`Count`]).
     pub count: usize,
     pub cursor: Option<HistoryCursor>,
     /// The parameters applied, for the links.
@@ -71,49 +72,27 @@ pub fn parse(
     params: &[(String, String)],
     key: &CursorKey,
 ) -> Result<HistoryRequest, QueryError> {
-    let invalid = |name: &str, value: &str, reason: String| QueryError::InvalidValue {
-        parameter: name.to_owned(),
-        value: value.to_owned(),
-        reason,
-    };
     let mut request = HistoryRequest {
         scope,
         since: None,
         at: None,
-        count: DEFAULT_COUNT,
+        count: Count::DEFAULT.get(),
         cursor: None,
         applied: Vec::new(),
     };
     for (name, value) in params {
         match name.as_str() {
-            "_since" => {
-                let range = date::parse(value).map_err(|e| invalid(name, value, e))?;
-                request.since = Some(Millis(range.start));
-            }
+            "_since" => request.since = Some(Since::parse(value)?.instant()),
             "_at" => {
-                let range = date::parse(value).map_err(|e| invalid(name, value, e))?;
+                let range = date::parse(value).map_err(|e| QueryError::invalid(name, value, e))?;
                 request.at = Some((Millis(range.start), Millis(range.end)));
             }
-            "_count" => {
-                let count: usize = value.parse().map_err(|_| {
-                    invalid(name, value, "must be a whole number from 0 to 1000".into())
-                })?;
-                if count > MAX_COUNT {
-                    return Err(invalid(
-                        name,
-                        value,
-                        format!("at most {MAX_COUNT} per page"),
-                    ));
-                }
-                request.count = count;
-            }
+            "_count" => request.count = Count::parse(value)?.get(),
             "_cursor" => {
-                let cursor = HistoryCursor::decode(value, key)
-                    .map_err(|e| QueryError::BadCursor(e.to_string()))?;
-                request.cursor = Some(cursor);
+                request.cursor = Some(HistoryCursor::decode(value, key)?);
                 continue;
             }
-            "_format" | "_pretty" => continue,
+            name if is_presentation(name) => continue,
             other => {
                 return Err(QueryError::Unsupported(format!(
                     "`{other}` is not a parameter of the history interaction (it takes _since, _at and _count)"
@@ -474,7 +453,7 @@ fn link(
     key: &CursorKey,
 ) -> String {
     let mut pairs: Vec<(String, String)> = request.applied.clone();
-    if request.count != DEFAULT_COUNT && !pairs.iter().any(|(k, _)| k == "_count") {
+    if request.count != Count::DEFAULT.get() && !pairs.iter().any(|(k, _)| k == "_count") {
         pairs.push(("_count".into(), request.count.to_string()));
     }
     if let Some(cursor) = cursor {
@@ -575,4 +554,31 @@ fn write_entry(
     let tail = serde_json::to_vec(&tail).expect("JSON serializes");
     out.push(b',');
     out.extend_from_slice(&tail[1..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(query: &[(&str, &str)]) -> Vec<(String, String)> {
+        query
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn a_bad_cursor_is_told_as_a_search_tells_it() {
+        let key = CursorKey::new(b"tests");
+        let query = pairs(&[("_cursor", "garbage")]);
+        let history = parse(Scope::System, &query, &key).unwrap_err();
+        let search =
+            super::super::query::parse(ResourceType::Practitioner, &query, true).unwrap_err();
+        assert_eq!(history, search);
+        assert!(matches!(history, QueryError::BadCursor(_)), "{history:?}");
+        assert_eq!(
+            history.to_string(),
+            "invalid value `garbage` for parameter `_cursor`: not a cursor this server issued"
+        );
+    }
 }

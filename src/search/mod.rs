@@ -1,7 +1,8 @@
 //! FHIR search, everything about it: the parameters compiled from `conformance/`
 //! ([`params`]), the index terms and their keys ([`terms`]), the index build at import
 //! ([`index`]), query parsing ([`query`]), evaluation over the indexes ([`engine`]), paging
-//! and cursors ([`page`], [`cursor`]) and the Bundle ([`bundle`]). The HTTP layer calls
+//! and cursors ([`page`], [`cursor`]) and the Bundle ([`bundle`]). The parameters search shares
+//! with history and `$export` are parsed once, in [`shared_params`]. The HTTP layer calls
 //! [`query::parse`] then [`run`].
 
 pub mod admission;
@@ -20,6 +21,7 @@ pub mod params;
 pub mod query;
 pub mod redact;
 pub mod searchset;
+pub mod shared_params;
 pub mod terms;
 
 pub use self::error::SearchError;

@@ -11,7 +11,7 @@ use std::collections::BinaryHeap;
 
 use roaring::RoaringBitmap;
 
-use super::cursor::{Cursor, PageGeneration};
+use super::cursor::{BadCursor, Cursor, PageGeneration};
 use super::engine::{Engine, SortColumn};
 use super::error::SearchError;
 use super::query::{QueryError, SearchRequest};
@@ -127,15 +127,12 @@ fn sorted(
         None => None,
         Some(cursor) => {
             if cursor.generation.id != generation.id {
-                return Err(QueryError::BadCursor(
-                    "this sorted search started on data an import has since replaced; start the search again".into(),
-                )
-                .into());
+                return Err(QueryError::from(BadCursor::Replaced).into());
             }
             let doc = store
                 .first_document_after(rtype, &cursor.after)?
                 .checked_sub(1)
-                .ok_or_else(|| QueryError::BadCursor("not a cursor this server issued".into()))?;
+                .ok_or(QueryError::BadCursor(BadCursor::NoPosition))?;
             let keys = columns
                 .iter()
                 .zip(&cursor.keys)

@@ -6,36 +6,18 @@
 
 use std::str::FromStr;
 
-use super::cursor::{Cursor, CursorKey};
+use super::cursor::{BadCursor, Cursor, CursorKey};
 use super::date::{self, Prefix, Range};
 use super::fold::fold;
 use super::limits::{Limits, TooCostly};
 use super::params::{ParamType, Registry, SearchParam};
+/// The error of every parser of parameters, search's and those it shares with history.
+pub use super::shared_params::QueryError;
+use super::shared_params::{Count, is_presentation};
 use crate::fhir::{FhirId, ResourceType};
 
-/// The client's mistake, told back as an OperationOutcome with status 400.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum QueryError {
-    #[error("invalid value `{value}` for parameter `{parameter}`: {reason}")]
-    InvalidValue {
-        parameter: String,
-        value: String,
-        reason: String,
-    },
-    #[error("{0}")]
-    Unsupported(String),
-    #[error(transparent)]
-    TooCostly(#[from] TooCostly),
-    #[error("invalid `_cursor`: {0}")]
-    BadCursor(String),
-}
-
 fn invalid(parameter: &str, value: &str, reason: impl Into<String>) -> QueryError {
-    QueryError::InvalidValue {
-        parameter: parameter.to_owned(),
-        value: value.to_owned(),
-        reason: reason.into(),
-    }
+    QueryError::invalid(parameter, value, reason)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,9 +125,6 @@ pub struct SortKey {
     pub descending: bool,
 }
 
-pub const DEFAULT_COUNT: usize = 50;
-pub const MAX_COUNT: usize = 1000;
-
 /// A parsed request.
 #[derive(Debug, Clone)]
 pub struct SearchRequest {
@@ -153,6 +132,7 @@ pub struct SearchRequest {
     pub criteria: Vec<Criterion>,
     pub includes: Vec<Include>,
     pub revincludes: Vec<Include>,
+    /// Entries per page (`_count`, see [`Count`]).
     pub count: usize,
     pub total: Total,
     pub summary: Summary,
@@ -204,14 +184,6 @@ fn unescape(value: &str) -> String {
     out
 }
 
-/// Whether strict handling was asked for (`Prefer: handling=strict`).
-pub fn is_strict(prefer: Option<&str>) -> bool {
-    prefer.is_some_and(|p| {
-        p.split([',', ';'])
-            .any(|part| part.trim().eq_ignore_ascii_case("handling=strict"))
-    })
-}
-
 /// Parses `params` (query string or form body pairs) for a search on `rtype`, within the
 /// default [`Limits`].
 pub fn parse(
@@ -250,7 +222,7 @@ pub fn parse_within(
         criteria: Vec::new(),
         includes: Vec::new(),
         revincludes: Vec::new(),
-        count: DEFAULT_COUNT,
+        count: Count::DEFAULT.get(),
         total: Total::Accurate,
         summary: Summary::False,
         elements: None,
@@ -282,9 +254,7 @@ pub fn parse_within(
         && !request.sort.is_empty()
         && cursor.keys.len() != request.sort.len()
     {
-        return Err(QueryError::BadCursor(
-            "it was issued for another sort order".into(),
-        ));
+        return Err(BadCursor::OtherSortOrder.into());
     }
     Ok(request)
 }
@@ -313,17 +283,7 @@ fn parse_one(
     let rtype = request.rtype;
     match name {
         "_count" => {
-            let count: usize = value
-                .parse()
-                .map_err(|_| invalid(name, value, "must be a whole number from 0 to 1000"))?;
-            if count > MAX_COUNT {
-                return Err(Fail(invalid(
-                    name,
-                    value,
-                    format!("at most {MAX_COUNT} per page"),
-                )));
-            }
-            request.count = count;
+            request.count = Count::parse(value)?.get();
             Ok(true)
         }
         "_total" => {
@@ -421,12 +381,11 @@ fn parse_one(
             Ok(true)
         }
         "_cursor" => {
-            let cursor =
-                Cursor::decode(value, key).map_err(|e| invalid(name, value, e.to_string()))?;
+            let cursor = Cursor::decode(value, key).map_err(QueryError::from)?;
             request.cursor = Some(cursor);
             Ok(false)
         }
-        "_format" | "_pretty" => Ok(false),
+        _ if is_presentation(name) => Ok(false),
         _ if name == "_include"
             || name.starts_with("_include:")
             || name == "_revinclude"
@@ -1027,8 +986,6 @@ mod tests {
             request.elements.as_deref(),
             Some(&["identifier".to_owned(), "name".to_owned()][..])
         );
-        assert!(is_strict(Some("return=minimal, handling=strict")));
-        assert!(!is_strict(Some("handling=lenient")));
     }
 
     #[test]

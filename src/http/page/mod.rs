@@ -5,7 +5,8 @@
 //! the Content-Security-Policy allows this origin only.
 //!
 //! Codes are shown with the labels the extraction files give them (see
-//! [`crate::mapping::labels`]), served at [`LABELS`].
+//! [`crate::mapping::labels`]), served at [`LABELS`](super::paths::LABELS). The routes are
+//! registered with the others in [`super`]; the paths are in [`super::paths`].
 
 use std::sync::LazyLock;
 
@@ -13,32 +14,10 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
-use super::AppState;
+use super::conditional::not_modified;
 use super::error::ApiError;
+use super::state::AppState;
 use crate::fhir::short_hash;
-
-/// Paths of the page: the search (`/`, its query in the URL), a practitioner and an
-/// establishment. All three answer the same document; the script reads the path.
-pub const SEARCH: &str = "/";
-pub const PRACTITIONER: &str = "/professionnels/{id}";
-pub const ESTABLISHMENT: &str = "/etablissements/{id}";
-pub const SCRIPT_PATH: &str = "/ui/app.js";
-pub const STYLE_PATH: &str = "/ui/app.css";
-pub const ICON_PATH: &str = "/ui/icon.svg";
-/// The labels of the codes of the generation served.
-pub const LABELS: &str = "/ui/labels.json";
-
-/// Whether `path` is one of the page's (served without credentials: the page asks for them).
-/// Exactly the routes below: nothing else under these prefixes is let through unauthenticated.
-pub fn is_page(path: &str) -> bool {
-    let one_segment = |prefix: &str| {
-        path.strip_prefix(prefix)
-            .is_some_and(|id| !id.is_empty() && !id.contains('/'))
-    };
-    matches!(path, SEARCH | SCRIPT_PATH | STYLE_PATH | ICON_PATH | LABELS)
-        || one_segment("/professionnels/")
-        || one_segment("/etablissements/")
-}
 
 /// A file of the page, with its validator.
 struct Asset {
@@ -89,7 +68,7 @@ fn respond_with(
     content_type: &'static str,
     body: &[u8],
 ) -> HttpResponse {
-    let held = super::handlers::not_modified(req, etag, None);
+    let held = not_modified(req, etag, None);
     let mut response = if held {
         HttpResponse::NotModified()
     } else {
@@ -110,19 +89,20 @@ fn respond_with(
         .body(body.to_vec())
 }
 
-async fn page(req: HttpRequest) -> HttpResponse {
+/// The page's document, the same for its search, practitioner and establishment paths.
+pub(super) async fn document(req: HttpRequest) -> HttpResponse {
     INDEX.respond(&req)
 }
 
-async fn script(req: HttpRequest) -> HttpResponse {
+pub(super) async fn script(req: HttpRequest) -> HttpResponse {
     SCRIPT.respond(&req)
 }
 
-async fn style(req: HttpRequest) -> HttpResponse {
+pub(super) async fn style(req: HttpRequest) -> HttpResponse {
     STYLE.respond(&req)
 }
 
-async fn icon(req: HttpRequest) -> HttpResponse {
+pub(super) async fn icon(req: HttpRequest) -> HttpResponse {
     ICON.respond(&req)
 }
 
@@ -130,7 +110,10 @@ async fn icon(req: HttpRequest) -> HttpResponse {
 /// whether the API asks for credentials, the code systems it tells apart (see [`crate::mapping::labels::systems`]) and the labels
 /// (`{system: {code: label}}`). Terminology, not directory data: served without credentials,
 /// like the page itself.
-async fn labels(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub(super) async fn labels(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let store = state.current()?;
     let info = store.info();
     let credentials = if state.access.policy.is_open() {
@@ -157,46 +140,4 @@ async fn labels(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
         "application/json; charset=utf-8",
         &body,
     ))
-}
-
-/// Registers the page's routes.
-pub fn configure(config: &mut web::ServiceConfig) {
-    let get = super::get_or_head;
-    config
-        .route(SEARCH, get().to(page))
-        .route(PRACTITIONER, get().to(page))
-        .route(ESTABLISHMENT, get().to(page))
-        .route(SCRIPT_PATH, get().to(script))
-        .route(STYLE_PATH, get().to(style))
-        .route(ICON_PATH, get().to(icon))
-        .route(LABELS, get().to(labels));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_page;
-
-    #[test]
-    fn only_the_page_routes_are_page_paths() {
-        for path in [
-            "/",
-            "/ui/app.js",
-            "/ui/labels.json",
-            "/professionnels/pp-1-10",
-            "/etablissements/eg-1",
-        ] {
-            assert!(is_page(path), "{path}");
-        }
-        for path in [
-            "/fhir/Practitioner",
-            "/ui/",
-            "/ui/other",
-            "/professionnels/",
-            "/professionnels/a/b",
-            "/etablissements/x/../../fhir/Practitioner",
-            "//",
-        ] {
-            assert!(!is_page(path), "{path}");
-        }
-    }
 }

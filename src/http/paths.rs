@@ -1,0 +1,70 @@
+//! Where things are served outside the FHIR routes: the operators' paths and the lookup page's.
+//! A leaf: the middlewares, the error handler and the routes all need to tell these paths
+//! apart, and none of them should have to import another for it.
+
+/// Paths that are not FHIR interactions, answered without credentials (`/metrics` aside, see
+/// [`crate::settings::Settings::metrics_listen`]) and not counted as requests.
+pub const HEALTH: &str = "/healthz";
+pub const READY: &str = "/readyz";
+pub const METRICS: &str = "/metrics";
+
+/// Paths of the page: the search (`/`, its query in the URL), a practitioner and an
+/// establishment. All three answer the same document; the script reads the path.
+pub const SEARCH: &str = "/";
+pub const PRACTITIONER: &str = "/professionnels/{id}";
+pub const ESTABLISHMENT: &str = "/etablissements/{id}";
+pub const SCRIPT_PATH: &str = "/ui/app.js";
+pub const STYLE_PATH: &str = "/ui/app.css";
+pub const ICON_PATH: &str = "/ui/icon.svg";
+/// The labels of the codes of the generation served.
+pub const LABELS: &str = "/ui/labels.json";
+
+/// The SMART discovery document, served at the root and under `/fhir`.
+pub const SMART_CONFIGURATION: &str = "/.well-known/smart-configuration";
+
+/// Whether `path` is one of the operators' (health, readiness, metrics): they answer in their
+/// own JSON or text and say themselves how they may be cached.
+pub fn is_operators(path: &str) -> bool {
+    matches!(path, HEALTH | READY | METRICS)
+}
+
+/// Whether `path` is one of the page's (served without credentials: the page asks for them).
+/// Exactly the page's routes: nothing else under these prefixes is let through unauthenticated.
+pub fn is_page(path: &str) -> bool {
+    let one_segment = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .is_some_and(|id| !id.is_empty() && !id.contains('/'))
+    };
+    matches!(path, SEARCH | SCRIPT_PATH | STYLE_PATH | ICON_PATH | LABELS)
+        || one_segment("/professionnels/")
+        || one_segment("/etablissements/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_page;
+
+    #[test]
+    fn only_the_page_routes_are_page_paths() {
+        for path in [
+            "/",
+            "/ui/app.js",
+            "/ui/labels.json",
+            "/professionnels/pp-1-10",
+            "/etablissements/eg-1",
+        ] {
+            assert!(is_page(path), "{path}");
+        }
+        for path in [
+            "/fhir/Practitioner",
+            "/ui/",
+            "/ui/other",
+            "/professionnels/",
+            "/professionnels/a/b",
+            "/etablissements/x/../../fhir/Practitioner",
+            "//",
+        ] {
+            assert!(!is_page(path), "{path}");
+        }
+    }
+}

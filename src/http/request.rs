@@ -1,0 +1,98 @@
+//! What a request says besides its path: the client's address and the FHIR base it reached
+//! (forwarding headers are believed only from trusted proxies), its query parameters, and its
+//! `Prefer` headers.
+
+use std::net::{IpAddr, Ipv6Addr};
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, web};
+
+use super::state::AppState;
+use crate::search::shared_params::Prefer;
+
+/// Whether the request came from a reverse proxy whose forwarding headers are believed.
+fn peer_is_trusted_proxy(req: &HttpRequest) -> bool {
+    req.app_data::<web::Data<AppState>>()
+        .zip(req.peer_addr())
+        .is_some_and(|(state, peer)| state.trusted_proxies.contains(&peer.ip()))
+}
+
+/// The client's address: the peer's, or, behind a trusted proxy, the one the proxy forwarded.
+/// Rate limits of an open server are kept by it. The last hop is taken (`Forwarded: for=`, else
+/// `X-Forwarded-For`): it is the one our proxy added, while earlier ones come from the client
+/// and could be anything.
+pub fn client_address(req: &HttpRequest) -> IpAddr {
+    let peer = req
+        .peer_addr()
+        .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |p| p.ip());
+    if !peer_is_trusted_proxy(req) {
+        return peer;
+    }
+    let last_value = |name: &str| {
+        req.headers()
+            .get_all(name)
+            .filter_map(|v| v.to_str().ok())
+            .last()
+            .and_then(|v| v.rsplit(',').next())
+            .map(str::trim)
+    };
+    let forwarded_for = last_value("forwarded").and_then(|element| {
+        element
+            .split(';')
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(name, _)| name.trim().eq_ignore_ascii_case("for"))
+            .map(|(_, value)| value)
+    });
+    forwarded_for
+        .or_else(|| last_value("x-forwarded-for"))
+        .and_then(parse_address)
+        .unwrap_or(peer)
+}
+
+/// `203.0.113.7`, `203.0.113.7:4711`, `"[2001:db8::1]:4711"`, `[2001:db8::1]` or `2001:db8::1`.
+fn parse_address(text: &str) -> Option<IpAddr> {
+    let text = text.trim().trim_matches('"');
+    text.parse::<IpAddr>()
+        .ok()
+        .or_else(|| text.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+        .or_else(|| {
+            text.strip_prefix('[')?
+                .strip_suffix(']')?
+                .parse::<IpAddr>()
+                .ok()
+        })
+}
+
+/// The FHIR base URL as the client reached it (scheme and host it came through).
+pub fn fhir_base(req: &HttpRequest) -> String {
+    if peer_is_trusted_proxy(req) {
+        // A proxy we trust says how the client reached it (Forwarded, X-Forwarded-*).
+        let info = req.connection_info();
+        return format!("{}://{}/fhir", info.scheme(), info.host());
+    }
+    // Anyone else's forwarding headers are ignored: links are built from the Host the request
+    // was sent to, over this server's own scheme.
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(|| req.app_config().host().to_owned(), str::to_owned);
+    format!("http://{host}/fhir")
+}
+
+/// The `name=value` pairs of a query string or form body, decoded; none if it cannot be read.
+pub fn query_pairs(query: &str) -> Vec<(String, String)> {
+    web::Query::<Vec<(String, String)>>::from_query(query)
+        .map(|q| q.into_inner())
+        .unwrap_or_default()
+}
+
+/// The preferences of the request's `Prefer` headers, all of them.
+pub fn prefer(req: &HttpRequest) -> Prefer {
+    Prefer::parse(
+        req.headers()
+            .get_all("prefer")
+            .filter_map(|value| value.to_str().ok()),
+    )
+}

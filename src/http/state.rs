@@ -1,0 +1,106 @@
+//! What every handler can reach: the generations served, access control, limits and the
+//! other shared parts of a server, registered once as actix `app_data`.
+
+use std::sync::Arc;
+
+use super::error::ApiError;
+use crate::auth::AccessControl;
+use crate::export::Exports;
+use crate::generation::{Generation, Generations};
+use crate::search::admission::Admission;
+use crate::search::cursor::{CursorKey, PageGeneration};
+use crate::search::limits::Limits;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The generation served, and the one before it (see [`Generations`]).
+    pub generations: Arc<Generations>,
+    /// The CapabilityStatement, serialized once.
+    pub capability: Arc<Vec<u8>>,
+    /// Log one line per request (off by default: at tens of thousands of requests per second
+    /// the log itself becomes the bottleneck).
+    pub access_log: bool,
+    /// Who may read what, and the audit trail.
+    pub access: AccessControl,
+    /// Bulk Data export jobs.
+    pub exports: Arc<Exports>,
+    /// What one search may cost.
+    pub limits: Limits,
+    /// How many searches run at once, and wait.
+    pub admission: Arc<Admission>,
+    /// Signs and checks paging cursors.
+    pub cursor_key: CursorKey,
+    /// Peers whose `Forwarded` / `X-Forwarded-*` headers are believed (reverse proxies).
+    pub trusted_proxies: Arc<Vec<std::net::IpAddr>>,
+    /// What `/metrics` reports.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// `/metrics` is served on a listener of its own, not on the main one.
+    pub metrics_elsewhere: bool,
+    /// Set on SIGTERM: `/readyz` answers 503 while the server finishes what it has.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl AppState {
+    pub fn new(
+        generations: Arc<Generations>,
+        access: AccessControl,
+        exports: Arc<Exports>,
+        limits: Limits,
+        cursor_key: CursorKey,
+    ) -> AppState {
+        let capability = crate::conformance::capability_statement(
+            env!("CARGO_PKG_VERSION"),
+            access.policy.capability_security(),
+        );
+        AppState {
+            generations,
+            capability: Arc::new(serde_json::to_vec(&capability).expect("JSON value serializes")),
+            access_log: false,
+            access,
+            exports,
+            limits,
+            admission: Arc::new(Admission::new(
+                limits.max_running_searches,
+                limits.max_waiting_searches,
+            )),
+            cursor_key,
+            trusted_proxies: Arc::new(Vec::new()),
+            metrics: Arc::new(crate::metrics::Metrics::new()),
+            metrics_elsewhere: false,
+            draining: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        }
+    }
+
+    /// The generation served now, or 503 before the first one is in place.
+    pub fn current(&self) -> Result<Arc<Generation>, ApiError> {
+        self.generations.current().ok_or_else(|| {
+            ApiError::NotReady(
+                "no data has been imported into this server yet; it answers as soon as a first import (or copy) completes".into(),
+            )
+        })
+    }
+
+    /// The generation a page of a sorted search must be read from: the one its cursor names.
+    /// A replica that does not hold it answers 503 if the cursor is newer than what it serves
+    /// (it has not switched yet: another replica, or this one shortly, will answer), and
+    /// otherwise reads the current generation, which refuses the outdated cursor.
+    pub fn generation_for(
+        &self,
+        pinned: Option<&PageGeneration>,
+    ) -> Result<Arc<Generation>, ApiError> {
+        let current = self.current()?;
+        let Some(pinned) = pinned else {
+            return Ok(current);
+        };
+        if let Some(held) = self.generations.get(&pinned.id) {
+            return Ok(held);
+        }
+        if pinned.stamp > current.info().import_time() {
+            return Err(ApiError::NotReady(
+                "this page comes from data newer than this server has loaded yet; try again in a moment".into(),
+            ));
+        }
+        Ok(current)
+    }
+}
