@@ -66,6 +66,7 @@ fn import_with(extra: &[(&str, &str)]) -> Imported {
         data: data.clone(),
         cache_bytes: 16 << 20,
         last_updated: Some(time::macros::datetime!(2026-01-15 10:00:00 UTC)),
+        clock: annuaire::clock::Clock::system(),
         workers: Some(2),
         safety: Default::default(),
     })
@@ -371,6 +372,7 @@ fn a_file_of_the_wrong_kind_is_refused_before_anything_is_written() {
         data: data.clone(),
         cache_bytes: 16 << 20,
         last_updated: None,
+        clock: annuaire::clock::Clock::system(),
         workers: Some(1),
         safety: Default::default(),
     })

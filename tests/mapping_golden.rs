@@ -364,6 +364,7 @@ fn import(dir: &Path, rpps: &[u8], finess: &[u8]) -> (PathBuf, ImportSummary) {
         data: data.clone(),
         cache_bytes: 16 << 20,
         last_updated: Some(time::macros::datetime!(2026-01-15 10:00:00 UTC)),
+        clock: annuaire::clock::Clock::system(),
         workers: Some(2),
         safety: Default::default(),
     })

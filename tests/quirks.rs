@@ -162,6 +162,7 @@ fn try_import(
         data: data.clone(),
         cache_bytes: 16 << 20,
         last_updated: Some(time::macros::datetime!(2026-01-15 10:00:00 UTC)),
+        clock: annuaire::clock::Clock::system(),
         workers: Some(2),
         safety: Default::default(),
     });

@@ -63,6 +63,7 @@ fn import_day(
         data: data.to_path_buf(),
         cache_bytes: common::CACHE_BYTES,
         last_updated: Some(at),
+        clock: annuaire::clock::Clock::system(),
         workers: Some(2),
         safety,
     })

@@ -28,6 +28,7 @@ use time::OffsetDateTime;
 
 use self::extras::{ExtraInputs, ExtraLayouts, OrganizationMailboxes};
 use self::input::{LineStats, PipeInput};
+use crate::clock::Clock;
 use crate::extract::finess::{self, Establishment, FinessFile};
 use crate::extract::rpps::{Col, Layout, RppsRow, StructureKey};
 use crate::extract::{FileError, Rejected};
@@ -59,8 +60,11 @@ pub struct ImportOptions {
     /// sled page cache while writing, in bytes.
     pub cache_bytes: u64,
     /// The import's time: the `meta.lastUpdated` of what it adds or changes, and the clock
-    /// retentions are measured with; the current time when `None`.
+    /// retentions are measured with; taken from the files, else from `clock`, when `None`.
     pub last_updated: Option<OffsetDateTime>,
+    /// Where the import reads the time when neither `last_updated` nor the files give it, and
+    /// the time its report is written at: the system clock but in tests.
+    pub clock: Clock,
     /// Worker threads mapping buckets; the number of CPUs when `None`.
     pub workers: Option<usize>,
     /// Retentions and the guard against imports that would empty the directory.
@@ -226,7 +230,7 @@ pub fn run(options: &ImportOptions) -> Result<ImportSummary, ImportError> {
         };
         DataDir::at(&options.data).write_import_report(&ImportReport {
             outcome: outcome.into(),
-            finished_ms: Millis::from_datetime(OffsetDateTime::now_utc()).0,
+            finished_ms: Millis::from_datetime(options.clock.now_utc()).0,
             duration_seconds: started.elapsed().as_secs_f64(),
             generation,
             message,
@@ -263,6 +267,7 @@ fn import(options: &ImportOptions, started: Instant) -> Result<ImportSummary, Im
         &options.rpps,
         &finess.extraction_date,
         previous_info.as_ref().map(GenerationInfo::import_time),
+        &options.clock,
     );
     let inputs_digest = identity::inputs_digest(&options.rpps, &options.finess, &options.extra)?;
     if let Some(previous) = &previous_info

@@ -429,6 +429,7 @@ pub fn import_options(
         data: data.to_path_buf(),
         cache_bytes: CACHE_BYTES,
         last_updated,
+        clock: annuaire::clock::Clock::system(),
         workers: Some(2),
         safety: Default::default(),
     }
