@@ -336,7 +336,7 @@ fn access_control(settings: &Settings) -> Result<AccessControl, ServeError> {
                     "[open_rate_limit] applies to an open server and is ignored with [auth]: set `rate_limit` on the API keys and on [auth.jwt]"
                 );
             }
-            let access = Access::from_config(auth.clone())?;
+            let access = Access::from_config(auth.clone(), crate::clock::Clock::system())?;
             tracing::info!("{}", describe_access(auth));
             access
         }

@@ -926,7 +926,8 @@ fn the_example_configuration_is_valid() {
         restricted,
         ["Practitioner.telecom", "PractitionerRole.telecom"]
     );
-    let access = Access::from_config(auth.clone()).expect("the example's policy starts");
+    let access = Access::from_config(auth.clone(), annuaire::clock::Clock::system())
+        .expect("the example's policy starts");
     assert!(!access.is_open());
     assert_eq!(
         access.smart_configuration().unwrap()["issuer"],
