@@ -19,6 +19,7 @@ use actix_web::middleware::{Compress, Condition, ErrorHandlers, Logger};
 use actix_web::{App, HttpRequest, HttpServer, guard, web};
 
 use crate::auth::AccessControl;
+use crate::clock::Clock;
 use crate::export::Exports;
 use crate::search::admission::Admission;
 use crate::search::cursor::CursorKey;
@@ -57,6 +58,8 @@ pub struct AppState {
     pub metrics_elsewhere: bool,
     /// Set on SIGTERM: `/readyz` answers 503 while the server finishes what it has.
     pub draining: Arc<std::sync::atomic::AtomicBool>,
+    /// Where requests read the time: searches' deadlines and "now", the audit trail.
+    pub clock: Clock,
 }
 
 impl AppState {
@@ -90,6 +93,7 @@ impl AppState {
             metrics: Arc::new(crate::metrics::Metrics::new()),
             metrics_elsewhere: false,
             draining: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            clock: Clock::system(),
         }
     }
 

@@ -40,9 +40,14 @@ fn all(store: &dyn ResourceStore, rtype: ResourceType) -> RoaringBitmap {
 }
 
 impl<'s> Engine<'s> {
-    pub fn new(store: &'s dyn ResourceStore, budget: &'s Budget) -> Engine<'s> {
-        let now_millis =
-            (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    /// An engine over `store`, working within `budget`; `now` is the search's time (the
+    /// caller reads it from its clock), which `ap` dates are compared with.
+    pub fn new(
+        store: &'s dyn ResourceStore,
+        budget: &'s Budget,
+        now: time::OffsetDateTime,
+    ) -> Engine<'s> {
+        let now_millis = (now.unix_timestamp_nanos() / 1_000_000) as i64;
         Engine {
             store,
             now_millis,
