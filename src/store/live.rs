@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use super::{DataDir, ResourceStore, SledGeneration, StoreError};
+use crate::clock::Clock;
 
 /// Opens the generation `CURRENT` names, marking it in use (so that imports never delete it
 /// while it is open).
@@ -38,8 +39,10 @@ pub struct Generations {
     /// Name of the current generation's directory.
     serving: Mutex<Option<String>>,
     current: RwLock<Option<Arc<dyn ResourceStore>>>,
-    /// The generation before, and when it stopped being current.
+    /// The generation before, and when it stopped being current (by `clock`).
     previous: RwLock<Option<(Arc<dyn ResourceStore>, Instant)>>,
+    /// What the previous generation's grace is measured with.
+    clock: Clock,
 }
 
 impl Generations {
@@ -59,7 +62,14 @@ impl Generations {
             serving: Mutex::new(serving),
             current: RwLock::new(current),
             previous: RwLock::new(None),
+            clock: Clock::system(),
         })
+    }
+
+    /// Measures the previous generation's grace with `clock` instead of the system clock.
+    pub fn with_clock(mut self, clock: Clock) -> Generations {
+        self.clock = clock;
+        self
     }
 
     /// The data directory the generations are read from.
@@ -96,7 +106,7 @@ impl Generations {
         {
             let mut previous = self.previous.write().expect("generation lock");
             match &*previous {
-                Some((_, since)) if since.elapsed() >= grace => *previous = None,
+                Some((_, since)) if self.clock.since(*since) >= grace => *previous = None,
                 _ => return Ok(Vec::new()),
             }
         }
@@ -118,7 +128,8 @@ impl Generations {
             Some(Arc::new(generation)),
         );
         if let Some(replaced) = replaced {
-            *self.previous.write().expect("generation lock") = Some((replaced, Instant::now()));
+            *self.previous.write().expect("generation lock") =
+                Some((replaced, self.clock.instant()));
         }
         *self.serving.lock().expect("serving name") = Some(name.clone());
         Ok(Some(name))
