@@ -467,7 +467,11 @@ fn watch_access_keys(state: AppState, every: Duration) {
                 jwt.jwks_path().display()
             ),
             Some(Err(e)) => tracing::warn!("{e}; the keys loaded before stay in use"),
-            None => {}
+            // What a test (or an operator wondering why a change was not picked up) can see.
+            None => tracing::trace!(
+                "{} unchanged since it was loaded",
+                jwt.jwks_path().display()
+            ),
         }
     };
     let polled = policy.clone();
