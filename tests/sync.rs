@@ -318,7 +318,7 @@ fn a_later_day_is_counted_as_the_files_say() {
 
 /// One server over `data`, its base URL; the server lives as long as the test process.
 fn serve(data: &Path) -> String {
-    common::spawn_server(common::settings_for(data), Some(Duration::from_millis(100)))
+    common::spawn_server(common::settings_for(data), Some(Duration::from_millis(100))).base
 }
 
 /// A blocking GET of an absolute URL on a test server: status and JSON body.
