@@ -13,7 +13,6 @@ mod common;
 mod search_support;
 
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -3412,38 +3411,10 @@ const LIVE_SMALL: u64 = 200;
 const LIVE_LARGE: u64 = 300;
 const LIVE_SEED: u64 = 7;
 
-/// `annuaire import` into a directory a child server is serving.
-/// `annuaire import` of `files` into `data`, stamped now: importing the same files again is then
-/// a new generation on purpose (without `--last-updated` it would be "nothing to do").
-fn import_binary(files: &annuaire_generate::GeneratedFiles, data: &Path) {
-    let now = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
-    let output = common::annuaire()
-        .arg("import")
-        .args(["--last-updated", &now])
-        .arg("--rpps")
-        .arg(&files.rpps)
-        .arg("--finess")
-        .arg(&files.finess)
-        .arg("--mssante")
-        .arg(&files.mssante)
-        .arg("--savoir-faire")
-        .arg(&files.savoir_faire)
-        .arg("--diplomes")
-        .arg(&files.diplomas)
-        .arg("--data")
-        .arg(data)
-        .args(["--cache-mb", "16", "--workers", "2"])
-        .output()
-        .expect("run annuaire import");
-    assert!(
-        output.status.success(),
-        "import failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
+/// The stamp of the second import of the live-import tests (`--last-updated`): later than the
+/// first import's (the files' extraction date), so that the server switches to a generation
+/// of its own, whatever the time it is.
+const REIMPORTED_AT: &str = "2026-12-01T00:00:00Z";
 
 fn page_ids(bundle: &Value) -> Vec<String> {
     match_ids(bundle)
@@ -3552,10 +3523,9 @@ fn check_paging_across_a_reimport(queries: &[&str]) {
     let first_import = probed["meta"]["lastUpdated"].clone();
     let generation_1 = served_import_time(address);
 
-    // A' = the same files, imported again (at least a second later): generation 2, served
-    // within a few seconds. Nothing changed, so no resource gets a new version or time.
-    std::thread::sleep(Duration::from_millis(1100));
-    import_binary(&files, &data);
+    // A' = the same files, imported again (stamped later): generation 2, served within a few
+    // seconds. Nothing changed, so no resource gets a new version or time.
+    common::import_binary(&files, &data, REIMPORTED_AT);
     wait_for_new_generation(address, &generation_1);
     let (_, probed) = child_json(address, &probe);
     assert_eq!(
@@ -3680,8 +3650,7 @@ fn paging_across_an_import_of_a_superset_has_no_gap_and_no_duplicate() {
     );
 
     let generation_1 = served_import_time(address);
-    std::thread::sleep(Duration::from_millis(1100));
-    import_binary(&large, &data);
+    common::import_binary(&large, &data, REIMPORTED_AT);
     wait_for_new_generation(address, &generation_1);
     let (status, _) = child_json(address, &format!("/fhir/Practitioner/{only_large}"));
     assert_eq!(status, 200, "the larger dataset is served");
