@@ -2,12 +2,15 @@
 //! started in-process through `Application::build_with` (the path `annuaire serve` takes, on a
 //! clock the test may move) or as the real binary, facts read back from the generated
 //! extraction files, guards for child processes, and the HTTP client and small helpers every
-//! test binary would otherwise declare again.
+//! test binary would otherwise declare again. [`synthetic`] holds the hand-written extraction
+//! rows of docs/formats.md and the import of small files made from them.
 //!
 //! sled allows one open handle per database per process, so a test binary shares ONE server
 //! (its own thread, its own actix `System`) over the demo data for its whole life.
 
 #![allow(dead_code)] // each test binary uses its own subset of these helpers
+
+pub mod synthetic;
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
