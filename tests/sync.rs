@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use annuaire::clock::Clock;
 use annuaire::fhir::ResourceType;
 use annuaire::import::{self, ImportError, ImportOptions, ImportSummary, Safety};
 use annuaire::store::reconcile::Retention;
@@ -1083,6 +1084,40 @@ async fn bulk_export_full_and_since_with_deletions() {
         400,
         "Prefer: respond-async is required"
     );
+}
+
+/// An export's files are kept for the expiry the settings give (120 minutes by default) after
+/// it completes, measured on the server's clock: the manifest says until when, and once the
+/// clock has passed it the job and its files are gone.
+#[tokio::test]
+async fn a_completed_export_expires_on_the_servers_clock() {
+    let mut s = Scenario::new("export-expiry");
+    s.import(&s.first_day(), 1);
+    let start = time::macros::datetime!(2026-12-01 09:00:00 UTC);
+    let (clock, hands) = Clock::manual(start);
+    let base = common::spawn_server_on(
+        common::settings_for(&s.data),
+        Some(Duration::from_millis(50)),
+        clock,
+    )
+    .base;
+    let client = common::client();
+    let (manifest, status_url, _) = export(&client, &base, "_type=Organization").await;
+    let file_url = manifest["output"][0]["url"].as_str().unwrap().to_owned();
+    let status = client.get(&status_url).send().await.unwrap();
+    assert_eq!(status.status().as_u16(), 200);
+    // Completed at 09:00 on the server's clock, which has not moved: kept until 11:00.
+    assert_eq!(status.headers()["expires"], "Tue, 01 Dec 2026 11:00:00 GMT");
+    hands.advance(Duration::from_secs(119 * 60));
+    let still = client.get(&file_url).send().await.unwrap();
+    assert_eq!(still.status().as_u16(), 200, "a minute before the expiry");
+    hands.advance(Duration::from_secs(60));
+    let gone = common::poll(Duration::from_secs(10), || {
+        (get(&status_url).0 == 404).then_some(())
+    });
+    assert!(gone.is_some(), "the expired export is removed");
+    let file = client.get(&file_url).send().await.unwrap();
+    assert_eq!(file.status().as_u16(), 404, "and its files");
 }
 
 /// The generator's day 2 (retirements, new persons, activity, address, profession and mailbox
