@@ -687,6 +687,11 @@ pub fn ctx() -> Ctx {
     }
 }
 
+/// The set of `items`.
+pub fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
 /// Up to five elements of `a` not in `b`, for messages.
 pub fn diff(a: &BTreeSet<String>, b: &BTreeSet<String>) -> Vec<String> {
     a.difference(b).take(5).cloned().collect()
@@ -831,4 +836,30 @@ pub fn diagnostics(outcome: &Value) -> String {
 /// The codes of a PractitionerRole's `code` (fonction, mode and genre of activity).
 pub fn role_codes(r: &Value) -> Vec<Code> {
     codings(&r["code"])
+}
+
+/// Runs `check` on every row of a table at once, each on a task of the test's runtime (their
+/// requests interleave instead of waiting for each other), and fails naming the first row
+/// (by `label`) whose check failed.
+pub async fn check_rows<R, Fut>(rows: Vec<R>, label: fn(&R) -> String, check: fn(R) -> Fut)
+where
+    R: Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    assert!(!rows.is_empty(), "an empty table checks nothing");
+    let tasks: Vec<(String, tokio::task::JoinHandle<()>)> = rows
+        .into_iter()
+        .map(|row| (label(&row), tokio::spawn(check(row))))
+        .collect();
+    for (label, task) in tasks {
+        if let Err(error) = task.await {
+            let payload = error.into_panic();
+            let message = payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            panic!("row {label} failed: {message}");
+        }
+    }
 }
