@@ -3,7 +3,8 @@
 //!
 //! Building takes the data directory's serving lock, opens the current generation, sets up
 //! access control and binds the listener (port 0 allowed: [`Application::address`] tells which
-//! port was taken). [`Application::run_until_stopped`] then serves, watches for newly imported
+//! port was taken). Everything it builds reads the time from one [`Clock`]: the system's for
+//! `annuaire serve`, one a test moves by hand with [`Application::build_with`]. [`Application::run_until_stopped`] then serves, watches for newly imported
 //! generations and JWKS changes, and returns on SIGINT or SIGTERM.
 
 use std::net::{SocketAddr, TcpListener};
@@ -15,6 +16,7 @@ use std::time::Duration;
 use crate::auth::audit::{AuditLog, AuditOpenError};
 use crate::auth::config::AuthConfig;
 use crate::auth::{Access, AccessControl, AccessSetupError};
+use crate::clock::Clock;
 use crate::export::Exports;
 use crate::generation::datadir::ProcessLock;
 use crate::generation::{DataDir, Generations, StoreError};
@@ -70,12 +72,19 @@ pub struct Application {
 }
 
 impl Application {
-    /// Opens the data (or prepares the demo dataset), sets up access control and binds.
+    /// Opens the data (or prepares the demo dataset), sets up access control and binds; on
+    /// the system clock.
     pub fn build(settings: Settings) -> Result<Application, ServeError> {
+        Application::build_with(settings, Clock::system())
+    }
+
+    /// [`Application::build`] on `clock`: token lifetimes, export expiry, search deadlines and
+    /// "now", the previous generation's grace and the audit trail all read it.
+    pub fn build_with(settings: Settings, clock: Clock) -> Result<Application, ServeError> {
         let cache_bytes = settings.store.cache_bytes();
-        let access = access_control(&settings)?;
+        let access = access_control(&settings, &clock)?;
         let (data, demo) = if settings.demo {
-            let (data, dir) = prepare_demo(cache_bytes)?;
+            let (data, dir) = prepare_demo(cache_bytes, &clock)?;
             (data, Some(dir))
         } else {
             (settings.store.data_dir()?.to_path_buf(), None)
@@ -87,7 +96,7 @@ impl Application {
         let serving_lock = data.lock_for_serving()?;
         remove_leftovers(&data)?;
         let cursor_key = cursor_key(&settings, &data)?;
-        let generations = Generations::open(data.clone(), cache_bytes)?;
+        let generations = Generations::open(data.clone(), cache_bytes)?.with_clock(clock.clone());
         let listener = bind(settings.listen())?;
         let address = listener.local_addr().map_err(ServeError::Server)?;
         let metrics_listener = match &settings.metrics_listen {
@@ -102,7 +111,8 @@ impl Application {
             .export_dir
             .clone()
             .unwrap_or_else(|| data.root().join("exports"));
-        let mut exports = Exports::new(&export_dir, settings.export_expiry())?;
+        let mut exports =
+            Exports::new(&export_dir, settings.export_expiry())?.with_clock(clock.clone());
         if let Some(instance) = &settings.instance {
             exports = exports.named_by(instance);
         }
@@ -117,6 +127,7 @@ impl Application {
         state.access_log = settings.access_log;
         state.trusted_proxies = Arc::new(settings.trusted_proxies.clone());
         state.metrics_elsewhere = metrics_listener.is_some();
+        state.clock = clock;
         match state.generations.current() {
             Some(store) => {
                 let info = store.info();
@@ -295,7 +306,10 @@ fn remove_leftovers(data: &DataDir) -> Result<(), ServeError> {
 
 /// Generates nothing: writes the embedded demo files into a temporary directory and imports
 /// them.
-fn prepare_demo(cache_bytes: u64) -> Result<(PathBuf, tempfile::TempDir), ServeError> {
+fn prepare_demo(
+    cache_bytes: u64,
+    clock: &Clock,
+) -> Result<(PathBuf, tempfile::TempDir), ServeError> {
     let dir = tempfile::Builder::new()
         .prefix("annuaire-demo-")
         .tempdir()
@@ -304,7 +318,9 @@ fn prepare_demo(cache_bytes: u64) -> Result<(PathBuf, tempfile::TempDir), ServeE
         "importing the demo dataset ({} generated persons)",
         crate::demo::PERSONS
     );
-    let options = crate::demo::write_files(dir.path(), cache_bytes).map_err(ServeError::Demo)?;
+    let mut options =
+        crate::demo::write_files(dir.path(), cache_bytes).map_err(ServeError::Demo)?;
+    options.clock = clock.clone();
     let summary = import::run(&options)?;
     tracing::info!(
         "demo dataset ready: {} practitioners, {} roles, {} organizations",
@@ -316,7 +332,7 @@ fn prepare_demo(cache_bytes: u64) -> Result<(PathBuf, tempfile::TempDir), ServeE
 }
 
 /// The access policy and audit trail the settings ask for, said in the start-up log.
-fn access_control(settings: &Settings) -> Result<AccessControl, ServeError> {
+fn access_control(settings: &Settings, clock: &Clock) -> Result<AccessControl, ServeError> {
     let policy = match &settings.auth {
         None if settings.demo => {
             tracing::info!(
@@ -336,7 +352,7 @@ fn access_control(settings: &Settings) -> Result<AccessControl, ServeError> {
                     "[open_rate_limit] applies to an open server and is ignored with [auth]: set `rate_limit` on the API keys and on [auth.jwt]"
                 );
             }
-            let access = Access::from_config(auth.clone())?;
+            let access = Access::from_config(auth.clone(), clock.clone())?;
             tracing::info!("{}", describe_access(auth));
             access
         }
@@ -451,7 +467,11 @@ fn watch_access_keys(state: AppState, every: Duration) {
                 jwt.jwks_path().display()
             ),
             Some(Err(e)) => tracing::warn!("{e}; the keys loaded before stay in use"),
-            None => {}
+            // What a test (or an operator wondering why a change was not picked up) can see.
+            None => tracing::trace!(
+                "{} unchanged since it was loaded",
+                jwt.jwks_path().display()
+            ),
         }
     };
     let polled = policy.clone();

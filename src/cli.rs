@@ -135,6 +135,7 @@ fn run_import(args: ImportArgs) -> Result<(), String> {
         data: data.to_path_buf(),
         cache_bytes: args.store.cache_bytes(),
         last_updated: args.last_updated,
+        clock: crate::clock::Clock::system(),
         workers: Some(args.store.workers()),
         safety: Safety {
             retention: Retention {

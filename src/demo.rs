@@ -39,6 +39,7 @@ pub fn write_files(dir: &Path, cache_bytes: u64) -> std::io::Result<ImportOption
         data: dir.join("data"),
         cache_bytes,
         last_updated: Some(extraction_instant()),
+        clock: crate::clock::Clock::system(),
         workers: None,
         safety: Default::default(),
     })

@@ -19,8 +19,10 @@ use std::time::{Duration, Instant};
 
 use rand::RngCore;
 use serde_json::{Value, json};
+use time::OffsetDateTime;
 
 use crate::auth::Identity;
+use crate::clock::Clock;
 use crate::fhir::ResourceType;
 use crate::generation::history::Kind;
 use crate::generation::{Generation, Millis, StoreError};
@@ -62,6 +64,7 @@ pub enum Status {
     Running,
     Complete {
         files: Vec<OutputFile>,
+        /// When it completed, by the clock of its [`Exports`].
         completed: Instant,
     },
     Failed(String),
@@ -159,6 +162,8 @@ pub struct Exports {
     /// load balancer can send a job's polls and downloads to the replica that runs it.
     job_prefix: String,
     jobs: Mutex<HashMap<String, Arc<Job>>>,
+    /// What the expiry is measured with.
+    clock: Clock,
 }
 
 impl Exports {
@@ -173,7 +178,15 @@ impl Exports {
             expiry,
             job_prefix: String::new(),
             jobs: Mutex::new(HashMap::new()),
+            clock: Clock::system(),
         })
+    }
+
+    /// Measures expiry with `clock` instead of the system clock (a test moves it past the
+    /// expiry instead of waiting for it).
+    pub fn with_clock(mut self, clock: Clock) -> Exports {
+        self.clock = clock;
+        self
     }
 
     /// Job ids start with `instance-` (a replica's name).
@@ -184,6 +197,11 @@ impl Exports {
 
     pub fn expiry(&self) -> Duration {
         self.expiry
+    }
+
+    /// When the files of a job that completed at `completed` go (the manifest's `Expires`).
+    pub fn expires(&self, completed: Instant) -> OffsetDateTime {
+        self.clock.now_utc() + self.expiry.saturating_sub(self.clock.since(completed))
     }
 
     pub fn get(&self, id: &str) -> Option<Arc<Job>> {
@@ -235,6 +253,7 @@ impl Exports {
         });
         jobs.insert(id, job.clone());
         let running = job.clone();
+        let clock = self.clock.clone();
         std::thread::Builder::new()
             .name("annuaire-export".into())
             .spawn(move || {
@@ -242,7 +261,7 @@ impl Exports {
                 let status = match outcome {
                     Ok(files) => Status::Complete {
                         files,
-                        completed: Instant::now(),
+                        completed: clock.instant(),
                     },
                     Err(e) => {
                         tracing::warn!("export {} failed: {e}", running.id);
@@ -280,7 +299,7 @@ impl Exports {
         let expired: Vec<String> = jobs
             .values()
             .filter(|job| match job.status() {
-                Status::Complete { completed, .. } => completed.elapsed() >= self.expiry,
+                Status::Complete { completed, .. } => self.clock.since(completed) >= self.expiry,
                 Status::Failed(_) => true,
                 Status::Running => false,
             })

@@ -5,13 +5,16 @@
 mod auth_support;
 mod common;
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use annuaire::auth::Access;
+use annuaire::clock::{Clock, ClockHandle};
 use annuaire::settings::Settings;
-use auth_support::{AUDIENCE, ISSUER, SigningKey, b64url, claims, jwks, now};
+use auth_support::{AUDIENCE, ISSUER, SigningKey, b64url, claims_at, jwks};
+use common::{api_key_sha256 as sha256_hex, client};
 use jsonwebtoken::Algorithm;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -39,13 +42,9 @@ fn keys() -> &'static Keys {
 struct Server {
     base: String,
     dir: PathBuf,
-}
-
-fn sha256_hex(key: &str) -> String {
-    annuaire::auth::hash_api_key(key)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    /// The server's clock: tokens are issued at its time, and a test moves it to see one
+    /// expire.
+    clock: ClockHandle,
 }
 
 fn config_text(dir: &Path) -> String {
@@ -101,7 +100,8 @@ fn write_jwks(dir: &Path, keys: &[&SigningKey]) {
     std::fs::rename(&tmp, dir.join("jwks.json")).expect("replace the JWKS");
 }
 
-/// One server for the whole binary, over the demo data, with the configuration above.
+/// One server for the whole binary, over the demo data, with the configuration above, on a
+/// manual clock set to the time it starts.
 fn server() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
     SERVER.get_or_init(|| {
@@ -116,13 +116,24 @@ fn server() -> &'static Server {
             ..common::settings_for(&demo.data)
         })
         .expect("the test configuration is valid");
-        let base = common::spawn_server(settings, Some(Duration::from_millis(200)));
-        Server { base, dir }
+        let (clock, handle) = Clock::manual(time::OffsetDateTime::now_utc());
+        let base = common::spawn_server_on(settings, Some(Duration::from_millis(200)), clock).base;
+        Server {
+            base,
+            dir,
+            clock: handle,
+        }
     })
 }
 
-fn client() -> reqwest::Client {
-    reqwest::Client::new()
+/// The shared server's time, in seconds since the epoch (what `exp` and `nbf` are in).
+fn now() -> u64 {
+    server().clock.now_utc().unix_timestamp() as u64
+}
+
+/// Claims valid for an hour at the shared server's time, granting `scope`.
+fn claims(subject: &str, scope: &str) -> Value {
+    claims_at(subject, scope, now())
 }
 
 enum Credential<'a> {
@@ -410,7 +421,9 @@ async fn a_cached_token_stops_working_when_it_expires() {
     let token = key.sign(&short);
     let (status, _, body) = get("/fhir/Practitioner?_count=1", Credential::Bearer(&token)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    tokio::time::sleep(Duration::from_millis(3200)).await;
+    // Past `exp` (the leeway is 0) on the server's clock; tokens of the other tests are valid
+    // for an hour.
+    server().clock.advance(Duration::from_secs(3));
     let (status, _, body) = get("/fhir/Practitioner?_count=1", Credential::Bearer(&token)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     outcome(&body, "expired");
@@ -926,7 +939,8 @@ fn the_example_configuration_is_valid() {
         restricted,
         ["Practitioner.telecom", "PractitionerRole.telecom"]
     );
-    let access = Access::from_config(auth.clone()).expect("the example's policy starts");
+    let access =
+        Access::from_config(auth.clone(), Clock::system()).expect("the example's policy starts");
     assert!(!access.is_open());
     assert_eq!(
         access.smart_configuration().unwrap()["issuer"],
@@ -968,16 +982,6 @@ fn an_invalid_configuration_stops_the_server_naming_the_setting() {
     }
 }
 
-/// A served process, stopped when dropped.
-struct Process(std::process::Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test]
 async fn sighup_reloads_the_jwks_file_even_when_its_modification_time_did_not_change() {
     let dir = common::scratch_dir("annuaire-sighup-");
@@ -993,26 +997,16 @@ async fn sighup_reloads_the_jwks_file_even_when_its_modification_time_did_not_ch
         ),
     )
     .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_annuaire"))
-        .args([
-            "serve",
-            "--demo",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--config",
-        ])
-        .arg(&config)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start annuaire");
-    let process = Process(child);
-    let base = format!("http://127.0.0.1:{port}/fhir");
+    // The real binary on the system clock: its watcher says (at trace level) each time it
+    // finds the JWKS file unchanged.
+    let mut command = common::serve_command(&[
+        OsStr::new("--demo"),
+        OsStr::new("--config"),
+        config.as_os_str(),
+    ]);
+    command.env("RUST_LOG", "info,annuaire::app=trace");
+    let server = common::spawn_serve_command(command);
+    let base = format!("http://{}/fhir", server.address);
     let ask = |token: String| {
         let url = format!("{base}/Organization?_count=1");
         async move {
@@ -1025,43 +1019,52 @@ async fn sighup_reloads_the_jwks_file_even_when_its_modification_time_did_not_ch
                 .ok()
         }
     };
-    let first_token = first.sign(&claims("hup", "system/*.read"));
-    let mut started = false;
-    for _ in 0..600 {
-        if ask(first_token.clone()).await == Some(StatusCode::OK) {
-            started = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(started, "the server answers with the first key");
-    // Replace the key set, keeping the file's modification time: the watcher sees no change.
+    let first_token = first.sign(&auth_support::claims("hup", "system/*.read"));
+    assert_eq!(
+        ask(first_token.clone()).await,
+        Some(StatusCode::OK),
+        "the server answers with the first key"
+    );
+    // Replace the key set, keeping the file's modification time (set on the new file before
+    // it takes the old one's place): the watcher sees no change...
     let modified = std::fs::metadata(&jwks_path).unwrap().modified().unwrap();
-    std::fs::write(&jwks_path, jwks(&[&second])).unwrap();
+    let replacement = dir.path().join("jwks.json.new");
+    std::fs::write(&replacement, jwks(&[&second])).unwrap();
     std::fs::File::options()
         .write(true)
-        .open(&jwks_path)
+        .open(&replacement)
         .unwrap()
         .set_modified(modified)
         .unwrap();
-    let second_token = second.sign(&claims("hup", "system/*.read"));
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    std::fs::rename(&replacement, &jwks_path).unwrap();
+    server.child.forget_lines();
+    assert!(
+        server
+            .child
+            .wait_for_line("unchanged", Duration::from_secs(10))
+            .is_some(),
+        "the watcher looked at the JWKS file:\n{}",
+        server.child.stderr()
+    );
+    let second_token = second.sign(&auth_support::claims("hup", "system/*.read"));
     assert_eq!(
         ask(second_token.clone()).await,
-        Some(StatusCode::UNAUTHORIZED)
+        Some(StatusCode::UNAUTHORIZED),
+        "...and keeps the keys it has"
     );
+    // ...until SIGHUP.
     let hup = std::process::Command::new("kill")
-        .args(["-HUP", &process.0.id().to_string()])
+        .args(["-HUP", &server.child.child.id().to_string()])
         .status()
         .expect("send SIGHUP");
     assert!(hup.success());
     let mut status = None;
     for _ in 0..50 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
         status = ask(second_token.clone()).await;
         if status == Some(StatusCode::OK) {
             break;
         }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(status, Some(StatusCode::OK), "SIGHUP reloaded the key set");
     assert_eq!(

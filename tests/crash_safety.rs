@@ -151,8 +151,14 @@ fn kill_import_midway(b: &GeneratedFiles, data: &Path) -> KillAttempt {
         "the import is mapping but {} has no sled database",
         generation.display()
     );
-    // Let the workers insert for a moment: the database is being written when the kill lands.
-    std::thread::sleep(Duration::from_millis(300));
+    // Until the workers' inserts reach the disk: the database is being written when the kill
+    // lands (or the import has already finished: too late, see below).
+    let db = generation.join("db");
+    let empty = bytes_under(&db);
+    poll(Duration::from_secs(10), || {
+        let exited = child.child.try_wait().expect("try_wait").is_some();
+        (exited || bytes_under(&db) > empty).then_some(())
+    });
     if let Some(status) = child.child.try_wait().expect("try_wait") {
         return KillAttempt::TooLate(format!("the import finished ({status}) before the kill"));
     }
@@ -168,6 +174,20 @@ fn kill_import_midway(b: &GeneratedFiles, data: &Path) -> KillAttempt {
         );
     }
     KillAttempt::Killed
+}
+
+/// The bytes of the files under `dir`, 0 for what cannot be read (sled may be renaming them).
+fn bytes_under(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| match entry.file_type() {
+            Ok(kind) if kind.is_dir() => bytes_under(&entry.path()),
+            _ => entry.metadata().map_or(0, |m| m.len()),
+        })
+        .sum()
 }
 
 #[test]

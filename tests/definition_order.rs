@@ -120,7 +120,7 @@ fn the_capability_statement_of_every_kind_of_server() {
         ("an open server", Access::open()),
         (
             "a server with API keys and SMART",
-            Access::from_config(keys_and_smart).unwrap(),
+            Access::from_config(keys_and_smart, annuaire::clock::Clock::system()).unwrap(),
         ),
     ];
     for (what, policy) in policies {

@@ -6,25 +6,21 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use annuaire::clock::Clock;
 use annuaire::fhir::ResourceType;
 use annuaire::generation::{DataDir, Generation};
 use annuaire::import::{ExtraFiles, ImportOptions, ImportSummary};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 
-const RPPS: &str = include_str!("fixtures/extract/PS_LibreAcces_Personne_activite_synthetic.txt");
-const FINESS: &str = include_str!("fixtures/extract/etalab-cs1100507-stock-synthetic.csv");
-const MSSANTE: &str =
-    include_str!("fixtures/extract/Extraction_Correspondance_MSSante_synthetic.txt");
-const SAVOIR_FAIRE: &str = include_str!("fixtures/extract/PS_LibreAcces_SavoirFaire_synthetic.txt");
-const DIPLOMES: &str = include_str!("fixtures/extract/PS_LibreAcces_Dipl_AutExerc_synthetic.txt");
-const ANS_PRACTITIONER: &str = include_str!("fixtures/ans-ig/Practitioner-334081DP.json");
+use common::synthetic::{
+    self, ANS_PRACTITIONER, CLAIRE, DIPLOMES_FILE as DIPLOMES, FINESS_FILE as FINESS,
+    MSSANTE_FILE as MSSANTE, RPPS_FILE as RPPS, SAVOIR_FAIRE_FILE as SAVOIR_FAIRE,
+};
 
 const NOS: &str = "https://mos.esante.gouv.fr/NOS/";
 const METADATA: &str = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-mailbox-mss-metadata";
 const AUTHORIZATION: &str = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-practitioner-authorization";
-const CLAIRE: &str = "pp-819990000017-10";
 const HOSPITAL_MAILBOX: &str = "claire.martinot@ch-imaginaire.mssante.fr";
 const CABINET_MAILBOX: &str = "claire.martinot@exemple-fictif.mssante.fr";
 
@@ -43,36 +39,22 @@ struct Imported {
 fn import_with(extra: &[(&str, &str)]) -> Imported {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let write = |name: &str, text: &str| {
-        let path = dir.join(name);
-        std::fs::write(&path, text).unwrap();
-        path
-    };
     let file = |key: &str| {
         extra
             .iter()
             .find(|(k, _)| *k == key)
-            .map(|(k, text)| write(&format!("{k}.txt"), text))
+            .map(|(k, text)| synthetic::write(dir, &format!("{k}.txt"), text))
     };
-    let data = dir.join("data");
-    let summary = annuaire::import::run(&ImportOptions {
-        rpps: write("PS_LibreAcces_Personne_activite_202601150000.txt", RPPS),
-        finess: write("etalab-cs1100507-stock-20260115-0000.csv", FINESS),
-        extra: ExtraFiles {
-            mssante: file("mssante"),
-            savoir_faire: file("savoir_faire"),
-            diplomes: file("diplomes"),
-        },
-        data: data.clone(),
-        cache_bytes: 16 << 20,
-        last_updated: Some(time::macros::datetime!(2026-01-15 10:00:00 UTC)),
-        workers: Some(2),
-        safety: Default::default(),
-    })
-    .expect("import succeeds");
+    let extra = ExtraFiles {
+        mssante: file("mssante"),
+        savoir_faire: file("savoir_faire"),
+        diplomes: file("diplomes"),
+    };
+    let options = synthetic::import_options(dir, RPPS.as_bytes(), FINESS.as_bytes(), extra);
+    let summary = annuaire::import::run(&options).expect("import succeeds");
     Imported {
         _tmp: tmp,
-        data,
+        data: options.data,
         summary,
     }
 }
@@ -86,24 +68,19 @@ fn import_all() -> Imported {
 }
 
 fn open(data: &Path) -> Generation {
-    let dir = DataDir::create(data).unwrap();
-    annuaire::generation::open_current(&dir, 16 << 20)
-        .unwrap()
-        .1
+    synthetic::open_generation(data).1
 }
 
 fn get(store: &Generation, rtype: ResourceType, id: &str) -> Value {
-    let bytes = store
-        .read(rtype, id)
-        .unwrap()
-        .unwrap_or_else(|| panic!("{rtype}/{id} is stored"));
-    serde_json::from_slice(&bytes.to_json()).unwrap()
+    synthetic::read_json(store, rtype, id).unwrap_or_else(|| panic!("{rtype}/{id} is stored"))
 }
 
 fn role(store: &Generation, identifier: &str) -> Value {
-    let digest = Sha256::digest(identifier.as_bytes());
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    get(store, ResourceType::PractitionerRole, &format!("se-{hex}"))
+    get(
+        store,
+        ResourceType::PractitionerRole,
+        &common::role_id(identifier),
+    )
 }
 
 fn telecom_values(resource: &Value) -> Vec<&str> {
@@ -373,6 +350,7 @@ fn a_file_of_the_wrong_kind_is_refused_before_anything_is_written() {
         data: data.clone(),
         cache_bytes: 16 << 20,
         last_updated: None,
+        clock: Clock::system(),
         workers: Some(1),
         safety: Default::default(),
     })

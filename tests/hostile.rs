@@ -12,15 +12,12 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use annuaire::search::limits::Limits;
+use common::client;
 use reqwest::StatusCode;
 use serde_json::Value;
 
 /// How fast a refusal must come: it is decided before any work.
 const QUICK: Duration = Duration::from_secs(2);
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_gzip().build().unwrap()
-}
 
 /// A server over a copy of the demo data with these limits; `trusted` proxies.
 fn server_with(limits: Limits, trusted: &[&str]) -> String {
@@ -32,26 +29,10 @@ fn server_with(limits: Limits, trusted: &[&str]) -> String {
 
 /// A server over a copy of the demo data, with its settings changed by `configure`.
 fn server_configured(configure: impl FnOnce(&mut annuaire::settings::Settings)) -> String {
-    let demo = common::demo();
-    let dir = common::scratch_dir("annuaire-hostile-").keep();
-    let data = dir.join("data");
-    copy_dir(&demo.data, &data);
-    let mut settings = common::settings_for(&data);
+    let dir = common::demo_copy("annuaire-hostile-").keep();
+    let mut settings = common::settings_for(&dir.join("data"));
     configure(&mut settings);
-    common::spawn_server(settings, None)
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else if !entry.file_name().to_string_lossy().ends_with(".lock") {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
+    common::spawn_server(settings, None).base
 }
 
 /// The shared server with the default limits.
@@ -472,7 +453,7 @@ async fn rate_limits_charge_each_address_by_the_work_it_causes() {
     assert_eq!(body["resourceType"], "OperationOutcome", "{body}");
     // One expensive search (it works for more than the 4 ms its bucket has left, at 1 ms per
     // token) empties its caller's bucket...
-    let expensive = "/fhir/PractitionerRole?_sort=-_lastUpdated,_id&_count=100&_include=*&_include:iterate=Organization:partof";
+    let expensive = "/fhir/PractitionerRole?_sort=-_lastUpdated,_id&_count=1000&_include=*&_include:iterate=Organization:partof";
     let started = Instant::now();
     let response = from("203.0.113.2", expensive).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);

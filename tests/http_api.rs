@@ -30,14 +30,6 @@ const FR_CORE_PRACTITIONER: &str =
     "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-practitioner|2.2.0";
 const AS_DP_PRACTITIONER: &str = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-dp-practitioner|1.2.0-snapshot-2";
 
-/// A client without automatic decompression: sends no `Accept-Encoding` unless told to.
-fn plain_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_gzip()
-        .build()
-        .expect("build a reqwest client")
-}
-
 fn content_type(headers: &HeaderMap) -> &str {
     headers
         .get(header::CONTENT_TYPE)
@@ -144,7 +136,7 @@ fn claimed_profiles(rtype: &str) -> (String, Vec<String>) {
 #[tokio::test]
 async fn metadata_is_an_r4_capability_statement_declaring_read_and_search() {
     let app = spawn_app();
-    let response = plain_client()
+    let response = common::client()
         .get(app.url("/fhir/metadata"))
         .send()
         .await
@@ -191,7 +183,7 @@ async fn metadata_is_an_r4_capability_statement_declaring_read_and_search() {
         for param in resource["searchParam"].as_array().expect("searchParam") {
             let url = param["definition"].as_str().expect("definition");
             let id = url.rsplit(['/', ':']).next().unwrap();
-            let served = plain_client()
+            let served = common::client()
                 .get(app.url(&format!("/fhir/SearchParameter/{id}")))
                 .send()
                 .await
@@ -211,7 +203,7 @@ async fn practitioner_matches_its_rpps_row_with_version_headers() {
     let person = common::ordinary_person(&app.demo.rows);
     let row = person[0];
     let id = row.practitioner_id();
-    let response = plain_client()
+    let response = common::client()
         .get(app.url(&format!("/fhir/Practitioner/{id}")))
         .send()
         .await
@@ -261,7 +253,7 @@ async fn adeli_practitioner_claims_fr_core_only() {
     let row = person[0];
     let practitioner = get_resource(
         &app,
-        &plain_client(),
+        &common::client(),
         &format!("Practitioner/{}", row.practitioner_id()),
     )
     .await;
@@ -288,7 +280,7 @@ async fn adeli_practitioner_claims_fr_core_only() {
 #[tokio::test]
 async fn practitioner_role_references_resolve() {
     let app = spawn_app();
-    let client = plain_client();
+    let client = common::client();
     let person = common::ordinary_person(&app.demo.rows);
     let activity = person
         .iter()
@@ -323,7 +315,7 @@ async fn practitioner_role_references_resolve() {
 #[tokio::test]
 async fn establishment_part_of_resolves_to_its_legal_entity() {
     let app = spawn_app();
-    let client = plain_client();
+    let client = common::client();
     let finess = annuaire::extract::finess::read(&app.demo.finess).expect("read FINESS");
     let plain = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric());
     let establishment = finess
@@ -352,7 +344,7 @@ async fn establishment_part_of_resolves_to_its_legal_entity() {
 #[tokio::test]
 async fn conditional_reads() {
     let app = spawn_app();
-    let client = plain_client();
+    let client = common::client();
     let id = common::ordinary_person(&app.demo.rows)[0].practitioner_id();
     let url = app.url(&format!("/fhir/Practitioner/{id}"));
     let get = |name: &'static str, value: &'static str| {
@@ -404,13 +396,13 @@ async fn gzip_when_asked() {
     let id = common::ordinary_person(&app.demo.rows)[0].practitioner_id();
     let url = app.url(&format!("/fhir/Practitioner/{id}"));
 
-    let identity = plain_client().get(&url).send().await.expect("request");
+    let identity = common::client().get(&url).send().await.expect("request");
     assert_eq!(identity.status(), StatusCode::OK);
     assert!(identity.headers().get(header::CONTENT_ENCODING).is_none());
     let identity = identity.bytes().await.expect("body");
     parse_resource(&identity, "Practitioner");
 
-    let raw = plain_client()
+    let raw = common::client()
         .get(&url)
         .header(header::ACCEPT_ENCODING, "gzip")
         .send()
@@ -439,7 +431,7 @@ async fn gzip_when_asked() {
 #[tokio::test]
 async fn errors_are_operation_outcomes() {
     let app = spawn_app();
-    let client = plain_client();
+    let client = common::client();
     let known = common::ordinary_person(&app.demo.rows)[0].practitioner_id();
 
     let get = |path: &str| client.get(app.url(path)).send();
@@ -542,7 +534,7 @@ async fn errors_are_operation_outcomes() {
 #[tokio::test]
 async fn head_and_allow_follow_http() {
     let app = spawn_app();
-    let client = plain_client();
+    let client = common::client();
     let known = common::ordinary_person(&app.demo.rows)[0].practitioner_id();
     let url = app.url(&format!("/fhir/Practitioner/{known}"));
 
@@ -584,7 +576,7 @@ async fn head_and_allow_follow_http() {
 #[tokio::test]
 async fn json_and_xml_are_served_and_nothing_else() {
     let app = spawn_app();
-    let client = plain_client();
+    let client = common::client();
     let known = common::ordinary_person(&app.demo.rows)[0].practitioner_id();
     let read = format!("/fhir/Practitioner/{known}");
 
@@ -680,7 +672,7 @@ async fn json_and_xml_are_served_and_nothing_else() {
 #[tokio::test]
 async fn parallel_reads() {
     let app = spawn_app();
-    let client = plain_client();
+    let client = common::client();
     let mut ids: Vec<String> = common::persons(&app.demo.rows)
         .iter()
         .map(|person| format!("Practitioner/{}", person[0].practitioner_id()))

@@ -11,35 +11,28 @@
 //! Inputs are the synthetic rows of docs/formats.md §3.5 and docs/formats.md §4.4, stored verbatim in
 //! tests/fixtures/extract/.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use annuaire::extract::finess::{self, Establishment, FinessFile};
 use annuaire::extract::rpps::{Layout, RppsRow};
 use annuaire::fhir::ResourceType;
-use annuaire::generation::DataDir;
-use annuaire::import::{ImportOptions, ImportSummary};
+use annuaire::import::ImportSummary;
 use annuaire::mapping::practitioner::PersonExtras;
 use annuaire::mapping::{organization, practitioner};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
+
+use common::role_id;
+use common::synthetic::{
+    self, FINESS_FILE, GOLDEN_EG, GOLDEN_EJ, GOLDEN_PRACTITIONER, GOLDEN_ROLE_CABINET,
+    GOLDEN_ROLE_HOSPITAL, GOLDEN_ST, RPPS_FILE,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Inputs and expected outputs
 // ---------------------------------------------------------------------------------------------
-
-/// docs/formats.md §3.5: the 56-column header (with its trailing `|`) and the five synthetic rows.
-const RPPS_FILE: &str =
-    include_str!("fixtures/extract/PS_LibreAcces_Personne_activite_synthetic.txt");
-/// docs/formats.md §4.4, verbatim: manifest, three `structureet`, three `geolocalisation`.
-const FINESS_FILE: &str = include_str!("fixtures/extract/etalab-cs1100507-stock-synthetic.csv");
-
-const GOLDEN_PRACTITIONER: &str = include_str!("fixtures/golden/practitioner-819990000017-10.json");
-const GOLDEN_ROLE_CABINET: &str = include_str!("fixtures/golden/practitionerrole-cabinet.json");
-const GOLDEN_ROLE_HOSPITAL: &str = include_str!("fixtures/golden/practitionerrole-hospital.json");
-const GOLDEN_ST: &str = include_str!("fixtures/golden/organization-st-C19990000017001.json");
-const GOLDEN_EG: &str = include_str!("fixtures/golden/organization-eg-219990001.json");
-const GOLDEN_EJ: &str = include_str!("fixtures/golden/organization-ej-219990002.json");
 
 const EX_PRACTITIONER: &str = include_str!("fixtures/ans-ig/Practitioner-334081DP.json");
 const EX_ROLES: [&str; 3] = [
@@ -65,7 +58,6 @@ const SD_DATA_TRACE: &str =
 
 const FR_CORE_PRACTITIONER: &str =
     "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-practitioner|2.2.0";
-const LAST_UPDATED: &str = "2026-01-15T10:00:00Z";
 
 /// The version the golden files show: what the store adds to the mapped content (version 1,
 /// imported at the tests' time).
@@ -75,7 +67,7 @@ fn with_version(content: Vec<u8>) -> Value {
     let splice = splice_point(&content).expect("mapped resources have a meta");
     let version = Version {
         number: 1,
-        last_updated: Millis::from_datetime(time::macros::datetime!(2026-01-15 10:00:00 UTC)),
+        last_updated: Millis::from_datetime(synthetic::LAST_UPDATED),
     };
     let mut json = Vec::new();
     write_versioned(&content, splice, version, &mut json);
@@ -134,13 +126,6 @@ fn organization_json(resource: &fhir_json::Organization) -> Value {
     with_version(fhir_json::organization_to_vec(resource))
 }
 
-/// `se-` + hex of the first 16 bytes of SHA-256 of the `idSituationExercice` value.
-fn role_id(identifier_value: &str) -> String {
-    let digest = Sha256::digest(identifier_value.as_bytes());
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("se-{hex}")
-}
-
 /// Lists the paths where two JSON values differ (key order ignored, array order kept).
 fn diff(path: &str, actual: &Value, expected: &Value, out: &mut Vec<String>) {
     match (actual, expected) {
@@ -194,7 +179,7 @@ fn golden_role_ids_are_sha256_of_the_situation_identifier() {
     ] {
         let golden = parse(golden);
         assert_eq!(golden["meta"]["versionId"], "1");
-        assert_eq!(golden["meta"]["lastUpdated"], LAST_UPDATED);
+        assert_eq!(golden["meta"]["lastUpdated"], synthetic::LAST_UPDATED_TEXT);
         if golden["resourceType"] != "PractitionerRole" {
             continue;
         }
@@ -352,23 +337,9 @@ fn worked_example_through_the_import() {
 // ---------------------------------------------------------------------------------------------
 
 fn import(dir: &Path, rpps: &[u8], finess: &[u8]) -> (PathBuf, ImportSummary) {
-    let rpps_path = dir.join("PS_LibreAcces_Personne_activite_202601150000.txt");
-    let finess_path = dir.join("etalab-cs1100507-stock-20260115-0000.csv");
-    std::fs::write(&rpps_path, rpps).unwrap();
-    std::fs::write(&finess_path, finess).unwrap();
-    let data = dir.join("data");
-    let summary = annuaire::import::run(&ImportOptions {
-        rpps: rpps_path,
-        finess: finess_path,
-        extra: Default::default(),
-        data: data.clone(),
-        cache_bytes: 16 << 20,
-        last_updated: Some(time::macros::datetime!(2026-01-15 10:00:00 UTC)),
-        workers: Some(2),
-        safety: Default::default(),
-    })
-    .expect("import succeeds");
-    (data, summary)
+    let options = synthetic::import_options(dir, rpps, finess, Default::default());
+    let summary = annuaire::import::run(&options).expect("import succeeds");
+    (options.data, summary)
 }
 
 /// Reads resources from the current generation (opened once, then closed: sled allows one
@@ -377,8 +348,7 @@ fn read_all(
     data: &Path,
     keys: &[(ResourceType, String)],
 ) -> Vec<((ResourceType, String), Option<Vec<u8>>)> {
-    let dir = DataDir::create(data).unwrap();
-    let (_, generation) = annuaire::generation::open_current(&dir, 16 << 20).unwrap();
+    let (_, generation) = synthetic::open_generation(data);
     keys.iter()
         .map(|(rtype, id)| {
             (

@@ -194,7 +194,7 @@ async fn a_hostile_neighbour_does_not_hurt_identifier_lookups() {
             (format!("http://{address}"), Some(pid))
         }
     };
-    let client = reqwest::Client::builder().no_gzip().build().unwrap();
+    let client = common::client();
     let identifiers = identifiers(&client, &base).await;
     let stop = Arc::new(AtomicBool::new(false));
     let hostile = Arc::new(hostile_set());

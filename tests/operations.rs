@@ -8,31 +8,18 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use annuaire::generation::copy::{Copied, copy_current};
+use annuaire::clock::Clock;
 use annuaire::import::{self, ImportSummary};
 use annuaire::settings::Settings;
+use annuaire::generation::copy::copy_current;
 use annuaire_generate::{GenerateOptions, GeneratedFiles};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("a client")
-}
-
-/// A fresh data directory holding a byte-for-byte copy of the demo generation (a server per
-/// test needs a directory of its own).
-fn demo_copy(prefix: &str) -> tempfile::TempDir {
-    let dir = common::scratch_dir(prefix);
-    let copied = copy_current(&common::demo().data, &dir.path().join("data")).expect("copy");
-    assert!(matches!(copied, Copied::Switched { .. }), "{copied:?}");
-    dir
-}
+use common::{api_key_sha256, client, demo_copy};
 
 async fn get(
     client: &reqwest::Client,
@@ -63,7 +50,8 @@ async fn a_server_without_data_is_alive_but_not_ready_until_a_generation_arrives
     let base = common::spawn_server(
         common::settings_for(&data),
         Some(Duration::from_millis(100)),
-    );
+    )
+    .base;
     let client = client();
 
     let (status, _, body) = get(&client, &format!("{base}/healthz")).await;
@@ -108,13 +96,6 @@ async fn a_server_without_data_is_alive_but_not_ready_until_a_generation_arrives
 const OPS_KEY: &str = "ops-test-key-0123456789";
 const LIMITED_KEY: &str = "ops-limited-key-0123456789";
 
-fn sha256_hex(key: &str) -> String {
-    annuaire::auth::hash_api_key(key)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 #[tokio::test]
 async fn metrics_count_exactly_the_requests_sent() {
     let dir = demo_copy("annuaire-ops-metrics-");
@@ -123,19 +104,19 @@ async fn metrics_count_exactly_the_requests_sent() {
         &config,
         format!(
             "[auth]\n[[auth.api_keys]]\nname = \"ops\"\nsha256 = \"{}\"\nscopes = [\"system/*.rs\"]\n\n[[auth.api_keys]]\nname = \"limited\"\nsha256 = \"{}\"\nscopes = [\"system/*.rs\"]\nrate_limit = {{ per_second = 1, burst = 2 }}\n",
-            sha256_hex(OPS_KEY),
-            sha256_hex(LIMITED_KEY)
+            api_key_sha256(OPS_KEY),
+            api_key_sha256(LIMITED_KEY)
         ),
     )
     .unwrap();
-    let metrics_address = format!("127.0.0.1:{}", common::free_port());
     let settings = Settings::load(Settings {
         config: Some(config),
-        metrics_listen: Some(metrics_address.clone()),
+        metrics_listen: Some("127.0.0.1:0".into()),
         ..common::settings_for(&dir.path().join("data"))
     })
     .expect("valid settings");
-    let base = common::spawn_server(settings, None);
+    let served = common::spawn_server(settings, None);
+    let (base, metrics_base) = (served.base.clone(), served.metrics_base());
     let client = client();
     let send = |path: &str, key: Option<&str>| {
         let mut request = client.get(format!("{base}{path}"));
@@ -206,7 +187,7 @@ async fn metrics_count_exactly_the_requests_sent() {
     // Not on the main address when a metrics address is configured.
     let response = send("/metrics", Some(OPS_KEY)).await.unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
-    let (status, headers, text) = get(&client, &format!("http://{metrics_address}/metrics")).await;
+    let (status, headers, text) = get(&client, &format!("{metrics_base}/metrics")).await;
     assert_eq!(status, StatusCode::OK, "{text}");
     assert!(
         headers["content-type"]
@@ -309,7 +290,7 @@ async fn metrics_count_exactly_the_requests_sent() {
         "{text}"
     );
     // Health paths answer without credentials on both listeners, and are not counted.
-    for address in [base.clone(), format!("http://{metrics_address}")] {
+    for address in [base.clone(), metrics_base.clone()] {
         let (status, _, body) = get(&client, &format!("{address}/readyz")).await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
@@ -386,10 +367,12 @@ fn sigterm_finishes_the_requests_in_flight_and_exits_0() {
     // Eight clients send heavy searches without pause, each on a new connection.
     let stop = Arc::new(AtomicBool::new(false));
     let signalled: Arc<std::sync::Mutex<Option<Instant>>> = Default::default();
+    let sent = Arc::new(AtomicUsize::new(0));
     let clients: Vec<_> = (0..8)
         .map(|i| {
             let stop = stop.clone();
             let signalled = signalled.clone();
+            let sent = sent.clone();
             std::thread::spawn(move || {
                 let path = format!(
                     "/fhir/PractitionerRole?_count={}&_include=PractitionerRole:organization&_include=PractitionerRole:practitioner",
@@ -409,6 +392,7 @@ fn sigterm_finishes_the_requests_in_flight_and_exits_0() {
                     });
                     let refused = outcome == Outcome::Refused;
                     outcomes.push((outcome, since_signal));
+                    sent.fetch_add(1, Ordering::Relaxed);
                     if refused {
                         break;
                     }
@@ -417,15 +401,30 @@ fn sigterm_finishes_the_requests_in_flight_and_exits_0() {
             })
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(500));
+    // SIGTERM once eight requests have been answered: the server is busy.
+    let busy = common::poll(Duration::from_secs(30), || {
+        (sent.load(Ordering::Relaxed) >= 8).then_some(())
+    });
+    assert!(
+        busy.is_some(),
+        "the clients got no answers:\n{}",
+        child.stderr()
+    );
     *signalled.lock().unwrap() = Some(Instant::now());
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &child.child.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
-    // During the notice, /readyz says draining while searches are still answered.
-    std::thread::sleep(Duration::from_millis(300));
+    // During the notice (from the moment the server says it received the signal), /readyz
+    // says draining while searches are still answered.
+    assert!(
+        child
+            .wait_for_line("SIGTERM received", Duration::from_secs(10))
+            .is_some(),
+        "the server did not say it received SIGTERM:\n{}",
+        child.stderr()
+    );
     assert_eq!(raw_get(address, "/readyz"), Outcome::Answered(503));
     let status = child.wait_with_timeout(Duration::from_secs(30));
     stop.store(true, Ordering::Relaxed);
@@ -488,6 +487,15 @@ fn import(files: &GeneratedFiles, data: &Path) -> ImportSummary {
     common::import_files(files, data, None)
 }
 
+/// `import`, run when `clock` says: only its report's time may depend on it.
+fn import_at(files: &GeneratedFiles, data: &Path, clock: &Clock) -> ImportSummary {
+    let options = import::ImportOptions {
+        clock: clock.clone(),
+        ..common::import_options(files, data, None)
+    };
+    import::run(&options).unwrap_or_else(|e| panic!("import into {}: {e}", data.display()))
+}
+
 /// What a replica answered to one request: everything a client may compare.
 #[derive(Debug, PartialEq, Eq)]
 struct Answer {
@@ -537,13 +545,14 @@ async fn replicas_that_import_the_same_files_answer_byte_for_byte_alike() {
         .expect("generate")
     };
     let (day1, day2) = (day(1), day(2));
-    // A and B import both days on their own, at different times; C is a copy of A; D has
-    // only day 1.
-    let a1 = import(&day1, &root.join("a"));
-    let a2 = import(&day2, &root.join("a"));
-    std::thread::sleep(Duration::from_millis(1100));
-    let b1 = import(&day1, &root.join("b"));
-    let b2 = import(&day2, &root.join("b"));
+    // A and B import both days on their own, at different times (B's clock is a day and a
+    // second later); C is a copy of A; D has only day 1.
+    let (early, _) = Clock::manual(time::macros::datetime!(2026-12-01 08:00:00 UTC));
+    let (late, _) = Clock::manual(time::macros::datetime!(2026-12-02 08:00:01 UTC));
+    let a1 = import_at(&day1, &root.join("a"), &early);
+    let a2 = import_at(&day2, &root.join("a"), &early);
+    let b1 = import_at(&day1, &root.join("b"), &late);
+    let b2 = import_at(&day2, &root.join("b"), &late);
     assert_eq!(a1.id, b1.id);
     assert_eq!(a2.id, b2.id);
     assert_ne!(a1.id, a2.id);
@@ -567,6 +576,7 @@ async fn replicas_that_import_the_same_files_answer_byte_for_byte_alike() {
             },
             None,
         )
+        .base
     };
     let replicas: Vec<String> = ["a", "b", "c"].iter().map(|n| serve(n)).collect();
     let behind = serve("d");

@@ -6,23 +6,21 @@
 //! Inputs start from the synthetic rows of docs/formats.md §3.5 and docs/formats.md §4.4
 //! (tests/fixtures/extract/), changed column by column by header name.
 
+mod common;
+
 use std::path::PathBuf;
 
 use annuaire::fhir::ResourceType;
+use annuaire::import::{ImportError, ImportSummary};
 use annuaire::generation::{DataDir, Generation};
-use annuaire::import::{ImportError, ImportOptions, ImportSummary};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 
-const RPPS_FILE: &str =
-    include_str!("fixtures/extract/PS_LibreAcces_Personne_activite_synthetic.txt");
-const FINESS_FILE: &str = include_str!("fixtures/extract/etalab-cs1100507-stock-synthetic.csv");
-const GOLDEN_PRACTITIONER: &str = include_str!("fixtures/golden/practitioner-819990000017-10.json");
-const GOLDEN_ROLE_CABINET: &str = include_str!("fixtures/golden/practitionerrole-cabinet.json");
-const GOLDEN_ROLE_HOSPITAL: &str = include_str!("fixtures/golden/practitionerrole-hospital.json");
-const GOLDEN_ST: &str = include_str!("fixtures/golden/organization-st-C19990000017001.json");
-const GOLDEN_EG: &str = include_str!("fixtures/golden/organization-eg-219990001.json");
+use common::role_id;
+use common::synthetic::{
+    self, CLAIRE, FINESS_FILE, GOLDEN_EG, GOLDEN_PRACTITIONER, GOLDEN_ROLE_CABINET,
+    GOLDEN_ROLE_HOSPITAL, GOLDEN_ST, RPPS_FILE,
+};
 
 const FR_CORE_PRACTITIONER: &str =
     "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-practitioner|2.2.0";
@@ -33,7 +31,6 @@ const INSEE_EXT: &str =
     "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-address-insee-code";
 const ORGANIZATION_PERIOD: &str = "http://hl7.org/fhir/StructureDefinition/organization-period";
 
-const CLAIRE: &str = "pp-819990000017-10";
 const CABINET_SE: &str = "SE/819990000017/C19990000017001/FON-01/L/GENR01/";
 const HOSPITAL_SE: &str = "SE/819990000017/F219990001/FON-05/S/GENR01/";
 
@@ -148,24 +145,9 @@ fn try_import(
     finess: &[u8],
 ) -> (TempDir, PathBuf, Result<ImportSummary, ImportError>) {
     let tmp = tempfile::tempdir().unwrap();
-    let rpps_path = tmp
-        .path()
-        .join("PS_LibreAcces_Personne_activite_202601150000.txt");
-    let finess_path = tmp.path().join("etalab-cs1100507-stock-20260115-0000.csv");
-    std::fs::write(&rpps_path, rpps).unwrap();
-    std::fs::write(&finess_path, finess).unwrap();
-    let data = tmp.path().join("data");
-    let result = annuaire::import::run(&ImportOptions {
-        rpps: rpps_path,
-        finess: finess_path,
-        extra: Default::default(),
-        data: data.clone(),
-        cache_bytes: 16 << 20,
-        last_updated: Some(time::macros::datetime!(2026-01-15 10:00:00 UTC)),
-        workers: Some(2),
-        safety: Default::default(),
-    });
-    (tmp, data, result)
+    let options = synthetic::import_options(tmp.path(), rpps, finess, Default::default());
+    let result = annuaire::import::run(&options);
+    (tmp, options.data, result)
 }
 
 fn import(rpps: impl AsRef<[u8]>, finess: impl AsRef<[u8]>) -> Imported {
@@ -185,8 +167,7 @@ struct Store {
 
 impl Imported {
     fn open(&self) -> Store {
-        let dir = DataDir::create(&self.data).unwrap();
-        let (name, generation) = annuaire::generation::open_current(&dir, 16 << 20).unwrap();
+        let (name, generation) = synthetic::open_generation(&self.data);
         assert_eq!(name, "gen-000001");
         Store { generation }
     }
@@ -194,10 +175,7 @@ impl Imported {
 
 impl Store {
     fn get(&self, rtype: ResourceType, id: &str) -> Option<Value> {
-        self.generation
-            .read(rtype, id)
-            .unwrap()
-            .map(|stored| serde_json::from_slice(&stored.to_json()).unwrap())
+        synthetic::read_json(&self.generation, rtype, id)
     }
 
     fn must(&self, rtype: ResourceType, id: &str) -> Value {
@@ -237,12 +215,6 @@ impl Store {
             .unwrap()
             .map(|bytes| serde_json::from_slice(&bytes).unwrap())
     }
-}
-
-fn role_id(identifier_value: &str) -> String {
-    let digest = Sha256::digest(identifier_value.as_bytes());
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("se-{hex}")
 }
 
 fn parse(text: &str) -> Value {

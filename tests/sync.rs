@@ -14,13 +14,16 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use annuaire::clock::Clock;
 use annuaire::fhir::ResourceType;
-use annuaire::generation::DataDir;
+use annuaire::import::{self, ImportError, ImportOptions, ImportSummary, Safety};
 use annuaire::generation::reconcile::Retention;
-use annuaire::import::{self, ExtraFiles, ImportError, ImportOptions, ImportSummary, Safety};
+use annuaire::generation::DataDir;
 use annuaire_generate::GeneratedFiles;
 use serde_json::Value;
 use time::OffsetDateTime;
+
+use common::rfc3339;
 
 const PERSONS: u64 = 300;
 const SEED: u64 = 12;
@@ -28,11 +31,6 @@ const SEED: u64 = 12;
 /// Day `n`'s import time: noon UTC, `n` days after 2026-11-01.
 fn day(n: i64) -> OffsetDateTime {
     time::macros::datetime!(2026-11-01 12:00:00 UTC) + time::Duration::days(n - 1)
-}
-
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap()
 }
 
 /// The extraction files of one day.
@@ -48,29 +46,6 @@ impl Day {
             finess: files.finess.clone(),
         }
     }
-}
-
-fn import_day(
-    files: &Day,
-    data: &Path,
-    at: OffsetDateTime,
-    safety: Safety,
-) -> Result<ImportSummary, ImportError> {
-    import::run(&ImportOptions {
-        rpps: files.rpps.clone(),
-        finess: files.finess.clone(),
-        extra: ExtraFiles::default(),
-        data: data.to_path_buf(),
-        cache_bytes: common::CACHE_BYTES,
-        last_updated: Some(at),
-        workers: Some(2),
-        safety,
-    })
-}
-
-fn import_ok(files: &Day, data: &Path, at: OffsetDateTime) -> ImportSummary {
-    import_day(files, data, at, Safety::default())
-        .unwrap_or_else(|e| panic!("import into {}: {e}", data.display()))
 }
 
 /// The RPPS file's header and data lines.
@@ -90,7 +65,7 @@ fn column(header: &str, label: &str) -> usize {
 }
 
 /// Edits of day 1 that make a later day.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Edits {
     /// Persons (Identification nationale PP) whose rows are removed.
     retire: Vec<String>,
@@ -98,6 +73,23 @@ struct Edits {
     rename: Vec<String>,
     /// Persons whose rows are copied under a new number (the same digits, last ones changed).
     copy: Vec<String>,
+}
+
+impl Edits {
+    fn retiring(mut self, persons: &[String]) -> Edits {
+        self.retire.extend_from_slice(persons);
+        self
+    }
+
+    fn renaming(mut self, persons: &[String]) -> Edits {
+        self.rename.extend_from_slice(persons);
+        self
+    }
+
+    fn copying(mut self, persons: &[String]) -> Edits {
+        self.copy.extend_from_slice(persons);
+        self
+    }
 }
 
 fn write_day(day1: &GeneratedFiles, dir: &Path, edits: &Edits) -> Day {
@@ -197,35 +189,133 @@ fn expected_changes(
     (added, changed, removed, unchanged)
 }
 
+/// A synchronisation scenario: day 1 generated, later days made from it by [`Edits`], and
+/// the days imported in order, each at its day's time, into the scenario's data directory.
+///
+/// ```text
+/// let mut s = Scenario::new("gone");
+/// let day2 = s.day(Edits::default().retiring(&s.persons[50..51]));
+/// s.import(&s.first_day(), 1).import(&day2, 2).import(&day2, 40);
+/// ```
 struct Scenario {
     _dir: tempfile::TempDir,
     root: PathBuf,
     day1: GeneratedFiles,
+    /// The RPPS-typed persons of day 1, in file order: what edits name.
     persons: Vec<String>,
+    /// Where the days are imported.
+    data: PathBuf,
+    /// Retentions and the shrink guard of the imports.
+    safety: Safety,
+    /// Days written so far (their directories are numbered from 2).
+    written: usize,
+    /// The summary of the last import.
+    last: Option<ImportSummary>,
 }
 
-fn scenario(name: &str) -> Scenario {
-    let dir = common::scratch_dir(&format!("annuaire-sync-{name}-"));
-    let root = dir.path().to_path_buf();
-    let day1 = common::generate_files(&root.join("day1"), PERSONS, SEED);
-    let persons = rpps_persons(&day1.rpps);
-    Scenario {
-        _dir: dir,
-        root,
-        day1,
-        persons,
+impl Scenario {
+    /// Generates day 1 in a scratch directory of its own.
+    fn new(name: &str) -> Scenario {
+        let dir = common::scratch_dir(&format!("annuaire-sync-{name}-"));
+        let root = dir.path().to_path_buf();
+        let day1 = common::generate_files(&root.join("day1"), PERSONS, SEED);
+        let persons = rpps_persons(&day1.rpps);
+        Scenario {
+            _dir: dir,
+            data: root.join("data"),
+            root,
+            day1,
+            persons,
+            safety: Safety::default(),
+            written: 1,
+            last: None,
+        }
     }
+
+    /// Imports with `safety` (retentions, the shrink guard) from now on.
+    fn keeping(mut self, safety: Safety) -> Scenario {
+        self.safety = safety;
+        self
+    }
+
+    /// The files of day 1.
+    fn first_day(&self) -> Day {
+        Day::from_generated(&self.day1)
+    }
+
+    /// The files of a later day: day 1 with `edits`.
+    fn day(&mut self, edits: Edits) -> Day {
+        self.written += 1;
+        write_day(
+            &self.day1,
+            &self.root.join(format!("day{}", self.written)),
+            &edits,
+        )
+    }
+
+    /// Imports `files` into the scenario's directory at day `n`; panics if it fails.
+    fn import(&mut self, files: &Day, n: i64) -> &mut Scenario {
+        let summary = self
+            .try_import(files, n, self.safety)
+            .unwrap_or_else(|e| panic!("import of day {n} into {}: {e}", self.data.display()));
+        self.last = Some(summary);
+        self
+    }
+
+    /// The summary of the last import.
+    fn summary(&self) -> &ImportSummary {
+        self.last.as_ref().expect("an import ran")
+    }
+
+    /// Imports `files` at day `n` with `safety`, whatever comes of it.
+    fn try_import(
+        &self,
+        files: &Day,
+        n: i64,
+        safety: Safety,
+    ) -> Result<ImportSummary, ImportError> {
+        import_into(files, &self.data, day(n), safety)
+    }
+
+    /// The oracle: `files` imported alone into a fresh directory (named `name`) at day `n`,
+    /// resource by resource.
+    fn alone(&self, name: &str, files: &Day, n: i64) -> Snapshot {
+        let data = self.root.join(name);
+        import_into(files, &data, day(n), self.safety)
+            .unwrap_or_else(|e| panic!("import into {}: {e}", data.display()));
+        snapshot(&data)
+    }
+
+    /// The Practitioner of one of day 1's persons (its first profession's).
+    fn practitioner_of(&self, person: &str) -> String {
+        common::read_rpps_rows(&self.day1.rpps)
+            .into_iter()
+            .find(|r| r.idnat == person)
+            .unwrap_or_else(|| panic!("{person} is a person of day 1"))
+            .practitioner_id()
+    }
+}
+
+/// Imports the RPPS and FINESS files of a day (no optional file) into `data`, stamped `at`.
+fn import_into(
+    files: &Day,
+    data: &Path,
+    at: OffsetDateTime,
+    safety: Safety,
+) -> Result<ImportSummary, ImportError> {
+    import::run(&ImportOptions {
+        safety,
+        ..common::import_options_of(&files.rpps, &files.finess, data, Some(at))
+    })
 }
 
 #[test]
 fn an_identical_reimport_changes_no_version() {
-    let s = scenario("same");
-    let data = s.root.join("data");
-    let files = Day::from_generated(&s.day1);
-    import_ok(&files, &data, day(1));
-    let before = snapshot(&data);
-    let summary = import_ok(&files, &data, day(2));
-    let after = snapshot(&data);
+    let mut s = Scenario::new("same");
+    let files = s.first_day();
+    let before = snapshot(&s.import(&files, 1).data);
+    let after = snapshot(&s.import(&files, 2).data);
+    let summary = s.summary();
     assert_eq!(
         before, after,
         "every resource keeps its content, version and lastUpdated"
@@ -247,25 +337,19 @@ fn an_identical_reimport_changes_no_version() {
 
 #[test]
 fn a_later_day_is_counted_as_the_files_say() {
-    let s = scenario("counts");
-    let edits = Edits {
-        retire: s.persons[10..13].to_vec(),
-        rename: s.persons[20..24].to_vec(),
-        copy: s.persons[30..32].to_vec(),
-    };
-    let day2 = write_day(&s.day1, &s.root.join("day2"), &edits);
-    let day1 = Day::from_generated(&s.day1);
+    let mut s = Scenario::new("counts");
+    let edits = Edits::default()
+        .retiring(&s.persons[10..13])
+        .renaming(&s.persons[20..24])
+        .copying(&s.persons[30..32]);
+    let day2 = s.day(edits.clone());
+    let day1 = s.first_day();
     // The oracle: each day alone, compared resource by resource.
-    let alone1 = s.root.join("alone1");
-    let alone2 = s.root.join("alone2");
-    import_ok(&day1, &alone1, day(1));
-    import_ok(&day2, &alone2, day(2));
-    let (before, after) = (snapshot(&alone1), snapshot(&alone2));
+    let (before, after) = (s.alone("alone1", &day1, 1), s.alone("alone2", &day2, 2));
 
-    let data = s.root.join("data");
-    import_ok(&day1, &data, day(1));
-    let summary = import_ok(&day2, &data, day(2));
-    let served = snapshot(&data);
+    s.import(&day1, 1).import(&day2, 2);
+    let summary = s.summary();
+    let served = snapshot(&s.data);
     for rtype in ResourceType::ALL {
         let (added, changed, removed, unchanged) = expected_changes(&before, &after, rtype);
         let c = import::changes_of(&summary.changes, rtype);
@@ -317,7 +401,7 @@ fn a_later_day_is_counted_as_the_files_say() {
 
 /// One server over `data`, its base URL; the server lives as long as the test process.
 fn serve(data: &Path) -> String {
-    common::spawn_server(common::settings_for(data), Some(Duration::from_millis(100)))
+    common::spawn_server(common::settings_for(data), Some(Duration::from_millis(100))).base
 }
 
 /// A blocking GET of an absolute URL on a test server: status and JSON body.
@@ -359,55 +443,34 @@ fn versions(bundle: &Value) -> Vec<(String, String)> {
 
 #[test]
 fn deactivated_then_deleted_then_back_with_its_history() {
-    let s = scenario("lifecycle");
-    let retired = s.persons[40].clone();
-    let renamed = s.persons[41].clone();
-    let day1 = Day::from_generated(&s.day1);
-    let day2 = write_day(
-        &s.day1,
-        &s.root.join("day2"),
-        &Edits {
-            retire: vec![retired.clone()],
-            rename: vec![renamed.clone()],
-            ..Edits::default()
-        },
-    );
-    let day3 = write_day(
-        &s.day1,
-        &s.root.join("day3"),
-        &Edits {
-            retire: vec![retired.clone()],
-            ..Edits::default()
-        },
-    );
-    let data = s.root.join("data");
     // Deactivated records are kept 30 days (the default); past versions 90 here, so that the
     // whole story stays in the history.
-    let long_history = Safety {
+    let mut s = Scenario::new("lifecycle").keeping(Safety {
         retention: Retention {
             deactivated_days: 30,
             history_days: 90,
         },
         ..Safety::default()
-    };
-    let import = |files: &Day, at| import_day(files, &data, at, long_history).unwrap();
-    import(&day1, day(1));
-    import(&day2, day(2));
+    });
+    let retired = s.persons[40..41].to_vec();
+    let renamed = s.persons[41..42].to_vec();
+    let day1 = s.first_day();
+    let day2 = s.day(Edits::default().retiring(&retired).renaming(&renamed));
+    let day3 = s.day(Edits::default().retiring(&retired));
+    s.import(&day1, 1).import(&day2, 2);
     // Day 3 comes 31 days after day 2: the retired practitioner's deactivated record has
     // outlived the 30-day retention and is deleted; the renamed one is back to its old name.
-    let summary = import(&day3, day(33));
-    let p = import::changes_of(&summary.changes, ResourceType::Practitioner);
+    let p = import::changes_of(
+        &s.import(&day3, 33).summary().changes,
+        ResourceType::Practitioner,
+    );
     assert!(p.deleted >= 1, "{p:?}");
     // Day 4: the retired person is back.
-    let back = import(&day1, day(34));
+    let back = s.import(&day1, 34).summary();
     assert!(import::changes_of(&back.changes, ResourceType::Practitioner).added >= 1);
 
-    let base = serve(&data);
-    let gone = common::read_rpps_rows(&s.day1.rpps)
-        .into_iter()
-        .find(|r| r.idnat == retired)
-        .unwrap()
-        .practitioner_id();
+    let base = serve(&s.data);
+    let gone = s.practitioner_of(&retired[0]);
     // Back after its deletion: a new version, one past the deletion.
     let (status, current) = get(&format!("{base}/fhir/Practitioner/{gone}"));
     assert_eq!(status, 200);
@@ -447,11 +510,7 @@ fn deactivated_then_deleted_then_back_with_its_history() {
     );
 
     // The renamed practitioner: 1 (day 1), 2 (renamed, day 2), 3 (name back, day 33).
-    let renamed_id = common::read_rpps_rows(&s.day1.rpps)
-        .into_iter()
-        .find(|r| r.idnat == renamed)
-        .unwrap()
-        .practitioner_id();
+    let renamed_id = s.practitioner_of(&renamed[0]);
     let (_, history) = get(&format!("{base}/fhir/Practitioner/{renamed_id}/_history"));
     let shown: Vec<String> = versions(&history).into_iter().map(|(v, _)| v).collect();
     assert_eq!(shown, ["3", "2", "1"]);
@@ -526,27 +585,14 @@ fn deactivated_then_deleted_then_back_with_its_history() {
 
 #[test]
 fn a_deleted_resource_reads_410_and_leaves_searches() {
-    let s = scenario("gone");
-    let retired = s.persons[50].clone();
-    let day1 = Day::from_generated(&s.day1);
-    let day2 = write_day(
-        &s.day1,
-        &s.root.join("day2"),
-        &Edits {
-            retire: vec![retired.clone()],
-            ..Edits::default()
-        },
-    );
-    let data = s.root.join("data");
-    import_ok(&day1, &data, day(1));
-    import_ok(&day2, &data, day(2));
-    import_ok(&day2, &data, day(40));
-    let base = serve(&data);
-    let id = common::read_rpps_rows(&s.day1.rpps)
-        .into_iter()
-        .find(|r| r.idnat == retired)
-        .unwrap()
-        .practitioner_id();
+    let mut s = Scenario::new("gone");
+    let retired = s.persons[50..51].to_vec();
+    let day2 = s.day(Edits::default().retiring(&retired));
+    s.import(&s.first_day(), 1)
+        .import(&day2, 2)
+        .import(&day2, 40);
+    let base = serve(&s.data);
+    let id = s.practitioner_of(&retired[0]);
     let (status, outcome) = get(&format!("{base}/fhir/Practitioner/{id}"));
     assert_eq!(status, 410, "{outcome}");
     assert!(
@@ -566,17 +612,16 @@ fn a_deleted_resource_reads_410_and_leaves_searches() {
 
 #[test]
 fn deltas_by_last_updated_and_deactivated_records_in_searches() {
-    let s = scenario("delta");
-    let edits = Edits {
-        retire: s.persons[60..62].to_vec(),
-        rename: s.persons[62..65].to_vec(),
-        copy: s.persons[65..66].to_vec(),
-    };
-    let day2 = write_day(&s.day1, &s.root.join("day2"), &edits);
-    let data = s.root.join("data");
-    import_ok(&Day::from_generated(&s.day1), &data, day(1));
-    let summary = import_ok(&day2, &data, day(2));
-    let base = serve(&data);
+    let mut s = Scenario::new("delta");
+    let day2 = s.day(
+        Edits::default()
+            .retiring(&s.persons[60..62])
+            .renaming(&s.persons[62..65])
+            .copying(&s.persons[65..66]),
+    );
+    s.import(&s.first_day(), 1).import(&day2, 2);
+    let summary = s.summary();
+    let base = serve(&s.data);
     let p = import::changes_of(&summary.changes, ResourceType::Practitioner);
     let since = enc(&format!("gt{}", rfc3339(day(1))));
     let (_, delta) = get(&format!(
@@ -595,11 +640,9 @@ fn deltas_by_last_updated_and_deactivated_records_in_searches() {
 
 #[test]
 fn an_import_that_would_empty_a_type_is_refused_and_nothing_changes() {
-    let s = scenario("shrink");
-    let data = s.root.join("data");
-    let day1 = Day::from_generated(&s.day1);
-    import_ok(&day1, &data, day(1));
-    let before = snapshot(&data);
+    let mut s = Scenario::new("shrink");
+    let data = s.data.clone();
+    let before = snapshot(&s.import(&s.first_day(), 1).data);
     let truncated = s.root.join("truncated");
     std::fs::create_dir_all(&truncated).unwrap();
     let (header, rows) = rpps_lines(&s.day1.rpps);
@@ -610,7 +653,7 @@ fn an_import_that_would_empty_a_type_is_refused_and_nothing_changes() {
         rpps,
         finess: s.day1.finess.clone(),
     };
-    let error = import_day(&files, &data, day(2), Safety::default()).unwrap_err();
+    let error = s.try_import(&files, 2, Safety::default()).unwrap_err();
     assert!(
         error.to_string().contains("holds no valid data row"),
         "{error}"
@@ -623,7 +666,7 @@ fn an_import_that_would_empty_a_type_is_refused_and_nothing_changes() {
         format!("{header}\n{}\n", rows[..KEPT_ROWS].join("\n")),
     )
     .unwrap();
-    let error = import_day(&files, &data, day(2), Safety::default()).unwrap_err();
+    let error = s.try_import(&files, 2, Safety::default()).unwrap_err();
     let message = error.to_string();
     assert!(matches!(error, ImportError::Shrink { .. }), "{message}");
     assert!(
@@ -641,16 +684,16 @@ fn an_import_that_would_empty_a_type_is_refused_and_nothing_changes() {
         "the refused generation was removed"
     );
     // On purpose, it goes through: everything deactivated.
-    let summary = import_day(
-        &files,
-        &data,
-        day(2),
-        Safety {
-            allow_shrink: true,
-            ..Safety::default()
-        },
-    )
-    .unwrap();
+    let summary = s
+        .try_import(
+            &files,
+            2,
+            Safety {
+                allow_shrink: true,
+                ..Safety::default()
+            },
+        )
+        .unwrap();
     let p = import::changes_of(&summary.changes, ResourceType::Practitioner);
     assert_eq!(p.added, 0, "{p:?}");
     assert_eq!(
@@ -703,26 +746,17 @@ fn an_import_that_would_empty_a_type_is_refused_and_nothing_changes() {
 
 #[test]
 fn history_pages_across_a_live_import_lose_and_repeat_nothing() {
-    let s = scenario("history-paging");
-    let day1 = Day::from_generated(&s.day1);
-    let edits = Edits {
-        retire: s.persons[70..72].to_vec(),
-        rename: s.persons[72..80].to_vec(),
-        ..Edits::default()
-    };
-    let day2 = write_day(&s.day1, &s.root.join("day2"), &edits);
-    let day3 = write_day(
-        &s.day1,
-        &s.root.join("day3"),
-        &Edits {
-            rename: s.persons[80..90].to_vec(),
-            ..edits
-        },
-    );
-    let data = s.root.join("data");
-    import_ok(&day1, &data, day(1));
-    import_ok(&day2, &data, day(2));
-    let base = serve(&data);
+    let mut s = Scenario::new("history-paging");
+    let edits = Edits::default()
+        .retiring(&s.persons[70..72])
+        .renaming(&s.persons[72..80]);
+    let day2 = s.day(edits.clone());
+    let day3 = s.day(Edits {
+        rename: s.persons[80..90].to_vec(),
+        ..edits
+    });
+    s.import(&s.first_day(), 1).import(&day2, 2);
+    let base = serve(&s.data);
     let all = |base: &str| -> Vec<String> {
         let mut keys = Vec::new();
         let mut url = format!("{base}/fhir/Practitioner/_history?_count=1000");
@@ -754,7 +788,7 @@ fn history_pages_across_a_live_import_lose_and_repeat_nothing() {
         })
         .collect();
     let switched_from = second["meta"]["lastUpdated"].clone();
-    import_ok(&day3, &data, day(3));
+    s.import(&day3, 3);
     let switched = common::poll(Duration::from_secs(15), || {
         let (_, probe) = get(&format!("{base}/fhir/Practitioner?_count=0"));
         (probe["meta"]["lastUpdated"] != switched_from).then_some(())
@@ -788,9 +822,8 @@ fn history_pages_across_a_live_import_lose_and_repeat_nothing() {
 
 #[test]
 fn a_killed_import_is_cleaned_up_when_the_server_starts() {
-    let s = scenario("leftover");
-    let data = s.root.join("data");
-    import_ok(&Day::from_generated(&s.day1), &data, day(1));
+    let mut s = Scenario::new("leftover");
+    let data = s.import(&s.first_day(), 1).data.clone();
     // What a killed import leaves: a generation directory without its description, and a
     // history segment.
     std::fs::create_dir_all(data.join("generations/gen-000002/db")).unwrap();
@@ -812,20 +845,10 @@ fn a_killed_import_is_cleaned_up_when_the_server_starts() {
 
 #[test]
 fn past_versions_leave_the_history_after_its_retention_and_their_segment_goes() {
-    let s = scenario("expiry");
-    let renamed = s.persons[5].clone();
-    let day1 = Day::from_generated(&s.day1);
-    let day2 = write_day(
-        &s.day1,
-        &s.root.join("day2"),
-        &Edits {
-            rename: vec![renamed.clone()],
-            ..Edits::default()
-        },
-    );
-    let data = s.root.join("data");
-    import_ok(&day1, &data, day(1));
-    import_ok(&day2, &data, day(2));
+    let mut s = Scenario::new("expiry");
+    let renamed = s.persons[5..6].to_vec();
+    let day2 = s.day(Edits::default().renaming(&renamed));
+    let data = s.import(&s.first_day(), 1).import(&day2, 2).data.clone();
     // Generation 2 superseded version 1 of the renamed practitioner: segment 2 holds it.
     let segment = data.join("history/seg-000002.bin");
     assert!(segment.is_file());
@@ -839,17 +862,13 @@ fn past_versions_leave_the_history_after_its_retention_and_their_segment_goes() 
     );
     // Day 40: nothing changes, but version 1 was superseded 38 days ago, past the 30-day
     // history retention.
-    import_ok(&day2, &data, day(40));
+    s.import(&day2, 40);
     assert!(
         !segment.exists(),
         "no generation refers to segment 2 any more"
     );
     let base = serve(&data);
-    let id = common::read_rpps_rows(&s.day1.rpps)
-        .into_iter()
-        .find(|r| r.idnat == renamed)
-        .unwrap()
-        .practitioner_id();
+    let id = s.practitioner_of(&renamed[0]);
     assert_eq!(
         get(&format!("{base}/fhir/Practitioner/{id}/_history/2")).0,
         200
@@ -941,36 +960,19 @@ async fn export(
 
 #[tokio::test]
 async fn bulk_export_full_and_since_with_deletions() {
-    let s = scenario("export");
-    let retired = s.persons[90].clone();
-    let renamed = s.persons[91].clone();
-    let day1 = Day::from_generated(&s.day1);
-    let day2 = write_day(
-        &s.day1,
-        &s.root.join("day2"),
-        &Edits {
-            retire: vec![retired.clone()],
-            ..Edits::default()
-        },
-    );
-    let day3 = write_day(
-        &s.day1,
-        &s.root.join("day3"),
-        &Edits {
-            retire: vec![retired.clone()],
-            rename: vec![renamed.clone()],
-            ..Edits::default()
-        },
-    );
-    let data = s.root.join("data");
-    import_ok(&day1, &data, day(1));
-    import_ok(&day2, &data, day(2));
-    import_ok(&day3, &data, day(20));
-    // Day 40: the retired practitioner's deactivated record (day 2) is deleted.
-    import_ok(&day3, &data, day(40));
-    let served = snapshot(&data);
-    let base = serve(&data);
-    let client = reqwest::Client::new();
+    let mut s = Scenario::new("export");
+    let retired = s.persons[90..91].to_vec();
+    let renamed = s.persons[91..92].to_vec();
+    let day2 = s.day(Edits::default().retiring(&retired));
+    let day3 = s.day(Edits::default().retiring(&retired).renaming(&renamed));
+    s.import(&s.first_day(), 1)
+        .import(&day2, 2)
+        .import(&day3, 20)
+        // Day 40: the retired practitioner's deactivated record (day 2) is deleted.
+        .import(&day3, 40);
+    let served = snapshot(&s.data);
+    let base = serve(&s.data);
+    let client = common::client();
 
     // Full export: every current resource, as served.
     let (manifest, status_url, files) = export(&client, &base, "").await;
@@ -1017,16 +1019,8 @@ async fn bulk_export_full_and_since_with_deletions() {
     // deleted.
     let since = enc(&rfc3339(day(15)));
     let (manifest, _, files) = export(&client, &base, &format!("_since={since}")).await;
-    let renamed_id = common::read_rpps_rows(&s.day1.rpps)
-        .into_iter()
-        .find(|r| r.idnat == renamed)
-        .unwrap()
-        .practitioner_id();
-    let gone_id = common::read_rpps_rows(&s.day1.rpps)
-        .into_iter()
-        .find(|r| r.idnat == retired)
-        .unwrap()
-        .practitioner_id();
+    let renamed_id = s.practitioner_of(&renamed[0]);
+    let gone_id = s.practitioner_of(&retired[0]);
     let practitioners: Vec<&str> = files["Practitioner"]
         .iter()
         .map(|r| r["id"].as_str().unwrap())
@@ -1090,6 +1084,40 @@ async fn bulk_export_full_and_since_with_deletions() {
         400,
         "Prefer: respond-async is required"
     );
+}
+
+/// An export's files are kept for the expiry the settings give (120 minutes by default) after
+/// it completes, measured on the server's clock: the manifest says until when, and once the
+/// clock has passed it the job and its files are gone.
+#[tokio::test]
+async fn a_completed_export_expires_on_the_servers_clock() {
+    let mut s = Scenario::new("export-expiry");
+    s.import(&s.first_day(), 1);
+    let start = time::macros::datetime!(2026-12-01 09:00:00 UTC);
+    let (clock, hands) = Clock::manual(start);
+    let base = common::spawn_server_on(
+        common::settings_for(&s.data),
+        Some(Duration::from_millis(50)),
+        clock,
+    )
+    .base;
+    let client = common::client();
+    let (manifest, status_url, _) = export(&client, &base, "_type=Organization").await;
+    let file_url = manifest["output"][0]["url"].as_str().unwrap().to_owned();
+    let status = client.get(&status_url).send().await.unwrap();
+    assert_eq!(status.status().as_u16(), 200);
+    // Completed at 09:00 on the server's clock, which has not moved: kept until 11:00.
+    assert_eq!(status.headers()["expires"], "Tue, 01 Dec 2026 11:00:00 GMT");
+    hands.advance(Duration::from_secs(119 * 60));
+    let still = client.get(&file_url).send().await.unwrap();
+    assert_eq!(still.status().as_u16(), 200, "a minute before the expiry");
+    hands.advance(Duration::from_secs(60));
+    let gone = common::poll(Duration::from_secs(10), || {
+        (get(&status_url).0 == 404).then_some(())
+    });
+    assert!(gone.is_some(), "the expired export is removed");
+    let file = client.get(&file_url).send().await.unwrap();
+    assert_eq!(file.status().as_u16(), 404, "and its files");
 }
 
 /// The generator's day 2 (retirements, new persons, activity, address, profession and mailbox

@@ -26,6 +26,8 @@ pub struct AuditLog {
 
 /// One request, as the audit trail records it.
 pub struct AuditRecord<'a> {
+    /// When the request was answered, by the server's clock.
+    pub time: OffsetDateTime,
     pub caller: Value,
     pub method: &'a str,
     pub path: &'a str,
@@ -77,9 +79,7 @@ impl AuditLog {
 
 impl AuditRecord<'_> {
     fn to_json(&self, redaction: &Redaction) -> Value {
-        let time = OffsetDateTime::now_utc()
-            .format(&Rfc3339)
-            .unwrap_or_default();
+        let time = self.time.format(&Rfc3339).unwrap_or_default();
         json!({
             "time": time,
             "caller": self.caller,

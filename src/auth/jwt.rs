@@ -5,11 +5,15 @@
 //! cannot pick `none`, an HMAC algorithm, or another key's algorithm. Verified tokens are
 //! cached until they expire, so that a client reusing its token pays one hash lookup per
 //! request instead of a signature verification.
+//!
+//! `exp` and `nbf` are checked against the server's [`Clock`], not by jsonwebtoken (which
+//! reads the system clock): with the same leeway, and before the issuer and the audience, as
+//! jsonwebtoken would.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, PublicKeyUse};
@@ -19,6 +23,7 @@ use serde_json::{Map, Value};
 use super::caller::{Caller, Identity};
 use super::config::{JwtConfig, SignatureAlgorithm};
 use super::scopes::Permissions;
+use crate::clock::Clock;
 
 /// Tokens longer than this are refused before any parsing (a Pro Santé Connect access token
 /// is about 1.5 KB).
@@ -106,6 +111,8 @@ pub struct JwtVerifier {
     loaded_mtime: Mutex<Option<SystemTime>>,
     cache: RwLock<HashMap<u64, Cached>>,
     restricted_scope: Option<String>,
+    /// What `exp` and `nbf` are compared with.
+    clock: Clock,
 }
 
 fn algorithm(configured: SignatureAlgorithm) -> Algorithm {
@@ -116,17 +123,27 @@ fn algorithm(configured: SignatureAlgorithm) -> Algorithm {
     }
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+/// A NumericDate claim as jsonwebtoken reads it: a non-negative integer, or a finite
+/// non-negative number rounded to the second; `None` for anything else.
+fn numeric_date(value: &Value) -> Option<u64> {
+    let Value::Number(number) = value else {
+        return None;
+    };
+    number.as_u64().or_else(|| {
+        number
+            .as_f64()
+            .filter(|f| f.is_finite() && *f >= 0.0 && *f < u64::MAX as f64)
+            .map(|f| f.round() as u64)
+    })
 }
 
 impl JwtVerifier {
-    /// Loads the JWKS file; fails when it is unreadable or holds no usable key.
+    /// Loads the JWKS file; fails when it is unreadable or holds no usable key. Tokens'
+    /// lifetimes are checked against `clock`.
     pub fn new(
         config: JwtConfig,
         restricted_scope: Option<String>,
+        clock: Clock,
     ) -> Result<JwtVerifier, JwksError> {
         let algorithms: Vec<Algorithm> = config.algorithms.iter().map(|a| algorithm(*a)).collect();
         let jwks = config.jwks.relative();
@@ -139,6 +156,7 @@ impl JwtVerifier {
             loaded_mtime: Mutex::new(mtime),
             cache: RwLock::new(HashMap::new()),
             restricted_scope,
+            clock,
         })
     }
 
@@ -171,7 +189,7 @@ impl JwtVerifier {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::TooLarge);
         }
-        let now = unix_now();
+        let now = self.clock.unix_seconds();
         let key = fingerprint(token);
         if let Some(cached) = self.cache.read().expect("cache lock").get(&key)
             && *cached.token == *token
@@ -179,7 +197,7 @@ impl JwtVerifier {
         {
             return Ok(cached.caller.clone());
         }
-        let (claims, expires) = self.verify_signature_and_claims(token)?;
+        let (claims, expires) = self.verify_signature_and_claims(token, now)?;
         let caller = Arc::new(self.caller_from_claims(&claims)?);
         let mut cache = self.cache.write().expect("cache lock");
         if cache.len() >= CACHE_ENTRIES {
@@ -196,9 +214,12 @@ impl JwtVerifier {
         Ok(caller)
     }
 
+    /// Verifies the signature, then the claims in jsonwebtoken's order: the required ones
+    /// present, the lifetime (against this server's clock, at `now`), the issuer, the audience.
     fn verify_signature_and_claims(
         &self,
         token: &str,
+        now: u64,
     ) -> Result<(Map<String, Value>, u64), TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         if !self.algorithms.contains(&header.alg) {
@@ -219,22 +240,60 @@ impl JwtVerifier {
         let mut validation = Validation::new(header.alg);
         validation.set_issuer(&[&self.config.issuer]);
         validation.set_audience(&[&self.config.audience]);
-        validation.leeway = self.config.leeway_seconds;
-        validation.validate_nbf = true;
+        // jsonwebtoken would compare `exp` and `nbf` with the system clock: checked below
+        // against this server's clock instead.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key.key, &validation)
-            .map_err(|e| match e.kind() {
-                ErrorKind::ExpiredSignature => TokenError::Expired,
-                ErrorKind::ImmatureSignature => TokenError::NotYetValid,
-                ErrorKind::InvalidIssuer => TokenError::Issuer,
-                ErrorKind::InvalidAudience => TokenError::Audience,
-                ErrorKind::InvalidSignature => TokenError::Signature,
-                ErrorKind::MissingRequiredClaim(claim) => TokenError::MissingClaim(claim.clone()),
-                ErrorKind::InvalidAlgorithm => TokenError::Algorithm(format!("{:?}", header.alg)),
-                _ => TokenError::Malformed,
-            })?;
-        let expires = data.claims.get("exp").and_then(Value::as_u64).unwrap_or(0);
-        Ok((data.claims, expires))
+        let to_error = |e: &jsonwebtoken::errors::Error| match e.kind() {
+            ErrorKind::InvalidIssuer => TokenError::Issuer,
+            ErrorKind::InvalidAudience => TokenError::Audience,
+            ErrorKind::InvalidSignature => TokenError::Signature,
+            ErrorKind::MissingRequiredClaim(claim) => TokenError::MissingClaim(claim.clone()),
+            ErrorKind::InvalidAlgorithm => TokenError::Algorithm(format!("{:?}", header.alg)),
+            _ => TokenError::Malformed,
+        };
+        let claims = match jsonwebtoken::decode::<Map<String, Value>>(token, &key.key, &validation)
+        {
+            Ok(data) => data.claims,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience
+                ) =>
+            {
+                // The signature verified and the required claims are there (jsonwebtoken
+                // checks those first): a token that has also expired is refused as expired.
+                if let Ok(claims) = jsonwebtoken::dangerous::insecure_decode_claims(token) {
+                    self.check_lifetime(&claims, now)?;
+                }
+                return Err(to_error(&e));
+            }
+            Err(e) => return Err(to_error(&e)),
+        };
+        let expires = self.check_lifetime(&claims, now)?;
+        Ok((claims, expires))
+    }
+
+    /// Checks `exp` (required) and `nbf` (when present) against `now`, with the configured
+    /// leeway; returns `exp`.
+    fn check_lifetime(&self, claims: &Map<String, Value>, now: u64) -> Result<u64, TokenError> {
+        let leeway = self.config.leeway_seconds;
+        let expires = claims
+            .get("exp")
+            .and_then(numeric_date)
+            .ok_or_else(|| TokenError::MissingClaim("exp".into()))?;
+        let not_before = match claims.get("nbf") {
+            None | Some(Value::Null) => None,
+            Some(value) => Some(numeric_date(value).ok_or(TokenError::Malformed)?),
+        };
+        if expires < now.saturating_sub(leeway) {
+            return Err(TokenError::Expired);
+        }
+        if not_before.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
+            return Err(TokenError::NotYetValid);
+        }
+        Ok(expires)
     }
 
     fn caller_from_claims(&self, claims: &Map<String, Value>) -> Result<Caller, TokenError> {

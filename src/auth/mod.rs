@@ -175,8 +175,12 @@ impl Access {
         })
     }
 
-    /// Checks the configuration and loads the JWKS file.
-    pub fn from_config(config: AuthConfig) -> Result<Access, AccessSetupError> {
+    /// Checks the configuration and loads the JWKS file; tokens' lifetimes are checked
+    /// against `clock`.
+    pub fn from_config(
+        config: AuthConfig,
+        clock: crate::clock::Clock,
+    ) -> Result<Access, AccessSetupError> {
         config.validate()?;
         let restricted_scope = config.restricted.as_ref().map(|r| r.scope.clone());
         let mut keys = HashMap::new();
@@ -203,7 +207,7 @@ impl Access {
         let jwt = config
             .jwt
             .clone()
-            .map(|j| JwtVerifier::new(j, restricted_scope.clone()))
+            .map(|j| JwtVerifier::new(j, restricted_scope.clone(), clock))
             .transpose()?;
         let subject_limiter = config
             .jwt

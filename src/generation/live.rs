@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use super::datadir::DataDir;
 use super::error::StoreError;
 use super::reader::Generation;
+use crate::clock::Clock;
 
 /// Opens the generation `CURRENT` names, marking it in use (so that imports never delete it
 /// while it is open).
@@ -37,8 +38,10 @@ pub struct Generations {
     /// Name of the current generation's directory.
     serving: Mutex<Option<String>>,
     current: RwLock<Option<Arc<Generation>>>,
-    /// The generation before, and when it stopped being current.
+    /// The generation before, and when it stopped being current (by `clock`).
     previous: RwLock<Option<(Arc<Generation>, Instant)>>,
+    /// What the previous generation's grace is measured with.
+    clock: Clock,
 }
 
 impl Generations {
@@ -58,7 +61,14 @@ impl Generations {
             serving: Mutex::new(serving),
             current: RwLock::new(current),
             previous: RwLock::new(None),
+            clock: Clock::system(),
         })
+    }
+
+    /// Measures the previous generation's grace with `clock` instead of the system clock.
+    pub fn with_clock(mut self, clock: Clock) -> Generations {
+        self.clock = clock;
+        self
     }
 
     /// The data directory the generations are read from.
@@ -95,7 +105,7 @@ impl Generations {
         {
             let mut previous = self.previous.write().expect("generation lock");
             match &*previous {
-                Some((_, since)) if since.elapsed() >= grace => *previous = None,
+                Some((_, since)) if self.clock.since(*since) >= grace => *previous = None,
                 _ => return Ok(Vec::new()),
             }
         }
@@ -117,7 +127,8 @@ impl Generations {
             Some(Arc::new(generation)),
         );
         if let Some(replaced) = replaced {
-            *self.previous.write().expect("generation lock") = Some((replaced, Instant::now()));
+            *self.previous.write().expect("generation lock") =
+                Some((replaced, self.clock.instant()));
         }
         *self.serving.lock().expect("serving name") = Some(name.clone());
         Ok(Some(name))

@@ -131,6 +131,7 @@ pub async fn control(
             .map_or(query, |q| q.0.clone());
         audit.record(
             &AuditRecord {
+                time: state.clock.now_utc(),
                 caller: caller_json.unwrap_or_default(),
                 method: &method,
                 path: &path,

@@ -187,8 +187,7 @@ pub async fn status(
             "the export failed: {reason}"
         ))),
         Status::Complete { files, completed } => {
-            let remaining = state.exports.expiry().saturating_sub(completed.elapsed());
-            let expires = SystemTime::now() + remaining;
+            let expires = SystemTime::from(state.exports.expires(completed));
             Ok(HttpResponse::Ok()
                 .content_type("application/json")
                 .insert_header((header::EXPIRES, HttpDate::from(expires)))

@@ -231,7 +231,8 @@ async fn run_search(
     let base = fhir_base(req);
     let limits = state.limits;
     let cursor_key = state.cursor_key.clone();
-    let budget = Budget::new(&limits);
+    let budget = Budget::new(&limits, &state.clock);
+    let now = state.clock.now_utc();
     // Dropped with this handler's future when the client goes away: the search stops.
     let cancel = budget.cancel_on_drop();
     let timed = move || {
@@ -241,6 +242,7 @@ async fn run_search(
             redaction: &redaction,
             limits: &limits,
             budget: &budget,
+            now,
             cursor_key: &cursor_key,
         };
         (search(&context), started.elapsed())

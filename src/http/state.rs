@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::error::ApiError;
 use crate::auth::AccessControl;
+use crate::clock::Clock;
 use crate::export::Exports;
 use crate::generation::{Generation, Generations};
 use crate::search::admission::Admission;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub metrics_elsewhere: bool,
     /// Set on SIGTERM: `/readyz` answers 503 while the server finishes what it has.
     pub draining: Arc<std::sync::atomic::AtomicBool>,
+    /// Where requests read the time: searches' deadlines and "now", the audit trail.
+    pub clock: Clock,
 }
 
 impl AppState {
@@ -69,6 +72,7 @@ impl AppState {
             metrics: Arc::new(crate::metrics::Metrics::new()),
             metrics_elsewhere: false,
             draining: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            clock: Clock::system(),
         }
     }
 

@@ -15,6 +15,7 @@ use time::macros::format_description;
 
 use super::error::ImportError;
 use super::options::ExtraFiles;
+use crate::clock::Clock;
 use crate::extract::FileError;
 use crate::generation::Millis;
 use crate::generation::reconcile::Retention;
@@ -36,7 +37,7 @@ pub enum StampSource {
 /// The instant stamped on every resource this import creates or changes (`meta.lastUpdated`),
 /// and on the generation: the extraction's time as the files state it, so that every replica
 /// importing them stamps the same instant. Preference: `given`, the RPPS file name's timestamp
-/// (read as UTC), the FINESS manifest date (midnight UTC), the clock.
+/// (read as UTC), the FINESS manifest date (midnight UTC), `clock`'s time.
 ///
 /// Stamps only move forward: one not later than the previous generation's is moved to one
 /// second after it, so that `_since` and history order stay right when the same files, or an
@@ -46,6 +47,7 @@ pub fn stamp(
     rpps: &Path,
     finess_date: &str,
     previous: Option<Millis>,
+    clock: &Clock,
 ) -> (OffsetDateTime, StampSource) {
     let (instant, source) = if let Some(given) = given {
         (given, StampSource::Given)
@@ -54,7 +56,7 @@ pub fn stamp(
     } else if let Some(dated) = manifest_date(finess_date) {
         (dated, StampSource::FinessManifest)
     } else {
-        (OffsetDateTime::now_utc(), StampSource::Clock)
+        (clock.now_utc(), StampSource::Clock)
     };
     let instant = instant
         .replace_nanosecond(0)
@@ -180,25 +182,33 @@ mod tests {
     #[test]
     fn the_stamp_comes_from_the_files_and_only_moves_forward() {
         let rpps = Path::new("/x/PS_LibreAcces_Personne_activite_202611010930.txt");
-        let (instant, source) = stamp(None, rpps, "2026-10-31", None);
+        let (clock, _) = Clock::manual(at("2026-12-24T18:00:00.750Z"));
+        let (instant, source) = stamp(None, rpps, "2026-10-31", None, &clock);
         assert_eq!(
             (instant, source),
             (at("2026-11-01T09:30:00Z"), StampSource::RppsFileName)
         );
         let renamed = Path::new("/x/ps-libreacces-personne-activite.txt");
-        let (instant, source) = stamp(None, renamed, "2026-10-31", None);
+        let (instant, source) = stamp(None, renamed, "2026-10-31", None, &clock);
         assert_eq!(
             (instant, source),
             (at("2026-10-31T00:00:00Z"), StampSource::FinessManifest)
         );
-        let (_, source) = stamp(None, renamed, "31/10/2026", None);
-        assert_eq!(source, StampSource::Clock);
+        // Neither file says when: the clock's time, to the second.
+        let (instant, source) = stamp(None, renamed, "31/10/2026", None, &clock);
+        assert_eq!(
+            (instant, source),
+            (at("2026-12-24T18:00:00Z"), StampSource::Clock)
+        );
         // The same files again: one second after the previous stamp.
         let previous = Millis::from_datetime(at("2026-11-01T09:30:00.250Z"));
-        let (instant, _) = stamp(None, rpps, "", Some(previous));
+        let (instant, _) = stamp(None, rpps, "", Some(previous), &clock);
         assert_eq!(instant, at("2026-11-01T09:30:01Z"));
         let given = at("2026-12-01T00:00:00Z");
-        assert_eq!(stamp(Some(given), rpps, "", Some(previous)).0, given);
+        assert_eq!(
+            stamp(Some(given), rpps, "", Some(previous), &clock).0,
+            given
+        );
     }
 
     #[test]

@@ -80,7 +80,7 @@ pub fn run(options: &ImportOptions) -> Result<ImportSummary, ImportError> {
         };
         DataDir::at(&options.data).write_import_report(&ImportReport {
             outcome: outcome.into(),
-            finished_ms: Millis::from_datetime(OffsetDateTime::now_utc()).0,
+            finished_ms: Millis::from_datetime(options.clock.now_utc()).0,
             duration_seconds: started.elapsed().as_secs_f64(),
             generation,
             message,
@@ -117,6 +117,7 @@ fn import(options: &ImportOptions, started: Instant) -> Result<ImportSummary, Im
         &options.rpps,
         &finess.extraction_date,
         previous_info.as_ref().map(GenerationInfo::import_time),
+        &options.clock,
     );
     let inputs_digest = identity::inputs_digest(&options.rpps, &options.finess, &options.extra)?;
     if let Some(previous) = &previous_info

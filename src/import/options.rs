@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use time::OffsetDateTime;
 
+use crate::clock::Clock;
 use crate::generation::reconcile::Retention;
 
 #[derive(Debug, Clone)]
@@ -16,8 +17,11 @@ pub struct ImportOptions {
     /// sled page cache while writing, in bytes.
     pub cache_bytes: u64,
     /// The import's time: the `meta.lastUpdated` of what it adds or changes, and the clock
-    /// retentions are measured with; the current time when `None`.
+    /// retentions are measured with; taken from the files, else from `clock`, when `None`.
     pub last_updated: Option<OffsetDateTime>,
+    /// Where the import reads the time when neither `last_updated` nor the files give it, and
+    /// the time its report is written at: the system clock but in tests.
+    pub clock: Clock,
     /// Worker threads mapping buckets; the number of CPUs when `None`.
     pub workers: Option<usize>,
     /// Retentions and the guard against imports that would empty the directory.

@@ -39,9 +39,10 @@ fn all(store: &Generation, rtype: ResourceType) -> RoaringBitmap {
 }
 
 impl<'s> Engine<'s> {
-    pub fn new(index: IndexReader<'s>) -> Engine<'s> {
-        let now_millis =
-            (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    /// An engine over a generation's index, within the reader's budget; `now` is the search's
+    /// time (the caller reads it from its clock), which `ap` dates are compared with.
+    pub fn new(index: IndexReader<'s>, now: time::OffsetDateTime) -> Engine<'s> {
+        let now_millis = (now.unix_timestamp_nanos() / 1_000_000) as i64;
         Engine {
             store: index.generation(),
             index,

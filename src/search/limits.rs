@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::clock::Clock;
+
 /// The limits, `[limits]` in the configuration file. Defaults are generous for every search a
 /// directory client makes (the interoperability suite's and the ANS client's all fit).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,23 +130,29 @@ pub struct Budget {
     deadline: Instant,
     deadline_ms: u64,
     cancelled: Arc<AtomicBool>,
+    /// What the deadline is measured with: the server's clock.
+    clock: Clock,
 }
 
 impl Budget {
-    pub fn new(limits: &Limits) -> Budget {
+    /// The budget of a search starting now by `clock`.
+    pub fn new(limits: &Limits, clock: &Clock) -> Budget {
         Budget {
-            deadline: Instant::now() + limits.deadline(),
+            deadline: clock.instant() + limits.deadline(),
             deadline_ms: limits.deadline_ms,
             cancelled: Arc::new(AtomicBool::new(false)),
+            clock: clock.clone(),
         }
     }
 
     /// No deadline (the import, tests).
     pub fn unlimited() -> Budget {
+        let clock = Clock::system();
         Budget {
-            deadline: Instant::now() + Duration::from_secs(365 * 86_400),
+            deadline: clock.instant() + Duration::from_secs(365 * 86_400),
             deadline_ms: u64::MAX,
             cancelled: Arc::new(AtomicBool::new(false)),
+            clock,
         }
     }
 
@@ -166,7 +174,7 @@ impl Budget {
         if self.cancelled.load(Ordering::Relaxed) {
             return Err(Interrupted::Cancelled);
         }
-        if Instant::now() >= self.deadline {
+        if self.clock.instant() >= self.deadline {
             return Err(Interrupted::Deadline(self.deadline_ms));
         }
         Ok(())
@@ -203,7 +211,10 @@ mod tests {
             deadline_ms: 0,
             ..Limits::default()
         };
-        assert_eq!(Budget::new(&limits).check(), Err(Interrupted::Deadline(0)));
+        assert_eq!(
+            Budget::new(&limits, &Clock::system()).check(),
+            Err(Interrupted::Deadline(0))
+        );
         let budget = Budget::unlimited();
         assert_eq!(budget.check(), Ok(()));
         let guard = budget.cancel_on_drop();

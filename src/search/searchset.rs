@@ -31,6 +31,8 @@ pub struct Context<'a> {
     pub limits: &'a Limits,
     /// Stops the work at its deadline, or when the client leaves.
     pub budget: &'a Budget,
+    /// When the search runs, by the server's clock (`ap` dates are near it).
+    pub now: time::OffsetDateTime,
     pub cursor_key: &'a CursorKey,
 }
 
@@ -46,7 +48,7 @@ pub fn run(
         context.limits,
         context.budget,
     );
-    let engine = Engine::new(IndexReader::new(store, budget));
+    let engine = Engine::new(IndexReader::new(store, budget), context.now);
     let rtype = request.rtype;
     let matches = engine.matches(rtype, &request.criteria)?;
     let want_entries = request.summary != Summary::Count && request.count > 0;

@@ -114,9 +114,14 @@ pub fn now() -> u64 {
         .as_secs()
 }
 
-/// Claims of a valid token for an hour, granting `scope`.
+/// Claims of a valid token for an hour from now (the system clock), granting `scope`.
 pub fn claims(subject: &str, scope: &str) -> Value {
-    let now = now();
+    claims_at(subject, scope, now())
+}
+
+/// Claims of a token valid for an hour from `now` (seconds since the epoch: a server's clock,
+/// which may be a test's), granting `scope`.
+pub fn claims_at(subject: &str, scope: &str, now: u64) -> Value {
     json!({
         "iss": ISSUER,
         "aud": AUDIENCE,

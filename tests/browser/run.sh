@@ -114,19 +114,34 @@ writeFileSync(`${dir}/jwks.json`, JSON.stringify({ keys: [jwk] }));
 writeFileSync(`${dir}/signing-key.pem`, privateKey.export({ format: 'pem', type: 'pkcs8' }));
 NODE
 
-free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
-PORT="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
-BASE="http://127.0.0.1:$PORT"
-step "serve on $BASE"
-"$BIN_DIR/annuaire" serve --data "$WORK/data" --listen "127.0.0.1:$PORT" --config "$WORK/secured.toml" \
+# The address a server started with `--listen 127.0.0.1:0` took (the port is its own choice:
+# none is picked beforehand, which another process could take meanwhile), read from its log line
+# "... at http://ADDRESS/fhir".
+logged_address() { # log pid
+    local address=""
+    for _ in $(seq 1 600); do
+        address="$(sed -n 's|.* at http://\([^/ ]*\)/fhir.*|\1|p' "$1" | sed -n 1p)"
+        if [[ -n "$address" ]]; then
+            echo "$address"
+            return 0
+        fi
+        kill -0 "$2" 2>/dev/null || { cat "$1" >&2; echo "browser: the server exited before saying where it listens" >&2; return 2; }
+        sleep 0.1
+    done
+    cat "$1" >&2
+    echo "browser: the server never said where it listens" >&2
+    return 2
+}
+"$BIN_DIR/annuaire" serve --data "$WORK/data" --listen 127.0.0.1:0 --config "$WORK/secured.toml" \
     > "$WORK/serve.log" 2>&1 &
 SERVER_PID=$!
 # A copy of the data served without access control, for what an open server shows.
 cp -r "$WORK/data" "$WORK/data-open"
-OPEN_PORT="$(free_port)"
-OPEN_BASE="http://127.0.0.1:$OPEN_PORT"
-"$BIN_DIR/annuaire" serve --data "$WORK/data-open" --listen "127.0.0.1:$OPEN_PORT" > "$WORK/serve-open.log" 2>&1 &
+"$BIN_DIR/annuaire" serve --data "$WORK/data-open" --listen 127.0.0.1:0 > "$WORK/serve-open.log" 2>&1 &
 OPEN_PID=$!
+BASE="http://$(logged_address "$WORK/serve.log" "$SERVER_PID")"
+OPEN_BASE="http://$(logged_address "$WORK/serve-open.log" "$OPEN_PID")"
+step "serve on $BASE (and, open, on $OPEN_BASE)"
 wait_ready() { # base pid log
     for _ in $(seq 1 300); do
         if curl -fsS -o /dev/null "$1/readyz" 2>/dev/null; then return 0; fi

@@ -1,16 +1,21 @@
 //! The one support module of the integration tests: datasets generated and imported, servers
-//! started in-process through `Application::build` (the path `annuaire serve` takes) or as the
-//! real binary, facts read back from the generated extraction files, and guards for child
-//! processes.
+//! started in-process through `Application::build_with` (the path `annuaire serve` takes, on a
+//! clock the test may move) or as the real binary, facts read back from the generated
+//! extraction files, guards for child processes, and the HTTP client and small helpers every
+//! test binary would otherwise declare again. [`synthetic`] holds the hand-written extraction
+//! rows of docs/formats.md and the import of small files made from them.
 //!
 //! sled allows one open handle per database per process, so a test binary shares ONE server
 //! (its own thread, its own actix `System`) over the demo data for its whole life.
 
 #![allow(dead_code)] // each test binary uses its own subset of these helpers
 
+pub mod synthetic;
+
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStderr, Command, Stdio};
 use std::sync::mpsc;
@@ -18,6 +23,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use annuaire::app::Application;
+use annuaire::clock::Clock;
 use annuaire::extract::decode::{decode_line, strip_bom, trim_line_end};
 use annuaire::extract::rpps::{Col, Layout};
 use annuaire::import::{self, ExtraFiles, ImportOptions, ImportSummary};
@@ -129,13 +135,24 @@ impl TestApp {
 
 /// Starts (once) the server every test of the binary shares, over the demo data.
 pub fn spawn_app() -> TestApp {
-    static ADDRESS: OnceLock<String> = OnceLock::new();
+    static BASE: OnceLock<String> = OnceLock::new();
     let demo = demo();
-    let address = ADDRESS.get_or_init(|| spawn_server(settings_for(&demo.data), None));
+    let base = BASE.get_or_init(|| spawn_server(settings_for(&demo.data), None).base);
     TestApp {
-        address: address.clone(),
+        address: base.clone(),
         demo,
     }
+}
+
+/// A fresh data directory holding a byte-for-byte copy of the demo generation: a server of its
+/// own (other settings, another clock) needs a directory of its own, sled allowing one handle
+/// per database and process.
+pub fn demo_copy(prefix: &str) -> tempfile::TempDir {
+    use annuaire::generation::copy::{Copied, copy_current};
+    let dir = scratch_dir(prefix);
+    let copied = copy_current(&demo().data, &dir.path().join("data")).expect("copy the demo");
+    assert!(matches!(copied, Copied::Switched { .. }), "{copied:?}");
+    dir
 }
 
 /// Settings of a test server over `data`: any free port, a small cache, two workers.
@@ -151,16 +168,47 @@ pub fn settings_for(data: &Path) -> Settings {
     }
 }
 
+/// Every address an in-process server bound, as its `Application` told them: no port is ever
+/// guessed.
+#[derive(Debug, Clone)]
+pub struct Served {
+    /// `http://127.0.0.1:<port>`: the API's base, without `/fhir`.
+    pub base: String,
+    pub address: SocketAddr,
+    /// The operators' listener (`/metrics`, `/healthz`, `/readyz`), when the settings asked
+    /// for one (`metrics_listen`, port 0 allowed).
+    pub metrics: Option<SocketAddr>,
+}
+
+impl Served {
+    /// `base` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// `http://<metrics address>`; panics when the server has no metrics listener.
+    pub fn metrics_base(&self) -> String {
+        let address = self.metrics.expect("the server has a metrics listener");
+        format!("http://{address}")
+    }
+}
+
 /// Builds a server with `Application::build` (as `annuaire serve` does) and runs it on its own
 /// thread with its own actix `System` for the rest of the process; `watch_every` overrides how
-/// often it looks for new generations and JWKS changes. Returns `http://127.0.0.1:<port>`.
-pub fn spawn_server(settings: Settings, watch_every: Option<Duration>) -> String {
-    let (ready, started) = mpsc::channel::<Result<SocketAddr, String>>();
+/// often it looks for new generations and JWKS changes.
+pub fn spawn_server(settings: Settings, watch_every: Option<Duration>) -> Served {
+    spawn_server_on(settings, watch_every, Clock::system())
+}
+
+/// `spawn_server` on `clock` (a manual one the test moves: tokens expire, exports go, without
+/// waiting).
+pub fn spawn_server_on(settings: Settings, watch_every: Option<Duration>, clock: Clock) -> Served {
+    let (ready, started) = mpsc::channel::<Result<Served, String>>();
     std::thread::Builder::new()
         .name("annuaire-test-server".into())
         .spawn(move || {
             actix_web::rt::System::new().block_on(async move {
-                let application = match Application::build(settings) {
+                let application = match Application::build_with(settings, clock) {
                     Ok(application) => application,
                     Err(e) => {
                         let _ = ready.send(Err(format!("cannot start the server: {e}")));
@@ -171,18 +219,22 @@ pub fn spawn_server(settings: Settings, watch_every: Option<Duration>) -> String
                     Some(every) => application.watching_every(every),
                     None => application,
                 };
-                let _ = ready.send(Ok(application.address()));
+                let address = application.address();
+                let _ = ready.send(Ok(Served {
+                    base: format!("http://{address}"),
+                    address,
+                    metrics: application.metrics_address(),
+                }));
                 if let Err(e) = application.run_until_stopped().await {
                     eprintln!("test server stopped with an error: {e}");
                 }
             })
         })
         .expect("spawn the server thread");
-    let address = started
+    started
         .recv()
         .expect("the server thread died before starting")
-        .unwrap_or_else(|e| panic!("{e}"));
-    format!("http://{address}")
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// `annuaire serve --data <data> --listen 127.0.0.1:0` as a child process; waits for the log
@@ -193,11 +245,33 @@ pub fn spawn_binary_server(data: &Path) -> (ChildGuard, SocketAddr) {
 
 /// `spawn_binary_server` with more flags for `annuaire serve`.
 pub fn spawn_binary_server_with(data: &Path, flags: &[&str]) -> (ChildGuard, SocketAddr) {
+    let mut args: Vec<&OsStr> = vec![OsStr::new("--data"), data.as_os_str()];
+    args.extend(flags.iter().map(OsStr::new));
+    let server = spawn_serve(&args);
+    (server.child, server.address)
+}
+
+/// A child `annuaire serve` and every address it said it listens on.
+pub struct BinaryServer {
+    pub child: ChildGuard,
+    pub address: SocketAddr,
+    /// The operators' listener, when `--metrics-listen` was given.
+    pub metrics: Option<SocketAddr>,
+}
+
+/// `annuaire serve --listen 127.0.0.1:0 <args>` (a small cache, two workers): waits for the log
+/// lines saying where it listens (and where its metrics are, with `--metrics-listen`) and for
+/// `/fhir/metadata` to answer. Ports are the ones the server took, read from its log.
+pub fn spawn_serve(args: &[&OsStr]) -> BinaryServer {
+    spawn_serve_command(serve_command(args))
+}
+
+/// The command `spawn_serve` runs, for a test to change (its environment, say) before
+/// [`spawn_serve_command`].
+pub fn serve_command(args: &[&OsStr]) -> Command {
     let mut command = annuaire();
     command
         .arg("serve")
-        .arg("--data")
-        .arg(data)
         .args([
             "--listen",
             "127.0.0.1:0",
@@ -206,21 +280,17 @@ pub fn spawn_binary_server_with(data: &Path, flags: &[&str]) -> (ChildGuard, Soc
             "--workers",
             "2",
         ])
-        .args(flags)
+        .args(args)
         .stdout(Stdio::null());
+    command
+}
+
+/// Runs a [`serve_command`] as `spawn_serve` does.
+pub fn spawn_serve_command(command: Command) -> BinaryServer {
+    let with_metrics = command.get_args().any(|a| a == "--metrics-listen");
     let child = ChildGuard::spawn(command);
-    let Some(line) = child.wait_for_line(" at http://", Duration::from_secs(60)) else {
-        panic!(
-            "the server did not say where it listens:\n{}",
-            child.stderr()
-        );
-    };
-    let address: SocketAddr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split("/fhir").next())
-        .and_then(|address| address.parse().ok())
-        .unwrap_or_else(|| panic!("no address in the log line `{line}`"));
+    let address = logged_address(&child, " at http://", "/fhir");
+    let metrics = with_metrics.then(|| logged_address(&child, "metrics at http://", "/metrics"));
     let answered = poll(Duration::from_secs(30), || {
         http_get(address, "/fhir/metadata").filter(|(status, _)| *status == 200)
     });
@@ -229,7 +299,23 @@ pub fn spawn_binary_server_with(data: &Path, flags: &[&str]) -> (ChildGuard, Soc
         "the server does not answer:\n{}",
         child.stderr()
     );
-    (child, address)
+    BinaryServer {
+        child,
+        address,
+        metrics,
+    }
+}
+
+/// The address in the first log line containing `needle`, between `http://` and `path`.
+fn logged_address(child: &ChildGuard, needle: &str, path: &str) -> SocketAddr {
+    let Some(line) = child.wait_for_line(needle, Duration::from_secs(60)) else {
+        panic!("the server did not log `{needle}`:\n{}", child.stderr());
+    };
+    line.split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split(path).next())
+        .and_then(|address| address.parse().ok())
+        .unwrap_or_else(|| panic!("no address in the log line `{line}`"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -275,15 +361,12 @@ impl Row {
         format!("pp-{}-{}", self.idnat, self.profession)
     }
 
-    /// `se-` + hex of the first 16 bytes of SHA-256 of the `idSituationExercice` value.
+    /// The PractitionerRole of this row's activity (see [`role_id`]).
     pub fn role_id(&self) -> String {
-        let key = format!(
+        role_id(&format!(
             "SE/{}/{}/{}/{}/{}/{}",
             self.idnat, self.structure_id, self.role, self.mode, self.genre, self.section
-        );
-        let digest = Sha256::digest(key.as_bytes());
-        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-        format!("se-{hex}")
+        ))
     }
 
     /// The Organization of the activity: its FINESS site, else its RPPS structure.
@@ -296,6 +379,14 @@ impl Row {
             None
         }
     }
+}
+
+/// The id of the PractitionerRole whose `idSituationExercice` is `identifier_value`: `se-` +
+/// hex of the first 16 bytes of its SHA-256.
+pub fn role_id(identifier_value: &str) -> String {
+    let digest = Sha256::digest(identifier_value.as_bytes());
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("se-{hex}")
 }
 
 /// Every valid data row of an RPPS file, in file order.
@@ -412,23 +503,39 @@ pub fn import_files(
         .unwrap_or_else(|e| panic!("import into {}: {e}", data.display()))
 }
 
-/// The options `import_files` imports with.
+/// The options `import_files` imports with: the five files.
 pub fn import_options(
     files: &GeneratedFiles,
     data: &Path,
     last_updated: Option<time::OffsetDateTime>,
 ) -> ImportOptions {
     ImportOptions {
-        rpps: files.rpps.clone(),
-        finess: files.finess.clone(),
         extra: ExtraFiles {
             mssante: Some(files.mssante.clone()),
             savoir_faire: Some(files.savoir_faire.clone()),
             diplomes: Some(files.diplomas.clone()),
         },
+        ..import_options_of(&files.rpps, &files.finess, data, last_updated)
+    }
+}
+
+/// The options the tests import with: `rpps` and `finess` (no optional file) into `data`, a
+/// small cache, two workers, the default retentions, on the system clock; `last_updated`
+/// fixes `meta.lastUpdated` (taken from the files when `None`).
+pub fn import_options_of(
+    rpps: &Path,
+    finess: &Path,
+    data: &Path,
+    last_updated: Option<time::OffsetDateTime>,
+) -> ImportOptions {
+    ImportOptions {
+        rpps: rpps.to_path_buf(),
+        finess: finess.to_path_buf(),
+        extra: ExtraFiles::default(),
         data: data.to_path_buf(),
         cache_bytes: CACHE_BYTES,
         last_updated,
+        clock: Clock::system(),
         workers: Some(2),
         safety: Default::default(),
     }
@@ -486,6 +593,12 @@ impl ChildGuard {
     /// Everything the child wrote on stderr so far.
     pub fn stderr(&self) -> String {
         self.stderr.lock().expect("stderr buffer").clone()
+    }
+
+    /// Forgets the stderr lines not waited for yet: the next [`ChildGuard::wait_for_line`]
+    /// sees only lines written from now on (give or take those in the pipe).
+    pub fn forget_lines(&self) {
+        while self.lines.try_recv().is_ok() {}
     }
 
     /// Waits for a stderr line containing `needle`; `None` if the child closed stderr (exited)
@@ -557,12 +670,60 @@ fn drain(
     })
 }
 
-/// A port that was free a moment ago (bound to port 0, then released).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind 127.0.0.1:0")
-        .port()
+/// The HTTP client of the tests: no proxy, and no automatic decompression (it sends no
+/// `Accept-Encoding`: on a kept-alive connection, gzip-chunked answers stall ~40 ms each, Nagle
+/// on the server's small final chunk against the client's delayed ACK).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .no_gzip()
+        .build()
+        .expect("a reqwest client")
+}
+
+/// The SHA-256 of an API key in hex, as `[[auth.api_keys]] sha256` holds it.
+pub fn api_key_sha256(key: &str) -> String {
+    annuaire::auth::hash_api_key(key)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `annuaire import` of the five generated files into `data`, stamped `last_updated` (RFC
+/// 3339): importing the same files again is then a new generation on purpose (without
+/// `--last-updated` it would be "nothing to do"). Panics, with the output, when it fails.
+pub fn import_binary(files: &GeneratedFiles, data: &Path, last_updated: &str) {
+    let output = annuaire()
+        .arg("import")
+        .args(["--last-updated", last_updated])
+        .arg("--rpps")
+        .arg(&files.rpps)
+        .arg("--finess")
+        .arg(&files.finess)
+        .arg("--mssante")
+        .arg(&files.mssante)
+        .arg("--savoir-faire")
+        .arg(&files.savoir_faire)
+        .arg("--diplomes")
+        .arg(&files.diplomas)
+        .arg("--data")
+        .arg(data)
+        .args(["--cache-mb", "16", "--workers", "2"])
+        .output()
+        .expect("run annuaire import");
+    assert!(
+        output.status.success(),
+        "import failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// An instant as RFC 3339 (`2026-11-01T00:00:00Z`).
+pub fn rfc3339(instant: time::OffsetDateTime) -> String {
+    instant
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("an RFC 3339 instant")
 }
 
 /// A minimal blocking `GET` (HTTP/1.1, `Connection: close`): status and body, or `None` when

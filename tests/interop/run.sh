@@ -5,7 +5,7 @@
 #
 # Installs its own tools (Python venv from tests/interop/requirements.txt, npm project
 # tests/interop/node with its lock file), generates a dataset (ANNUAIRE_INTEROP_PERSONS persons,
-# fixed seed), imports it, serves it on a free port, runs every tests/interop/test_*.py with pytest
+# fixed seed), imports it, serves it on a port of its choosing, runs every tests/interop/test_*.py with pytest
 # and every tests/interop/node/test/*.test.mjs with node:test, stops the server, and prints as its
 # last line "N passed, M failed" (both runners summed). Exits non-zero if anything failed.
 set -euo pipefail
@@ -136,28 +136,44 @@ while True:
     time.sleep(0.2)
 EOF
 }
-free_port() { "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-SECURED_PORT="$(free_port)"
-"$BIN" serve --data "$WORK/data-secured" --listen "127.0.0.1:$SECURED_PORT" --config "$WORK/secured.toml" > "$WORK/serve-secured.log" 2>&1 &
+# The address a server started with `--listen 127.0.0.1:0` took (the port is its own choice:
+# none is picked beforehand, which another process could take meanwhile), read from its log line
+# "... at http://ADDRESS/fhir".
+logged_address() { # log pid
+    local address=""
+    for _ in $(seq 1 600); do
+        address="$(sed -n 's|.* at http://\([^/ ]*\)/fhir.*|\1|p' "$1" | sed -n 1p)"
+        if [[ -n "$address" ]]; then
+            echo "$address"
+            return 0
+        fi
+        kill -0 "$2" 2>/dev/null || { cat "$1" >&2; echo "interop: the server exited before saying where it listens" >&2; return 2; }
+        sleep 0.1
+    done
+    cat "$1" >&2
+    echo "interop: the server never said where it listens" >&2
+    return 2
+}
+"$BIN" serve --data "$WORK/data-secured" --listen 127.0.0.1:0 --config "$WORK/secured.toml" > "$WORK/serve-secured.log" 2>&1 &
 SECURED_PID=$!
-SYNC_PORT="$(free_port)"
-"$BIN" serve --data "$WORK/data-sync" --listen "127.0.0.1:$SYNC_PORT" > "$WORK/serve-sync.log" 2>&1 &
+"$BIN" serve --data "$WORK/data-sync" --listen 127.0.0.1:0 > "$WORK/serve-sync.log" 2>&1 &
 SYNC_PID=$!
-
-PORT="$(free_port)"
-BASE_URL="http://127.0.0.1:$PORT/fhir"
-step "serve on $BASE_URL"
-"$BIN" serve --data "$WORK/data" --listen "127.0.0.1:$PORT" > "$WORK/serve.log" 2>&1 &
+"$BIN" serve --data "$WORK/data" --listen 127.0.0.1:0 > "$WORK/serve.log" 2>&1 &
 SERVER_PID=$!
+ADDRESS="$(logged_address "$WORK/serve.log" "$SERVER_PID")"
+SECURED_ADDRESS="$(logged_address "$WORK/serve-secured.log" "$SECURED_PID")"
+SYNC_ADDRESS="$(logged_address "$WORK/serve-sync.log" "$SYNC_PID")"
+BASE_URL="http://$ADDRESS/fhir"
+step "serve on $BASE_URL"
 wait_for_server "$BASE_URL/metadata" "$SERVER_PID" "$WORK/serve.log"
-wait_for_server "http://127.0.0.1:$SECURED_PORT/fhir/metadata" "$SECURED_PID" "$WORK/serve-secured.log"
-wait_for_server "http://127.0.0.1:$SYNC_PORT/fhir/metadata" "$SYNC_PID" "$WORK/serve-sync.log"
-export ANNUAIRE_SYNC_BASE_URL="http://127.0.0.1:$SYNC_PORT/fhir"
+wait_for_server "http://$SECURED_ADDRESS/fhir/metadata" "$SECURED_PID" "$WORK/serve-secured.log"
+wait_for_server "http://$SYNC_ADDRESS/fhir/metadata" "$SYNC_PID" "$WORK/serve-sync.log"
+export ANNUAIRE_SYNC_BASE_URL="http://$SYNC_ADDRESS/fhir"
 export ANNUAIRE_SYNC_DATA="$WORK/data-sync"
 export ANNUAIRE_DAY2_EXTRACTIONS="$WORK/extractions-day2"
 export ANNUAIRE_BIN="$BIN"
 
-export ANNUAIRE_SECURED_BASE_URL="http://127.0.0.1:$SECURED_PORT/fhir"
+export ANNUAIRE_SECURED_BASE_URL="http://$SECURED_ADDRESS/fhir"
 export ANNUAIRE_SECURED_API_KEY="$SECURED_KEY"
 export ANNUAIRE_SECURED_AUDIT="$WORK/audit.log"
 export ANNUAIRE_BASE_URL="$BASE_URL"

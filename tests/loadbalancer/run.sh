@@ -53,7 +53,24 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# The address a replica started with `--listen 127.0.0.1:0` took (its own choice: no port is
+# picked beforehand, which another process could take meanwhile), from its first log line
+# "... at http://ADDRESS/fhir".
+logged_address() { # log pid
+    local address=""
+    for _ in $(seq 1 600); do
+        address="$(sed -n 's|.* at http://\([^/ ]*\)/fhir.*|\1|p' "$1" | sed -n 1p)"
+        if [[ -n "$address" ]]; then
+            echo "$address"
+            return 0
+        fi
+        kill -0 "$2" 2>/dev/null || { cat "$1" >&2; echo "loadbalancer: a replica exited before saying where it listens" >&2; return 2; }
+        sleep 0.1
+    done
+    cat "$1" >&2
+    echo "loadbalancer: a replica never said where it listens" >&2
+    return 2
+}
 wait_ready() { # url seconds
     for _ in $(seq 1 $(( $2 * 10 ))); do
         curl -sf -o /dev/null "$1" && return 0
@@ -78,31 +95,58 @@ import_day 1 "$WORK/replica1"
 import_day 1 "$WORK/replica2"
 "$BIN" copy-generation --from "$WORK/replica1" --to "$WORK/replica3"
 
-declare -a PORTS=("" "$(free_port)" "$(free_port)" "$(free_port)")
+# A replica starts on a port of its own choosing (127.0.0.1:0), and restarts on the address it
+# had (freed by its own exit): HAProxy's list of backends does not change during a rolling
+# restart.
+declare -a ADDRESSES=("" "127.0.0.1:0" "127.0.0.1:0" "127.0.0.1:0")
 start_replica() { # n
-    "$BIN" serve --data "$WORK/replica$1" --listen "127.0.0.1:${PORTS[$1]}" --cache-mb 16 --workers 2 \
+    "$BIN" serve --data "$WORK/replica$1" --listen "${ADDRESSES[$1]}" --cache-mb 16 --workers 2 \
         --cursor-key-file "$WORK/cursor.key" --trusted-proxy 127.0.0.1 --instance "replica$1" \
         --drain-notice-seconds 2 --drain-timeout-seconds 20 >>"$WORK/replica$1.log" 2>&1 &
     PIDS[$1]=$!
-    wait_ready "http://127.0.0.1:${PORTS[$1]}/readyz" 60
+    [[ "${ADDRESSES[$1]}" == *:0 ]] && ADDRESSES[$1]="$(logged_address "$WORK/replica$1.log" "${PIDS[$1]}")"
+    wait_ready "http://${ADDRESSES[$1]}/readyz" 60
 }
 for n in 1 2 3; do start_replica "$n"; done
+export ANNUAIRE_REPLICA_1="${ADDRESSES[1]}"
+export ANNUAIRE_REPLICA_2="${ADDRESSES[2]}"
+export ANNUAIRE_REPLICA_3="${ADDRESSES[3]}"
 
-LB_PORT="$(free_port)"
-export ANNUAIRE_LB_BIND="127.0.0.1:$LB_PORT"
-export ANNUAIRE_REPLICA_1="127.0.0.1:${PORTS[1]}"
-export ANNUAIRE_REPLICA_2="127.0.0.1:${PORTS[2]}"
-export ANNUAIRE_REPLICA_3="127.0.0.1:${PORTS[3]}"
-haproxy -c -f "$ROOT/docs/haproxy.cfg" >/dev/null
-haproxy -db -f "$ROOT/docs/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
-HAPROXY_PID=$!
+# HAProxy cannot bind port 0. It is started on a random port below the kernel's ephemeral range
+# (which port-0 servers take from), and on another if that one is taken: it then says it cannot
+# bind and exits. It is up when an answer comes through it (its X-Served-By header), not from
+# whatever else may listen there.
+start_haproxy() {
+    for _ in $(seq 1 20); do
+        LB_PORT=$(( 20000 + RANDOM % 12000 ))
+        export ANNUAIRE_LB_BIND="127.0.0.1:$LB_PORT"
+        haproxy -c -f "$ROOT/docs/haproxy.cfg" >/dev/null
+        haproxy -db -f "$ROOT/docs/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
+        HAPROXY_PID=$!
+        for _ in $(seq 1 100); do
+            if ! kill -0 "$HAPROXY_PID" 2>/dev/null; then
+                wait "$HAPROXY_PID" 2>/dev/null || true
+                HAPROXY_PID=""
+                break
+            fi
+            if curl -sf -o /dev/null -D - "http://127.0.0.1:$LB_PORT/fhir/metadata" 2>/dev/null | grep -i '^x-served-by:' >/dev/null; then
+                return 0
+            fi
+            sleep 0.1
+        done
+        [[ -n "$HAPROXY_PID" ]] && { cat "$WORK/haproxy.log" >&2; echo "loadbalancer: HAProxy runs but does not answer" >&2; exit 1; }
+    done
+    echo "loadbalancer: HAProxy found no port to bind" >&2
+    exit 1
+}
+start_haproxy
 LB="http://127.0.0.1:$LB_PORT"
 wait_ready "$LB/readyz" 10 2>/dev/null || wait_ready "$LB/fhir/metadata" 10
 sleep 1.5 # two health checks: every replica is up
 
-"$PYTHON" "$HERE/client.py" paging "$LB" "http://127.0.0.1:${PORTS[1]}"
+"$PYTHON" "$HERE/client.py" paging "$LB" "http://${ADDRESSES[1]}"
 "$PYTHON" "$HERE/client.py" export "$LB"
-"$PYTHON" "$HERE/client.py" ids "http://127.0.0.1:${PORTS[1]}" "$WORK/day1-ids.json"
+"$PYTHON" "$HERE/client.py" ids "http://${ADDRESSES[1]}" "$WORK/day1-ids.json"
 
 # Rolling re-import under constant traffic.
 "$PYTHON" "$HERE/client.py" traffic "$LB" "$WORK/stop" "$WORK/traffic.json" &
@@ -125,10 +169,10 @@ sleep 2
 touch "$WORK/stop"
 wait "$TRAFFIC_PID"
 TRAFFIC_PID=""
-"$PYTHON" "$HERE/client.py" ids "http://127.0.0.1:${PORTS[2]}" "$WORK/day2-ids.json"
+"$PYTHON" "$HERE/client.py" ids "http://${ADDRESSES[2]}" "$WORK/day2-ids.json"
 "$PYTHON" "$HERE/client.py" check "$WORK/traffic.json" "$WORK/day1-ids.json" "$WORK/day2-ids.json"
 # The three replicas serve the same generation.
-generation() { curl -sf "http://127.0.0.1:${PORTS[$1]}/readyz" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["generation"]["id"])'; }
+generation() { curl -sf "http://${ADDRESSES[$1]}/readyz" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["generation"]["id"])'; }
 ids=$(for n in 1 2 3; do generation "$n"; done | sort -u | wc -l)
 [[ "$ids" == 1 ]] || { echo "loadbalancer: the replicas serve different generations after the rolling re-import" >&2; exit 1; }
 
@@ -141,8 +185,8 @@ day2_generation=$(generation 1)
 import_day 3 "$WORK/replica1"
 for _ in $(seq 100); do [[ "$(generation 1)" != "$day2_generation" ]] && break; sleep 0.1; done
 [[ "$(generation 1)" != "$day2_generation" ]] || { echo "loadbalancer: replica 1 never switched to day 3" >&2; exit 1; }
-"$PYTHON" "$HERE/client.py" sorted "$LB" "http://127.0.0.1:${PORTS[1]}" "http://127.0.0.1:${PORTS[2]}"
-retried=$(curl -sf "http://127.0.0.1:${PORTS[2]}/metrics" "http://127.0.0.1:${PORTS[3]}/metrics" \
+"$PYTHON" "$HERE/client.py" sorted "$LB" "http://${ADDRESSES[1]}" "http://${ADDRESSES[2]}"
+retried=$(curl -sf "http://${ADDRESSES[2]}/metrics" "http://${ADDRESSES[3]}/metrics" \
     | awk '/^annuaire_http_requests_total\{.*status="503"/ { n += $2 } END { print n + 0 }')
 echo "live switch: $retried sorted pages of day 3 answered 503 by replicas 2 and 3, and retried by HAProxy"
 [[ "$retried" -gt 0 ]] || { echo "loadbalancer: no page reached a replica that had not switched: the retry path was not exercised" >&2; exit 1; }

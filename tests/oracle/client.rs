@@ -36,12 +36,8 @@ pub const PAGE_LIMIT: usize = 400;
 impl Client {
     pub fn new(base: &str) -> Client {
         Client {
-            // No gzip: on a kept-alive connection the server's gzip-chunked answers stall ~40 ms
-            // each (Nagle on the server's small final chunk vs the client's delayed ACK).
-            http: reqwest::Client::builder()
-                .no_gzip()
-                .build()
-                .expect("a reqwest client"),
+            // Without gzip (see `common::client`).
+            http: crate::common::client(),
             base: base.to_owned(),
         }
     }

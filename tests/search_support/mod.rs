@@ -1,6 +1,8 @@
-//! Helpers of `tests/search_api.rs`: URL building, searches over real HTTP, the whole demo
-//! corpus read once (to compute the expected result set of a search independently of the
-//! server's indexes), accessors for the values the search parameters read, and reads from child servers.
+//! Helpers of the search tests (`tests/search_*.rs`): the context of a test and its central
+//! assertion ([`Ctx::expect`]), URL building, searches over real HTTP, the whole demo corpus
+//! read once (to compute the expected result set of a search independently of the server's
+//! indexes), accessors for the values the search parameters read, and reads from child
+//! servers.
 
 #![allow(dead_code)]
 
@@ -113,13 +115,7 @@ pub fn url_pairs(url: &str) -> Vec<(String, String)> {
 // Requests
 // ---------------------------------------------------------------------------------------------
 
-/// A client without automatic decompression.
-pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_gzip()
-        .build()
-        .expect("build a reqwest client")
-}
+pub use crate::common::client;
 
 /// GETs `url`: status and JSON body.
 pub async fn get_json(client: &reqwest::Client, url: &str) -> (StatusCode, Value) {
@@ -664,4 +660,206 @@ pub fn child_page(address: SocketAddr, url_or_path: &str) -> Value {
     assert_eq!(status, 200, "GET {path}: {bundle}");
     assert_searchset(&bundle, &path);
     bundle
+}
+
+// ---------------------------------------------------------------------------------------------
+// The context of a search test and its central assertion
+// ---------------------------------------------------------------------------------------------
+
+/// What conformance/ declares: every search parameter, its base types and modifiers.
+pub const PARAMETERS_JSON: &str = include_str!("../../conformance/search-parameters.json");
+
+/// What a search test works with: the shared server, a client, and the corpus it serves.
+pub struct Ctx {
+    pub app: TestApp,
+    pub client: reqwest::Client,
+    pub corpus: &'static Corpus,
+}
+
+/// The context of a search test (the shared server is started, and the corpus read, once).
+pub fn ctx() -> Ctx {
+    let app = common::spawn_app();
+    let corpus = corpus(&app);
+    Ctx {
+        app,
+        client: client(),
+        corpus,
+    }
+}
+
+/// The set of `items`.
+pub fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// Up to five elements of `a` not in `b`, for messages.
+pub fn diff(a: &BTreeSet<String>, b: &BTreeSet<String>) -> Vec<String> {
+    a.difference(b).take(5).cloned().collect()
+}
+
+impl Ctx {
+    /// Searches `rtype` with `pairs` (all pages) and checks: every returned resource satisfies
+    /// `pred` (its JSON really has the searched value), the result set is exactly the corpus
+    /// filtered by `pred`, and it holds each of `must` (concrete ids taken from the data).
+    pub async fn expect(
+        &self,
+        rtype: &str,
+        pairs: &[(&str, &str)],
+        pred: impl Fn(&Value) -> bool,
+        must: &[&str],
+    ) -> BTreeSet<String> {
+        let label = format!("{rtype}?{}", query_string(pairs));
+        let got = all_matches(&self.client, &self.app, rtype, pairs).await;
+        for resource in &got {
+            assert!(
+                pred(resource),
+                "{label}: returned {} which does not have the searched value: {resource}",
+                id(resource)
+            );
+        }
+        let got: BTreeSet<String> = got.iter().map(|r| id(r).to_owned()).collect();
+        let want = self.corpus.ids(rtype, &pred);
+        for m in must {
+            assert!(
+                want.contains(*m),
+                "test setup: {rtype}/{m} should satisfy the expectation of {label}"
+            );
+            assert!(got.contains(*m), "{label}: {rtype}/{m} is missing");
+        }
+        assert_eq!(
+            got,
+            want,
+            "{label}: {} results, {} expected; missing {:?}, unexpected {:?}",
+            got.len(),
+            want.len(),
+            diff(&want, &got),
+            diff(&got, &want)
+        );
+        got
+    }
+
+    /// A search that must match nothing: total 0, no entry.
+    pub async fn expect_none(&self, rtype: &str, pairs: &[(&str, &str)]) {
+        let bundle = search(&self.client, &self.app, rtype, pairs).await;
+        assert_eq!(
+            bundle["total"],
+            0,
+            "{rtype}?{}: {bundle}",
+            query_string(pairs)
+        );
+        assert!(entries(&bundle).is_empty(), "{bundle}");
+    }
+
+    /// A search that must match every resource of the type.
+    pub async fn expect_all(&self, rtype: &str, pairs: &[(&str, &str)]) {
+        let n = self.corpus.of(rtype).len() as u64;
+        assert!(n > 0);
+        assert_eq!(
+            count(&self.client, &self.app, rtype, pairs).await,
+            n,
+            "{rtype}?{} should match all {n}",
+            query_string(pairs)
+        );
+    }
+
+    pub fn base(&self) -> String {
+        format!("{}/fhir", self.app.address)
+    }
+}
+
+/// The characters `from..to` of `text`.
+pub fn chars(text: &str, from: usize, to: usize) -> String {
+    text.chars().skip(from).take(to - from).collect()
+}
+
+/// Whether a value starts with `prefix`, folded (FHIR string search).
+pub fn starts(values: &[String], prefix: &str) -> bool {
+    let prefix = fold(prefix);
+    values.iter().any(|v| fold(v).starts_with(&prefix))
+}
+
+/// Whether a value contains `needle`, folded (`:contains`).
+pub fn contains(values: &[String], needle: &str) -> bool {
+    let needle = fold(needle);
+    values.iter().any(|v| fold(v).contains(&needle))
+}
+
+/// The modifiers `conformance/search-parameters.json` declares for `rtype.code`.
+pub fn declared_modifiers(rtype: &str, code: &str) -> Vec<String> {
+    let declarations: Vec<Value> = serde_json::from_str(PARAMETERS_JSON).unwrap();
+    declarations
+        .iter()
+        .find(|d| d["code"] == code && strs(&d["base"]).iter().any(|b| b == rtype))
+        .map(|d| strs(&d["modifiers"]))
+        .unwrap_or_else(|| panic!("{rtype}.{code} is not declared"))
+}
+
+/// The reference `field` of `r` (`Type/id`), if any.
+pub fn reference_of(r: &Value, field: &str) -> Option<String> {
+    reference(r, field)
+}
+
+/// A role at a FINESS establishment that belongs to a legal entity.
+pub fn role_at_establishment(c: &Ctx) -> (&'static Value, &'static Value, String) {
+    let corpus = c.corpus;
+    for role in corpus.of("PractitionerRole") {
+        let Some(org_ref) = reference(role, "organization") else {
+            continue;
+        };
+        let org_id = org_ref.strip_prefix("Organization/").unwrap();
+        let org = corpus.get("Organization", org_id);
+        if let Some(parent) = reference(org, "partOf") {
+            return (
+                role,
+                org,
+                parent.strip_prefix("Organization/").unwrap().to_owned(),
+            );
+        }
+    }
+    panic!("no role at an establishment with a legal entity");
+}
+
+/// The diagnostics of every issue of an OperationOutcome, joined.
+pub fn diagnostics(outcome: &Value) -> String {
+    outcome["issue"]
+        .as_array()
+        .map(|issues| {
+            issues
+                .iter()
+                .filter_map(|i| i["diagnostics"].as_str())
+                .collect::<Vec<_>>()
+                .join(" / ")
+        })
+        .unwrap_or_default()
+}
+
+/// The codes of a PractitionerRole's `code` (fonction, mode and genre of activity).
+pub fn role_codes(r: &Value) -> Vec<Code> {
+    codings(&r["code"])
+}
+
+/// Runs `check` on every row of a table at once, each on a task of the test's runtime (their
+/// requests interleave instead of waiting for each other), and fails naming the first row
+/// (by `label`) whose check failed.
+pub async fn check_rows<R, Fut>(rows: Vec<R>, label: fn(&R) -> String, check: fn(R) -> Fut)
+where
+    R: Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    assert!(!rows.is_empty(), "an empty table checks nothing");
+    let tasks: Vec<(String, tokio::task::JoinHandle<()>)> = rows
+        .into_iter()
+        .map(|row| (label(&row), tokio::spawn(check(row))))
+        .collect();
+    for (label, task) in tasks {
+        if let Err(error) = task.await {
+            let payload = error.into_panic();
+            let message = payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            panic!("row {label} failed: {message}");
+        }
+    }
 }

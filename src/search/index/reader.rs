@@ -213,7 +213,10 @@ impl<'g> IndexReader<'g> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+    use crate::clock::Clock;
     use crate::generation::reconcile::Retention;
     use crate::generation::{DataDir, Description, GenerationBuilder, Millis, open_current};
     use crate::search::limits::{Interrupted, Limits};
@@ -250,12 +253,16 @@ mod tests {
         (dir, generation)
     }
 
-    /// Counts the identifier terms a scan visits before it ends.
-    fn visited(index: &IndexReader<'_>) -> (usize, Result<(), SearchError>) {
+    /// Counts the identifier terms a scan visits before it ends, calling `each` at each.
+    fn visited(
+        index: &IndexReader<'_>,
+        mut each: impl FnMut(),
+    ) -> (usize, Result<(), SearchError>) {
         let mut seen = 0;
         let prefix = terms::key("identifier", terms::CODE, "");
         let result = index.scan_postings(ResourceType::Practitioner, &prefix, |_, _| {
             seen += 1;
+            each();
             true
         });
         (seen, result)
@@ -265,23 +272,35 @@ mod tests {
     fn a_scan_stops_at_the_deadline() {
         let (_dir, generation) = practitioners(2_000);
         let unlimited = Budget::unlimited();
-        let (all, result) = visited(&IndexReader::new(&generation, &unlimited));
+        let (all, result) = visited(&IndexReader::new(&generation, &unlimited), || {});
         assert!(result.is_ok());
         assert_eq!(all, 2_000, "one identifier term per practitioner");
 
-        let expired = Budget::new(&Limits {
-            deadline_ms: 0,
+        // The deadline passes while the scan runs: it stops at its next check.
+        let (clock, time) = Clock::manual(time::OffsetDateTime::UNIX_EPOCH);
+        let limits = Limits {
+            deadline_ms: 50,
             ..Limits::default()
+        };
+        let budget = Budget::new(&limits, &clock);
+        let mut step = 0;
+        let (seen, result) = visited(&IndexReader::new(&generation, &budget), || {
+            step += 1;
+            if step == 300 {
+                time.advance(Duration::from_millis(51));
+            }
         });
-        let (seen, result) = visited(&IndexReader::new(&generation, &expired));
         assert!(
             matches!(
                 result,
-                Err(SearchError::Interrupted(Interrupted::Deadline(0)))
+                Err(SearchError::Interrupted(Interrupted::Deadline(50)))
             ),
             "{result:?}"
         );
-        assert!(seen < CHECK_EVERY, "stopped after {seen} of {all} terms");
+        assert!(
+            (300..300 + CHECK_EVERY).contains(&seen),
+            "stopped after {seen} of {all} terms"
+        );
     }
 
     #[test]
