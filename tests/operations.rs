@@ -12,9 +12,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use annuaire::clock::Clock;
+use annuaire::generation::copy::copy_current;
 use annuaire::import::{self, ImportSummary};
 use annuaire::settings::Settings;
-use annuaire::generation::copy::copy_current;
 use annuaire_generate::{GenerateOptions, GeneratedFiles};
 use reqwest::StatusCode;
 use serde_json::Value;

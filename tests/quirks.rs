@@ -11,8 +11,8 @@ mod common;
 use std::path::PathBuf;
 
 use annuaire::fhir::ResourceType;
-use annuaire::import::{ImportError, ImportSummary};
 use annuaire::generation::{DataDir, Generation};
+use annuaire::import::{ImportError, ImportSummary};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 

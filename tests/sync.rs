@@ -16,9 +16,9 @@ use std::time::Duration;
 
 use annuaire::clock::Clock;
 use annuaire::fhir::ResourceType;
-use annuaire::import::{self, ImportError, ImportOptions, ImportSummary, Safety};
-use annuaire::generation::reconcile::Retention;
 use annuaire::generation::DataDir;
+use annuaire::generation::reconcile::Retention;
+use annuaire::import::{self, ImportError, ImportOptions, ImportSummary, Safety};
 use annuaire_generate::GeneratedFiles;
 use serde_json::Value;
 use time::OffsetDateTime;

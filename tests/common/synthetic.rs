@@ -7,8 +7,8 @@
 use std::path::{Path, PathBuf};
 
 use annuaire::fhir::ResourceType;
-use annuaire::import::{ExtraFiles, ImportOptions};
 use annuaire::generation::{DataDir, Generation};
+use annuaire::import::{ExtraFiles, ImportOptions};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -72,7 +72,8 @@ pub fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
 /// the same directory (sled allows one per database and process).
 pub fn open_generation(data: &Path) -> (String, Generation) {
     let dir = DataDir::create(data).expect("a data directory");
-    annuaire::generation::open_current(&dir, super::CACHE_BYTES).expect("open the current generation")
+    annuaire::generation::open_current(&dir, super::CACHE_BYTES)
+        .expect("open the current generation")
 }
 
 /// A stored resource as JSON, if the generation holds it.
