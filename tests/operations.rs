@@ -71,8 +71,15 @@ async fn a_server_without_data_is_alive_but_not_ready_until_a_generation_arrives
     let (_, _, metrics) = get(&client, &format!("{base}/metrics")).await;
     assert_eq!(sample(&metrics, "annuaire_ready"), 0.0, "{metrics}");
 
-    // A copied generation arrives: the server switches to it and says it is ready.
-    copy_current(&common::demo().data, &data).expect("copy");
+    // A copied generation arrives: the server switches to it and says it is ready. The copy runs
+    // off the test's single-threaded runtime, and a fresh client follows it: a connection left
+    // idle past the server's keep-alive during a long copy would be closed under its request.
+    let source = common::demo().data.clone();
+    let target = data.clone();
+    tokio::task::spawn_blocking(move || copy_current(&source, &target).expect("copy"))
+        .await
+        .expect("the copy's thread");
+    let client = common::client();
     let demo_id = annuaire::generation::GenerationInfo::read(
         &annuaire::generation::DataDir::at(&data).generation_path("gen-000001"),
     )
