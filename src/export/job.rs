@@ -141,11 +141,9 @@ impl Job {
     /// `X-Progress` of a running job.
     pub fn progress(&self) -> String {
         let written = self.written.load(Ordering::Relaxed);
-        let percent = if self.total == 0 {
-            100
-        } else {
-            (written * 100 / self.total).min(99)
-        };
+        let percent = (written * 100)
+            .checked_div(self.total)
+            .map_or(100, |percent| percent.min(99));
         format!(
             "{percent}% ({written} of about {} resources written)",
             self.total
