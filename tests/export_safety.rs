@@ -136,10 +136,12 @@ destination = "{{AUDIT}}"
             limited = api_key_sha256(LIMITED_KEY),
             jwks = jwks_path.display(),
         );
+        // The tests on this server run at once: room for all their jobs to run together.
+        let room = |s: &mut Settings| s.export_max_running = Some(10);
         start(
             "annuaire-export-guarded-",
             Some(&config),
-            |_| {},
+            room,
             Clock::system(),
         )
     })
