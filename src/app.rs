@@ -17,7 +17,7 @@ use crate::auth::audit::{AuditLog, AuditOpenError};
 use crate::auth::config::AuthConfig;
 use crate::auth::{Access, AccessControl, AccessSetupError};
 use crate::clock::Clock;
-use crate::export::Exports;
+use crate::export::{ExportDir, ExportDirError, Exports};
 use crate::generation::datadir::ProcessLock;
 use crate::generation::{DataDir, Generations, StoreError};
 use crate::http::{self, AppState};
@@ -53,6 +53,8 @@ pub enum ServeError {
     Access(#[from] AccessSetupError),
     #[error(transparent)]
     Audit(#[from] AuditOpenError),
+    #[error(transparent)]
+    ExportDir(#[from] ExportDirError),
 }
 
 /// A server bound to its address, with its data open, not yet serving.
@@ -95,6 +97,7 @@ impl Application {
         let data = DataDir::create(&data)?;
         let serving_lock = data.lock_for_serving()?;
         remove_leftovers(&data)?;
+        let export_dir = export_dir(&settings, &data)?;
         let cursor_key = cursor_key(&settings, &data)?;
         let generations = Generations::open(data.clone(), cache_bytes)?.with_clock(clock.clone());
         let listener = bind(settings.listen())?;
@@ -107,12 +110,12 @@ impl Application {
             }
             None => None,
         };
-        let export_dir = settings
-            .export_dir
-            .clone()
-            .unwrap_or_else(|| data.root().join("exports"));
-        let mut exports =
-            Exports::new(&export_dir, settings.export_expiry())?.with_clock(clock.clone());
+        let mut exports = Exports::new(
+            export_dir,
+            settings.export_expiry(),
+            settings.export_limits(),
+        )
+        .with_clock(clock.clone());
         if let Some(instance) = &settings.instance {
             exports = exports.named_by(instance);
         }
@@ -292,6 +295,23 @@ fn cursor_key(settings: &Settings, data: &DataDir) -> Result<CursorKey, ServeErr
         .into());
     }
     Ok(CursorKey::new(&secret))
+}
+
+/// The export directory the settings name (by default `exports` in the data directory),
+/// checked and marked, with the job directories of an earlier run removed.
+fn export_dir(settings: &Settings, data: &DataDir) -> Result<ExportDir, ServeError> {
+    let path = settings
+        .export_dir
+        .clone()
+        .unwrap_or_else(|| data.root().join(crate::export::DEFAULT_EXPORT_DIR));
+    let (dir, removed) = ExportDir::open(&path, data.root())?;
+    if removed > 0 {
+        tracing::info!(
+            "removed {removed} export(s) left in {} by an earlier run",
+            dir.path().display()
+        );
+    }
+    Ok(dir)
 }
 
 /// What an import that died left behind is removed at start-up, unless an import is running.

@@ -18,11 +18,16 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::config::{AuditConfig, AuthConfig, RateLimitConfig};
+use crate::export::ExportLimits;
 use crate::search::limits::Limits;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_CACHE_MB: u64 = 256;
 pub const DEFAULT_EXPORT_EXPIRY_MINUTES: u64 = 120;
+pub const DEFAULT_EXPORT_MAX_PER_CALLER: usize = 3;
+pub const DEFAULT_EXPORT_MAX_JOBS: usize = 12;
+pub const DEFAULT_EXPORT_MAX_RUNNING: usize = 2;
+pub const DEFAULT_EXPORT_MIN_FREE_MB: u64 = 1024;
 pub const DEFAULT_DRAIN_NOTICE_SECONDS: u64 = 0;
 pub const DEFAULT_DRAIN_TIMEOUT_SECONDS: u64 = 10;
 
@@ -89,6 +94,26 @@ pub struct Settings {
     #[arg(long, env = "ANNUAIRE_EXPORT_EXPIRY_MINUTES")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub export_expiry_minutes: Option<u64>,
+    /// Exports one caller (API key, token subject, or client address on an open server) may
+    /// have at once, running or completed and not yet expired; one more is refused with 429
+    /// until one is deleted or expires [default: 3].
+    #[arg(long, env = "ANNUAIRE_EXPORT_MAX_PER_CALLER")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export_max_per_caller: Option<usize>,
+    /// Exports the server holds at once, running or completed and not yet expired; one more
+    /// is refused with 503 [default: 12].
+    #[arg(long, env = "ANNUAIRE_EXPORT_MAX_JOBS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export_max_jobs: Option<usize>,
+    /// Exports writing their files at once; one more is refused with 503 [default: 2].
+    #[arg(long, env = "ANNUAIRE_EXPORT_MAX_RUNNING")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export_max_running: Option<usize>,
+    /// MiB to keep free on the export directory's disk: no export starts below it (503), and
+    /// an export that brings the disk below it stops and removes its files [default: 1024].
+    #[arg(long, env = "ANNUAIRE_EXPORT_MIN_FREE_MB")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export_min_free_mb: Option<u64>,
     /// Addresses of the reverse proxies whose `Forwarded` / `X-Forwarded-*` headers are
     /// believed (links are built from them); anyone else's are ignored [default: none].
     #[arg(
@@ -251,6 +276,23 @@ impl Settings {
             self.drain_timeout_seconds
                 .unwrap_or(DEFAULT_DRAIN_TIMEOUT_SECONDS),
         )
+    }
+
+    /// How many exports may live at once, and the disk space they leave free.
+    pub fn export_limits(&self) -> ExportLimits {
+        ExportLimits {
+            max_per_caller: self
+                .export_max_per_caller
+                .unwrap_or(DEFAULT_EXPORT_MAX_PER_CALLER),
+            max_live: self.export_max_jobs.unwrap_or(DEFAULT_EXPORT_MAX_JOBS),
+            max_running: self
+                .export_max_running
+                .unwrap_or(DEFAULT_EXPORT_MAX_RUNNING),
+            min_free_bytes: self
+                .export_min_free_mb
+                .unwrap_or(DEFAULT_EXPORT_MIN_FREE_MB)
+                .saturating_mul(1 << 20),
+        }
     }
 
     /// How long the files of a completed export are kept.

@@ -28,6 +28,16 @@ pub struct Returned(pub u64);
 #[derive(Debug, Clone, Copy)]
 pub struct Work(pub std::time::Duration);
 
+/// Rate-limit tokens charged beyond the one every request takes for work a request starts
+/// and that runs after its answer (an export's kick-off; set by the handler).
+#[derive(Debug, Clone, Copy)]
+pub struct Tokens(pub u32);
+
+/// The type of the resources an export file holds, for the audit trail, whose path names a
+/// job and a file rather than a type (set by the download handler, with [`Returned`]).
+#[derive(Debug, Clone, Copy)]
+pub struct AuditedType(pub &'static str);
+
 /// The parameters of a `POST _search` (query and form body together), for the audit trail,
 /// which would otherwise see only the query string.
 #[derive(Debug, Clone)]
@@ -111,6 +121,10 @@ pub async fn control(
             if let Some(Work(work)) = response.response().extensions().get::<Work>().copied() {
                 policy.charge(&caller, address, state.limits.extra_tokens_for(work));
             }
+            if let Some(Tokens(tokens)) = response.response().extensions().get::<Tokens>().copied()
+            {
+                policy.charge(&caller, address, tokens);
+            }
             (response, caller_json)
         }
         Err(refused) => {
@@ -129,6 +143,11 @@ pub async fn control(
             .extensions()
             .get::<SearchedQuery>()
             .map_or(query, |q| q.0.clone());
+        let audited_type = response
+            .response()
+            .extensions()
+            .get::<AuditedType>()
+            .map(|t| t.0);
         audit.record(
             &AuditRecord {
                 time: state.clock.now_utc(),
@@ -136,7 +155,7 @@ pub async fn control(
                 method: &method,
                 path: &path,
                 query: &query,
-                resource_type: resource_type(&path).map(ResourceType::as_str),
+                resource_type: audited_type.or(resource_type(&path).map(ResourceType::as_str)),
                 returned,
                 status: response.status().as_u16(),
                 latency: started.elapsed(),

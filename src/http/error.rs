@@ -48,6 +48,13 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// A method that would start work where only `GET` does (`HEAD $export`): 405, `Allow:
+    /// GET`.
+    #[error("{0}")]
+    OnlyGet(String),
+    /// A condition of the request (`If-Match`) is false: 412.
+    #[error("{0}")]
+    PreconditionFailed(String),
     #[error("{0}")]
     NotAcceptable(String),
     /// The details (paths) go to the log, never to the client.
@@ -59,9 +66,14 @@ pub enum ApiError {
     /// 503 with `Retry-After: 1`; a load balancer may send the request to another replica.
     #[error("{0}")]
     NotReady(String),
-    /// Too much work running already: 429, try again shortly.
-    #[error("{0}")]
-    Busy(String),
+    /// Too much work of this caller's already (its live exports): 429, try again after
+    /// `retry_after` seconds.
+    #[error("{message}")]
+    Busy { message: String, retry_after: u64 },
+    /// Too much work on the server already, or too little disk left for it (exports): 503,
+    /// try again after `retry_after` seconds.
+    #[error("{message}")]
+    Saturated { message: String, retry_after: u64 },
     /// Every search slot is taken and the queue is full: 503, try again shortly.
     #[error("{0}")]
     Overloaded(String),
@@ -117,8 +129,14 @@ impl From<QueryError> for ApiError {
 impl From<ExportError> for ApiError {
     fn from(e: ExportError) -> ApiError {
         match e {
-            ExportError::Busy => ApiError::Busy(e.to_string()),
-            other => ApiError::Unavailable(other.to_string()),
+            e if e.is_per_caller() => ApiError::Busy {
+                message: e.to_string(),
+                retry_after: whole_seconds(e.retry_after()),
+            },
+            e => ApiError::Saturated {
+                message: e.to_string(),
+                retry_after: whole_seconds(e.retry_after()),
+            },
         }
     }
 }
@@ -215,13 +233,21 @@ impl ApiError {
             ApiError::BadRequest(_) => ErrorSpec::new(S::BAD_REQUEST, "invalid"),
             ApiError::MethodNotAllowed(_) => ErrorSpec::new(S::METHOD_NOT_ALLOWED, "not-supported")
                 .header(header::ALLOW, "GET, HEAD".into()),
+            ApiError::OnlyGet(_) => ErrorSpec::new(S::METHOD_NOT_ALLOWED, "not-supported")
+                .header(header::ALLOW, "GET".into()),
+            ApiError::PreconditionFailed(_) => ErrorSpec::new(S::PRECONDITION_FAILED, "conflict"),
             ApiError::NotAcceptable(_) => ErrorSpec::new(S::NOT_ACCEPTABLE, "not-supported"),
             ApiError::Store(_) => ErrorSpec::new(S::INTERNAL_SERVER_ERROR, "exception"),
             ApiError::Unavailable(_) => ErrorSpec::new(S::SERVICE_UNAVAILABLE, "transient"),
             ApiError::NotReady(_) => {
                 ErrorSpec::new(S::SERVICE_UNAVAILABLE, "transient").retry_after(1)
             }
-            ApiError::Busy(_) => ErrorSpec::new(S::TOO_MANY_REQUESTS, "throttled").retry_after(10),
+            ApiError::Busy { retry_after, .. } => {
+                ErrorSpec::new(S::TOO_MANY_REQUESTS, "throttled").retry_after(*retry_after)
+            }
+            ApiError::Saturated { retry_after, .. } => {
+                ErrorSpec::new(S::SERVICE_UNAVAILABLE, "transient").retry_after(*retry_after)
+            }
             ApiError::Overloaded(_) => ErrorSpec::new(S::SERVICE_UNAVAILABLE, "transient")
                 .retry_after(1)
                 .counted_as(Refusal::Overloaded),
@@ -391,9 +417,23 @@ mod tests {
         assert_eq!(refusal, Some(Refusal::Auth("token_expired")));
         assert!(response.headers().contains_key(header::WWW_AUTHENTICATE));
 
-        let (status, code, refusal, response) = answered(ApiError::Busy("busy".into()));
+        let (status, code, refusal, response) = answered(ApiError::Busy {
+            message: "busy".into(),
+            retry_after: 10,
+        });
         assert_eq!((status, code.as_str(), refusal), (429, "throttled", None));
         assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "10");
+
+        let (status, code, refusal, response) = answered(ApiError::Saturated {
+            message: "full".into(),
+            retry_after: 60,
+        });
+        assert_eq!((status, code.as_str(), refusal), (503, "transient", None));
+        assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "60");
+
+        let (status, code, _, response) = answered(ApiError::OnlyGet("no".into()));
+        assert_eq!((status, code.as_str()), (405, "not-supported"));
+        assert_eq!(response.headers().get(header::ALLOW).unwrap(), "GET");
 
         let (status, code, refusal, response) = answered(ApiError::Overloaded("full".into()));
         assert_eq!((status, code.as_str()), (503, "transient"));

@@ -1,19 +1,32 @@
 //! Bulk Data export over HTTP: the kick-off (`GET /fhir/$export`), the status (`GET` and
 //! `DELETE /fhir/_export/{job}`) and the files (`GET /fhir/_export/{job}/{file}`), as Bulk
 //! Data Access 2.0.0 describes them. The work itself is [`crate::export`]'s.
+//!
+//! A job is reached only by the identity that started it, and only while it holds the rights
+//! the job was started with: read on every exported type and, when the files hold restricted
+//! elements, the scope that unlocks them. Another identity is told the job does not exist
+//! (404: a job id must not be confirmed to someone else); the owner without those rights any
+//! more is refused with 403 (the job is no secret to it, and the message says which scope is
+//! missing). `HEAD $export` starts nothing (405). No answer names a file path.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::SystemTime;
 
-use actix_web::http::header::{self, HttpDate};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue, HttpDate};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 
-use super::access::caller;
+use super::access::{AuditedType, Returned, Tokens, caller};
 use super::error::{ApiError, operation_outcome};
 use super::media::{FHIR_JSON, NDJSON};
-use super::request::{fhir_base, prefer, query_pairs};
+use super::request::{client_address, fhir_base, prefer, query_pairs};
 use super::state::AppState;
-use crate::export::{ExportRequest, Job, Status};
+use crate::auth::{Access, AccessError, Caller};
+use crate::export::{ExportRequest, Job, Owner, Rights, Status, file_tag};
 use crate::fhir::ResourceType;
 use crate::generation::Millis;
 use crate::search::shared_params::{Since, is_presentation};
@@ -34,14 +47,30 @@ pub async fn kick_off(
     }
     let store = state.current()?;
     since_within_history(request.since, store.info().history_horizon())?;
-    let job = state.exports.start(
-        store,
-        request,
-        caller.identity.clone(),
-        !policy.is_open(),
+    let rights = Rights::new(
         policy.redaction_for(&caller),
-    )?;
-    Ok(started(&job))
+        policy.redaction(),
+        &request.types,
+    );
+    let owner = Owner {
+        identity: caller.identity.clone(),
+        address: client_address(&req),
+    };
+    let job = state
+        .exports
+        .start(store, request, owner, !policy.is_open(), rights)?;
+    let mut response = started(&job);
+    // The export's work, charged to the caller's rate limit as the searches it stands for.
+    response.extensions_mut().insert(Tokens(job.tokens()));
+    Ok(response)
+}
+
+/// `HEAD /fhir/$export`: would start a job as `GET` does, for an answer without a body; it
+/// starts nothing.
+pub async fn kick_off_head() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::OnlyGet(
+        "HEAD does not start an export: send GET with the header `Prefer: respond-async`".into(),
+    ))
 }
 
 /// The kick-off as a typed request, from its headers and parameters in one pass (Bulk Data
@@ -152,23 +181,51 @@ fn started(job: &Job) -> HttpResponse {
         .body(body.to_string())
 }
 
-/// The job named in the path, if the caller is the one who started it.
-fn owned_job(
-    req: &HttpRequest,
-    state: &AppState,
-    id: &str,
-) -> Result<std::sync::Arc<Job>, ApiError> {
+/// The job named in the path, if the caller started it and still holds the rights it was
+/// started with: 404 for anyone else, 403 for the owner without those rights.
+fn authorized_job(req: &HttpRequest, state: &AppState, id: &str) -> Result<Arc<Job>, ApiError> {
     let unknown = || {
         ApiError::NotFound(format!(
             "there is no export `{id}` (finished exports expire)"
         ))
     };
     let job = state.exports.get(id).ok_or_else(unknown)?;
-    if job.owner != caller(req).identity {
+    let caller = caller(req);
+    if job.owner.identity != caller.identity {
         // Someone else's export: as if it did not exist.
         return Err(unknown());
     }
+    holds_rights(&state.access.policy, &caller, &job)?;
     Ok(job)
+}
+
+/// The files of a job hold what its rights allowed: read on each exported type and, unless
+/// redacted, the restricted elements. Whoever reaches the job must hold them now, not only
+/// at the kick-off (a token of the same subject may carry fewer scopes).
+fn holds_rights(policy: &Access, caller: &Caller, job: &Job) -> Result<(), ApiError> {
+    let refused = |error| ApiError::refused(policy, error);
+    for rtype in &job.request.types {
+        policy
+            .authorize_read(caller, *rtype)
+            .map_err(|error| match error {
+                AccessError::Forbidden(message) => refused(AccessError::Forbidden(format!(
+                    "{message}; export `{}` holds {rtype} resources",
+                    job.id
+                ))),
+                other => refused(other),
+            })?;
+    }
+    if job.rights.unredacted && !caller.permissions.restricted {
+        let scope = policy
+            .config()
+            .and_then(|c| c.restricted.as_ref())
+            .map_or_else(String::new, |r| format!(" ({})", r.scope));
+        return Err(refused(AccessError::Forbidden(format!(
+            "export `{}` holds restricted elements, which need the scope that unlocks them{scope}: these credentials do not carry it",
+            job.id
+        ))));
+    }
+    Ok(())
 }
 
 /// `GET /fhir/_export/{job}`: 202 with `X-Progress` while it runs, then 200 with the manifest.
@@ -177,7 +234,7 @@ pub async fn status(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let job = owned_job(&req, &state, &path.into_inner())?;
+    let job = authorized_job(&req, &state, &path.into_inner())?;
     match job.status() {
         Status::Running => Ok(HttpResponse::Accepted()
             .insert_header(("X-Progress", job.progress()))
@@ -203,27 +260,116 @@ pub async fn delete(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    owned_job(&req, &state, &id)?;
+    authorized_job(&req, &state, &id)?;
     state.exports.delete(&id);
     Ok(HttpResponse::Accepted().finish())
 }
 
-/// `GET /fhir/_export/{job}/{file}`: one output file, NDJSON, with Range support.
+/// The conditions of a file request (`If-Match`, `If-None-Match`), taken out of its headers
+/// by [`take_conditions`]: they are checked against the file's opaque ETag once the caller's
+/// rights are, and actix-files, which would check them against its own ETag (inode, size and
+/// modification time), does not see them.
+#[derive(Debug, Clone, Default)]
+pub struct Conditions {
+    if_match: Option<String>,
+    if_none_match: Option<String>,
+}
+
+/// Middleware of the file route: moves the conditions into [`Conditions`], and drops `Range`
+/// when an `If-Range` does not name the file's ETag (the whole file is sent then, as RFC 9110
+/// §13.1.5 asks; the server sends no `Last-Modified`, so a date never matches).
+pub async fn take_conditions(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let tag = {
+        let info = req.match_info();
+        match (info.get("job"), info.get("file")) {
+            (Some(job), Some(file)) => Some(format!("\"{}\"", file_tag(job, file))),
+            _ => None,
+        }
+    };
+    let headers = req.headers_mut();
+    let text = |value: Option<HeaderValue>| value.map(|v| v.to_str().unwrap_or("").to_owned());
+    let conditions = Conditions {
+        if_match: text(headers.remove(header::IF_MATCH).next()),
+        if_none_match: text(headers.remove(header::IF_NONE_MATCH).next()),
+    };
+    if let Some(if_range) = headers.remove(header::IF_RANGE).next()
+        && tag
+            .as_deref()
+            .is_none_or(|tag| if_range.as_bytes() != tag.as_bytes())
+    {
+        headers.remove(header::RANGE);
+    }
+    req.extensions_mut().insert(conditions);
+    next.call(req).await
+}
+
+/// Whether a list of entity tags (`If-Match`, `If-None-Match`) names `tag`: `*`, or one of
+/// them, compared weakly or strongly (RFC 9110 §8.8.3.2).
+fn names(list: &str, tag: &str, weak: bool) -> bool {
+    list.split(',')
+        .map(str::trim)
+        .any(|item| item == "*" || item == tag || (weak && item.strip_prefix("W/") == Some(tag)))
+}
+
+/// `GET /fhir/_export/{job}/{file}`: one output file, NDJSON, with Range support and an
+/// opaque ETag; the audit trail records its type and how many resources it holds.
 pub async fn file(
     req: HttpRequest,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, name) = path.into_inner();
-    let job = owned_job(&req, &state, &id)?;
-    let path = job
+    let job = authorized_job(&req, &state, &id)?;
+    let (output, path) = job
         .file(&name)
         .ok_or_else(|| ApiError::NotFound(format!("export `{id}` has no file `{name}`")))?;
+    let tag = format!("\"{}\"", job.file_tag(&name));
+    let conditions = req
+        .extensions()
+        .get::<Conditions>()
+        .cloned()
+        .unwrap_or_default();
+    if let Some(list) = &conditions.if_match
+        && !names(list, &tag, false)
+    {
+        return Err(ApiError::PreconditionFailed(format!(
+            "If-Match: the file `{name}` of export `{id}` has another ETag"
+        )));
+    }
+    if let Some(list) = &conditions.if_none_match
+        && names(list, &tag, true)
+    {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, tag))
+            .finish());
+    }
     let file = actix_files::NamedFile::open(&path)
-        .map_err(|e| ApiError::Unavailable(format!("cannot read the export file: {e}")))?
+        .map_err(|e| {
+            tracing::warn!("cannot open the export file {}: {e}", path.display());
+            ApiError::Unavailable(
+                "the export's file cannot be read; the cause is in the server's log".into(),
+            )
+        })?
         .set_content_type(NDJSON.parse().expect("a media type"))
         .disable_content_disposition()
-        .use_etag(true)
+        .use_etag(false)
         .use_last_modified(false);
-    Ok(file.into_response(&req))
+    let mut response = file.into_response(&req);
+    if let Ok(value) = HeaderValue::from_str(&tag) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    let sent = matches!(
+        response.status(),
+        StatusCode::OK | StatusCode::PARTIAL_CONTENT
+    );
+    if req.method() == Method::GET && sent {
+        response.extensions_mut().insert(Returned(output.count));
+    }
+    response
+        .extensions_mut()
+        .insert(AuditedType(output.type_name()));
+    Ok(response)
 }

@@ -59,10 +59,15 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 get_or_head().to(handlers::smart_configuration),
             )
             .route("/_history", get_or_head().to(handlers::history_system))
-            .route("/$export", get_or_head().to(export::kick_off))
+            .route("/$export", web::get().to(export::kick_off))
+            .route("/$export", web::head().to(export::kick_off_head))
             .route("/_export/{job}", get_or_head().to(export::status))
             .route("/_export/{job}", web::delete().to(export::delete))
-            .route("/_export/{job}/{file}", get_or_head().to(export::file))
+            .service(
+                web::resource("/_export/{job}/{file}")
+                    .wrap(actix_web::middleware::from_fn(export::take_conditions))
+                    .route(get_or_head().to(export::file)),
+            )
             .route("/{type}/_search", web::post().to(handlers::search_post))
             .route("/{type}/_history", get_or_head().to(handlers::history_type))
             .route(
