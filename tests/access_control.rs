@@ -874,8 +874,7 @@ async fn a_token_whose_header_names_critical_extensions_is_refused() {
 fn typed_server() -> &'static (String, PathBuf) {
     static SERVER: OnceLock<(String, PathBuf)> = OnceLock::new();
     SERVER.get_or_init(|| {
-        let demo = common::demo();
-        let dir = common::scratch_dir("annuaire-access-typ-").keep();
+        let dir = common::demo_copy("annuaire-access-typ-").keep();
         let k = keys();
         write_jwks(&dir, &[&k.rs256, &k.ps256, &k.es256]);
         let config_path = dir.join("annuaire.toml");
@@ -888,7 +887,7 @@ fn typed_server() -> &'static (String, PathBuf) {
         let settings = Settings::load(Settings {
             config: Some(config_path),
             trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
-            ..common::settings_for(&demo.data)
+            ..common::settings_for(&dir.join("data"))
         })
         .expect("the test configuration is valid");
         let base = common::spawn_server(settings, None).base;
