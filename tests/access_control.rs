@@ -818,6 +818,252 @@ async fn the_audit_trail_names_callers_and_never_holds_secrets() {
     }
 }
 
+/// The audit lines holding `marker`, once `count` of them are written (the writer is off the
+/// request path).
+async fn audit_lines(audit: &Path, marker: &str, count: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    for _ in 0..50 {
+        let text = std::fs::read_to_string(audit).unwrap_or_default();
+        lines = text
+            .lines()
+            .filter(|l| l.contains(marker))
+            .map(str::to_owned)
+            .collect();
+        if lines.len() >= count {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    lines
+}
+
+/// A token signed with `key` whose header is `header` (kid and alg set from the key).
+fn sign_with_header(key: &SigningKey, mut header: jsonwebtoken::Header, claims: &Value) -> String {
+    header.alg = key.algorithm;
+    header.kid = Some(key.kid.clone());
+    jsonwebtoken::encode(&header, claims, &key.encoding).expect("sign")
+}
+
+#[tokio::test]
+async fn a_token_whose_header_names_critical_extensions_is_refused() {
+    let key = &keys().rs256;
+    let valid = claims("crit-client", "system/*.read");
+    for crit in [vec!["http://example.invalid/ext"], vec!["exp"], vec![]] {
+        let mut header = jsonwebtoken::Header::new(key.algorithm);
+        header.crit = Some(crit.iter().map(|c| c.to_string()).collect());
+        let token = sign_with_header(key, header, &valid);
+        let (status, headers, body) =
+            get("/fhir/Practitioner?_count=1", Credential::Bearer(&token)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "crit {crit:?}: {body}");
+        assert!(
+            headers["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .contains("invalid_token")
+        );
+        let message = outcome(&body, "login");
+        assert!(message.contains("crit"), "{message}");
+    }
+    let plain = sign_with_header(key, jsonwebtoken::Header::new(key.algorithm), &valid);
+    let (status, _, _) = get("/fhir/Practitioner?_count=1", Credential::Bearer(&plain)).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+/// A second server, as the shared one but requiring `typ: at+jwt` and trusting 127.0.0.1 as
+/// a proxy; returns its base URL and its directory (audit.log).
+fn typed_server() -> &'static (String, PathBuf) {
+    static SERVER: OnceLock<(String, PathBuf)> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let dir = common::demo_copy("annuaire-access-typ-").keep();
+        let k = keys();
+        write_jwks(&dir, &[&k.rs256, &k.ps256, &k.es256]);
+        let config_path = dir.join("annuaire.toml");
+        let config = config_text(&dir).replace(
+            "leeway_seconds = 0\n",
+            "leeway_seconds = 0\nrequired_typ = \"at+jwt\"\n",
+        );
+        assert!(config.contains("required_typ"));
+        std::fs::write(&config_path, config).expect("write the configuration");
+        let settings = Settings::load(Settings {
+            config: Some(config_path),
+            trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+            ..common::settings_for(&dir.join("data"))
+        })
+        .expect("the test configuration is valid");
+        let base = common::spawn_server(settings, None).base;
+        (base, dir)
+    })
+}
+
+#[tokio::test]
+async fn a_required_typ_refuses_tokens_of_another_type() {
+    let key = &keys().es256;
+    let (base, _) = typed_server();
+    let valid = claims_at("typed-client", "system/*.read", auth_support::now());
+    let with_typ = |typ: Option<&str>| {
+        let mut header = jsonwebtoken::Header::new(key.algorithm);
+        header.typ = typ.map(str::to_owned);
+        sign_with_header(key, header, &valid)
+    };
+    let status_of = |token: String| async move {
+        let response = client()
+            .get(format!("{base}/fhir/Practitioner?_count=1"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.text().await.unwrap())
+    };
+    for accepted in ["at+jwt", "application/at+jwt", "AT+JWT"] {
+        let (status, body) = status_of(with_typ(Some(accepted))).await;
+        assert_eq!(status, StatusCode::OK, "typ {accepted}: {body}");
+    }
+    for refused in [Some("JWT"), Some("id_token+jwt"), None] {
+        let (status, body) = status_of(with_typ(refused)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "typ {refused:?}: {body}");
+        let message = outcome(&body, "login");
+        assert!(message.contains("typ `at+jwt`"), "{message}");
+    }
+    // Without the setting (the shared server), `typ` is not checked.
+    let shared = claims("untyped-client", "system/*.read");
+    let (status, _, _) = get(
+        "/fhir/Practitioner?_count=1",
+        Credential::Bearer(&sign_with_header(
+            key,
+            jsonwebtoken::Header::new(key.algorithm),
+            &shared,
+        )),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn scopes_are_split_on_the_space_character_only() {
+    // A no-break space (or a tab) joins two scopes into one string that is no scope at all:
+    // it must not unlock the restricted elements, nor grant `system/*.rs`.
+    for joiner in ['\u{a0}', '\t', '\u{2003}'] {
+        let token = token(&format!(
+            "system/*.rs{joiner}{RESTRICTED_SCOPE} system/Practitioner.rs"
+        ));
+        let (status, _, body) = get(
+            "/fhir/Practitioner?mailbox-mss:missing=false&_count=1",
+            Credential::Bearer(&token),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{joiner:?}: {body}");
+        assert!(outcome(&body, "forbidden").contains("restricted"), "{body}");
+        let (status, _, _) = get("/fhir/Organization?_count=1", Credential::Bearer(&token)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{joiner:?}");
+        let (status, _, _) = get("/fhir/Practitioner?_count=1", Credential::Bearer(&token)).await;
+        assert_eq!(status, StatusCode::OK, "{joiner:?}");
+    }
+}
+
+#[tokio::test]
+async fn identity_claims_reach_the_audit_whole_with_control_characters_escaped() {
+    let marker = format!("whole-{}", now());
+    let national_id = "8 1000 00001\u{202e}4321\u{9b}31m\nforged";
+    let mut claims = claims("whole-client", "system/*.rs");
+    claims["SubjectNameID"] = json!(national_id);
+    claims["SubjectRole"] = json!("10^1.2.250 and more");
+    let token = keys().rs256.sign(&claims);
+    let (status, _, _) = get(
+        &format!("/fhir/Practitioner?family={marker}"),
+        Credential::Bearer(&token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let lines = audit_lines(&server().dir.join("audit.log"), &marker, 1).await;
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let line = &lines[0];
+    for raw in ['\u{202e}', '\u{9b}'] {
+        assert!(!line.contains(raw), "{raw:?} written raw: {line:?}");
+    }
+    assert!(
+        line.contains(r"\u202e") && line.contains(r"\u009b"),
+        "{line}"
+    );
+    let record = json(line);
+    assert_eq!(record["caller"]["national_id"], national_id);
+    assert_eq!(record["caller"]["roles"], json!(["10^1.2.250 and more"]));
+}
+
+#[tokio::test]
+async fn audit_lines_carry_the_client_address_and_the_known_caller_of_a_refusal() {
+    let marker = format!("who-{}", now());
+    // From an untrusted peer, a forwarded address is not believed.
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        let response = client()
+            .get(format!("{}/fhir/Organization?name={marker}", server().base))
+            .header("ESANTE-API-KEY", LIMITED_KEY)
+            .header("X-Forwarded-For", "203.0.113.9")
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status());
+    }
+    assert!(
+        statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    let refused_token = token_without_restricted();
+    let (status, _, _) = get(
+        &format!("/fhir/Practitioner?mailbox-mss=x&given={marker}"),
+        Credential::Bearer(&refused_token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    get(
+        &format!("/fhir/Practitioner?given={marker}"),
+        Credential::Key("not-a-key-of-this-server"),
+    )
+    .await;
+    let lines = audit_lines(&server().dir.join("audit.log"), &marker, 10).await;
+    assert_eq!(lines.len(), 10, "{lines:?}");
+    let records: Vec<Value> = lines.iter().map(|l| json(l)).collect();
+    for record in &records {
+        assert_eq!(record["client_address"], "127.0.0.1", "{record}");
+    }
+    let throttled: Vec<&Value> = records.iter().filter(|r| r["status"] == 429).collect();
+    assert!(!throttled.is_empty());
+    for record in throttled {
+        assert_eq!(record["caller"]["kind"], "api-key", "{record}");
+        assert_eq!(record["caller"]["name"], "limited", "{record}");
+    }
+    let forbidden = records.iter().find(|r| r["status"] == 403).unwrap();
+    assert_eq!(forbidden["caller"]["subject"], "client-c", "{forbidden}");
+    let unknown = records.iter().find(|r| r["status"] == 401).unwrap();
+    assert_eq!(
+        unknown["caller"],
+        json!({"kind": "refused", "reason": "unknown_api_key"})
+    );
+
+    // Behind a trusted proxy, the address it forwarded.
+    let (base, dir) = typed_server();
+    let response = client()
+        .get(format!("{base}/fhir/Organization?name={marker}"))
+        .header("ESANTE-API-KEY", FULL_KEY)
+        .header("X-Forwarded-For", "198.51.100.7, 203.0.113.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let lines = audit_lines(&dir.join("audit.log"), &marker, 1).await;
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(json(&lines[0])["client_address"], "203.0.113.9");
+}
+
+#[tokio::test]
+async fn the_audit_log_the_server_creates_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = get("/fhir/metadata", Credential::None).await;
+    let path = server().dir.join("audit.log");
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{mode:o}");
+}
+
 /// Answers depend on who asks: caches must not keep them, nor mix a redacted answer with a full
 /// one.
 #[tokio::test]

@@ -9,7 +9,7 @@ use std::fmt;
 use figment::value::magic::RelativePathBuf;
 use serde::{Deserialize, Serialize};
 
-use super::scopes::Grant;
+use super::scopes::{Grant, is_scope_token};
 use crate::fhir::ResourceType;
 
 /// `[auth]`: who may call, with what.
@@ -65,12 +65,19 @@ pub struct JwtConfig {
     /// Claim holding the granted scopes (a space-separated string or an array).
     #[serde(default = "default_scope_claim")]
     pub scope_claim: String,
-    /// Pro Santé Connect: the practitioner's national id (`SubjectNameID`).
+    /// Pro Santé Connect: the practitioner's national id (`SubjectNameID`), kept whole.
     #[serde(default = "default_national_id_claim")]
     pub national_id_claim: String,
-    /// Pro Santé Connect: the practitioner's role(s) (`SubjectRole`).
+    /// Pro Santé Connect: the practitioner's role(s) (`SubjectRole`): an array of roles, or
+    /// one role (a string is one role, never split).
     #[serde(default = "default_role_claim")]
     pub role_claim: String,
+    /// Required `typ` header of every token (RFC 8725 §3.11), such as `at+jwt` for OAuth access
+    /// tokens (RFC 9068): an ID token or another kind of JWT issued for the same audience is
+    /// then refused. Compared as a media type: case-insensitively, `application/` optional.
+    /// Absent: `typ` is not checked, since not every authorization server sets it.
+    #[serde(default)]
+    pub required_typ: Option<String>,
     /// Limit per token subject (`sub`).
     pub rate_limit: Option<RateLimitConfig>,
 }
@@ -370,16 +377,24 @@ impl JwtConfig {
         if let Some(limit) = &self.rate_limit {
             limit.validate("auth.jwt.rate_limit")?;
         }
+        if let Some(typ) = &self.required_typ
+            && (typ.is_empty() || !typ.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            return Err(refuse(
+                "auth.jwt.required_typ",
+                "a media type such as `at+jwt`: printable ASCII, without spaces",
+            ));
+        }
         Ok(())
     }
 }
 
 impl RestrictedConfig {
     fn validate(&self) -> Result<(), ConfigError> {
-        if self.scope.trim().is_empty() || self.scope.contains(char::is_whitespace) {
+        if !is_scope_token(&self.scope) {
             return Err(refuse(
                 "auth.restricted.scope",
-                "must be one scope, without spaces",
+                "must be one OAuth scope: printable ASCII, without spaces, `\"` or `\\` (RFC 6749 §3.3)",
             ));
         }
         Ok(())

@@ -9,6 +9,16 @@
 //! `exp` and `nbf` are checked against the server's [`Clock`], not by jsonwebtoken (which
 //! reads the system clock): with the same leeway, and before the issuer and the audience, as
 //! jsonwebtoken would.
+//!
+//! The header is checked before the key is looked up: a `crit` parameter is refused whatever
+//! it names, since this server understands no JWS extension (RFC 7515 §4.1.11: a recipient
+//! must reject a JWS whose critical extensions it does not understand), and, when
+//! `auth.jwt.required_typ` is set, a token of another `typ` is refused (RFC 8725 §3.11), so
+//! that an ID token issued for the same audience is not taken for an access token.
+//!
+//! Claims become a [`Caller`]: the scope claim is split on U+0020 only (see
+//! [`super::scopes`]); the identity and role claims are kept whole, never cut at a space, since
+//! the audit trail must name the caller exactly as the token did.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -22,7 +32,7 @@ use serde_json::{Map, Value};
 
 use super::caller::{Caller, Identity};
 use super::config::{JwtConfig, SignatureAlgorithm};
-use super::scopes::Permissions;
+use super::scopes::{Permissions, split_scope_string};
 use crate::clock::Clock;
 
 /// Tokens longer than this are refused before any parsing (a Pro Santé Connect access token
@@ -57,6 +67,12 @@ pub enum TokenError {
     Audience,
     #[error("the bearer token lacks the `{0}` claim")]
     MissingClaim(String),
+    #[error(
+        "the bearer token's header lists critical extensions (crit) that this server does not understand"
+    )]
+    CriticalExtension,
+    #[error("the bearer token is not of the required type (typ `{0}`)")]
+    Type(String),
 }
 
 /// A key of the JWKS file and the algorithms it verifies.
@@ -225,6 +241,14 @@ impl JwtVerifier {
         if !self.algorithms.contains(&header.alg) {
             return Err(TokenError::Algorithm(format!("{:?}", header.alg)));
         }
+        if header.crit.is_some() {
+            return Err(TokenError::CriticalExtension);
+        }
+        if let Some(required) = &self.config.required_typ
+            && !same_media_type(header.typ.as_deref(), required)
+        {
+            return Err(TokenError::Type(required.clone()));
+        }
         let keys = self.keys.read().expect("keys lock").clone();
         let key = match &header.kid {
             Some(kid) => keys
@@ -302,11 +326,15 @@ impl JwtVerifier {
             .and_then(Value::as_str)
             .ok_or_else(|| TokenError::MissingClaim("sub".into()))?
             .to_owned();
-        let scopes = strings(claims.get(&self.config.scope_claim));
-        let national_id = strings(claims.get(&self.config.national_id_claim))
-            .into_iter()
-            .next();
-        let roles = strings(claims.get(&self.config.role_claim));
+        let scopes = scope_strings(claims.get(&self.config.scope_claim));
+        let national_id = claims
+            .get(&self.config.national_id_claim)
+            .and_then(whole_claim);
+        let roles = match claims.get(&self.config.role_claim) {
+            Some(Value::Array(items)) => items.iter().filter_map(whole_claim).collect(),
+            Some(one) => whole_claim(one).into_iter().collect(),
+            None => Vec::new(),
+        };
         Ok(Caller {
             identity: Identity::Token {
                 subject,
@@ -314,24 +342,43 @@ impl JwtVerifier {
                 roles,
             },
             permissions: Permissions::from_scopes(
-                scopes.iter().map(String::as_str),
+                scopes.iter().copied(),
                 self.restricted_scope.as_deref(),
             ),
         })
     }
 }
 
-/// A claim as strings: a space-separated string (OAuth `scope`) or an array of strings.
-fn strings(claim: Option<&Value>) -> Vec<String> {
+/// The scopes of the scope claim: a space-separated string (OAuth `scope`, split on U+0020
+/// only) or an array of strings (each one scope, as some servers issue `scp`).
+fn scope_strings(claim: Option<&Value>) -> Vec<&str> {
     match claim {
-        Some(Value::String(text)) => text.split_whitespace().map(str::to_owned).collect(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect(),
+        Some(Value::String(text)) => split_scope_string(text).collect(),
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
         _ => Vec::new(),
     }
+}
+
+/// An identity or role claim kept whole: a string as it is, another non-null value (a number,
+/// an object) as its JSON text, so that nothing the token said is cut or lost.
+fn whole_claim(value: &Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::String(text) => Some(text.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// Whether a token's `typ` names the `required` media type: compared case-insensitively, the
+/// `application/` prefix optional on either side (RFC 7515 §4.1.9).
+fn same_media_type(typ: Option<&str>, required: &str) -> bool {
+    fn short(media_type: &str) -> &str {
+        match media_type.get(..12) {
+            Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &media_type[12..],
+            _ => media_type,
+        }
+    }
+    typ.is_some_and(|typ| short(typ).eq_ignore_ascii_case(short(required)))
 }
 
 fn load_keys(
@@ -401,4 +448,44 @@ fn key_algorithms(jwk: &jsonwebtoken::jwk::Jwk, configured: &[Algorithm]) -> Vec
         .filter(|a| configured.contains(a))
         .filter(|a| named.is_none_or(|n| n == *a))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typ_is_compared_as_a_media_type() {
+        assert!(same_media_type(Some("at+jwt"), "at+jwt"));
+        assert!(same_media_type(Some("AT+JWT"), "at+jwt"));
+        assert!(same_media_type(Some("application/at+jwt"), "at+jwt"));
+        assert!(same_media_type(Some("at+jwt"), "Application/at+JWT"));
+        assert!(!same_media_type(Some("JWT"), "at+jwt"));
+        assert!(!same_media_type(None, "at+jwt"));
+        assert!(!same_media_type(Some("application/"), "at+jwt"));
+    }
+
+    #[test]
+    fn identity_claims_are_kept_whole() {
+        assert_eq!(
+            whole_claim(&Value::from("8 1000 00001\tx")).as_deref(),
+            Some("8 1000 00001\tx")
+        );
+        assert_eq!(
+            whole_claim(&serde_json::json!(810000000001u64)).as_deref(),
+            Some("810000000001")
+        );
+        assert_eq!(whole_claim(&Value::Null), None);
+    }
+
+    #[test]
+    fn scope_claims_split_on_spaces_only() {
+        let text = Value::from("system/Practitioner.read\u{a0}x  openid");
+        assert_eq!(
+            scope_strings(Some(&text)),
+            ["system/Practitioner.read\u{a0}x", "openid"]
+        );
+        let array = serde_json::json!(["a b", 3, "c"]);
+        assert_eq!(scope_strings(Some(&array)), ["a b", "c"]);
+    }
 }

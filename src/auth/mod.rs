@@ -69,6 +69,19 @@ impl AccessError {
             _ => None,
         }
     }
+
+    /// Why credentials were refused, for the audit line of a caller the server could not
+    /// identify. Never the credential itself.
+    pub fn audit_reason(&self) -> &'static str {
+        match self {
+            AccessError::NoCredentials => "no_credentials",
+            AccessError::UnknownKey => "unknown_api_key",
+            AccessError::BadToken(TokenError::Expired) => "expired_token",
+            AccessError::BadToken(_) | AccessError::NotBearer => "invalid_token",
+            AccessError::Forbidden(_) => "forbidden",
+            AccessError::RateLimited { .. } => "rate_limited",
+        }
+    }
 }
 
 /// Why the access configuration cannot be used at startup.

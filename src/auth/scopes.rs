@@ -5,6 +5,13 @@
 //! patient's compartment, which holds none of the directory's types. A v2 scope with a query
 //! (`system/Practitioner.rs?active=true`) is not granted at all, because this server cannot
 //! enforce the restriction it carries; refusing is the safe reading.
+//!
+//! A scope string is split on the space character (U+0020) only, as OAuth 2.0 defines it
+//! (RFC 6749 §3.3); each scope-token is `1*( %x21 / %x23-5B / %x5D-7E )`. A token holding
+//! anything else (a no-break space, a tab, any other Unicode space or control character) is
+//! not a scope at all and grants nothing: splitting it at that character, as a Unicode-aware
+//! split would, let `system/Practitioner.read<NBSP>annuaire/restricted` unlock restricted
+//! elements that no authorization server had granted as a scope of their own.
 
 use crate::fhir::ResourceType;
 
@@ -28,12 +35,13 @@ impl Permissions {
     }
 
     /// The permissions that `scopes` grant; `restricted_scope` is the configured extra scope.
+    /// A string that is not a scope-token ([`is_scope_token`]) grants nothing.
     pub fn from_scopes<'a>(
         scopes: impl IntoIterator<Item = &'a str>,
         restricted_scope: Option<&str>,
     ) -> Permissions {
         let mut permissions = Permissions::default();
-        for scope in scopes {
+        for scope in scopes.into_iter().filter(|s| is_scope_token(s)) {
             if restricted_scope == Some(scope) {
                 permissions.restricted = true;
             }
@@ -62,6 +70,22 @@ impl Permissions {
     }
 }
 
+/// The scopes of an OAuth `scope` string: split on U+0020 only (RFC 6749 §3.3), empty pieces
+/// (two spaces in a row) dropped. Other whitespace stays inside its piece, which
+/// [`is_scope_token`] then refuses.
+pub fn split_scope_string(text: &str) -> impl Iterator<Item = &str> {
+    text.split(' ').filter(|scope| !scope.is_empty())
+}
+
+/// Whether `scope` is an RFC 6749 §3.3 scope-token: one or more of `!`, `#`-`[`, `]`-`~`
+/// (printable ASCII but space, `"` and `\`).
+pub fn is_scope_token(scope: &str) -> bool {
+    !scope.is_empty()
+        && scope
+            .bytes()
+            .all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E))
+}
+
 /// A scope that grants something on the directory's types.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
@@ -78,6 +102,10 @@ pub enum ScopeError {
     #[error("`{0}` is not a SMART resource scope (context/Type.permissions)")]
     Syntax(String),
     #[error(
+        "`{0}` is not an OAuth scope: printable ASCII only, without spaces, `\"` or `\\` (RFC 6749 §3.3)"
+    )]
+    Characters(String),
+    #[error(
         "`{0}`: permissions must be `read`, `write`, `*` (SMART v1) or letters of `cruds` in that order (SMART v2)"
     )]
     Permissions(String),
@@ -87,6 +115,9 @@ impl Grant {
     /// `Ok(None)`: a well-formed scope that grants nothing here (another type, `patient/`,
     /// write-only, a v2 query restriction).
     pub fn parse(scope: &str) -> Result<Option<Grant>, ScopeError> {
+        if !is_scope_token(scope) {
+            return Err(ScopeError::Characters(scope.escape_debug().to_string()));
+        }
         let syntax = || ScopeError::Syntax(scope.to_owned());
         let (context, rest) = scope.split_once('/').ok_or_else(syntax)?;
         let (type_name, permissions) = rest.split_once('.').ok_or_else(syntax)?;
@@ -138,7 +169,7 @@ mod tests {
     use ResourceType::*;
 
     fn perms(scopes: &str) -> Permissions {
-        Permissions::from_scopes(scopes.split_whitespace(), Some("annuaire/restricted"))
+        Permissions::from_scopes(split_scope_string(scopes), Some("annuaire/restricted"))
     }
 
     #[test]
@@ -196,6 +227,40 @@ mod tests {
             Err(ScopeError::Permissions(_))
         ));
         assert_eq!(Grant::parse("system/Patient.read"), Ok(None));
+    }
+
+    #[test]
+    fn scopes_split_on_the_space_character_only() {
+        for joined in [
+            "system/Practitioner.read\u{a0}annuaire/restricted",
+            "system/Practitioner.read\tannuaire/restricted",
+            "system/Practitioner.read\u{2003}annuaire/restricted",
+            "system/Practitioner.read\nannuaire/restricted",
+        ] {
+            assert_eq!(
+                split_scope_string(joined).count(),
+                1,
+                "{joined:?} is one piece"
+            );
+            let p = perms(joined);
+            assert_eq!(p, Permissions::default(), "{joined:?} grants nothing");
+        }
+        let p = perms("system/Practitioner.read  annuaire/restricted ");
+        assert!(p.may_read(Practitioner) && p.restricted);
+    }
+
+    #[test]
+    fn scope_tokens_are_printable_ascii_without_quote_or_backslash() {
+        for good in ["openid", "system/*.rs", "a!#[]~"] {
+            assert!(is_scope_token(good), "{good}");
+        }
+        for bad in ["", "a b", "a\"b", "a\\b", "é", "a\u{a0}b", "a\u{7f}"] {
+            assert!(!is_scope_token(bad), "{bad:?}");
+        }
+        assert!(matches!(
+            Grant::parse("system/Practitioner.read\u{a0}x"),
+            Err(ScopeError::Characters(_))
+        ));
     }
 
     #[test]

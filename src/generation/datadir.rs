@@ -72,9 +72,14 @@ pub struct ProcessLock {
 }
 
 impl DataDir {
-    /// Opens (creating it if needed) a data directory.
+    /// Opens (creating it if needed) a data directory. The directories it creates are the
+    /// owner's only (0700): the store holds restricted elements and the cursor key.
     pub fn create(root: &Path) -> Result<DataDir, StoreError> {
-        fs::create_dir_all(root.join(GENERATIONS_DIR))
+        use std::os::unix::fs::DirBuilderExt;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(root.join(GENERATIONS_DIR))
             .map_err(StoreError::io("cannot create", root))?;
         Ok(DataDir {
             root: root.to_path_buf(),
@@ -359,6 +364,19 @@ fn is_generation_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_data_directory_and_its_cursor_key_are_the_owners_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("data");
+        let dir = DataDir::create(&root).unwrap();
+        dir.cursor_secret().unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&root), 0o700);
+        assert_eq!(mode(&root.join(GENERATIONS_DIR)), 0o700);
+        assert_eq!(mode(&root.join(CURSOR_KEY_FILE)), 0o600);
+    }
 
     #[test]
     fn generations_are_numbered_and_switched() {

@@ -96,13 +96,20 @@ pub async fn control(
     let authorization = header(AUTHORIZATION.as_str());
     let api_key = header(API_KEY_HEADER);
     let address = client_address(req.request());
-    let admitted = if is_public(req.path()) {
+    // A refusal keeps the caller when it is known (a valid credential over its rate limit),
+    // for the audit line.
+    let admitted: Result<Arc<Caller>, (Option<Arc<Caller>>, AccessError)> = if is_public(req.path())
+    {
         Ok(Arc::new(Caller::open()))
     } else {
         authorization
             .transpose()
             .and_then(|authorization| policy.authenticate(authorization, api_key.transpose()?))
-            .and_then(|caller| policy.admit(&caller, address).map(|()| caller))
+            .map_err(|refused| (None, refused))
+            .and_then(|caller| match policy.admit(&caller, address) {
+                Ok(()) => Ok(caller),
+                Err(refused) => Err((Some(caller), refused)),
+            })
     };
     let audit = state.access.audit.clone();
     // What the audit line needs, captured before the request moves on.
@@ -127,9 +134,13 @@ pub async fn control(
             }
             (response, caller_json)
         }
-        Err(refused) => {
+        Err((known, refused)) => {
+            let caller_json = audit.as_ref().map(|_| match &known {
+                Some(caller) => caller.audit_json(),
+                None => serde_json::json!({"kind": "refused", "reason": refused.audit_reason()}),
+            });
             let response = req.into_response(ApiError::refused(&policy, refused).error_response());
-            (response, Some(serde_json::json!({"kind": "refused"})))
+            (response, caller_json)
         }
     };
     if let (Some(audit), Some((method, path, query))) = (audit, asked) {
@@ -152,6 +163,7 @@ pub async fn control(
             &AuditRecord {
                 time: state.clock.now_utc(),
                 caller: caller_json.unwrap_or_default(),
+                client_address: address,
                 method: &method,
                 path: &path,
                 query: &query,

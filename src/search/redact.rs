@@ -3,6 +3,25 @@
 //!
 //! The stored JSON is rewritten at the top level only (each top-level value is kept as raw
 //! bytes, never parsed into a tree), so redaction costs little more than a copy.
+//!
+//! What redaction does not hide: that a hidden element changed. A resource's `versionId`,
+//! `lastUpdated`, ETag and history are those of the stored resource, whose versions follow its
+//! whole content (`crate::generation::reconcile`): when an import changes only a restricted
+//! element, a caller without the restricted scope sees a new version whose visible content is
+//! the same as the last one's, and so learns that some hidden element changed, and when —
+//! never what. This is a documented limit, kept on purpose:
+//! - versions are decided once per store, at import, while which elements are hidden is each
+//!   server's configuration (replicas of one store may hide different elements; changing the
+//!   list needs no re-import), so the import cannot know which changes are "hidden";
+//! - a version sequence per view would need a second sequence per set of hidden elements in
+//!   `versions.bin` and in the history (a store format change), and versions computed when
+//!   serving could not be read back: `_history/N` and conditional reads need one numbering;
+//! - dropping `versionId` and the ETag from redacted answers would break version-aware
+//!   clients and conditional requests for every restricted caller.
+//!
+//! What leaks is at most one bit per resource per import (daily), about a field whose value
+//! stays hidden; an operator for whom even that matters keeps such elements out of the
+//! served store instead of restricting them.
 
 use std::borrow::Cow;
 use std::fmt;
