@@ -15,7 +15,13 @@ pub struct Permissions {
     search: [bool; ResourceType::ALL.len()],
     /// Holds the scope that unlocks restricted elements.
     pub restricted: bool,
+    /// Holds [`METRICS_SCOPE`]: may read `/metrics` on the main listener.
+    pub metrics: bool,
 }
+
+/// The scope that lets a caller read `/metrics` on the main listener (an operator's
+/// credential, not a directory client's).
+pub const METRICS_SCOPE: &str = "annuaire/metrics";
 
 impl Permissions {
     /// Everything: an open server, with no access control configured.
@@ -24,6 +30,7 @@ impl Permissions {
             read: [true; ResourceType::ALL.len()],
             search: [true; ResourceType::ALL.len()],
             restricted: true,
+            metrics: true,
         }
     }
 
@@ -36,6 +43,9 @@ impl Permissions {
         for scope in scopes {
             if restricted_scope == Some(scope) {
                 permissions.restricted = true;
+            }
+            if scope == METRICS_SCOPE {
+                permissions.metrics = true;
             }
             if let Ok(Some(grant)) = Grant::parse(scope) {
                 permissions.apply(&grant);
@@ -196,6 +206,12 @@ mod tests {
             Err(ScopeError::Permissions(_))
         ));
         assert_eq!(Grant::parse("system/Patient.read"), Ok(None));
+    }
+
+    #[test]
+    fn metrics_scope() {
+        assert!(perms("annuaire/metrics").metrics);
+        assert!(!perms("system/*.read annuaire/restricted").metrics);
     }
 
     #[test]

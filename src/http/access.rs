@@ -87,7 +87,10 @@ pub async fn control(
     let api_key = header(API_KEY_HEADER);
     let address = client_address(req.request());
     let admitted = if is_public(req.path()) {
-        Ok(Arc::new(Caller::open()))
+        // No credentials to key a limit by: the client's address is.
+        state
+            .admit_public(address)
+            .map(|()| Arc::new(Caller::open()))
     } else {
         authorization
             .transpose()
