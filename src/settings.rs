@@ -27,8 +27,8 @@ pub const DEFAULT_DRAIN_NOTICE_SECONDS: u64 = 0;
 pub const DEFAULT_DRAIN_TIMEOUT_SECONDS: u64 = 10;
 /// The public paths' rate limit per address: a person opening the page takes 5 requests, a
 /// load balancer polling `/readyz` every 500 ms takes 2 a second.
-pub const DEFAULT_PUBLIC_PER_SECOND: u32 = 20;
-pub const DEFAULT_PUBLIC_BURST: u32 = 100;
+pub const DEFAULT_PUBLIC_PER_SECOND: u32 = 50;
+pub const DEFAULT_PUBLIC_BURST: u32 = 200;
 
 /// Where the data lives and how much of the machine reading or writing it may use: shared by
 /// `serve` and `import`. (Unknown keys are refused by [`Settings`], which flattens it.)
@@ -175,8 +175,8 @@ pub struct Settings {
     pub limits: Limits,
     /// Rate limit per client address on the paths anyone may read without credentials (the
     /// lookup page and its files, `/fhir/metadata`, the SMART discovery document, `/healthz`,
-    /// `/readyz`): `[public_rate_limit]` `per_second`, `burst` [default: 20 per second, bursts
-    /// of 100].
+    /// `/readyz`): `[public_rate_limit]` `per_second`, `burst` [default: 50 per second, bursts
+    /// of 200].
     #[arg(skip)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public_rate_limit: Option<RateLimitConfig>,

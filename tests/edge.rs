@@ -335,19 +335,21 @@ async fn the_xml_rewrite_is_charged_as_work() {
     let page = "/fhir/PractitionerRole?_count=1000";
     let json = quickest(&measured.url(page)).await;
     let xml = quickest(&measured.url(&format!("{page}&_format=xml"))).await;
+    eprintln!("the page takes {json:?} as JSON, {xml:?} as XML");
     assert!(
-        xml > json * 3,
+        xml > json * 5,
         "the XML ({xml:?}) does not take much longer than the JSON ({json:?}): nothing to show"
     );
-    // One token per request, and one more per `json` of work: the JSON page costs at most 2
-    // tokens, the XML page, charged for its rewrite, well over the 4 a bucket holds.
+    // One token per request, and one more per `json` of work: the JSON page costs about 2
+    // tokens (up to 4 if the machine is slower then), the XML page, charged for its rewrite,
+    // more than the 5 a bucket holds.
     let unit = u64::try_from(json.as_millis()).unwrap().max(1);
     let base = server_configured(|settings| {
         settings.limits.work_unit_ms = unit;
         settings.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
         settings.open_rate_limit = Some(RateLimitConfig {
             per_second: 1,
-            burst: Some(4),
+            burst: Some(5),
         });
     })
     .base;

@@ -81,7 +81,7 @@ impl Default for Limits {
             header_timeout_ms: 5_000,
             work_unit_ms: 20,
             write_timeout_ms: 15_000,
-            max_connections_per_address: 64,
+            max_connections_per_address: 256,
         }
     }
 }
