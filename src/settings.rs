@@ -142,7 +142,8 @@ pub struct Settings {
     pub cursor_key_file: Option<PathBuf>,
     /// Address of a second listener serving only `/metrics`, `/healthz` and `/readyz`, open to
     /// whoever reaches it (keep it on a private network). Without it, `/metrics` is on the main
-    /// address, open on an open server and behind the same credentials as the API otherwise.
+    /// address, open on an open server and, under `[auth]`, for credentials holding the scope
+    /// `annuaire/metrics` only.
     #[arg(long, env = "ANNUAIRE_METRICS_LISTEN")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics_listen: Option<String>,

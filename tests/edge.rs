@@ -409,21 +409,36 @@ async fn api_answers_tell_browsers_not_to_sniff_or_frame_them() {
 }
 
 #[tokio::test]
-async fn errors_rewritten_as_outcomes_keep_their_cache_headers() {
+async fn refusals_written_as_outcomes_keep_their_cache_headers() {
     let served = server_configured(|_| {});
-    // A path segment that is not UTF-8: actix's own extractor refuses it, and the refusal is
-    // rewritten as an OperationOutcome.
-    let response = client()
-        .get(served.url("/fhir/Practitioner/%FF%FE"))
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_client_error(), "{}", response.status());
-    let headers = response.headers().clone();
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["resourceType"], "OperationOutcome", "{body}");
-    assert_eq!(headers["cache-control"], "no-cache", "{headers:?}");
-    assert!(headers.contains_key("vary"), "{headers:?}");
+    // Refused before any handler (URL and headers over `limits`): their OperationOutcomes say
+    // how caches may keep them, as every other answer does.
+    let long_url = served.url(&format!("/fhir/Practitioner?family={}", "a".repeat(9000)));
+    let long_headers = client()
+        .get(served.url("/fhir/metadata"))
+        // Over `limits.max_header_bytes` (16 KiB), within what `hygiene` reads.
+        .header("X-Padding", "b".repeat(16_600));
+    for (what, request, status) in [
+        (
+            "a long URL",
+            client().get(long_url),
+            StatusCode::URI_TOO_LONG,
+        ),
+        (
+            "long headers",
+            long_headers,
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        ),
+    ] {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), status, "{what}");
+        let headers = response.headers().clone();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["resourceType"], "OperationOutcome", "{what}: {body}");
+        assert_eq!(headers["cache-control"], "no-cache", "{what}: {headers:?}");
+        assert!(headers.contains_key("vary"), "{what}: {headers:?}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{what}");
+    }
 }
 
 #[tokio::test]

@@ -296,14 +296,12 @@ fn written_as(
     if format != Format::Xml {
         return Ok((output, FHIR_JSON));
     }
-    output.bundle = crate::fhir::xml::from_json(&output.bundle)
-        .map_err(|e| {
-            tracing::error!("{e}");
-            ApiError::Unavailable(
-                "the answer could not be written as XML; ask for JSON (_format=json)".into(),
-            )
-        })?
-        .into();
+    output.bundle = crate::fhir::xml::from_json(&output.bundle).map_err(|e| {
+        tracing::error!("{e}");
+        ApiError::Unavailable(
+            "the answer could not be written as XML; ask for JSON (_format=json)".into(),
+        )
+    })?;
     Ok((output, FHIR_XML))
 }
 
