@@ -156,6 +156,8 @@ pub fn server(
                 .map_err(|error: actix_web::Error| error.error_response());
             let http = HttpService::build()
                 .client_request_timeout(header_timeout)
+                // As actix-web's `HttpServer`: a closing connection gets 1 s to flush.
+                .client_disconnect_timeout(std::time::Duration::from_secs(1))
                 .local_addr(local)
                 .graceful_shutdown_signal(move || {
                     let signal = shutdown.clone();
