@@ -20,7 +20,7 @@ use crate::clock::Clock;
 use crate::export::{ExportDir, ExportDirError, Exports};
 use crate::generation::datadir::ProcessLock;
 use crate::generation::{DataDir, Generations, StoreError};
-use crate::http::{self, AppState};
+use crate::http::{self, AppState, LinkBase};
 use crate::import::{self, ImportError};
 use crate::search::cursor::CursorKey;
 use crate::settings::{Settings, SettingsError};
@@ -129,7 +129,23 @@ impl Application {
         );
         state.access_log = settings.access_log;
         state.trusted_proxies = Arc::new(settings.trusted_proxies.clone());
+        state.links = Arc::new(LinkBase::new(
+            settings.public_base_url.clone(),
+            &settings.allowed_hosts,
+            address.to_string(),
+        ));
+        if settings.public_base_url.is_none() {
+            tracing::warn!(
+                "no public base URL configured (--public-base-url): links name the `Host` of a request only if it is an --allowed-host, else http://{address}"
+            );
+        }
         state.metrics_elsewhere = metrics_listener.is_some();
+        let public_limit = settings.public_rate_limit();
+        public_limit
+            .validate("public_rate_limit")
+            .map_err(AccessSetupError::from)?;
+        state.public_limiter = Arc::new(http::public_limiter(&public_limit));
+        check_limits(&settings.limits)?;
         state.clock = clock;
         match state.generations.current() {
             Some(store) => {
@@ -264,6 +280,27 @@ async fn stop_signal() -> &'static str {
         let _ = tokio::signal::ctrl_c().await;
         "Ctrl-C"
     }
+}
+
+/// Limits the connection layer cannot honour: heads longer than actix's parser takes would
+/// be refused by it, bodiless, before `limits` are read.
+fn check_limits(limits: &crate::search::limits::Limits) -> Result<(), ServeError> {
+    for (setting, value, most) in [
+        ("max_url_bytes", limits.max_url_bytes, http::MAX_URL_LIMIT),
+        (
+            "max_header_bytes",
+            limits.max_header_bytes,
+            http::MAX_HEADER_LIMIT,
+        ),
+    ] {
+        if value > most {
+            return Err(SettingsError::Invalid(format!(
+                "setting `limits.{setting}`: {value} is more than the {most} bytes the HTTP parser reads"
+            ))
+            .into());
+        }
+    }
+    Ok(())
 }
 
 fn bind(address: &str) -> Result<TcpListener, ServeError> {
@@ -495,12 +532,14 @@ fn watch_access_keys(state: AppState, every: Duration) {
         }
     };
     let polled = policy.clone();
+    let public = state.public_limiter.clone();
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(every);
         loop {
             interval.tick().await;
             reload(&polled, false);
             polled.forget_idle_buckets();
+            public.retain_recent();
         }
     });
     if policy.jwt().is_none() {

@@ -30,6 +30,10 @@ pub const DEFAULT_EXPORT_MAX_RUNNING: usize = 2;
 pub const DEFAULT_EXPORT_MIN_FREE_MB: u64 = 1024;
 pub const DEFAULT_DRAIN_NOTICE_SECONDS: u64 = 0;
 pub const DEFAULT_DRAIN_TIMEOUT_SECONDS: u64 = 10;
+/// The public paths' rate limit per address: a person opening the page takes 5 requests, a
+/// load balancer polling `/readyz` every 500 ms takes 2 a second.
+pub const DEFAULT_PUBLIC_PER_SECOND: u32 = 50;
+pub const DEFAULT_PUBLIC_BURST: u32 = 200;
 
 /// Where the data lives and how much of the machine reading or writing it may use: shared by
 /// `serve` and `import`. (Unknown keys are refused by [`Settings`], which flattens it.)
@@ -123,6 +127,28 @@ pub struct Settings {
     )]
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The address clients reach the server at, scheme included (`https://annuaire.example/`,
+    /// or with a path prefix behind a gateway): every absolute link the server writes (Bundle
+    /// links and `fullUrl`s, `Content-Location`, export manifests) starts with it, whatever
+    /// `Host` or forwarding headers a request carries. Set it in production [default: none:
+    /// the `Host` header if it is an `--allowed-host`, else the listen address, over http].
+    #[arg(long, env = "ANNUAIRE_PUBLIC_BASE_URL", value_parser = parse_public_base_url)]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "deserialize_public_base_url"
+    )]
+    pub public_base_url: Option<String>,
+    /// Without `--public-base-url`: the `Host` values (`name` or `name:port`) links may be
+    /// built from; any other `Host` gives way to the listen address, so that a client cannot
+    /// put a host of its choosing into the links others are served [default: none].
+    #[arg(
+        long = "allowed-host",
+        env = "ANNUAIRE_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_hosts: Vec<String>,
     /// This replica's name among its peers (letters, digits and `-`): Bulk Data export job
     /// ids start with it, so that a load balancer sends a job's polls and downloads to the
     /// replica running it (see docs/haproxy.cfg) [default: none].
@@ -141,7 +167,8 @@ pub struct Settings {
     pub cursor_key_file: Option<PathBuf>,
     /// Address of a second listener serving only `/metrics`, `/healthz` and `/readyz`, open to
     /// whoever reaches it (keep it on a private network). Without it, `/metrics` is on the main
-    /// address, open on an open server and behind the same credentials as the API otherwise.
+    /// address, open on an open server and, under `[auth]`, for credentials holding the scope
+    /// `annuaire/metrics` only.
     #[arg(long, env = "ANNUAIRE_METRICS_LISTEN")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics_listen: Option<String>,
@@ -172,6 +199,13 @@ pub struct Settings {
     #[arg(skip)]
     #[serde(default, skip_serializing_if = "is_default")]
     pub limits: Limits,
+    /// Rate limit per client address on the paths anyone may read without credentials (the
+    /// lookup page and its files, `/fhir/metadata`, the SMART discovery document, `/healthz`,
+    /// `/readyz`): `[public_rate_limit]` `per_second`, `burst` [default: 50 per second, bursts
+    /// of 200].
+    #[arg(skip)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_rate_limit: Option<RateLimitConfig>,
     /// Rate limit per client address when the server is open (`[open_rate_limit]`
     /// `per_second`, `burst`); with `[auth]`, limits are set per API key and per token subject.
     #[arg(skip)]
@@ -191,6 +225,34 @@ fn parse_instance(text: &str) -> Result<String, String> {
             "`{text}` is not a replica name: use 1 to 32 letters, digits or `-`"
         ))
     }
+}
+
+/// An absolute `http` or `https` URL without user, query or fragment, kept without its trailing
+/// `/` (links append `/fhir/...` to it).
+fn parse_public_base_url(text: &str) -> Result<String, String> {
+    let refuse = |why: &str| Err(format!("`{text}` is not a public base URL: {why}"));
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return refuse("it must start with https:// (or http://)");
+    };
+    if !matches!(scheme, "https" | "http") {
+        return refuse("its scheme must be https or http");
+    }
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.is_empty() || authority.contains('@') {
+        return refuse("it must name a host, without user or password");
+    }
+    if text.contains(['?', '#']) || !text.bytes().all(|b| b.is_ascii_graphic()) {
+        return refuse("it must not hold a query, a fragment, spaces or non-ASCII characters");
+    }
+    Ok(text.trim_end_matches('/').to_owned())
+}
+
+fn deserialize_public_base_url<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    let text = Option::<String>::deserialize(deserializer)?;
+    text.map(|t| parse_public_base_url(&t).map_err(serde::de::Error::custom))
+        .transpose()
 }
 
 fn deserialize_instance<'de, D: serde::Deserializer<'de>>(
@@ -295,6 +357,14 @@ impl Settings {
         }
     }
 
+    /// The rate limit of the public paths (see [`Settings::public_rate_limit`]).
+    pub fn public_rate_limit(&self) -> RateLimitConfig {
+        self.public_rate_limit.unwrap_or(RateLimitConfig {
+            per_second: DEFAULT_PUBLIC_PER_SECOND,
+            burst: Some(DEFAULT_PUBLIC_BURST),
+        })
+    }
+
     /// How long the files of a completed export are kept.
     pub fn export_expiry(&self) -> std::time::Duration {
         std::time::Duration::from_secs(
@@ -389,6 +459,35 @@ mod tests {
         let defaults = Settings::load(Settings::default()).unwrap();
         assert_eq!(defaults.listen(), DEFAULT_LISTEN);
         assert_eq!(defaults.store.cache_bytes(), DEFAULT_CACHE_MB << 20);
+    }
+
+    #[test]
+    fn public_base_urls_are_absolute_and_plain() {
+        assert_eq!(
+            parse_public_base_url("https://annuaire.example/").unwrap(),
+            "https://annuaire.example"
+        );
+        assert_eq!(
+            parse_public_base_url("https://gw.example:8443/annuaire").unwrap(),
+            "https://gw.example:8443/annuaire"
+        );
+        for bad in [
+            "annuaire.example",
+            "ftp://annuaire.example",
+            "https://",
+            "https://user@annuaire.example",
+            "https://annuaire.example/?x=1",
+            "https://annuaire.example/#top",
+        ] {
+            assert!(parse_public_base_url(bad).is_err(), "{bad}");
+        }
+        let error = load_text(
+            "public_base_url = \"annuaire.example\"\n",
+            Settings::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("public_base_url"), "{error}");
     }
 
     #[test]

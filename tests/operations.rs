@@ -579,6 +579,8 @@ async fn replicas_that_import_the_same_files_answer_byte_for_byte_alike() {
         common::spawn_server(
             Settings {
                 cursor_key_file: Some(key.clone()),
+                // Links name the host the requests are sent to (`answer`) only when allowed.
+                allowed_hosts: vec!["directory.example".into()],
                 ..common::settings_for(&root.join(name))
             },
             None,

@@ -326,7 +326,7 @@ fn validate_scopes(
     setting: &str,
 ) -> Result<(), ConfigError> {
     for scope in scopes {
-        if Some(scope.as_str()) == restricted_scope {
+        if Some(scope.as_str()) == restricted_scope || scope == super::scopes::METRICS_SCOPE {
             continue;
         }
         Grant::parse(scope).map_err(|e| refuse(setting, e.to_string()))?;

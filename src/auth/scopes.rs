@@ -22,7 +22,13 @@ pub struct Permissions {
     search: [bool; ResourceType::ALL.len()],
     /// Holds the scope that unlocks restricted elements.
     pub restricted: bool,
+    /// Holds [`METRICS_SCOPE`]: may read `/metrics` on the main listener.
+    pub metrics: bool,
 }
+
+/// The scope that lets a caller read `/metrics` on the main listener (an operator's
+/// credential, not a directory client's).
+pub const METRICS_SCOPE: &str = "annuaire/metrics";
 
 impl Permissions {
     /// Everything: an open server, with no access control configured.
@@ -31,6 +37,7 @@ impl Permissions {
             read: [true; ResourceType::ALL.len()],
             search: [true; ResourceType::ALL.len()],
             restricted: true,
+            metrics: true,
         }
     }
 
@@ -44,6 +51,9 @@ impl Permissions {
         for scope in scopes.into_iter().filter(|s| is_scope_token(s)) {
             if restricted_scope == Some(scope) {
                 permissions.restricted = true;
+            }
+            if scope == METRICS_SCOPE {
+                permissions.metrics = true;
             }
             if let Ok(Some(grant)) = Grant::parse(scope) {
                 permissions.apply(&grant);
@@ -261,6 +271,12 @@ mod tests {
             Grant::parse("system/Practitioner.read\u{a0}x"),
             Err(ScopeError::Characters(_))
         ));
+    }
+
+    #[test]
+    fn metrics_scope() {
+        assert!(perms("annuaire/metrics").metrics);
+        assert!(!perms("system/*.read annuaire/restricted").metrics);
     }
 
     #[test]

@@ -100,7 +100,11 @@ pub async fn control(
     // for the audit line.
     let admitted: Result<Arc<Caller>, (Option<Arc<Caller>>, AccessError)> = if is_public(req.path())
     {
-        Ok(Arc::new(Caller::open()))
+        // No credentials to key a limit by: the client's address is.
+        state
+            .admit_public(address)
+            .map(|()| Arc::new(Caller::open()))
+            .map_err(|refused| (None, refused))
     } else {
         authorization
             .transpose()

@@ -96,6 +96,9 @@ pub enum ApiError {
     /// Request headers larger than the limit: 431.
     #[error("{0}")]
     HeadersTooLarge(String),
+    /// The client's address holds as many connections as it may: 429, the connection closed.
+    #[error("{0}")]
+    TooManyConnections(String),
     /// Refused by access control: 401, 403 or 429.
     #[error("{error}")]
     Access {
@@ -259,6 +262,9 @@ impl ApiError {
             ApiError::UrlTooLong(_) => ErrorSpec::new(S::URI_TOO_LONG, "too-long"),
             ApiError::HeadersTooLarge(_) => {
                 ErrorSpec::new(S::REQUEST_HEADER_FIELDS_TOO_LARGE, "too-long")
+            }
+            ApiError::TooManyConnections(_) => {
+                ErrorSpec::new(S::TOO_MANY_REQUESTS, "throttled").retry_after(1)
             }
             ApiError::Access { error, realm } => access_spec(error, realm),
         }

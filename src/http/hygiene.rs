@@ -1,11 +1,12 @@
 //! What every request and response goes through before and after the handlers: requests too
-//! long are refused as OperationOutcomes (414, 431) before any work, and responses say how
-//! caches may keep them (`Cache-Control`, `Vary`): answers depend on the caller's credentials
-//! when access control is on, so shared caches must not keep them then.
+//! long are refused as OperationOutcomes (414, 431) before any work ([`guard`]), and responses
+//! say how caches may keep them (`Cache-Control`, `Vary`: answers depend on the caller's
+//! credentials when access control is on, so shared caches must not keep them then) and what a
+//! browser may do with them ([`decorate`]).
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{CACHE_CONTROL, HeaderValue, VARY};
+use actix_web::http::header::{CACHE_CONTROL, HeaderName, HeaderValue, VARY};
 use actix_web::middleware::Next;
 use actix_web::{ResponseError, web};
 
@@ -42,6 +43,33 @@ pub async fn guard(
         );
         return Ok(req.into_response(ApiError::HeadersTooLarge(message).error_response()));
     }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_boxed_body)
+}
+
+/// The headers every API response carries, refusals written below actix included: browsers
+/// must not guess another type than the one said (a JSON body read as HTML), and nothing of
+/// an API response may run or be framed as a page. The lookup page sets its own policy.
+pub const API_HEADERS: [(&str, &str); 2] = [
+    ("x-content-type-options", "nosniff"),
+    (
+        "content-security-policy",
+        "default-src 'none'; frame-ancestors 'none'",
+    ),
+];
+
+/// Says how caches may keep every response and what a browser may do with it. Wrapped
+/// outside the middlewares that rewrite responses (bare errors as OperationOutcomes, JSON as
+/// XML), so that what they write carries these headers too.
+pub async fn decorate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .expect("AppState is registered");
     let open = state.access.policy.is_open();
     // The operators' paths and the lookup page's files say themselves how they may be kept
     // (`/readyz`: never; the page: by anyone, as it holds no directory data). Every other
@@ -70,5 +98,11 @@ pub async fn guard(
             "Accept, Accept-Encoding, Authorization, ESANTE-API-KEY"
         }),
     );
+    for (name, value) in API_HEADERS {
+        let name = HeaderName::from_static(name);
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
     Ok(response)
 }

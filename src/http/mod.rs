@@ -2,13 +2,15 @@
 //! the search engine. Handlers parse, call one function of `search` or `generation`, and shape the
 //! response; every error becomes an OperationOutcome in [`error`], extractor errors included.
 //!
-//! The files import each other downwards only, with this one, the routes, on top: the handlers
-//! (`handlers`, `export`, `ops`, `page`) and middlewares (`access`, `hygiene`, `format`) use
+//! The files import each other downwards only, with this one, the routes, on top: the
+//! connection layer (`edge`), the handlers (`handlers`, `export`, `ops`, `page`) and
+//! middlewares (`access`, `hygiene`, `format`) use
 //! `request` (what a request says), `state` (what every handler reaches) and [`error`], which
 //! in turn use only the leaves: `paths`, `media` and `conditional`.
 
 mod access;
 mod conditional;
+mod edge;
 pub mod error;
 mod export;
 mod format;
@@ -22,12 +24,17 @@ mod request;
 mod state;
 
 use std::net::TcpListener;
+use std::sync::Arc;
 
-use actix_web::dev::Server;
+use actix_http::HttpService;
+use actix_http::error::DispatchError;
+use actix_service::{IntoServiceFactory, ServiceFactoryExt, fn_service, map_config};
+use actix_web::dev::{AppConfig, Server};
 use actix_web::middleware::{Compress, Condition, ErrorHandlers, Logger};
 use actix_web::{App, HttpServer, guard, web};
 
-pub use self::state::AppState;
+pub use self::edge::{MAX_HEADER_LIMIT, MAX_URL_LIMIT};
+pub use self::state::{AppState, LinkBase, public_limiter};
 
 /// GET, and HEAD (same headers, no body: actix drops the body of HEAD responses).
 fn get_or_head() -> actix_web::Route {
@@ -114,6 +121,9 @@ fn configure_operators_listener(config: &mut web::ServiceConfig) {
 /// Starts serving on an already bound listener. Signals are the caller's: it stops the
 /// server through its handle (see `app::Application::run_until_stopped`); requests in flight
 /// then have `drain_timeout` to finish.
+///
+/// Built from actix's parts rather than `HttpServer` so that each connection goes through
+/// [`edge`] before actix's parser: connections per address, write timeout, heads too long.
 pub fn server(
     listener: TcpListener,
     state: AppState,
@@ -121,31 +131,52 @@ pub fn server(
     drain_timeout: std::time::Duration,
 ) -> std::io::Result<Server> {
     let header_timeout = std::time::Duration::from_millis(state.limits.header_timeout_ms);
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(web::Data::new(state.clone()))
-            .wrap(actix_web::middleware::from_fn(access::control))
-            .wrap(actix_web::middleware::from_fn(hygiene::guard))
-            .wrap(ErrorHandlers::new().default_handler(error::outcome_for_bare_errors))
-            .wrap(actix_web::middleware::from_fn(format::respond_in_kind))
-            .wrap(Compress::default())
-            .wrap(Condition::new(state.access_log, access_logger(&state)))
-            .wrap(actix_web::middleware::from_fn(ops::record))
-            .configure(configure)
-    })
-    .workers(workers)
-    // Small responses (a gzip chunk) otherwise wait on Nagle's algorithm against the client's
-    // delayed ACK: ~40 ms per response on a kept-alive connection.
-    .on_connect(|connection, _| {
-        if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
-            let _ = tcp.set_nodelay(true);
-        }
-    })
-    .client_request_timeout(header_timeout)
-    .shutdown_timeout(drain_timeout.as_secs())
-    .disable_signals()
-    .listen(listener)?
-    .run();
+    let local = listener.local_addr()?;
+    let edge = Arc::new(edge::Edge::new(
+        &state.limits,
+        state.trusted_proxies.clone(),
+    ));
+    let builder = actix_server::Server::build();
+    let shutdown = builder.graceful_shutdown_signal();
+    let server = builder
+        .workers(workers)
+        .shutdown_timeout(drain_timeout.as_secs())
+        .disable_signals()
+        .listen("annuaire", listener, move || {
+            let state = state.clone();
+            let edge = edge.clone();
+            let shutdown = shutdown.clone();
+            let app = App::new()
+                .app_data(web::Data::new(state.clone()))
+                .wrap(actix_web::middleware::from_fn(access::control))
+                .wrap(actix_web::middleware::from_fn(hygiene::guard))
+                .wrap(ErrorHandlers::new().default_handler(error::outcome_for_bare_errors))
+                .wrap(actix_web::middleware::from_fn(format::respond_in_kind))
+                .wrap(actix_web::middleware::from_fn(hygiene::decorate))
+                .wrap(Compress::default())
+                .wrap(Condition::new(state.access_log, access_logger(&state)))
+                .wrap(actix_web::middleware::from_fn(ops::record))
+                .configure(configure)
+                .into_factory()
+                .map_err(|error: actix_web::Error| error.error_response());
+            let http = HttpService::build()
+                .client_request_timeout(header_timeout)
+                // As actix-web's `HttpServer`: a closing connection gets 1 s to flush.
+                .client_disconnect_timeout(std::time::Duration::from_secs(1))
+                .local_addr(local)
+                .graceful_shutdown_signal(move || {
+                    let signal = shutdown.clone();
+                    async move { signal.notified().await }
+                })
+                .h1(map_config(app, |_| AppConfig::default()));
+            fn_service(move |io: actix_web::rt::net::TcpStream| {
+                let guarded = edge.accept(io);
+                let peer = guarded.peer_addr();
+                std::future::ready(Ok::<_, DispatchError>((guarded, peer)))
+            })
+            .and_then(http)
+        })?
+        .run();
     Ok(server)
 }
 

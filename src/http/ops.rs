@@ -9,12 +9,15 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use actix_web::middleware::Next;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
+use super::access::caller;
 use super::error::ApiError;
 use super::paths;
 use super::state::AppState;
+use crate::auth::AccessError;
+use crate::auth::scopes::METRICS_SCOPE;
 use crate::fhir::ResourceType;
 use crate::generation::Generation;
 use crate::metrics::{Refusal, Scrape};
@@ -97,11 +100,25 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         .json(body)
 }
 
-/// `GET /metrics` on the main listener: there only when no separate one is configured.
-pub async fn metrics_on_main(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+/// `GET /metrics` on the main listener: there only when no separate one is configured, and,
+/// under access control, only for a caller holding the metrics scope (any valid credential
+/// would otherwise read the server's traffic, refusals and data directory).
+pub async fn metrics_on_main(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     if state.metrics_elsewhere {
         return Err(ApiError::NotFound(
             "no such path: metrics are served on the server's separate metrics address".into(),
+        ));
+    }
+    if !caller(&req).permissions.metrics {
+        let policy = &state.access.policy;
+        return Err(ApiError::refused(
+            policy,
+            AccessError::Forbidden(format!(
+                "/metrics needs the scope {METRICS_SCOPE} (or a separate metrics address, `metrics_listen`)"
+            )),
         ));
     }
     Ok(metrics(state).await)

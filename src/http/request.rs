@@ -63,22 +63,34 @@ fn parse_address(text: &str) -> Option<IpAddr> {
         })
 }
 
-/// The FHIR base URL as the client reached it (scheme and host it came through).
+/// The FHIR base URL every absolute link of a response starts with: the configured public
+/// base URL; else the host the request reached, if the allow-list names it (forwarded by a
+/// trusted proxy, with its scheme, or the `Host` header); else the address the server listens
+/// on. A client's own `Host` or forwarding headers never choose it alone.
 pub fn fhir_base(req: &HttpRequest) -> String {
+    let links = req
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.links.clone())
+        .unwrap_or_default();
+    if let Some(public) = &links.public {
+        return format!("{public}/fhir");
+    }
     if peer_is_trusted_proxy(req) {
         // A proxy we trust says how the client reached it (Forwarded, X-Forwarded-*).
         let info = req.connection_info();
-        return format!("{}://{}/fhir", info.scheme(), info.host());
-    }
-    // Anyone else's forwarding headers are ignored: links are built from the Host the request
-    // was sent to, over this server's own scheme.
-    let host = req
+        if links.allows(info.host(), true) {
+            return format!("{}://{}/fhir", info.scheme(), info.host());
+        }
+    } else if let Some(host) = req
         .headers()
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
-        .map_or_else(|| req.app_config().host().to_owned(), str::to_owned);
-    format!("http://{host}/fhir")
+        .filter(|h| links.allows(h, false))
+    {
+        return format!("http://{host}/fhir");
+    }
+    format!("http://{}/fhir", links.listen)
 }
 
 /// The `name=value` pairs of a query string or form body, decoded; none if it cannot be read.

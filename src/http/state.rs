@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use super::error::ApiError;
-use crate::auth::AccessControl;
+use crate::auth::config::RateLimitConfig;
+use crate::auth::{AccessControl, AccessError};
 use crate::clock::Clock;
 use crate::export::Exports;
 use crate::generation::{Generation, Generations};
@@ -34,6 +35,10 @@ pub struct AppState {
     pub cursor_key: CursorKey,
     /// Peers whose `Forwarded` / `X-Forwarded-*` headers are believed (reverse proxies).
     pub trusted_proxies: Arc<Vec<std::net::IpAddr>>,
+    /// What absolute links start with.
+    pub links: Arc<LinkBase>,
+    /// Token buckets by client address for the public paths (no credentials to key them by).
+    pub public_limiter: Arc<governor::DefaultKeyedRateLimiter<std::net::IpAddr>>,
     /// What `/metrics` reports.
     pub metrics: Arc<crate::metrics::Metrics>,
     /// `/metrics` is served on a listener of its own, not on the main one.
@@ -44,7 +49,65 @@ pub struct AppState {
     pub clock: Clock,
 }
 
+/// Where the absolute links a server writes point: its configured public address, else a
+/// `Host` it was told to accept, else the address it listens on. Never a host the client made
+/// up: links are served to others (a cached Bundle, an export manifest) and followed with
+/// credentials.
+#[derive(Debug, Clone, Default)]
+pub struct LinkBase {
+    /// `https://annuaire.example` (no trailing `/`): always used when set.
+    pub public: Option<String>,
+    /// `Host` values links may be built from, lower-case.
+    pub allowed_hosts: Vec<String>,
+    /// `127.0.0.1:8080`: the address bound, when nothing else applies.
+    pub listen: String,
+}
+
+impl LinkBase {
+    pub fn new(public: Option<String>, allowed_hosts: &[String], listen: String) -> LinkBase {
+        LinkBase {
+            public,
+            allowed_hosts: allowed_hosts
+                .iter()
+                .map(|h| h.trim().to_ascii_lowercase())
+                .collect(),
+            listen,
+        }
+    }
+
+    /// Whether links may name `host` (as sent in `Host`, or forwarded by a trusted proxy when
+    /// `proxied`). A trusted proxy's host is believed when no allow-list is configured.
+    pub fn allows(&self, host: &str, proxied: bool) -> bool {
+        if self.allowed_hosts.is_empty() {
+            return proxied;
+        }
+        let host = host.to_ascii_lowercase();
+        self.allowed_hosts.contains(&host)
+    }
+}
+
+/// The public paths' buckets, one per client address.
+pub fn public_limiter(
+    limit: &RateLimitConfig,
+) -> governor::DefaultKeyedRateLimiter<std::net::IpAddr> {
+    let rate = std::num::NonZeroU32::new(limit.per_second).unwrap_or(std::num::NonZeroU32::MIN);
+    let burst = std::num::NonZeroU32::new(limit.burst()).unwrap_or(std::num::NonZeroU32::MIN);
+    governor::DefaultKeyedRateLimiter::keyed(governor::Quota::per_second(rate).allow_burst(burst))
+}
+
 impl AppState {
+    /// Takes a token of `address`'s bucket for a public path, or says how long to wait.
+    pub fn admit_public(&self, address: std::net::IpAddr) -> Result<(), AccessError> {
+        use governor::clock::{Clock as _, DefaultClock};
+        self.public_limiter
+            .check_key(&address)
+            .map_err(|not_until| AccessError::RateLimited {
+                who: "this address".into(),
+                bucket: "public",
+                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+            })
+    }
+
     pub fn new(
         generations: Arc<Generations>,
         access: AccessControl,
@@ -69,6 +132,11 @@ impl AppState {
             )),
             cursor_key,
             trusted_proxies: Arc::new(Vec::new()),
+            links: Arc::new(LinkBase::default()),
+            public_limiter: Arc::new(public_limiter(&RateLimitConfig {
+                per_second: crate::settings::DEFAULT_PUBLIC_PER_SECOND,
+                burst: Some(crate::settings::DEFAULT_PUBLIC_BURST),
+            })),
             metrics: Arc::new(crate::metrics::Metrics::new()),
             metrics_elsewhere: false,
             draining: Arc::new(std::sync::atomic::AtomicBool::new(false)),

@@ -49,6 +49,12 @@ pub struct Limits {
     pub body_timeout_ms: u64,
     /// Milliseconds a client has to send a request's line and headers (slower: 408, closed).
     pub header_timeout_ms: u64,
+    /// Milliseconds a response may stay blocked because its client does not read it (or reads
+    /// less than 64 KiB of it in that time) before the connection is closed.
+    pub write_timeout_ms: u64,
+    /// Connections one client address may hold at once (trusted proxies are not counted);
+    /// the next one is answered 429 and closed.
+    pub max_connections_per_address: usize,
     /// Rate limits charge by work: a request takes one token from its caller's bucket, plus one
     /// for each whole `work_unit_ms` its search or history page ran, so an expensive search
     /// costs what the cheap requests it displaced would have.
@@ -74,6 +80,8 @@ impl Default for Limits {
             body_timeout_ms: 10_000,
             header_timeout_ms: 5_000,
             work_unit_ms: 20,
+            write_timeout_ms: 15_000,
+            max_connections_per_address: 256,
         }
     }
 }

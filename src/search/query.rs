@@ -774,8 +774,9 @@ impl SearchRequest {
             && self.revincludes.is_empty()
             && !self.criteria.is_empty()
             && self.criteria.iter().all(|c| {
-                matches!(c, Criterion::Param { param, modifier: Modifier::None, .. }
-                    if param.code == "_id" || param.code == "identifier")
+                matches!(c, Criterion::Param { param, modifier: Modifier::None, values }
+                    if (param.code == "_id" || param.code == "identifier")
+                        && values.iter().all(names_one_code))
             })
     }
 
@@ -787,6 +788,13 @@ impl SearchRequest {
             localize(criterion, &prefix);
         }
     }
+}
+
+/// A token value that names a code (`code`, `system|code`, `|code`): it finds a handful of
+/// resources at most. `system|` names none and matches every resource with an identifier in that
+/// system, which is a scan, not a lookup.
+fn names_one_code(value: &SearchValue) -> bool {
+    matches!(value, SearchValue::Token { code: Some(code), .. } if !code.is_empty())
 }
 
 fn localize(criterion: &mut Criterion, prefix: &str) {
@@ -825,6 +833,10 @@ mod tests {
         assert!(practitioner(&[("identifier", "urn:oid:1|81")]).is_point_lookup());
         assert!(practitioner(&[("_id", "pp-1-10"), ("_count", "10")]).is_point_lookup());
         assert!(!practitioner(&[]).is_point_lookup());
+        // A system without a code matches every resource identified in it: not a lookup.
+        assert!(!practitioner(&[("identifier", "urn:oid:1|")]).is_point_lookup());
+        assert!(!practitioner(&[("identifier", "urn:oid:1|81,urn:oid:1|")]).is_point_lookup());
+        assert!(practitioner(&[("identifier", "|81,urn:oid:1|82")]).is_point_lookup());
         assert!(!practitioner(&[("identifier:not", "81")]).is_point_lookup());
         assert!(!practitioner(&[("identifier", "81"), ("family", "du")]).is_point_lookup());
         assert!(!practitioner(&[("identifier", "81"), ("_sort", "family")]).is_point_lookup());
