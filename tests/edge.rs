@@ -17,6 +17,11 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A server over a copy of the demo data, with its settings changed by `configure`.
+/// Held by the tests that load the machine (thirty stalled clients, megabyte heads) and by the
+/// one that compares timings, so that the comparison never runs beside the load: tests of one
+/// binary run in parallel.
+static ALONE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn server_configured(configure: impl FnOnce(&mut Settings)) -> Served {
     let dir = common::demo_copy("annuaire-edge-").keep();
     let mut settings = common::settings_for(&dir.join("data"));
@@ -45,6 +50,7 @@ fn status_of(head: &[u8]) -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_that_never_read_are_cut_off_and_bounded_per_address() {
+    let _alone = ALONE.lock().await;
     const CLIENTS: usize = 30;
     const PER_ADDRESS: usize = 6;
     let served = server_configured(|settings| {
@@ -176,6 +182,7 @@ fn body_of(text: &str) -> Value {
 
 #[test]
 fn heads_too_long_for_the_parser_get_outcomes_and_the_connection_closes() {
+    let _alone = ALONE.blocking_lock();
     let served = server_configured(|_| {});
     let address = served.address;
     for (what, request, status) in [
@@ -330,6 +337,7 @@ async fn quickest(url: &str) -> Duration {
 
 #[tokio::test]
 async fn the_xml_rewrite_is_charged_as_work() {
+    let _alone = ALONE.lock().await;
     // How long the page takes as JSON and as XML, on a server without limits.
     let measured = server_configured(|_| {});
     let page = "/fhir/PractitionerRole?_count=1000";

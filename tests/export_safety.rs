@@ -599,4 +599,14 @@ fn a_directory_with_a_strangers_file_survives_start_up() {
         std::fs::metadata(&empty).unwrap().permissions().mode() & 0o777,
         0o700
     );
+
+    // `<data>/exports` as a build before the markers left it: adopted, its old job kept (the
+    // server did not mark it, so does not delete it), and the server starts.
+    let old_default = data.join("exports");
+    let old_job = old_default.join("89abcdef");
+    std::fs::create_dir_all(&old_job).unwrap();
+    std::fs::write(old_job.join("Practitioner.ndjson"), "{}\n").unwrap();
+    drop(Application::build(with_exports(&data, &old_default)).expect("starts"));
+    assert!(old_default.join(ROOT_MARKER).is_file());
+    assert!(old_job.join("Practitioner.ndjson").is_file());
 }

@@ -75,8 +75,9 @@ impl ExportDir {
         let resolved = resolve(path).map_err(io)?;
         let data = data.canonicalize().map_err(io)?;
         check_place(&resolved, &data)?;
+        let default_place = resolved == data.join(DEFAULT_NAME);
         let root = ExportDir { root: resolved };
-        root.claim().map_err(|e| match e {
+        root.claim(default_place).map_err(|e| match e {
             Claim::Refused(e) => e,
             Claim::Io(source) => io(source),
         })?;
@@ -89,8 +90,10 @@ impl ExportDir {
     }
 
     /// Creates the export directory with its marker, or checks that an existing one is ours
-    /// (or empty, then marks it). Ours, it is made `0700`.
-    fn claim(&self) -> Result<(), Claim> {
+    /// (or empty, then marks it). Ours, it is made `0700`. `<data>/exports` without the marker
+    /// was written by a build before the markers (only the server writes inside the data
+    /// directory): it is adopted, and what it holds is left alone, named in a warning.
+    fn claim(&self, default_place: bool) -> Result<(), Claim> {
         let root = &self.root;
         match std::fs::symlink_metadata(root) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -107,8 +110,15 @@ impl ExportDir {
             Ok(_) if root.join(ROOT_MARKER).is_file() => {}
             Ok(_) => {
                 let empty = std::fs::read_dir(root).map_err(Claim::Io)?.next().is_none();
-                if !empty {
+                if !empty && !default_place {
                     return Err(Claim::Refused(ExportDirError::Foreign(root.clone())));
+                }
+                if !empty {
+                    tracing::warn!(
+                        "the export directory {} holds files of an earlier build, which this \
+                         server will not delete: remove them once the service is stopped",
+                        root.display()
+                    );
                 }
             }
         }

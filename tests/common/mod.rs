@@ -677,6 +677,10 @@ pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
         .no_gzip()
+        // Idle connections are dropped well before the server's keep-alive (5 s) closes them:
+        // a request sent on a connection the server is closing at that instant fails to send,
+        // which a loaded machine made happen.
+        .pool_idle_timeout(std::time::Duration::from_secs(2))
         .build()
         .expect("a reqwest client")
 }

@@ -123,7 +123,7 @@ pub async fn get_json(client: &reqwest::Client, url: &str) -> (StatusCode, Value
         .get(url)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        .unwrap_or_else(|e| panic!("GET {url}: {e:?}"));
     let status = response.status();
     let body = response.bytes().await.expect("body");
     let json = serde_json::from_slice(&body).unwrap_or_else(|e| {
@@ -186,7 +186,7 @@ pub async fn search_raw(
     let response = request
         .send()
         .await
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        .unwrap_or_else(|e| panic!("GET {url}: {e:?}"));
     let status = response.status();
     let body = response.bytes().await.expect("body");
     let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
