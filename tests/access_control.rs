@@ -615,7 +615,7 @@ async fn restricted_values_are_absent_from_every_answer_shape() {
         .to_owned();
     let practitioner_id = practitioner_ref.rsplit('/').next().unwrap().to_owned();
     let (_, _, body) = get(
-        &format!("/fhir/Practitioner?mailbox-mss:missing=false&_count=1"),
+        &"/fhir/Practitioner?mailbox-mss:missing=false&_count=1".to_string(),
         Credential::Bearer(&with),
     )
     .await;

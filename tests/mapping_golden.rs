@@ -1595,7 +1595,7 @@ fn a6_registration_authorities() {
 fn a12_text_only_address_line_has_no_empty_object() {
     let layout = layout();
     let text = row_text(1).replacen("|12||R|Rue|DES TILLEULS FICTIFS|", "|||XYZ|Rue||", 1);
-    let rows = vec![layout.split(&text).unwrap()];
+    let rows = [layout.split(&text).unwrap()];
     let (_, st) = organization::from_rpps(&rows[0]);
     let address = &organization_json(&st)["address"][0];
     assert_eq!(address["line"], json!(["XYZ"]));

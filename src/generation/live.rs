@@ -122,10 +122,8 @@ impl Generations {
             return Ok(None);
         }
         let (name, generation) = open_current(&self.data, self.cache_bytes)?;
-        let replaced = std::mem::replace(
-            &mut *self.current.write().expect("generation lock"),
-            Some(Arc::new(generation)),
-        );
+        let replaced =
+            (*self.current.write().expect("generation lock")).replace(Arc::new(generation));
         if let Some(replaced) = replaced {
             *self.previous.write().expect("generation lock") =
                 Some((replaced, self.clock.instant()));

@@ -73,10 +73,10 @@ pub fn to_fhir(contacts: &Contacts<'_>) -> Vec<ContactPoint> {
     ];
     for (system, raw, rank) in phones {
         let value = normalize_phone(raw, contacts.restore_leading_zero);
-        if value.is_empty() || seen.contains(&(system.clone(), value.clone())) {
+        if value.is_empty() || seen.contains(&(system, value.clone())) {
             continue;
         }
-        seen.push((system.clone(), value.clone()));
+        seen.push((system, value.clone()));
         out.push(contact_point(system, value, rank));
     }
     let email = contacts.email.trim();

@@ -153,7 +153,7 @@ impl<'s> Engine<'s> {
             return Ok(out);
         };
         for doc in 0..forward.documents() {
-            if doc as usize % (CHECK_EVERY * 64) == 0 {
+            if (doc as usize).is_multiple_of(CHECK_EVERY * 64) {
                 self.check()?;
             }
             if forward.targets(doc).iter().any(|t| targets.contains(*t)) {

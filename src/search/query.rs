@@ -173,11 +173,11 @@ fn unescape(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     let mut chars = value.chars();
     while let Some(c) = chars.next() {
-        if c == '\\' {
-            if let Some(next) = chars.next() {
-                out.push(next);
-                continue;
-            }
+        if c == '\\'
+            && let Some(next) = chars.next()
+        {
+            out.push(next);
+            continue;
         }
         out.push(c);
     }
@@ -801,10 +801,10 @@ fn localize(criterion: &mut Criterion, prefix: &str) {
     match criterion {
         Criterion::Param { values, .. } => {
             for value in values {
-                if let SearchValue::Reference(reference) = value {
-                    if let Some(local) = reference.strip_prefix(prefix) {
-                        *reference = local.to_owned();
-                    }
+                if let SearchValue::Reference(reference) = value
+                    && let Some(local) = reference.strip_prefix(prefix)
+                {
+                    *reference = local.to_owned();
                 }
             }
         }

@@ -228,7 +228,7 @@ async fn sort_parameter() {
         &[criteria[0], ("_sort", "-family")],
     )
     .await;
-    let keys: Vec<String> = descending.iter().map(|p| sort_key(p)).collect();
+    let keys: Vec<String> = descending.iter().map(&sort_key).collect();
     let mut sorted = keys.clone();
     sorted.sort_by(|a, b| b.cmp(a));
     assert_eq!(keys, sorted, "_sort=-family");
@@ -250,7 +250,7 @@ async fn sort_parameter() {
 
     // Sorted, unfiltered, over two pages of 1000.
     let all = all_matches(&c.client, &c.app, "Practitioner", &[("_sort", "family")]).await;
-    let keys: Vec<String> = all.iter().map(|p| sort_key(p)).collect();
+    let keys: Vec<String> = all.iter().map(sort_key).collect();
     assert!(
         keys.windows(2).all(|w| w[0] <= w[1]),
         "_sort=family across pages"

@@ -237,7 +237,7 @@ async fn token_identifier() {
     .await;
 
     // PractitionerRole identifiers (no type).
-    let role = c.corpus.of("PractitionerRole").iter().nth(7).unwrap();
+    let role = c.corpus.of("PractitionerRole").get(7).unwrap();
     let ident = identifiers(role)[0].clone();
     check_token_param(
         &c,

@@ -178,10 +178,10 @@ fn extract(
                 let out = &mut output.writers[index];
                 for term in &terms_buffer {
                     write_entry(out, term, doc).map_err(spill_error(dir))?;
-                    if term.first() == Some(&terms::REFERENCE) {
-                        if let Some(target) = resolve(param, &term[1..], numbers) {
-                            output.references[index].push((doc, target));
-                        }
+                    if term.first() == Some(&terms::REFERENCE)
+                        && let Some(target) = resolve(param, &term[1..], numbers)
+                    {
+                        output.references[index].push((doc, target));
                     }
                 }
             }

@@ -47,7 +47,7 @@ impl<'g> IndexReader<'g> {
     }
 
     fn decode(&self, bytes: &[u8]) -> Result<RoaringBitmap, StoreError> {
-        decode_bitmap(&self.generation.path(), bytes)
+        decode_bitmap(self.generation.path(), bytes)
     }
 
     /// The documents of `rtype` having the term of `key` (see [`terms::key`]).
@@ -80,7 +80,7 @@ impl<'g> IndexReader<'g> {
             .index_table(rtype, IndexTable::Postings)
             .scan_prefix(prefix, &mut |key, bytes| {
                 steps += 1;
-                if steps % CHECK_EVERY == 0
+                if steps.is_multiple_of(CHECK_EVERY)
                     && let Err(e) = self.budget.check()
                 {
                     stopped = Some(e.into());
@@ -153,7 +153,7 @@ impl<'g> IndexReader<'g> {
         union: &mut PostingsUnion,
     ) -> Result<(), StoreError> {
         let bytes = self.generation.index_bytes(location)?;
-        union.add(&self.generation.path(), bytes)
+        union.add(self.generation.path(), bytes)
     }
 
     /// The numbers of the dictionary terms containing `trigram`.
