@@ -391,10 +391,16 @@ fn geoloc(rng: &mut GenRng, dept: usize) -> Geoloc {
     }
 }
 
-/// Writes the FINESS file: manifest, every `structureet` line, then every `geolocalisation` line.
-pub(crate) fn write_file(directory: &Directory, path: &Path) -> io::Result<()> {
+/// Writes the FINESS file: manifest (dated `extraction_date`, `YYYY-MM-DD`), every
+/// `structureet` line, then every `geolocalisation` line.
+pub(crate) fn write_file(
+    directory: &Directory,
+    path: &Path,
+    extraction_date: &str,
+) -> io::Result<()> {
     let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
     out.write_all(FINESS_MANIFEST.as_bytes())?;
+    out.write_all(extraction_date.as_bytes())?;
     out.write_all(b"\n")?;
     let mut line = String::with_capacity(512);
     for est in &directory.establishments {

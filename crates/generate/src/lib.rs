@@ -1,6 +1,7 @@
 //! Deterministic generator of realistic synthetic extraction files.
 //!
-//! Produces, in the exact real formats described in annuaire's `docs/formats.md`:
+//! Produces, in the exact real formats described in annuaire's `docs/formats.md` (named here
+//! for day 1; day N's files carry day N's instant, see [`FileNames`]):
 //! - `PS_LibreAcces_Personne_activite_202611010000.txt` (RPPS persons × activities, `|`-separated,
 //!   56-column header, trailing `|`),
 //! - `etalab-cs1100507-stock-20261101-0000.csv` (FINESS establishments with geolocation,
@@ -116,10 +117,11 @@ use std::path::{Path, PathBuf};
 
 pub use days::{DailyRates, DayEvents, MAX_DAY};
 
-/// The fixed extraction instant the file names and FINESS manifest use (2026-11-01T00:00:00Z), so output is deterministic.
+/// Day 1's extraction instant (2026-11-01T00:00:00Z), in the file names and the FINESS manifest, so
+/// output is deterministic; day N is N − 1 days later ([`extraction_instant`]).
 pub const EXTRACTION_DATE: &str = "2026-11-01";
 
-/// Name of the generated RPPS file.
+/// Name of the generated RPPS file (day 1's: see [`FileNames`] for any day).
 pub const RPPS_FILE_NAME: &str = "PS_LibreAcces_Personne_activite_202611010000.txt";
 
 /// Name of the generated FINESS file.
@@ -133,6 +135,52 @@ pub const DIPLOMAS_FILE_NAME: &str = "PS_LibreAcces_Dipl_AutExerc_202611010000.t
 
 /// Name of the generated MSSanté mailboxes file.
 pub const MSSANTE_FILE_NAME: &str = "Extraction_Correspondance_MSSante_202611010000.txt";
+
+/// Day `day`'s extraction instant: day 1 at 2026-11-01T00:00:00Z, each later day 24 hours later.
+/// The files of a day carry it in their names (and the FINESS manifest its date), as the real
+/// extractions do, so that an import of day N stamps day N's time from the RPPS file name.
+pub fn extraction_instant(day: u32) -> time::OffsetDateTime {
+    time::macros::datetime!(2026-11-01 00:00 UTC) + time::Duration::days(i64::from(day) - 1)
+}
+
+/// The names of the five files of one day, each with the day's extraction instant as the real
+/// files write it (`..._YYYYMMDDHHMM.txt`, FINESS `...-YYYYMMDD-HHMM.csv`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileNames {
+    pub rpps: String,
+    pub finess: String,
+    pub savoir_faire: String,
+    pub diplomas: String,
+    pub mssante: String,
+}
+
+impl FileNames {
+    /// The names of day `day`'s files.
+    pub fn of_day(day: u32) -> FileNames {
+        let instant = extraction_instant(day);
+        let stamp = |description| instant.format(description).expect("a UTC instant formats");
+        let compact = stamp(time::macros::format_description!(
+            "[year][month][day][hour][minute]"
+        ));
+        let finess = stamp(time::macros::format_description!(
+            "[year][month][day]-[hour][minute]"
+        ));
+        FileNames {
+            rpps: format!("PS_LibreAcces_Personne_activite_{compact}.txt"),
+            finess: format!("etalab-cs1100507-stock-{finess}.csv"),
+            savoir_faire: format!("PS_LibreAcces_SavoirFaire_{compact}.txt"),
+            diplomas: format!("PS_LibreAcces_Dipl_AutExerc_{compact}.txt"),
+            mssante: format!("Extraction_Correspondance_MSSante_{compact}.txt"),
+        }
+    }
+}
+
+/// Day `day`'s date as the FINESS manifest writes it (`YYYY-MM-DD`).
+fn extraction_date(day: u32) -> String {
+    extraction_instant(day)
+        .format(time::macros::format_description!("[year]-[month]-[day]"))
+        .expect("a UTC instant formats")
+}
 
 /// The demo dataset `annuaire serve --demo` embeds: enough persons for every quirk to occur,
 /// few enough to import in about a second.
@@ -210,7 +258,8 @@ pub fn establishments_for(persons: u64) -> u64 {
     (persons / 15).max(20)
 }
 
-/// Writes the five files of day `opts.day` into out_dir (created if missing).
+/// Writes the five files of day `opts.day` into out_dir (created if missing), named with the
+/// day's extraction instant ([`FileNames::of_day`]).
 pub fn generate(opts: &GenerateOptions, out_dir: &Path) -> io::Result<GeneratedFiles> {
     if !(1..=MAX_DAY).contains(&opts.day) {
         return Err(io::Error::new(
@@ -222,15 +271,16 @@ pub fn generate(opts: &GenerateOptions, out_dir: &Path) -> io::Result<GeneratedF
     std::fs::create_dir_all(out_dir)?;
     let establishments = establishments_for(opts.persons);
     let directory = finess::build_directory(opts.seed, establishments);
-    let finess_path = out_dir.join(FINESS_FILE_NAME);
-    finess::write_file(&directory, &finess_path)?;
-    let savoir_faire_path = out_dir.join(SAVOIR_FAIRE_FILE_NAME);
-    let diplomas_path = out_dir.join(DIPLOMAS_FILE_NAME);
-    let mssante_path = out_dir.join(MSSANTE_FILE_NAME);
+    let names = FileNames::of_day(opts.day);
+    let finess_path = out_dir.join(&names.finess);
+    finess::write_file(&directory, &finess_path, &extraction_date(opts.day))?;
+    let savoir_faire_path = out_dir.join(&names.savoir_faire);
+    let diplomas_path = out_dir.join(&names.diplomas);
+    let mssante_path = out_dir.join(&names.mssante);
     let mut side =
         side::SideFiles::create(opts.seed, &savoir_faire_path, &diplomas_path, &mssante_path)?;
     side.establishments(&directory)?;
-    let rpps_path = out_dir.join(RPPS_FILE_NAME);
+    let rpps_path = out_dir.join(&names.rpps);
     let (rpps_rows, persons) = rpps::write_file(
         opts.seed,
         opts.persons,

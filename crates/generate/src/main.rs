@@ -22,7 +22,8 @@ struct Args {
     seed: u64,
     /// Day of the directory to write: day N is day 1 plus the events (retirements, new persons,
     /// activity, address, profession and mailbox changes) of days 2 to N, about 1 % of the persons
-    /// per day. Write each day into its own directory.
+    /// per day. Its files are named with its extraction instant (day 1: 2026-11-01 00:00 UTC, each
+    /// later day 24 hours later), which an import stamps. Write each day into its own directory.
     #[arg(long, default_value_t = 1, value_parser = day_parser())]
     day: u32,
     /// Output directory (created if missing).

@@ -2011,8 +2011,8 @@ pub(crate) const LAMBERT_SOURCES: &[&str] = &[
     "1,ATLASANTE,{q},BAN,L93_METROPOLE",
 ];
 
-/// Line 1 of the FINESS file: the manifest (not a header).
-pub(crate) const FINESS_MANIFEST: &str = "finess;etalab;99;2026-11-01";
+/// Line 1 of the FINESS file: the manifest (not a header), before its extraction date.
+pub(crate) const FINESS_MANIFEST: &str = "finess;etalab;99;";
 
 // ---------------------------------------------------------------------------------------------
 // Side files: savoir-faire, diplomas, MSSanté mailboxes

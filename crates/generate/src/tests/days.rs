@@ -9,7 +9,10 @@ use std::sync::OnceLock;
 
 use super::super::days::protected;
 use super::super::rpps::rpps_number;
-use super::super::{DEMO, DailyRates, DayEvents, GenerateOptions, MAX_DAY, generate};
+use super::super::{
+    DEMO, DIPLOMAS_FILE_NAME, DailyRates, DayEvents, FINESS_FILE_NAME, GenerateOptions, MAX_DAY,
+    MSSANTE_FILE_NAME, RPPS_FILE_NAME, SAVOIR_FAIRE_FILE_NAME, generate,
+};
 use super::{
     BAL_NATIONAL_ID, BAL_TYPE, MODE, NATIONAL_ID, Output, PROFESSION, STRUCTURE_ID,
     check_diplomas_cover_every_profession_of_every_person,
@@ -260,7 +263,12 @@ fn later_days_are_deterministic() {
         assert_eq!(a.files.stats, b.files.stats);
         let previous = day(500, 7, d - 1);
         assert_ne!(a.rpps, previous.rpps, "day {d} equals day {}", d - 1);
-        assert_eq!(a.finess, previous.finess, "FINESS does not change");
+        let establishments = |out: &Output| out.finess.split_once('\n').unwrap().1.to_owned();
+        assert_eq!(
+            establishments(&a),
+            establishments(&previous),
+            "FINESS does not change but for its manifest's date"
+        );
     }
 }
 
@@ -520,4 +528,64 @@ fn new_persons_continue_the_person_stream() {
     let rpps = |index: u64| format!("8{}", rpps_number(index));
     assert!(**new2[0] == rpps(100) || new2[0].starts_with('0'));
     assert!(**new3[0] == rpps(101) || new3[0].starts_with('0'));
+}
+
+/// Day N's five files carry day N's extraction instant in their names, and the FINESS manifest
+/// its date, so that an import of day N stamps day N's time from the RPPS file name.
+#[test]
+fn day_n_files_are_named_with_day_n_s_instant() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = |d: u32| {
+        let files = generate(
+            &GenerateOptions::new(30, 5).with_day(d),
+            &dir.path().join(format!("day{d}")),
+        )
+        .unwrap();
+        let finess = std::fs::read_to_string(&files.finess).unwrap();
+        let manifest = finess.lines().next().unwrap().to_owned();
+        let name = |path: &std::path::Path| path.file_name().unwrap().to_str().unwrap().to_owned();
+        (
+            [
+                name(&files.rpps),
+                name(&files.finess),
+                name(&files.savoir_faire),
+                name(&files.diplomas),
+                name(&files.mssante),
+            ],
+            manifest,
+        )
+    };
+    assert_eq!(
+        names(1),
+        (
+            [
+                RPPS_FILE_NAME,
+                FINESS_FILE_NAME,
+                SAVOIR_FAIRE_FILE_NAME,
+                DIPLOMAS_FILE_NAME,
+                MSSANTE_FILE_NAME
+            ]
+            .map(str::to_owned),
+            "finess;etalab;99;2026-11-01".to_owned()
+        )
+    );
+    assert_eq!(
+        names(2),
+        (
+            [
+                "PS_LibreAcces_Personne_activite_202611020000.txt",
+                "etalab-cs1100507-stock-20261102-0000.csv",
+                "PS_LibreAcces_SavoirFaire_202611020000.txt",
+                "PS_LibreAcces_Dipl_AutExerc_202611020000.txt",
+                "Extraction_Correspondance_MSSante_202611020000.txt",
+            ]
+            .map(str::to_owned),
+            "finess;etalab;99;2026-11-02".to_owned()
+        )
+    );
+    // Across a month's end.
+    assert_eq!(
+        names(31).0[0],
+        "PS_LibreAcces_Personne_activite_202612010000.txt"
+    );
 }
