@@ -976,7 +976,11 @@ async fn bulk_export_full_and_since_with_deletions() {
 
     // Full export: every current resource, as served.
     let (manifest, status_url, files) = export(&client, &base, "").await;
-    assert_eq!(manifest["transactionTime"], rfc3339(day(40)));
+    // The watermark: the last millisecond of the generation's stamp's second.
+    assert_eq!(
+        manifest["transactionTime"],
+        rfc3339(day(40) + time::Duration::milliseconds(999))
+    );
     assert_eq!(manifest["requiresAccessToken"], false);
     assert!(manifest["deleted"].as_array().unwrap().is_empty());
     for rtype in ResourceType::ALL {

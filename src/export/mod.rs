@@ -4,9 +4,11 @@
 //!
 //! A job pins the generation that was current when it was kicked off, so its files are one
 //! consistent snapshot whatever imports happen meanwhile, and its `transactionTime` is that
-//! generation's import time: a client that exports again with `_since=<transactionTime>` gets
-//! exactly what later imports added, changed or deactivated, and in `deleted` what they
-//! deleted. Resources are written as served (version spliced in, restricted elements removed
+//! generation's watermark (the last millisecond of its stamp's second: after every version it
+//! holds, before any later import's stamp; Bulk Data's "SHALL include any matching resources
+//! modified up to and including this instant"): a client that exports again with
+//! `_since=<transactionTime>` gets exactly what later imports added, changed or deactivated,
+//! and in `deleted` what they deleted. Resources are written as served (version spliced in, restricted elements removed
 //! for a caller without the scope), never re-parsed unless redaction asks for it.
 //!
 //! Exports are bounded: live jobs (running, or completed and not yet expired) per caller and
@@ -253,7 +255,7 @@ impl Exports {
         let job = Arc::new(Job {
             id: id.clone(),
             owner,
-            transaction_time: store.info().import_time(),
+            transaction_time: store.info().watermark(),
             requires_access_token,
             request,
             rights,

@@ -43,6 +43,36 @@ pub struct GenerationInfo {
     pub history_complete_since: Option<String>,
 }
 
+/// The watermark of a generation stamped `stamp`: the last millisecond of the stamp's second
+/// (`2026-11-01T09:30:00.999Z` for `2026-11-01T09:30:00Z`).
+///
+/// A client that keeps it and asks later for what changed since (`_lastUpdated=gtW`,
+/// `_history?_since=W`, `$export?_since=W`) must get none of this generation's versions and
+/// all of every later generation's. The stamp itself does not do: history's `_since` is "at or
+/// after" (FHIR R4), so `_since=stamp` returns every version the generation stamped. Nor does
+/// `stamp + 1 ms`: a `lastUpdated` served as `09:30:00Z` stands, in a search, for the whole
+/// second it names (R4 §3.1.1.4.2), and `gt09:30:00.001Z` matches it ("the range above the
+/// search value overlaps the target's"). The last millisecond of that second is after the stamp
+/// read either way, as an instant or as its second, and before any later stamp, which is at
+/// least [`earliest_next_stamp`]: so inclusive (`_since` of history), exclusive (`$export`'s
+/// `_since`, Bulk Data's "after") and `gt` comparisons all split the generations at it.
+pub fn watermark(stamp: Millis) -> Millis {
+    Millis(whole_second(stamp).0 + 999)
+}
+
+/// The earliest stamp an import may give after a generation stamped `previous`: the start of
+/// the next second. Stamps are whole seconds (the files name minutes, `--last-updated` and the
+/// clock are truncated), so this is one second after `previous`, and later than its
+/// [`watermark`].
+pub fn earliest_next_stamp(previous: Millis) -> Millis {
+    Millis(whole_second(previous).0 + 1000)
+}
+
+/// The start of the second holding `instant`.
+fn whole_second(instant: Millis) -> Millis {
+    Millis(instant.0 - instant.0.rem_euclid(1000))
+}
+
 impl GenerationInfo {
     /// The generation's identity (see [`GenerationInfo::content_id`]).
     pub fn id(&self) -> std::borrow::Cow<'_, str> {
@@ -52,6 +82,12 @@ impl GenerationInfo {
     /// The instant the import stamped on what it changed (see `import::stamp`).
     pub fn import_time(&self) -> Millis {
         Millis::parse_rfc3339(&self.last_updated).unwrap_or(Millis(0))
+    }
+
+    /// What the server hands out as "data as of" this generation (every Bundle's
+    /// `meta.lastUpdated`, an export's `transactionTime`, `/readyz`): see [`watermark`].
+    pub fn watermark(&self) -> Millis {
+        watermark(self.import_time())
     }
 
     pub fn history_horizon(&self) -> Option<Millis> {

@@ -91,7 +91,8 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         let info = store.info();
         body["generation"] = json!({
             "id": info.id(),
-            "lastUpdated": info.last_updated,
+            // The watermark, as in every Bundle: "data as of" for a client.
+            "lastUpdated": info.watermark().to_rfc3339(),
         });
     }
     let status = actix_web::http::StatusCode::from_u16(status).expect("a valid status");

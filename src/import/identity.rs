@@ -18,6 +18,7 @@ use super::options::ExtraFiles;
 use crate::clock::Clock;
 use crate::extract::FileError;
 use crate::generation::Millis;
+use crate::generation::info::earliest_next_stamp;
 use crate::generation::reconcile::Retention;
 
 /// Where the stamp of an import came from, said in its log.
@@ -34,21 +35,68 @@ pub enum StampSource {
     Clock,
 }
 
+impl StampSource {
+    /// Where the instant came from, for people: "the RPPS file name".
+    fn said(self) -> &'static str {
+        match self {
+            StampSource::Given => "--last-updated",
+            StampSource::RppsFileName => "the RPPS file name",
+            StampSource::FinessManifest => "the FINESS file's extraction date",
+            StampSource::Clock => "the clock",
+        }
+    }
+}
+
+/// The instant an import stamps, where it came from, and whether it had to be moved forward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    pub instant: OffsetDateTime,
+    pub source: StampSource,
+    /// What the source gave, when that was less than one second after the previous
+    /// generation's stamp and `instant` is one second after it instead.
+    pub moved_from: Option<OffsetDateTime>,
+}
+
+impl Stamp {
+    /// The import log's line: the instant and, truthfully, where it came from
+    /// ("stamp 2026-11-02T09:30:00Z, from the RPPS file name", or "stamp ..., one second after
+    /// the previous generation's (the RPPS file name gave ...)").
+    pub fn describe(&self) -> String {
+        let instant = rfc3339(self.instant);
+        match self.moved_from {
+            None => format!("stamp {instant}, from {}", self.source.said()),
+            Some(given) => format!(
+                "stamp {instant}, one second after the previous generation's ({} gave {}, not at least one second later)",
+                self.source.said(),
+                rfc3339(given)
+            ),
+        }
+    }
+}
+
+fn rfc3339(instant: OffsetDateTime) -> String {
+    Millis::from_datetime(instant).to_rfc3339()
+}
+
 /// The instant stamped on every resource this import creates or changes (`meta.lastUpdated`),
 /// and on the generation: the extraction's time as the files state it, so that every replica
 /// importing them stamps the same instant. Preference: `given`, the RPPS file name's timestamp
-/// (read as UTC), the FINESS manifest date (midnight UTC), `clock`'s time.
+/// (read as UTC), the FINESS manifest date (midnight UTC), `clock`'s time; truncated to the
+/// second.
 ///
-/// Stamps only move forward: one not later than the previous generation's is moved to one
-/// second after it, so that `_since` and history order stay right when the same files, or an
-/// older extraction, are imported again.
+/// Stamps only move forward, by at least a second: one less than one second after the previous
+/// generation's is moved to one second after it ([`earliest_next_stamp`]). So `_since` and
+/// history order stay right when the same files, or an older extraction, are imported again,
+/// and every later stamp is after the previous generation's watermark (the last millisecond of
+/// its second, see [`crate::generation::info::watermark`]), which clients keep to ask for what
+/// changed since.
 pub fn stamp(
     given: Option<OffsetDateTime>,
     rpps: &Path,
     finess_date: &str,
     previous: Option<Millis>,
     clock: &Clock,
-) -> (OffsetDateTime, StampSource) {
+) -> Stamp {
     let (instant, source) = if let Some(given) = given {
         (given, StampSource::Given)
     } else if let Some(named) = rpps_file_time(rpps) {
@@ -61,12 +109,17 @@ pub fn stamp(
     let instant = instant
         .replace_nanosecond(0)
         .expect("0 is a valid nanosecond");
-    match previous {
-        Some(previous) if Millis::from_datetime(instant) <= previous => {
-            let after = Millis(previous.0 - previous.0.rem_euclid(1000) + 1000);
-            (after.to_datetime(), source)
-        }
-        _ => (instant, source),
+    match previous.map(earliest_next_stamp) {
+        Some(earliest) if Millis::from_datetime(instant) < earliest => Stamp {
+            instant: earliest.to_datetime(),
+            source,
+            moved_from: Some(instant),
+        },
+        _ => Stamp {
+            instant,
+            source,
+            moved_from: None,
+        },
     }
 }
 
@@ -183,32 +236,83 @@ mod tests {
     fn the_stamp_comes_from_the_files_and_only_moves_forward() {
         let rpps = Path::new("/x/PS_LibreAcces_Personne_activite_202611010930.txt");
         let (clock, _) = Clock::manual(at("2026-12-24T18:00:00.750Z"));
-        let (instant, source) = stamp(None, rpps, "2026-10-31", None, &clock);
+        let described = |s: Stamp| (s.instant, s.source, s.describe());
         assert_eq!(
-            (instant, source),
-            (at("2026-11-01T09:30:00Z"), StampSource::RppsFileName)
+            described(stamp(None, rpps, "2026-10-31", None, &clock)),
+            (
+                at("2026-11-01T09:30:00Z"),
+                StampSource::RppsFileName,
+                "stamp 2026-11-01T09:30:00Z, from the RPPS file name".into()
+            )
         );
         let renamed = Path::new("/x/ps-libreacces-personne-activite.txt");
-        let (instant, source) = stamp(None, renamed, "2026-10-31", None, &clock);
         assert_eq!(
-            (instant, source),
-            (at("2026-10-31T00:00:00Z"), StampSource::FinessManifest)
+            described(stamp(None, renamed, "2026-10-31", None, &clock)),
+            (
+                at("2026-10-31T00:00:00Z"),
+                StampSource::FinessManifest,
+                "stamp 2026-10-31T00:00:00Z, from the FINESS file's extraction date".into()
+            )
         );
         // Neither file says when: the clock's time, to the second.
-        let (instant, source) = stamp(None, renamed, "31/10/2026", None, &clock);
         assert_eq!(
-            (instant, source),
-            (at("2026-12-24T18:00:00Z"), StampSource::Clock)
+            described(stamp(None, renamed, "31/10/2026", None, &clock)),
+            (
+                at("2026-12-24T18:00:00Z"),
+                StampSource::Clock,
+                "stamp 2026-12-24T18:00:00Z, from the clock".into()
+            )
         );
-        // The same files again: one second after the previous stamp.
-        let previous = Millis::from_datetime(at("2026-11-01T09:30:00.250Z"));
-        let (instant, _) = stamp(None, rpps, "", Some(previous), &clock);
-        assert_eq!(instant, at("2026-11-01T09:30:01Z"));
+        // The same files again: one second after the previous stamp, and the log says why.
+        let previous = Millis::from_datetime(at("2026-11-01T09:30:00Z"));
+        let again = stamp(None, rpps, "", Some(previous), &clock);
+        assert_eq!(
+            (again.instant, again.moved_from),
+            (at("2026-11-01T09:30:01Z"), Some(at("2026-11-01T09:30:00Z")))
+        );
+        assert_eq!(
+            again.describe(),
+            "stamp 2026-11-01T09:30:01Z, one second after the previous generation's (the RPPS file name gave 2026-11-01T09:30:00Z, not at least one second later)"
+        );
+        // Exactly one second later is kept as it is; a given instant too.
+        let next = Path::new("/x/PS_LibreAcces_Personne_activite_202611010931.txt");
+        let one_second = Millis::from_datetime(at("2026-11-01T09:30:59Z"));
+        assert_eq!(
+            stamp(None, next, "", Some(one_second), &clock),
+            Stamp {
+                instant: at("2026-11-01T09:31:00Z"),
+                source: StampSource::RppsFileName,
+                moved_from: None
+            }
+        );
         let given = at("2026-12-01T00:00:00Z");
+        let from_flag = stamp(Some(given), rpps, "", Some(previous), &clock);
         assert_eq!(
-            stamp(Some(given), rpps, "", Some(previous), &clock).0,
-            given
+            (from_flag.instant, from_flag.describe()),
+            (
+                given,
+                "stamp 2026-12-01T00:00:00Z, from --last-updated".into()
+            )
         );
+    }
+
+    /// Every later stamp is after the previous generation's watermark, and the watermark after
+    /// every instant the previous generation stamped, read to the millisecond or to its second.
+    #[test]
+    fn the_next_stamp_is_after_the_previous_watermark() {
+        let (clock, _) = Clock::manual(at("2026-12-24T18:00:00Z"));
+        let rpps = Path::new("/x/PS_LibreAcces_Personne_activite_202611010930.txt");
+        for previous in [
+            "2026-11-01T09:30:00Z",
+            "2026-11-01T09:29:59Z",
+            "2026-11-01T09:30:00.250Z",
+        ] {
+            let previous = Millis::from_datetime(at(previous));
+            let watermark = crate::generation::info::watermark(previous);
+            let next = Millis::from_datetime(stamp(None, rpps, "", Some(previous), &clock).instant);
+            assert!(previous < watermark, "{previous:?}: {watermark:?}");
+            assert!(watermark < next, "{previous:?}: {watermark:?} < {next:?}");
+        }
     }
 
     #[test]

@@ -90,9 +90,64 @@ pub fn run(options: &ImportOptions) -> Result<ImportSummary, ImportError> {
 }
 
 fn import(options: &ImportOptions, started: Instant) -> Result<ImportSummary, ImportError> {
+    let created = Created::before_creating(&options.data);
     let data = DataDir::create(&options.data)?;
     let lock = data.lock_for_import()?;
-    let leftovers_removed = data.remove_leftovers(&lock)?;
+    let result = import_locked(options, started, &data, &lock);
+    if result.is_err() {
+        created.remove_unless_switched(&data);
+    }
+    result
+}
+
+/// The directories an import creates to hold its data directory (the topmost one that did not
+/// exist, `None` when the data directory existed): removed when the import fails before
+/// switching, so that a failed first import leaves the disk as it found it, and never anything
+/// that existed before.
+struct Created(Option<PathBuf>);
+
+impl Created {
+    /// Notes, before the data directory is created, the topmost of its directories that does not
+    /// exist yet.
+    fn before_creating(data: &Path) -> Created {
+        let missing = data
+            .ancestors()
+            .take_while(|dir| !dir.as_os_str().is_empty() && !dir.exists())
+            .last();
+        Created(missing.map(Path::to_path_buf))
+    }
+
+    /// Removes what this import created, unless a generation was switched to in it (then it
+    /// is a data directory a server may serve). Called while holding `import.lock`, so that no
+    /// other import is writing there.
+    fn remove_unless_switched(&self, data: &DataDir) {
+        let Some(created) = &self.0 else {
+            return;
+        };
+        if !matches!(data.current(), Ok(None)) {
+            return;
+        }
+        match std::fs::remove_dir_all(created) {
+            Ok(()) => tracing::info!(
+                "removed {}, which this failed import had created",
+                created.display()
+            ),
+            Err(e) => tracing::warn!(
+                "this failed import created {} but could not remove it: {e}",
+                created.display()
+            ),
+        }
+    }
+}
+
+/// The import proper, `import.lock` held.
+fn import_locked(
+    options: &ImportOptions,
+    started: Instant,
+    data: &DataDir,
+    lock: &crate::generation::datadir::ProcessLock,
+) -> Result<ImportSummary, ImportError> {
+    let leftovers_removed = data.remove_leftovers(lock)?;
     for name in &leftovers_removed {
         tracing::info!("removed {name}, left behind by an import that did not complete");
     }
@@ -112,13 +167,14 @@ fn import(options: &ImportOptions, started: Instant) -> Result<ImportSummary, Im
 
     let rejects = RejectReport::default();
     let finess = finess::read(&options.finess)?;
-    let (now, stamp_source) = identity::stamp(
+    let stamp = identity::stamp(
         options.last_updated,
         &options.rpps,
         &finess.extraction_date,
         previous_info.as_ref().map(GenerationInfo::import_time),
         &options.clock,
     );
+    let now = stamp.instant;
     let inputs_digest = identity::inputs_digest(&options.rpps, &options.finess, &options.extra)?;
     if let Some(previous) = &previous_info
         && previous.inputs == inputs_digest
@@ -134,7 +190,7 @@ fn import(options: &ImportOptions, started: Instant) -> Result<ImportSummary, Im
         Millis::from_datetime(now),
         options.safety.retention,
     );
-    log_stamp(now, stamp_source);
+    log_stamp(&stamp);
     for rejected in &finess.rejected {
         rejects.report(rejected, None);
     }
@@ -143,7 +199,7 @@ fn import(options: &ImportOptions, started: Instant) -> Result<ImportSummary, Im
     let mut sources = vec![display_name(&options.rpps), display_name(&options.finess)];
     sources.extend(extras.paths().into_iter().map(display_name));
 
-    let builder = GenerationBuilder::start(&data, &lock, options.cache_bytes)?;
+    let builder = GenerationBuilder::start(data, lock, options.cache_bytes)?;
     let inputs = Inputs {
         rpps,
         extras,
@@ -188,23 +244,14 @@ fn import(options: &ImportOptions, started: Instant) -> Result<ImportSummary, Im
 
 /// Says which instant the import stamps, and why: replicas agree only when it comes from the
 /// files.
-fn log_stamp(now: OffsetDateTime, source: identity::StampSource) {
-    let instant = Millis::from_datetime(now).to_rfc3339();
-    match source {
-        identity::StampSource::Given => tracing::info!("stamping changes with {instant} (given)"),
-        identity::StampSource::RppsFileName => {
-            tracing::info!(
-                "stamping changes with {instant}, the extraction time in the RPPS file name"
-            )
-        }
-        identity::StampSource::FinessManifest => {
-            tracing::info!(
-                "stamping changes with {instant}, the extraction date of the FINESS file"
-            )
-        }
-        identity::StampSource::Clock => tracing::warn!(
-            "neither file states its extraction time: stamping changes with the clock ({instant}); replicas importing these files separately will not agree unless all are given the same --last-updated"
-        ),
+fn log_stamp(stamp: &identity::Stamp) {
+    let line = stamp.describe();
+    if stamp.source == identity::StampSource::Clock {
+        tracing::warn!(
+            "{line}: neither file states its extraction time; replicas importing these files separately will not agree unless all are given the same --last-updated"
+        );
+    } else {
+        tracing::info!("{line}");
     }
 }
 

@@ -129,8 +129,10 @@ pub fn write(
     );
     out.extend_from_slice(br#"{"resourceType":"Bundle","id":"#);
     write_json_string(&mut out, &bundle_id(frame.generation, request, key));
+    // The generation's watermark, not its stamp: what a client keeps to ask for what changed
+    // since (see `GenerationInfo::watermark`).
     out.extend_from_slice(br#","meta":{"lastUpdated":"#);
-    write_json_string(&mut out, &frame.generation.last_updated);
+    write_json_string(&mut out, &frame.generation.watermark().to_rfc3339());
     out.extend_from_slice(br#"},"type":"searchset""#);
     if let Some(total) = frame.total {
         out.extend_from_slice(format!(r#","total":{total}"#).as_bytes());

@@ -497,7 +497,8 @@ fn write_bundle(
     let head = json!({
         "resourceType": "Bundle",
         "id": id,
-        "meta": {"lastUpdated": store.info().last_updated},
+        // The watermark: `_since` of it next time returns none of these versions again.
+        "meta": {"lastUpdated": store.info().watermark().to_rfc3339()},
         "type": "history",
         "link": links,
     });
