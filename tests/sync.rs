@@ -1170,3 +1170,294 @@ fn generated_day_two_is_counted_as_the_files_say() {
     );
     assert!(p.added >= day2.stats.events.new_persons, "{p:?}");
 }
+
+/// The requests of the README's "Daily import and synchronisation" section, as written: every
+/// indented line starting with `GET `, its path and query (what follows, up to a comment).
+fn readme_sync_requests() -> Vec<String> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let section = readme
+        .split("\n### ")
+        .find(|s| s.starts_with("Daily import and synchronisation"))
+        .expect("the README has a \"Daily import and synchronisation\" section");
+    section
+        .lines()
+        .filter(|line| line.starts_with("    "))
+        .filter_map(|line| line.trim().strip_prefix("GET "))
+        .map(|rest| rest.split_whitespace().next().unwrap().to_owned())
+        .collect()
+}
+
+/// `request` with the watermark `t` put for `T` in its query values (`_since=T`,
+/// `_lastUpdated=gtT`), and whether it named `T` at all.
+fn with_watermark(request: &str, t: &str) -> (String, bool) {
+    let Some((path, query)) = request.split_once('?') else {
+        return (request.to_owned(), false);
+    };
+    let mut named = false;
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let prefix = value
+                .strip_suffix('T')
+                .filter(|p| p.is_empty() || p.len() == 2);
+            match prefix {
+                Some(prefix) => {
+                    named = true;
+                    format!("{name}={prefix}{}", enc(t))
+                }
+                None => pair.to_owned(),
+            }
+        })
+        .collect();
+    (format!("{path}?{}", pairs.join("&")), named)
+}
+
+/// A client's copy of the directory: each resource as served, by type and id.
+type Mirror = BTreeMap<(String, String), Value>;
+
+/// Runs a search as written, following `next`: every matched resource, and the first Bundle's
+/// `meta.lastUpdated`.
+fn read_searchset(base: &str, request: &str) -> (Vec<Value>, String) {
+    let mut url = format!("{base}{request}");
+    let mut resources = Vec::new();
+    let mut first_watermark = None;
+    loop {
+        let (status, bundle) = get(&url);
+        assert_eq!(status, 200, "{url}: {bundle}");
+        first_watermark
+            .get_or_insert_with(|| bundle["meta"]["lastUpdated"].as_str().unwrap().to_owned());
+        for entry in entries(&bundle) {
+            if entry["search"]["mode"] == "match" {
+                resources.push(entry["resource"].clone());
+            }
+        }
+        match next_link(&bundle) {
+            Some(next) => url = next,
+            None => break,
+        }
+    }
+    (resources, first_watermark.expect("a page"))
+}
+
+fn next_link(bundle: &Value) -> Option<String> {
+    bundle["link"]
+        .as_array()?
+        .iter()
+        .find(|l| l["relation"] == "next")
+        .map(|l| l["url"].as_str().unwrap().to_owned())
+}
+
+fn key_of(resource: &Value) -> (String, String) {
+    (
+        resource["resourceType"].as_str().unwrap().to_owned(),
+        resource["id"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// The README's full read (its requests without `T`): the mirror and the watermark to keep.
+fn full_read(base: &str, requests: &[String]) -> (Mirror, String) {
+    let mut mirror = Mirror::new();
+    let mut watermark = None;
+    for request in requests {
+        let (resources, first) = read_searchset(base, request);
+        watermark.get_or_insert(first);
+        mirror.extend(resources.into_iter().map(|r| (key_of(&r), r)));
+    }
+    (mirror, watermark.expect("a full read"))
+}
+
+/// A `_history` request as written, following `next`: per resource its newest entry (the
+/// resource, or `None` for a deletion), and every entry's `lastModified`.
+fn read_history(
+    base: &str,
+    request: &str,
+) -> (BTreeMap<(String, String), Option<Value>>, Vec<String>) {
+    let mut url = format!("{base}{request}");
+    let mut newest = BTreeMap::new();
+    let mut times = Vec::new();
+    loop {
+        let (status, bundle) = get(&url);
+        assert_eq!(status, 200, "{url}: {bundle}");
+        assert_eq!(bundle["type"], "history");
+        for entry in entries(&bundle) {
+            // `request.url` is the type alone for a creation (POST): the full URL names both.
+            let mut path = entry["fullUrl"].as_str().unwrap().rsplit('/');
+            let (id, rtype) = (path.next().unwrap(), path.next().unwrap());
+            let resource =
+                (entry["request"]["method"] != "DELETE").then(|| entry["resource"].clone());
+            newest
+                .entry((rtype.to_owned(), id.to_owned()))
+                .or_insert(resource);
+            times.push(
+                entry["response"]["lastModified"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+        match next_link(&bundle) {
+            Some(next) => url = next,
+            None => break,
+        }
+    }
+    (newest, times)
+}
+
+/// The README's synchronisation section, run literally: day 1 and day 2 of the generator
+/// imported (day 2 retires some persons), the section's full read, day 3 imported into the
+/// running server (changes, deactivations, and the deletion of day 2's deactivated records,
+/// kept one day here), then each recipe of the section, with the kept watermark put for `T`,
+/// applied to its own copy of the first read: each copy ends equal to a fresh full read, and
+/// the history holds only day 3's changes, not the generation the client had already read.
+#[tokio::test]
+async fn the_readme_synchronisation_recipes_work_as_written() {
+    let requests = readme_sync_requests();
+    let (full, recipes): (Vec<&String>, Vec<&String>) =
+        requests.iter().partition(|r| !with_watermark(r, "").1);
+    assert_eq!(full.len(), 3, "a full read per type: {requests:?}");
+    let full: Vec<String> = full.into_iter().cloned().collect();
+
+    let dir = common::scratch_dir("annuaire-sync-readme-");
+    let root = dir.path();
+    let data = root.join("data");
+    let kept_one_day = Safety {
+        retention: Retention {
+            deactivated_days: 1,
+            history_days: 30,
+        },
+        ..Safety::default()
+    };
+    // As a daily mirror runs it: no --last-updated, the stamp comes from the file names.
+    let import_day = |n: u32| {
+        let files = annuaire_generate::generate(
+            &annuaire_generate::GenerateOptions::new(PERSONS, SEED).with_day(n),
+            &root.join(format!("day{n}")),
+        )
+        .unwrap();
+        import::run(&ImportOptions {
+            safety: kept_one_day,
+            ..common::import_options(&files, &data, None)
+        })
+        .unwrap_or_else(|e| panic!("import of day {n}: {e}"))
+    };
+    import_day(1);
+    import_day(2);
+    let base = serve(&data);
+    let (mirror, t) = full_read(&base, &full);
+    assert!(t.ends_with(".999Z"), "the watermark, not the stamp: {t}");
+
+    let summary = import_day(3);
+    let switched = common::poll(Duration::from_secs(20), || {
+        (full_read(&base, &full[..1]).1 != t).then_some(())
+    });
+    assert!(switched.is_some(), "the server serves day 3");
+    let changes: u64 = summary
+        .changes
+        .iter()
+        .map(|(_, c)| c.added + c.changed + c.deactivated + c.deleted)
+        .sum();
+    let deleted: u64 = summary.changes.iter().map(|(_, c)| c.deleted).sum();
+    assert!(
+        deleted > 0,
+        "day 2's retirements are deleted on day 3: {:?}",
+        summary.changes
+    );
+    let (fresh, _) = full_read(&base, &full);
+
+    let client = common::client();
+    let mut searched = mirror.clone();
+    let mut searched_types = Vec::new();
+    let mut deletions = None;
+    let mut ran = 0;
+    for recipe in recipes {
+        let (request, named) = with_watermark(recipe, &t);
+        assert!(named);
+        ran += 1;
+        if request.starts_with("/fhir/_history") {
+            let (newest, times) = read_history(&base, &request);
+            assert_eq!(
+                times.len() as u64,
+                changes,
+                "{request}: only day 3's changes, not the generation already read"
+            );
+            let stamp = rfc3339(annuaire_generate::extraction_instant(3));
+            assert!(
+                times.iter().all(|time| *time == stamp),
+                "{request}: {times:?}"
+            );
+            let mut copy = mirror.clone();
+            for (key, resource) in &newest {
+                match resource {
+                    Some(resource) => copy.insert(key.clone(), resource.clone()),
+                    None => copy.remove(key),
+                };
+            }
+            assert!(
+                copy == fresh,
+                "{request}: the copy differs from a fresh read"
+            );
+            deletions = Some(
+                newest
+                    .into_iter()
+                    .filter(|(_, r)| r.is_none())
+                    .map(|(key, _)| key)
+                    .collect::<Vec<_>>(),
+            );
+        } else if let Some(query) = request.strip_prefix("/fhir/$export?") {
+            let (manifest, _, files) = export(&client, &base, query).await;
+            let mut copy = mirror.clone();
+            for (kind, lines) in &files {
+                for line in lines {
+                    if kind == "deleted" {
+                        for entry in line["entry"].as_array().unwrap() {
+                            let (rtype, id) = entry["request"]["url"]
+                                .as_str()
+                                .unwrap()
+                                .split_once('/')
+                                .unwrap();
+                            copy.remove(&(rtype.to_owned(), id.to_owned()));
+                        }
+                    } else {
+                        copy.insert(key_of(line), line.clone());
+                    }
+                }
+            }
+            assert!(
+                copy == fresh,
+                "{request}: the copy differs from a fresh read"
+            );
+            let day3 = annuaire_generate::extraction_instant(3);
+            assert_eq!(
+                manifest["transactionTime"],
+                rfc3339(day3 + time::Duration::milliseconds(999)),
+                "day 3's watermark"
+            );
+        } else {
+            let (resources, _) = read_searchset(&base, &request);
+            assert!(
+                resources
+                    .iter()
+                    .all(|r| !mirror.contains_key(&key_of(r)) || mirror[&key_of(r)] != *r),
+                "{request}: only what changed"
+            );
+            searched_types.push(request.split(['/', '?']).nth(2).unwrap().to_owned());
+            searched.extend(resources.into_iter().map(|r| (key_of(&r), r)));
+        }
+    }
+    assert_eq!(ran, 5, "two recipes and three searches: {requests:?}");
+    searched_types.sort();
+    assert_eq!(
+        searched_types,
+        ["Organization", "Practitioner", "PractitionerRole"]
+    );
+    // The searches see no deletion: the README takes them from the history's DELETE entries.
+    for key in deletions.expect("the history recipe ran") {
+        searched.remove(&key);
+    }
+    assert!(
+        searched == fresh,
+        "the searches and the history's deletions: the copy differs"
+    );
+}
