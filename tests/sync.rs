@@ -1461,3 +1461,96 @@ async fn the_readme_synchronisation_recipes_work_as_written() {
         "the searches and the history's deletions: the copy differs"
     );
 }
+
+/// `annuaire import` of a generated day's five files, without `--last-updated`, as a daily
+/// mirror runs it: whether it succeeded, and what it wrote (stdout and stderr).
+fn import_logged(files: &GeneratedFiles, data: &Path) -> (bool, String) {
+    let output = common::annuaire()
+        .arg("import")
+        .arg("--rpps")
+        .arg(&files.rpps)
+        .arg("--finess")
+        .arg(&files.finess)
+        .arg("--mssante")
+        .arg(&files.mssante)
+        .arg("--savoir-faire")
+        .arg(&files.savoir_faire)
+        .arg("--diplomes")
+        .arg(&files.diplomas)
+        .arg("--data")
+        .arg(data)
+        .args(["--cache-mb", "16", "--workers", "2"])
+        .output()
+        .expect("run annuaire import");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.success(), text)
+}
+
+/// The generator's day 2 carries day 2's time in its file names, so its import stamps day 2's
+/// time, and the log says truthfully where the stamp came from.
+#[test]
+fn generated_days_are_stamped_from_their_file_names_and_the_log_says_so() {
+    let dir = common::scratch_dir("annuaire-sync-day-names-");
+    let data = dir.path().join("data");
+    for (n, stamp) in [(1, "2026-11-01T00:00:00Z"), (2, "2026-11-02T00:00:00Z")] {
+        let files = annuaire_generate::generate(
+            &annuaire_generate::GenerateOptions::new(PERSONS, SEED).with_day(n),
+            &dir.path().join(format!("day{n}")),
+        )
+        .unwrap();
+        let (ok, log) = import_logged(&files, &data);
+        assert!(ok, "day {n}:\n{log}");
+        let line = format!("stamp {stamp}, from the RPPS file name");
+        assert!(log.contains(&line), "day {n}: no `{line}` in\n{log}");
+        let served = annuaire::generation::GenerationInfo::read(
+            &DataDir::at(&data).generation_path(&format!("gen-00000{n}")),
+        )
+        .unwrap();
+        assert_eq!(served.last_updated, stamp, "day {n}");
+    }
+}
+
+/// A first import that fails removes the data directory it created (and the parents it
+/// created for it), never a directory that existed before it.
+#[test]
+fn a_failed_first_import_removes_the_directories_it_created() {
+    let dir = common::scratch_dir("annuaire-sync-failed-first-");
+    let root = dir.path();
+    let files = common::generate_files(&root.join("day1"), 30, SEED);
+    let not_finess = root.join("not-finess.csv");
+    std::fs::write(&not_finess, "this is not a FINESS extraction\n").unwrap();
+    let failing = |data: &Path| {
+        import::run(&common::import_options_of(
+            &files.rpps,
+            &not_finess,
+            data,
+            None,
+        ))
+        .expect_err("a FINESS file that is not one")
+    };
+
+    let created = root.join("new").join("data");
+    failing(&created);
+    assert!(
+        !root.join("new").exists(),
+        "the directories the import created are gone"
+    );
+
+    let existing = root.join("existing");
+    std::fs::create_dir(&existing).unwrap();
+    std::fs::write(existing.join("keep.txt"), "mine").unwrap();
+    failing(&existing.join("data"));
+    assert!(!existing.join("data").exists());
+    assert_eq!(
+        std::fs::read_to_string(existing.join("keep.txt")).unwrap(),
+        "mine"
+    );
+
+    // A data directory that existed is left as it was found (an import's locks and report
+    // aside), even empty.
+    let empty = root.join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    failing(&empty);
+    assert!(empty.is_dir());
+}
