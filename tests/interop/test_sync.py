@@ -16,7 +16,6 @@ import os
 import subprocess
 import time
 import urllib.parse
-from datetime import datetime, timedelta
 
 import cumulus_fhir_support as cfs
 import pytest
@@ -59,7 +58,8 @@ def full_read(client) -> dict[tuple[str, str], dict]:
 
 
 def served_import_time(base: str) -> str:
-    """When the generation being served was imported: a searchset Bundle's meta.lastUpdated."""
+    """The watermark of the generation being served: a searchset Bundle's meta.lastUpdated (the
+    last millisecond of its stamp's second), what a client keeps to ask for what changed since."""
     status, bundle = fhir_http.get(f"{base}/Organization?_count=0")
     assert status == 200
     return bundle["meta"]["lastUpdated"]
@@ -131,6 +131,7 @@ def test_day1_mirror_and_full_bulk_export(client, sync_base, profiles, tmp_path)
     State.day1_time = served_import_time(sync_base)
     assert State.mirror, "day 1 is served"
     exporter, files = bulk_export(sync_base, str(tmp_path / "full"))
+    # The export's transactionTime is the searches' watermark (`...:00.999Z`, `...:00.999000`).
     assert exporter.transaction_time.isoformat().startswith(State.day1_time.replace("Z", ""))
     exported = {(r["resourceType"], r["id"]): r for kind in TYPES for r in files.get(kind, [])}
     assert exported.keys() == State.mirror.keys(), "the export holds exactly what searches return"
@@ -179,10 +180,9 @@ def test_the_mirror_applies_only_the_delta_and_ends_equal(client, sync_base):
             mirror[(rtype, data["id"])] = data
             changed += 1
     assert changed > 0, "day 2 changed something"
-    # Deletions (after the retention): the DELETE entries of the system history since day 1
-    # (`_since` takes versions at or after its instant: one second after day 1's import).
-    after = (datetime.fromisoformat(since.replace("Z", "+00:00")) + timedelta(seconds=1)).isoformat()
-    url = f"{sync_base}/_history?" + urllib.parse.urlencode({"_since": after, "_count": 1000})
+    # Deletions (after the retention): the DELETE entries of the system history since the
+    # watermark, kept as it was served (the README's recipe: no client-side arithmetic).
+    url = f"{sync_base}/_history?" + urllib.parse.urlencode({"_since": since, "_count": 1000})
     newest_first: dict[tuple[str, str], dict] = {}
     for page in fhir_http.pages(url):
         assert page["type"] == "history"
