@@ -1268,12 +1268,12 @@ fn full_read(base: &str, requests: &[String]) -> (Mirror, String) {
     (mirror, watermark.expect("a full read"))
 }
 
-/// A `_history` request as written, following `next`: per resource its newest entry (the
-/// resource, or `None` for a deletion), and every entry's `lastModified`.
-fn read_history(
-    base: &str,
-    request: &str,
-) -> (BTreeMap<(String, String), Option<Value>>, Vec<String>) {
+/// Per resource (type, id), its newest history entry: the resource, or `None` for a deletion.
+type Newest = BTreeMap<(String, String), Option<Value>>;
+
+/// A `_history` request as written, following `next`: per resource its newest entry, and every
+/// entry's `lastModified`.
+fn read_history(base: &str, request: &str) -> (Newest, Vec<String>) {
     let mut url = format!("{base}{request}");
     let mut newest = BTreeMap::new();
     let mut times = Vec::new();
