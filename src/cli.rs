@@ -93,7 +93,8 @@ pub struct ImportArgs {
     pub allow_shrink: bool,
     /// The instant stamped on what this import changes (`meta.lastUpdated`), RFC 3339
     /// [default: the extraction time in the RPPS file name, else the FINESS extraction date].
-    /// Replicas that import the same files must be given the same value, or none.
+    /// Replicas that import the same files must be given the same value, or none. Truncated to
+    /// the second; less than one second after the previous import's, it becomes one second after.
     #[arg(long, env = "ANNUAIRE_LAST_UPDATED", value_parser = parse_instant)]
     pub last_updated: Option<time::OffsetDateTime>,
 }
