@@ -1347,6 +1347,12 @@ async fn the_readme_synchronisation_recipes_work_as_written() {
     let base = serve(&data);
     let (mirror, t) = full_read(&base, &full);
     assert!(t.ends_with(".999Z"), "the watermark, not the stamp: {t}");
+    let (_, ready) = get(&format!("{base}/readyz"));
+    assert_eq!(
+        ready["generation"]["lastUpdated"],
+        t.as_str(),
+        "/readyz says the same"
+    );
 
     let summary = import_day(3);
     let switched = common::poll(Duration::from_secs(20), || {
