@@ -613,6 +613,7 @@ test('a departed practitioner\'s page names them, says since when, and lists the
   const fiche = await page.textContent('#fiche');
   assert.match(fiche, new RegExp(escape(`ne figure plus dans l'annuaire depuis le ${frenchDate(departed.meta.lastUpdated)}`)));
   assert.match(fiche, new RegExp(`Activités \\(${roles.length}\\)`));
+  assert.doesNotMatch(fiche, /Non affichées/, 'a closed record keeps no mailbox: nothing is said hidden');
   const cards = await page.$$eval('#fiche .liste .carte', (c) => c.map((x) => x.textContent));
   assert.equal(cards.length, roles.length);
   for (const role of roles) {
