@@ -274,3 +274,44 @@ scope = "annuaire/restricted.read"
             .all(|e| e["resource"].get("organization").is_some())
     );
 }
+
+#[test]
+fn a_closed_structure_keeps_its_name_and_its_legal_entity() {
+    let d = departure("closed");
+    let base = serve(&d.s.data);
+    let (_, closed) = get(&format!(
+        "{base}/fhir/Organization?active=false&_count=1000"
+    ));
+    let closed = entries(&closed);
+    assert!(
+        !closed.is_empty(),
+        "the retired persons' own structures closed"
+    );
+    for entry in closed {
+        let organization = &entry["resource"];
+        let was = d.before(
+            ResourceType::Organization,
+            organization["id"].as_str().unwrap(),
+        );
+        assert_eq!(organization["name"], was["name"], "{organization}");
+        assert_eq!(organization["partOf"], was["partOf"], "{organization}");
+        assert!(organization.get("address").is_none(), "otherwise minimal");
+        // Found by name, and named in the activities that were there.
+        let name = organization["name"].as_str().unwrap();
+        let (_, named) = get(&format!(
+            "{base}/fhir/Organization?name:exact={}&active=false",
+            enc(name)
+        ));
+        assert!(
+            entries(&named)
+                .iter()
+                .any(|e| e["resource"]["id"] == organization["id"]),
+            "{named}"
+        );
+        let id = organization["id"].as_str().unwrap();
+        let (_, roles) = get(&format!(
+            "{base}/fhir/PractitionerRole?organization={id}&active=false"
+        ));
+        assert!(roles["total"].as_u64() > Some(0), "{roles}");
+    }
+}
