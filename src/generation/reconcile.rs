@@ -1,9 +1,10 @@
 //! Versions that follow content: an import's resources compared with the generation before.
 //!
 //! Both sides are sorted by id, so the comparison is a merge of two ordered lists per type (no
-//! table of the previous generation in memory, no random reads), and it reads the previous
-//! generation through plain files only (`versions.bin`, `history.bin`, its data file): a
-//! running server may hold that generation's sled database open.
+//! table of the previous generation in memory), and it reads the previous generation through
+//! plain files only (`versions.bin`, `history.bin`, its data file, and the history segments
+//! for the last active version of a deactivated record): a running server may hold that
+//! generation's sled database open.
 //!
 //! | previous | now | outcome |
 //! |---|---|---|
