@@ -25,6 +25,10 @@ use time::OffsetDateTime;
 
 use common::rfc3339;
 
+/// Departures found and named (tests/sync/departures.rs).
+#[path = "sync/departures.rs"]
+mod departures;
+
 const PERSONS: u64 = 300;
 const SEED: u64 = 12;
 
@@ -384,14 +388,15 @@ fn a_later_day_is_counted_as_the_files_say() {
             "{key:?}"
         );
     }
-    // A deactivated record keeps its identifiers, nothing personal.
+    // A deactivated record keeps its identifiers and its name, nothing else personal.
     let retired = format!("pp-{}-", edits.retire[0]);
     let (key, (record, _, _)) = served
         .iter()
         .find(|((t, id), _)| *t == ResourceType::Practitioner && id.starts_with(&retired))
         .expect("the retired practitioner is still served, deactivated");
     assert_eq!(record["active"], false, "{key:?}");
-    assert!(record.get("name").is_none() && record.get("qualification").is_none());
+    assert_eq!(record["name"], before[key].0["name"], "{key:?}");
+    assert!(record.get("qualification").is_none() && record.get("telecom").is_none());
     assert!(
         record["identifier"]
             .as_array()

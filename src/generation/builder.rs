@@ -129,9 +129,26 @@ impl GenerationBuilder {
         stamp: Millis,
         retention: Retention,
     ) -> Result<Versioned, StoreError> {
+        self.version_with(previous, stamp, retention, reconcile::deactivated_body)
+    }
+
+    /// [`GenerationBuilder::version`] with another rule for deactivated bodies.
+    pub(super) fn version_with(
+        self,
+        previous: Option<&Previous>,
+        stamp: Millis,
+        retention: Retention,
+        rule: reconcile::BodyRule,
+    ) -> Result<Versioned, StoreError> {
         let mut segment = SegmentWriter::create(&self.data.history_dir(), self.number)?;
-        let reconciled =
-            reconcile::reconcile(&self.content, previous, &mut segment, stamp, retention)?;
+        let reconciled = reconcile::reconcile_with(
+            &self.content,
+            previous,
+            &mut segment,
+            stamp,
+            retention,
+            rule,
+        )?;
         // Past versions superseded before `stamp - history_days` are dropped from here on:
         // the history is complete only after that (and after whatever earlier imports dropped).
         let history_complete_since = match previous {
@@ -464,5 +481,88 @@ mod tests {
                 .unwrap()
                 .contains(r#""family":"A""#)
         );
+    }
+
+    /// What a build before the departures rule kept of a closed record: id, identifiers,
+    /// `active: false`, an empty `meta`.
+    fn earlier_rule(rtype: ResourceType, content: &[u8]) -> Option<Vec<u8>> {
+        let resource: serde_json::Value = serde_json::from_slice(content).ok()?;
+        Some(
+            serde_json::to_vec(&serde_json::json!({
+                "resourceType": rtype.as_str(), "id": resource["id"], "meta": {},
+                "active": false,
+            }))
+            .unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_record_deactivated_by_an_earlier_build_is_completed_once_from_its_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::create(dir.path()).unwrap();
+        let lock = data.lock_for_import().unwrap();
+        let day = Millis(1_793_491_200_000);
+        let import = |n: u32, with_p1: bool, earlier: bool| {
+            let previous = data
+                .current()
+                .unwrap()
+                .and_then(|name| Previous::open(&data.generation_path(&name)).unwrap());
+            let builder = GenerationBuilder::start(&data, &lock, 1 << 20).unwrap();
+            if with_p1 {
+                builder
+                    .write(ResourceType::Practitioner, "p1", &practitioner("p1", "A"))
+                    .unwrap();
+            }
+            builder
+                .write(ResourceType::Practitioner, "p2", &practitioner("p2", "B"))
+                .unwrap();
+            let rule = if earlier {
+                earlier_rule
+            } else {
+                reconcile::deactivated_body
+            };
+            let versioned = builder
+                .version_with(
+                    previous.as_ref(),
+                    day.plus_days(n),
+                    Retention::default(),
+                    rule,
+                )
+                .unwrap();
+            let changes = versioned.changes()[0].1;
+            versioned.commit(description(&format!("g{n}"))).unwrap();
+            let (_, served) = open_current(&data, 1 << 20).unwrap();
+            let p1 = served
+                .read(ResourceType::Practitioner, "p1")
+                .unwrap()
+                .unwrap();
+            let json: serde_json::Value = serde_json::from_slice(&p1.to_json()).unwrap();
+            (changes, json)
+        };
+        import(0, true, false);
+        // An earlier build deactivated p1 with its minimal body: no name.
+        let (_, p1) = import(1, false, true);
+        assert_eq!(
+            (p1["meta"]["versionId"].as_str(), p1.get("name")),
+            (Some("2"), None)
+        );
+        // The first import after the upgrade gives it its name back, as a new version.
+        let (changes, p1) = import(2, false, false);
+        assert_eq!(
+            (changes.changed, changes.still_deactivated),
+            (1, 0),
+            "{changes:?}"
+        );
+        assert_eq!(p1["meta"]["versionId"], "3");
+        assert_eq!(p1["name"][0]["family"], "A");
+        assert_eq!(p1["active"], false);
+        // And only once: the next import keeps it as it is.
+        let (changes, p1) = import(3, false, false);
+        assert_eq!(
+            (changes.changed, changes.still_deactivated),
+            (0, 1),
+            "{changes:?}"
+        );
+        assert_eq!(p1["meta"]["versionId"], "3");
     }
 }

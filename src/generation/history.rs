@@ -229,6 +229,14 @@ impl SegmentWriter {
         self.number
     }
 
+    /// The directory of the segments (where the past ones are too).
+    pub fn dir(&self) -> PathBuf {
+        self.path
+            .parent()
+            .expect("a segment is in the history directory")
+            .to_path_buf()
+    }
+
     /// Appends content bytes; returns where they are.
     pub fn append(&mut self, content: &[u8]) -> Result<Location, StoreError> {
         let len = u32::try_from(content.len()).expect("a resource is smaller than 4 GB");

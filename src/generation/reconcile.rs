@@ -1,9 +1,10 @@
 //! Versions that follow content: an import's resources compared with the generation before.
 //!
 //! Both sides are sorted by id, so the comparison is a merge of two ordered lists per type (no
-//! table of the previous generation in memory, no random reads), and it reads the previous
-//! generation through plain files only (`versions.bin`, `history.bin`, its data file): a
-//! running server may hold that generation's sled database open.
+//! table of the previous generation in memory), and it reads the previous generation through
+//! plain files only (`versions.bin`, `history.bin`, its data file, and the history segments
+//! for the last active version of a deactivated record): a running server may hold that
+//! generation's sled database open.
 //!
 //! | previous | now | outcome |
 //! |---|---|---|
@@ -11,8 +12,8 @@
 //! | active, other content | present | changed: version + 1 at the import's time; the old one goes to history |
 //! | deactivated | present | changed (back): version + 1 |
 //! | none (or deleted) | present | added: version 1 (or one past the deletion) |
-//! | active | absent | deactivated: version + 1 with a minimal body (`active=false`) |
-//! | deactivated, within the retention | absent | kept as it is |
+//! | active | absent | deactivated: version + 1 with a minimal body (`active=false`, see [`deactivated_body`]) |
+//! | deactivated, within the retention | absent | kept as it is, unless its body is not what [`deactivated_body`] keeps of its last active version (a body written by an earlier rule): then version + 1 with that body |
 //! | deactivated, past the retention | absent | deleted: gone from searches and reads (410); its history ends with a deletion |
 
 use std::collections::HashMap;
@@ -24,7 +25,7 @@ use serde_json::{Map, Value};
 
 use super::content::{ContentReader, ContentWriter, Written};
 use super::error::StoreError;
-use super::format::{HISTORY_FILE, VERSIONS_FILE};
+use super::format::{HISTORY_FILE, VERSIONS_FILE, segment_path};
 use super::history::{self, HistoryEntry, Kind, SegmentWriter};
 use super::info::GenerationInfo;
 use super::record::{ContentHash, Location, Millis, Record, State, Version, splice_point};
@@ -121,6 +122,19 @@ pub fn reconcile(
     now: Millis,
     retention: Retention,
 ) -> Result<Reconciled, StoreError> {
+    reconcile_with(writer, previous, segment, now, retention, deactivated_body)
+}
+
+/// [`reconcile`] with another rule for deactivated bodies (tests stand for an earlier build's
+/// with it).
+pub(super) fn reconcile_with(
+    writer: &ContentWriter,
+    previous: Option<&Previous>,
+    segment: &mut SegmentWriter,
+    now: Millis,
+    retention: Retention,
+    rule: BodyRule,
+) -> Result<Reconciled, StoreError> {
     let mut previous_history = match previous {
         Some(p) => history::read_index_file(&p.path.join(HISTORY_FILE))?,
         None => Vec::new(),
@@ -131,6 +145,7 @@ pub fn reconcile(
         Some(p) => Some(VersionsReader::open(&p.path.join(VERSIONS_FILE))?),
         None => None,
     };
+    let history_dir = segment.dir();
     let mut merge = Merge {
         writer,
         previous,
@@ -138,6 +153,8 @@ pub fn reconcile(
         now,
         retention,
         new_history: Vec::new(),
+        past: PastVersions::of(&previous_history, history_dir),
+        deactivated_body: rule,
     };
     let mut documents = Vec::new();
     let mut changes = Vec::new();
@@ -157,8 +174,10 @@ pub fn reconcile(
         documents.push((rtype, current));
         changes.push((rtype, type_changes));
     }
+    let new_history = std::mem::take(&mut merge.new_history);
+    drop(merge);
     let mut history = previous_history;
-    history.extend(merge.new_history);
+    history.extend(new_history);
     history.sort_by(|a, b| {
         (a.rtype, &a.id, a.version.number).cmp(&(b.rtype, &b.id, b.version.number))
     });
@@ -176,7 +195,15 @@ struct Merge<'a> {
     now: Millis,
     retention: Retention,
     new_history: Vec<HistoryEntry>,
+    /// The past versions of the generation before, to rebuild a deactivated body.
+    past: PastVersions<'a>,
+    /// What a deactivated version keeps: [`deactivated_body`] (another rule in tests, to
+    /// stand for an earlier build's).
+    deactivated_body: BodyRule,
 }
+
+/// Makes the deactivated body of a resource from its last active content.
+pub(super) type BodyRule = fn(ResourceType, &[u8]) -> Option<Vec<u8>>;
 
 impl Merge<'_> {
     /// Merges one type's written resources (sorted by id) with the previous generation's.
@@ -246,6 +273,10 @@ impl Merge<'_> {
                             if self.now >= expires {
                                 changes.deleted += 1;
                                 self.delete(rtype, &id, &before)?;
+                            } else if let Some(body) = self.outdated_body(rtype, &id, &before)? {
+                                changes.changed += 1;
+                                let record = self.redeactivate(rtype, &id, &before, &body)?;
+                                out.push((id, record));
                             } else {
                                 changes.still_deactivated += 1;
                                 let record = self.carry(&before)?;
@@ -309,22 +340,50 @@ impl Merge<'_> {
         before: &Record,
     ) -> Result<Record, StoreError> {
         let content = self.previous().content(before.location)?;
-        let minimal = deactivated_body(rtype, &content).ok_or_else(|| StoreError::Damaged {
-            path: self.previous().path.clone(),
-            detail: format!("{rtype}/{id} is not a JSON object"),
-        })?;
+        let minimal =
+            (self.deactivated_body)(rtype, &content).ok_or_else(|| StoreError::Damaged {
+                path: self.previous().path.clone(),
+                detail: format!("{rtype}/{id} is not a JSON object"),
+            })?;
+        self.redeactivate(rtype, id, before, &minimal)
+    }
+
+    /// `body` as the next version of `id`, deactivated; the version before goes to the history.
+    fn redeactivate(
+        &mut self,
+        rtype: ResourceType,
+        id: &str,
+        before: &Record,
+        body: &[u8],
+    ) -> Result<Record, StoreError> {
         self.supersede(rtype, id, before)?;
-        let location = self.writer.append(&minimal)?;
+        let location = self.writer.append(body)?;
         Ok(Record {
             location,
-            splice: splice_point(&minimal).expect("the minimal body has a meta"),
+            splice: splice_point(body).expect("a deactivated body has a meta"),
             version: Version {
                 number: before.version.number + 1,
                 last_updated: self.now,
             },
-            content: ContentHash::of(&minimal),
+            content: ContentHash::of(body),
             state: State::Deactivated,
         })
+    }
+
+    /// The body a deactivated record should have when it differs from the one it has: a record
+    /// deactivated by an earlier build kept less (no `name`, no references), and is completed
+    /// once from its last active version, when the history still holds it. `None`: keep it.
+    fn outdated_body(
+        &self,
+        rtype: ResourceType,
+        id: &str,
+        before: &Record,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let Some(active) = self.past.last_active(rtype, id)? else {
+            return Ok(None);
+        };
+        Ok((self.deactivated_body)(rtype, &active)
+            .filter(|body| ContentHash::of(body) != before.content))
     }
 
     /// A deactivated record past the retention: its last version and the deletion go to the
@@ -355,9 +414,18 @@ impl Merge<'_> {
     }
 }
 
-/// The body a closed record keeps, as the ANS API serves it: `resourceType`, `id`, an empty
-/// `meta` (the store adds the version), the identifiers, `active: false`, and for an
-/// Organization its name.
+/// The body a closed record keeps: what a client needs to find it, name it and see where it
+/// was, and nothing else (no address, telecom, qualification or code).
+///
+/// - `resourceType`, `id`, `meta` with the profiles the last version claimed (the store adds
+///   the version): the body still conforms to them (it keeps every element they require);
+/// - the identifiers, and `active: false`;
+/// - a Practitioner its `name`; an Organization its `name` and `partOf` (its legal entity);
+///   a PractitionerRole its `practitioner` and `organization`: so that
+///   `PractitionerRole?practitioner=X&active=false` lists the activities X closed, and chains,
+///   `_include`, `_revinclude` and `_has` reach closed records as they reach open ones.
+///
+/// Elements are kept whole and in the order of their definitions.
 pub fn deactivated_body(rtype: ResourceType, content: &[u8]) -> Option<Vec<u8>> {
     let Ok(Value::Object(resource)) = serde_json::from_slice::<Value>(content) else {
         return None;
@@ -365,17 +433,104 @@ pub fn deactivated_body(rtype: ResourceType, content: &[u8]) -> Option<Vec<u8>> 
     let mut minimal = Map::new();
     minimal.insert("resourceType".into(), Value::from(rtype.as_str()));
     minimal.insert("id".into(), resource.get("id")?.clone());
-    minimal.insert("meta".into(), Value::Object(Map::new()));
+    let mut meta = Map::new();
+    if let Some(profile) = resource.get("meta").and_then(|m| m.get("profile")) {
+        meta.insert("profile".into(), profile.clone());
+    }
+    minimal.insert("meta".into(), Value::Object(meta));
     if let Some(identifiers) = resource.get("identifier") {
         minimal.insert("identifier".into(), identifiers.clone());
     }
     minimal.insert("active".into(), Value::Bool(false));
-    if rtype == ResourceType::Organization
-        && let Some(name) = resource.get("name")
-    {
-        minimal.insert("name".into(), name.clone());
+    for element in kept_elements(rtype) {
+        if let Some(value) = resource.get(*element) {
+            minimal.insert((*element).into(), value.clone());
+        }
     }
     Some(serde_json::to_vec(&Value::Object(minimal)).expect("JSON serializes"))
+}
+
+/// The elements that name a closed record or link it, besides its identifiers, in the order
+/// of their definitions (after `active`).
+fn kept_elements(rtype: ResourceType) -> &'static [&'static str] {
+    match rtype {
+        ResourceType::Practitioner => &["name"],
+        ResourceType::PractitionerRole => &["practitioner", "organization"],
+        ResourceType::Organization => &["name", "partOf"],
+    }
+}
+
+/// The past versions of the generation before, by resource: where a deactivated record's last
+/// active version is.
+struct PastVersions<'a> {
+    /// Per resource, its past versions (oldest first).
+    by_resource: HashMap<(ResourceType, &'a str), Vec<&'a HistoryEntry>>,
+    history_dir: PathBuf,
+    /// The segments opened so far, by number.
+    segments: std::cell::RefCell<HashMap<u64, File>>,
+}
+
+impl<'a> PastVersions<'a> {
+    fn of(entries: &'a [HistoryEntry], history_dir: PathBuf) -> PastVersions<'a> {
+        let mut by_resource: HashMap<(ResourceType, &str), Vec<&HistoryEntry>> = HashMap::new();
+        for entry in entries {
+            if matches!(entry.kind, Kind::Version { .. }) {
+                by_resource
+                    .entry((entry.rtype, entry.id.as_str()))
+                    .or_default()
+                    .push(entry);
+            }
+        }
+        for versions in by_resource.values_mut() {
+            versions.sort_by_key(|e| e.version.number);
+        }
+        PastVersions {
+            by_resource,
+            history_dir,
+            segments: Default::default(),
+        }
+    }
+
+    /// The content of the newest past version of `id` that was active; `None` when the
+    /// history no longer holds one.
+    fn last_active(&self, rtype: ResourceType, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let Some(versions) = self.by_resource.get(&(rtype, id)) else {
+            return Ok(None);
+        };
+        for entry in versions.iter().rev() {
+            let Kind::Version {
+                segment, location, ..
+            } = entry.kind
+            else {
+                continue;
+            };
+            let content = self.read(segment, location)?;
+            if !is_deactivated(&content) {
+                return Ok(Some(content));
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl PastVersions<'_> {
+    fn read(&self, segment: u64, location: Location) -> Result<Vec<u8>, StoreError> {
+        let path = segment_path(&self.history_dir, segment);
+        let mut segments = self.segments.borrow_mut();
+        let file = match segments.entry(segment) {
+            std::collections::hash_map::Entry::Occupied(open) => open.into_mut(),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(File::open(&path).map_err(StoreError::io("cannot open", &path))?)
+            }
+        };
+        history::read_segment(file, location, &path)
+    }
+}
+
+/// Whether stored content is a deactivated body (`"active":false`).
+fn is_deactivated(content: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(content)
+        .is_ok_and(|v| v.get("active") == Some(&Value::Bool(false)))
 }
 
 /// Writes `versions.bin`: per resource `[type byte][u16 id length][id][record]`, in type then
@@ -468,21 +623,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn deactivated_bodies_keep_ids_identifiers_and_an_organization_name() {
-        let practitioner = br#"{"resourceType":"Practitioner","id":"pp-1","meta":{"profile":["x"]},"identifier":[{"value":"1"}],"active":true,"name":[{"family":"A"}]}"#;
+    fn deactivated_bodies_keep_what_finds_and_names_them() {
+        let practitioner = br#"{"resourceType":"Practitioner","id":"pp-1","meta":{"profile":["x"],"source":"s"},"identifier":[{"value":"1"}],"active":true,"name":[{"family":"A"}],"qualification":[{"code":{}}]}"#;
         let body = deactivated_body(ResourceType::Practitioner, practitioner).unwrap();
         assert_eq!(
             String::from_utf8(body).unwrap(),
-            r#"{"resourceType":"Practitioner","id":"pp-1","meta":{},"identifier":[{"value":"1"}],"active":false}"#
+            r#"{"resourceType":"Practitioner","id":"pp-1","meta":{"profile":["x"]},"identifier":[{"value":"1"}],"active":false,"name":[{"family":"A"}]}"#
         );
-        let organization =
-            br#"{"resourceType":"Organization","id":"eg-1","meta":{},"active":true,"name":"CH"}"#;
+        let role = br#"{"resourceType":"PractitionerRole","id":"se-1","meta":{},"identifier":[{"value":"1"}],"active":true,"practitioner":{"reference":"Practitioner/pp-1"},"organization":{"reference":"Organization/eg-1"},"code":[{}],"telecom":[{}]}"#;
+        assert_eq!(
+            String::from_utf8(deactivated_body(ResourceType::PractitionerRole, role).unwrap())
+                .unwrap(),
+            r#"{"resourceType":"PractitionerRole","id":"se-1","meta":{},"identifier":[{"value":"1"}],"active":false,"practitioner":{"reference":"Practitioner/pp-1"},"organization":{"reference":"Organization/eg-1"}}"#
+        );
+        let organization = br#"{"resourceType":"Organization","id":"eg-1","meta":{},"active":true,"name":"CH","address":[{}],"partOf":{"reference":"Organization/ej-1"}}"#;
         let body: Value = serde_json::from_slice(
             &deactivated_body(ResourceType::Organization, organization).unwrap(),
         )
         .unwrap();
         assert_eq!(body["name"], "CH");
+        assert_eq!(body["partOf"]["reference"], "Organization/ej-1");
         assert_eq!(body["active"], false);
+        assert!(body.get("address").is_none());
         assert!(deactivated_body(ResourceType::Organization, b"[1]").is_none());
+    }
+
+    #[test]
+    fn a_deactivated_body_is_its_own_deactivated_body() {
+        let role = br#"{"resourceType":"PractitionerRole","id":"se-1","meta":{"profile":["p"]},"active":true,"practitioner":{"reference":"Practitioner/pp-1"}}"#;
+        let once = deactivated_body(ResourceType::PractitionerRole, role).unwrap();
+        assert!(is_deactivated(&once));
+        assert!(!is_deactivated(role));
+        assert_eq!(
+            deactivated_body(ResourceType::PractitionerRole, &once).unwrap(),
+            once
+        );
     }
 }

@@ -5,7 +5,8 @@
 #   tests/browser/run.sh [path/to/target/debug]      (default ${CARGO_TARGET_DIR:-target}/debug)
 #
 # Installs what it needs (Debian's chromium if missing, the npm packages of tests/browser from
-# its lock file), generates a dataset (fixed seed), imports it, serves it with access control
+# its lock file), generates a dataset (fixed seed), imports its day 1 then its day 2 (with
+# departures), serves it with access control
 # (two API keys, one without and one with the scope that shows MSSanté mailboxes, and bearer
 # tokens signed with a key made for the run), and runs
 # tests/browser/test/*.test.mjs with node:test. Screenshots at desktop and phone widths go to
@@ -77,6 +78,23 @@ FINESS_FILE="$(one 'etalab-cs1100507-stock-*.csv')"
     --savoir-faire "$(one 'PS_LibreAcces_SavoirFaire_*.txt')" \
     --diplomes "$(one 'PS_LibreAcces_Dipl_AutExerc_*.txt')" \
     --data "$WORK/data" > "$WORK/import.log" 2>&1 || { cat "$WORK/import.log"; exit 2; }
+DAY1_RPPS_FILE="$RPPS_FILE"
+
+# Day 2 (the generator's events: retirements, closed and moved activities) imported over day 1,
+# so that the data served has departures: deactivated practitioners, activities and
+# structures. The tests check the served data against day 2's files.
+step "generate day 2 and import it"
+EXTRACTIONS="$WORK/extractions-day2"
+"$BIN_DIR/annuaire-generate" --persons "$PERSONS" --seed "$SEED" --day 2 --out "$EXTRACTIONS" > /dev/null
+RPPS_FILE="$(one 'PS_LibreAcces_Personne_activite_*.txt')"
+FINESS_FILE="$(one 'etalab-cs1100507-stock-*.csv')"
+"$BIN_DIR/annuaire" import \
+    --rpps "$RPPS_FILE" \
+    --finess "$FINESS_FILE" \
+    --mssante "$(one 'Extraction_Correspondance_MSSante_*.txt')" \
+    --savoir-faire "$(one 'PS_LibreAcces_SavoirFaire_*.txt')" \
+    --diplomes "$(one 'PS_LibreAcces_Dipl_AutExerc_*.txt')" \
+    --data "$WORK/data" > "$WORK/import-day2.log" 2>&1 || { cat "$WORK/import-day2.log"; exit 2; }
 
 # Two keys: a front desk without the restricted scope, and a user who may see mailboxes.
 key() { head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
@@ -161,7 +179,7 @@ mkdir -p "$ARTIFACTS"
 step "node --test tests/browser/test/*.test.mjs (screenshots in $ARTIFACTS)"
 export ANNUAIRE_URL="$BASE" ANNUAIRE_OPEN_URL="$OPEN_BASE" ANNUAIRE_KEY_DESK="$KEY_DESK" ANNUAIRE_KEY_RESTRICTED="$KEY_RESTRICTED"
 export ANNUAIRE_SIGNING_KEY="$WORK/signing-key.pem" ANNUAIRE_ISSUER="https://auth.annuaire.test" ANNUAIRE_AUDIENCE="annuaire-browser-tests"
-export ANNUAIRE_RPPS_FILE="$RPPS_FILE" ANNUAIRE_FINESS_FILE="$FINESS_FILE"
+export ANNUAIRE_RPPS_FILE="$RPPS_FILE" ANNUAIRE_FINESS_FILE="$FINESS_FILE" ANNUAIRE_RPPS_DAY1_FILE="$DAY1_RPPS_FILE"
 export ANNUAIRE_BROWSER_ARTIFACTS="$ARTIFACTS" CHROMIUM
 cd "$HERE"
 node --test --test-concurrency=1 --test-reporter=spec test/*.test.mjs

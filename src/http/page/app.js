@@ -111,6 +111,17 @@
       el('a', { href: `${FHIR}/${path}?_format=xml` }, 'XML'));
   }
 
+  /** When a record left the directory: its deactivated version's date (a closed record keeps
+   * its identifiers, its name and its links, and `active: false`; see mapping.md). */
+  const closedSince = (resource) => formatDate(resource.meta && resource.meta.lastUpdated);
+
+  /** The notice of a record absent from the latest extraction, or null. */
+  function departureNotice(resource, what) {
+    if (resource.active !== false) return null;
+    return el('p', { class: 'depart', role: 'note' },
+      `${what} ne figure plus dans l'annuaire depuis le ${closedSince(resource)}.`);
+  }
+
   // --- the caller's credential -------------------------------------------------------------
 
   const credential = () => sessionStorage.getItem(CREDENTIAL);
@@ -425,7 +436,8 @@
       el('p', {}, [professions.map((p) => p.text).join(', '), ...specialties.map((s) => s.text)].filter(Boolean).join(' · ')),
       el('p', { class: 'secondaire-texte' },
         [rpps && `RPPS ${rpps}`, adeli && `ADELI ${adeli}`].filter(Boolean).join(' · '),
-        practitioner.active === false ? [' ', el('span', { class: 'etiquette' }, 'inactif')] : null),
+        practitioner.active === false
+          ? [' ', el('span', { class: 'etiquette' }, `ne figure plus dans l'annuaire depuis le ${closedSince(practitioner)}`)] : null),
       activities.length ? el('ul', { class: 'activites', 'aria-label': "Lieux d'exercice" },
         activities.map((r) => activityLine(r, byReference))) : null);
   }
@@ -582,7 +594,8 @@
       codes.length ? el('p', {}, codes.join(' · ')) : null,
       telecomText(role, 'phone').length ? el('p', {}, `Téléphone : ${telecomText(role, 'phone').join(', ')}`) : null,
       mailboxItems(role).length ? el('p', {}, 'Messagerie MSSanté : ', mailboxItems(role)) : null,
-      role.active === false ? el('p', {}, el('span', { class: 'etiquette' }, 'activité terminée')) : null,
+      role.active === false
+        ? el('p', {}, el('span', { class: 'etiquette' }, `activité terminée le ${closedSince(role)}`)) : null,
       fhirLinks(`PractitionerRole/${encodeURIComponent(role.id)}`));
   }
 
@@ -606,6 +619,7 @@
       el('h1', { id: 'titre-fiche', tabindex: '-1' }, name),
       el('p', { class: 'secondaire-texte' }, 'Professionnel de santé',
         practitioner.active === false ? [' · ', el('span', { class: 'etiquette' }, 'inactif')] : null),
+      departureNotice(practitioner, 'Ce professionnel'),
       fhirLinks(`Practitioner/${encodeURIComponent(id)}`),
       el('h2', {}, 'Identité et qualifications'),
       details([
@@ -614,7 +628,8 @@
         ['Spécialités, compétences', list(specialties.map((s) => s.kind && s.kind !== s.text ? `${s.text} (${s.kind.toLowerCase()})` : s.text))],
         ['Diplômes', list(diplomas.map((d) => d.kind && d.kind !== d.text ? `${d.text} (${d.kind})` : d.text))],
         ['Autorisations d\'exercice', list(authorizationItems(practitioner))],
-        mailboxRow(practitioner),
+        // A closed record keeps no mailbox: nothing is hidden from anyone.
+        practitioner.active === false ? null : mailboxRow(practitioner),
         ['Mise à jour', formatDate(practitioner.meta && practitioner.meta.lastUpdated)],
       ]),
       el('h2', {}, `Activités (${activityCount})`),
@@ -671,7 +686,8 @@
         el('h3', {}, el('a', { href: `/professionnels/${encodeURIComponent(practitioner.id)}` }, personName(practitioner))),
         el('p', {}, professions.map((p) => p.text).join(', ')),
         codes.length ? el('p', { class: 'secondaire-texte' }, codes.join(' · ')) : null,
-        role.active === false ? el('p', {}, el('span', { class: 'etiquette' }, 'activité terminée')) : null);
+        role.active === false
+          ? el('p', {}, el('span', { class: 'etiquette' }, `activité terminée le ${closedSince(role)}`)) : null);
     }).filter(Boolean);
     const siteSection = sites ? [
       el('h2', {}, `Établissements de cette entité juridique : ${countText(sites.total, sites.matches.length, 'établissement', 'établissements')}`),
@@ -685,6 +701,7 @@
       el('h1', { id: 'titre-fiche', tabindex: '-1' }, name),
       el('p', { class: 'secondaire-texte' }, category || 'Établissement ou structure',
         org.active === false ? [' · ', el('span', { class: 'etiquette' }, 'fermé')] : null),
+      departureNotice(org, 'Cet établissement'),
       fhirLinks(`Organization/${encodeURIComponent(id)}`),
       el('h2', {}, 'Identification'),
       details([
@@ -695,7 +712,7 @@
         ['Adresse', list(addressLines((org.address || [])[0]))],
         ['Téléphone', telecomText(org, 'phone').join(', ')],
         ['Entité juridique', legalEntity],
-        mailboxRow(org),
+        org.active === false ? null : mailboxRow(org),
         ['Mise à jour', formatDate(org.meta && org.meta.lastUpdated)],
       ]),
       siteSection,

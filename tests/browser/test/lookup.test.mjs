@@ -81,9 +81,10 @@ function lines(path) {
   return out;
 }
 
-/** The value of `column` on the first RPPS row of a person, read from the file itself. */
-function rppsColumn(idNat, column) {
-  const [header, ...rows] = lines(process.env.ANNUAIRE_RPPS_FILE);
+/** The value of `column` on the first RPPS row of a person, read from the file itself (the
+ * day served, or another day's `file`). */
+function rppsColumn(idNat, column, file = process.env.ANNUAIRE_RPPS_FILE) {
+  const [header, ...rows] = lines(file);
   const names = header.split('|').map((s) => s.trim());
   const key = names.indexOf('Identification nationale PP');
   const wanted = names.indexOf(column);
@@ -576,4 +577,62 @@ test('the page loads nothing from elsewhere, and forbids it', async () => {
   assert.ok(requested.length > 20, `${requested.length} requests seen`);
   const elsewhere = requested.filter((url) => !url.startsWith(`${BASE}/`) && !url.startsWith(`${OPEN_BASE}/`));
   assert.deepEqual(elsewhere, []);
+});
+
+/** A date as the page writes it: `2 novembre 2026`, `1er novembre 2026`. */
+const frenchDate = (iso) => new Date(iso).toLocaleDateString('fr-FR', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' })
+  .replace(/^1 /, '1er ');
+
+test('a departed practitioner\'s page names them, says since when, and lists their closed activities', async () => {
+  // A practitioner absent from day 2's files, with activities: deactivated on day 2.
+  const bundle = await api('Practitioner?active=false&_count=200&_revinclude=PractitionerRole:practitioner'
+    + '&_include:iterate=PractitionerRole:organization');
+  const byRef = new Map(bundle.entry.map((e) => [`${e.resource.resourceType}/${e.resource.id}`, e.resource]));
+  const rolesOf = (p) => [...byRef.values()].filter((r) => r.resourceType === 'PractitionerRole'
+    && r.practitioner?.reference === `Practitioner/${p.id}`);
+  // (A profession change also deactivates a Practitioner: the person is then still in day 2's
+  // file, under another id. A retired person is not.)
+  const day2 = lines(process.env.ANNUAIRE_RPPS_FILE).join('\n');
+  const departed = bundle.entry.filter((e) => e.search.mode === 'match').map((e) => e.resource)
+    .find((p) => identifier(p, 'https://rpps.esante.gouv.fr') && rolesOf(p).some((r) => r.organization)
+      && !day2.includes(`|${identifier(p, 'urn:oid:1.2.250.1.71.4.2.1')}|`));
+  assert.ok(departed, 'day 2 retired a practitioner with activities');
+  const roles = rolesOf(departed);
+  assert.ok(roles.every((r) => r.active === false), 'a departed practitioner\'s activities are closed');
+  // Named as day 1's file names them (the day they were last listed).
+  const idNat = identifier(departed, 'urn:oid:1.2.250.1.71.4.2.1');
+  const day1 = process.env.ANNUAIRE_RPPS_DAY1_FILE;
+  const family = rppsColumn(idNat, "Nom d'exercice", day1);
+  const given = rppsColumn(idNat, "Prénom d'exercice", day1);
+
+  const page = await open(`/professionnels/${departed.id}`);
+  await settled(page);
+  const heading = await page.textContent('#titre-fiche');
+  assert.match(heading, new RegExp(escape(family)), 'the heading names them');
+  assert.match(heading, new RegExp(escape(given)));
+  const fiche = await page.textContent('#fiche');
+  assert.match(fiche, new RegExp(escape(`ne figure plus dans l'annuaire depuis le ${frenchDate(departed.meta.lastUpdated)}`)));
+  assert.match(fiche, new RegExp(`Activités \\(${roles.length}\\)`));
+  assert.doesNotMatch(fiche, /Non affichées/, 'a closed record keeps no mailbox: nothing is said hidden');
+  const cards = await page.$$eval('#fiche .liste .carte', (c) => c.map((x) => x.textContent));
+  assert.equal(cards.length, roles.length);
+  for (const role of roles) {
+    const closed = `activité terminée le ${frenchDate(role.meta.lastUpdated)}`;
+    const organization = byRef.get(role.organization?.reference);
+    assert.ok(cards.some((c) => c.includes(closed) && (!organization?.name || c.includes(organization.name))),
+      `${role.id}: its structure and its closing date, in ${cards}`);
+    if (organization) {
+      assert.ok(await page.$(`#fiche a[href="/etablissements/${organization.id}"]`), 'the closed activity links to its structure');
+    }
+  }
+  await accessible(page, 'departed practitioner');
+  await page.screenshot({ path: `${ARTIFACTS}/practitioner-departed.png`, fullPage: true });
+  await close(page);
+
+  // A search by their number finds them, marked as gone.
+  const search = await open(`/?recherche=professionnel&numero=${identifier(departed, 'https://rpps.esante.gouv.fr')}`);
+  await settled(search);
+  assert.deepEqual(await practitionerLinks(search), [departed.id]);
+  assert.match(await search.textContent('#resultats'), /ne figure plus dans l'annuaire depuis le/);
+  await close(search);
 });
