@@ -662,6 +662,13 @@ fn parse_criterion(
     if let Some(rest) = name.strip_prefix("_has:") {
         return parse_has(rtype, name, rest, value, nesting, limits);
     }
+    if name == "_has" {
+        return Err(Fail(invalid(
+            name,
+            value,
+            "expected _has:Type:reference:parameter",
+        )));
+    }
     if let Some((head, tail)) = name.split_once('.') {
         if nesting.chained {
             return Err(refuse(
@@ -670,15 +677,17 @@ fn parse_criterion(
             ));
         }
         let (code, type_modifier) = head.split_once(':').unwrap_or((head, ""));
-        let (reference, target) = Registry::get()
-            .find(rtype, code)
-            .and_then(|p| Some((p, p.target()?)))
-            .ok_or_else(|| {
-                refuse(
-                    name,
-                    format!("`{code}` is not a reference parameter of {rtype}"),
-                )
-            })?;
+        let Some(reference) = Registry::get().find(rtype, code) else {
+            return Err(unknown(rtype, name, code, nesting));
+        };
+        let target = reference.target().ok_or_else(|| {
+            refuse(
+                name,
+                format!(
+                    "`{code}` is not a reference parameter of {rtype}, so it cannot be chained"
+                ),
+            )
+        })?;
         if !type_modifier.is_empty() && type_modifier != target.as_str() {
             return Err(refuse(
                 name,
@@ -703,13 +712,7 @@ fn parse_criterion(
     }
     let (code, modifier_text) = name.split_once(':').unwrap_or((name, ""));
     let Some(param) = Registry::get().find(rtype, code) else {
-        let unknown = format!("unknown search parameter `{code}` for {rtype}");
-        // Inside a chain or a `_has`, the part the server recognizes would be dropped with it.
-        return Err(if nesting.is_top() {
-            Skip(unknown)
-        } else {
-            refuse(name, unknown)
-        });
+        return Err(unknown(rtype, name, code, nesting));
     };
     let modifier = if modifier_text.is_empty() {
         Modifier::None
@@ -756,6 +759,18 @@ fn parse_criterion(
         modifier,
         values,
     })
+}
+
+/// `code` is no parameter of `rtype`. At the top of the query the whole parameter is unknown
+/// (ignorable when lenient); inside a chain or a `_has`, ignoring it would drop the part the
+/// server recognizes with it, so it is refused.
+fn unknown(rtype: ResourceType, name: &str, code: &str, nesting: Nesting) -> Problem {
+    let why = format!("unknown search parameter `{code}` for {rtype}");
+    if nesting.is_top() {
+        Skip(why)
+    } else {
+        refuse(name, why)
+    }
 }
 
 /// Why `:modifier` cannot be applied to `param`, and which modifiers it takes.
@@ -1106,12 +1121,17 @@ mod tests {
 
     #[test]
     fn unknown_parameters_strict_or_lenient() {
-        let query = pairs(&[("colour", "blue"), ("role", "x"), ("family", "MARTIN")]);
+        let query = pairs(&[
+            ("colour", "blue"),
+            ("role", "x"),
+            ("colour.name", "x"),
+            ("family", "MARTIN"),
+        ]);
         let err = parse(ResourceType::Practitioner, &query, true).unwrap_err();
         assert!(err.to_string().contains("colour"), "{err}");
         let request = parse(ResourceType::Practitioner, &query, false).unwrap();
         assert_eq!(request.criteria.len(), 1);
-        assert_eq!(request.ignored.len(), 2);
+        assert_eq!(request.ignored.len(), 3);
         assert_eq!(request.applied, pairs(&[("family", "MARTIN")]));
     }
 

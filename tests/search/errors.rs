@@ -11,8 +11,8 @@ use crate::search_support::*;
 /// entry, and left out of the self link. `expected` is the result of the search without it.
 async fn check_unknown(c: &Ctx, rtype: &str, pairs: &[(&str, &str)], unknown: &str, expected: u64) {
     let label = format!("{rtype}?{}", query_string(pairs));
-    // The parameter, without the modifier it was sent with.
-    let code = unknown.split(':').next().unwrap();
+    // The parameter, without the modifier or chain it was sent with.
+    let code = unknown.split([':', '.']).next().unwrap();
     let (status, outcome) = search_raw(&c.client, &c.app, rtype, pairs, true).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "strict {label}: {outcome}");
     assert_eq!(
@@ -89,6 +89,15 @@ async fn unknown_parameters_follow_prefer_handling_lenient_by_default() {
         "Practitioner",
         &[("colour:exact", "x")],
         "colour:exact",
+        all,
+    )
+    .await;
+    // A chain from a parameter the type does not have is unknown as a whole.
+    check_unknown(
+        &c,
+        "Practitioner",
+        &[("colour.name", "x")],
+        "colour.name",
         all,
     )
     .await;
@@ -338,6 +347,7 @@ const MALFORMED: &[(&str, &str, &str)] = &[
     ("Practitioner", "_summary", "maybe"),
     ("Practitioner", "_total", "some"),
     ("Practitioner", "identifier", "a|b|c"),
+    ("Practitioner", "_has", "x"),
 ];
 
 #[tokio::test]
