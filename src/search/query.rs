@@ -1,8 +1,12 @@
 //! Parsing a FHIR search request (R4 §3.1.1) into criteria and result parameters.
 //!
 //! Values are split on unescaped `,` (OR) and `|`, then unescaped (`\,` `\|` `\$` `\\`).
-//! Repeating a parameter ANDs it. A parameter or modifier this server does not support is
-//! an error under `Prefer: handling=strict` and is otherwise ignored and reported back.
+//! Repeating a parameter ANDs it. A parameter this server does not recognize at all is an
+//! error under `Prefer: handling=strict` and is otherwise ignored and reported back. One it
+//! recognizes but cannot honour (a deeper chain, a nested `_has`, a modifier the parameter does
+//! not take, an include it cannot follow, a FHIR parameter declared in
+//! `conformance/refused-parameters.json`) is always refused: ignoring it would widen the
+//! search, and a client counting with `_summary=count` would never see the warning.
 
 use std::str::FromStr;
 
