@@ -461,8 +461,10 @@ fn parse_elements(rtype: ResourceType, value: &str) -> Result<Vec<String>, Probl
             "must be a comma-separated list of top-level element names",
         )));
     }
-    // Resource's and DomainResource's elements every type has, besides its own.
-    const EVERY_RESOURCE: [&str; 6] = [
+    // Resource's and DomainResource's elements every type has, besides its own; and
+    // `resourceType`, which clients such as fhirpy name too (it is always kept).
+    const EVERY_RESOURCE: [&str; 7] = [
+        "resourceType",
         "id",
         "meta",
         "implicitRules",
@@ -1230,6 +1232,16 @@ mod tests {
             request.elements.as_deref(),
             Some(&["identifier".to_owned(), "name".to_owned()][..])
         );
+        // As fhirpy asks; an element the type does not have is refused.
+        let practitioner = |elements| {
+            parse(
+                ResourceType::Practitioner,
+                &pairs(&[("_elements", elements)]),
+                false,
+            )
+        };
+        assert!(practitioner("id,name,resourceType").is_ok());
+        assert!(practitioner("name,partOf").is_err());
     }
 
     #[test]
