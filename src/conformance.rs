@@ -11,6 +11,7 @@ use crate::fhir::ResourceType;
 const CAPABILITY_BASE: &str = include_str!("../conformance/capability-statement.json");
 const RESOURCES: &str = include_str!("../conformance/resources.json");
 const SEARCH_PARAMETERS: &str = include_str!("../conformance/search-parameters.json");
+const REFUSED_PARAMETERS: &str = include_str!("../conformance/refused-parameters.json");
 
 /// One search parameter as declared in `conformance/search-parameters.json`: the single source
 /// for indexing, query parsing, the CapabilityStatement and the served SearchParameter.
@@ -34,6 +35,44 @@ pub struct SearchParamDeclaration {
 pub fn search_parameters() -> Vec<SearchParamDeclaration> {
     serde_json::from_str(SEARCH_PARAMETERS)
         .expect("conformance/search-parameters.json is valid (checked by tests)")
+}
+
+/// A FHIR R4 search parameter this server recognizes but does not implement, as declared in
+/// `conformance/refused-parameters.json`: a search naming it is refused with 400 whatever
+/// `Prefer: handling` says, because answering without it would return more than was asked.
+/// Parameters no one declared (neither there nor in `search-parameters.json`) are unknown and
+/// follow `Prefer: handling`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RefusedParamDeclaration {
+    pub code: String,
+    /// The types it is refused on; `Resource` stands for every type (R4's parameters for all
+    /// resources).
+    pub base: Vec<String>,
+    /// Why it cannot be honoured, and what to ask instead: told to the client.
+    pub reason: String,
+}
+
+impl RefusedParamDeclaration {
+    /// Whether it is refused on `rtype`.
+    pub fn applies_to(&self, rtype: &str) -> bool {
+        self.base.iter().any(|b| b == "Resource" || b == rtype)
+    }
+}
+
+/// Every refused parameter, parsed once.
+pub fn refused_parameters() -> &'static [RefusedParamDeclaration] {
+    static REFUSED: std::sync::OnceLock<Vec<RefusedParamDeclaration>> = std::sync::OnceLock::new();
+    REFUSED.get_or_init(|| {
+        serde_json::from_str(REFUSED_PARAMETERS)
+            .expect("conformance/refused-parameters.json is valid (checked by tests)")
+    })
+}
+
+/// The declaration refusing `code` on `rtype`, if one does.
+pub fn refused_parameter(rtype: &str, code: &str) -> Option<&'static RefusedParamDeclaration> {
+    refused_parameters()
+        .iter()
+        .find(|p| p.code == code && p.applies_to(rtype))
 }
 
 /// One served resource type as declared in `conformance/resources.json`.
@@ -85,7 +124,7 @@ pub fn capability_statement(software_version: &str, security: Value) -> Value {
                 "type": d.resource_type,
                 "profile": d.profile,
                 "supportedProfile": d.supported_profile,
-                "documentation": d.documentation,
+                "documentation": with_refused_note(&d.documentation, &d.resource_type),
                 "interaction": d.interactions.iter().map(|code| json!({"code": code})).collect::<Vec<_>>(),
                 "versioning": "versioned",
                 "readHistory": d.interactions.iter().any(|i| i == "vread"),
@@ -109,7 +148,10 @@ pub fn capability_statement(software_version: &str, security: Value) -> Value {
     let base = &statement["rest"][0];
     let rest = json!({
         "mode": base["mode"],
-        "documentation": base["documentation"],
+        "documentation": format!(
+            "{} {SEARCH_HANDLING}",
+            base["documentation"].as_str().unwrap_or_default()
+        ),
         "security": security,
         "resource": resources,
         "interaction": base["interaction"],
@@ -117,6 +159,26 @@ pub fn capability_statement(software_version: &str, security: Value) -> Value {
     });
     statement["rest"] = json!([rest]);
     statement
+}
+
+/// How searches treat parameters (R4 3.1.1.3.4, `Prefer: handling`), said in `rest.documentation`.
+const SEARCH_HANDLING: &str = "Search parameters: handling=lenient is the default. An unknown parameter (one this server does not recognize) is ignored, left out of the self link and reported in an OperationOutcome entry (search.mode=outcome); with Prefer: handling=strict it is refused with 400. A parameter this server recognizes but cannot honour (a chain deeper than one level, a nested _has, a modifier the parameter does not take, an _include or _revinclude it cannot follow, a FHIR R4 parameter it does not implement such as _list, _text, _content, _filter, _tag: each type's documentation lists them) is refused with 400 and an OperationOutcome naming it in every mode, never ignored: a search or a _summary=count never answers more than was asked.";
+
+/// A type's documentation followed by the parameters refused on it: a client reading the
+/// CapabilityStatement learns which standard parameters get a 400 rather than being ignored.
+fn with_refused_note(documentation: &str, rtype: &str) -> String {
+    let refused: Vec<&str> = refused_parameters()
+        .iter()
+        .filter(|p| p.applies_to(rtype))
+        .map(|p| p.code.as_str())
+        .collect();
+    if refused.is_empty() {
+        return documentation.to_owned();
+    }
+    format!(
+        "{documentation} Search: these FHIR R4 parameters are recognized but not implemented, and refused with 400 whatever Prefer: handling says: {}.",
+        refused.join(", ")
+    )
 }
 
 /// FHIR JSON forbids empty arrays (R4 JSON §2.6.2): an element with no values is absent.
@@ -278,6 +340,44 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), count, "ids are unique");
+    }
+
+    /// A refused parameter is never one the server implements (declared ones win, but a
+    /// declaration in both files would be a contradiction), and names served types only.
+    #[test]
+    fn refused_parameters_are_not_declared_and_name_served_types() {
+        let declared = search_parameters();
+        for refused in refused_parameters() {
+            for base in &refused.base {
+                assert!(
+                    base == "Resource" || base.parse::<ResourceType>().is_ok(),
+                    "{}: unknown base {base}",
+                    refused.code
+                );
+            }
+            for d in &declared {
+                for base in &d.base {
+                    assert!(
+                        !(d.code == refused.code && refused.applies_to(base)),
+                        "{base}.{} is both declared and refused",
+                        d.code
+                    );
+                }
+            }
+        }
+        let cs = capability_statement("0.0.0", json!({"cors": false}));
+        let rest = &cs["rest"][0];
+        assert!(
+            rest["documentation"]
+                .as_str()
+                .unwrap()
+                .contains("handling=lenient is the default")
+        );
+        let practitioner = rest["resource"][0]["documentation"].as_str().unwrap();
+        assert!(
+            practitioner.contains("_list") && practitioner.contains("gender"),
+            "{practitioner}"
+        );
     }
 
     /// The README's parameter table is written by hand for people: it must name every

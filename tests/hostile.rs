@@ -265,7 +265,10 @@ async fn a_flood_is_turned_away_with_503_and_retry_after() {
         let base = base.clone();
         requests.push(tokio::spawn(async move {
             let response = client()
-                .get(format!("{base}/fhir/PractitionerRole?_sort=-_lastUpdated,role&_count=1000&_revinclude=Practitioner:*"))
+                // Sorted, a full page and every reference included: each search holds its slot.
+                // (`_revinclude=Practitioner:*` was here: no Practitioner points at a role, so it
+                // was ignored then and is refused now.)
+                .get(format!("{base}/fhir/PractitionerRole?_sort=-_lastUpdated,role&_count=1000&_include=PractitionerRole:*"))
                 .send()
                 .await
                 .unwrap();

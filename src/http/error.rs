@@ -46,6 +46,10 @@ pub enum ApiError {
     Gone(String),
     #[error("{0}")]
     BadRequest(String),
+    /// A search parameter the server recognizes but cannot honour: 400 `not-supported`, in
+    /// every `Prefer: handling` mode (ignoring it would answer more than was asked).
+    #[error("{0}")]
+    NotHonoured(String),
     #[error("{0}")]
     MethodNotAllowed(String),
     /// A method that would start work where only `GET` does (`HEAD $export`): 405, `Allow:
@@ -124,6 +128,7 @@ impl From<QueryError> for ApiError {
                 limit: e.setting,
                 message: e.to_string(),
             },
+            e @ QueryError::NotHonoured { .. } => ApiError::NotHonoured(e.to_string()),
             other => ApiError::BadRequest(other.to_string()),
         }
     }
@@ -234,6 +239,7 @@ impl ApiError {
             ApiError::NotFound(_) => ErrorSpec::new(S::NOT_FOUND, "not-found"),
             ApiError::Gone(_) => ErrorSpec::new(S::GONE, "deleted"),
             ApiError::BadRequest(_) => ErrorSpec::new(S::BAD_REQUEST, "invalid"),
+            ApiError::NotHonoured(_) => ErrorSpec::new(S::BAD_REQUEST, "not-supported"),
             ApiError::MethodNotAllowed(_) => ErrorSpec::new(S::METHOD_NOT_ALLOWED, "not-supported")
                 .header(header::ALLOW, "GET, HEAD".into()),
             ApiError::OnlyGet(_) => ErrorSpec::new(S::METHOD_NOT_ALLOWED, "not-supported")
@@ -456,6 +462,15 @@ mod tests {
         });
         assert_eq!((status, code.as_str()), (400, "too-costly"));
         assert_eq!(refusal, Some(Refusal::Limit("max_sort_keys")));
+
+        let (status, code, refusal, _) = answered(ApiError::from(QueryError::not_honoured(
+            "_list",
+            "this server holds no List resources",
+        )));
+        assert_eq!(
+            (status, code.as_str(), refusal),
+            (400, "not-supported", None)
+        );
 
         let (status, code, _, response) = answered(ApiError::Unavailable("later".into()));
         assert_eq!((status, code.as_str()), (503, "transient"));

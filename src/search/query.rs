@@ -1,8 +1,12 @@
 //! Parsing a FHIR search request (R4 §3.1.1) into criteria and result parameters.
 //!
 //! Values are split on unescaped `,` (OR) and `|`, then unescaped (`\,` `\|` `\$` `\\`).
-//! Repeating a parameter ANDs it. A parameter or modifier this server does not support is
-//! an error under `Prefer: handling=strict` and is otherwise ignored and reported back.
+//! Repeating a parameter ANDs it. A parameter this server does not recognize at all is an
+//! error under `Prefer: handling=strict` and is otherwise ignored and reported back. One it
+//! recognizes but cannot honour (a deeper chain, a nested `_has`, a modifier the parameter does
+//! not take, an include it cannot follow, a FHIR parameter declared in
+//! `conformance/refused-parameters.json`) is always refused: ignoring it would widen the
+//! search, and a client counting with `_summary=count` would never see the warning.
 
 use std::str::FromStr;
 
@@ -259,12 +263,21 @@ pub fn parse_within(
     Ok(request)
 }
 
-/// Why a parameter was not applied: unsupported (ignorable) or invalid (never ignorable).
+/// Why a parameter was not applied. Only a parameter this server does not recognize at all is
+/// ignorable (`Prefer: handling=lenient`, the default); one it recognizes but cannot honour, or
+/// whose value is malformed, is always refused: ignoring it would answer more than was asked.
 enum Problem {
+    /// An unknown parameter: ignored and reported when lenient, refused when strict.
     Skip(String),
+    /// A refusal whatever the handling.
     Fail(QueryError),
 }
 use Problem::{Fail, Skip};
+
+/// `parameter` is recognized but cannot be honoured, for `reason`: refused in every mode.
+fn refuse(parameter: &str, reason: impl Into<String>) -> Problem {
+    Fail(QueryError::not_honoured(parameter, reason))
+}
 
 impl From<QueryError> for Problem {
     fn from(e: QueryError) -> Problem {
@@ -319,22 +332,11 @@ fn parse_one(
             Ok(true)
         }
         "_elements" => {
-            let elements: Vec<String> = value
-                .split(',')
-                .map(|e| e.trim().to_owned())
-                .filter(|e| !e.is_empty())
-                .collect();
-            if elements
-                .iter()
-                .any(|e| !e.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-            {
-                return Err(Fail(invalid(
-                    name,
-                    value,
-                    "must be a comma-separated list of top-level element names",
-                )));
-            }
-            request.elements = Some(elements);
+            request.elements = Some(parse_elements(rtype, value)?);
+            Ok(true)
+        }
+        "_contained" | "_containedType" => {
+            check_contained(name, value)?;
             Ok(true)
         }
         "_sort" => {
@@ -396,9 +398,10 @@ fn parse_one(
                 "" => false,
                 "iterate" | "recurse" => true,
                 other => {
-                    return Err(Skip(format!(
-                        "modifier `{other}` of {kind} is not supported (only :iterate)"
-                    )));
+                    return Err(refuse(
+                        name,
+                        format!("{kind} takes no modifier `:{other}` (only :iterate)"),
+                    ));
                 }
             };
             let include = parse_include(name, value, iterate, kind == "_revinclude", rtype)?;
@@ -410,10 +413,99 @@ fn parse_one(
             Ok(true)
         }
         _ => {
-            let criterion = parse_criterion(rtype, name, value, 0, limits)?;
+            if let Some(refused) =
+                crate::conformance::refused_parameter(rtype.as_str(), base_code(name))
+                && Registry::get().find(rtype, base_code(name)).is_none()
+            {
+                return Err(refuse(name, refused.reason.clone()));
+            }
+            let criterion = parse_criterion(rtype, name, value, Nesting::TOP, limits)
+                .map_err(|problem| named_whole(problem, name))?;
             request.criteria.push(criterion);
             Ok(true)
         }
+    }
+}
+
+/// A refusal of a chain's or a `_has`'s inner part, told under the parameter's whole name.
+fn named_whole(problem: Problem, name: &str) -> Problem {
+    match problem {
+        Fail(QueryError::NotHonoured { parameter, reason }) if parameter != name => {
+            refuse(name, format!("`{parameter}`: {reason}"))
+        }
+        other => other,
+    }
+}
+
+/// The parameter a name starts with: `family` in `family:exact`, `organization` in
+/// `organization.name`, `_has` in `_has:PractitionerRole:...`.
+fn base_code(name: &str) -> &str {
+    name.split([':', '.']).next().unwrap_or(name)
+}
+
+/// `_elements`: top-level elements of `rtype`. A name the type does not define is refused:
+/// answering without it would hide that the client asked for something that cannot exist.
+fn parse_elements(rtype: ResourceType, value: &str) -> Result<Vec<String>, Problem> {
+    let elements: Vec<String> = value
+        .split(',')
+        .map(|e| e.trim().to_owned())
+        .filter(|e| !e.is_empty())
+        .collect();
+    if elements
+        .iter()
+        .any(|e| !e.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    {
+        return Err(Fail(invalid(
+            "_elements",
+            value,
+            "must be a comma-separated list of top-level element names",
+        )));
+    }
+    // Resource's and DomainResource's elements every type has, besides its own; and
+    // `resourceType`, which clients such as fhirpy name too (it is always kept).
+    const EVERY_RESOURCE: [&str; 7] = [
+        "resourceType",
+        "id",
+        "meta",
+        "implicitRules",
+        "language",
+        "contained",
+        "modifierExtension",
+    ];
+    if let Some(unknown) = elements
+        .iter()
+        .find(|e| !EVERY_RESOURCE.contains(&e.as_str()) && !rtype.has_element(e))
+    {
+        return Err(Fail(invalid(
+            "_elements",
+            value,
+            format!("{rtype} has no element `{unknown}`"),
+        )));
+    }
+    Ok(elements)
+}
+
+/// `_contained` and `_containedType` (R4 3.1.1.5.9): this server writes no contained resources,
+/// so their defaults (`false`, `container`) are what every search does; asking for contained
+/// resources as matches cannot be honoured.
+fn check_contained(name: &str, value: &str) -> Result<(), Problem> {
+    let (default, others): (&str, &[&str]) = match name {
+        "_contained" => ("false", &["true", "both"]),
+        _ => ("container", &["contained"]),
+    };
+    if value == default {
+        Ok(())
+    } else if others.contains(&value) {
+        Err(refuse(
+            name,
+            "the resources served here contain no other resources, so none can be searched as a match",
+        ))
+    } else {
+        Err(Fail(invalid(
+            name,
+            value,
+            format!("must be {default} or {}", others.join(", ")),
+        )))
     }
 }
 
@@ -441,26 +533,29 @@ fn parse_include(
         )));
     }
     let source = ResourceType::from_str(parts[0]).map_err(|_| {
-        Skip(format!(
-            "{name}={value}: type `{}` is not served here",
-            parts[0]
-        ))
+        refuse(
+            &format!("{name}={value}"),
+            format!("type `{}` is not served here", parts[0]),
+        )
     })?;
     if parts[1] == "*" {
         // `Type:*` (R4 3.1.1.5.5: the wildcard stands for the search parameter name): every
         // reference parameter of Type, optionally only those pointing at a target type.
         let target = match parts.get(2) {
-            Some(t) => Some(
-                ResourceType::from_str(t)
-                    .map_err(|_| Skip(format!("{name}={value}: type `{t}` is not served here")))?,
-            ),
+            Some(t) => Some(ResourceType::from_str(t).map_err(|_| {
+                refuse(
+                    &format!("{name}={value}"),
+                    format!("type `{t}` is not served here"),
+                )
+            })?),
             None => None,
         };
         let mut references = Registry::get().references_of(source);
         if !iterate && !reverse && source != rtype {
-            return Err(Skip(format!(
-                "{name}={value}: the search is on {rtype}, not {source} (use :iterate)"
-            )));
+            return Err(refuse(
+                &format!("{name}={value}"),
+                format!("the search is on {rtype}, not {source} (use :iterate)"),
+            ));
         }
         let wanted = if !iterate && reverse {
             Some(rtype)
@@ -468,10 +563,13 @@ fn parse_include(
             target
         };
         if !references.any(|p| wanted.is_none_or(|w| p.target() == Some(w))) {
-            return Err(Skip(format!(
-                "{name}={value}: no reference parameter of {source} points at {}",
-                wanted.map_or("anything".to_string(), |w| w.to_string())
-            )));
+            return Err(refuse(
+                &format!("{name}={value}"),
+                format!(
+                    "no reference parameter of {source} points at {}",
+                    wanted.map_or("anything".to_string(), |w| w.to_string())
+                ),
+            ));
         }
         return Ok(Include {
             source: Some(source),
@@ -484,36 +582,39 @@ fn parse_include(
         .find(source, parts[1])
         .filter(|p| p.is_reference())
         .ok_or_else(|| {
-            Skip(format!(
-                "{name}={value}: `{}` is not a reference parameter of {source}",
-                parts[1]
-            ))
+            refuse(
+                &format!("{name}={value}"),
+                format!("`{}` is not a reference parameter of {source}", parts[1]),
+            )
         })?;
     let target = match parts.get(2) {
-        Some(t) => Some(
-            ResourceType::from_str(t)
-                .map_err(|_| Skip(format!("{name}={value}: type `{t}` is not served here")))?,
-        ),
+        Some(t) => Some(ResourceType::from_str(t).map_err(|_| {
+            refuse(
+                &format!("{name}={value}"),
+                format!("type `{t}` is not served here"),
+            )
+        })?),
         None => None,
     };
     if target.is_some() && target != param.target() {
-        return Err(Skip(format!(
-            "{name}={value}: {source}.{} never points at {}",
-            param.code, parts[2]
-        )));
+        return Err(refuse(
+            &format!("{name}={value}"),
+            format!("{source}.{} never points at {}", param.code, parts[2]),
+        ));
     }
     // An include starts from the matched type unless it iterates; a revinclude's
     // reference must point at it.
     if !iterate && !reverse && source != rtype {
-        return Err(Skip(format!(
-            "{name}={value}: the search is on {rtype}, not {source} (use :iterate)"
-        )));
+        return Err(refuse(
+            &format!("{name}={value}"),
+            format!("the search is on {rtype}, not {source} (use :iterate)"),
+        ));
     }
     if !iterate && reverse && param.target() != Some(rtype) {
-        return Err(Skip(format!(
-            "{name}={value}: {source}.{} does not point at {rtype}",
-            param.code
-        )));
+        return Err(refuse(
+            &format!("{name}={value}"),
+            format!("{source}.{} does not point at {rtype}", param.code),
+        ));
     }
     Ok(Include {
         source: Some(source),
@@ -536,38 +637,79 @@ fn parse_modifier(text: &str) -> Option<Modifier> {
     })
 }
 
-/// Parses `name=value` as a criterion on `rtype`; `depth` counts chain levels.
+/// Where a criterion sits: inside a chain, inside a `_has`, or at the top of the query. A
+/// chain is one level deep (`organization.name`), a `_has` is not nested, and a `_has` may hold
+/// a chain (`_has:PractitionerRole:practitioner:organization.address-city`).
+#[derive(Debug, Clone, Copy)]
+struct Nesting {
+    chained: bool,
+    in_has: bool,
+}
+
+impl Nesting {
+    const TOP: Nesting = Nesting {
+        chained: false,
+        in_has: false,
+    };
+
+    fn is_top(self) -> bool {
+        !self.chained && !self.in_has
+    }
+}
+
+/// Parses `name=value` as a criterion on `rtype`, at `nesting`.
 fn parse_criterion(
     rtype: ResourceType,
     name: &str,
     value: &str,
-    depth: usize,
+    nesting: Nesting,
     limits: &Limits,
 ) -> Result<Criterion, Problem> {
     if let Some(rest) = name.strip_prefix("_has:") {
-        return parse_has(rtype, name, rest, value, depth, limits);
+        return parse_has(rtype, name, rest, value, nesting, limits);
+    }
+    if name == "_has" {
+        return Err(Fail(invalid(
+            name,
+            value,
+            "expected _has:Type:reference:parameter",
+        )));
     }
     if let Some((head, tail)) = name.split_once('.') {
-        if depth > 0 {
-            return Err(Skip(format!(
-                "`{name}`: chains deeper than one level are not supported"
-            )));
+        if nesting.chained {
+            return Err(refuse(
+                name,
+                "chains deeper than one level are not supported (`organization.name` is, `organization.partof.name` is not)",
+            ));
         }
         let (code, type_modifier) = head.split_once(':').unwrap_or((head, ""));
-        let (reference, target) = Registry::get()
-            .find(rtype, code)
-            .and_then(|p| Some((p, p.target()?)))
-            .ok_or_else(|| {
-                Skip(format!(
-                    "`{name}`: `{code}` is not a reference parameter of {rtype}"
-                ))
-            })?;
+        let Some(reference) = Registry::get().find(rtype, code) else {
+            return Err(unknown(rtype, name, code, nesting));
+        };
+        let target = reference.target().ok_or_else(|| {
+            refuse(
+                name,
+                format!(
+                    "`{code}` is not a reference parameter of {rtype}, so it cannot be chained"
+                ),
+            )
+        })?;
         if !type_modifier.is_empty() && type_modifier != target.as_str() {
-            return Err(Skip(format!(
-                "`{name}`: {rtype}.{code} never points at {type_modifier}"
-            )));
+            return Err(refuse(
+                name,
+                format!("{rtype}.{code} never points at {type_modifier}"),
+            ));
         }
-        let inner = parse_criterion(target, tail, value, depth + 1, limits)?;
+        let inner = parse_criterion(
+            target,
+            tail,
+            value,
+            Nesting {
+                chained: true,
+                ..nesting
+            },
+            limits,
+        )?;
         return Ok(Criterion::Chain {
             reference,
             target,
@@ -575,9 +717,9 @@ fn parse_criterion(
         });
     }
     let (code, modifier_text) = name.split_once(':').unwrap_or((name, ""));
-    let param = Registry::get()
-        .find(rtype, code)
-        .ok_or_else(|| Skip(format!("unknown search parameter `{code}` for {rtype}")))?;
+    let Some(param) = Registry::get().find(rtype, code) else {
+        return Err(unknown(rtype, name, code, nesting));
+    };
     let modifier = if modifier_text.is_empty() {
         Modifier::None
     } else if let Some(m) = parse_modifier(modifier_text).filter(|_| param.supports(modifier_text))
@@ -586,9 +728,7 @@ fn parse_criterion(
     } else if param.target().map(ResourceType::as_str) == Some(modifier_text) {
         Modifier::None // `:Type` on a single-target reference
     } else {
-        return Err(Skip(format!(
-            "modifier `:{modifier_text}` is not supported on {rtype}.{code}"
-        )));
+        return Err(refuse(name, modifier_refusal(rtype, param, modifier_text)));
     };
     let values = split_unescaped(value, ',');
     if values.len() > limits.max_or_values {
@@ -627,12 +767,42 @@ fn parse_criterion(
     })
 }
 
+/// `code` is no parameter of `rtype`. At the top of the query the whole parameter is unknown
+/// (ignorable when lenient); inside a chain or a `_has`, ignoring it would drop the part the
+/// server recognizes with it, so it is refused.
+fn unknown(rtype: ResourceType, name: &str, code: &str, nesting: Nesting) -> Problem {
+    let why = format!("unknown search parameter `{code}` for {rtype}");
+    if nesting.is_top() {
+        Skip(why)
+    } else {
+        refuse(name, why)
+    }
+}
+
+/// Why `:modifier` cannot be applied to `param`, and which modifiers it takes.
+fn modifier_refusal(rtype: ResourceType, param: &SearchParam, modifier: &str) -> String {
+    let takes = if param.modifiers.is_empty() {
+        "none".to_owned()
+    } else {
+        param
+            .modifiers
+            .iter()
+            .map(|m| format!(":{m}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "{rtype}.{} does not take the modifier `:{modifier}` (it takes {takes})",
+        param.code
+    )
+}
+
 fn parse_has(
     rtype: ResourceType,
     name: &str,
     rest: &str,
     value: &str,
-    depth: usize,
+    nesting: Nesting,
     limits: &Limits,
 ) -> Result<Criterion, Problem> {
     let mut parts = rest.splitn(3, ':');
@@ -645,20 +815,33 @@ fn parse_has(
             "expected _has:Type:reference:parameter",
         )));
     };
-    if depth > 0 {
-        return Err(Skip(format!("`{name}`: nested _has is not supported")));
+    if nesting.in_has {
+        return Err(refuse(name, "nested _has is not supported"));
+    }
+    if nesting.chained {
+        return Err(refuse(name, "_has inside a chain is not supported"));
     }
     let source = ResourceType::from_str(source)
-        .map_err(|_| Skip(format!("`{name}`: type `{source}` is not served here")))?;
+        .map_err(|_| refuse(name, format!("type `{source}` is not served here")))?;
     let reference = Registry::get()
         .find(source, reference)
         .filter(|p| p.target() == Some(rtype))
         .ok_or_else(|| {
-            Skip(format!(
-                "`{name}`: {source}.{reference} is not a reference to {rtype}"
-            ))
+            refuse(
+                name,
+                format!("{source}.{reference} is not a reference to {rtype}"),
+            )
         })?;
-    let inner = parse_criterion(source, inner_name, value, depth + 1, limits)?;
+    let inner = parse_criterion(
+        source,
+        inner_name,
+        value,
+        Nesting {
+            chained: false,
+            in_has: true,
+        },
+        limits,
+    )?;
     Ok(Criterion::Has {
         source,
         reference,
@@ -946,15 +1129,66 @@ mod tests {
     fn unknown_parameters_strict_or_lenient() {
         let query = pairs(&[
             ("colour", "blue"),
-            ("family:fuzzy", "x"),
+            ("role", "x"),
+            ("colour.name", "x"),
             ("family", "MARTIN"),
         ]);
         let err = parse(ResourceType::Practitioner, &query, true).unwrap_err();
         assert!(err.to_string().contains("colour"), "{err}");
         let request = parse(ResourceType::Practitioner, &query, false).unwrap();
         assert_eq!(request.criteria.len(), 1);
-        assert_eq!(request.ignored.len(), 2);
+        assert_eq!(request.ignored.len(), 3);
         assert_eq!(request.applied, pairs(&[("family", "MARTIN")]));
+    }
+
+    #[test]
+    fn recognized_parameters_it_cannot_honour_are_refused_even_when_lenient() {
+        for (rtype, name, value) in [
+            (ResourceType::Practitioner, "family:fuzzy", "x"),
+            (ResourceType::Practitioner, "active:exact", "true"),
+            (ResourceType::Practitioner, "_list", "List/x"),
+            (ResourceType::Practitioner, "gender", "female"),
+            (
+                ResourceType::PractitionerRole,
+                "organization.partof.name",
+                "x",
+            ),
+            (ResourceType::PractitionerRole, "practitioner.colour", "x"),
+            (
+                ResourceType::Practitioner,
+                "_has:PractitionerRole:practitioner:_has:PractitionerRole:practitioner:role",
+                "x",
+            ),
+            (ResourceType::PractitionerRole, "_include:deep", "*"),
+            (ResourceType::Practitioner, "_contained", "true"),
+        ] {
+            let err = parse(rtype, &pairs(&[(name, value)]), false).unwrap_err();
+            assert!(
+                matches!(&err, QueryError::NotHonoured { parameter, .. } if parameter == name),
+                "{name}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_has_may_hold_a_one_level_chain() {
+        let request = parse_ok(
+            ResourceType::Practitioner,
+            &[(
+                "_has:PractitionerRole:practitioner:organization.address-insee",
+                "69",
+            )],
+        );
+        let Criterion::Has { inner, .. } = &request.criteria[0] else {
+            panic!("a _has")
+        };
+        assert!(matches!(
+            **inner,
+            Criterion::Chain {
+                target: ResourceType::Organization,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -998,6 +1232,16 @@ mod tests {
             request.elements.as_deref(),
             Some(&["identifier".to_owned(), "name".to_owned()][..])
         );
+        // As fhirpy asks; an element the type does not have is refused.
+        let practitioner = |elements| {
+            parse(
+                ResourceType::Practitioner,
+                &pairs(&[("_elements", elements)]),
+                false,
+            )
+        };
+        assert!(practitioner("id,name,resourceType").is_ok());
+        assert!(practitioner("name,partOf").is_err());
     }
 
     #[test]

@@ -24,6 +24,12 @@ pub enum QueryError {
     },
     #[error("{0}")]
     Unsupported(String),
+    /// A parameter this server recognizes but cannot honour: refused whatever `Prefer:
+    /// handling` says, since answering without it would return more than was asked.
+    #[error(
+        "`{parameter}` cannot be honoured: {reason}. The search is refused rather than answered without it, which would return more than was asked"
+    )]
+    NotHonoured { parameter: String, reason: String },
     #[error(transparent)]
     TooCostly(#[from] TooCostly),
     /// A `_cursor` of a search or a history that cannot be resumed from.
@@ -32,6 +38,14 @@ pub enum QueryError {
 }
 
 impl QueryError {
+    /// `parameter` is recognized but cannot be honoured, for `reason`.
+    pub fn not_honoured(parameter: &str, reason: impl Into<String>) -> QueryError {
+        QueryError::NotHonoured {
+            parameter: parameter.to_owned(),
+            reason: reason.into(),
+        }
+    }
+
     /// `value` is not one `parameter` takes, for `reason`.
     pub fn invalid(parameter: &str, value: &str, reason: impl Into<String>) -> QueryError {
         QueryError::InvalidValue {

@@ -6,18 +6,13 @@ use serde_json::Value;
 
 use crate::search_support::*;
 
-/// An unsupported parameter or modifier: 400 naming it under `Prefer: handling=strict`;
-/// otherwise ignored, with a warning naming it in an `outcome` entry, and left out of the self
-/// link. `expected` is the result of the search without it.
-async fn check_unsupported(
-    c: &Ctx,
-    rtype: &str,
-    pairs: &[(&str, &str)],
-    unsupported: &str,
-    names: &[&str],
-    expected: u64,
-) {
+/// An unknown parameter (one the server does not recognize at all): 400 naming it under
+/// `Prefer: handling=strict`; otherwise ignored, with a warning naming it in an `outcome`
+/// entry, and left out of the self link. `expected` is the result of the search without it.
+async fn check_unknown(c: &Ctx, rtype: &str, pairs: &[(&str, &str)], unknown: &str, expected: u64) {
     let label = format!("{rtype}?{}", query_string(pairs));
+    // The parameter, without the modifier or chain it was sent with.
+    let code = unknown.split([':', '.']).next().unwrap();
     let (status, outcome) = search_raw(&c.client, &c.app, rtype, pairs, true).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "strict {label}: {outcome}");
     assert_eq!(
@@ -26,12 +21,10 @@ async fn check_unsupported(
     );
     assert_eq!(outcome["issue"][0]["severity"], "error");
     let text = diagnostics(&outcome);
-    for name in names {
-        assert!(
-            text.contains(name),
-            "strict {label}: `{text}` should name {name}"
-        );
-    }
+    assert!(
+        text.contains(code),
+        "strict {label}: `{text}` should name {code}"
+    );
 
     let (status, bundle) = search_raw(&c.client, &c.app, rtype, pairs, false).await;
     assert_eq!(status, StatusCode::OK, "lenient {label}: {bundle}");
@@ -55,18 +48,16 @@ async fn check_unsupported(
         "lenient {label}: a warning: {outcome}"
     );
     let text = diagnostics(outcome);
-    for name in names {
-        assert!(
-            text.contains(name),
-            "lenient {label}: `{text}` should name {name}"
-        );
-    }
+    assert!(
+        text.contains(code),
+        "lenient {label}: `{text}` should name {code}"
+    );
     let self_link = link(&bundle, "self").unwrap();
     assert!(
-        !url_pairs(self_link).iter().any(|(k, _)| k == unsupported),
-        "lenient {label}: the self link {self_link} still has {unsupported}"
+        !url_pairs(self_link).iter().any(|(k, _)| k == unknown),
+        "lenient {label}: the self link {self_link} still has {unknown}"
     );
-    for (k, v) in pairs.iter().filter(|(k, _)| *k != unsupported) {
+    for (k, v) in pairs.iter().filter(|(k, _)| *k != unknown) {
         assert!(
             url_pairs(self_link).contains(&((*k).to_owned(), (*v).to_owned())),
             "lenient {label}: the self link {self_link} lost {k}"
@@ -75,91 +66,38 @@ async fn check_unsupported(
 }
 
 #[tokio::test]
-async fn unsupported_parameters_and_modifiers() {
+async fn unknown_parameters_follow_prefer_handling_lenient_by_default() {
     let c = ctx();
     let all = c.corpus.of("Practitioner").len() as u64;
     let b = c
         .corpus
         .ids("Practitioner", |p| starts(&families(p), "b"))
         .len() as u64;
-    let roles = c.corpus.of("PractitionerRole").len() as u64;
-    check_unsupported(
-        &c,
-        "Practitioner",
-        &[("colour", "blue")],
-        "colour",
-        &["colour"],
-        all,
-    )
-    .await;
-    check_unsupported(
+    check_unknown(&c, "Practitioner", &[("colour", "blue")], "colour", all).await;
+    check_unknown(
         &c,
         "Practitioner",
         &[("family", "b"), ("colour", "blue")],
         "colour",
-        &["colour"],
         b,
     )
     .await;
-    check_unsupported(
+    // A parameter of another type, and an unknown one with a modifier.
+    check_unknown(&c, "Practitioner", &[("role", "FON-05")], "role", all).await;
+    check_unknown(
         &c,
         "Practitioner",
-        &[("family:fuzzy", "x"), ("family", "b")],
-        "family:fuzzy",
-        &["fuzzy", "family"],
-        b,
-    )
-    .await;
-    // Modifiers that exist in FHIR but are not declared for the parameter.
-    for (name, value) in [
-        ("family:not", "b"),
-        ("family:text", "b"),
-        ("active:exact", "true"),
-        ("_lastUpdated:exact", "2026"),
-        ("identifier:contains", "1"),
-    ] {
-        let modifier = name.split_once(':').unwrap().1;
-        check_unsupported(&c, "Practitioner", &[(name, value)], name, &[modifier], all).await;
-    }
-    // A parameter of another type.
-    check_unsupported(
-        &c,
-        "Practitioner",
-        &[("role", "FON-05")],
-        "role",
-        &["role"],
+        &[("colour:exact", "x")],
+        "colour:exact",
         all,
     )
     .await;
-    // Chains two levels deep.
-    check_unsupported(
-        &c,
-        "PractitionerRole",
-        &[("organization.partof.identifier", "urn:x|1")],
-        "organization.partof.identifier",
-        &["partof.identifier"],
-        roles,
-    )
-    .await;
-    check_unsupported(
-        &c,
-        "PractitionerRole",
-        &[("practitioner.colour", "x")],
-        "practitioner.colour",
-        &["colour"],
-        roles,
-    )
-    .await;
-    // A nested _has.
-    check_unsupported(
+    // A chain from a parameter the type does not have is unknown as a whole.
+    check_unknown(
         &c,
         "Practitioner",
-        &[(
-            "_has:PractitionerRole:practitioner:_has:PractitionerRole:practitioner:role",
-            "FON-05",
-        )],
-        "_has:PractitionerRole:practitioner:_has:PractitionerRole:practitioner:role",
-        &["_has"],
+        &[("colour.name", "x")],
+        "colour.name",
         all,
     )
     .await;
@@ -172,6 +110,219 @@ async fn unsupported_parameters_and_modifiers() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+}
+
+/// The three ways a client may ask: no `Prefer` (lenient by default), lenient, strict.
+const HANDLINGS: [Option<&str>; 3] = [None, Some("handling=lenient"), Some("handling=strict")];
+
+/// A parameter the server recognizes but cannot honour: 400 with an OperationOutcome naming
+/// it, whatever the handling, with and without `_summary=count`; never a Bundle that would
+/// count or list more than was asked. Returns the failures.
+async fn refusals(c: &Ctx, rtype: &str, name: &str, value: &str, code: &str) -> Vec<String> {
+    let mut failures = Vec::new();
+    for summary in [None, Some(("_summary", "count"))] {
+        let mut pairs = vec![(name, value)];
+        pairs.extend(summary);
+        let url = search_url(&c.app, rtype, &pairs);
+        for handling in HANDLINGS {
+            let mut request = c.client.get(&url);
+            if let Some(handling) = handling {
+                request = request.header("Prefer", handling);
+            }
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let outcome: Value = response.json().await.unwrap_or(Value::Null);
+            let text = diagnostics(&outcome);
+            if status != StatusCode::BAD_REQUEST
+                || outcome["resourceType"] != "OperationOutcome"
+                || outcome["issue"][0]["code"] != code
+                || !text.contains(name)
+            {
+                failures.push(format!(
+                    "{rtype}?{} (Prefer: {handling:?}): {status} {outcome}",
+                    query_string(&pairs)
+                ));
+            }
+        }
+    }
+    failures
+}
+
+/// Parameters the server recognizes (declared ones, chains, `_has`, result parameters) used in
+/// a way it cannot honour; each was ignored with a warning before, widening the search.
+const NOT_HONOURED: &[(&str, &str, &str)] = &[
+    // A chain inside `_has` deeper than one level, a nested `_has`, `_has` with an unknown
+    // inner parameter, towards a type not served, or through a reference that does not point
+    // at the searched type.
+    (
+        "Practitioner",
+        "_has:PractitionerRole:practitioner:organization.partof.name",
+        "x",
+    ),
+    (
+        "Practitioner",
+        "_has:PractitionerRole:practitioner:_has:PractitionerRole:practitioner:role",
+        "FON-05",
+    ),
+    (
+        "Practitioner",
+        "_has:PractitionerRole:practitioner:colour",
+        "x",
+    ),
+    (
+        "Practitioner",
+        "_has:PractitionerRole:practitioner:family",
+        "x",
+    ),
+    ("Practitioner", "_has:Patient:link:name", "x"),
+    (
+        "Practitioner",
+        "_has:PractitionerRole:organization:role",
+        "FON-05",
+    ),
+    // Chains deeper than one level, through a parameter that is no reference, towards a
+    // type the reference never points at, or to an unknown parameter.
+    (
+        "PractitionerRole",
+        "organization.partof.identifier",
+        "urn:x|1",
+    ),
+    ("PractitionerRole", "practitioner.colour", "x"),
+    ("Practitioner", "family.name", "x"),
+    ("PractitionerRole", "organization:Practitioner.name", "x"),
+    (
+        "PractitionerRole",
+        "organization._has:PractitionerRole:organization:role",
+        "x",
+    ),
+    // Modifiers that are no FHIR modifier, or that the parameter does not take.
+    ("Practitioner", "family:fuzzy", "x"),
+    ("Practitioner", "family:not", "b"),
+    ("Practitioner", "family:text", "b"),
+    ("Practitioner", "active:exact", "true"),
+    ("Practitioner", "_lastUpdated:exact", "2026"),
+    ("Practitioner", "identifier:contains", "123"),
+    ("PractitionerRole", "practitioner:Organization", "x"),
+    ("PractitionerRole", "role:below", "FON"),
+    // Includes it cannot follow, and `:iterate` misuse.
+    ("Practitioner", "_include", "Patient:link"),
+    ("Practitioner", "_include", "Practitioner:family"),
+    ("Practitioner", "_include", "PractitionerRole:organization"),
+    (
+        "Practitioner",
+        "_revinclude",
+        "PractitionerRole:organization",
+    ),
+    (
+        "PractitionerRole",
+        "_include",
+        "PractitionerRole:organization:Practitioner",
+    ),
+    ("PractitionerRole", "_include:colour", "*"),
+    (
+        "PractitionerRole",
+        "_revinclude:deep",
+        "PractitionerRole:practitioner",
+    ),
+    // Result parameters beyond what the server writes.
+    ("Practitioner", "_contained", "true"),
+    ("Practitioner", "_containedType", "contained"),
+];
+
+#[tokio::test]
+async fn recognized_parameters_it_cannot_honour_are_refused_in_every_mode() {
+    let c = ctx();
+    let mut failures = Vec::new();
+    for (rtype, name, value) in NOT_HONOURED {
+        failures.extend(refusals(&c, rtype, name, value, "not-supported").await);
+    }
+    // `_sort` on a parameter it cannot sort by, and `_elements` naming no element of the
+    // type: malformed, refused the same way (issue code `invalid`).
+    for (rtype, name, value) in [
+        ("Practitioner", "_sort", "gender"),
+        ("PractitionerRole", "_sort", "practitioner"),
+        ("Practitioner", "_elements", "name,colour"),
+        ("Organization", "_elements", "qualification"),
+    ] {
+        failures.extend(refusals(&c, rtype, name, value, "invalid").await);
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Every FHIR R4 parameter declared as refused in `conformance/refused-parameters.json`, on
+/// every type it applies to.
+#[tokio::test]
+async fn r4_parameters_it_does_not_implement_are_refused_in_every_mode() {
+    let c = ctx();
+    let refused: Vec<Value> =
+        serde_json::from_str(include_str!("../../conformance/refused-parameters.json")).unwrap();
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for declaration in &refused {
+        let code = declaration["code"].as_str().unwrap();
+        let base = strs(&declaration["base"]);
+        for rtype in TYPES
+            .into_iter()
+            .filter(|t| base.iter().any(|b| b == "Resource" || b == t))
+        {
+            checked += 1;
+            failures.extend(refusals(&c, rtype, code, "x", "not-supported").await);
+        }
+    }
+    assert!(checked > 40, "{checked}");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The issue's example: practitioners who work in a structure of département 69, through a
+/// chain inside `_has`, counted and listed exactly (it answered everyone, with a warning).
+#[tokio::test]
+async fn a_chain_inside_has_narrows_the_search() {
+    let c = ctx();
+    let in_69: std::collections::BTreeSet<String> = c
+        .corpus
+        .of("Organization")
+        .iter()
+        .filter(|o| starts(&insee_codes(o), "69"))
+        .map(|o| format!("Organization/{}", o["id"].as_str().unwrap()))
+        .collect();
+    let expected: std::collections::BTreeSet<String> = c
+        .corpus
+        .of("PractitionerRole")
+        .iter()
+        .filter(|r| {
+            r["organization"]["reference"]
+                .as_str()
+                .is_some_and(|o| in_69.contains(o))
+        })
+        .filter_map(|r| r["practitioner"]["reference"].as_str())
+        .map(|p| p.trim_start_matches("Practitioner/").to_owned())
+        .collect();
+    assert!(
+        !expected.is_empty(),
+        "the demo data has practitioners in 69"
+    );
+    assert!((expected.len() as u64) < c.corpus.of("Practitioner").len() as u64);
+    let name = "_has:PractitionerRole:practitioner:organization.address-insee";
+    for handling in [false, true] {
+        let (status, bundle) = search_raw(
+            &c.client,
+            &c.app,
+            "Practitioner",
+            &[(name, "69"), ("_summary", "count")],
+            handling,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{bundle}");
+        assert_eq!(bundle["total"].as_u64(), Some(expected.len() as u64));
+        assert!(entries(&bundle).is_empty(), "no warning: {bundle}");
+    }
+    let found: std::collections::BTreeSet<String> =
+        all_matches(&c.client, &c.app, "Practitioner", &[(name, "69")])
+            .await
+            .iter()
+            .map(|p| p["id"].as_str().unwrap().to_owned())
+            .collect();
+    assert_eq!(found, expected);
 }
 
 /// Malformed values: 400 whatever the handling, naming the parameter and the value.
@@ -196,6 +347,7 @@ const MALFORMED: &[(&str, &str, &str)] = &[
     ("Practitioner", "_summary", "maybe"),
     ("Practitioner", "_total", "some"),
     ("Practitioner", "identifier", "a|b|c"),
+    ("Practitioner", "_has", "x"),
 ];
 
 #[tokio::test]
