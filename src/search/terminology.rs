@@ -2,9 +2,10 @@
 //! served (see [`crate::mapping::codesystem`]).
 //!
 //! A scan of a few dozen small systems, in memory: no index, no paging (one page holds them
-//! all), no admission queue. The search parameters are declared in
-//! `conformance/search-parameters.json` with the others (base `CodeSystem`), so that the
-//! CapabilityStatement and the SearchParameter resources show them; this module is their
+//! all), no admission queue. The search parameters are declared once, in
+//! `conformance/terminology.json` (not with the indexed types' in `search-parameters.json`,
+//! whose declarations drive index building: CodeSystem has no index); that file names the
+//! parameters this module recognizes and the CapabilityStatement declares. This module is their
 //! evaluation, as [`super::query`] is for the indexed types'.
 
 use std::collections::BTreeMap;
