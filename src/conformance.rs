@@ -12,6 +12,38 @@ const CAPABILITY_BASE: &str = include_str!("../conformance/capability-statement.
 const RESOURCES: &str = include_str!("../conformance/resources.json");
 const SEARCH_PARAMETERS: &str = include_str!("../conformance/search-parameters.json");
 const REFUSED_PARAMETERS: &str = include_str!("../conformance/refused-parameters.json");
+const TERMINOLOGY: &str = include_str!("../conformance/terminology.json");
+
+/// CodeSystem as served (`conformance/terminology.json`): its interactions, search
+/// parameters and operations. Apart from the indexed types' declarations because CodeSystem is
+/// not stored nor indexed (it is built from the codes' labels: see
+/// `crate::mapping::codesystem`); the same file drives its search parsing
+/// (`crate::search::terminology`) and its place in the CapabilityStatement.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TerminologyDeclaration {
+    #[serde(rename = "type")]
+    pub resource_type: String,
+    pub documentation: String,
+    pub interactions: Vec<String>,
+    pub search_params: Vec<TerminologyParam>,
+    pub operations: Vec<Value>,
+}
+
+/// A CodeSystem search parameter: its code, type and R4 canonical.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TerminologyParam {
+    pub code: String,
+    #[serde(rename = "type")]
+    pub param_type: String,
+    pub url: String,
+    pub description: String,
+}
+
+pub fn terminology() -> TerminologyDeclaration {
+    serde_json::from_str(TERMINOLOGY)
+        .expect("conformance/terminology.json is valid (checked by tests)")
+}
 
 /// One search parameter as declared in `conformance/search-parameters.json`: the single source
 /// for indexing, query parsing, the CapabilityStatement and the served SearchParameter.
@@ -140,6 +172,7 @@ pub fn capability_statement(software_version: &str, security: Value) -> Value {
         })
         .map(without_empty_arrays)
         .collect();
+    resources.push(terminology_resource());
     resources.push(json!({
         "type": "SearchParameter",
         "documentation": "The search parameters this server implements, as declared in its conformance/ directory.",
@@ -179,6 +212,20 @@ fn with_refused_note(documentation: &str, rtype: &str) -> String {
         "{documentation} Search: these FHIR R4 parameters are recognized but not implemented, and refused with 400 whatever Prefer: handling says: {}.",
         refused.join(", ")
     )
+}
+
+/// CodeSystem's entry of the CapabilityStatement's `rest.resource`.
+fn terminology_resource() -> Value {
+    let declared = terminology();
+    json!({
+        "type": declared.resource_type,
+        "documentation": declared.documentation,
+        "interaction": declared.interactions.iter().map(|code| json!({"code": code})).collect::<Vec<_>>(),
+        "searchParam": declared.search_params.iter().map(|p| json!({
+            "name": p.code, "definition": p.url, "type": p.param_type, "documentation": p.description,
+        })).collect::<Vec<_>>(),
+        "operation": declared.operations,
+    })
 }
 
 /// FHIR JSON forbids empty arrays (R4 JSON §2.6.2): an element with no values is absent.

@@ -1584,3 +1584,45 @@ async fn every_qualification_and_activity_code_served_has_its_label() {
         .collect();
     assert!(missing.is_empty(), "codes without a label: {missing:?}");
 }
+
+#[tokio::test]
+async fn code_systems_are_open_like_the_capability_statement_and_nothing_else_is() {
+    // Terminology, no directory data: read, searched and looked up without credentials.
+    let g15 = "https://mos.esante.gouv.fr/NOS/TRE_G15-ProfessionSante/FHIR/TRE-G15-ProfessionSante";
+    for path in [
+        "/fhir/CodeSystem".to_owned(),
+        format!("/fhir/CodeSystem?url={g15}"),
+        "/fhir/CodeSystem/TRE-G15-ProfessionSante".to_owned(),
+        format!("/fhir/CodeSystem/$lookup?system={g15}&code=10"),
+        "/fhir/CodeSystem/TRE-G15-ProfessionSante/$lookup?code=10".to_owned(),
+    ] {
+        let (status, _, body) = get(&path, Credential::None).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
+    // The words are the file's.
+    let (_, _, body) = get("/fhir/CodeSystem/TRE-G15-ProfessionSante", Credential::None).await;
+    let concepts: std::collections::BTreeMap<String, String> = json(&body)["concept"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["code"].as_str().unwrap().to_owned(),
+                c["display"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    // (Psychologists, `93`, are in TRE_R95: see `mapping::nos::profession_system`.)
+    let mut expected = profession_labels_of_the_file(&common::demo().rpps);
+    expected.remove("93");
+    assert_eq!(concepts, expected);
+    // Only those routes' shapes: anything else under the prefix still asks for credentials.
+    for path in [
+        "/fhir/CodeSystem/TRE-G15-ProfessionSante/_history",
+        "/fhir/CodeSystemX",
+        "/fhir/Practitioner?qualification-code=10",
+    ] {
+        let (status, _, _) = get(path, Credential::None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
+    }
+}

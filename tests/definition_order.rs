@@ -159,6 +159,10 @@ async fn bundles_and_outcomes_as_served() {
         "/fhir/SearchParameter?_count=2",
         "/fhir/Practitioner?unknown-parameter=1",
         "/fhir/Practitioner/no-such-id",
+        "/fhir/CodeSystem",
+        "/fhir/CodeSystem?colour=blue",
+        "/fhir/CodeSystem/TRE-G15-ProfessionSante",
+        "/fhir/CodeSystem/$lookup?system=https://mos.esante.gouv.fr/NOS/TRE_G15-ProfessionSante/FHIR/TRE-G15-ProfessionSante&code=10",
     ] {
         let body: Value = client
             .get(app.url(path))

@@ -159,10 +159,12 @@ async fn metadata_is_an_r4_capability_statement_declaring_read_and_search() {
             "Practitioner",
             "PractitionerRole",
             "Organization",
+            "CodeSystem",
             "SearchParameter"
         ]
     );
-    assert_eq!(served.len(), declared.len() + 1);
+    // Besides the declared types: CodeSystem (conformance/terminology.json) and SearchParameter.
+    assert_eq!(served.len(), declared.len() + 2);
     for declaration in &declared {
         let rtype = declaration["type"].as_str().expect("type");
         let resource = served

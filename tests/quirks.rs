@@ -317,7 +317,7 @@ fn rpps_01_older_48_and_52_column_headers_import() {
             cabinet["code"],
             json!([{"coding": [{
                 "system": "https://mos.esante.gouv.fr/NOS/TRE_R23-ModeExercice/FHIR/TRE-R23-ModeExercice",
-                "code": "L"}]}])
+                "code": "L", "display": "Libéral"}]}])
         );
         assert_eq!(
             cabinet["organization"]["reference"],
@@ -582,8 +582,9 @@ fn rpps_05_identifiers_keep_leading_zeros_and_corsica() {
     assert_eq!(address["city"], "AJACCIO");
 }
 
-/// §7.6: labels change between rows and files; only codes are stored, so rows of one person
-/// that differ only by labels make exactly the resources of one row.
+/// §7.6: labels change between rows and files; a coding's display is the first label the files
+/// give its code (A23), never its own row's, so rows of one person that differ only by labels
+/// make exactly the resources of one row.
 #[test]
 fn rpps_06_labels_differing_between_rows_create_nothing() {
     let relabelled = set_all(
@@ -632,15 +633,21 @@ fn rpps_06_labels_differing_between_rows_create_nothing() {
         (ResourceType::Organization, "st-C19990000017001".to_owned()),
     ] {
         let raw = store.raw(rtype, &id);
+        // The second row's labels, as whole JSON strings: none is a display.
         for label in [
-            "Médecin",
-            "Spécialiste",
+            "Médecin généraliste",
+            "Civil(e)",
+            "Spécialiste en Médecine Générale",
+            "Libéral, indépendant, artisan, commerçant",
+            "Cabinet individuel de médecin",
             "Titulaire",
-            "Libéral",
-            "Cabinet individuel",
             "Soins",
         ] {
-            assert!(!raw.contains(label), "{rtype}/{id} holds the label {label}");
+            let quoted = format!("\"{label}\"");
+            assert!(
+                !raw.contains(&quoted),
+                "{rtype}/{id} holds the second row's label {label}"
+            );
         }
     }
 }

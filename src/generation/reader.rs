@@ -23,6 +23,7 @@ use super::mapped::MappedFile;
 use super::record::{Location, Record, StoredResource};
 use super::tables::{DocumentDirectory, Trees, open_database};
 use crate::fhir::ResourceType;
+use crate::mapping::codesystem::CodeSystems;
 
 /// What [`Generation::memo`] keeps: one value per type, kind and key, loaded once.
 type Memo =
@@ -41,6 +42,8 @@ pub struct Generation {
     info: GenerationInfo,
     /// The content of [`LABELS_FILE`].
     labels: Vec<u8>,
+    /// The code systems built from it, when first asked for.
+    code_systems: OnceLock<Arc<CodeSystems>>,
     document_counts: Vec<(ResourceType, u32)>,
     directories: Vec<(ResourceType, Option<DocumentDirectory>)>,
     /// Values decoded from the index once and kept while the generation is open (the search
@@ -104,6 +107,7 @@ impl Generation {
             segments: Mutex::new(HashMap::new()),
             info,
             labels,
+            code_systems: OnceLock::new(),
             document_counts,
             directories,
             memo: Mutex::new(HashMap::new()),
@@ -133,6 +137,17 @@ impl Generation {
     /// before labels were kept).
     pub fn labels_json(&self) -> &[u8] {
         &self.labels
+    }
+
+    /// The CodeSystem resources of the codes' labels (see [`crate::mapping::codesystem`]),
+    /// built once per opened generation.
+    pub fn code_systems(&self) -> Result<Arc<CodeSystems>, StoreError> {
+        if let Some(systems) = self.code_systems.get() {
+            return Ok(systems.clone());
+        }
+        let systems = CodeSystems::from_labels_json(&self.labels)
+            .map_err(|e| self.damaged(format!("{LABELS_FILE}: {e}")))?;
+        Ok(self.code_systems.get_or_init(|| Arc::new(systems)).clone())
     }
 
     // -----------------------------------------------------------------------------------------

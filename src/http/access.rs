@@ -44,10 +44,12 @@ pub struct AuditedType(pub &'static str);
 pub struct SearchedQuery(pub String);
 
 /// Paths anyone may read: the CapabilityStatement (the spec requires it), the SMART
-/// discovery document, which clients need before they have a token, and the lookup page, which
-/// asks for credentials and then calls the API with them.
+/// discovery document, which clients need before they have a token, the lookup page, which
+/// asks for credentials and then calls the API with them, and the CodeSystems (public
+/// terminology, no directory data: see `terminology`).
 fn is_public(path: &str) -> bool {
     paths::is_page(path)
+        || paths::is_terminology(path)
         || matches!(
             path.trim_end_matches('/'),
             "/fhir/metadata"

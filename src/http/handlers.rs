@@ -366,26 +366,7 @@ pub async fn search_post(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let limits = state.limits;
-    // The body within its size and time limits: a slow or huge one holds no worker.
-    let body = tokio::time::timeout(
-        std::time::Duration::from_millis(limits.body_timeout_ms),
-        payload.to_bytes_limited(limits.max_body_bytes),
-    )
-    .await
-    .map_err(|_| {
-        ApiError::Timeout(format!(
-            "the _search body did not arrive within {} ms (limit `limits.body_timeout_ms`)",
-            limits.body_timeout_ms
-        ))
-    })?
-    .map_err(|_| {
-        ApiError::TooLarge(format!(
-            "the _search body is larger than {} bytes (limit `limits.max_body_bytes`)",
-            limits.max_body_bytes
-        ))
-    })?
-    .map_err(|e| ApiError::BadRequest(format!("the _search body could not be read: {e}")))?;
+    let body = read_body(payload, &state, "_search").await?;
     if !body.is_empty() && !content_type.starts_with("application/x-www-form-urlencoded") {
         return Err(ApiError::BadRequest(format!(
             "POST _search takes an application/x-www-form-urlencoded body, not `{content_type}`"
@@ -405,6 +386,34 @@ pub async fn search_post(
         .unwrap_or_else(|error| error.error_response());
     response.extensions_mut().insert(SearchedQuery(searched));
     Ok(response)
+}
+
+/// A request body within its size and time limits (a slow or huge one holds no worker);
+/// `what` names it in the refusals (`_search`, `$lookup`).
+pub(super) async fn read_body(
+    payload: web::Payload,
+    state: &AppState,
+    what: &str,
+) -> Result<web::Bytes, ApiError> {
+    let limits = state.limits;
+    tokio::time::timeout(
+        std::time::Duration::from_millis(limits.body_timeout_ms),
+        payload.to_bytes_limited(limits.max_body_bytes),
+    )
+    .await
+    .map_err(|_| {
+        ApiError::Timeout(format!(
+            "the {what} body did not arrive within {} ms (limit `limits.body_timeout_ms`)",
+            limits.body_timeout_ms
+        ))
+    })?
+    .map_err(|_| {
+        ApiError::TooLarge(format!(
+            "the {what} body is larger than {} bytes (limit `limits.max_body_bytes`)",
+            limits.max_body_bytes
+        ))
+    })?
+    .map_err(|e| ApiError::BadRequest(format!("the {what} body could not be read: {e}")))
 }
 
 async fn search(
@@ -497,7 +506,7 @@ fn resource_type(name: &str) -> Result<ResourceType, ApiError> {
     ResourceType::from_str(name).map_err(|_| {
         let served: Vec<&str> = ResourceType::ALL.iter().map(|t| t.as_str()).collect();
         ApiError::NotFound(format!(
-            "resource type `{name}` is not served here; this server serves {}",
+            "resource type `{name}` is not served here; this server serves {} (and CodeSystem: read, search and $lookup only)",
             served.join(", ")
         ))
     })
@@ -505,6 +514,6 @@ fn resource_type(name: &str) -> Result<ResourceType, ApiError> {
 
 /// The client asked for a format the server speaks (JSON or XML; the XML is written by
 /// `format::respond_in_kind`), else 406.
-fn check_format(req: &HttpRequest) -> Result<(), ApiError> {
+pub(super) fn check_format(req: &HttpRequest) -> Result<(), ApiError> {
     negotiate(req).map(|_| ())
 }

@@ -22,6 +22,7 @@ mod page;
 mod paths;
 mod request;
 mod state;
+mod terminology;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -65,6 +66,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 paths::SMART_CONFIGURATION,
                 get_or_head().to(handlers::smart_configuration),
             )
+            .configure(configure_terminology)
             .route("/_history", get_or_head().to(handlers::history_system))
             .route("/$export", web::get().to(export::kick_off))
             .route("/$export", web::head().to(export::kick_off_head))
@@ -96,6 +98,31 @@ pub fn configure(config: &mut web::ServiceConfig) {
         get_or_head().to(handlers::smart_configuration),
     );
     config.default_service(web::route().to(handlers::unknown_path));
+}
+
+/// CodeSystem's routes (see [`terminology`]), before the generic `/{type}` ones.
+fn configure_terminology(config: &mut web::ServiceConfig) {
+    config
+        .route("/CodeSystem", get_or_head().to(terminology::search))
+        .route("/CodeSystem", web::route().to(handlers::read_only))
+        .route(
+            "/CodeSystem/$lookup",
+            get_or_head().to(terminology::lookup_get),
+        )
+        .route(
+            "/CodeSystem/$lookup",
+            web::post().to(terminology::lookup_post),
+        )
+        .route(
+            "/CodeSystem/{id}/$lookup",
+            get_or_head().to(terminology::lookup_instance_get),
+        )
+        .route(
+            "/CodeSystem/{id}/$lookup",
+            web::post().to(terminology::lookup_instance_post),
+        )
+        .route("/CodeSystem/{id}", get_or_head().to(terminology::read))
+        .route("/CodeSystem/{id}", web::route().to(handlers::read_only));
 }
 
 /// The lookup page's routes (see [`page`]).

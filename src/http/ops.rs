@@ -191,8 +191,8 @@ pub async fn record(
     response
 }
 
-/// The resource type a path names, as a label: only served types (and `SearchParameter`),
-/// never what a client wrote, so that the label's values stay few.
+/// The resource type a path names, as a label: only served types (and `SearchParameter`,
+/// `CodeSystem`), never what a client wrote, so that the label's values stay few.
 fn resource_type_label(path: &str) -> &'static str {
     let Some(name) = path
         .strip_prefix("/fhir/")
@@ -202,6 +202,9 @@ fn resource_type_label(path: &str) -> &'static str {
     };
     if name == "SearchParameter" {
         return "SearchParameter";
+    }
+    if name == "CodeSystem" {
+        return "CodeSystem";
     }
     name.parse::<ResourceType>()
         .map_or("", ResourceType::as_str)
@@ -214,8 +217,11 @@ fn interaction(method: &actix_web::http::Method, pattern: Option<&str>) -> &'sta
     };
     match pattern {
         "/fhir/metadata" => "capabilities",
-        "/fhir/SearchParameter" | "/fhir/{type}" | "/fhir/{type}/_search" => "search-type",
-        "/fhir/SearchParameter/{id}" | "/fhir/{type}/{id}" => "read",
+        "/fhir/SearchParameter" | "/fhir/CodeSystem" | "/fhir/{type}" | "/fhir/{type}/_search" => {
+            "search-type"
+        }
+        "/fhir/SearchParameter/{id}" | "/fhir/CodeSystem/{id}" | "/fhir/{type}/{id}" => "read",
+        "/fhir/CodeSystem/$lookup" | "/fhir/CodeSystem/{id}/$lookup" => "operation",
         "/fhir/{type}/{id}/_history/{vid}" => "vread",
         "/fhir/{type}/{id}/_history" => "history-instance",
         "/fhir/{type}/_history" => "history-type",

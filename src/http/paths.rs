@@ -40,9 +40,48 @@ pub fn is_page(path: &str) -> bool {
         || one_segment("/etablissements/")
 }
 
+/// Whether `path` is one of CodeSystem's (`/fhir/CodeSystem`, `/fhir/CodeSystem/{id}`, and
+/// `$lookup` on the type or an instance): terminology, open like the CapabilityStatement.
+/// Exactly those routes' shapes: a segment more, or an empty one, is not.
+pub fn is_terminology(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("/fhir/CodeSystem") else {
+        return false;
+    };
+    let segment = |s: &str| !s.is_empty() && !s.contains('/');
+    match rest.strip_prefix('/') {
+        None => rest.is_empty(),
+        Some(rest) => match rest.split_once('/') {
+            None => segment(rest),
+            Some((id, "$lookup")) => segment(id),
+            Some(_) => false,
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::is_page;
+    use super::{is_page, is_terminology};
+
+    #[test]
+    fn only_codesystem_routes_are_terminology_paths() {
+        for path in [
+            "/fhir/CodeSystem",
+            "/fhir/CodeSystem/$lookup",
+            "/fhir/CodeSystem/TRE-R22-GenreActivite",
+            "/fhir/CodeSystem/TRE-R22-GenreActivite/$lookup",
+        ] {
+            assert!(is_terminology(path), "{path}");
+        }
+        for path in [
+            "/fhir/CodeSystemX",
+            "/fhir/CodeSystem/",
+            "/fhir/CodeSystem/x/_history",
+            "/fhir/CodeSystem/x/../../Practitioner",
+            "/fhir/Practitioner",
+        ] {
+            assert!(!is_terminology(path), "{path}");
+        }
+    }
 
     #[test]
     fn only_the_page_routes_are_page_paths() {

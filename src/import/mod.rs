@@ -44,7 +44,7 @@ use crate::generation::reconcile::{Changes, Previous};
 use crate::generation::{
     DataDir, Description, GenerationBuilder, GenerationInfo, ImportReport, Millis, StoreError,
 };
-use crate::mapping::labels::Labels;
+use crate::mapping::labels::{Displays, Labels};
 use crate::mapping::{ids, organization, practitioner};
 use crate::parallel::run_parallel;
 use crate::progress::{Progress, Unit};
@@ -339,8 +339,19 @@ fn write_generation(
         .iter()
         .map(|e| (e.nofinesset.as_str(), e))
         .collect();
+    // Every label is known before any resource is mapped (the files were read once already:
+    // RPPS and the optional files while partitioning, FINESS whole), so each coding's display
+    // is the one label kept for its code, whichever row a worker maps first.
+    let mut labels = std::mem::take(&mut partition.labels);
+    labels.merge(extras.labels);
+    for establishment in &finess.establishments {
+        labels.establishment(establishment);
+    }
+    builder.write_labels(&labels.to_json())?;
+    let displays = labels.displays();
     let context = MapContext {
         layout: &partition.layout,
+        displays: &displays,
         builder: &builder,
         counters: &counters,
         finess: &finess_by_id,
@@ -375,12 +386,6 @@ fn write_generation(
         counters.unplaced.note(message, None);
     }
     partition.stats.extras = [extras.savoir_faire, extras.diplomas, extras.mailboxes];
-    let mut labels = std::mem::take(&mut partition.labels);
-    labels.merge(extras.labels);
-    for establishment in &finess.establishments {
-        labels.establishment(establishment);
-    }
-    builder.write_labels(&labels.to_json())?;
 
     let versioned = builder.version(
         target.previous,
@@ -526,6 +531,8 @@ fn partition_rpps(
 /// Everything the mapping workers share.
 struct MapContext<'a> {
     layout: &'a Layout,
+    /// The labels every coding's `display` is taken from.
+    displays: &'a Displays,
     builder: &'a GenerationBuilder,
     counters: &'a Counters,
     finess: &'a HashMap<&'a str, &'a Establishment>,
@@ -562,8 +569,9 @@ fn grouped_rows<'t, K: Ord + Clone>(
 }
 
 impl MapContext<'_> {
+    /// Stores a mapped resource, its codings given their display.
     fn write(&self, rtype: ResourceType, id: &str, json: &[u8]) -> Result<(), StoreError> {
-        self.builder.write(rtype, id, json)
+        self.builder.write(rtype, id, &self.displays.describe(json))
     }
 
     /// Maps the persons of one bucket, with their lines of the optional files; reports the

@@ -1,14 +1,16 @@
-//! The labels of the codes the resources carry, for people.
+//! The labels of the codes the resources carry: the words people read beside the codes.
 //!
-//! Resources carry codes only, as the ANS API does (`coding.display` stays empty: a label belongs
-//! to the terminology, not to the directory). People need words, though: the lookup page shows
-//! "Médecin", not `10`. The extraction files always write each code's label beside it, so the
-//! import collects them, code system by code system, with the same functions that choose the
-//! systems of the codings ([`nos`]): a label is found by the `system` and `code` of the coding it
-//! names. The first label a file gives for a code is kept.
+//! The extraction files write each code's label beside it, so the import collects them, code
+//! system by code system, with the same functions that choose the systems of the codings
+//! ([`nos`]): a label is found by the `system` and `code` of the coding it names. A file may
+//! give several labels for one code (they vary between rows and extracts): the first met is
+//! kept, reading the RPPS file, then the savoir-faire and diplomas files, then FINESS.
 //!
-//! Written as `labels.json` in the generation (see [`crate::generation::LABELS_FILE`]):
-//! `{"<system>": {"<code>": "<label>", ...}, ...}`, both levels sorted.
+//! One table, three uses, so they cannot disagree (mapping decision A23): the `display` of every
+//! coding the import writes ([`Displays::describe`]), the CodeSystem resources and `$lookup`
+//! (see [`super::codesystem`]), both read from `labels.json` in the generation (see
+//! [`crate::generation::LABELS_FILE`]): `{"<system>": {"<code>": "<label>", ...}, ...}`, both
+//! levels sorted.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -180,7 +182,7 @@ impl Labels {
     }
 
     /// Every label, by system URL then code.
-    fn by_system(&self) -> BTreeMap<String, Codes> {
+    pub fn by_system(&self) -> BTreeMap<String, Codes> {
         let mut all = self.by_url.clone();
         for (name, codes) in &self.nos {
             let mine = all.entry(nos::nos(name)).or_default();
@@ -199,6 +201,75 @@ impl Labels {
 
     pub fn to_json(&self) -> Vec<u8> {
         serde_json::to_vec(&self.by_system()).expect("maps of strings serialize")
+    }
+
+    /// The table the codings' `display` is taken from: these labels, once complete.
+    pub fn displays(&self) -> Displays {
+        Displays(self.by_system())
+    }
+}
+
+/// The labels by system URL, then code, as the resources' codings name them.
+#[derive(Debug, Default, Clone)]
+pub struct Displays(BTreeMap<String, Codes>);
+
+impl Displays {
+    /// The label of `code` in `system`, if the files gave one.
+    pub fn get(&self, system: &str, code: &str) -> Option<&str> {
+        self.0.get(system)?.get(code).map(String::as_str)
+    }
+
+    /// A resource's JSON with `display` set on every coding (an object with a `system` and a
+    /// `code`, wherever it is: a qualification, a type, an extension's value) whose code the
+    /// files labelled, right after its `code`. Done on the resource as written rather than in
+    /// each mapping function, so that no coding can be missed and the display is the table's
+    /// (the label kept for the code), never the row's own.
+    pub fn describe(&self, json: &[u8]) -> Vec<u8> {
+        let mut value: serde_json::Value =
+            serde_json::from_slice(json).expect("the mapping writes JSON");
+        if self.describe_value(&mut value) {
+            serde_json::to_vec(&value).expect("a JSON value serializes")
+        } else {
+            json.to_vec()
+        }
+    }
+
+    /// [`Displays::describe`] on a parsed value; whether any display was set.
+    pub fn describe_value(&self, value: &mut serde_json::Value) -> bool {
+        match value {
+            serde_json::Value::Object(object) => {
+                let mut changed = self.describe_coding(object);
+                for member in object.values_mut() {
+                    changed |= self.describe_value(member);
+                }
+                changed
+            }
+            serde_json::Value::Array(items) => items
+                .iter_mut()
+                .fold(false, |changed, item| self.describe_value(item) | changed),
+            _ => false,
+        }
+    }
+
+    /// Sets the display of `object` if it is a coding with a known label.
+    fn describe_coding(&self, object: &mut serde_json::Map<String, serde_json::Value>) -> bool {
+        let (Some(system), Some(code)) = (
+            object.get("system").and_then(|s| s.as_str()),
+            object.get("code").and_then(|c| c.as_str()),
+        ) else {
+            return false;
+        };
+        let Some(label) = self.get(system, code) else {
+            return false;
+        };
+        let label = serde_json::Value::String(label.to_owned());
+        // Coding's element order: system, version, code, display.
+        let at = object
+            .keys()
+            .position(|k| k == "code")
+            .map_or(object.len(), |i| i + 1);
+        object.shift_insert(at, "display".to_owned(), label);
+        true
     }
 }
 

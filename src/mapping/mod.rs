@@ -5,6 +5,7 @@
 //! once to the JSON bytes the store keeps and the server sends.
 
 pub mod address;
+pub mod codesystem;
 pub mod elements;
 pub mod ids;
 pub mod labels;

@@ -22,6 +22,7 @@ pub mod query;
 pub mod redact;
 pub mod searchset;
 pub mod shared_params;
+pub mod terminology;
 pub mod terms;
 
 pub use self::error::SearchError;

@@ -6,9 +6,9 @@ use serde_json::Value;
 use crate::common;
 use crate::search_support::*;
 
-/// `code`, `system|code` (and a wrong system), `|code`, `system|`, `:not`, `:text` (no text in
-/// this data: nothing) and `:missing` of one token parameter, around a `(system, code)` that
-/// `pick` has.
+/// `code`, `system|code` (and a wrong system), `|code`, `system|`, `:not`, `:text` (the codings'
+/// displays: the files' labels) and `:missing` of one token parameter, around a
+/// `(system, code)` that `pick` has.
 async fn check_token_param(
     c: &Ctx,
     rtype: &str,
@@ -95,9 +95,22 @@ async fn check_token_param(
     assert!(!got.contains(pid));
     let declared = declared_modifiers(rtype, param);
     if declared.contains(&"text".to_owned()) {
-        c.expect_none(rtype, &[(&format!("{param}:text"), code)])
+        // `:text` searches the codes' words: the displays of its codings (the files' labels),
+        // accents and case ignored, starting with the value. Codes are not words.
+        let texts = |r: &Value| displays_of(r, &values(r));
+        let starts = |query: &str| {
+            let query = fold(query);
+            move |r: &Value| texts(r).iter().any(|t| fold(t).starts_with(&query))
+        };
+        let own = texts(pick);
+        if let Some(word) = own.first().and_then(|t| t.split_whitespace().next()) {
+            let word = word.to_lowercase();
+            c.expect(rtype, &[(&text_param(param), &word)], starts(&word), &[pid])
+                .await;
+        }
+        c.expect(rtype, &[(&text_param(param), code)], starts(code), &[])
             .await;
-        c.expect_none(rtype, &[(&format!("{param}:text"), "a")])
+        c.expect(rtype, &[(&text_param(param), "a")], starts("a"), &[])
             .await;
     }
     let missing = format!("{param}:missing");
@@ -579,4 +592,37 @@ async fn token_role_by_another_code_of_the_same_role() {
         &code,
     )
     .await;
+}
+
+/// `param:text`.
+fn text_param(param: &str) -> String {
+    format!("{param}:text")
+}
+
+/// The displays of the codings of `r` that are among `codes` (a parameter's values).
+fn displays_of(r: &Value, codes: &[Code]) -> Vec<String> {
+    fn walk(value: &Value, codes: &[Code], out: &mut Vec<String>) {
+        match value {
+            Value::Object(object) => {
+                if let (Some(code), Some(display)) = (
+                    object.get("code").and_then(Value::as_str),
+                    object.get("display").and_then(Value::as_str),
+                ) {
+                    let system = object.get("system").and_then(Value::as_str);
+                    if codes
+                        .iter()
+                        .any(|(s, c)| c == code && s.as_deref() == system)
+                    {
+                        out.push(display.to_owned());
+                    }
+                }
+                object.values().for_each(|v| walk(v, codes, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, codes, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(r, codes, &mut out);
+    out
 }

@@ -46,10 +46,16 @@
     return (codes && codes[code]) || null;
   }
 
+  /** The words of a coding: its own `display` (the files' label, the same as its CodeSystem's),
+   * else the code itself. */
+  function codingLabel(coding) {
+    return coding.display || label(coding.system, coding.code);
+  }
+
   /** The label of the first coding of a concept in one of `systems`. */
   function conceptLabel(concept, systems) {
     const coding = (concept && concept.coding || []).find((c) => systems.includes(c.system));
-    return coding ? label(coding.system, coding.code) : null;
+    return coding ? codingLabel(coding) : null;
   }
 
   const hasCoding = (concept, system) =>
@@ -274,7 +280,7 @@
       } else if (hasCoding(code, s.typeDiplome)) {
         const own = (code.coding || []).find((c) => c.system !== s.typeDiplome);
         out.diplomas.push({
-          text: own ? label(own.system, own.code) : conceptLabel(code, [s.typeDiplome]),
+          text: own ? codingLabel(own) : conceptLabel(code, [s.typeDiplome]),
           kind: conceptLabel(code, [s.typeDiplome]),
         });
       }
@@ -749,11 +755,32 @@
       $('etat').replaceChildren(el('p', { class: 'alerte' },
         "Les libellés de l'annuaire n'ont pas pu être chargés : les fiches seront incomplètes. Réessayez dans un instant."));
     }
+    await loadCodeSystems();
     // An open server asks for nothing: the connection form would only be noise.
     if (terminology.credentials === 'none' && !credential()) $('connexion').hidden = true;
     const generation = terminology.generation;
     if (generation && generation.lastUpdated) {
       $('generation').textContent = `Données à jour du ${formatDate(generation.lastUpdated)}.`;
+    }
+  }
+
+  /** The words of the lists (professions, specialties) from the API's CodeSystems, open like
+   * the CapabilityStatement: `{system: {code: display}}`, the same words as the codings'
+   * display. Without them the lists hold what `/ui/labels.json` gave. */
+  async function loadCodeSystems() {
+    try {
+      const response = await fetch(`${FHIR}/CodeSystem`, { credentials: 'omit', headers: { Accept: 'application/fhir+json' } });
+      if (!response.ok) return;
+      const bundle = await response.json();
+      const labels = {};
+      for (const entry of bundle.entry || []) {
+        const system = entry.resource;
+        if (!system || system.resourceType !== 'CodeSystem') continue;
+        labels[system.url] = Object.fromEntries((system.concept || []).map((c) => [c.code, c.display]));
+      }
+      terminology.labels = labels;
+    } catch (e) {
+      // The lists keep the labels of /ui/labels.json.
     }
   }
 

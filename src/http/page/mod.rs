@@ -5,8 +5,11 @@
 //! the Content-Security-Policy allows this origin only.
 //!
 //! Codes are shown with the labels the extraction files give them (see
-//! [`crate::mapping::labels`]), served at [`LABELS`](super::paths::LABELS). The routes are
-//! registered with the others in [`super`]; the paths are in [`super::paths`].
+//! [`crate::mapping::labels`]): the codings' own `display`, and, for the lists, the concepts of
+//! `/fhir/CodeSystem`, the same words. [`LABELS`](super::paths::LABELS) is the page's settings
+//! (generation, credentials, the systems it tells apart) with the same labels table, public and
+//! documented in the README. The routes are registered with the others in [`super`]; the paths
+//! are in [`super::paths`].
 
 use std::sync::LazyLock;
 
