@@ -1476,21 +1476,7 @@ async fn the_readme_synchronisation_recipes_work_as_written() {
 /// `annuaire import` of a generated day's five files, without `--last-updated`, as a daily
 /// mirror runs it: whether it succeeded, and what it wrote (stdout and stderr).
 fn import_logged(files: &GeneratedFiles, data: &Path) -> (bool, String) {
-    let output = common::annuaire()
-        .arg("import")
-        .arg("--rpps")
-        .arg(&files.rpps)
-        .arg("--finess")
-        .arg(&files.finess)
-        .arg("--mssante")
-        .arg(&files.mssante)
-        .arg("--savoir-faire")
-        .arg(&files.savoir_faire)
-        .arg("--diplomes")
-        .arg(&files.diplomas)
-        .arg("--data")
-        .arg(data)
-        .args(["--cache-mb", "16", "--workers", "2"])
+    let output = common::import_command(files, data)
         .output()
         .expect("run annuaire import");
     let text = String::from_utf8_lossy(&output.stdout).into_owned()

@@ -697,9 +697,24 @@ pub fn api_key_sha256(key: &str) -> String {
 /// 3339): importing the same files again is then a new generation on purpose (without
 /// `--last-updated` it would be "nothing to do"). Panics, with the output, when it fails.
 pub fn import_binary(files: &GeneratedFiles, data: &Path, last_updated: &str) {
-    let output = annuaire()
-        .arg("import")
+    let output = import_command(files, data)
         .args(["--last-updated", last_updated])
+        .output()
+        .expect("run annuaire import");
+    assert!(
+        output.status.success(),
+        "import failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The `annuaire import` command of the five generated files into `data`, with a small cache
+/// and two workers; callers add their options and run it.
+pub fn import_command(files: &GeneratedFiles, data: &Path) -> std::process::Command {
+    let mut command = annuaire();
+    command
+        .arg("import")
         .arg("--rpps")
         .arg(&files.rpps)
         .arg("--finess")
@@ -712,15 +727,8 @@ pub fn import_binary(files: &GeneratedFiles, data: &Path, last_updated: &str) {
         .arg(&files.diplomas)
         .arg("--data")
         .arg(data)
-        .args(["--cache-mb", "16", "--workers", "2"])
-        .output()
-        .expect("run annuaire import");
-    assert!(
-        output.status.success(),
-        "import failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .args(["--cache-mb", "16", "--workers", "2"]);
+    command
 }
 
 /// An instant as RFC 3339 (`2026-11-01T00:00:00Z`).
