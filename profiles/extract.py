@@ -34,6 +34,9 @@ PROFILES = (
     "as-dp-practitioner",
     "as-dp-practitionerrole",
     "as-dp-organization",
+    "as-dp-healthcareservice-healthcare-activity",
+    "as-dp-healthcareservice-social-equipment",
+    "as-dp-device",
 )
 
 # ElementDefinition keys that carry a checkable constraint. Everything else (short,

@@ -113,9 +113,11 @@ pub fn refused_parameter(rtype: &str, code: &str) -> Option<&'static RefusedPara
 pub struct ResourceDeclaration {
     #[serde(rename = "type")]
     pub resource_type: String,
-    /// Not in resources.json: filled from `profiles/*.json` (see [`crate::profiles`]).
+    /// Not in resources.json: filled from `profiles/*.json` (see [`crate::profiles`]); `None`
+    /// for a type with several as-dp profiles (HealthcareService), which `supported_profile`
+    /// lists.
     #[serde(default)]
-    pub profile: String,
+    pub profile: Option<String>,
     #[serde(default)]
     pub supported_profile: Vec<String>,
     pub documentation: String,
@@ -127,9 +129,8 @@ pub fn resources() -> Vec<ResourceDeclaration> {
         .expect("conformance/resources.json is valid (checked by tests)");
     for d in &mut declarations {
         let rtype: ResourceType = d.resource_type.parse().expect("declared types are served");
-        let claim = crate::profiles::claim(rtype);
-        d.profile = claim.url.clone();
-        d.supported_profile = claim.supported();
+        d.profile = crate::profiles::profile(rtype).map(str::to_owned);
+        d.supported_profile = crate::profiles::supported(rtype);
     }
     declarations
 }
@@ -171,6 +172,7 @@ pub fn capability_statement(software_version: &str, security: Value) -> Value {
             })
         })
         .map(without_empty_arrays)
+        .map(without_nulls)
         .collect();
     resources.push(terminology_resource());
     resources.push(json!({
@@ -232,6 +234,15 @@ fn terminology_resource() -> Value {
 fn without_empty_arrays(mut value: Value) -> Value {
     if let Value::Object(map) = &mut value {
         map.retain(|_, v| !matches!(v, Value::Array(items) if items.is_empty()));
+    }
+    value
+}
+
+/// FHIR JSON has no null: an element without a value (`profile` of a type with several
+/// as-dp profiles) is absent.
+fn without_nulls(mut value: Value) -> Value {
+    if let Value::Object(map) = &mut value {
+        map.retain(|_, v| !v.is_null());
     }
     value
 }
@@ -389,6 +400,52 @@ mod tests {
         assert_eq!(ids.len(), count, "ids are unique");
     }
 
+    /// HealthcareService and Device are declared like the first three: their includes, the
+    /// Organization revincludes that reach them, and their profiles (HealthcareService has two
+    /// as-dp profiles, so no single `profile`).
+    #[test]
+    fn the_finess_service_types_are_declared_with_their_links_and_profiles() {
+        let cs = capability_statement("0.0.0", json!({"cors": false}));
+        let resources = cs["rest"][0]["resource"].as_array().unwrap();
+        let of = |name: &str| {
+            resources
+                .iter()
+                .find(|r| r["type"] == name)
+                .unwrap_or_else(|| panic!("{name} is declared"))
+        };
+        let service = of("HealthcareService");
+        assert_eq!(
+            service["searchInclude"],
+            json!(["*", "HealthcareService:organization"])
+        );
+        assert!(service.get("profile").is_none(), "{service}");
+        assert_eq!(service["supportedProfile"].as_array().unwrap().len(), 4);
+        let device = of("Device");
+        assert_eq!(device["searchInclude"], json!(["*", "Device:organization"]));
+        assert_eq!(
+            device["profile"],
+            "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-dp-device"
+        );
+        let revincludes = of("Organization")["searchRevInclude"].as_array().unwrap();
+        for expected in ["HealthcareService:organization", "Device:organization"] {
+            assert!(revincludes.contains(&json!(expected)), "{revincludes:?}");
+        }
+        let names = |r: &Value| -> Vec<String> {
+            r["searchParam"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["name"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert!(names(device).contains(&"model".to_owned()));
+        assert!(
+            !names(device).contains(&"active".to_owned()),
+            "Device has no active"
+        );
+        assert!(names(service).contains(&"service-type".to_owned()));
+    }
+
     /// A refused parameter is never one the server implements (declared ones win, but a
     /// declaration in both files would be a contradiction), and names served types only.
     #[test]
@@ -444,11 +501,20 @@ mod tests {
                 .map(str::to_owned)
                 .collect()
         };
-        let common = row("all three");
+        let common = row("every type");
+        let first_three = row("Practitioner, PractitionerRole, Organization");
         let declarations = search_parameters();
         for rtype in ResourceType::ALL {
-            let mut listed: Vec<String> =
-                common.iter().cloned().chain(row(rtype.as_str())).collect();
+            let shared: &[String] = match rtype {
+                ResourceType::HealthcareService | ResourceType::Device => &[],
+                _ => &first_three,
+            };
+            let mut listed: Vec<String> = common
+                .iter()
+                .chain(shared)
+                .cloned()
+                .chain(row(rtype.as_str()))
+                .collect();
             listed.sort();
             let mut declared: Vec<String> = declarations
                 .iter()

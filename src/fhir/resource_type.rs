@@ -8,13 +8,20 @@ pub enum ResourceType {
     Practitioner,
     PractitionerRole,
     Organization,
+    HealthcareService,
+    Device,
 }
 
 impl ResourceType {
-    pub const ALL: [ResourceType; 3] = [
+    /// Every served type. The position is persisted (the type byte of history and version
+    /// keys, see `generation::history::type_byte`) and indexes per-type arrays: append new
+    /// types, never reorder.
+    pub const ALL: [ResourceType; 5] = [
         ResourceType::Practitioner,
         ResourceType::PractitionerRole,
         ResourceType::Organization,
+        ResourceType::HealthcareService,
+        ResourceType::Device,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -22,6 +29,8 @@ impl ResourceType {
             ResourceType::Practitioner => "Practitioner",
             ResourceType::PractitionerRole => "PractitionerRole",
             ResourceType::Organization => "Organization",
+            ResourceType::HealthcareService => "HealthcareService",
+            ResourceType::Device => "Device",
         }
     }
 }
@@ -107,6 +116,64 @@ const ORGANIZATION: [Element; 10] = [
     element("endpoint", false),
 ];
 
+/// R4 order and `isSummary`, as the ANS as-dp-healthcareservice-* snapshots list them.
+const HEALTHCARE_SERVICE: [Element; 24] = [
+    element("identifier", true),
+    element("active", true),
+    element("providedBy", true),
+    element("category", true),
+    element("type", true),
+    element("specialty", true),
+    element("location", true),
+    element("name", true),
+    element("comment", true),
+    element("extraDetails", false),
+    element("photo", true),
+    element("telecom", false),
+    element("coverageArea", false),
+    element("serviceProvisionCode", false),
+    element("eligibility", false),
+    element("program", false),
+    element("characteristic", false),
+    element("communication", false),
+    element("referralMethod", false),
+    element("appointmentRequired", false),
+    element("availableTime", false),
+    element("notAvailable", false),
+    element("availabilityExceptions", false),
+    element("endpoint", false),
+];
+
+/// R4 order and `isSummary`, as the ANS as-dp-device snapshot lists them.
+const DEVICE: [Element; 26] = [
+    element("identifier", false),
+    element("definition", false),
+    element("udiCarrier", true),
+    element("status", true),
+    element("statusReason", false),
+    element("distinctIdentifier", false),
+    element("manufacturer", false),
+    element("manufactureDate", false),
+    element("expirationDate", false),
+    element("lotNumber", false),
+    element("serialNumber", false),
+    element("deviceName", false),
+    element("modelNumber", false),
+    element("partNumber", false),
+    element("type", false),
+    element("specialization", false),
+    element("version", false),
+    element("property", false),
+    element("patient", false),
+    element("owner", false),
+    element("contact", false),
+    element("location", false),
+    element("url", false),
+    element("note", false),
+    element("safety", true),
+    element("parent", false),
+];
+
 impl ResourceType {
     /// The top-level elements of this type (R4), DomainResource's `text` and `extension`
     /// included: the one list `_summary`, `_elements` and restricted elements read.
@@ -115,6 +182,8 @@ impl ResourceType {
             ResourceType::Practitioner => &PRACTITIONER,
             ResourceType::PractitionerRole => &PRACTITIONER_ROLE,
             ResourceType::Organization => &ORGANIZATION,
+            ResourceType::HealthcareService => &HEALTHCARE_SERVICE,
+            ResourceType::Device => &DEVICE,
         };
         DOMAIN_RESOURCE.iter().chain(own)
     }
@@ -141,5 +210,51 @@ mod tests {
         assert!(ResourceType::Practitioner.has_element("qualification"));
         assert!(!ResourceType::Practitioner.has_element("partOf"));
         assert!(ResourceType::PractitionerRole.has_element("text"));
+    }
+
+    #[test]
+    fn the_finess_service_types_have_their_r4_summary() {
+        let summary: Vec<&str> = ResourceType::HealthcareService.summary_elements().collect();
+        assert_eq!(
+            summary,
+            [
+                "identifier",
+                "active",
+                "providedBy",
+                "category",
+                "type",
+                "specialty",
+                "location",
+                "name",
+                "comment",
+                "photo"
+            ]
+        );
+        let summary: Vec<&str> = ResourceType::Device.summary_elements().collect();
+        assert_eq!(summary, ["udiCarrier", "status", "safety"]);
+        assert!(!ResourceType::Device.has_element("active"));
+        assert!(ResourceType::HealthcareService.has_element("eligibility"));
+    }
+
+    /// The position in `ALL` is persisted: the new types come after the first three.
+    #[test]
+    fn types_parse_by_name_and_keep_their_position() {
+        let names: Vec<&str> = ResourceType::ALL.iter().map(|t| t.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "Practitioner",
+                "PractitionerRole",
+                "Organization",
+                "HealthcareService",
+                "Device"
+            ]
+        );
+        assert_eq!("Device".parse(), Ok(ResourceType::Device));
+        assert_eq!(
+            "HealthcareService".parse(),
+            Ok(ResourceType::HealthcareService)
+        );
+        assert!("Location".parse::<ResourceType>().is_err());
     }
 }

@@ -275,6 +275,8 @@ impl Versioned {
                 practitioner: count(ResourceType::Practitioner),
                 practitioner_role: count(ResourceType::PractitionerRole),
                 organization: count(ResourceType::Organization),
+                healthcare_service: count(ResourceType::HealthcareService),
+                device: count(ResourceType::Device),
             },
             sources: description.sources,
             history_segments,

@@ -24,7 +24,12 @@ use crate::fhir::ResourceType;
 /// (records, history). 3: block keys of any length. 4: content compressed (see
 /// [`super::content`]), index blocks front-coded in the index file (see [`super::block`]).
 /// 5: documents by number in a directory of offsets (see [`TypeTree::Documents`]).
-pub const FORMAT: u32 = 5;
+/// 6: HealthcareService and Device: type bytes 3 and 4 (positions in `ResourceType::ALL`) in
+/// versions and history keys, and their trees; a server of layout 5 would skip such history
+/// entries, so it must refuse the generation instead. An import still carries the versions of
+/// a layout-5 generation over (`Previous` reads its `versions.bin` and `history.bin`, whose
+/// type bytes 0 to 2 are unchanged).
+pub const FORMAT: u32 = 6;
 
 // ---------------------------------------------------------------------------------------------
 // The data directory

@@ -124,6 +124,12 @@ pub struct ResourceCounts {
     pub practitioner: u64,
     pub practitioner_role: u64,
     pub organization: u64,
+    /// Absent from generations written before the type was served.
+    #[serde(default)]
+    pub healthcare_service: u64,
+    /// Absent from generations written before the type was served.
+    #[serde(default)]
+    pub device: u64,
 }
 
 impl ResourceCounts {
@@ -132,6 +138,8 @@ impl ResourceCounts {
             ResourceType::Practitioner => self.practitioner,
             ResourceType::PractitionerRole => self.practitioner_role,
             ResourceType::Organization => self.organization,
+            ResourceType::HealthcareService => self.healthcare_service,
+            ResourceType::Device => self.device,
         }
     }
 }

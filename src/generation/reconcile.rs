@@ -419,9 +419,11 @@ impl Merge<'_> {
 ///
 /// - `resourceType`, `id`, `meta` with the profiles the last version claimed (the store adds
 ///   the version): the body still conforms to them (it keeps every element they require);
-/// - the identifiers, and `active: false`;
+/// - the identifiers, and `active: false`; a Device, which has no `active`, `status:
+///   "inactive"` instead (an unknown element would make clients and validators reject it);
 /// - a Practitioner its `name`; an Organization its `name` and `partOf` (its legal entity);
-///   a PractitionerRole its `practitioner` and `organization`: so that
+///   a PractitionerRole its `practitioner` and `organization`; a HealthcareService its
+///   `providedBy` and `type`; a Device its `type` and `owner`: so that
 ///   `PractitionerRole?practitioner=X&active=false` lists the activities X closed, and chains,
 ///   `_include`, `_revinclude` and `_has` reach closed records as they reach open ones.
 ///
@@ -441,7 +443,8 @@ pub fn deactivated_body(rtype: ResourceType, content: &[u8]) -> Option<Vec<u8>> 
     if let Some(identifiers) = resource.get("identifier") {
         minimal.insert("identifier".into(), identifiers.clone());
     }
-    minimal.insert("active".into(), Value::Bool(false));
+    let (flag, closed) = closed_flag(rtype);
+    minimal.insert(flag.into(), closed);
     for element in kept_elements(rtype) {
         if let Some(value) = resource.get(*element) {
             minimal.insert((*element).into(), value.clone());
@@ -450,13 +453,25 @@ pub fn deactivated_body(rtype: ResourceType, content: &[u8]) -> Option<Vec<u8>> 
     Some(serde_json::to_vec(&Value::Object(minimal)).expect("JSON serializes"))
 }
 
+/// The element that says a record is closed, and its closed value: `active: false`, or for a
+/// Device (which has no `active`) `status: "inactive"`. It follows `identifier` in every
+/// served type's definition.
+fn closed_flag(rtype: ResourceType) -> (&'static str, Value) {
+    match rtype {
+        ResourceType::Device => ("status", Value::from("inactive")),
+        _ => ("active", Value::Bool(false)),
+    }
+}
+
 /// The elements that name a closed record or link it, besides its identifiers, in the order
-/// of their definitions (after `active`).
+/// of their definitions (after `active` or `status`).
 fn kept_elements(rtype: ResourceType) -> &'static [&'static str] {
     match rtype {
         ResourceType::Practitioner => &["name"],
         ResourceType::PractitionerRole => &["practitioner", "organization"],
         ResourceType::Organization => &["name", "partOf"],
+        ResourceType::HealthcareService => &["providedBy", "type"],
+        ResourceType::Device => &["type", "owner"],
     }
 }
 
@@ -527,10 +542,14 @@ impl PastVersions<'_> {
     }
 }
 
-/// Whether stored content is a deactivated body (`"active":false`).
+/// Whether stored content is a deactivated body (`"active":false`, a Device's
+/// `"status":"inactive"`).
 fn is_deactivated(content: &[u8]) -> bool {
-    serde_json::from_slice::<Value>(content)
-        .is_ok_and(|v| v.get("active") == Some(&Value::Bool(false)))
+    serde_json::from_slice::<Value>(content).is_ok_and(|v| {
+        v.get("active") == Some(&Value::Bool(false))
+            || (v.get("resourceType") == Some(&Value::from("Device"))
+                && v.get("status") == Some(&Value::from("inactive")))
+    })
 }
 
 /// Writes `versions.bin`: per resource `[type byte][u16 id length][id][record]`, in type then
@@ -646,6 +665,27 @@ mod tests {
         assert_eq!(body["active"], false);
         assert!(body.get("address").is_none());
         assert!(deactivated_body(ResourceType::Organization, b"[1]").is_none());
+    }
+
+    /// A Device has no `active`: it closes with `status: inactive`, keeping its type and
+    /// owner; a HealthcareService closes with `active: false`, keeping its provider and type.
+    #[test]
+    fn deactivated_finess_services_use_their_own_closed_flag() {
+        let device = br#"{"resourceType":"Device","id":"eml-1","meta":{"profile":["p"]},"identifier":[{"value":"84-82-1"}],"status":"active","type":{"text":"IRM"},"owner":{"reference":"Organization/eg-1"},"extension":[{}]}"#;
+        let body = deactivated_body(ResourceType::Device, device).unwrap();
+        assert_eq!(
+            String::from_utf8(body.clone()).unwrap(),
+            r#"{"resourceType":"Device","id":"eml-1","meta":{"profile":["p"]},"identifier":[{"value":"84-82-1"}],"status":"inactive","type":{"text":"IRM"},"owner":{"reference":"Organization/eg-1"}}"#
+        );
+        assert!(is_deactivated(&body));
+        assert!(!is_deactivated(device));
+        assert_eq!(deactivated_body(ResourceType::Device, &body).unwrap(), body);
+        let service = br#"{"resourceType":"HealthcareService","id":"asr-1","meta":{},"active":true,"providedBy":{"reference":"Organization/eg-1"},"category":[{}],"type":[{"text":"Urgences"}],"characteristic":[{}]}"#;
+        assert_eq!(
+            String::from_utf8(deactivated_body(ResourceType::HealthcareService, service).unwrap())
+                .unwrap(),
+            r#"{"resourceType":"HealthcareService","id":"asr-1","meta":{},"active":false,"providedBy":{"reference":"Organization/eg-1"},"type":[{"text":"Urgences"}]}"#
+        );
     }
 
     #[test]

@@ -150,10 +150,17 @@ pub fn full_date(text: &str) -> Option<fhir_json::Date> {
 
 /// The profiles a resource of `rtype` claims, fr-core base first then the as-dp profile, as
 /// the as-dp profiles' `meta.profile` slices (`fr-canonical`, `as-dp-canonical`) require;
-/// read from `profiles/*.json` so the claims and the profile checks share one source.
-pub fn claimed(rtype: ResourceType) -> [&'static str; 2] {
-    let claim = crate::profiles::claim(rtype);
-    [claim.base_canonical.as_str(), claim.canonical.as_str()]
+/// read from `profiles/*.json` so the claims and the profile checks share one source. For the
+/// types with one as-dp profile; see [`claimed_as`] for the others.
+pub fn claimed(rtype: ResourceType) -> Vec<&'static str> {
+    crate::profiles::claim(rtype).claimed()
+}
+
+/// The profiles a resource of `rtype` claims when it makes the claim named `name`
+/// (`as-dp-device`, or the generic `as-device`): the ANS profile alone for HealthcareService
+/// and Device, which fr-core does not profile.
+pub fn claimed_as(rtype: ResourceType, name: &str) -> Vec<&'static str> {
+    crate::profiles::claim_named(rtype, name).claimed()
 }
 
 /// `meta` as the ANS profiles want it: data-trace, `source`, and the profiles the resource
