@@ -45,7 +45,7 @@ for day in $(seq 1 "$days"); do
   history=$(du_bytes "$data/history" || echo 0)
   total=$(du_bytes "$data")
   echo "day $day: import ${wall} s, peak RSS $((rss / 1024)) MiB; disk: generation $(gib "$generation") GiB, history $(gib "${history:-0}") GiB, data directory $(gib "$total") GiB"
-  grep -E "^  (Practitioner|PractitionerRole|Organization) " "$work/summary-$day.txt" | sed "s/^/    /"
+  grep -E "^  (Practitioner|PractitionerRole|Organization|HealthcareService|Device) " "$work/summary-$day.txt" | sed "s/^/    /"
   [ "$day" -eq 1 ] && echo "$generation" > "$work/generation-day1"
   jq -r '.last_updated' "$data/generations/$current/generation.json" > "$work/import-time-$day"
 done

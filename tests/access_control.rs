@@ -226,6 +226,8 @@ async fn metadata_and_smart_configuration_stay_open() {
         assert_eq!(smart["issuer"], ISSUER);
         let scopes = smart["scopes_supported"].as_array().unwrap();
         assert!(scopes.contains(&json!("system/Practitioner.read")));
+        assert!(scopes.contains(&json!("system/HealthcareService.read")));
+        assert!(scopes.contains(&json!("system/Device.rs")));
         assert!(scopes.contains(&json!(RESTRICTED_SCOPE)));
         assert!(
             smart["capabilities"]

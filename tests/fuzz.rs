@@ -147,7 +147,7 @@ fn parameter_value() -> impl Strategy<Value = String> {
     prop_oneof![
         3 => odd_value(),
         1 => vec("-?(_id|_lastUpdated|family|given|name|role|specialty|[a-z]{1,8})", 0..8).prop_map(|keys| keys.join(",")),
-        1 => "(Practitioner|PractitionerRole|Organization|\\*|[A-Za-z]{1,8})(:[a-z\\-]{1,14}(:[A-Za-z]{1,12})?)?",
+        1 => "(Practitioner|PractitionerRole|Organization|HealthcareService|Device|\\*|[A-Za-z]{1,8})(:[a-z\\-]{1,14}(:[A-Za-z]{1,12})?)?",
         1 => vec(odd_value(), 0..60).prop_map(|values| values.join(",")),
         1 => "(true|false|count|data|text|accurate|estimate|none|json|xml)",
         1 => "[A-Za-z0-9_\\-.=]{0,80}",

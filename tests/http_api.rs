@@ -12,7 +12,7 @@ use common::{DEMO_LAST_MODIFIED, DEMO_LAST_UPDATED, TestApp, spawn_app};
 
 const RESOURCES_JSON: &str = include_str!("../conformance/resources.json");
 /// The constraint files the server's profile claims come from (profiles/README.md).
-const PROFILE_FILES: [(&str, &str); 3] = [
+const PROFILE_FILES: [(&str, &str); 6] = [
     (
         "Practitioner",
         include_str!("../profiles/as-dp-practitioner.json"),
@@ -25,6 +25,15 @@ const PROFILE_FILES: [(&str, &str); 3] = [
         "Organization",
         include_str!("../profiles/as-dp-organization.json"),
     ),
+    (
+        "HealthcareService",
+        include_str!("../profiles/as-dp-healthcareservice-healthcare-activity.json"),
+    ),
+    (
+        "HealthcareService",
+        include_str!("../profiles/as-dp-healthcareservice-social-equipment.json"),
+    ),
+    ("Device", include_str!("../profiles/as-dp-device.json")),
 ];
 const FR_CORE_PRACTITIONER: &str =
     "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-practitioner|2.2.0";
@@ -111,26 +120,79 @@ fn strings(value: &Value) -> Vec<&str> {
 }
 
 /// The profile URL and the `supportedProfile` list a CapabilityStatement entry for `rtype` must
-/// show, read from profiles/*.json: the fr-core base (the as-dp profile's `fr-canonical`
-/// meta.profile slice), then the as-dp profile's `url|version`.
-fn claimed_profiles(rtype: &str) -> (String, Vec<String>) {
-    let (_, text) = PROFILE_FILES
-        .iter()
-        .find(|(t, _)| *t == rtype)
-        .unwrap_or_else(|| panic!("a profile file for {rtype}"));
-    let profile: Value = serde_json::from_str(text).expect("profile file is JSON");
-    let url = profile["url"].as_str().expect("url").to_owned();
-    let canonical = format!("{url}|{}", profile["version"].as_str().expect("version"));
-    let slice = format!("{rtype}.meta.profile:fr-canonical");
-    let base = profile["elements"]
-        .as_array()
-        .expect("elements")
-        .iter()
-        .find(|e| e["id"] == slice.as_str())
-        .and_then(|e| e["patternCanonical"].as_str())
-        .expect("fr-canonical pattern")
-        .to_owned();
-    (url, vec![base, canonical])
+/// show, read from profiles/*.json: per as-dp profile, the profile it is built on (the fr-core
+/// base of its `fr-canonical` meta.profile slice, or else its generic ANS `baseDefinition`),
+/// then its own `url|version`. `profile` only when the type has one as-dp profile.
+fn claimed_profiles(rtype: &str) -> (Option<String>, Vec<String>) {
+    let mut urls = Vec::new();
+    let mut supported = Vec::new();
+    for (_, text) in PROFILE_FILES.iter().filter(|(t, _)| *t == rtype) {
+        let profile: Value = serde_json::from_str(text).expect("profile file is JSON");
+        let url = profile["url"].as_str().expect("url").to_owned();
+        let canonical = format!("{url}|{}", profile["version"].as_str().expect("version"));
+        let slice = format!("{rtype}.meta.profile:fr-canonical");
+        let base = profile["elements"]
+            .as_array()
+            .expect("elements")
+            .iter()
+            .find(|e| e["id"] == slice.as_str())
+            .and_then(|e| e["patternCanonical"].as_str())
+            .or(profile["baseDefinition"].as_str())
+            .expect("a base profile")
+            .to_owned();
+        supported.extend([base, canonical]);
+        urls.push(url);
+    }
+    assert!(!urls.is_empty(), "a profile file for {rtype}");
+    let url = (urls.len() == 1).then(|| urls.remove(0));
+    (url, supported)
+}
+
+/// HealthcareService and Device are served before any import fills them: searches answer an
+/// empty searchset (not 404 for the whole type), their includes and Organization's revincludes
+/// are accepted, and a missing id is a 404 for that resource.
+#[tokio::test]
+async fn the_finess_service_types_are_served_empty() {
+    let app = spawn_app();
+    let client = common::client();
+    for query in [
+        "HealthcareService",
+        "Device",
+        "HealthcareService?service-type=https://mos.esante.gouv.fr/NOS/TRE_R274-ActiviteSanitaireRegulee/FHIR/TRE-R274-ActiviteSanitaireRegulee|01&_include=HealthcareService:organization",
+        "Device?type=05602&organization.address-postalcode=69&_total=accurate",
+        "Device?model=x",
+    ] {
+        let response = client
+            .get(app.url(&format!("/fhir/{query}")))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::OK, "{query}");
+        let bundle = parse_resource(&response.bytes().await.expect("body"), "Bundle");
+        assert_eq!(bundle["type"], "searchset", "{query}");
+        assert!(bundle.get("entry").is_none(), "{query}: {bundle}");
+    }
+    let response = client
+        .get(app.url("/fhir/Organization?_count=2&_revinclude=HealthcareService:organization&_revinclude=Device:organization"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    let bundle = parse_resource(&response.bytes().await.expect("body"), "Bundle");
+    let entries = bundle["entry"].as_array().expect("entries");
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["resource"]["resourceType"] == "Organization"),
+        "nothing to revinclude yet"
+    );
+    let missing = client
+        .get(app.url("/fhir/Device/eml-0123456789abcdef0123456789abcdef"))
+        .send()
+        .await
+        .expect("request");
+    let diagnostics = assert_outcome(missing, StatusCode::NOT_FOUND, "not-found").await;
+    assert!(!diagnostics.contains("not served"), "{diagnostics}");
 }
 
 #[tokio::test]
@@ -159,6 +221,8 @@ async fn metadata_is_an_r4_capability_statement_declaring_read_and_search() {
             "Practitioner",
             "PractitionerRole",
             "Organization",
+            "HealthcareService",
+            "Device",
             "CodeSystem",
             "SearchParameter"
         ]
@@ -172,7 +236,11 @@ async fn metadata_is_an_r4_capability_statement_declaring_read_and_search() {
             .find(|r| r["type"] == rtype)
             .unwrap_or_else(|| panic!("{rtype} missing from the CapabilityStatement"));
         let (url, supported) = claimed_profiles(rtype);
-        assert_eq!(resource["profile"], url.as_str(), "{rtype}");
+        assert_eq!(
+            resource.get("profile").and_then(Value::as_str),
+            url.as_deref(),
+            "{rtype}"
+        );
         assert_eq!(strings(&resource["supportedProfile"]), supported, "{rtype}");
         assert_eq!(
             resource["interaction"],

@@ -254,7 +254,10 @@ impl TryFrom<String> for RestrictedElement {
             .split_once('.')
             .ok_or_else(|| format!("`{text}` is not `Type.element`"))?;
         let rtype: ResourceType = type_name.parse().map_err(|_| {
-            format!("`{text}`: `{type_name}` is not served here (Practitioner, PractitionerRole, Organization)")
+            format!(
+                "`{text}`: `{type_name}` is not served here ({})",
+                ResourceType::names()
+            )
         })?;
         if matches!(element, "meta" | "id" | "resourceType") {
             return Err(format!("`{text}`: `{element}` cannot be restricted"));

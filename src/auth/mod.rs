@@ -478,7 +478,8 @@ impl Access {
         let smart = config.smart.as_ref()?;
         let mut scopes: Vec<String> = Vec::new();
         for context in ["system", "user"] {
-            for rtype in ["*", "Practitioner", "PractitionerRole", "Organization"] {
+            let types = ResourceType::ALL.iter().map(|t| t.as_str());
+            for rtype in std::iter::once("*").chain(types) {
                 scopes.push(format!("{context}/{rtype}.read"));
                 scopes.push(format!("{context}/{rtype}.rs"));
             }

@@ -190,6 +190,19 @@ mod tests {
         assert!(!p.restricted);
     }
 
+    /// The FINESS service types are scoped like the first three, each on its own.
+    #[test]
+    fn the_finess_service_types_have_their_own_scopes() {
+        let p = perms("system/Device.read");
+        assert!(p.may_read(ResourceType::Device) && p.may_search(ResourceType::Device));
+        assert!(!p.may_read(ResourceType::HealthcareService));
+        assert!(!p.may_read(Organization));
+        let p = perms("system/HealthcareService.r");
+        assert!(p.may_read(ResourceType::HealthcareService));
+        assert!(!p.may_search(ResourceType::HealthcareService));
+        assert!(!p.may_read(ResourceType::Device));
+    }
+
     #[test]
     fn v2_letters_are_separate() {
         let p = perms("system/Organization.s user/Practitioner.r");

@@ -24,6 +24,12 @@ impl ResourceType {
         ResourceType::Device,
     ];
 
+    /// Every served type's name, comma-separated: for messages that tell a client or an
+    /// operator what is served.
+    pub fn names() -> String {
+        ResourceType::ALL.map(ResourceType::as_str).join(", ")
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ResourceType::Practitioner => "Practitioner",

@@ -142,7 +142,8 @@ fn add_types(value: &str, types: &mut Vec<ResourceType>) -> Result<(), ApiError>
     for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         let rtype = ResourceType::from_str(name).map_err(|_| {
             ApiError::BadRequest(format!(
-                "_type: `{name}` is not exported here; this server serves Practitioner, PractitionerRole and Organization"
+                "_type: `{name}` is not exported here; this server serves {}",
+                ResourceType::names()
             ))
         })?;
         if !types.contains(&rtype) {

@@ -504,10 +504,9 @@ pub async fn unknown_path(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 
 fn resource_type(name: &str) -> Result<ResourceType, ApiError> {
     ResourceType::from_str(name).map_err(|_| {
-        let served: Vec<&str> = ResourceType::ALL.iter().map(|t| t.as_str()).collect();
         ApiError::NotFound(format!(
             "resource type `{name}` is not served here; this server serves {} (and CodeSystem: read, search and $lookup only)",
-            served.join(", ")
+            ResourceType::names()
         ))
     })
 }

@@ -590,8 +590,14 @@ def item_location(location: str, key: str, index: int, count: int, element: dict
 # server claims only fr-core-practitioner for them (mapping decision A14); fr-core's
 # StructureDefinition is not among the ANS files profiles/ is extracted from. They are still
 # checked by the structural validators (fhir.resources, FHIR.js), and counted in `unchecked`.
+# Healthcare activities (no ARHGOS number in the open file, mapping decision D1) and heavy
+# equipment without an ARHGOS number (D2) claim the generic ANS profile their as-dp profile
+# derives from; the IG copy has those only as differentials (no snapshot), so profiles/ has no
+# extraction of them to check against.
 UNCHECKED_CLAIMS = [
     ["https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-practitioner|2.2.0"],
+    ["https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-healthcareservice-healthcare-activity|1.2.0-snapshot-2"],
+    ["https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-device|1.2.0-snapshot-2"],
 ]
 
 
