@@ -1,4 +1,4 @@
-//! fhir-sdk's R4B types for the three resources annuaire serves, and one non-generic JSON
+//! fhir-sdk's R4B types for the five resources annuaire serves, and one non-generic JSON
 //! serializer per resource.
 //!
 //! Why a separate crate: every fhir-sdk resource embeds `contained: Vec<Resource>`, so serializing
@@ -6,11 +6,13 @@
 //! plain functions, that cost is paid once when this crate is built; the main crate only links it
 //! and its own rebuilds stay fast.
 //!
-//! R4B's Practitioner, PractitionerRole and Organization are R4's JSON; annuaire declares
-//! FHIR 4.0.1 and never uses fhir-sdk's MIME constant (it says 4.3).
+//! R4B's Practitioner, PractitionerRole, Organization, HealthcareService and Device are R4's
+//! JSON (same elements, same order); annuaire declares FHIR 4.0.1 and never uses fhir-sdk's
+//! MIME constant (it says 4.3).
 
 pub use fhir_sdk::r4b::resources::{
-    Organization, Practitioner, PractitionerQualification, PractitionerRole,
+    Device, HealthcareService, HealthcareServiceEligibility, Organization, Practitioner,
+    PractitionerQualification, PractitionerRole,
 };
 pub use fhir_sdk::r4b::{codes, types};
 pub use fhir_sdk::time;
@@ -28,5 +30,15 @@ pub fn practitioner_role_to_vec(resource: &PractitionerRole) -> Vec<u8> {
 
 /// Serializes an Organization to compact JSON.
 pub fn organization_to_vec(resource: &Organization) -> Vec<u8> {
+    serde_json::to_vec(resource).expect("fhir-sdk types always serialize to JSON")
+}
+
+/// Serializes a HealthcareService to compact JSON.
+pub fn healthcare_service_to_vec(resource: &HealthcareService) -> Vec<u8> {
+    serde_json::to_vec(resource).expect("fhir-sdk types always serialize to JSON")
+}
+
+/// Serializes a Device to compact JSON.
+pub fn device_to_vec(resource: &Device) -> Vec<u8> {
     serde_json::to_vec(resource).expect("fhir-sdk types always serialize to JSON")
 }
