@@ -63,9 +63,11 @@ pub struct ImportArgs {
     /// RPPS `PS_LibreAcces_Personne_activite_YYYYMMDDHHMM.txt`.
     #[arg(long, env = "ANNUAIRE_RPPS")]
     pub rpps: PathBuf,
-    /// FINESS `etalab-cs1100507-stock-YYYYMMDD-HHMM.csv`.
-    #[arg(long, env = "ANNUAIRE_FINESS")]
-    pub finess: PathBuf,
+    /// FINESS etalab extractions (`etalab-cs1100507-stock-YYYYMMDD-HHMM.csv`, the
+    /// establishments). Several values after one flag, or the flag repeated; in
+    /// ANNUAIRE_FINESS, separated by `:`.
+    #[arg(long, env = "ANNUAIRE_FINESS", required = true, num_args = 1.., action = clap::ArgAction::Append, value_delimiter = ':')]
+    pub finess: Vec<PathBuf>,
     /// MSSanté mailboxes `Extraction_Correspondance_MSSante_YYYYMMDDHHMM.txt` (optional).
     #[arg(long, env = "ANNUAIRE_MSSANTE")]
     pub mssante: Option<PathBuf>,
@@ -285,4 +287,37 @@ fn run_api_key(args: ApiKeyArgs) -> Result<(), String> {
         scopes.join(", ")
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finess_of(args: &[&str]) -> Vec<PathBuf> {
+        let mut line = vec!["annuaire", "import", "--rpps", "rpps.txt"];
+        line.extend_from_slice(args);
+        match Cli::try_parse_from(line).expect("parses").command {
+            Command::Import(import) => import.finess,
+            other => panic!("not an import: {other:?}"),
+        }
+    }
+
+    /// `--finess` takes several files after one flag (a shell glob), the flag repeated, and
+    /// `:`-separated lists (the form of ANNUAIRE_FINESS).
+    #[test]
+    fn finess_takes_every_extraction_given() {
+        let paths = |names: &[&str]| names.iter().map(PathBuf::from).collect::<Vec<_>>();
+        assert_eq!(
+            finess_of(&["--finess", "a.csv", "b.csv", "--finess", "c.csv"]),
+            paths(&["a.csv", "b.csv", "c.csv"])
+        );
+        assert_eq!(
+            finess_of(&["--finess", "a.csv:b.csv"]),
+            paths(&["a.csv", "b.csv"])
+        );
+        assert!(
+            Cli::try_parse_from(["annuaire", "import", "--rpps", "r", "--finess"]).is_err(),
+            "--finess needs a file"
+        );
+    }
 }

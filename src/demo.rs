@@ -16,6 +16,9 @@ fn file(prefix: &str) -> (&'static str, &'static [u8]) {
         .unwrap_or_else(|| panic!("the demo dataset has a {prefix} file (build.rs)"))
 }
 
+/// The FINESS extractions the demo imports: every embedded file named so.
+const FINESS_PREFIX: &str = "etalab-";
+
 /// Writes the demo files into `dir/extractions` and returns the import of them into
 /// `dir/data`, with `lastUpdated` fixed to their extraction date so that the demo serves the
 /// same bytes every time.
@@ -30,7 +33,11 @@ pub fn write_files(dir: &Path, cache_bytes: u64) -> std::io::Result<ImportOption
     };
     Ok(ImportOptions {
         rpps: write("PS_LibreAcces_Personne_activite")?,
-        finess: write("etalab-cs1100507")?,
+        finess: FILES
+            .iter()
+            .filter(|(name, _)| name.starts_with(FINESS_PREFIX))
+            .map(|(name, _)| write(name))
+            .collect::<std::io::Result<_>>()?,
         extra: ExtraFiles {
             mssante: Some(write("Extraction_Correspondance_MSSante")?),
             savoir_faire: Some(write("PS_LibreAcces_SavoirFaire")?),

@@ -341,7 +341,7 @@ fn a_file_of_the_wrong_kind_is_refused_before_anything_is_written() {
     let data = tmp.path().join("data");
     let err = annuaire::import::run(&ImportOptions {
         rpps: path("rpps.txt", RPPS),
-        finess: path("finess.csv", FINESS),
+        finess: vec![path("finess.csv", FINESS)],
         extra: ExtraFiles {
             // The savoir-faire file given as the MSSanté one.
             mssante: Some(path("sf.txt", SAVOIR_FAIRE)),

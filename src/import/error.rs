@@ -25,6 +25,10 @@ pub enum ImportError {
         "nothing to do: these are the files the generation served ({id}) was imported from; it stays served (give --last-updated to import them again on purpose)"
     )]
     SameFiles { id: String },
+    /// The FINESS files given cannot be imported together (none, or kinds this version does
+    /// not read): refused before anything is written.
+    #[error("import refused, nothing was switched: {0}")]
+    FinessFiles(String),
     #[error(
         "import refused, nothing was switched: it would deactivate {deactivated} of the {active} active {rtype} resources ({percent:.1} %), more than the {limit} % allowed. The files may be truncated or of the wrong day; if this is intended, run the import again with --allow-shrink"
     )]

@@ -7,7 +7,7 @@
 //! named by a digest of everything that determines its content ([`generation_id`]).
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use aws_lc_rs::digest;
 use time::OffsetDateTime;
@@ -145,20 +145,21 @@ fn manifest_date(text: &str) -> Option<OffsetDateTime> {
 }
 
 /// A digest of the input files' bytes, each under its role (hex): two imports of the same files
-/// have the same, whatever the files are named or where they are.
+/// have the same, whatever the files are named or where they are. The FINESS files are taken
+/// in the order given, each under the role `finess`.
 pub fn inputs_digest(
     rpps: &Path,
-    finess: &Path,
+    finess: &[PathBuf],
     extra: &ExtraFiles,
 ) -> Result<String, ImportError> {
     let mut context = digest::Context::new(&digest::SHA256);
-    let files = [
-        ("rpps", Some(rpps)),
-        ("finess", Some(finess)),
+    let mut files = vec![("rpps", Some(rpps))];
+    files.extend(finess.iter().map(|path| ("finess", Some(path.as_path()))));
+    files.extend([
         ("mssante", extra.mssante.as_deref()),
         ("savoir_faire", extra.savoir_faire.as_deref()),
         ("diplomes", extra.diplomes.as_deref()),
-    ];
+    ]);
     for (role, path) in files {
         let file_digest = match path {
             Some(path) => file_digest(path)?,
@@ -324,7 +325,7 @@ mod tests {
         std::fs::write(&finess, "b").unwrap();
         let extra = ExtraFiles::default();
         let retention = Retention::default();
-        let inputs = inputs_digest(&rpps, &finess, &extra).unwrap();
+        let inputs = inputs_digest(&rpps, std::slice::from_ref(&finess), &extra).unwrap();
         let id = |inputs: &str, previous, stamp| {
             generation_id(inputs, previous, Millis(stamp), retention)
         };
@@ -334,9 +335,12 @@ mod tests {
         assert_ne!(first, id(&inputs, Some("x"), 1));
         assert_ne!(first, id(&inputs, None, 2));
         // The files swapped between roles are other inputs.
-        let swapped = inputs_digest(&finess, &rpps, &extra).unwrap();
+        let swapped = inputs_digest(&finess, std::slice::from_ref(&rpps), &extra).unwrap();
         assert_ne!(inputs, swapped);
         std::fs::write(&rpps, "A").unwrap();
-        assert_ne!(inputs, inputs_digest(&rpps, &finess, &extra).unwrap());
+        assert_ne!(
+            inputs,
+            inputs_digest(&rpps, std::slice::from_ref(&finess), &extra).unwrap()
+        );
     }
 }

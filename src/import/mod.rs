@@ -100,6 +100,22 @@ fn import(options: &ImportOptions, started: Instant) -> Result<ImportSummary, Im
     result
 }
 
+/// The FINESS establishments extraction among the FINESS files given. Until the other kinds
+/// (legal entities, equipment, activities) are read, exactly one file is accepted: a second
+/// one is refused rather than ignored.
+fn establishments_file(files: &[PathBuf]) -> Result<&Path, ImportError> {
+    match files {
+        [one] => Ok(one),
+        [] => Err(ImportError::FinessFiles(
+            "no FINESS file: give the FINESS establishments extraction (etalab-cs1100507) with --finess".into(),
+        )),
+        several => Err(ImportError::FinessFiles(format!(
+            "{} FINESS files given; this version imports one, the establishments extraction (etalab-cs1100507)",
+            several.len()
+        ))),
+    }
+}
+
 /// The directories an import creates to hold its data directory (the topmost one that did not
 /// exist, `None` when the data directory existed): removed when the import fails before
 /// switching, so that a failed first import leaves the disk as it found it, and never anything
@@ -166,7 +182,7 @@ fn import_locked(
     let previous_info = previous.as_ref().map(Previous::info).transpose()?;
 
     let rejects = RejectReport::default();
-    let finess = finess::read(&options.finess)?;
+    let finess = finess::read(establishments_file(&options.finess)?)?;
     let stamp = identity::stamp(
         options.last_updated,
         &options.rpps,
@@ -196,7 +212,8 @@ fn import_locked(
     }
     let rpps = RppsInput::open(&options.rpps)?;
     let extras = ExtraInputs::open(&options.extra)?;
-    let mut sources = vec![display_name(&options.rpps), display_name(&options.finess)];
+    let mut sources = vec![display_name(&options.rpps)];
+    sources.extend(options.finess.iter().map(|path| display_name(path)));
     sources.extend(extras.paths().into_iter().map(display_name));
 
     let builder = GenerationBuilder::start(data, lock, options.cache_bytes)?;
@@ -700,5 +717,25 @@ impl MapContext<'_> {
             self.write_organization(&id, resource)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Until the other FINESS kinds are read, a second file is refused, not ignored.
+    #[test]
+    fn one_finess_file_is_imported_and_more_are_refused() {
+        let one = [PathBuf::from("etalab-cs1100507.csv")];
+        assert_eq!(establishments_file(&one).unwrap(), one[0].as_path());
+        let two = [one[0].clone(), PathBuf::from("etalab-cs1100501.csv")];
+        let refused = establishments_file(&two).unwrap_err().to_string();
+        assert!(refused.contains("2 FINESS files given"), "{refused}");
+        assert!(
+            refused.starts_with("import refused, nothing was switched"),
+            "{refused}"
+        );
+        assert!(establishments_file(&[]).is_err());
     }
 }

@@ -10,7 +10,9 @@ use crate::generation::reconcile::Retention;
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
     pub rpps: PathBuf,
-    pub finess: PathBuf,
+    /// Every FINESS extraction given, of any kind, in any order (the kind of each is read from
+    /// its record tags, never from its name).
+    pub finess: Vec<PathBuf>,
     /// The optional files that complete the RPPS one.
     pub extra: ExtraFiles,
     pub data: PathBuf,

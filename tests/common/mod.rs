@@ -515,6 +515,7 @@ pub fn import_options(
             savoir_faire: Some(files.savoir_faire.clone()),
             diplomes: Some(files.diplomas.clone()),
         },
+        finess: files.finess_files(),
         ..import_options_of(&files.rpps, &files.finess, data, last_updated)
     }
 }
@@ -530,7 +531,7 @@ pub fn import_options_of(
 ) -> ImportOptions {
     ImportOptions {
         rpps: rpps.to_path_buf(),
-        finess: finess.to_path_buf(),
+        finess: vec![finess.to_path_buf()],
         extra: ExtraFiles::default(),
         data: data.to_path_buf(),
         cache_bytes: CACHE_BYTES,

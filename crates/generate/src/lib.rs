@@ -252,6 +252,14 @@ pub struct GeneratedFiles {
     pub stats: GenerateStats,
 }
 
+impl GeneratedFiles {
+    /// Every FINESS extraction written, to give the importer (`--finess`): the establishments
+    /// file for now.
+    pub fn finess_files(&self) -> Vec<PathBuf> {
+        vec![self.finess.clone()]
+    }
+}
+
 /// Number of FINESS establishments generated for a number of persons (about one per 15 persons, at
 /// least 20 so that every category and overseas department the quirks need exists).
 pub fn establishments_for(persons: u64) -> u64 {
