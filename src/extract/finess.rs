@@ -13,6 +13,9 @@ use std::path::Path;
 
 use super::decode::{Encoding, LineGuard, MAX_LINE_BYTES, decode_line, strip_bom};
 use super::error::{FileError, Rejected, RowError};
+pub use super::finess_records::{
+    CareActivity, FinessKind, HeavyEquipment, LegalEntity, SocialEquipment,
+};
 
 const EXPECTED: &str = "a FINESS etalab extraction (etalab-cs1100507)";
 
