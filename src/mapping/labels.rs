@@ -16,7 +16,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::json;
 
-use crate::extract::finess::Establishment;
+use crate::extract::finess::{
+    CareActivity, Establishment, HeavyEquipment, LegalEntity, SocialEquipment,
+};
 use crate::extract::qualifications::{Diploma, SavoirFaire};
 use crate::extract::rpps::{Col, RppsRow};
 
@@ -170,6 +172,19 @@ impl Labels {
             &establishment.libcategetab,
         );
     }
+
+    /// The labels of a legal entity's codes (legal status, category). None noted yet.
+    pub fn legal_entity(&mut self, _entity: &LegalEntity) {}
+
+    /// The labels of a healthcare activity's codes (activity, modality, form). None noted yet.
+    pub fn care_activity(&mut self, _activity: &CareActivity) {}
+
+    /// The labels of a social equipment's codes (discipline, type of activity, clientèle).
+    /// None noted yet.
+    pub fn social_equipment(&mut self, _equipment: &SocialEquipment) {}
+
+    /// The label of a heavy equipment's code. None noted yet.
+    pub fn heavy_equipment(&mut self, _equipment: &HeavyEquipment) {}
 
     /// Adds the labels of `other` this set does not have.
     pub fn merge(&mut self, other: Labels) {

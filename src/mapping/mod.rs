@@ -6,7 +6,9 @@
 
 pub mod address;
 pub mod codesystem;
+pub mod device;
 pub mod elements;
+pub mod healthcare_service;
 pub mod ids;
 pub mod labels;
 pub mod mailbox;

@@ -20,6 +20,9 @@ pub const SYSTEM_IDNST: &str = "urn:oid:1.2.250.1.71.4.2.2";
 pub const SYSTEM_FINESS: &str = "https://finess.esante.gouv.fr";
 pub const SYSTEM_RPPS_RANG: &str = "https://rppsrang.esante.gouv.fr";
 pub const SYSTEM_SIRENE: &str = "https://sirene.fr";
+/// ARHGOS authorisation numbers (Device, healthcare activity): no trailing slash, as the
+/// as-dp profiles' `numAutorisationArhgos` slices fix it.
+pub const SYSTEM_ARHGOS: &str = "https://arhgos.ars.sante.fr";
 
 pub const EXT_DATA_TRACE: &str =
     "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-data-trace";

@@ -16,7 +16,7 @@ use super::ids;
 use super::nos;
 use super::practitioner::registrant;
 use super::telecom::{self, Contacts};
-use crate::extract::finess::Establishment;
+use crate::extract::finess::{Establishment, LegalEntity};
 use crate::extract::rpps::{Col, RppsRow};
 use crate::fhir::{FhirId, ResourceType};
 
@@ -353,6 +353,13 @@ pub fn from_finess(est: &Establishment, rpps: Option<&RppsRow<'_>>) -> (FhirId, 
         part_of: (!est.nofinessej.is_empty()).then(|| ids::legal_entity(&est.nofinessej)),
     };
     build(parts)
+}
+
+/// A FINESS legal entity from the legal entities file (`etalab-cs1100501`). For now its
+/// number only, as [`legal_entity_stub`]; names, address, telecom, legal status, SIREN, APE
+/// and category are mapped per docs/mapping.md.
+pub fn from_legal_entity(entity: &LegalEntity) -> (FhirId, Organization) {
+    legal_entity_stub(&entity.nofinessej)
 }
 
 /// A FINESS legal entity known only by its number (no EJ file imported): identifiers, kind and
