@@ -193,6 +193,20 @@ async fn the_finess_service_types_are_served_empty() {
         .expect("request");
     let diagnostics = assert_outcome(missing, StatusCode::NOT_FOUND, "not-found").await;
     assert!(!diagnostics.contains("not served"), "{diagnostics}");
+    // R4 parameters these types have and the files cannot fill are refused, not ignored.
+    for (query, named) in [
+        ("HealthcareService?name=urgences", "service-type"),
+        ("Device?udi-carrier=x", "UDI"),
+        ("Device?location=x", "organization.address-city"),
+    ] {
+        let refused = client
+            .get(app.url(&format!("/fhir/{query}")))
+            .send()
+            .await
+            .expect("request");
+        let diagnostics = assert_outcome(refused, StatusCode::BAD_REQUEST, "not-supported").await;
+        assert!(diagnostics.contains(named), "{query}: {diagnostics}");
+    }
 }
 
 #[tokio::test]
