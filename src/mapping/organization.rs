@@ -573,6 +573,20 @@ mod tests {
     }
 
     #[test]
+    fn a_legal_entity_category_is_the_untagged_category_type() {
+        let mut entity = legal_entity();
+        entity.categetab = "355".into();
+        let json = serde_json::to_value(from_legal_entity(&entity).1).unwrap();
+        let category = &json["type"][2];
+        assert_eq!(
+            category,
+            &serde_json::json!({"coding": [{"system": nos::nos(nos::CATEGORIE_ETABLISSEMENT), "code": "355"}]}),
+            "D7: TRE_R66 without the organization-types extension (A1)"
+        );
+        assert_eq!(json["type"][3]["coding"][0]["code"], "86.10Z");
+    }
+
+    #[test]
     fn naf_is_dotted() {
         let value = serde_json::to_value(naf("8610Z").unwrap()).unwrap();
         assert_eq!(value["coding"][0]["code"], "86.10Z");
