@@ -1,8 +1,8 @@
-//! FINESS heavy equipment -> Device (docs/mapping.md §5c, decision D2).
+//! FINESS heavy equipment -> Device (docs/mapping.md §5c, decision A28).
 //!
 //! A unit claims `as-dp-device` when the file gives its ARHGOS authorisation number (the
 //! profile requires it as `identifier:numAutorisationArhgos`), the generic `as-device`
-//! otherwise (D2). It is owned by its FINESS establishment (`Organization/eg-<nofinesset>`),
+//! otherwise (A28). It is owned by its FINESS establishment (`Organization/eg-<nofinesset>`),
 //! typed with its TRE_R272 code, and carries its authorisation date and first putting into
 //! service in `as-ext-authorization`. The file gives no manufacturer, model or serial number:
 //! they stay absent.
@@ -19,9 +19,9 @@ use super::nos;
 use crate::extract::finess::HeavyEquipment;
 use crate::fhir::{FhirId, ResourceType};
 
-/// The claim of a unit whose ARHGOS number is known (D2).
+/// The claim of a unit whose ARHGOS number is known (A28).
 pub const DP_CLAIM: &str = "as-dp-device";
-/// The claim of a unit without ARHGOS number (D2).
+/// The claim of a unit without ARHGOS number (A28).
 pub const GENERIC_CLAIM: &str = "as-device";
 
 /// A heavy equipment unit of an establishment.

@@ -1,10 +1,10 @@
 //! FINESS authorised healthcare activities and social equipment -> HealthcareService
-//! (docs/mapping.md §5b and decisions D1, D3, D4, D5).
+//! (docs/mapping.md §5b and decisions A27, A29, A30, A31).
 //!
 //! Healthcare activities claim the generic `as-healthcareservice-healthcare-activity`: the
-//! open file gives no ARHGOS number, which the as-dp profile requires (D1); otherwise they are
+//! open file gives no ARHGOS number, which the as-dp profile requires (A27); otherwise they are
 //! shaped as the as-dp profile wants them (no name, no specialty). Social equipment claims
-//! `as-dp-healthcareservice-social-equipment` (D3) and carries the file's legacy discipline and
+//! `as-dp-healthcareservice-social-equipment` (A29) and carries the file's legacy discipline and
 //! clientèle codes, never a guessed translation to the FINESS+ lists. Both are provided by their
 //! FINESS establishment (`Organization/eg-<nofinesset>`). An empty field gives no element.
 
@@ -20,15 +20,15 @@ use super::nos;
 use crate::extract::finess::{CareActivity, SocialEquipment};
 use crate::fhir::{FhirId, ResourceType};
 
-/// The claim of every healthcare activity (D1).
+/// The claim of every healthcare activity (A27).
 pub const ACTIVITY_CLAIM: &str = "as-healthcareservice-healthcare-activity";
-/// The claim of every social equipment (D3).
+/// The claim of every social equipment (A29).
 pub const SOCIAL_EQUIPMENT_CLAIM: &str = "as-dp-healthcareservice-social-equipment";
 
 /// An authorised healthcare activity of an establishment: activity in `type` (the
 /// `type:activity` slice), modality in `category`, form in `characteristic`, the authorisation
 /// date in `as-ext-authorization`. The authorisation number (`noautor`, probable in meaning, with
-/// no identifier system) is left out (D1).
+/// no identifier system) is left out (A27).
 pub fn from_care_activity(activity: &CareActivity) -> (FhirId, HealthcareService) {
     let id = ids::care_activity(
         &activity.nofinesset,
@@ -58,7 +58,7 @@ pub fn from_care_activity(activity: &CareActivity) -> (FhirId, HealthcareService
 /// A social or medico-social equipment of an establishment: discipline in `type`, clientèle in
 /// `eligibility.code`, type of activity in `characteristic`, and the authorisation,
 /// installation, age ranges and capacities in the profile's four extensions, each only when the
-/// file gives one of its values. `active` is false when the installation is deleted (D5).
+/// file gives one of its values. `active` is false when the installation is deleted (A31).
 pub fn from_social_equipment(equipment: &SocialEquipment) -> (FhirId, HealthcareService) {
     let id = ids::social_equipment(
         &equipment.nofinesset,

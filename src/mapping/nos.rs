@@ -87,10 +87,10 @@ pub const EQUIPEMENT_LOURD: &str = "TRE_R272-EquipementMaterielLourd";
 /// Type of activity of a social equipment (`ta`), `characteristic` (JDV_J138).
 pub const TYPE_ACTIVITE_SOCIALE: &str = "TRE_R209-TypeActivite";
 /// Legacy FINESS discipline of a social equipment (`de`, OID 1.2.250.1.213.1.6.1.133): the file's
-/// code, not the FINESS+ TRE_R401 the profile's `type:category` slice takes (mapping.md D3).
+/// code, not the FINESS+ TRE_R401 the profile's `type:category` slice takes (mapping.md A29).
 pub const DISCIPLINE_SOCIALE: &str = "TRE_R280-DisciplineEquipementSocial";
 /// Legacy FINESS clientèle of a social equipment (`client`, OID 1.2.250.1.213.1.6.1.132): the
-/// file's code, in `eligibility.code`, whose binding to the FINESS+ TRE_R403 is extensible (D3).
+/// file's code, in `eligibility.code`, whose binding to the FINESS+ TRE_R403 is extensible (A29).
 pub const CLIENTELE: &str = "TRE_R279-Clientele";
 
 /// URL of a NOS terminology: `TRE_R22-GenreActivite` becomes

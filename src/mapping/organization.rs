@@ -581,7 +581,7 @@ mod tests {
         assert_eq!(
             category,
             &serde_json::json!({"coding": [{"system": nos::nos(nos::CATEGORIE_ETABLISSEMENT), "code": "355"}]}),
-            "D7: TRE_R66 without the organization-types extension (A1)"
+            "A33: TRE_R66 without the organization-types extension (A1)"
         );
         assert_eq!(json["type"][3]["coding"][0]["code"], "86.10Z");
     }
