@@ -2001,3 +2001,23 @@ fn finess_services_keep_clear_of_the_profile_traps() {
     let activity = by_name("healthcareservice-activity.json");
     assert!(activity.get("specialty").is_none() && activity.get("identifier").is_none());
 }
+
+/// The golden FINESS resources have an XML form (the new value types included: ranges,
+/// integers, booleans, periods).
+#[test]
+fn finess_goldens_are_written_as_xml() {
+    for (name, _, _, resource) in finess_goldens() {
+        let json = serde_json::to_vec(&resource).unwrap();
+        let xml = annuaire::fhir::xml::from_json(&json).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let xml = String::from_utf8(xml).unwrap();
+        if name == "healthcareservice-social.json" {
+            for part in [
+                r#"<extension url="installedCapacity"><valueInteger value="12"/></extension>"#,
+                r#"<extension url="deletedInstallation"><valueBoolean value="false"/></extension>"#,
+                r#"<valueRange><low><value value="60.0"/><unit value="a"/>"#,
+            ] {
+                assert!(xml.contains(part), "{name}: {part} in {xml}");
+            }
+        }
+    }
+}
