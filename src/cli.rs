@@ -267,7 +267,7 @@ fn finess_lines(s: &ImportSummary) -> Vec<String> {
         .iter()
         .map(|f| {
             format!(
-                "    {:<22}{:>10}  {}",
+                "    {:<24}{:>10}  {}",
                 kind_label(f.kind),
                 f.records,
                 f.name
