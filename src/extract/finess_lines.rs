@@ -207,6 +207,13 @@ impl UnconfirmedShape {
         }
     }
 
+    /// Whether any record holds a value in an unconfirmed field.
+    pub fn any_value(records: &mut [SocialEquipment]) -> bool {
+        records
+            .iter_mut()
+            .any(|r| unconfirmed_mut(r).iter().any(|f| !f.is_empty()))
+    }
+
     /// Empties every unconfirmed field of `records` (their positions are not trusted).
     pub fn blank(records: &mut [SocialEquipment]) {
         for r in records {
