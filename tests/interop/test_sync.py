@@ -151,7 +151,7 @@ def test_day2_import_into_the_running_server(sync_base):
         [
             env("ANNUAIRE_BIN"), "import",
             "--rpps", one("PS_LibreAcces_Personne_activite_*.txt"),
-            "--finess", one("etalab-cs1100507-stock-*.csv"),
+            "--finess", *sorted(glob.glob(os.path.join(day2, "etalab-*.csv"))),
             "--mssante", one("Extraction_Correspondance_MSSante_*.txt"),
             "--savoir-faire", one("PS_LibreAcces_SavoirFaire_*.txt"),
             "--diplomes", one("PS_LibreAcces_Dipl_AutExerc_*.txt"),
