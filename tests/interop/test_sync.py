@@ -26,7 +26,7 @@ from smart_fetch import bulk_utils, lifecycle
 import fhir_http
 import profile_check
 
-TYPES = ("Practitioner", "PractitionerRole", "Organization")
+TYPES = ("Practitioner", "PractitionerRole", "Organization", "HealthcareService", "Device")
 HERE = os.path.dirname(__file__)
 
 
