@@ -12,7 +12,31 @@
 //!   every person's professions, DES of specialist médecins, a few CES and exercise authorisations,
 //! - `Extraction_Correspondance_MSSante_202611010000.txt` (31 columns, NO trailing `|`): personal
 //!   mailboxes of about 30 % of the persons, organisational mailboxes of FINESS establishments and
-//!   cabinets, with deliberate duplicates and orphans (see [`mssante`]).
+//!   cabinets, with deliberate duplicates and orphans (see [`mssante`]),
+//! - the four other FINESS extractions, same lexical form as `cs1100507` (manifest line, tagged
+//!   `;` records, RFC-4180 quoting), drawn from the establishments directory:
+//!   `etalab-cs1100501-…` legal entities (`structureej`, 22 fields; one record per legal entity of
+//!   the directory but about 1 % left out, so stubs remain, plus about 1 % owning no
+//!   establishment), `etalab-cs1100504-…` heavy equipment (`equipmateriellourd`, 10 fields, about
+//!   90 % with an ARHGOS number, some dates `DD/MM/YYYY`), `etalab-cs1100505-…` social equipment
+//!   (`equipementsocial`, all 27 fields in the probable order, **Windows-1252**) and
+//!   `etalab-cs1100503-…` healthcare activities (`activiteoffresoin`, the 12 confirmed fields, a
+//!   few lines with the 4 unconfirmed trailing ones). The three last start with the full
+//!   `structureet` lines of the establishments they concern, as the real files do.
+//!
+//! # Volumes of the FINESS extractions
+//!
+//! Per 100 000 establishments (the national size, 1.5 million persons), by arithmetic from the
+//! per-establishment rates a test measures at 3 000 establishments: about 80 000 legal entities
+//! (the distinct `nofinessej` of the directory), 5 500 heavy equipment units (a CHR holds 2 to 4,
+//! a CH 0.6 and a clinic 0.4 on average: the order of the French fleet, some 1 300 scanners and
+//! 1 100 MRI plus nuclear medicine cameras), 30 000 healthcare activity authorisations (about 4
+//! per hospital; the real file is of the order of 3 000 sanitary establishments × 8) of which
+//! about 900 emergency units (real: 471 to 668 sites; our hospitals, 6.7 % of establishments, are
+//! more numerous than the real ones), and 70 000 social equipment lines (about 2.7 per ESSMS; the
+//! real file is of the order of 40 000 ESSMS × 2.5 = 100 000). Files: about 18, 2, 9 and 28 MB.
+//! None of the real counts is confirmed; they set the order of magnitude, which is what the
+//! import's memory and time depend on. See `finess_codes` for which codes are real.
 //!
 //! The files exist to exercise the importer at any scale (100 persons to national size) with the
 //! quirks of the real data: accented/apostrophe/hyphenated names, ADELI ids with `2A`/`2B`, persons
@@ -61,7 +85,7 @@
 //! per present person per day; the defaults touch about 1 % of persons per day, the benchmark
 //! assumption):
 //!
-//! - **retirement** (0.1 %): the person disappears from all five files (their cabinet mailbox, if
+//! - **retirement** (0.1 %): the person disappears from the RPPS and side files (their cabinet mailbox, if
 //!   they were the cabinet's only present member, too);
 //! - **new persons** (0.1 % of `persons` per day): persons with indices `persons..`, generated as a
 //!   continuation of the person stream, so that day 3's new persons include day 2's, identical;
@@ -80,6 +104,13 @@
 //!   savoir-faire, registration authority, diplomas and mailbox follow, the structures stay;
 //! - **mailbox change** (0.2 %): a personal MSSanté mailbox is opened (person without one), or
 //!   closed or readdressed (half each).
+//!
+//! The four other FINESS extractions change too, record by record rather than person by person
+//! (module `finess_days`, rates in [`DailyRates`] per record owner and day): a healthcare activity
+//! authorisation ends (its line goes), a heavy equipment unit is removed or one is added, the
+//! installed capacity of a social equipment line changes (its `datemajinst` becomes the day's
+//! date), a legal entity's seat moves. Each day carries at least one of each, on owners chosen
+//! from a start drawn per (day, kind). The establishments file itself does not change.
 //!
 //! **Forced events**: like the quirk showcases of day 1, every day N ≥ 2 carries at least one event
 //! of each kind (retirement; activity added, removed, moved; address; profession; mailbox opened,
