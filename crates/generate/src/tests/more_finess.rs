@@ -441,3 +441,58 @@ fn forced_finess_events_happen_every_day_with_no_random_rate() {
         );
     }
 }
+
+/// The import refuses to deactivate more than 5 % of a type: a day's removals (one forced, at
+/// least) must stay under it even in a 100-person file, whose other hospitals hold few units.
+#[test]
+fn a_day_s_unit_removals_stay_within_the_import_s_shrink_guard() {
+    let options = GenerateOptions::new(100, 7);
+    let days = [1, 2, 3, 4].map(|d| run_options(&options.clone().with_day(d)));
+    for pair in days.windows(2) {
+        let placed = |out: &Output| {
+            records(&out.heavy_equipment, "equipmateriellourd")
+                .into_iter()
+                .filter(|r| &r[9][2..4] != "95")
+                .count() as u64
+        };
+        let before = placed(&pair[0]);
+        let removed = pair[1].files.stats.events.devices_removed;
+        assert!(before >= 20, "{before} units");
+        assert!(
+            removed >= 1 && removed * 100 <= before * 5,
+            "{removed} of {before}"
+        );
+    }
+}
+
+/// A legal entity's SIREN is nobody else's: not an establishment's or an RPPS structure's.
+#[test]
+fn legal_entity_sirens_are_theirs_alone() {
+    let out = sample();
+    let ej: BTreeSet<String> = records(&out.legal_entities, "structureej")
+        .into_iter()
+        .map(|r| r[20].clone())
+        .filter(|s| !s.is_empty())
+        .collect();
+    assert!(!ej.is_empty());
+    let mut others = BTreeSet::new();
+    for row in super::rpps_rows(out) {
+        others.insert(row[super::SIREN_SITE].to_string());
+        others.insert(
+            row[super::SIRET_SITE]
+                .get(..9)
+                .unwrap_or_default()
+                .to_string(),
+        );
+    }
+    for site in out.finess.lines().filter(|l| l.starts_with("structureet;")) {
+        others.insert(
+            split_quoted(site)[22]
+                .get(..9)
+                .unwrap_or_default()
+                .to_string(),
+        );
+    }
+    let shared: Vec<_> = ej.intersection(&others).collect();
+    assert!(shared.is_empty(), "{shared:?}");
+}
