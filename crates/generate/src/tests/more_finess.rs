@@ -496,3 +496,51 @@ fn legal_entity_sirens_are_theirs_alone() {
     let shared: Vec<_> = ej.intersection(&others).collect();
     assert!(shared.is_empty(), "{shared:?}");
 }
+
+/// Days are cumulative in the FINESS files too: a unit removed or an authorisation ended on day 2
+/// stays gone on days 3 and 4, a unit added on day 2 is still there on day 3 unless that day
+/// removed it, and a legal entity's day-2 address is kept on day 3 unless it moved again.
+#[test]
+fn finess_days_are_cumulative() {
+    let options = GenerateOptions::new(300, 9);
+    let [d1, d2, d3, d4] = [1, 2, 3, 4].map(|d| run_options(&options.clone().with_day(d)));
+    let lines = |text: &str, tag: &str| -> BTreeSet<String> {
+        text.lines()
+            .filter(|l| l.starts_with(&format!("{tag};")))
+            .map(String::from)
+            .collect()
+    };
+    for tag in ["equipmateriellourd", "activiteoffresoin"] {
+        let text = |o: &Output| {
+            if tag == "activiteoffresoin" {
+                o.activities.clone()
+            } else {
+                o.heavy_equipment.clone()
+            }
+        };
+        let [l1, l2, l3, l4] = [&d1, &d2, &d3, &d4].map(|o| lines(&text(o), tag));
+        let gone: Vec<_> = l1.difference(&l2).collect();
+        assert!(!gone.is_empty(), "{tag}: day 2 removed something");
+        assert!(
+            gone.iter().all(|l| !l3.contains(*l) && !l4.contains(*l)),
+            "{tag}"
+        );
+        let removed_on_3: BTreeSet<_> = l2.difference(&l3).collect();
+        for added in l2.difference(&l1) {
+            assert!(l3.contains(added) || removed_on_3.contains(added), "{tag}");
+        }
+    }
+    let by_ej = |o: &Output| -> BTreeMap<String, Vec<String>> {
+        records(&o.legal_entities, "structureej")
+            .into_iter()
+            .map(|r| (r[1].clone(), r))
+            .collect()
+    };
+    let [e1, e2, e3] = [&d1, &d2, &d3].map(by_ej);
+    let moved: Vec<_> = e1.keys().filter(|k| e1[*k] != e2[*k]).collect();
+    assert!(!moved.is_empty());
+    let moved_again = e2.keys().filter(|k| e2[*k] != e3[*k]).count();
+    let kept = moved.iter().filter(|k| e2[**k] == e3[**k]).count();
+    assert!(kept + moved_again >= moved.len());
+    assert!(kept >= 1, "a day-2 address is kept on day 3");
+}
