@@ -195,7 +195,7 @@ pub fn extraction_instant(day: u32) -> time::OffsetDateTime {
     time::macros::datetime!(2026-11-01 00:00 UTC) + time::Duration::days(i64::from(day) - 1)
 }
 
-/// The names of the five files of one day, each with the day's extraction instant as the real
+/// The names of the nine files of one day, each with the day's extraction instant as the real
 /// files write it (`..._YYYYMMDDHHMM.txt`, FINESS `...-YYYYMMDD-HHMM.csv`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileNames {
@@ -365,7 +365,7 @@ pub fn establishments_for(persons: u64) -> u64 {
     (persons / 15).max(20)
 }
 
-/// Writes the five files of day `opts.day` into out_dir (created if missing), named with the
+/// Writes the nine files of day `opts.day` into out_dir (created if missing), named with the
 /// day's extraction instant ([`FileNames::of_day`]).
 pub fn generate(opts: &GenerateOptions, out_dir: &Path) -> io::Result<GeneratedFiles> {
     if !(1..=MAX_DAY).contains(&opts.day) {
