@@ -160,6 +160,9 @@ EXPECTED = {
     "HealthcareService--max--social-identifier-forbidden.json": (
         "[HealthcareService.identifier]: maximum 0 allowed, found 1"
     ),
+    "HealthcareService--max--social-specialty-forbidden.json": (
+        "[HealthcareService.specialty]: maximum 0 allowed, found 1"
+    ),
     "HealthcareService--min--social-active-missing.json": (
         "[HealthcareService.active]: minimum 1 required, found 0"
     ),
