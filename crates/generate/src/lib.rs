@@ -236,7 +236,7 @@ impl FileNames {
 }
 
 /// Day `day`'s date as the FINESS manifest writes it (`YYYY-MM-DD`).
-pub(crate) fn extraction_date(day: u32) -> String {
+fn extraction_date(day: u32) -> String {
     extraction_instant(day)
         .format(time::macros::format_description!("[year]-[month]-[day]"))
         .expect("a UTC instant formats")
@@ -514,6 +514,7 @@ fn more_finess(
     });
     let evolution = social_equipment::Evolution {
         capacity_ppm: rates.social_capacity_ppm,
+        date_of: extraction_date,
     };
     let equipment = social_equipment::initial(seed, directory, &essms);
     let orphan = equipment.first().and_then(|e| e.first()).cloned();

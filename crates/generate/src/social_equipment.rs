@@ -205,6 +205,8 @@ fn capacity_fields(c: &Capacity) -> [String; 4] {
 /// installed changes (by up to 10 %, at least one place), dated the day's extraction date.
 pub(crate) struct Evolution {
     pub capacity_ppm: u32,
+    /// A day's extraction date (`YYYY-MM-DD`), which the changed line's `datemajinst` takes.
+    pub date_of: fn(u32) -> String,
 }
 
 impl Records for Evolution {
@@ -244,6 +246,6 @@ impl Records for Evolution {
                 .map(|(m, _)| (m.min(total), total - m.min(total))),
             habilitated: line.installed.habilitated.map(|h| h.min(total)),
         };
-        line.installation_updated = crate::extraction_date(day);
+        line.installation_updated = (self.date_of)(day);
     }
 }
