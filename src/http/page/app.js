@@ -399,7 +399,7 @@
       const shown = order(matches);
       return [
         el('h2', { id }, `${title} (${typeof total === 'number' ? total : shown.length})`),
-        shown.length ? el('ul', { class: 'liste' }, shown.map(offerCard)) : el('p', {}, empty),
+        shown.length ? el('ul', { class: 'offres' }, shown.map(offerCard)) : el('p', {}, empty),
         typeof total === 'number' && total > shown.length
           ? el('p', {}, `Les ${shown.length} premiers sont affichés ; tous sont dans l'API FHIR.`) : null,
       ];
