@@ -7,6 +7,8 @@
 //!    `as-dp-*` profile snapshots (IG ans.fhir.fr.annuaire 1.2.0-snapshot-2, copied with their
 //!    narrative removed to tests/fixtures/ans-ig/).
 //! 3. Determinism.
+//! 4. The other FINESS extractions (legal entities, healthcare activities, social and heavy
+//!    equipment): golden resources built from synthetic records (tests/fixtures/golden/).
 //!
 //! Inputs are the synthetic rows of docs/formats.md §3.5 and docs/formats.md §4.4, stored verbatim in
 //! tests/fixtures/extract/.
@@ -1663,6 +1665,9 @@ fn no_empty_json_values_in_varied_resources() {
     {
         check(resource["id"].as_str().unwrap(), resource);
     }
+    for (name, _, _, resource) in finess_goldens() {
+        check(name, &resource);
+    }
 }
 
 /// A13: a person with two professions gets one Practitioner per profession; each role goes to
@@ -1707,4 +1712,312 @@ fn a13_two_professions_two_practitioners() {
             json!("Practitioner/pp-819990000017-21")
         ]
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. The other FINESS extractions: legal entities, healthcare activities, social and heavy
+//    equipment (docs/mapping.md §5, §5b, §5c)
+// ---------------------------------------------------------------------------------------------
+
+/// The `structureej` line of docs/formats.md (the legal entities file's synthetic example).
+const LINE_EJ: &str = "structureej;010099991;CH TESTVILLE;CENTRE HOSPITALIER DE TESTVILLE;;12;R;DES ESSAIS;;;;451;01440 TESTVILLE;01;AIN;0400000000;13;Etablissement Public Communal d'Hospitalisation;;;260100000;8610Z;1970-01-01";
+/// An authorised healthcare activity of the worked example's hospital (`219990001`, legal
+/// entity `219990002`): synthetic codes and labels.
+const LINE_ACTIVITY: &str = "activiteoffresoin;219990002;CH IMAGINAIRE;04;Chirurgie;01;Hospitalisation complète;07;Chirurgie ambulatoire;21-0000123;2021-06-01;219990001;CH IMAGINAIRE";
+/// A social equipment of the same hospital, all 28 fields (the unconfirmed ones as the shape
+/// check of docs/formats.md lets them through): an Alzheimer day-care, 12 places installed.
+const LINE_SOCIAL: &str = "equipementsocial;219990001;924;Accueil pour Personnes Âgées;21;Accueil de Jour;436;Personnes Alzheimer ou maladies apparentées;S;12;4;8;10;60;;N;2020-09-01;2008-01-01;15;;;12;60;;N;2019-12-20;2024-02-01;2024-03-15";
+/// Heavy equipment of the same hospital: an MRI with its ARHGOS numbers, a scanner without.
+const LINE_MRI: &str = "equipmateriellourd;219990002;CH IMAGINAIRE;05701;Appareil IRM à utilisation clinique;2109999;84-82-48769;84-82-48770;2018-03-12;219990001;2019-01-07";
+const LINE_SCANNER: &str = "equipmateriellourd;219990002;CH IMAGINAIRE;05602;Scanographe à utilisation médicale;2109998;;;2012-06-01;219990001;";
+
+const GOLDEN_EJ_FULL: &str = include_str!("fixtures/golden/organization-ej-010099991-full.json");
+const GOLDEN_ACTIVITY: &str = include_str!("fixtures/golden/healthcareservice-activity.json");
+const GOLDEN_SOCIAL: &str = include_str!("fixtures/golden/healthcareservice-social.json");
+const GOLDEN_SOCIAL_CONFIRMED: &str =
+    include_str!("fixtures/golden/healthcareservice-social-confirmed-only.json");
+const GOLDEN_DEVICE_ARHGOS: &str = include_str!("fixtures/golden/device-arhgos.json");
+const GOLDEN_DEVICE_NO_ARHGOS: &str = include_str!("fixtures/golden/device-no-arhgos.json");
+
+/// The fields of a synthetic line (no quoting in these), checked against its layout's count.
+fn fields(line: &str, count: usize) -> Vec<String> {
+    let fields: Vec<String> = line.split(';').map(str::to_owned).collect();
+    assert_eq!(fields.len(), count, "{line}");
+    fields
+}
+
+/// The records as the readers type them (docs/formats.md: the index of each field).
+fn legal_entity_record() -> finess::LegalEntity {
+    let f = fields(LINE_EJ, 23);
+    finess::LegalEntity {
+        line: 2,
+        nofinessej: f[1].clone(),
+        rs: f[2].clone(),
+        rslongue: f[3].clone(),
+        complrs: f[4].clone(),
+        numvoie: f[5].clone(),
+        typvoie: f[6].clone(),
+        voie: f[7].clone(),
+        compvoie: f[8].clone(),
+        compldistrib: f[9].clone(),
+        lieuditbp: f[10].clone(),
+        commune: f[11].clone(),
+        ligneacheminement: f[12].clone(),
+        departement: f[13].clone(),
+        libdepartement: f[14].clone(),
+        telephone: f[15].clone(),
+        statutjuridique: f[16].clone(),
+        libstatutjuridique: f[17].clone(),
+        categetab: f[18].clone(),
+        libcategetab: f[19].clone(),
+        siren: f[20].clone(),
+        codeape: f[21].clone(),
+        datecrea: f[22].clone(),
+    }
+}
+
+fn activity_record() -> finess::CareActivity {
+    let f = fields(LINE_ACTIVITY, 13);
+    finess::CareActivity {
+        line: 3,
+        nofinessej: f[1].clone(),
+        rsej: f[2].clone(),
+        activite: f[3].clone(),
+        libactivite: f[4].clone(),
+        modalite: f[5].clone(),
+        libmodalite: f[6].clone(),
+        forme: f[7].clone(),
+        libforme: f[8].clone(),
+        noautor: f[9].clone(),
+        dateautor: f[10].clone(),
+        nofinesset: f[11].clone(),
+        rset: f[12].clone(),
+    }
+}
+
+fn social_record() -> finess::SocialEquipment {
+    let f = fields(LINE_SOCIAL, 28);
+    finess::SocialEquipment {
+        line: 3,
+        nofinesset: f[1].clone(),
+        de: f[2].clone(),
+        libde: f[3].clone(),
+        ta: f[4].clone(),
+        libta: f[5].clone(),
+        client: f[6].clone(),
+        libclient: f[7].clone(),
+        sourceinfo: f[8].clone(),
+        capinstot: f[9].clone(),
+        capinstm: f[10].clone(),
+        capinstf: f[11].clone(),
+        capinsthab: f[12].clone(),
+        ageminiinst: f[13].clone(),
+        agemaxiinst: f[14].clone(),
+        indsupinst: f[15].clone(),
+        datederinst: f[16].clone(),
+        datepremautor: f[17].clone(),
+        capautot: f[18].clone(),
+        capautm: f[19].clone(),
+        capautf: f[20].clone(),
+        capauthab: f[21].clone(),
+        ageminiaut: f[22].clone(),
+        agemaxiaut: f[23].clone(),
+        indsupaut: f[24].clone(),
+        dateautor: f[25].clone(),
+        datemajaut: f[26].clone(),
+        datemajinst: f[27].clone(),
+    }
+}
+
+/// The same social equipment when the reader's shape check failed for its file (D4): the
+/// unconfirmed fields are empty.
+fn social_record_confirmed_only() -> finess::SocialEquipment {
+    let full = social_record();
+    finess::SocialEquipment {
+        line: full.line,
+        nofinesset: full.nofinesset,
+        de: full.de,
+        libde: full.libde,
+        ta: full.ta,
+        libta: full.libta,
+        client: full.client,
+        libclient: full.libclient,
+        sourceinfo: full.sourceinfo,
+        capinstot: full.capinstot,
+        indsupinst: full.indsupinst,
+        ..Default::default()
+    }
+}
+
+fn heavy_equipment_record(line: &str) -> finess::HeavyEquipment {
+    let f = fields(line, 11);
+    finess::HeavyEquipment {
+        line: 3,
+        nofinessej: f[1].clone(),
+        rsej: f[2].clone(),
+        eml: f[3].clone(),
+        libeml: f[4].clone(),
+        noautor: f[5].clone(),
+        noautorarhgos: f[6].clone(),
+        noimplarhgos: f[7].clone(),
+        dateautor: f[8].clone(),
+        nofinesset: f[9].clone(),
+        datemeo: f[10].clone(),
+    }
+}
+
+/// The labels the import collects from these records before mapping them (A23).
+fn finess_displays() -> Displays {
+    let mut labels = Labels::default();
+    labels.legal_entity(&legal_entity_record());
+    labels.care_activity(&activity_record());
+    labels.social_equipment(&social_record());
+    labels.heavy_equipment(&heavy_equipment_record(LINE_MRI));
+    labels.heavy_equipment(&heavy_equipment_record(LINE_SCANNER));
+    labels.displays()
+}
+
+/// A mapped FINESS resource as the import stores it: displays, then version.
+fn stored_finess(content: Vec<u8>) -> Value {
+    with_version(finess_displays().describe(&content))
+}
+
+/// Every golden of this section: (file name, expected JSON, id, the resource as stored).
+fn finess_goldens() -> Vec<(&'static str, &'static str, String, Value)> {
+    use annuaire::mapping::{device, healthcare_service};
+    let service = |(id, r): (annuaire::fhir::FhirId, fhir_json::HealthcareService)| {
+        (
+            id.to_string(),
+            stored_finess(fhir_json::healthcare_service_to_vec(&r)),
+        )
+    };
+    let device = |line: &str| {
+        let (id, r) = device::from_heavy_equipment(&heavy_equipment_record(line));
+        (id.to_string(), stored_finess(fhir_json::device_to_vec(&r)))
+    };
+    let (ej_id, ej) = organization::from_legal_entity(&legal_entity_record());
+    let rows = [
+        (
+            "organization-ej-010099991-full.json",
+            GOLDEN_EJ_FULL,
+            (
+                ej_id.to_string(),
+                stored_finess(fhir_json::organization_to_vec(&ej)),
+            ),
+        ),
+        (
+            "healthcareservice-activity.json",
+            GOLDEN_ACTIVITY,
+            service(healthcare_service::from_care_activity(&activity_record())),
+        ),
+        (
+            "healthcareservice-social.json",
+            GOLDEN_SOCIAL,
+            service(healthcare_service::from_social_equipment(&social_record())),
+        ),
+        (
+            "healthcareservice-social-confirmed-only.json",
+            GOLDEN_SOCIAL_CONFIRMED,
+            service(healthcare_service::from_social_equipment(
+                &social_record_confirmed_only(),
+            )),
+        ),
+        ("device-arhgos.json", GOLDEN_DEVICE_ARHGOS, device(LINE_MRI)),
+        (
+            "device-no-arhgos.json",
+            GOLDEN_DEVICE_NO_ARHGOS,
+            device(LINE_SCANNER),
+        ),
+    ];
+    rows.into_iter()
+        .map(|(name, golden, (id, value))| (name, golden, id, value))
+        .collect()
+}
+
+/// Each FINESS record gives exactly its golden resource (docs/mapping.md §5, §5b, §5c).
+#[test]
+fn finess_records_map_to_their_golden_resources() {
+    for (name, golden, id, actual) in finess_goldens() {
+        assert_eq!(actual["id"], id.as_str(), "{name}");
+        assert_json_eq(&actual, &parse(golden), name);
+    }
+}
+
+/// The ids follow the source keys (§0): `ej-` + number, `asr-` / `ess-` + the readable key,
+/// `eml-` + a hash.
+#[test]
+fn finess_service_ids_are_their_source_keys() {
+    let ids: Vec<String> = finess_goldens()
+        .into_iter()
+        .map(|(_, _, id, _)| id)
+        .collect();
+    assert_eq!(ids[0], "ej-010099991");
+    assert_eq!(ids[1], "asr-219990001-04-01-07");
+    assert_eq!(ids[2], "ess-219990001-924-21-436");
+    assert_eq!(
+        ids[3], ids[2],
+        "the unconfirmed fields are not part of the key"
+    );
+    assert!(ids[4].starts_with("eml-") && ids[4].len() == 4 + 32);
+    assert_ne!(ids[4], ids[5]);
+}
+
+/// The profile traps of docs/mapping.md §9 for these types, on the golden resources.
+#[test]
+fn finess_services_keep_clear_of_the_profile_traps() {
+    let goldens = finess_goldens();
+    let by_name = |name: &str| {
+        goldens
+            .iter()
+            .find(|(n, ..)| *n == name)
+            .map(|(.., v)| v.clone())
+            .unwrap()
+    };
+    // The ARHGOS system has no trailing slash.
+    let mri = by_name("device-arhgos.json");
+    assert_eq!(
+        mri["identifier"][0]["system"],
+        "https://arhgos.ars.sante.fr"
+    );
+    // A Device has no `active`, and nothing the file does not carry.
+    for absent in ["active", "manufacturer", "modelNumber", "serialNumber"] {
+        assert!(mri.get(absent).is_none(), "Device.{absent}");
+    }
+    // Social equipment: no identifier (max 0), no category (max 0); ages in UCUM years.
+    let social = by_name("healthcareservice-social.json");
+    assert!(social.get("identifier").is_none() && social.get("category").is_none());
+    let ranges = instances(&social, &["extension", "extension", "value[x]"]);
+    let quantities: Vec<&Value> = ranges
+        .iter()
+        .flat_map(|r| [r.get("low"), r.get("high")])
+        .flatten()
+        .collect();
+    assert!(!quantities.is_empty());
+    for quantity in quantities {
+        assert_eq!(quantity["system"], "http://unitsofmeasure.org");
+        assert_eq!(quantity["code"], "a");
+    }
+    // The activity: no specialty (max 0 in the as-dp profile), no identifier (D1).
+    let activity = by_name("healthcareservice-activity.json");
+    assert!(activity.get("specialty").is_none() && activity.get("identifier").is_none());
+}
+
+/// The golden FINESS resources have an XML form (the new value types included: ranges,
+/// integers, booleans, periods).
+#[test]
+fn finess_goldens_are_written_as_xml() {
+    for (name, _, _, resource) in finess_goldens() {
+        let json = serde_json::to_vec(&resource).unwrap();
+        let xml = annuaire::fhir::xml::from_json(&json).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let xml = String::from_utf8(xml).unwrap();
+        if name == "healthcareservice-social.json" {
+            for part in [
+                r#"<extension url="installedCapacity"><valueInteger value="12"/></extension>"#,
+                r#"<extension url="deletedInstallation"><valueBoolean value="false"/></extension>"#,
+                r#"<valueRange><low><value value="60.0"/><unit value="a"/>"#,
+            ] {
+                assert!(xml.contains(part), "{name}: {part} in {xml}");
+            }
+        }
+    }
 }

@@ -173,18 +173,48 @@ impl Labels {
         );
     }
 
-    /// The labels of a legal entity's codes (legal status, category). None noted yet.
-    pub fn legal_entity(&mut self, _entity: &LegalEntity) {}
+    /// The labels of a legal entity's codes: legal status (TRE_R72) and category (TRE_R66).
+    pub fn legal_entity(&mut self, entity: &LegalEntity) {
+        self.note_nos(
+            nos::STATUT_JURIDIQUE,
+            &entity.statutjuridique,
+            &entity.libstatutjuridique,
+        );
+        self.note_nos(
+            nos::CATEGORIE_ETABLISSEMENT,
+            &entity.categetab,
+            &entity.libcategetab,
+        );
+    }
 
-    /// The labels of a healthcare activity's codes (activity, modality, form). None noted yet.
-    pub fn care_activity(&mut self, _activity: &CareActivity) {}
+    /// The labels of a healthcare activity's codes: activity (TRE_R274), modality (TRE_R275),
+    /// form (TRE_R276).
+    pub fn care_activity(&mut self, activity: &CareActivity) {
+        self.note_nos(
+            nos::ACTIVITE_SANITAIRE,
+            &activity.activite,
+            &activity.libactivite,
+        );
+        self.note_nos(
+            nos::MODALITE_ACTIVITE,
+            &activity.modalite,
+            &activity.libmodalite,
+        );
+        self.note_nos(nos::FORME_ACTIVITE, &activity.forme, &activity.libforme);
+    }
 
-    /// The labels of a social equipment's codes (discipline, type of activity, clientèle).
-    /// None noted yet.
-    pub fn social_equipment(&mut self, _equipment: &SocialEquipment) {}
+    /// The labels of a social equipment's codes: discipline (TRE_R280), type of activity
+    /// (TRE_R209), clientèle (TRE_R279).
+    pub fn social_equipment(&mut self, equipment: &SocialEquipment) {
+        self.note_nos(nos::DISCIPLINE_SOCIALE, &equipment.de, &equipment.libde);
+        self.note_nos(nos::TYPE_ACTIVITE_SOCIALE, &equipment.ta, &equipment.libta);
+        self.note_nos(nos::CLIENTELE, &equipment.client, &equipment.libclient);
+    }
 
-    /// The label of a heavy equipment's code. None noted yet.
-    pub fn heavy_equipment(&mut self, _equipment: &HeavyEquipment) {}
+    /// The label of a heavy equipment's code (TRE_R272).
+    pub fn heavy_equipment(&mut self, equipment: &HeavyEquipment) {
+        self.note_nos(nos::EQUIPEMENT_LOURD, &equipment.eml, &equipment.libeml);
+    }
 
     /// Adds the labels of `other` this set does not have.
     pub fn merge(&mut self, other: Labels) {
@@ -353,7 +383,8 @@ fn plain_string(json: &[u8], start: usize) -> Option<(&str, usize)> {
 }
 
 /// The code systems a reader of the labels needs to tell codes apart: which systems hold
-/// professions, savoir-faire (by type), diplomas, activity codes and establishment categories.
+/// professions, savoir-faire (by type), diplomas, activity codes, establishment categories and
+/// legal statuses, healthcare activities, heavy equipment and social equipment.
 /// The same functions choose them as choose the systems of the codings.
 pub fn systems() -> serde_json::Value {
     let savoir_faire: Vec<serde_json::Value> = nos::SAVOIR_FAIRE_TYPES
@@ -375,6 +406,14 @@ pub fn systems() -> serde_json::Value {
         "secteurActivite": nos::nos(nos::SECTEUR_ACTIVITE),
         "categorieEtablissement": nos::nos(nos::CATEGORIE_ETABLISSEMENT),
         "typeBal": nos::nos(nos::TYPE_BAL),
+        "statutJuridique": nos::nos(nos::STATUT_JURIDIQUE),
+        "activiteSanitaire": nos::nos(nos::ACTIVITE_SANITAIRE),
+        "modaliteActivite": nos::nos(nos::MODALITE_ACTIVITE),
+        "formeActivite": nos::nos(nos::FORME_ACTIVITE),
+        "equipementLourd": nos::nos(nos::EQUIPEMENT_LOURD),
+        "disciplineSociale": nos::nos(nos::DISCIPLINE_SOCIALE),
+        "typeActiviteSociale": nos::nos(nos::TYPE_ACTIVITE_SOCIALE),
+        "clientele": nos::nos(nos::CLIENTELE),
         "autorisationExercice": nos::EXT_PRACTITIONER_AUTHORIZATION,
         "messagerie": nos::EXT_MAILBOX_MSS_METADATA,
     })
@@ -508,6 +547,75 @@ mod tests {
         assert_eq!(labels.get(&nos::nos(nos::FONCTION), ""), None);
         let json: serde_json::Value = serde_json::from_slice(&labels.to_json()).unwrap();
         assert_eq!(json[&g15]["10"], "Médecin");
+    }
+
+    #[test]
+    fn finess_records_label_their_codes_in_the_mappings_systems() {
+        let mut labels = Labels::default();
+        labels.legal_entity(&LegalEntity {
+            statutjuridique: "13".into(),
+            libstatutjuridique: "Etb.Public Communal Hospit.".into(),
+            categetab: "355".into(),
+            libcategetab: "Centre Hospitalier (C.H.)".into(),
+            ..Default::default()
+        });
+        labels.care_activity(&CareActivity {
+            activite: "01".into(),
+            libactivite: "Médecine".into(),
+            modalite: "02".into(),
+            libmodalite: "Hospitalisation complète".into(),
+            forme: "07".into(),
+            libforme: "Chirurgie ambulatoire".into(),
+            ..Default::default()
+        });
+        labels.social_equipment(&SocialEquipment {
+            de: "924".into(),
+            libde: "Accueil pour personnes âgées".into(),
+            ta: "21".into(),
+            libta: "Accueil de jour".into(),
+            client: "436".into(),
+            libclient: "Alzheimer, mal appar".into(),
+            ..Default::default()
+        });
+        labels.heavy_equipment(&HeavyEquipment {
+            eml: "05602".into(),
+            libeml: "Scanographe à utilisation médicale".into(),
+            ..Default::default()
+        });
+        let label = |name: &str, code: &str| labels.get(&nos::nos(name), code);
+        let expected = [
+            (nos::STATUT_JURIDIQUE, "13", "Etb.Public Communal Hospit."),
+            (
+                nos::CATEGORIE_ETABLISSEMENT,
+                "355",
+                "Centre Hospitalier (C.H.)",
+            ),
+            (nos::ACTIVITE_SANITAIRE, "01", "Médecine"),
+            (nos::MODALITE_ACTIVITE, "02", "Hospitalisation complète"),
+            (nos::FORME_ACTIVITE, "07", "Chirurgie ambulatoire"),
+            (
+                nos::DISCIPLINE_SOCIALE,
+                "924",
+                "Accueil pour personnes âgées",
+            ),
+            (nos::TYPE_ACTIVITE_SOCIALE, "21", "Accueil de jour"),
+            (nos::CLIENTELE, "436", "Alzheimer, mal appar"),
+            (
+                nos::EQUIPEMENT_LOURD,
+                "05602",
+                "Scanographe à utilisation médicale",
+            ),
+        ];
+        for (system, code, text) in expected {
+            assert_eq!(
+                label(system, code).as_deref(),
+                Some(text),
+                "{system} {code}"
+            );
+        }
+        let systems = systems();
+        assert_eq!(systems["equipementLourd"], nos::nos(nos::EQUIPEMENT_LOURD));
+        assert_eq!(systems["clientele"], nos::nos(nos::CLIENTELE));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Typed rows -> FHIR resources conforming to the ANS `as-dp-*` profiles.
 //!
-//! Follows docs/mapping.md column by column; the decision numbers (A1..A26) cited in
+//! Follows docs/mapping.md column by column; the decision numbers (A1..A35) cited in
 //! comments are that document's. Resources are built with fhir-sdk's types, then serialized
 //! once to the JSON bytes the store keeps and the server sends.
 

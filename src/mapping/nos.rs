@@ -39,6 +39,24 @@ pub const EXT_EMAIL_TYPE: &str =
     "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-contact-point-email-type";
 pub const EXT_MAILBOX_MSS_METADATA: &str = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-mailbox-mss-metadata";
 pub const EXT_PRACTITIONER_AUTHORIZATION: &str = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-practitioner-authorization";
+/// Authorisation of a healthcare activity, a social equipment or a heavy equipment unit
+/// (`dateAuthorization`, `periodAuthorization`, `dateUpdateAuthorization`,
+/// `deletedAuthorization`).
+pub const EXT_AUTHORIZATION: &str =
+    "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-authorization";
+/// Installation of a social equipment (`dateFirstInstallation`, `dateLastInstallation`,
+/// `deletedInstallation`).
+pub const EXT_INSTALLATION: &str =
+    "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-installation";
+/// Age ranges of the people a social equipment takes in (`authorizedAgeRange`,
+/// `installedAgeRange`).
+pub const EXT_PATIENT_TYPE: &str =
+    "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-patient-type";
+/// Authorised and installed capacities of a social equipment.
+pub const EXT_SUPPORTED_CAPACITY: &str =
+    "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-supported-capacity";
+/// UCUM, the system of the age ranges' unit (`a`, years).
+pub const UCUM: &str = "http://unitsofmeasure.org";
 /// ISO 21090 address-part extension: `ADXP_PREFIX` + `houseNumber`, `streetNameType`...
 pub const ADXP_PREFIX: &str = "http://hl7.org/fhir/StructureDefinition/iso21090-ADXP-";
 
@@ -56,6 +74,24 @@ pub const GENRE_ACTIVITE: &str = "TRE_R22-GenreActivite";
 pub const MODE_EXERCICE: &str = "TRE_R23-ModeExercice";
 pub const CATEGORIE_ETABLISSEMENT: &str = "TRE_R66-CategorieEtablissement";
 pub const TYPE_BAL: &str = "TRE_R257-TypeBAL";
+/// EJ legal status (`statutjuridique`), the `statutJuridiqueINSEE` type slice (JDV_J100).
+pub const STATUT_JURIDIQUE: &str = "TRE_R72-FinessStatutJuridique";
+/// Authorised healthcare activity (`activite`), `type:activity` (JDV_J133).
+pub const ACTIVITE_SANITAIRE: &str = "TRE_R274-ActiviteSanitaireRegulee";
+/// Modality of a healthcare activity (`modalite`), `category` (JDV_J132).
+pub const MODALITE_ACTIVITE: &str = "TRE_R275-ModaliteActivite";
+/// Form of a healthcare activity (`forme`), `characteristic` (JDV_J134).
+pub const FORME_ACTIVITE: &str = "TRE_R276-FormeActivite";
+/// Heavy equipment (`eml`), `Device.type` (JDV_J135).
+pub const EQUIPEMENT_LOURD: &str = "TRE_R272-EquipementMaterielLourd";
+/// Type of activity of a social equipment (`ta`), `characteristic` (JDV_J138).
+pub const TYPE_ACTIVITE_SOCIALE: &str = "TRE_R209-TypeActivite";
+/// Legacy FINESS discipline of a social equipment (`de`, OID 1.2.250.1.213.1.6.1.133): the file's
+/// code, not the FINESS+ TRE_R401 the profile's `type:category` slice takes (mapping.md A29).
+pub const DISCIPLINE_SOCIALE: &str = "TRE_R280-DisciplineEquipementSocial";
+/// Legacy FINESS clientèle of a social equipment (`client`, OID 1.2.250.1.213.1.6.1.132): the
+/// file's code, in `eligibility.code`, whose binding to the FINESS+ TRE_R403 is extensible (A29).
+pub const CLIENTELE: &str = "TRE_R279-Clientele";
 
 /// URL of a NOS terminology: `TRE_R22-GenreActivite` becomes
 /// `https://mos.esante.gouv.fr/NOS/TRE_R22-GenreActivite/FHIR/TRE-R22-GenreActivite`.

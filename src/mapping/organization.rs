@@ -254,24 +254,96 @@ pub fn from_rpps(row: &RppsRow<'_>) -> (FhirId, Organization) {
     build(parts)
 }
 
+/// The address fields FINESS establishments (`structureet`) and legal entities
+/// (`structureej`) share, under the same names (their order in the lines differs: the readers'
+/// concern).
+struct FinessAddressFields<'a> {
+    compldistrib: &'a str,
+    numvoie: &'a str,
+    compvoie: &'a str,
+    typvoie: &'a str,
+    voie: &'a str,
+    lieuditbp: &'a str,
+    commune: &'a str,
+    departement: &'a str,
+    ligneacheminement: &'a str,
+}
+
+impl<'a> From<&'a Establishment> for FinessAddressFields<'a> {
+    fn from(est: &'a Establishment) -> Self {
+        FinessAddressFields {
+            compldistrib: &est.compldistrib,
+            numvoie: &est.numvoie,
+            compvoie: &est.compvoie,
+            typvoie: &est.typvoie,
+            voie: &est.voie,
+            lieuditbp: &est.lieuditbp,
+            commune: &est.commune,
+            departement: &est.departement,
+            ligneacheminement: &est.ligneacheminement,
+        }
+    }
+}
+
+impl<'a> From<&'a LegalEntity> for FinessAddressFields<'a> {
+    fn from(entity: &'a LegalEntity) -> Self {
+        FinessAddressFields {
+            compldistrib: &entity.compldistrib,
+            numvoie: &entity.numvoie,
+            compvoie: &entity.compvoie,
+            typvoie: &entity.typvoie,
+            voie: &entity.voie,
+            lieuditbp: &entity.lieuditbp,
+            commune: &entity.commune,
+            departement: &entity.departement,
+            ligneacheminement: &entity.ligneacheminement,
+        }
+    }
+}
+
 /// The FINESS address (§3, FINESS column): COG = department + commune, overseas `9A`–`9F` ->
 /// `97` + commune, `9J` -> `98` + commune.
-fn finess_address(est: &Establishment) -> PostalAddress<'_> {
-    let (postal_code, city) = PostalAddress::split_routing_line(&est.ligneacheminement);
-    let insee = finess_commune(&est.departement, &est.commune);
+fn finess_address(fields: FinessAddressFields<'_>) -> PostalAddress<'_> {
+    let (postal_code, city) = PostalAddress::split_routing_line(fields.ligneacheminement);
+    let insee = finess_commune(fields.departement, fields.commune);
     PostalAddress {
-        additional_locator: &est.compldistrib,
-        house_number: &est.numvoie,
-        number_suffix: &est.compvoie,
-        street_type: &est.typvoie,
-        street_name: &est.voie,
-        distribution: &est.lieuditbp,
+        additional_locator: fields.compldistrib,
+        house_number: fields.numvoie,
+        number_suffix: fields.compvoie,
+        street_type: fields.typvoie,
+        street_name: fields.voie,
+        distribution: fields.lieuditbp,
         postal_code,
         city,
         district: address::district_of_commune(&insee),
         insee,
         ..PostalAddress::default()
     }
+}
+
+/// The `organization-period` extension (the `usePeriod` slice) starting on `date`, when it is a
+/// full date: an establishment's opening (`dateouv`), a legal entity's creation (`datecrea`).
+fn opening_period(date: &str) -> Option<fhir_json::types::Extension> {
+    let start = full_date(date)?;
+    let period = Period::builder()
+        .start(fhir_json::DateTime::Date(start))
+        .build()
+        .expect("Period has no required field");
+    Some(extension(
+        nos::EXT_ORGANIZATION_PERIOD,
+        ExtensionValue::Period(period),
+    ))
+}
+
+/// The `categorieEtablissementRASS` type: TRE_R66, without the organization-types extension
+/// (A1).
+fn category(categetab: &str) -> Option<CodeableConcept> {
+    (!categetab.is_empty()).then(|| nos_concept(nos::CATEGORIE_ETABLISSEMENT, categetab))
+}
+
+/// The name of a FINESS organization: the short name, else the long one.
+fn finess_name<'a>(rs: &'a str, rslongue: &'a str) -> &'a str {
+    if rs.is_empty() { rslongue } else { rs }
 }
 
 /// INSEE COG of a FINESS (department, commune) pair.
@@ -293,17 +365,7 @@ pub fn finess_commune(departement: &str, commune: &str) -> String {
 /// and e-mail (A21).
 pub fn from_finess(est: &Establishment, rpps: Option<&RppsRow<'_>>) -> (FhirId, Organization) {
     let rpps_get = |col: Col| rpps.map_or("", |row| row.get(col));
-    let mut extensions = Vec::new();
-    if let Some(start) = full_date(&est.dateouv) {
-        let period = Period::builder()
-            .start(fhir_json::DateTime::Date(start))
-            .build()
-            .expect("Period has no required field");
-        extensions.push(extension(
-            nos::EXT_ORGANIZATION_PERIOD,
-            ExtensionValue::Period(period),
-        ));
-    }
+    let mut extensions: Vec<_> = opening_period(&est.dateouv).into_iter().collect();
     if !est.codemft.is_empty() {
         let pricing = nos_concept("TRE_R74-ModeFixationTarifaire", &est.codemft);
         extensions.push(extension(
@@ -311,8 +373,6 @@ pub fn from_finess(est: &Establishment, rpps: Option<&RppsRow<'_>>) -> (FhirId, 
             ExtensionValue::CodeableConcept(pricing),
         ));
     }
-    let category = (!est.categetab.is_empty())
-        .then(|| nos_concept(nos::CATEGORIE_ETABLISSEMENT, &est.categetab));
     let sph = (!est.codesph.is_empty())
         .then(|| type_slice("sphParticipation", &nos::nos("TRE_R73-ESPIC"), &est.codesph));
     let parts = Parts {
@@ -332,15 +392,11 @@ pub fn from_finess(est: &Establishment, rpps: Option<&RppsRow<'_>>) -> (FhirId, 
         types: vec![
             Some(organization_kind("GEOGRAPHICAL-ENTITY")),
             secteur(rpps_get(Col::SecteurActiviteCode)),
-            category,
+            category(&est.categetab),
             sph,
             naf(&est.codeape),
         ],
-        name: if est.rs.is_empty() {
-            &est.rslongue
-        } else {
-            &est.rs
-        },
+        name: finess_name(&est.rs, &est.rslongue),
         aliases: vec![&est.rslongue, &est.complrs],
         telecom: telecom::to_fhir(&Contacts {
             phone: &est.telephone,
@@ -349,17 +405,60 @@ pub fn from_finess(est: &Establishment, rpps: Option<&RppsRow<'_>>) -> (FhirId, 
             restore_leading_zero: true,
             ..Contacts::default()
         }),
-        address: address::to_fhir(&finess_address(est)),
+        address: address::to_fhir(&finess_address(est.into())),
         part_of: (!est.nofinessej.is_empty()).then(|| ids::legal_entity(&est.nofinessej)),
     };
     build(parts)
 }
 
-/// A FINESS legal entity from the legal entities file (`etalab-cs1100501`). For now its
-/// number only, as [`legal_entity_stub`]; names, address, telecom, legal status, SIREN, APE
-/// and category are mapped per docs/mapping.md.
+/// A FINESS legal entity from the legal entities file (`etalab-cs1100501`, mapping.md §5):
+/// the stub's identifiers and kind, plus SIREN, names, address, phone, legal status, category,
+/// NAF code and creation date. Like the stub, it has no `partOf` and no registration authority;
+/// the file has no update date, so no `date-maj-ae`.
 pub fn from_legal_entity(entity: &LegalEntity) -> (FhirId, Organization) {
-    legal_entity_stub(&entity.nofinessej)
+    let nofinessej = &entity.nofinessej;
+    let parts = Parts {
+        id: ids::legal_entity(nofinessej),
+        trace: DataTrace {
+            authority: None,
+            system: SourceSystem::Finess,
+            updated: None,
+        },
+        extensions: opening_period(&entity.datecrea).into_iter().collect(),
+        identifiers: vec![
+            official(nos::SYSTEM_IDNST, "IDNST", &format!("1{nofinessej}")),
+            official(nos::SYSTEM_FINESS, "FINEJ", nofinessej),
+            official(nos::SYSTEM_SIRENE, "SIREN", digits(&entity.siren, 9)),
+        ],
+        types: vec![
+            Some(organization_kind("LEGAL-ENTITY")),
+            statut_juridique(&entity.statutjuridique),
+            category(&entity.categetab),
+            naf(&entity.codeape),
+        ],
+        name: finess_name(&entity.rs, &entity.rslongue),
+        aliases: vec![&entity.rslongue, &entity.complrs],
+        telecom: telecom::to_fhir(&Contacts {
+            phone: &entity.telephone,
+            restore_leading_zero: true,
+            ..Contacts::default()
+        }),
+        address: address::to_fhir(&finess_address(entity.into())),
+        part_of: None,
+    };
+    build(parts)
+}
+
+/// The `statutJuridiqueINSEE` type slice (TRE_R72 through JDV_J100), tagged like every slice
+/// whose snapshot requires the organization-types extension.
+fn statut_juridique(code: &str) -> Option<CodeableConcept> {
+    (!code.is_empty()).then(|| {
+        type_slice(
+            "statutJuridiqueINSEE",
+            &nos::nos(nos::STATUT_JURIDIQUE),
+            code,
+        )
+    })
 }
 
 /// A FINESS legal entity known only by its number (no EJ file imported): identifiers, kind and
@@ -398,6 +497,93 @@ mod tests {
         assert_eq!(finess_commune("9D", "411"), "97411");
         assert_eq!(finess_commune("9J", "613"), "98613");
         assert_eq!(finess_commune("21", ""), "");
+    }
+
+    /// The synthetic `structureej` line of docs/formats.md, as the reader types it.
+    fn legal_entity() -> LegalEntity {
+        LegalEntity {
+            line: 2,
+            nofinessej: "010099991".into(),
+            rs: "CH TESTVILLE".into(),
+            rslongue: "CENTRE HOSPITALIER DE TESTVILLE".into(),
+            numvoie: "12".into(),
+            typvoie: "R".into(),
+            voie: "DES ESSAIS".into(),
+            commune: "451".into(),
+            ligneacheminement: "01440 TESTVILLE".into(),
+            departement: "01".into(),
+            libdepartement: "AIN".into(),
+            telephone: "400000000".into(),
+            statutjuridique: "13".into(),
+            libstatutjuridique: "Etablissement Public Communal d'Hospitalisation".into(),
+            siren: "260100000".into(),
+            codeape: "8610Z".into(),
+            datecrea: "1970-01-01".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_legal_entity_from_the_file_is_complete() {
+        let (id, organization) = from_legal_entity(&legal_entity());
+        assert_eq!(id.as_str(), "ej-010099991");
+        let json = serde_json::to_value(&organization).unwrap();
+        assert_eq!(json["name"], "CH TESTVILLE");
+        assert_eq!(
+            json["alias"],
+            serde_json::json!(["CENTRE HOSPITALIER DE TESTVILLE"])
+        );
+        // A 9-digit FINESS phone number gets back its leading zero.
+        assert_eq!(json["telecom"][0]["value"], "0400000000");
+        let siren = &json["identifier"][2];
+        assert_eq!(siren["type"]["coding"][0]["code"], "SIREN");
+        assert_eq!(siren["value"], "260100000");
+        // The legal status is the tagged statutJuridiqueINSEE slice.
+        let status = &json["type"][1];
+        assert_eq!(
+            status["extension"][0],
+            serde_json::json!({"url": nos::EXT_ORGANIZATION_TYPES, "valueCode": "statutJuridiqueINSEE"})
+        );
+        assert_eq!(
+            status["coding"][0],
+            serde_json::json!({"system": nos::nos(nos::STATUT_JURIDIQUE), "code": "13"})
+        );
+        assert_eq!(json["type"][2]["coding"][0]["code"], "86.10Z");
+        assert_eq!(json["address"][0]["postalCode"], "01440");
+        assert_eq!(
+            json["address"][0]["extension"][0]["valueCoding"]["code"],
+            "01451"
+        );
+        assert_eq!(
+            json["extension"][0]["valuePeriod"]["start"], "1970-01-01",
+            "datecrea"
+        );
+        assert!(json.get("partOf").is_none());
+    }
+
+    #[test]
+    fn a_legal_entity_without_short_name_is_named_by_its_long_name() {
+        let mut entity = legal_entity();
+        entity.rs.clear();
+        entity.siren = "2601".into();
+        let json = serde_json::to_value(from_legal_entity(&entity).1).unwrap();
+        assert_eq!(json["name"], "CENTRE HOSPITALIER DE TESTVILLE");
+        assert!(json.get("alias").is_none(), "the name is not repeated");
+        assert_eq!(json["identifier"].as_array().unwrap().len(), 2, "no SIREN");
+    }
+
+    #[test]
+    fn a_legal_entity_category_is_the_untagged_category_type() {
+        let mut entity = legal_entity();
+        entity.categetab = "355".into();
+        let json = serde_json::to_value(from_legal_entity(&entity).1).unwrap();
+        let category = &json["type"][2];
+        assert_eq!(
+            category,
+            &serde_json::json!({"coding": [{"system": nos::nos(nos::CATEGORIE_ETABLISSEMENT), "code": "355"}]}),
+            "A33: TRE_R66 without the organization-types extension (A1)"
+        );
+        assert_eq!(json["type"][3]["coding"][0]["code"], "86.10Z");
     }
 
     #[test]

@@ -175,11 +175,13 @@ def rule_of(path: Path) -> str:
 
 def test_fixture_sets_are_complete():
     """Every broken fixture has an expected message and names a known rule; every rule has a
-    fixture; the valid fixtures cover the three profiles."""
+    fixture; the valid fixtures cover the five types."""
     assert {p.name for p in BROKEN} == set(EXPECTED)
     assert {rule_of(p) for p in BROKEN} == RULES
     valid_types = {load(p)["resourceType"] for p in VALID}
-    assert valid_types == {"Practitioner", "PractitionerRole", "Organization"}
+    assert valid_types == {
+        "Practitioner", "PractitionerRole", "Organization", "HealthcareService", "Device"
+    }
 
 
 @pytest.mark.parametrize("path", VALID, ids=lambda p: p.name)
