@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::app::Application;
+use crate::extract::finess::FinessKind;
 use crate::generation::reconcile::Retention;
 use crate::import::{self, ExtraFiles, ImportOptions, ImportSummary, Safety};
 use crate::settings::{Settings, StoreSettings};
@@ -63,9 +64,12 @@ pub struct ImportArgs {
     /// RPPS `PS_LibreAcces_Personne_activite_YYYYMMDDHHMM.txt`.
     #[arg(long, env = "ANNUAIRE_RPPS")]
     pub rpps: PathBuf,
-    /// FINESS etalab extractions (`etalab-cs1100507-stock-YYYYMMDD-HHMM.csv`, the
-    /// establishments). Several values after one flag, or the flag repeated; in
-    /// ANNUAIRE_FINESS, separated by `:`.
+    /// FINESS etalab extractions, one of each kind, in any order: the establishments
+    /// (`etalab-cs1100507-stock-YYYYMMDD-HHMM.csv`, required), and optionally the legal
+    /// entities (cs1100501), heavy equipment (cs1100504), social equipment (cs1100505) and
+    /// authorised healthcare activities. Each file's kind is read from its records, not its
+    /// name. Several values after one flag, or the flag repeated; in ANNUAIRE_FINESS,
+    /// separated by `:`.
     #[arg(long, env = "ANNUAIRE_FINESS", required = true, num_args = 1.., action = clap::ArgAction::Append, value_delimiter = ':')]
     pub finess: Vec<PathBuf>,
     /// MSSanté mailboxes `Extraction_Correspondance_MSSante_YYYYMMDDHHMM.txt` (optional).
@@ -186,12 +190,15 @@ pub fn format_summary(s: &ImportSummary) -> String {
         ),
         format!("  RPPS rows read            {:>10}", s.rpps_rows_read),
         format!("  FINESS records read       {:>10}", s.finess_records_read),
+    ];
+    lines.extend(finess_lines(s));
+    lines.extend([
         format!("  malformed lines skipped   {:>10}", s.rows_skipped),
         format!(
             "  duplicate rows collapsed  {:>10}",
             s.duplicate_rows_collapsed
         ),
-    ];
+    ]);
     let e = &s.extras;
     if e.savoir_faire_lines + e.diploma_lines + e.mailbox_lines > 0 {
         lines.extend([
@@ -250,6 +257,45 @@ pub fn format_summary(s: &ImportSummary) -> String {
         ));
     }
     lines.join("\n")
+}
+
+/// The FINESS part of the summary: each file with its kind and records kept, where the legal
+/// entities came from, and the activity and equipment lines not placed.
+fn finess_lines(s: &ImportSummary) -> Vec<String> {
+    let mut lines: Vec<String> = s
+        .finess_files
+        .iter()
+        .map(|f| {
+            format!(
+                "    {:<24}{:>10}  {}",
+                kind_label(f.kind),
+                f.records,
+                f.name
+            )
+        })
+        .collect();
+    lines.push(format!(
+        "  legal entities: {} from the file, {} stubs (referenced, absent from it)",
+        s.legal_entities_from_file, s.legal_entity_stubs
+    ));
+    if s.finess_unplaced > 0 {
+        lines.push(format!(
+            "  activity and equipment lines not imported (establishment absent from FINESS): {}",
+            s.finess_unplaced
+        ));
+    }
+    lines
+}
+
+/// A FINESS kind in a summary column: what its records are.
+fn kind_label(kind: FinessKind) -> &'static str {
+    match kind {
+        FinessKind::Establishments => "establishments",
+        FinessKind::LegalEntities => "legal entities",
+        FinessKind::HeavyEquipment => "heavy equipment",
+        FinessKind::SocialEquipment => "social equipment",
+        FinessKind::CareActivities => "healthcare activities",
+    }
 }
 
 fn run_serve(command_line: Settings) -> Result<(), String> {

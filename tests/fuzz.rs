@@ -332,6 +332,52 @@ fn finess_files_and_their_mapping_never_panic() {
     });
 }
 
+/// One record of each tag the FINESS files other than the establishments one hold
+/// (docs/formats.md §4.5–§4.8, synthetic), and the `structureet` link the activity and equipment
+/// files start with.
+const FINESS_OTHER_RECORDS: [&str; 5] = [
+    "structureet;219990001;219990002",
+    "structureej;219990002;CH IMAGINAIRE;CENTRE HOSPITALIER IMAGINAIRE;;2;AV;DU DOCTEUR INVENTE;;;CS 90000;231;21079 DIJON CEDEX;21;COTE D OR;0380000002;13;Etablissement Public;355;Centre Hospitalier;999000001;8610Z;1975-01-01",
+    "equipmateriellourd;219990002;CH IMAGINAIRE;05602;Scanographe;2001;84-21-00001;84-21-10001;01/03/2019;219990001;2019-09-01",
+    "equipementsocial;9D9990001;924;Accueil;11;Hébergement;711;Personnes Âgées;S;80;40;40;80;60;130;N;2020-01-01;2001-05-01;80;40;40;80;60;130;N;2001-05-01;2024-01-01;2024-01-01",
+    "activiteoffresoin;219990002;CH IMAGINAIRE;01;Médecine;03;Hospitalisation complète;00;Pas de forme;1001;2019-03-01;219990001;CH IMAGINAIRE",
+];
+
+/// Files mixing the tags of every FINESS kind, mutated: the reader classifies or refuses them,
+/// never panics, and whatever it keeps maps to resources that serialize.
+#[test]
+fn finess_files_of_mixed_kinds_never_panic() {
+    use annuaire::mapping::{device, healthcare_service};
+    let manifest = FINESS.lines().next().unwrap();
+    let records = (
+        vec(mutated_line(FINESS_OTHER_RECORDS.to_vec(), ';'), 0..8),
+        proptest::sample::select(vec!["\n", "\r\n"]),
+    );
+    run(cases(5_000), records, |(records, newline)| {
+        let text = std::iter::once(manifest.to_owned())
+            .chain(records)
+            .collect::<Vec<_>>()
+            .join(newline);
+        if let Ok(file) = finess::read_from(Path::new("fuzz.csv"), text.as_bytes()) {
+            for entity in &file.legal_entities {
+                serde_json::to_vec(&organization::from_legal_entity(entity).1).unwrap();
+            }
+            for activity in &file.activities {
+                serde_json::to_vec(&healthcare_service::from_care_activity(activity).1).unwrap();
+            }
+            for equipment in &file.social_equipment {
+                serde_json::to_vec(&healthcare_service::from_social_equipment(equipment).1)
+                    .unwrap();
+            }
+            for unit in &file.heavy_equipment {
+                serde_json::to_vec(&device::from_heavy_equipment(unit).1).unwrap();
+            }
+            prop_assert!(file.rejected.windows(2).all(|w| w[0].line <= w[1].line));
+        }
+        Ok(())
+    });
+}
+
 /// UTF-8 is taken as it is; anything else is read as Windows-1252 (one character per byte),
 /// unless it holds a byte Windows-1252 leaves undefined.
 #[test]

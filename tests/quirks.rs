@@ -1,5 +1,5 @@
 //! One test (or a few) per item of the importer quirks checklists: docs/formats.md §3.6 items 1–9
-//! (`rpps_NN_…`) and docs/formats.md §4.6 items 1–9 (`finess_NN_…`), through the real import: small
+//! (`rpps_NN_…`) and docs/formats.md §4.9 items 1–14 (`finess_NN_…`), through the real import: small
 //! files written to a temporary directory, `annuaire::import::run`, then the resources read back
 //! from the generation it made current.
 //!
@@ -777,7 +777,7 @@ fn rpps_09_windows_1252_file_and_undecodable_line() {
 }
 
 // =============================================================================================
-// docs/formats.md §4.6
+// docs/formats.md §4.9 items 1–9
 // =============================================================================================
 
 /// §8.1: line 1 is a manifest; a file without it is not a FINESS extraction and the import
@@ -1161,4 +1161,133 @@ fn finess_09_rpps_finess_join() {
         "FINESS"
     );
     assert!(store.has_organization("ej-219990002"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// docs/formats.md §4.9 items 10–14: the other FINESS files
+// ---------------------------------------------------------------------------------------------
+
+/// The `structureet` link an activity or equipment file gives for CH IMAGINAIRE.
+const CH_LINK: &str = "structureet;219990001;219990002";
+/// A scanner of CH IMAGINAIRE (EJ in field 1, establishment in field 9).
+const CH_SCANNER: &str = "equipmateriellourd;219990002;CH IMAGINAIRE;05602;Scanographe;2001;84-21-00001;84-21-10001;2019-03-01;219990001;2019-09-01";
+/// An activity of CH IMAGINAIRE (EJ in field 1, establishment in field 11).
+const CH_ACTIVITY: &str = "activiteoffresoin;219990002;CH IMAGINAIRE;01;Médecine;03;Hospitalisation complète;00;Pas de forme;1001;2019-03-01;219990001;CH IMAGINAIRE";
+/// A social equipment of the EHPAD (establishment in field 1).
+const EHPAD_SOCIAL: &str = "equipementsocial;9D9990001;924;Accueil pour Personnes Âgées;11;Hébergement Complet;711;Personnes Âgées Dépendantes;S;80";
+
+/// The §4.4 establishments file and `others` (name, lines after the manifest) imported together.
+fn import_with(others: &[(&str, Vec<String>)]) -> Imported {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut options = synthetic::import_options(
+        tmp.path(),
+        rpps_without_structures().as_bytes(),
+        FINESS_FILE.as_bytes(),
+        Default::default(),
+    );
+    for (name, lines) in others {
+        options
+            .finess
+            .push(synthetic::write(tmp.path(), name, finess_file(lines)));
+    }
+    let summary = annuaire::import::run(&options).expect("import succeeds");
+    Imported {
+        _tmp: tmp,
+        data: options.data,
+        summary,
+    }
+}
+
+fn owned(lines: &[&str]) -> Vec<String> {
+    lines.iter().map(|l| l.to_string()).collect()
+}
+
+/// §4.9 item 10: a heavy equipment file named like the establishments file, whose first 50
+/// records are `structureet` links, is a heavy equipment file; its links make no establishment.
+#[test]
+fn finess_10_the_kind_is_in_the_tags_not_the_name_nor_the_first_tag() {
+    let mut lines: Vec<String> = (0..50)
+        .map(|n| format!("structureet;2199{n:05};219990002"))
+        .collect();
+    lines.push(CH_LINK.into());
+    lines.push(CH_SCANNER.into());
+    let imported = import_with(&[("etalab-cs1100507-stock-copie.csv", lines)]);
+    let summary = &imported.summary;
+    let kinds: Vec<&str> = summary.finess_files.iter().map(|f| f.kind.tag()).collect();
+    assert_eq!(kinds, ["structureet", "equipmateriellourd"]);
+    assert_eq!(summary.resources.organization, 6, "as the §4.4 file alone");
+    assert_eq!(summary.resources.device, 1);
+    assert_eq!(
+        summary.rows_skipped, 0,
+        "links are not 32-field establishments"
+    );
+}
+
+/// §4.9 item 11: the establishment is field 9 of heavy equipment, 11 of activities, 1 of social
+/// equipment; each resource points at it, never at the legal entity of field 1.
+#[test]
+fn finess_11_each_file_names_the_establishment_in_its_own_place() {
+    let imported = import_with(&[
+        ("eml.csv", owned(&[CH_LINK, CH_SCANNER])),
+        ("activites.csv", owned(&[CH_LINK, CH_ACTIVITY])),
+        (
+            "social.csv",
+            owned(&["structureet;9D9990001;9D9990002", EHPAD_SOCIAL]),
+        ),
+    ]);
+    let store = imported.open();
+    let unit = annuaire::mapping::ids::heavy_equipment("219990001", "05602", "2001", "84-21-10001");
+    assert_eq!(
+        store.must(ResourceType::Device, unit.as_str())["owner"]["reference"],
+        "Organization/eg-219990001"
+    );
+    let activity = annuaire::mapping::ids::care_activity("219990001", "01", "03", "00");
+    assert_eq!(
+        store.must(ResourceType::HealthcareService, activity.as_str())["providedBy"]["reference"],
+        "Organization/eg-219990001"
+    );
+    let social = annuaire::mapping::ids::social_equipment("9D9990001", "924", "11", "711");
+    assert_eq!(
+        store.must(ResourceType::HealthcareService, social.as_str())["providedBy"]["reference"],
+        "Organization/eg-9D9990001"
+    );
+}
+
+/// §4.9 item 12: an extra trailing field is accepted; a short line is skipped and counted.
+#[test]
+fn finess_12_extra_trailing_fields_are_accepted_and_short_lines_reported() {
+    let longer = format!("{CH_ACTIVITY};a field of a newer layout");
+    let short = "activiteoffresoin;219990002;CH IMAGINAIRE;02;Chirurgie";
+    let imported = import_with(&[("activites.csv", vec![longer, short.into()])]);
+    assert_eq!(imported.summary.resources.healthcare_service, 1);
+    assert_eq!(imported.summary.rows_skipped, 1);
+}
+
+/// §4.9 item 13: one line whose unconfirmed social columns do not fit leaves them empty for the
+/// whole file, and every line is still imported with its confirmed fields.
+#[test]
+fn finess_13_unconfirmed_social_columns_that_do_not_fit_do_not_stop_the_file() {
+    let full = format!("{EHPAD_SOCIAL};40;40;80;60;130;N;2020-01-01");
+    let misfit = full
+        .replace(";924;", ";925;")
+        .replace(";40;40;80;", ";ABC;40;80;");
+    let imported = import_with(&[("social.csv", vec![full, misfit])]);
+    assert_eq!(imported.summary.resources.healthcare_service, 2);
+    assert_eq!(imported.summary.rows_skipped, 0);
+}
+
+/// §4.9 item 14: in a CRLF file, a bad line is reported with its own number.
+#[test]
+fn finess_14_crlf_files_report_the_right_line() {
+    let text = format!("{MANIFEST}\r\n{CH_LINK}\r\n{CH_SCANNER}\r\n{CH_SCANNER}\r\n");
+    let file =
+        annuaire::extract::finess::read_from(std::path::Path::new("eml.csv"), text.as_bytes())
+            .unwrap();
+    let reported: Vec<String> = file.rejected.iter().map(|r| r.to_string()).collect();
+    assert_eq!(
+        reported,
+        [
+            "eml.csv:4: duplicate heavy equipment 219990001/05602/2001/84-21-10001: first defined on line 3"
+        ]
+    );
 }

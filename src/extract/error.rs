@@ -21,10 +21,20 @@ pub enum RowError {
     Undecodable { byte: u8, offset: usize },
     #[error("missing key `{0}`")]
     MissingKey(&'static str),
-    #[error("unknown record type `{0}` (expected `structureet` or `geolocalisation`)")]
-    UnknownRecord(String),
-    #[error("duplicate establishment {nofinesset}: first defined on line {first_line}")]
-    DuplicateEstablishment { nofinesset: String, first_line: u64 },
+    /// A tag no FINESS file has; `expected` lists the tags of the file's kind.
+    #[error("unknown record type `{tag}` (expected {expected})")]
+    UnknownRecord { tag: String, expected: String },
+    /// A record of another FINESS file's own kind (an `equipementsocial` line in the heavy
+    /// equipment file): each file holds one kind.
+    #[error("a `{tag}` record in a file of `{kind_tag}` records")]
+    ForeignRecord { tag: String, kind_tag: &'static str },
+    /// A second record with a key already seen; the first one wins.
+    #[error("duplicate {what} {key}: first defined on line {first_line}")]
+    Duplicate {
+        what: &'static str,
+        key: String,
+        first_line: u64,
+    },
     #[error("`{column}` is `{value}`, expected {expected}")]
     InvalidValue {
         column: &'static str,

@@ -13,9 +13,10 @@ use std::fmt;
 
 /// The kind of a FINESS etalab extraction, recognized from its record tags, never from its
 /// file name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum FinessKind {
     /// `etalab-cs1100507`: establishments (`structureet`) with their `geolocalisation`.
+    #[default]
     Establishments,
     /// `etalab-cs1100501`: legal entities (`structureej`).
     LegalEntities,

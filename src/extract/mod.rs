@@ -10,6 +10,7 @@
 pub mod decode;
 pub mod error;
 pub mod finess;
+pub mod finess_lines;
 pub mod finess_records;
 pub mod mssante;
 pub mod pipe;

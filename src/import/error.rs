@@ -25,12 +25,12 @@ pub enum ImportError {
         "nothing to do: these are the files the generation served ({id}) was imported from; it stays served (give --last-updated to import them again on purpose)"
     )]
     SameFiles { id: String },
-    /// The FINESS files given cannot be imported together (none, or kinds this version does
-    /// not read): refused before anything is written.
+    /// The FINESS files given cannot be imported together (two of one kind, or no
+    /// establishments file): refused before anything is written.
     #[error("import refused, nothing was switched: {0}")]
     FinessFiles(String),
     #[error(
-        "import refused, nothing was switched: it would deactivate {deactivated} of the {active} active {rtype} resources ({percent:.1} %), more than the {limit} % allowed. The files may be truncated or of the wrong day; if this is intended, run the import again with --allow-shrink"
+        "import refused, nothing was switched: it would deactivate {deactivated} of the {active} active {rtype} resources ({percent:.1} %), more than the {limit} % allowed. The files may be truncated or of the wrong day; if this is intended, run the import again with --allow-shrink.{missing}"
     )]
     Shrink {
         rtype: ResourceType,
@@ -38,5 +38,8 @@ pub enum ImportError {
         active: u64,
         percent: f64,
         limit: f64,
+        /// The FINESS kinds this import lacks that make this type (empty, or a sentence
+        /// starting with a space).
+        missing: String,
     },
 }

@@ -7,7 +7,7 @@
 //! named by a digest of everything that determines its content ([`generation_id`]).
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use aws_lc_rs::digest;
 use time::OffsetDateTime;
@@ -17,6 +17,7 @@ use super::error::ImportError;
 use super::options::ExtraFiles;
 use crate::clock::Clock;
 use crate::extract::FileError;
+use crate::extract::finess::FinessKind;
 use crate::generation::Millis;
 use crate::generation::info::earliest_next_stamp;
 use crate::generation::reconcile::Retention;
@@ -145,16 +146,22 @@ fn manifest_date(text: &str) -> Option<OffsetDateTime> {
 }
 
 /// A digest of the input files' bytes, each under its role (hex): two imports of the same files
-/// have the same, whatever the files are named or where they are. The FINESS files are taken
-/// in the order given, each under the role `finess`.
+/// have the same, whatever the files are named, where they are, or the order the FINESS files
+/// were given in. Each FINESS file's role is its kind ([`finess_role`]), taken in kind order.
 pub fn inputs_digest(
     rpps: &Path,
-    finess: &[PathBuf],
+    finess: &[(FinessKind, &Path)],
     extra: &ExtraFiles,
 ) -> Result<String, ImportError> {
     let mut context = digest::Context::new(&digest::SHA256);
     let mut files = vec![("rpps", Some(rpps))];
-    files.extend(finess.iter().map(|path| ("finess", Some(path.as_path()))));
+    let mut finess = finess.to_vec();
+    finess.sort_by_key(|(kind, _)| *kind);
+    files.extend(
+        finess
+            .iter()
+            .map(|(kind, path)| (finess_role(*kind), Some(*path))),
+    );
     files.extend([
         ("mssante", extra.mssante.as_deref()),
         ("savoir_faire", extra.savoir_faire.as_deref()),
@@ -170,6 +177,18 @@ pub fn inputs_digest(
         context.update(&file_digest);
     }
     Ok(hex(context.finish().as_ref()))
+}
+
+/// The role a FINESS file is digested under. The establishments file keeps `finess`, the role
+/// of the only FINESS file earlier versions read, so that the same files keep their digest.
+pub fn finess_role(kind: FinessKind) -> &'static str {
+    match kind {
+        FinessKind::Establishments => "finess",
+        FinessKind::LegalEntities => "finess-ej",
+        FinessKind::HeavyEquipment => "finess-eml",
+        FinessKind::SocialEquipment => "finess-social",
+        FinessKind::CareActivities => "finess-activities",
+    }
 }
 
 /// Everything that determines a generation's content, hashed (SHA-256, 128 bits kept, hex):
@@ -228,6 +247,7 @@ fn file_digest(path: &Path) -> Result<Vec<u8>, ImportError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     fn at(text: &str) -> OffsetDateTime {
         OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).unwrap()
@@ -325,7 +345,13 @@ mod tests {
         std::fs::write(&finess, "b").unwrap();
         let extra = ExtraFiles::default();
         let retention = Retention::default();
-        let inputs = inputs_digest(&rpps, std::slice::from_ref(&finess), &extra).unwrap();
+        let establishments = |path: &PathBuf| vec![(FinessKind::Establishments, path.clone())];
+        let digest = |rpps: &Path, finess: &[(FinessKind, PathBuf)]| {
+            let finess: Vec<(FinessKind, &Path)> =
+                finess.iter().map(|(k, p)| (*k, p.as_path())).collect();
+            inputs_digest(rpps, &finess, &extra).unwrap()
+        };
+        let inputs = digest(&rpps, &establishments(&finess));
         let id = |inputs: &str, previous, stamp| {
             generation_id(inputs, previous, Millis(stamp), retention)
         };
@@ -335,12 +361,21 @@ mod tests {
         assert_ne!(first, id(&inputs, Some("x"), 1));
         assert_ne!(first, id(&inputs, None, 2));
         // The files swapped between roles are other inputs.
-        let swapped = inputs_digest(&finess, std::slice::from_ref(&rpps), &extra).unwrap();
+        let swapped = digest(&finess, &establishments(&rpps));
         assert_ne!(inputs, swapped);
+        // FINESS files in any order are the same inputs; a file under another kind is not.
+        let ej = dir.path().join("ej.csv");
+        std::fs::write(&ej, "c").unwrap();
+        let both = [
+            (FinessKind::Establishments, finess.clone()),
+            (FinessKind::LegalEntities, ej.clone()),
+        ];
+        let reversed = [both[1].clone(), both[0].clone()];
+        assert_eq!(digest(&rpps, &both), digest(&rpps, &reversed));
+        assert_ne!(digest(&rpps, &both), inputs);
+        let as_equipment = [both[0].clone(), (FinessKind::HeavyEquipment, ej)];
+        assert_ne!(digest(&rpps, &both), digest(&rpps, &as_equipment));
         std::fs::write(&rpps, "A").unwrap();
-        assert_ne!(
-            inputs,
-            inputs_digest(&rpps, std::slice::from_ref(&finess), &extra).unwrap()
-        );
+        assert_ne!(inputs, digest(&rpps, &establishments(&finess)));
     }
 }

@@ -1,12 +1,15 @@
 //! `annuaire import`: extraction files -> a new, complete store generation, switched to only
 //! once everything is written and flushed.
 //!
-//! 1. FINESS is read whole (~100 000 establishments).
+//! 1. Every FINESS file is read whole and classified by its record tags (establishments, legal
+//!    entities, heavy equipment, social equipment, healthcare activities; one of each at most).
 //! 2. RPPS is streamed once: each valid row is spilled into a person bucket and, when it has a
 //!    structure, a structure bucket (see [`spill`]); malformed rows are reported and counted.
 //! 3. Buckets are mapped in parallel: person buckets to Practitioners and PractitionerRoles,
 //!    structure buckets to Organizations (merged with their FINESS establishment when there is
-//!    one). Then the FINESS establishments no RPPS row points at, then the legal-entity stubs.
+//!    one). Then the FINESS establishments no RPPS row points at, the legal entities (from
+//!    their file, and stubs for those referenced but absent from it), then the activities and
+//!    equipment of the establishments written.
 //! 4. The generation is flushed, described, and made current; older ones are removed.
 //!
 //! Memory holds FINESS, one bucket per worker, and the sets of FINESS ids merged and legal
@@ -14,6 +17,7 @@
 
 mod error;
 mod extras;
+mod finess_set;
 pub mod identity;
 mod input;
 mod options;
@@ -22,7 +26,7 @@ pub mod spill;
 
 pub use self::error::ImportError;
 pub use self::options::{ExtraFiles, ImportOptions, Safety};
-pub use self::report::{ExtrasSummary, ImportSummary};
+pub use self::report::{ExtrasSummary, FinessFileSummary, ImportSummary};
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -34,10 +38,11 @@ use std::time::Instant;
 use time::OffsetDateTime;
 
 use self::extras::{ExtraInputs, ExtraLayouts, OrganizationMailboxes};
+use self::finess_set::FinessSet;
 use self::input::{LineStats, PipeInput};
 use self::report::RejectReport;
 use crate::extract::FileError;
-use crate::extract::finess::{self, Establishment, FinessFile};
+use crate::extract::finess::{Establishment, FinessFile, FinessKind};
 use crate::extract::rpps::{Col, Layout, RppsRow, StructureKey};
 use crate::fhir::ResourceType;
 use crate::generation::reconcile::{Changes, Previous};
@@ -45,7 +50,7 @@ use crate::generation::{
     DataDir, Description, GenerationBuilder, GenerationInfo, ImportReport, Millis, StoreError,
 };
 use crate::mapping::labels::{Displays, Labels};
-use crate::mapping::{ids, organization, practitioner};
+use crate::mapping::{device, healthcare_service, ids, organization, practitioner};
 use crate::parallel::run_parallel;
 use crate::progress::{Progress, Unit};
 use fhir_json::Organization;
@@ -59,6 +64,11 @@ struct Counters {
     mailboxes_on_organizations: AtomicU64,
     /// Lines of the optional files naming a person or structure nobody has.
     unplaced: RejectReport,
+    /// Activity and equipment lines naming an establishment nobody has (D6).
+    finess_unplaced: RejectReport,
+    /// Legal entities written from their file, and as stubs (referenced, absent from it).
+    legal_entities_from_file: AtomicU64,
+    legal_entity_stubs: AtomicU64,
 }
 
 /// Runs a whole import. Errors only when a file cannot be read or is not the expected format,
@@ -98,22 +108,6 @@ fn import(options: &ImportOptions, started: Instant) -> Result<ImportSummary, Im
         created.remove_unless_switched(&data);
     }
     result
-}
-
-/// The FINESS establishments extraction among the FINESS files given. Until the other kinds
-/// (legal entities, equipment, activities) are read, exactly one file is accepted: a second
-/// one is refused rather than ignored.
-fn establishments_file(files: &[PathBuf]) -> Result<&Path, ImportError> {
-    match files {
-        [one] => Ok(one),
-        [] => Err(ImportError::FinessFiles(
-            "no FINESS file: give the FINESS establishments extraction (etalab-cs1100507) with --finess".into(),
-        )),
-        several => Err(ImportError::FinessFiles(format!(
-            "{} FINESS files given; this version imports one, the establishments extraction (etalab-cs1100507)",
-            several.len()
-        ))),
-    }
 }
 
 /// The directories an import creates to hold its data directory (the topmost one that did not
@@ -182,7 +176,8 @@ fn import_locked(
     let previous_info = previous.as_ref().map(Previous::info).transpose()?;
 
     let rejects = RejectReport::default();
-    let finess = finess::read(establishments_file(&options.finess)?)?;
+    let finess_set = FinessSet::read(&options.finess)?;
+    let finess = finess_set.establishments();
     let stamp = identity::stamp(
         options.last_updated,
         &options.rpps,
@@ -191,7 +186,11 @@ fn import_locked(
         &options.clock,
     );
     let now = stamp.instant;
-    let inputs_digest = identity::inputs_digest(&options.rpps, &options.finess, &options.extra)?;
+    let finess_inputs: Vec<(FinessKind, &Path)> = finess_set
+        .iter()
+        .map(|(path, file)| (file.kind, path))
+        .collect();
+    let inputs_digest = identity::inputs_digest(&options.rpps, &finess_inputs, &options.extra)?;
     if let Some(previous) = &previous_info
         && previous.inputs == inputs_digest
         && options.last_updated.is_none()
@@ -207,20 +206,22 @@ fn import_locked(
         options.safety.retention,
     );
     log_stamp(&stamp);
-    for rejected in &finess.rejected {
-        rejects.report(rejected, None);
+    for (_, file) in finess_set.iter() {
+        for rejected in &file.rejected {
+            rejects.report(rejected, None);
+        }
     }
     let rpps = RppsInput::open(&options.rpps)?;
     let extras = ExtraInputs::open(&options.extra)?;
     let mut sources = vec![display_name(&options.rpps)];
-    sources.extend(options.finess.iter().map(|path| display_name(path)));
+    sources.extend(finess_set.iter().map(|(path, _)| display_name(path)));
     sources.extend(extras.paths().into_iter().map(display_name));
 
     let builder = GenerationBuilder::start(data, lock, options.cache_bytes)?;
     let inputs = Inputs {
         rpps,
         extras,
-        finess: &finess,
+        finess: &finess_set,
     };
     let target = Target {
         description: Description {
@@ -233,6 +234,7 @@ fn import_locked(
     };
     let (info, partition, counters, changes) =
         write_generation(options, builder, &target, inputs, &rejects)?;
+    let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
     // The new generation is served from here on: a failure to tidy up is not a failed import
     // (an operator retrying it would only import the same files again).
     let removed_generations = data.collect_garbage().unwrap_or_else(|e| {
@@ -246,10 +248,25 @@ fn import_locked(
         generation: info.number,
         id: info.id().into_owned(),
         rpps_rows_read: partition.rpps.rows_read,
-        finess_records_read: finess.records_read,
+        finess_records_read: finess_set.iter().map(|(_, f)| f.records_read).sum(),
+        finess_files: finess_set
+            .iter()
+            .map(|(path, file)| FinessFileSummary {
+                kind: file.kind,
+                name: display_name(path),
+                records: file.records(),
+            })
+            .collect(),
+        legal_entities_from_file: load(&counters.legal_entities_from_file),
+        legal_entity_stubs: load(&counters.legal_entity_stubs),
+        finess_unplaced: load(&counters.finess_unplaced.count),
         rows_skipped: rejects.count.load(Ordering::Relaxed),
         duplicate_rows_collapsed: counters.duplicates.load(Ordering::Relaxed),
-        windows_1252_lines: partition.windows_1252_lines() + finess.windows_1252_lines,
+        windows_1252_lines: partition.windows_1252_lines()
+            + finess_set
+                .iter()
+                .map(|(_, f)| f.windows_1252_lines)
+                .sum::<u64>(),
         extras: partition.extras_summary(&counters),
         resources: info.resources,
         changes,
@@ -287,8 +304,13 @@ struct Target<'a> {
     now: OffsetDateTime,
 }
 
-/// Refuses an import that would deactivate more than the allowed share of a type.
-fn check_shrink(changes: &[(ResourceType, Changes)], safety: &Safety) -> Result<(), ImportError> {
+/// Refuses an import that would deactivate more than the allowed share of a type; the refusal
+/// names the FINESS kinds this import lacks whose absence deactivates resources of that type.
+fn check_shrink(
+    changes: &[(ResourceType, Changes)],
+    safety: &Safety,
+    kinds: &[FinessKind],
+) -> Result<(), ImportError> {
     if safety.allow_shrink {
         return Ok(());
     }
@@ -304,17 +326,43 @@ fn check_shrink(changes: &[(ResourceType, Changes)], safety: &Safety) -> Result<
                 active: c.previously_active,
                 percent,
                 limit: safety.max_shrink_percent,
+                missing: missing_kinds(*rtype, kinds),
             });
         }
     }
     Ok(())
 }
 
+/// The FINESS kinds, not among `given`, whose files make resources of `rtype` (so that their
+/// absence deactivates them), said for people: "" when none.
+fn missing_kinds(rtype: ResourceType, given: &[FinessKind]) -> String {
+    let makes: &[FinessKind] = match rtype {
+        ResourceType::Organization => &[FinessKind::LegalEntities],
+        ResourceType::HealthcareService => {
+            &[FinessKind::CareActivities, FinessKind::SocialEquipment]
+        }
+        ResourceType::Device => &[FinessKind::HeavyEquipment],
+        ResourceType::Practitioner | ResourceType::PractitionerRole => &[],
+    };
+    let missing: Vec<&str> = makes
+        .iter()
+        .filter(|kind| !given.contains(kind))
+        .map(|kind| kind.describe())
+        .collect();
+    if missing.is_empty() {
+        return String::new();
+    }
+    format!(
+        " This import has no file of {}: if the previous one had, give it again.",
+        missing.join(", nor of ")
+    )
+}
+
 /// The checked input files of an import.
 struct Inputs<'f> {
     rpps: RppsInput,
     extras: ExtraInputs,
-    finess: &'f FinessFile,
+    finess: &'f FinessSet,
 }
 
 /// Writes a complete generation and switches to it: partition, map, version against the
@@ -344,6 +392,8 @@ fn write_generation(
         extras,
         finess,
     } = inputs;
+    let finess_set = finess;
+    let finess = finess_set.establishments();
     let extra_layouts = extras.layouts.clone();
     let mut partition = partition_rpps(rpps, &spill_dir, rejects)?;
     let extras = extras::partition(extras, &spill_dir, partition.person_buckets.len(), rejects)?;
@@ -364,6 +414,7 @@ fn write_generation(
     for establishment in &finess.establishments {
         labels.establishment(establishment);
     }
+    label_finess_records(&mut labels, finess_set);
     builder.write_labels(&labels.to_json())?;
     let displays = labels.displays();
     let context = MapContext {
@@ -373,6 +424,7 @@ fn write_generation(
         counters: &counters,
         finess: &finess_by_id,
         merged_finess: Mutex::new(HashSet::new()),
+        written_sites: Mutex::new(HashSet::new()),
         legal_entities: Mutex::new(BTreeSet::new()),
         extras: &extra_layouts,
         organization_mailboxes: &extras.organization_mailboxes,
@@ -398,7 +450,8 @@ fn write_generation(
     })?;
     progress.finish();
     context.map_remaining_finess(finess)?;
-    context.map_legal_entities()?;
+    context.map_legal_entities(finess_set.get(FinessKind::LegalEntities))?;
+    context.map_finess_services(finess_set, workers)?;
     for message in extras.organization_mailboxes.unplaced() {
         counters.unplaced.note(message, None);
     }
@@ -409,11 +462,27 @@ fn write_generation(
         Millis::from_datetime(target.now),
         options.safety.retention,
     )?;
-    check_shrink(versioned.changes(), &options.safety)?;
+    check_shrink(versioned.changes(), &options.safety, &finess_set.kinds())?;
     versioned.index(|index| crate::search::index::build::build(index, workers))?;
     let changes = versioned.changes().to_vec();
     let info = versioned.commit(target.description.clone())?;
     Ok((info, partition.stats, counters, changes))
+}
+
+/// The labels of the codes of every FINESS file other than the establishments one.
+fn label_finess_records(labels: &mut Labels, finess: &FinessSet) {
+    for (_, file) in finess.iter() {
+        file.legal_entities
+            .iter()
+            .for_each(|r| labels.legal_entity(r));
+        file.activities.iter().for_each(|r| labels.care_activity(r));
+        file.social_equipment
+            .iter()
+            .for_each(|r| labels.social_equipment(r));
+        file.heavy_equipment
+            .iter()
+            .for_each(|r| labels.heavy_equipment(r));
+    }
 }
 
 fn display_name(path: &Path) -> String {
@@ -421,6 +490,23 @@ fn display_name(path: &Path) -> String {
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     )
+}
+
+/// The id prefix of FINESS establishments (`ids::establishment`).
+const ESTABLISHMENT_PREFIX: &str = "eg-";
+
+/// Records of activity and equipment files mapped per work item.
+const SERVICE_CHUNK: usize = 4096;
+
+fn chunks<T>(records: &[T]) -> std::slice::Chunks<'_, T> {
+    records.chunks(SERVICE_CHUNK)
+}
+
+/// A slice of the records of one activity or equipment file, with the file's path.
+enum ServiceWork<'f> {
+    Activities(&'f Path, &'f [crate::extract::finess::CareActivity]),
+    Social(&'f Path, &'f [crate::extract::finess::SocialEquipment]),
+    Heavy(&'f Path, &'f [crate::extract::finess::HeavyEquipment]),
 }
 
 /// A mapping work item: person bucket `i` (with extras bucket `i`) or structure bucket `i`.
@@ -557,6 +643,9 @@ struct MapContext<'a> {
     merged_finess: Mutex<HashSet<String>>,
     /// Legal entities some `partOf` points at: each gets at least a stub.
     legal_entities: Mutex<BTreeSet<String>>,
+    /// Ids of the establishments (`eg-`) written, from FINESS or from RPPS columns: the
+    /// activities and equipment of these only are imported (D6).
+    written_sites: Mutex<HashSet<String>>,
     /// How to read the optional files' lines back from the extras buckets.
     extras: &'a ExtraLayouts,
     organization_mailboxes: &'a OrganizationMailboxes,
@@ -644,6 +733,12 @@ impl MapContext<'_> {
 
     /// Writes an Organization, with the organisational mailboxes naming it.
     fn write_organization(&self, id: &str, mut resource: Organization) -> Result<(), StoreError> {
+        if id.starts_with(ESTABLISHMENT_PREFIX) {
+            self.written_sites
+                .lock()
+                .expect("written sites")
+                .insert(id.to_owned());
+        }
         let placed = self.organization_mailboxes.attach_to(&mut resource);
         self.counters
             .mailboxes_on_organizations
@@ -711,31 +806,108 @@ impl MapContext<'_> {
         Ok(())
     }
 
-    fn map_legal_entities(&self) -> Result<(), ImportError> {
+    /// Every legal entity of the legal entities file (referenced or not), and a stub for each
+    /// one referenced but absent from it (or every referenced one, without the file).
+    fn map_legal_entities(&self, file: Option<&FinessFile>) -> Result<(), ImportError> {
+        let mut from_file = HashSet::new();
+        for entity in file.map_or(&[][..], |f| &f.legal_entities) {
+            let (id, resource) = organization::from_legal_entity(entity);
+            self.write_organization(&id, resource)?;
+            from_file.insert(entity.nofinessej.as_str());
+        }
+        self.counters
+            .legal_entities_from_file
+            .store(from_file.len() as u64, Ordering::Relaxed);
+        let mut stubs = 0;
         for ej in self.legal_entities.lock().expect("legal entity set").iter() {
+            if from_file.contains(ej.as_str()) {
+                continue;
+            }
             let (id, resource) = organization::legal_entity_stub(ej);
             self.write_organization(&id, resource)?;
+            stubs += 1;
         }
+        self.counters
+            .legal_entity_stubs
+            .store(stubs, Ordering::Relaxed);
         Ok(())
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+    /// The healthcare activities, social equipment and heavy equipment of the establishments
+    /// written; a line naming another establishment is reported and not imported (D6).
+    fn map_finess_services(&self, finess: &FinessSet, workers: usize) -> Result<(), ImportError> {
+        let mut work: Vec<ServiceWork<'_>> = Vec::new();
+        for (path, file) in finess.iter() {
+            work.extend(chunks(&file.activities).map(|c| ServiceWork::Activities(path, c)));
+            work.extend(chunks(&file.social_equipment).map(|c| ServiceWork::Social(path, c)));
+            work.extend(chunks(&file.heavy_equipment).map(|c| ServiceWork::Heavy(path, c)));
+        }
+        let sites = self.written_sites.lock().expect("written sites");
+        run_parallel(&work, workers, |item| match *item {
+            ServiceWork::Activities(path, records) => self.write_services(
+                path,
+                records,
+                &sites,
+                |r| (r.line, &r.nofinesset),
+                |r| {
+                    let (id, resource) = healthcare_service::from_care_activity(r);
+                    let json = fhir_json::healthcare_service_to_vec(&resource);
+                    (ResourceType::HealthcareService, id.to_string(), json)
+                },
+            ),
+            ServiceWork::Social(path, records) => self.write_services(
+                path,
+                records,
+                &sites,
+                |r| (r.line, &r.nofinesset),
+                |r| {
+                    let (id, resource) = healthcare_service::from_social_equipment(r);
+                    let json = fhir_json::healthcare_service_to_vec(&resource);
+                    (ResourceType::HealthcareService, id.to_string(), json)
+                },
+            ),
+            ServiceWork::Heavy(path, records) => self.write_services(
+                path,
+                records,
+                &sites,
+                |r| (r.line, &r.nofinesset),
+                |r| {
+                    let (id, resource) = device::from_heavy_equipment(r);
+                    (
+                        ResourceType::Device,
+                        id.to_string(),
+                        fhir_json::device_to_vec(&resource),
+                    )
+                },
+            ),
+        })
+    }
 
-    /// Until the other FINESS kinds are read, a second file is refused, not ignored.
-    #[test]
-    fn one_finess_file_is_imported_and_more_are_refused() {
-        let one = [PathBuf::from("etalab-cs1100507.csv")];
-        assert_eq!(establishments_file(&one).unwrap(), one[0].as_path());
-        let two = [one[0].clone(), PathBuf::from("etalab-cs1100501.csv")];
-        let refused = establishments_file(&two).unwrap_err().to_string();
-        assert!(refused.contains("2 FINESS files given"), "{refused}");
-        assert!(
-            refused.starts_with("import refused, nothing was switched"),
-            "{refused}"
-        );
-        assert!(establishments_file(&[]).is_err());
+    /// Writes the mapped resource of each record whose establishment was written; reports the
+    /// others as `FILE:LINE: not imported: …`.
+    fn write_services<R>(
+        &self,
+        path: &Path,
+        records: &[R],
+        sites: &HashSet<String>,
+        place: impl Fn(&R) -> (u64, &String),
+        map: impl Fn(&R) -> (ResourceType, String, Vec<u8>),
+    ) -> Result<(), ImportError> {
+        for record in records {
+            let (line, et) = place(record);
+            if !sites.contains(ids::establishment(et).as_str()) {
+                self.counters.finess_unplaced.note(
+                    format!(
+                        "{}:{line}: not imported: establishment {et} is not in the FINESS establishments file",
+                        path.display()
+                    ),
+                    None,
+                );
+                continue;
+            }
+            let (rtype, id, json) = map(record);
+            self.write(rtype, &id, &json)?;
+        }
+        Ok(())
     }
 }

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::extract::Rejected;
+use crate::extract::finess::FinessKind;
 use crate::fhir::ResourceType;
 use crate::generation::ResourceCounts;
 use crate::generation::reconcile::Changes;
@@ -48,7 +49,18 @@ pub struct ImportSummary {
     /// The generation's id (see `GenerationInfo::content_id`).
     pub id: String,
     pub rpps_rows_read: u64,
+    /// Records of every FINESS file (all tags, the manifests excepted).
     pub finess_records_read: u64,
+    /// Each FINESS file, in kind order.
+    pub finess_files: Vec<FinessFileSummary>,
+    /// Legal entities written from the legal entities file.
+    pub legal_entities_from_file: u64,
+    /// Legal entities written as stubs: referenced by an establishment or an RPPS line, absent
+    /// from the legal entities file (all referenced ones without it).
+    pub legal_entity_stubs: u64,
+    /// Activity and equipment lines naming an establishment absent from FINESS: reported one by
+    /// one and not imported.
+    pub finess_unplaced: u64,
     pub rows_skipped: u64,
     pub duplicate_rows_collapsed: u64,
     pub windows_1252_lines: u64,
@@ -61,6 +73,16 @@ pub struct ImportSummary {
     pub leftovers_removed: Vec<String>,
     pub removed_generations: Vec<String>,
     pub duration: Duration,
+}
+
+/// One FINESS file of an import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinessFileSummary {
+    pub kind: FinessKind,
+    /// The file's name.
+    pub name: String,
+    /// Records of its own kind kept (establishments, legal entities, …).
+    pub records: u64,
 }
 
 /// What became of the lines of the optional files.
