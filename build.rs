@@ -1,5 +1,6 @@
-//! Writes the demo dataset that the server binary embeds (`annuaire serve --demo`): the five
-//! extraction files of `annuaire_generate::DEMO`, generated here at build time so that the
+//! Writes the demo dataset that the server binary embeds (`annuaire serve --demo`): the nine
+//! extraction files of `annuaire_generate::DEMO` (RPPS, the five FINESS extractions, MSSanté,
+//! savoir-faire, diplomas), generated here at build time so that the
 //! generator's code stays out of the server binary while its output ships inside it.
 
 use std::fmt::Write as _;
@@ -19,13 +20,7 @@ fn main() {
     let mut source = String::from(
         "/// The demo extraction files: file name, bytes.\npub const FILES: &[(&str, &[u8])] = &[\n",
     );
-    for path in [
-        &files.rpps,
-        &files.finess,
-        &files.mssante,
-        &files.savoir_faire,
-        &files.diplomas,
-    ] {
+    for path in &files.all() {
         let name = path.file_name().expect("a file name").to_string_lossy();
         writeln!(
             source,

@@ -42,6 +42,8 @@ stop_server() {
 
 rpps=$(ls "$work"/files/PS_LibreAcces_Personne_activite_*.txt)
 finess=$(ls "$work"/files/etalab-cs1100507-*.csv)
+heavy_equipment=$(ls "$work"/files/etalab-cs1100504-*.csv)
+activities=$(ls "$work"/files/etalab-cs1100503-*.csv)
 idnps='urn:oid:1.2.250.1.71.4.2.1'
 # Query paths, drawn from the files (every 97th row; distinct values).
 awk -F'|' -v s="$idnps" 'NR > 1 && NR % 97 == 0 && n++ < 20000 { print "Practitioner?identifier=" s "|" $3 }' "$rpps" > "$work/q-identifier.txt"
@@ -51,6 +53,12 @@ echo "Practitioner?active=true&_summary=count" > "$work/q-count.txt"
 awk -F'|' -v s="$idnps" 'NR > 1 && NR % 97 == 0 && $24 != "" && n++ < 20000 { print "Practitioner?identifier=" s "|" $3 "&_revinclude=PractitionerRole:practitioner&_include:iterate=PractitionerRole:organization" }' "$rpps" > "$work/q-revinclude.txt"
 awk -F';' 'NR > 1 && $1 == "structureet" && !seen[$16]++ && n++ < 5000 { city = substr($16, 7); gsub(/ CEDEX.*/, "", city); gsub(/ /, "%20", city); if (city != "") print "Organization?address-city=" city }' "$finess" > "$work/q-city.txt"
 awk -F'|' -v s="$idnps" 'NR > 1 && NR % 97 == 0 && $24 != "" && n++ < 20000 { print "PractitionerRole?practitioner.identifier=" s "|" $3 }' "$rpps" > "$work/q-chain.txt"
+# The FINESS types: scanners and MRI by the département (postcode prefix) of their establishment
+# (a chain), healthcare activities by type (TRE_R274 code), and establishments with their
+# activities (a _revinclude from Organization).
+awk -F';' '$1 == "structureet" { dept = substr($16, 1, 2); if (dept ~ /^[0-9][0-9]$/ && !seen[dept]++) for (t = 0; t < 2; t++) print "Device?type=" (t ? "05701" : "05602") "&organization.address-postalcode=" dept }' "$heavy_equipment" > "$work/q-device-dept.txt"
+awk -F';' '$1 == "activiteoffresoin" && !seen[$4]++ { print "HealthcareService?service-type=" $4 }' "$activities" > "$work/q-service-type.txt"
+awk -F';' '$1 == "structureet" && n++ < 5000 { print "Organization?_id=eg-" $2 "&_revinclude=HealthcareService:organization" }' "$activities" > "$work/q-org-services.txt"
 
 # Resident memory in two parts: the server's own (anonymous) memory, and the pages of the
 # generation's files it maps, which are the kernel's page cache and are given back under pressure.
@@ -71,6 +79,9 @@ shapes=(
   "identifier+_revinclude+_include|$work/q-revinclude.txt"
   "organization by city|$work/q-city.txt"
   "chain practitioner.identifier|$work/q-chain.txt"
+  "Device type + owner's postcode|$work/q-device-dept.txt"
+  "HealthcareService?service-type|$work/q-service-type.txt"
+  "Organization+_revinclude HS|$work/q-org-services.txt"
 )
 # tables LABEL: every shape under load, then alone, on the server running.
 tables() {

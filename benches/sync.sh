@@ -32,7 +32,7 @@ for day in $(seq 1 "$days"); do
   one() { ls "$files"/$1; }
   /usr/bin/time -f "%e %M" -o "$work/time-$day" \
     "$bin" import --rpps "$(one 'PS_LibreAcces_Personne_activite_*.txt')" \
-      --finess "$(one 'etalab-cs1100507-*.csv')" \
+      --finess "$files"/etalab-*.csv \
       --mssante "$(one 'Extraction_Correspondance_MSSante_*.txt')" \
       --savoir-faire "$(one 'PS_LibreAcces_SavoirFaire_*.txt')" \
       --diplomes "$(one 'PS_LibreAcces_Dipl_AutExerc_*.txt')" \

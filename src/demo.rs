@@ -68,8 +68,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_five_files_are_embedded() {
-        assert_eq!(FILES.len(), 5);
+    fn the_nine_files_are_embedded() {
+        assert_eq!(FILES.len(), 9);
+        let finess = FILES.iter().filter(|(name, _)| name.starts_with(FINESS_PREFIX));
+        assert_eq!(finess.count(), 5, "every FINESS extraction");
         assert!(FILES.iter().all(|(_, bytes)| bytes.len() > 1000));
         assert!(PERSONS >= 1000);
         assert_eq!(extraction_instant().year(), 2026);

@@ -1,10 +1,12 @@
 """An independent reading of the generated extraction files, for the acceptance list.
 
-It shares no code with the server: it reads the five files by their published headers
-(RPPS-family files are pipe-separated with a header line; FINESS is `;`-separated RFC-4180 with a
-manifest line and `structureet` / `geolocalisation` records) and derives, from the mapping rules
-in README.md ("Resource ids", "Mapping summary"), which resources exist and what they should be
-found by. Only what the acceptance queries need is modelled.
+It shares no code with the server: it reads the nine files by their published headers
+(RPPS-family files are pipe-separated with a header line; the five FINESS extractions are
+`;`-separated RFC-4180 with a manifest line and tagged records: `structureet` / `geolocalisation`,
+`structureej`, `equipmateriellourd`, `equipementsocial`, `activiteoffresoin`, each line UTF-8 or
+Windows-1252) and derives, from the mapping rules in README.md ("Resource ids", "Mapping
+summary") and docs/mapping.md §5–§5c, which resources exist and what they should be found by.
+Only what the acceptance queries need is modelled.
 """
 
 from __future__ import annotations
@@ -62,6 +64,27 @@ def _read_pipe(path: str) -> list[dict[str, str]]:
     return rows
 
 
+def _read_tagged(path: str) -> dict[str, list[list[str]]]:
+    """A FINESS extraction: its manifest, then records by tag. Each line is decoded as UTF-8, or
+    as Windows-1252 when it is not UTF-8 (older extractions), as the importer does."""
+    with open(path, "rb") as f:
+        raw = f.read().split(b"\n")
+    def decode(line: bytes) -> str:
+        try:
+            return line.decode("utf-8")
+        except UnicodeDecodeError:
+            return line.decode("cp1252")
+    lines = [decode(l).rstrip("\r") for l in raw if l.strip()]
+    reader = csv.reader(lines, delimiter=";", quotechar='"')
+    manifest = next(reader)
+    assert manifest[0] == "finess", (path, manifest)
+    out: dict[str, list[list[str]]] = defaultdict(list)
+    for rec in reader:
+        if rec:
+            out[rec[0]].append(rec)
+    return out
+
+
 def _one(directory: str, pattern: str) -> str:
     found = glob.glob(os.path.join(directory, pattern))
     assert len(found) == 1, f"expected one {pattern} in {directory}, found {found}"
@@ -82,6 +105,28 @@ class Org:
     identifiers: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # type -> values
     system: str = "RPPS"  # data-information-system
     rows: list = field(default_factory=list)  # RPPS rows of a structure built from RPPS
+
+
+@dataclass
+class Service:
+    """A HealthcareService: a healthcare activity (`asr-`) or a social equipment (`ess-`)."""
+    id: str
+    kind: str  # "activity" or "social"
+    organization: str  # the establishment's id (providedBy)
+    type: str  # activity code (TRE_R274) or discipline (legacy R280)
+    category: str | None  # modality (TRE_R275), activities only
+    characteristic: str  # form (TRE_R276) or type d'activité (TRE_R209)
+    active: bool
+    eligibility: str | None = None  # clientèle (legacy R279), social equipment only
+
+
+@dataclass
+class Device:
+    """A Device: one heavy equipment unit (`eml-`)."""
+    id: str
+    organization: str  # the establishment's id (owner)
+    type: str  # TRE_R272
+    arhgos: str  # ARHGOS authorisation number, "" when absent (generic profile)
 
 
 @dataclass
@@ -130,26 +175,24 @@ class Extractions:
         self.savoir_faire = _read_pipe(_one(directory, "PS_LibreAcces_SavoirFaire_*.txt"))
         self.diplomas = _read_pipe(_one(directory, "PS_LibreAcces_Dipl_AutExerc_*.txt"))
         self.mailboxes = _read_pipe(_one(directory, "Extraction_Correspondance_MSSante_*.txt"))
-        self.finess_et, self.finess_geo = self._read_finess(_one(directory, "etalab-cs1100507-stock-*.csv"))
+        finess = _read_tagged(_one(directory, "etalab-cs1100507-stock-*.csv"))
+        self.finess_et, self.finess_geo = finess["structureet"], finess["geolocalisation"]
+        assert set(finess) <= {"structureet", "geolocalisation"}, set(finess)
+        # The other four extractions, found by their tags (the importer never reads names). The
+        # `structureet` lines heading the activity and equipment files are links, not records.
+        self.legal_entities: list[list[str]] = []
+        self.heavy_equipment: list[list[str]] = []
+        self.social_equipment: list[list[str]] = []
+        self.care_activities: list[list[str]] = []
+        own = {"structureej": self.legal_entities, "equipmateriellourd": self.heavy_equipment,
+               "equipementsocial": self.social_equipment, "activiteoffresoin": self.care_activities}
+        for path in sorted(glob.glob(os.path.join(directory, "etalab-*.csv"))):
+            records = _read_tagged(path)
+            tags = set(records) - {"structureet"}
+            if tags & set(own):
+                (tag,) = tags
+                own[tag].extend(records[tag])
         self._build()
-
-    @staticmethod
-    def _read_finess(path):
-        et, geo = [], []
-        with open(path, encoding="utf-8", newline="") as f:
-            reader = csv.reader(f, delimiter=";", quotechar='"')
-            manifest = next(reader)
-            assert manifest[0] == "finess", manifest
-            for rec in reader:
-                if not rec:
-                    continue
-                if rec[0] == "structureet":
-                    et.append(rec)
-                elif rec[0] == "geolocalisation":
-                    geo.append(rec)
-                else:
-                    raise AssertionError(f"{path}: unknown record {rec[0]!r}")
-        return et, geo
 
     # ------------------------------------------------------------------------------------------
     def _build(self):
@@ -248,6 +291,30 @@ class Extractions:
             if r["Ancien identifiant de la structure"] and not finess_site:
                 o.identifiers["IDNST"].add(r["Ancien identifiant de la structure"])
 
+        # Legal entities of their file (docs/mapping.md §5), whether an establishment names them
+        # or not; stubs below only for the others.
+        for rec in self.legal_entities:
+            rec = rec + [""] * (23 - len(rec))
+            number = rec[1]
+            o = Org(res_id("ej-", number), system="FINESS")
+            name = rec[2] or rec[3]
+            o.names = [name] + [a for i, a in enumerate((rec[3], rec[4]))
+                                if a and a != name and a not in (rec[3], rec[4])[:i]]
+            lac = rec[12]
+            postal = lac[:5] if lac[:5].isdigit() else None
+            o.city = lac[5:].strip() if postal else (lac.strip() or None)
+            o.postal = postal
+            o.insee = _cog(rec[13], rec[11])
+            o.district = (o.insee[:3] if o.insee and o.insee[:2] in ("97", "98") else (o.insee or "")[:2]) or None
+            o.lines = [l for l in (rec[9], _join(rec[5], rec[8], rec[6], rec[7]), rec[10]) if l]
+            o.categetab = rec[18] or None
+            o.identifiers["FINEJ"].add(number)
+            o.identifiers["IDNST"].add("1" + number)
+            if len(rec[20]) == 9 and rec[20].isdigit():
+                o.identifiers["SIREN"].add(rec[20])
+            self.orgs[o.id] = o
+        self.legal_entity_ids = {res_id("ej-", rec[1]) for rec in self.legal_entities}
+
         # Legal-entity stubs for every partOf target
         for o in list(self.orgs.values()):
             if o.part_of and o.part_of not in self.orgs:
@@ -257,10 +324,46 @@ class Extractions:
                 ej.identifiers["IDNST"].add("1" + number)
                 self.orgs[o.part_of] = ej
 
+        self._build_services_and_devices()
+
         for d in self.diplomas:
             for pid in self.by_person.get(d["Identification nationale PP"], []):
                 if d["Code diplôme obtenu"]:
                     self.practitioners[pid].diplomas.add(d["Code diplôme obtenu"])
+
+    def _build_services_and_devices(self):
+        """HealthcareServices and Devices (docs/mapping.md §5b, §5c): a line whose establishment
+        has no Organization is not imported (D6); the first line of a key wins."""
+        self.services: dict[str, Service] = {}
+        self.devices: dict[str, Device] = {}
+        self.unplaced = 0
+        for rec in self.care_activities:
+            et, act, mod, form = rec[11], rec[3], rec[5], rec[7]
+            org = res_id("eg-", et)
+            if org not in self.orgs:
+                self.unplaced += 1
+                continue
+            sid = res_id("asr-", f"{et}-{act}-{mod}-{form}")
+            self.services.setdefault(sid, Service(sid, "activity", org, act, mod or None, form, True))
+        for rec in self.social_equipment:
+            rec = rec + [""] * (28 - len(rec))
+            et, de, ta, client = rec[1], rec[2], rec[4], rec[6]
+            org = res_id("eg-", et)
+            if org not in self.orgs:
+                self.unplaced += 1
+                continue
+            sid = res_id("ess-", f"{et}-{de}-{ta}-{client}")
+            self.services.setdefault(
+                sid, Service(sid, "social", org, de, None, ta, rec[15] != "O", client or None))
+        for rec in self.heavy_equipment:
+            et, eml, noautor, arhgos, implementation = rec[9], rec[3], rec[5], rec[6], rec[7]
+            org = res_id("eg-", et)
+            if org not in self.orgs:
+                self.unplaced += 1
+                continue
+            key = f"EML/{et}/{eml}/{noautor}/{implementation}"
+            did = "eml-" + hashlib.sha256(key.encode()).hexdigest()[:32]
+            self.devices.setdefault(did, Device(did, org, eml, arhgos))
 
     # ------------------------------------------------------------------------------------------
     def practitioners_of_mailbox(self, row: dict[str, str]) -> set[str]:

@@ -58,6 +58,12 @@ def validation_requests(base: str, ext) -> list[tuple[str, str, int]]:
     role = next(r for r in ext.roles.values() if r.organization)
     eg = next(o for o in ext.orgs.values() if o.id.startswith("eg-") and o.part_of)
     family3 = p.family[:3]
+    # A social equipment (the richest HealthcareService: every extension) and a unit with its
+    # ARHGOS number (as-dp-device), when the files have them.
+    service = next((s for s in sorted(ext.services.values(), key=lambda s: s.id) if s.kind == "social"),
+                   next(iter(ext.services.values())))
+    device = next((d for d in sorted(ext.devices.values(), key=lambda d: d.id) if d.arhgos),
+                  next(iter(ext.devices.values())))
     q = lambda t, **kw: search_url(base, t, kw)
     return [
         ("all Practitioners", q("Practitioner", _count=500), 200),
@@ -88,6 +94,16 @@ def validation_requests(base: str, ext) -> list[tuple[str, str, int]]:
         ("read unknown -> OperationOutcome", f"{base}/Practitioner/pp-0-0", 404),
         ("metadata", f"{base}/metadata", 200),
         ("SearchParameter", f"{base}/SearchParameter/Practitioner-identifier", 200),
+        ("all HealthcareServices", q("HealthcareService", _count=500), 200),
+        ("all Devices", q("Device", _count=500), 200),
+        ("include HealthcareService:organization",
+         q("HealthcareService", _count=50, _include="HealthcareService:organization"), 200),
+        ("revinclude org services and devices", base + "/Organization?_count=50"
+         "&_revinclude=HealthcareService:organization&_revinclude=Device:organization", 200),
+        ("Device chain and _summary=true", q("Device", _summary="true", **{"organization.address-city": eg.city or "A"}), 200),
+        ("read HealthcareService", f"{base}/HealthcareService/{service.id}", 200),
+        ("read Device", f"{base}/Device/{device.id}", 200),
+        ("SearchParameter Device-type", f"{base}/SearchParameter/Device-type", 200),
     ]
 
 
@@ -98,6 +114,9 @@ VALIDATION_NAMES = [
     "unknown parameter (lenient: outcome entry)", "empty result", "malformed value -> OperationOutcome",
     "bad _count -> OperationOutcome", "read Practitioner", "read PractitionerRole", "read Organization",
     "read legal entity", "read unknown -> OperationOutcome", "metadata", "SearchParameter",
+    "all HealthcareServices", "all Devices", "include HealthcareService:organization",
+    "revinclude org services and devices", "Device chain and _summary=true", "read HealthcareService",
+    "read Device", "SearchParameter Device-type",
 ]
 
 _RESPONSES: dict[tuple[str, str], list[tuple[str, dict]]] = {}

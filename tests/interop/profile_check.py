@@ -677,6 +677,12 @@ SERVER_SEARCHES = (
     "&_include=PractitionerRole:organization",
     "Practitioner?_count=20&_revinclude=PractitionerRole:practitioner",
     "Organization?identifier=https://finess.esante.gouv.fr|&_count=20",
+    "Organization?identifier-type=FINEJ&_count=20",
+    "HealthcareService?_count=50",
+    "HealthcareService?active=false&_count=20",
+    "Device?_count=50",
+    "Organization?_count=20&_revinclude=HealthcareService:organization"
+    "&_revinclude=Device:organization",
 )
 PAGES_PER_SEARCH = 3
 

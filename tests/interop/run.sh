@@ -87,9 +87,13 @@ one() { # the single generated file matching a pattern
     [[ $(wc -l <<<"$f") -eq 1 ]] || { echo "interop: expected one $1, got: $f" >&2; exit 2; }
     echo "$f"
 }
+# Every FINESS extraction (establishments, legal entities, heavy equipment, social equipment,
+# healthcare activities): the importer recognises each by its record tags.
+FINESS_FILES=("$EXTRACTIONS"/etalab-*.csv)
+[[ ${#FINESS_FILES[@]} -eq 5 ]] || { echo "interop: expected 5 FINESS files, got: ${FINESS_FILES[*]}" >&2; exit 2; }
 "$BIN" import \
     --rpps "$(one 'PS_LibreAcces_Personne_activite_*.txt')" \
-    --finess "$(one 'etalab-cs1100507-stock-*.csv')" \
+    --finess "${FINESS_FILES[@]}" \
     --mssante "$(one 'Extraction_Correspondance_MSSante_*.txt')" \
     --savoir-faire "$(one 'PS_LibreAcces_SavoirFaire_*.txt')" \
     --diplomes "$(one 'PS_LibreAcces_Dipl_AutExerc_*.txt')" \

@@ -27,6 +27,11 @@ R66 = "https://mos.esante.gouv.fr/NOS/TRE_R66-CategorieEtablissement/FHIR/TRE-R6
 T0203 = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0203"
 RPPS = "https://rpps.esante.gouv.fr"
 FINESS = "https://finess.esante.gouv.fr"
+R272 = "https://mos.esante.gouv.fr/NOS/TRE_R272-EquipementMaterielLourd/FHIR/TRE-R272-EquipementMaterielLourd"
+R274 = "https://mos.esante.gouv.fr/NOS/TRE_R274-ActiviteSanitaireRegulee/FHIR/TRE-R274-ActiviteSanitaireRegulee"
+R209 = "https://mos.esante.gouv.fr/NOS/TRE_R209-TypeActivite/FHIR/TRE-R209-TypeActivite"
+ARHGOS = "https://arhgos.ars.sante.fr"
+SCANNER, MRI = "05602", "05701"
 DECLARED = os.path.join(os.path.dirname(__file__), "..", "..", "conformance", "search-parameters.json")
 
 
@@ -534,6 +539,208 @@ def _(ext):
                   {f"PractitionerRole/{r}" for r in rids(ext, lambda r: r.organization == o.id)})
 
 
+# Legal entities from their file (docs/mapping.md §5)
+def sample_legal_entity(ext):
+    """A legal entity of the file that owns establishments, has a SIREN and a city."""
+    owners = Counter(o.part_of for o in ext.orgs.values() if o.part_of)
+    return next(ext.orgs[i] for i in sorted(ext.legal_entity_ids)
+                if owners[i] >= 1 and ext.orgs[i].identifiers["SIREN"] and ext.orgs[i].city)
+
+
+@case("Organization by SIREN of a legal entity", "Organization", "identifier")
+def _(ext):
+    siren = next(iter(sample_legal_entity(ext).identifiers["SIREN"]))
+    return Expect([("identifier", f"https://sirene.fr|{siren}")],
+                  oids(ext, lambda o: siren in o.identifiers["SIREN"]))
+
+
+@case("Organization by name of a legal entity", "Organization", "name")
+def _(ext):
+    prefix = sample_legal_entity(ext).names[0][:6]
+    return Expect([("name", prefix)], oids(ext, lambda o: any(starts(n, prefix) for n in o.names)))
+
+
+@case("Organization by partof of a legal entity from the file, with it included", "Organization", "partof")
+def _(ext):
+    ej = sample_legal_entity(ext)
+    return Expect([("partof", ej.id), ("_include", "Organization:partof")],
+                  oids(ext, lambda o: o.part_of == ej.id), {f"Organization/{ej.id}"})
+
+
+# HealthcareService (docs/mapping.md §5b) and Device (§5c)
+def sample_site_with_services(ext):
+    """A FINESS establishment providing at least two HealthcareServices, with a city."""
+    counts = Counter(s.organization for s in ext.services.values())
+    return next(ext.orgs[o] for o, n in sorted(counts.items()) if n >= 2 and ext.orgs[o].city
+                and ext.orgs[o].postal)
+
+
+def sample_site_with_devices(ext):
+    counts = Counter(d.organization for d in ext.devices.values())
+    return next(ext.orgs[o] for o, n in sorted(counts.items()) if n >= 2 and ext.orgs[o].postal)
+
+
+def hsids(ext, pred):
+    return {s.id for s in ext.services.values() if pred(s)}
+
+
+def dids(ext, pred):
+    return {d.id for d in ext.devices.values() if pred(d)}
+
+
+@case("HealthcareService by _id", "HealthcareService", "_id")
+def _(ext):
+    sid = sorted(ext.services)[0]
+    return Expect([("_id", sid)], {sid})
+
+
+@case("HealthcareService by organization (providedBy)", "HealthcareService", "organization")
+def _(ext):
+    o = sample_site_with_services(ext)
+    return Expect([("organization", f"Organization/{o.id}")], hsids(ext, lambda s: s.organization == o.id))
+
+
+@case("HealthcareService by service-type: emergency units (TRE_R274 07)", "HealthcareService", "service-type")
+def _(ext):
+    return Expect([("service-type", f"{R274}|07")], hsids(ext, lambda s: s.kind == "activity" and s.type == "07"))
+
+
+@case("HealthcareService by service-type code only (activity or discipline)", "HealthcareService", "service-type")
+def _(ext):
+    return Expect([("service-type", "924")], hsids(ext, lambda s: s.type == "924"))
+
+
+@case("HealthcareService by service-category (modality)", "HealthcareService", "service-category")
+def _(ext):
+    return Expect([("service-category", "15")], hsids(ext, lambda s: s.category == "15"))
+
+
+@case("HealthcareService by characteristic: day care (TRE_R209 21)", "HealthcareService", "characteristic")
+def _(ext):
+    return Expect([("characteristic", f"{R209}|21")], hsids(ext, lambda s: s.kind == "social" and s.characteristic == "21"))
+
+
+@case("HealthcareService by active=false (installation deleted)", "HealthcareService", "active")
+def _(ext):
+    return Expect([("active", "false")], hsids(ext, lambda s: not s.active))
+
+
+@case("HealthcareService by identifier: never filled (no identifier in the files)", "HealthcareService", "identifier")
+def _(ext):
+    return Expect([("identifier", f"{ARHGOS}|84-82-48769")], set())
+
+
+@case("HealthcareService by _lastUpdated", "HealthcareService", "_lastUpdated")
+def _(ext):
+    return Expect([("_lastUpdated", "ge2000")], set(ext.services))
+
+
+@case("HealthcareService by data-information-system FINESS", "HealthcareService", "data-information-system")
+def _(ext):
+    return Expect([("data-information-system", "FINESS")], set(ext.services))
+
+
+@case("HealthcareService by data-registration-authority: FINESS data carries none", "HealthcareService",
+      "data-registration-authority")
+def _(ext):
+    return Expect([("data-registration-authority", "CNOM")], set())
+
+
+@case("HealthcareService by organization.address-city (chain)", "HealthcareService", "organization")
+def _(ext):
+    city = sample_site_with_services(ext).city
+    return Expect([("organization.address-city", city)],
+                  hsids(ext, lambda s: starts(ext.orgs[s.organization].city, city)))
+
+
+@case("HealthcareService _include=HealthcareService:organization", "HealthcareService", "organization")
+def _(ext):
+    o = sample_site_with_services(ext)
+    return Expect([("organization", o.id), ("_include", "HealthcareService:organization")],
+                  hsids(ext, lambda s: s.organization == o.id), {f"Organization/{o.id}"})
+
+
+@case("Device by _id", "Device", "_id")
+def _(ext):
+    did = sorted(ext.devices)[0]
+    return Expect([("_id", did)], {did})
+
+
+@case("Device by type: scanners (TRE_R272 05602)", "Device", "type")
+def _(ext):
+    return Expect([("type", f"{R272}|{SCANNER}")], dids(ext, lambda d: d.type == SCANNER))
+
+
+@case("Device by organization (owner)", "Device", "organization")
+def _(ext):
+    o = sample_site_with_devices(ext)
+    return Expect([("organization", o.id)], dids(ext, lambda d: d.organization == o.id))
+
+
+@case("Device by ARHGOS identifier", "Device", "identifier")
+def _(ext):
+    d = next(d for d in sorted(ext.devices.values(), key=lambda d: d.id) if d.arhgos)
+    return Expect([("identifier", f"{ARHGOS}|{d.arhgos}")], dids(ext, lambda x: x.arhgos == d.arhgos))
+
+
+@case("Device by identifier:missing (no ARHGOS number: generic profile)", "Device", "identifier")
+def _(ext):
+    return Expect([("identifier:missing", "true")], dids(ext, lambda d: not d.arhgos))
+
+
+@case("Device by status active", "Device", "status")
+def _(ext):
+    return Expect([("status", "active")], set(ext.devices))
+
+
+@case("Device by manufacturer: never filled (no brand in the file)", "Device", "manufacturer")
+def _(ext):
+    return Expect([("manufacturer", "a")], set())
+
+
+@case("Device by model: never filled (no model in the file)", "Device", "model")
+def _(ext):
+    return Expect([("model", "a")], set())
+
+
+@case("Device by _lastUpdated", "Device", "_lastUpdated")
+def _(ext):
+    return Expect([("_lastUpdated", "ge2000")], set(ext.devices))
+
+
+@case("Device by data-information-system FINESS", "Device", "data-information-system")
+def _(ext):
+    return Expect([("data-information-system", "FINESS")], set(ext.devices))
+
+
+@case("Device by data-registration-authority: FINESS data carries none", "Device", "data-registration-authority")
+def _(ext):
+    return Expect([("data-registration-authority", "CNOM")], set())
+
+
+@case("Device MRI near a place: type + organization.address-postalcode (chain)", "Device", "type", "organization")
+def _(ext):
+    dept = sample_site_with_devices(ext).postal[:2]
+    return Expect([("type", MRI), ("organization.address-postalcode", dept)],
+                  dids(ext, lambda d: d.type == MRI and starts(ext.orgs[d.organization].postal, dept)))
+
+
+@case("Organization _revinclude=HealthcareService:organization and Device:organization", "Organization",
+      "organization")
+def _(ext):
+    o = sample_site_with_devices(ext)
+    return Expect([("_id", o.id), ("_revinclude", "HealthcareService:organization"),
+                   ("_revinclude", "Device:organization")], {o.id},
+                  {f"HealthcareService/{s}" for s in hsids(ext, lambda s: s.organization == o.id)}
+                  | {f"Device/{d}" for d in dids(ext, lambda d: d.organization == o.id)})
+
+
+@case("Organization by _has:Device:organization:type (sites with an MRI)", "Organization")
+def _(ext):
+    return Expect([("_has:Device:organization:type", MRI)],
+                  {d.organization for d in ext.devices.values() if d.type == MRI})
+
+
 # --- running a case --------------------------------------------------------------------------------
 def run(base_url: str, rtype: str, params: list[tuple[str, str]], count: int = 100):
     """Every page of the search (strict handling): (match ids in order, total of page 1,
@@ -583,7 +790,8 @@ def test_acceptance(base_url, ext, c: Case):
 def test_acceptance_list_is_not_trivial(ext):
     """Most cases must expect a proper, non-empty subset, so that the list can tell a server that
     ignores parameters from one that applies them."""
-    sizes = {"Practitioner": len(ext.practitioners), "PractitionerRole": len(ext.roles), "Organization": len(ext.orgs)}
+    sizes = {"Practitioner": len(ext.practitioners), "PractitionerRole": len(ext.roles), "Organization": len(ext.orgs),
+             "HealthcareService": len(ext.services), "Device": len(ext.devices)}
     proper = [c.name for c in CASES if 0 < len(c.build(ext).matches) < sizes[c.rtype]]
     assert len(proper) >= len(CASES) * 2 // 3, proper
 

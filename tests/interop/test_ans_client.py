@@ -10,6 +10,8 @@ from annuairesante import (
     AnnuaireSanteClient,
     NotFoundError,
     ValidationError,
+    transform_device,
+    transform_healthcare_service,
     transform_organization,
     transform_practitioner,
     transform_practitioner_role,
@@ -19,6 +21,8 @@ import extractions
 import fhir_http
 
 AS_DP_PRACTITIONER = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-dp-practitioner"
+R272 = "https://mos.esante.gouv.fr/NOS/TRE_R272-EquipementMaterielLourd/FHIR/TRE-R272-EquipementMaterielLourd"
+R274 = "https://mos.esante.gouv.fr/NOS/TRE_R274-ActiviteSanitaireRegulee/FHIR/TRE-R274-ActiviteSanitaireRegulee"
 
 
 @pytest.fixture(scope="module")
@@ -143,3 +147,53 @@ def test_transformer_on_adeli_practitioners(client, ext):
     assert adeli, "the generated data has ADELI persons"
     for pid in adeli[:20]:
         transform_practitioner(client.practitioner.get(pid))
+
+
+def test_healthcare_service_search(client, base_url, ext):
+    """The calls of a client written for the ANS API: the activities and equipment of an
+    establishment, the emergency units, the active services."""
+    site = max(sorted({s.organization for s in ext.services.values()}),
+               key=lambda o: sum(s.organization == o for s in ext.services.values()))
+    for params, want in (
+        ({"organization": site}, {s.id for s in ext.services.values() if s.organization == site}),
+        ({"service-type": f"{R274}|07"},
+         {s.id for s in ext.services.values() if s.kind == "activity" and s.type == "07"}),
+        ({"active": True, "_count": 500}, {s.id for s in ext.services.values() if s.active}),
+    ):
+        got = [r["id"] for r in client.healthcare_service.search(**params).iter_all()]
+        assert got == direct(base_url, "HealthcareService",
+                             **{k: ("true" if v is True else v) for k, v in params.items()}), params
+        assert set(got) == want and got, params
+
+
+def test_device_search(client, base_url, ext):
+    """`Device?type=…|05602` (scanners), the units of an establishment, an ARHGOS number given
+    alone (as the client's documentation writes it), the active units."""
+    unit = next(d for d in sorted(ext.devices.values(), key=lambda d: d.id) if d.arhgos)
+    for params, want in (
+        ({"type": f"{R272}|05602"}, {d.id for d in ext.devices.values() if d.type == "05602"}),
+        ({"organization": unit.organization},
+         {d.id for d in ext.devices.values() if d.organization == unit.organization}),
+        ({"identifier": unit.arhgos}, {d.id for d in ext.devices.values() if d.arhgos == unit.arhgos}),
+        ({"status": "active", "_count": 500}, set(ext.devices)),
+    ):
+        got = [r["id"] for r in client.device.search(**params).iter_all()]
+        assert got == direct(base_url, "Device", **params), params
+        assert set(got) == want and got, params
+    assert client.device.get(unit.id)["id"] == unit.id
+
+
+def test_transformers_of_the_finess_types(client, ext):
+    """The client's FHIR -> JSON transformers on every HealthcareService and Device."""
+    failures, done = [], 0
+    for rtype, resource, fn in (("HealthcareService", client.healthcare_service, transform_healthcare_service),
+                                ("Device", client.device, transform_device)):
+        for res in resource.search_all(_count=1000):
+            try:
+                model = fn(res)
+                done += 1
+                assert model.metadata.id == res["id"]
+            except Exception as e:
+                failures.append(f"{rtype}/{res['id']}: {type(e).__name__}: {e}")
+    assert done == len(ext.services) + len(ext.devices)
+    assert not failures, f"{len(failures)} failed:\n" + "\n".join(failures[:5])

@@ -23,6 +23,8 @@ def test_count_every_type(client, ext):
     assert client.resources("Practitioner").count() == len(ext.practitioners)
     assert client.resources("PractitionerRole").count() == len(ext.roles)
     assert client.resources("Organization").count() == len(ext.orgs)
+    assert client.resources("HealthcareService").count() == len(ext.services)
+    assert client.resources("Device").count() == len(ext.devices)
 
 
 def test_fetch_all_pages(client, ext):
@@ -90,3 +92,14 @@ def test_bad_query_raises_operation_outcome(client):
     with pytest.raises(OperationOutcome) as info:
         client.resources("Practitioner").search(_lastUpdated="not-a-date").fetch()
     assert "_lastUpdated" in str(info.value)
+
+
+def test_revinclude_services_and_devices_of_an_establishment(client, ext):
+    site = next(d.organization for d in sorted(ext.devices.values(), key=lambda d: d.id))
+    raw = (client.resources("Organization").search(_id=site)
+           .revinclude("HealthcareService", "organization").revinclude("Device", "organization").fetch_raw())
+    got = {(e.resource.resourceType, e.resource.id) for e in raw.entry}
+    want = ({("Organization", site)}
+            | {("HealthcareService", s.id) for s in ext.services.values() if s.organization == site}
+            | {("Device", d.id) for d in ext.devices.values() if d.organization == site})
+    assert got == want

@@ -150,6 +150,19 @@ EXPECTED = {
     "PractitionerRole--min--practitioner-missing.json": (
         "[PractitionerRole.practitioner]: minimum 1 required, found 0"
     ),
+    "Device--max--modelnumber-forbidden.json": (
+        "[Device.modelNumber]: maximum 0 allowed, found 1"
+    ),
+    "Device--min--identifier-arhgos-missing.json": (
+        "[Device.identifier:numAutorisationArhgos]: minimum 1 required, found 0"
+    ),
+    "Device--min--status-missing.json": "[Device.status]: minimum 1 required, found 0",
+    "HealthcareService--max--social-identifier-forbidden.json": (
+        "[HealthcareService.identifier]: maximum 0 allowed, found 1"
+    ),
+    "HealthcareService--min--social-active-missing.json": (
+        "[HealthcareService.active]: minimum 1 required, found 0"
+    ),
     "PractitionerRole--pattern--meta-source.json": (
         '[PractitionerRole.meta.source]: must contain the pattern "https://annuaire.esante.gouv.fr"'
         ', found "https://example.org"'
@@ -286,7 +299,8 @@ def test_every_slice_has_an_evaluable_discriminator(profiles):
                 if not criteria or None in criteria:
                     undecidable.append(s["id"])
     assert undecidable == []
-    assert len(profiles.profiles) == 3 and profiles.types
+    # as-dp Practitioner, PractitionerRole, Organization, the two HealthcareService ones, Device
+    assert len(profiles.profiles) == 6 and profiles.types
 
 
 def test_not_a_resource_is_a_violation(profiles):

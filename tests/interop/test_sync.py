@@ -26,7 +26,7 @@ from smart_fetch import bulk_utils, lifecycle
 import fhir_http
 import profile_check
 
-TYPES = ("Practitioner", "PractitionerRole", "Organization")
+TYPES = ("Practitioner", "PractitionerRole", "Organization", "HealthcareService", "Device")
 HERE = os.path.dirname(__file__)
 
 
@@ -151,7 +151,7 @@ def test_day2_import_into_the_running_server(sync_base):
         [
             env("ANNUAIRE_BIN"), "import",
             "--rpps", one("PS_LibreAcces_Personne_activite_*.txt"),
-            "--finess", one("etalab-cs1100507-stock-*.csv"),
+            "--finess", *sorted(glob.glob(os.path.join(day2, "etalab-*.csv"))),
             "--mssante", one("Extraction_Correspondance_MSSante_*.txt"),
             "--savoir-faire", one("PS_LibreAcces_SavoirFaire_*.txt"),
             "--diplomes", one("PS_LibreAcces_Dipl_AutExerc_*.txt"),
@@ -199,7 +199,8 @@ def test_the_mirror_applies_only_the_delta_and_ends_equal(client, sync_base):
     different = [k for k in fresh if fresh[k] != mirror[k]]
     assert not different, f"{len(different)} resources differ, e.g. {different[:3]}"
     # And the deactivated records are there, as the ANS API serves closed ones.
-    deactivated = [r for r in fresh.values() if r.get("active") is False]
+    persons_side = ("Practitioner", "PractitionerRole", "Organization")
+    deactivated = [r for r in fresh.values() if r.get("active") is False and r["resourceType"] in persons_side]
     assert deactivated, "day 2 retired some persons"
     for r in deactivated:
         assert "identifier" in r, r
@@ -208,6 +209,19 @@ def test_the_mirror_applies_only_the_delta_and_ends_equal(client, sync_base):
         if r["resourceType"] == "PractitionerRole":
             assert "practitioner" in r, r
     assert any("name" in r for r in deactivated if r["resourceType"] == "Practitioner")
+    # Day 2 ends a healthcare activity authorisation and removes a heavy equipment unit (the
+    # generator forces one of each every day): kept, closed, with what names them.
+    changed_keys = {k for k in fresh if k not in State.mirror or fresh[k] != State.mirror[k]}
+    closed_activities = [fresh[k] for k in changed_keys if k[0] == "HealthcareService"
+                         and k[1].startswith("asr-") and fresh[k].get("active") is False]
+    assert closed_activities, "day 2 closed an activity"
+    for r in closed_activities:
+        assert "providedBy" in r and "type" in r, r
+    removed_units = [fresh[k] for k in changed_keys if k[0] == "Device" and fresh[k].get("status") == "inactive"]
+    assert removed_units, "day 2 removed a heavy equipment unit"
+    for r in removed_units:
+        assert "owner" in r and "type" in r and "active" not in r, r
+    assert any(k[0] == "Device" and k not in State.mirror for k in fresh), "day 2 added a unit"
 
 
 def test_bulk_export_since_day1_is_the_delta(sync_base, profiles, tmp_path):

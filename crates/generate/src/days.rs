@@ -57,6 +57,17 @@ pub struct DailyRates {
     /// A personal MSSanté mailbox is added (person without one), removed or its address changed.
     /// Default 2 000.
     pub mailbox_ppm: u32,
+    /// A healthcare activity authorisation ends (its line leaves the activities file), per
+    /// hospital and day. Default 500.
+    pub care_activity_closed_ppm: u32,
+    /// A heavy equipment unit is removed, per hospital and day. Default 500.
+    pub device_removed_ppm: u32,
+    /// A heavy equipment unit is added, per hospital and day. Default 500.
+    pub device_added_ppm: u32,
+    /// The installed capacity of a social equipment line changes, per ESSMS and day. Default 1 000.
+    pub social_capacity_ppm: u32,
+    /// A legal entity's seat moves (its address changes), per legal entity and day. Default 300.
+    pub legal_entity_address_ppm: u32,
 }
 
 impl DailyRates {
@@ -68,6 +79,11 @@ impl DailyRates {
         address_ppm: 6_000,
         profession_ppm: 200,
         mailbox_ppm: 2_000,
+        care_activity_closed_ppm: 500,
+        device_removed_ppm: 500,
+        device_added_ppm: 500,
+        social_capacity_ppm: 1_000,
+        legal_entity_address_ppm: 300,
     };
 
     /// No random event: later days carry only the forced events (one of each kind per day, one new
@@ -79,6 +95,11 @@ impl DailyRates {
         address_ppm: 0,
         profession_ppm: 0,
         mailbox_ppm: 0,
+        care_activity_closed_ppm: 0,
+        device_removed_ppm: 0,
+        device_added_ppm: 0,
+        social_capacity_ppm: 0,
+        legal_entity_address_ppm: 0,
     };
 }
 
@@ -111,9 +132,28 @@ pub struct DayEvents {
     pub mailboxes_removed: u64,
     /// Personal mailboxes whose address changed.
     pub mailboxes_changed: u64,
+    /// Healthcare activity authorisations that ended (lines gone from the activities file).
+    pub care_activities_closed: u64,
+    /// Heavy equipment units removed.
+    pub devices_removed: u64,
+    /// Heavy equipment units added.
+    pub devices_added: u64,
+    /// Social equipment lines whose installed capacity changed.
+    pub social_capacities_changed: u64,
+    /// Legal entities whose address changed.
+    pub legal_entity_addresses_changed: u64,
 }
 
 impl DayEvents {
+    /// Records of the four other FINESS files changed that day (they touch no person).
+    pub fn finess_changes(&self) -> u64 {
+        self.care_activities_closed
+            + self.devices_removed
+            + self.devices_added
+            + self.social_capacities_changed
+            + self.legal_entity_addresses_changed
+    }
+
     /// Persons touched that day: one event per person per day, plus the new persons.
     pub fn total(&self) -> u64 {
         self.retirements

@@ -391,6 +391,16 @@ fn geoloc(rng: &mut GenRng, dept: usize) -> Geoloc {
     }
 }
 
+/// Appends one tagged record: `tag;field;field…` and a line feed, each field quoted when needed.
+pub(crate) fn push_record(line: &mut String, tag: &str, fields: &[&str]) {
+    line.push_str(tag);
+    for field in fields {
+        line.push(';');
+        push_csv_field(line, field);
+    }
+    line.push('\n');
+}
+
 /// Writes the FINESS file: manifest (dated `extraction_date`, `YYYY-MM-DD`), every
 /// `structureet` line, then every `geolocalisation` line.
 pub(crate) fn write_file(
@@ -419,7 +429,7 @@ pub(crate) fn write_file(
 }
 
 /// The 32-field `structureet` record (the last field, numuai, is empty so the line ends with `;`).
-fn structureet_line(est: &Establishment, line: &mut String) {
+pub(crate) fn structureet_line(est: &Establishment, line: &mut String) {
     let a = &est.address;
     let dept = a.department();
     let (type_code, repetition) = (a.street_type.map_or("", |t| t.code), a.repetition);
@@ -479,7 +489,7 @@ fn geolocalisation_line(et: &str, geoloc: &Geoloc, line: &mut String) {
 
 /// Appends a value RFC-4180 style: quoted (inner quotes doubled) only when it contains `;`, `"` or a
 /// line break, as the real FINESS files do.
-fn push_csv_field(line: &mut String, value: &str) {
+pub(crate) fn push_csv_field(line: &mut String, value: &str) {
     if !value.contains([';', '"', '\n', '\r']) {
         line.push_str(value);
         return;

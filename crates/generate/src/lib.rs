@@ -12,7 +12,31 @@
 //!   every person's professions, DES of specialist médecins, a few CES and exercise authorisations,
 //! - `Extraction_Correspondance_MSSante_202611010000.txt` (31 columns, NO trailing `|`): personal
 //!   mailboxes of about 30 % of the persons, organisational mailboxes of FINESS establishments and
-//!   cabinets, with deliberate duplicates and orphans (see [`mssante`]).
+//!   cabinets, with deliberate duplicates and orphans (see [`mssante`]),
+//! - the four other FINESS extractions, same lexical form as `cs1100507` (manifest line, tagged
+//!   `;` records, RFC-4180 quoting), drawn from the establishments directory:
+//!   `etalab-cs1100501-…` legal entities (`structureej`, 22 fields; one record per legal entity of
+//!   the directory but about 1 % left out, so stubs remain, plus about 1 % owning no
+//!   establishment), `etalab-cs1100504-…` heavy equipment (`equipmateriellourd`, 10 fields, about
+//!   90 % with an ARHGOS number, some dates `DD/MM/YYYY`), `etalab-cs1100505-…` social equipment
+//!   (`equipementsocial`, all 27 fields in the probable order, **Windows-1252**) and
+//!   `etalab-cs1100503-…` healthcare activities (`activiteoffresoin`, the 12 confirmed fields, a
+//!   few lines with the 4 unconfirmed trailing ones). The three last start with the full
+//!   `structureet` lines of the establishments they concern, as the real files do.
+//!
+//! # Volumes of the FINESS extractions
+//!
+//! Per 100 000 establishments (the national size, 1.5 million persons), by arithmetic from the
+//! per-establishment rates a test measures at 3 000 establishments: about 80 000 legal entities
+//! (the distinct `nofinessej` of the directory), 5 500 heavy equipment units (a CHR holds 2 to 4,
+//! a CH 0.6 and a clinic 0.4 on average: the order of the French fleet, some 1 300 scanners and
+//! 1 100 MRI plus nuclear medicine cameras), 30 000 healthcare activity authorisations (about 4
+//! per hospital; the real file is of the order of 3 000 sanitary establishments × 8) of which
+//! about 900 emergency units (real: 471 to 668 sites; our hospitals, 6.7 % of establishments, are
+//! more numerous than the real ones), and 70 000 social equipment lines (about 2.7 per ESSMS; the
+//! real file is of the order of 40 000 ESSMS × 2.5 = 100 000). Files: about 18, 2, 9 and 28 MB.
+//! None of the real counts is confirmed; they set the order of magnitude, which is what the
+//! import's memory and time depend on. See `finess_codes` for which codes are real.
 //!
 //! The files exist to exercise the importer at any scale (100 persons to national size) with the
 //! quirks of the real data: accented/apostrophe/hyphenated names, ADELI ids with `2A`/`2B`, persons
@@ -61,7 +85,7 @@
 //! per present person per day; the defaults touch about 1 % of persons per day, the benchmark
 //! assumption):
 //!
-//! - **retirement** (0.1 %): the person disappears from all five files (their cabinet mailbox, if
+//! - **retirement** (0.1 %): the person disappears from the RPPS and side files (their cabinet mailbox, if
 //!   they were the cabinet's only present member, too);
 //! - **new persons** (0.1 % of `persons` per day): persons with indices `persons..`, generated as a
 //!   continuation of the person stream, so that day 3's new persons include day 2's, identical;
@@ -81,6 +105,13 @@
 //! - **mailbox change** (0.2 %): a personal MSSanté mailbox is opened (person without one), or
 //!   closed or readdressed (half each).
 //!
+//! The four other FINESS extractions change too, record by record rather than person by person
+//! (module `finess_days`, rates in [`DailyRates`] per record owner and day): a healthcare activity
+//! authorisation ends (its line goes), a heavy equipment unit is removed or one is added, the
+//! installed capacity of a social equipment line changes (its `datemajinst` becomes the day's
+//! date), a legal entity's seat moves. Each day carries at least one of each, on owners chosen
+//! from a start drawn per (day, kind). The establishments file itself does not change.
+//!
 //! **Forced events**: like the quirk showcases of day 1, every day N ≥ 2 carries at least one event
 //! of each kind (retirement; activity added, removed, moved; address; profession; mailbox opened,
 //! closed, readdressed) and at least one new person, so that even a 100-person file shows every kind
@@ -95,9 +126,14 @@
 //! [`GenerateStats::events`] counts the events of the day generated; a diff of the files of two
 //! consecutive days shows exactly those events (tested).
 
+mod activities;
 mod days;
 mod finess;
+mod finess_codes;
+mod finess_days;
 mod geo;
+mod heavy_equipment;
+mod legal_entities;
 mod mssante;
 mod names;
 mod person;
@@ -106,6 +142,8 @@ mod rpps;
 mod scatter;
 mod showcase;
 mod side;
+mod site_files;
+mod social_equipment;
 mod structure;
 mod tables;
 
@@ -126,6 +164,20 @@ pub const RPPS_FILE_NAME: &str = "PS_LibreAcces_Personne_activite_202611010000.t
 
 /// Name of the generated FINESS file.
 pub const FINESS_FILE_NAME: &str = "etalab-cs1100507-stock-20261101-0000.csv";
+
+/// Name of the generated FINESS legal entities file (`structureej` records).
+pub const LEGAL_ENTITIES_FILE_NAME: &str = "etalab-cs1100501-stock-20261101-0000.csv";
+
+/// Name of the generated FINESS heavy equipment file (`equipmateriellourd` records).
+pub const HEAVY_EQUIPMENT_FILE_NAME: &str = "etalab-cs1100504-stock-20261101-0000.csv";
+
+/// Name of the generated FINESS social equipment file (`equipementsocial` records, Windows-1252).
+pub const SOCIAL_EQUIPMENT_FILE_NAME: &str = "etalab-cs1100505-stock-20261101-0000.csv";
+
+/// Name of the generated FINESS healthcare activities file (`activiteoffresoin` records). The
+/// real file's number is unconfirmed (probably `cs1100503`); the importer recognises every FINESS
+/// file by its record tags, never by its name.
+pub const ACTIVITIES_FILE_NAME: &str = "etalab-cs1100503-stock-20261101-0000.csv";
 
 /// Name of the generated savoir-faire file.
 pub const SAVOIR_FAIRE_FILE_NAME: &str = "PS_LibreAcces_SavoirFaire_202611010000.txt";
@@ -149,6 +201,10 @@ pub fn extraction_instant(day: u32) -> time::OffsetDateTime {
 pub struct FileNames {
     pub rpps: String,
     pub finess: String,
+    pub legal_entities: String,
+    pub heavy_equipment: String,
+    pub social_equipment: String,
+    pub activities: String,
     pub savoir_faire: String,
     pub diplomas: String,
     pub mssante: String,
@@ -168,6 +224,10 @@ impl FileNames {
         FileNames {
             rpps: format!("PS_LibreAcces_Personne_activite_{compact}.txt"),
             finess: format!("etalab-cs1100507-stock-{finess}.csv"),
+            legal_entities: format!("etalab-cs1100501-stock-{finess}.csv"),
+            heavy_equipment: format!("etalab-cs1100504-stock-{finess}.csv"),
+            social_equipment: format!("etalab-cs1100505-stock-{finess}.csv"),
+            activities: format!("etalab-cs1100503-stock-{finess}.csv"),
             savoir_faire: format!("PS_LibreAcces_SavoirFaire_{compact}.txt"),
             diplomas: format!("PS_LibreAcces_Dipl_AutExerc_{compact}.txt"),
             mssante: format!("Extraction_Correspondance_MSSante_{compact}.txt"),
@@ -176,7 +236,7 @@ impl FileNames {
 }
 
 /// Day `day`'s date as the FINESS manifest writes it (`YYYY-MM-DD`).
-fn extraction_date(day: u32) -> String {
+pub(crate) fn extraction_date(day: u32) -> String {
     extraction_instant(day)
         .format(time::macros::format_description!("[year]-[month]-[day]"))
         .expect("a UTC instant formats")
@@ -237,6 +297,19 @@ pub struct GenerateStats {
     pub diploma_rows: u64,
     /// MSSanté data lines written (`PER` and `ORG`, duplicate lines included).
     pub mailboxes: u64,
+    /// FINESS `structureej` records written (legal entities).
+    pub legal_entities: u64,
+    /// Legal entities referenced by establishments but left out of the legal entities file (the
+    /// importer builds a stub for each).
+    pub legal_entities_left_out: u64,
+    /// Legal entities of the file that own no establishment.
+    pub legal_entities_without_establishment: u64,
+    /// FINESS `equipmateriellourd` records written (heavy equipment units).
+    pub heavy_equipment: u64,
+    /// FINESS `activiteoffresoin` records written (healthcare activity authorisations).
+    pub care_activities: u64,
+    /// FINESS `equipementsocial` records written (social equipment lines).
+    pub social_equipment: u64,
     /// The events of the day written (all zero on day 1).
     pub events: DayEvents,
 }
@@ -246,6 +319,10 @@ pub struct GenerateStats {
 pub struct GeneratedFiles {
     pub rpps: PathBuf,
     pub finess: PathBuf,
+    pub legal_entities: PathBuf,
+    pub heavy_equipment: PathBuf,
+    pub social_equipment: PathBuf,
+    pub activities: PathBuf,
     pub savoir_faire: PathBuf,
     pub diplomas: PathBuf,
     pub mssante: PathBuf,
@@ -253,10 +330,28 @@ pub struct GeneratedFiles {
 }
 
 impl GeneratedFiles {
-    /// Every FINESS extraction written, to give the importer (`--finess`): the establishments
-    /// file for now.
+    /// Every FINESS extraction written, to give the importer (`--finess`): establishments, legal
+    /// entities, heavy equipment, social equipment, healthcare activities.
     pub fn finess_files(&self) -> Vec<PathBuf> {
-        vec![self.finess.clone()]
+        vec![
+            self.finess.clone(),
+            self.legal_entities.clone(),
+            self.heavy_equipment.clone(),
+            self.social_equipment.clone(),
+            self.activities.clone(),
+        ]
+    }
+
+    /// Every file written, the RPPS file first.
+    pub fn all(&self) -> Vec<PathBuf> {
+        let mut all = vec![self.rpps.clone()];
+        all.extend(self.finess_files());
+        all.extend([
+            self.savoir_faire.clone(),
+            self.diplomas.clone(),
+            self.mssante.clone(),
+        ]);
+        all
     }
 }
 
@@ -298,9 +393,16 @@ pub fn generate(opts: &GenerateOptions, out_dir: &Path) -> io::Result<GeneratedF
         &mut schedule,
     )?;
     let side_counts = side.finish()?;
+    let more = more_finess(opts, &directory, out_dir, &names)?;
+    let mut events = schedule.events();
+    more.add_events(&mut events);
     Ok(GeneratedFiles {
         rpps: rpps_path,
         finess: finess_path,
+        legal_entities: more.paths[0].clone(),
+        heavy_equipment: more.paths[1].clone(),
+        social_equipment: more.paths[2].clone(),
+        activities: more.paths[3].clone(),
         savoir_faire: savoir_faire_path,
         diplomas: diplomas_path,
         mssante: mssante_path,
@@ -311,7 +413,129 @@ pub fn generate(opts: &GenerateOptions, out_dir: &Path) -> io::Result<GeneratedF
             savoir_faire_rows: side_counts.savoir_faire_rows,
             diploma_rows: side_counts.diploma_rows,
             mailboxes: side_counts.mailboxes,
-            events: schedule.events(),
+            legal_entities: more.legal_entities,
+            legal_entities_left_out: more.left_out,
+            legal_entities_without_establishment: more.without_establishment,
+            heavy_equipment: more.heavy_equipment,
+            care_activities: more.care_activities,
+            social_equipment: more.social_equipment,
+            events,
         },
+    })
+}
+
+/// Records of all owners.
+fn count<T>(items: &[Vec<T>]) -> u64 {
+    items.iter().map(Vec::len).sum::<usize>() as u64
+}
+
+/// What [`more_finess`] wrote.
+struct MoreFiness {
+    /// Legal entities, heavy equipment, social equipment, activities.
+    paths: [PathBuf; 4],
+    legal_entities: u64,
+    left_out: u64,
+    without_establishment: u64,
+    heavy_equipment: u64,
+    care_activities: u64,
+    social_equipment: u64,
+    /// Events of the day: legal entity addresses; devices removed, added; activities closed;
+    /// social capacities.
+    events: [u64; 5],
+}
+
+impl MoreFiness {
+    fn add_events(&self, events: &mut DayEvents) {
+        let [addresses, removed, added, closed, capacities] = self.events;
+        events.legal_entity_addresses_changed = addresses;
+        events.devices_removed = removed;
+        events.devices_added = added;
+        events.care_activities_closed = closed;
+        events.social_capacities_changed = capacities;
+    }
+}
+
+/// Writes the four other FINESS extractions of day `opts.day` (legal entities, heavy equipment,
+/// social equipment, healthcare activities) from the establishments directory. Their records come
+/// from streams of their own (new domains), so the five other files are unchanged by them, and
+/// evolve day by day through [`finess_days`].
+fn more_finess(
+    opts: &GenerateOptions,
+    directory: &finess::Directory,
+    out_dir: &Path,
+    names: &FileNames,
+) -> io::Result<MoreFiness> {
+    use finess_days::evolve;
+    let (seed, day, rates) = (opts.seed, opts.day, &opts.rates);
+    let date = extraction_date(day);
+    let entities = legal_entities::build(seed, directory);
+    let entity_records = entities.entities.iter().map(|e| vec![e.clone()]).collect();
+    let evolution = legal_entities::Evolution {
+        address_ppm: rates.legal_entity_address_ppm,
+    };
+    let legal = evolve(&evolution, seed, day, entity_records);
+    let legal_path = out_dir.join(&names.legal_entities);
+    site_files::write_utf8(&legal_path, &legal_entities::text(&legal.items, &date))?;
+
+    let hospitals = site_files::owners(directory, site_files::is_hospital);
+    let evolution = heavy_equipment::Evolution {
+        rates: [rates.device_removed_ppm, rates.device_added_ppm],
+    };
+    let units = heavy_equipment::initial(seed, directory, &hospitals);
+    let units = evolve(&evolution, seed, day, units);
+    let text = site_files::text(directory, &hospitals, &units.items, &date, |out, est, u| {
+        heavy_equipment::push_line(out, &entities, est, u)
+    });
+    let heavy_path = out_dir.join(&names.heavy_equipment);
+    site_files::write_utf8(&heavy_path, &text)?;
+
+    let evolution = activities::Evolution {
+        closed_ppm: rates.care_activity_closed_ppm,
+    };
+    let authorisations = activities::initial(seed, directory, &hospitals);
+    let authorisations = evolve(&evolution, seed, day, authorisations);
+    let text = site_files::text(
+        directory,
+        &hospitals,
+        &authorisations.items,
+        &date,
+        |out, est, a| activities::push_line(out, &entities, est, a),
+    );
+    let activities_path = out_dir.join(&names.activities);
+    site_files::write_utf8(&activities_path, &text)?;
+
+    let essms = site_files::owners(directory, |est| {
+        !social_equipment::offers_of(est).is_empty()
+    });
+    let evolution = social_equipment::Evolution {
+        capacity_ppm: rates.social_capacity_ppm,
+    };
+    let equipment = social_equipment::initial(seed, directory, &essms);
+    let equipment = evolve(&evolution, seed, day, equipment);
+    let text = site_files::text(
+        directory,
+        &essms,
+        &equipment.items,
+        &date,
+        social_equipment::push_line,
+    );
+    let social_path = out_dir.join(&names.social_equipment);
+    site_files::write_windows_1252(&social_path, &text)?;
+
+    Ok(MoreFiness {
+        paths: [legal_path, heavy_path, social_path, activities_path],
+        legal_entities: legal.items.len() as u64,
+        left_out: entities.left_out,
+        without_establishment: entities.without_establishment,
+        heavy_equipment: count(&units.items),
+        care_activities: count(&authorisations.items),
+        social_equipment: count(&equipment.items),
+        events: [
+            legal.events[0],
+            units.events[heavy_equipment::REMOVED],
+            units.events[heavy_equipment::ADDED],
+            authorisations.events[0],
+            equipment.events[0],
+        ],
     })
 }

@@ -11,7 +11,7 @@ use clap::Parser;
 #[command(
     name = "annuaire-generate",
     version,
-    about = "Write realistic synthetic RPPS and FINESS extraction files (seeded, deterministic)"
+    about = "Write realistic synthetic RPPS and FINESS extraction files (seeded, deterministic): 9 files"
 )]
 struct Args {
     /// Number of persons (1 500 000 is national size).
@@ -22,7 +22,8 @@ struct Args {
     seed: u64,
     /// Day of the directory to write: day N is day 1 plus the events (retirements, new persons,
     /// activity, address, profession and mailbox changes) of days 2 to N, about 1 % of the persons
-    /// per day. Its files are named with its extraction instant (day 1: 2026-11-01 00:00 UTC, each
+    /// per day, and the FINESS changes (activity authorisations ended, heavy equipment removed and
+    /// added, social capacities and legal entity addresses changed). Its files are named with its extraction instant (day 1: 2026-11-01 00:00 UTC, each
     /// later day 24 hours later), which an import stamps. Write each day into its own directory.
     #[arg(long, default_value_t = 1, value_parser = day_parser())]
     day: u32,
@@ -50,6 +51,33 @@ fn main() -> ExitCode {
         (
             &files.finess,
             format!("{} establishments", stats.establishments),
+        ),
+        (
+            &files.legal_entities,
+            format!(
+                "{} legal entities, {} of them without establishment; {} referenced but left out",
+                stats.legal_entities,
+                stats.legal_entities_without_establishment,
+                stats.legal_entities_left_out
+            ),
+        ),
+        (
+            &files.heavy_equipment,
+            format!("{} heavy equipment units", stats.heavy_equipment),
+        ),
+        (
+            &files.social_equipment,
+            format!(
+                "{} social equipment lines, Windows-1252",
+                stats.social_equipment
+            ),
+        ),
+        (
+            &files.activities,
+            format!(
+                "{} healthcare activity authorisations",
+                stats.care_activities
+            ),
         ),
         (&files.mssante, format!("{} mailboxes", stats.mailboxes)),
         (
@@ -86,6 +114,25 @@ fn print_events(day: u32, events: &DayEvents) {
         (events.mailboxes_added, "personal mailboxes added"),
         (events.mailboxes_removed, "personal mailboxes removed"),
         (events.mailboxes_changed, "personal mailboxes changed"),
+    ] {
+        println!("  {count:>8} {what}");
+    }
+    println!("FINESS changes ({} records):", events.finess_changes());
+    for (count, what) in [
+        (
+            events.care_activities_closed,
+            "activity authorisations ended",
+        ),
+        (events.devices_removed, "heavy equipment units removed"),
+        (events.devices_added, "heavy equipment units added"),
+        (
+            events.social_capacities_changed,
+            "social equipment capacities changed",
+        ),
+        (
+            events.legal_entity_addresses_changed,
+            "legal entity addresses changed",
+        ),
     ] {
         println!("  {count:>8} {what}");
     }

@@ -41,6 +41,20 @@ pub(crate) mod domain {
     pub const FORCED_EVENT: u64 = 15;
     /// Where the rows an event added to a person go in the RPPS file, keyed by the person.
     pub const ADDED_ROWS: u64 = 16;
+    /// The legal entities file (`structureej`), keyed by legal entity.
+    pub const LEGAL_ENTITIES: u64 = 17;
+    /// The heavy equipment file (`equipmateriellourd`), keyed by establishment.
+    pub const HEAVY_EQUIPMENT: u64 = 18;
+    /// The healthcare activities file (`activiteoffresoin`), keyed by establishment.
+    pub const CARE_ACTIVITIES: u64 = 19;
+    /// The social equipment file (`equipementsocial`), keyed by establishment.
+    pub const SOCIAL_EQUIPMENT: u64 = 20;
+    /// Whether a record owner of those four files has an event on a day (see [`crate::finess_days`]).
+    pub const FINESS_DAY_EVENT: u64 = 21;
+    /// The details of one event of those four files.
+    pub const FINESS_DAY_DETAIL: u64 = 22;
+    /// Where the scan for the carrier of a forced event of those four files starts.
+    pub const FINESS_FORCED_EVENT: u64 = 23;
 }
 
 /// SplitMix64 finaliser: a cheap, well-mixing bijection on u64.

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 mod days;
+mod more_finess;
 
 use super::tables::{RPPS_COLUMNS, RPPS_HEADER};
 use super::{
@@ -45,6 +46,12 @@ struct Output {
     savoir_faire: String,
     diplomas: String,
     mssante: String,
+    legal_entities: String,
+    heavy_equipment: String,
+    /// Decoded from Windows-1252.
+    social_equipment: String,
+    social_equipment_bytes: Vec<u8>,
+    activities: String,
 }
 
 fn run(persons: u64, seed: u64) -> Output {
@@ -61,7 +68,19 @@ fn run_options(options: &GenerateOptions) -> Output {
     let savoir_faire = read(&files.savoir_faire);
     let diplomas = read(&files.diplomas);
     let mssante = read(&files.mssante);
+    let legal_entities = read(&files.legal_entities);
+    let heavy_equipment = read(&files.heavy_equipment);
+    let activities = read(&files.activities);
+    let social_bytes = std::fs::read(&files.social_equipment).expect("social equipment file");
+    let (social_equipment, _, malformed) = encoding_rs::WINDOWS_1252.decode(&social_bytes);
+    assert!(!malformed, "the social equipment file is Windows-1252");
+    let social_equipment = social_equipment.into_owned();
     Output {
+        social_equipment_bytes: social_bytes,
+        legal_entities,
+        heavy_equipment,
+        social_equipment,
+        activities,
         files,
         rpps,
         finess,

@@ -191,6 +191,7 @@ fn diff(before: &Output, after: &Output) -> (DayEvents, BTreeSet<String>) {
             _ => {}
         }
     }
+    super::more_finess::diff_finess(before, after, &mut events);
     (events, touched)
 }
 
@@ -207,6 +208,11 @@ fn every_kind(events: &DayEvents) -> bool {
         mailboxes_added,
         mailboxes_removed,
         mailboxes_changed,
+        care_activities_closed,
+        devices_removed,
+        devices_added,
+        social_capacities_changed,
+        legal_entity_addresses_changed,
     } = *events;
     [
         retirements,
@@ -219,6 +225,11 @@ fn every_kind(events: &DayEvents) -> bool {
         mailboxes_added,
         mailboxes_removed,
         mailboxes_changed,
+        care_activities_closed,
+        devices_removed,
+        devices_added,
+        social_capacities_changed,
+        legal_entity_addresses_changed,
     ]
     .iter()
     .all(|&n| n >= 1)
@@ -330,6 +341,11 @@ fn forced_events_alone_give_one_event_of_each_kind_on_distinct_persons() {
         mailboxes_added: 1,
         mailboxes_removed: 1,
         mailboxes_changed: 1,
+        care_activities_closed: 1,
+        devices_removed: 1,
+        devices_added: 1,
+        social_capacities_changed: 1,
+        legal_entity_addresses_changed: 1,
     };
     for pair in outputs.windows(2) {
         let (events, touched) = diff(&pair[0], &pair[1]);

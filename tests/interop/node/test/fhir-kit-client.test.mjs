@@ -12,14 +12,17 @@ test('fhir-kit-client: capabilityStatement', async () => {
   assert.equal(cs.resourceType, 'CapabilityStatement');
   assert.equal(cs.fhirVersion, '4.0.1');
   const types = cs.rest[0].resource.map((r) => r.type);
-  for (const t of ['Practitioner', 'PractitionerRole', 'Organization']) assert.ok(types.includes(t), t);
+  const served = ['Practitioner', 'PractitionerRole', 'Organization', 'HealthcareService', 'Device'];
+  for (const t of served) assert.ok(types.includes(t), t);
   const tool = new CapabilityTool(cs);
-  for (const t of ['Practitioner', 'PractitionerRole', 'Organization']) {
+  for (const t of served) {
     assert.ok(tool.resourceCan(t, 'read'), `${t} read`);
     assert.ok(tool.resourceCan(t, 'search-type'), `${t} search-type`);
   }
   assert.ok(tool.resourceSearch('PractitionerRole', 'practitioner'));
   assert.ok(tool.resourceSearch('Organization', 'address-city'));
+  assert.ok(tool.resourceSearch('HealthcareService', 'service-type'));
+  assert.ok(tool.resourceSearch('Device', 'type'));
   assert.ok(!tool.resourceCan('Practitioner', 'create'), 'a read-only server does not declare create');
 });
 

@@ -92,3 +92,15 @@ test('fhirclient: stateless FhirClient getFhirVersion, pages and resources', asy
   for await (const r of client.resources(`${BASE}/Practitioner?_count=7`, { limit: 20 })) some.push(r.id);
   assert.deepEqual(some, (await allIds('Practitioner?_count=1000')).slice(0, 20));
 });
+
+test('fhirclient: resolveReferences follows a HealthcareService to its establishment', async () => {
+  const [service] = await insideRequest((c) =>
+    c.request('HealthcareService?_count=1', { pageLimit: 1, flat: true }),
+  );
+  assert.ok(service, 'no HealthcareService');
+  const resolved = await insideRequest((c) =>
+    c.request(`HealthcareService/${service.id}`, { resolveReferences: ['providedBy'] }),
+  );
+  assert.equal(resolved.providedBy.resourceType, 'Organization');
+  assert.equal(`Organization/${resolved.providedBy.id}`, service.providedBy.reference);
+});

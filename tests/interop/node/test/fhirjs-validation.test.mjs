@@ -42,6 +42,10 @@ const REQUESTS = [
   ['read Organization', `Organization/${role.organization}`, 200, 1],
   ['unknown id (404 OperationOutcome)', 'Organization/eg-000000000', 404, 1],
   ['metadata', 'metadata', 200, 1],
+  ['all HealthcareServices', 'HealthcareService?_count=500', 200, 100],
+  ['all Devices', 'Device?_count=500', 200, 100],
+  ['_revinclude HealthcareService + Device', 'Organization?_count=50&_revinclude=HealthcareService:organization&_revinclude=Device:organization', 200, 2],
+  ['_include=HealthcareService:organization', 'HealthcareService?_count=50&_include=HealthcareService:organization', 200, 2],
 ];
 
 for (const [name, first, expected, maxPages, headers] of REQUESTS) {

@@ -22,6 +22,8 @@ const SHAPES = [
   ['read Organization', `Organization/${role.organization}`],
   ['history', `Practitioner/${role.practitioner}/_history`],
   ['metadata', 'metadata'],
+  ['search of healthcare services', 'HealthcareService?_count=20'],
+  ['search of devices with their owners', 'Device?_count=20&_include=Device:organization'],
   ['OperationOutcome (404)', 'Organization/eg-000000000'],
 ];
 
