@@ -70,7 +70,9 @@ mod tests {
     #[test]
     fn the_nine_files_are_embedded() {
         assert_eq!(FILES.len(), 9);
-        let finess = FILES.iter().filter(|(name, _)| name.starts_with(FINESS_PREFIX));
+        let finess = FILES
+            .iter()
+            .filter(|(name, _)| name.starts_with(FINESS_PREFIX));
         assert_eq!(finess.count(), 5, "every FINESS extraction");
         assert!(FILES.iter().all(|(_, bytes)| bytes.len() > 1000));
         assert!(PERSONS >= 1000);

@@ -710,16 +710,16 @@ pub fn import_binary(files: &GeneratedFiles, data: &Path, last_updated: &str) {
     );
 }
 
-/// The `annuaire import` command of the five generated files into `data`, with a small cache
-/// and two workers; callers add their options and run it.
+/// The `annuaire import` command of the generated files (every FINESS extraction among them,
+/// as `import_files` imports them) into `data`, with a small cache and two workers; callers add
+/// their options and run it.
 pub fn import_command(files: &GeneratedFiles, data: &Path) -> std::process::Command {
     let mut command = annuaire();
+    command.arg("import").arg("--rpps").arg(&files.rpps);
+    for finess in files.finess_files() {
+        command.arg("--finess").arg(finess);
+    }
     command
-        .arg("import")
-        .arg("--rpps")
-        .arg(&files.rpps)
-        .arg("--finess")
-        .arg(&files.finess)
         .arg("--mssante")
         .arg(&files.mssante)
         .arg("--savoir-faire")

@@ -120,9 +120,16 @@ async fn healthcare_service_tokens() {
         )
         .await;
     }
-    // `active`: every one of the demo's day 1 is active.
-    c.expect_all("HealthcareService", &[("active", "true")])
+    // `active`: false for a social equipment the file marks deleted (`indsupinst = O`).
+    for value in ["true", "false"] {
+        c.expect(
+            "HealthcareService",
+            &[("active", value)],
+            |r| r["active"].to_string() == value,
+            &[],
+        )
         .await;
+    }
     // `identifier`: no healthcare service carries one (D1, D3).
     c.expect_none("HealthcareService", &[("identifier:missing", "false")])
         .await;
