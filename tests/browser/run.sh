@@ -90,7 +90,9 @@ DAY1_RPPS_FILE="$RPPS_FILE"
 
 # Day 2 (the generator's events: retirements, closed and moved activities) imported over day 1,
 # so that the data served has departures: deactivated practitioners, activities and
-# structures. The tests check the served data against day 2's files.
+# structures. The tests check the served data against day 2's files. Day 2 also removes heavy
+# equipment units on purpose; in a dataset this small one unit is more than the 5 % the shrink
+# guard allows per type, hence --allow-shrink.
 step "generate day 2 and import it"
 EXTRACTIONS="$WORK/extractions-day2"
 "$BIN_DIR/annuaire-generate" --persons "$PERSONS" --seed "$SEED" --day 2 --out "$EXTRACTIONS" > /dev/null
@@ -103,6 +105,7 @@ mapfile -t FINESS_ARGS < <(finess_args "$EXTRACTIONS")
     --mssante "$(one 'Extraction_Correspondance_MSSante_*.txt')" \
     --savoir-faire "$(one 'PS_LibreAcces_SavoirFaire_*.txt')" \
     --diplomes "$(one 'PS_LibreAcces_Dipl_AutExerc_*.txt')" \
+    --allow-shrink \
     --data "$WORK/data" > "$WORK/import-day2.log" 2>&1 || { cat "$WORK/import-day2.log"; exit 2; }
 
 # Two keys: a front desk without the restricted scope, and a user who may see mailboxes.

@@ -800,6 +800,14 @@ test('"urgences" finds the emergency activities, "Alzheimer" the publics; an unk
   assert.match(await alzheimer.textContent('#resultats'), /Alzheimer/);
   await close(alzheimer);
 
+  // « scanner », the word people use, finds the file's « Scanographe ».
+  const scanner = await open('/?recherche=offre&quoi=scanner');
+  await settled(scanner);
+  const scanners = await total('Device?type=05602&status=active');
+  assert.ok(scanners >= 1, 'the generated dataset has scanners');
+  assert.match(await scanner.textContent('#titre-resultats'), new RegExp(`^Résultats : ${count(scanners)} équipements? lourds? trouvés?$`));
+  await close(scanner);
+
   const unknown = await open('/?recherche=offre&quoi=zzqxw');
   await settled(unknown);
   assert.match(await unknown.textContent('#etat'), /Aucune activité, aucun équipement ni aucun public/);
