@@ -383,9 +383,7 @@ impl Scan {
         let records = &mut self.out.social_equipment;
         match UnconfirmedShape::check(records).first_misfit {
             None => {
-                self.out.unconfirmed_fields_used = records.iter().any(|r| {
-                    !(r.capinstm.is_empty() && r.ageminiinst.is_empty() && r.capautot.is_empty())
-                });
+                self.out.unconfirmed_fields_used = UnconfirmedShape::any_value(records);
             }
             Some(line) => {
                 UnconfirmedShape::blank(records);

@@ -128,8 +128,8 @@ pub fn social_equipment(line: u64, fields: &mut [String]) -> Result<SocialEquipm
         ageminiinst: f(13),
         agemaxiinst: f(14),
         indsupinst: f(15),
-        datederinst: f(16),
-        datepremautor: f(17),
+        datederinst: iso_date(f(16)),
+        datepremautor: iso_date(f(17)),
         capautot: f(18),
         capautm: f(19),
         capautf: f(20),
@@ -137,9 +137,9 @@ pub fn social_equipment(line: u64, fields: &mut [String]) -> Result<SocialEquipm
         ageminiaut: f(22),
         agemaxiaut: f(23),
         indsupaut: f(24),
-        dateautor: f(25),
-        datemajaut: f(26),
-        datemajinst: f(27),
+        dateautor: iso_date(f(25)),
+        datemajaut: iso_date(f(26)),
+        datemajinst: iso_date(f(27)),
     };
     required(&equipment.nofinesset, "nofinesset")?;
     Ok(equipment)
@@ -205,6 +205,13 @@ impl UnconfirmedShape {
         UnconfirmedShape {
             first_misfit: records.iter().find(|r| !fits(r)).map(|r| r.line),
         }
+    }
+
+    /// Whether any record holds a value in an unconfirmed field.
+    pub fn any_value(records: &mut [SocialEquipment]) -> bool {
+        records
+            .iter_mut()
+            .any(|r| unconfirmed_mut(r).iter().any(|f| !f.is_empty()))
     }
 
     /// Empties every unconfirmed field of `records` (their positions are not trusted).
@@ -363,6 +370,10 @@ mod tests {
         );
         assert_eq!(records[0].capinstot, "40", "confirmed fields stay");
         assert_eq!(records[0].indsupinst, "N");
+        let french = full.replace(";2020-01-01;2001-05-01;", ";01/01/2020;01/05/2001;");
+        let record = social_equipment(4, &mut fields(&french)).unwrap();
+        assert_eq!(record.datederinst, "2020-01-01");
+        assert_eq!(UnconfirmedShape::check(&[record]).first_misfit, None);
         let inverted = full.replace(";60;130;N;2020", ";90;30;N;2020");
         let record = social_equipment(4, &mut fields(&inverted)).unwrap();
         assert_eq!(UnconfirmedShape::check(&[record]).first_misfit, Some(4));
