@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark: import of a national-size generated dataset (1.5 million persons, ~2.2 million
-# RPPS rows, 100 000 FINESS establishments, ~540 000 MSSanté mailboxes, the savoir-faire and
-# diplomas files: all five files). Reports wall time, peak RSS and disk use, with the
+# RPPS rows, 100 000 FINESS establishments and the four other FINESS extractions (~80 000 legal
+# entities, ~5 500 heavy equipment units, ~70 000 social equipment lines, ~30 000 activity
+# authorisations), ~540 000 MSSanté mailboxes, the savoir-faire and diplomas files: all nine
+# files). Reports wall time, peak RSS and disk use, with the
 # time to merely read the RPPS file as a floor measured in the same run.
 #
 #   benches/import.sh [persons] [runs]      (defaults: 1500000 3)

@@ -148,19 +148,26 @@ fn claimed_profiles(rtype: &str) -> (Option<String>, Vec<String>) {
     (url, supported)
 }
 
-/// HealthcareService and Device are served before any import fills them: searches answer an
-/// empty searchset (not 404 for the whole type), their includes and Organization's revincludes
-/// are accepted, and a missing id is a 404 for that resource.
+/// HealthcareService and Device are served from the demo's FINESS extractions: searches answer
+/// searchsets of them (not 404 for the whole type), with their includes; a parameter the files
+/// never fill matches nothing; Organization's revincludes bring an establishment's activities,
+/// equipment and units; a missing id is a 404 for that resource.
 #[tokio::test]
-async fn the_finess_service_types_are_served_empty() {
+async fn the_finess_service_types_are_served() {
     let app = spawn_app();
     let client = common::client();
-    for query in [
-        "HealthcareService",
-        "Device",
-        "HealthcareService?service-type=https://mos.esante.gouv.fr/NOS/TRE_R274-ActiviteSanitaireRegulee/FHIR/TRE-R274-ActiviteSanitaireRegulee|01&_include=HealthcareService:organization",
-        "Device?type=05602&organization.address-postalcode=69&_total=accurate",
-        "Device?model=x",
+    for (query, found) in [
+        ("HealthcareService", true),
+        ("Device", true),
+        (
+            "HealthcareService?service-type=https://mos.esante.gouv.fr/NOS/TRE_R274-ActiviteSanitaireRegulee/FHIR/TRE-R274-ActiviteSanitaireRegulee|07&_include=HealthcareService:organization",
+            true,
+        ),
+        (
+            "Device?type=05602&organization.address-postalcode=69&_total=accurate",
+            true,
+        ),
+        ("Device?model=x", false),
     ] {
         let response = client
             .get(app.url(&format!("/fhir/{query}")))
@@ -170,22 +177,25 @@ async fn the_finess_service_types_are_served_empty() {
         assert_eq!(response.status(), StatusCode::OK, "{query}");
         let bundle = parse_resource(&response.bytes().await.expect("body"), "Bundle");
         assert_eq!(bundle["type"], "searchset", "{query}");
-        assert!(bundle.get("entry").is_none(), "{query}: {bundle}");
+        assert_eq!(bundle.get("entry").is_some(), found, "{query}: {bundle}");
     }
+    // The demo's first establishment, a CHR, has activities and heavy equipment.
     let response = client
-        .get(app.url("/fhir/Organization?_count=2&_revinclude=HealthcareService:organization&_revinclude=Device:organization"))
+        .get(app.url("/fhir/Organization?_id=eg-219900000&_revinclude=HealthcareService:organization&_revinclude=Device:organization"))
         .send()
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::OK);
     let bundle = parse_resource(&response.bytes().await.expect("body"), "Bundle");
     let entries = bundle["entry"].as_array().expect("entries");
-    assert!(
-        entries
-            .iter()
-            .all(|e| e["resource"]["resourceType"] == "Organization"),
-        "nothing to revinclude yet"
-    );
+    for rtype in ["Organization", "HealthcareService", "Device"] {
+        assert!(
+            entries
+                .iter()
+                .any(|e| e["resource"]["resourceType"] == rtype),
+            "{rtype} in {bundle}"
+        );
+    }
     let missing = client
         .get(app.url("/fhir/Device/eml-0123456789abcdef0123456789abcdef"))
         .send()

@@ -1365,7 +1365,7 @@ async fn the_readme_synchronisation_recipes_work_as_written() {
     let requests = readme_sync_requests();
     let (full, recipes): (Vec<&String>, Vec<&String>) =
         requests.iter().partition(|r| !with_watermark(r, "").1);
-    assert_eq!(full.len(), 3, "a full read per type: {requests:?}");
+    assert_eq!(full.len(), 5, "a full read per type: {requests:?}");
     let full: Vec<String> = full.into_iter().cloned().collect();
 
     let dir = common::scratch_dir("annuaire-sync-readme-");
@@ -1501,11 +1501,17 @@ async fn the_readme_synchronisation_recipes_work_as_written() {
             searched.extend(resources.into_iter().map(|r| (key_of(&r), r)));
         }
     }
-    assert_eq!(ran, 5, "two recipes and three searches: {requests:?}");
+    assert_eq!(ran, 7, "two recipes and five searches: {requests:?}");
     searched_types.sort();
     assert_eq!(
         searched_types,
-        ["Organization", "Practitioner", "PractitionerRole"]
+        [
+            "Device",
+            "HealthcareService",
+            "Organization",
+            "Practitioner",
+            "PractitionerRole"
+        ]
     );
     // The searches see no deletion: the README takes them from the history's DELETE entries.
     for key in deletions.expect("the history recipe ran") {

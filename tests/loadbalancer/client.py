@@ -154,7 +154,8 @@ def traffic(lb, stop_file, out):
 
     def reader():
         while not os.path.exists(stop_file):
-            for path in ["/fhir/metadata", "/fhir/Organization?_count=20&_sort=name", "/fhir/PractitionerRole?_count=5"]:
+            for path in ["/fhir/metadata", "/fhir/Organization?_count=20&_sort=name", "/fhir/PractitionerRole?_count=5",
+                         "/fhir/HealthcareService?_count=10", "/fhir/Device?_count=5&_include=Device:organization"]:
                 try:
                     status, _, body = get(lb + path)
                     if status != 200:

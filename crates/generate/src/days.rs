@@ -40,7 +40,7 @@ const PPM: u64 = 1_000_000;
 /// synchronisation features at a measurable volume.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DailyRates {
-    /// A person retires: they disappear from the five files. Default 1 000 (0.1 %).
+    /// A person retires: they disappear from the RPPS and side files. Default 1 000 (0.1 %).
     pub retirement_ppm: u32,
     /// New persons per day, per million `persons` (not per present person). Default 1 000.
     pub new_persons_ppm: u32,

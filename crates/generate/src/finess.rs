@@ -145,6 +145,9 @@ pub(crate) enum NumberKind {
     LegalEntity,
     PhantomSite,
     PhantomLegalEntity,
+    /// The establishment of the deliberately orphan lines of the activity and equipment files:
+    /// in no file at all.
+    OrphanSite,
 }
 
 /// A 9-character FINESS number: department prefix + kind marker + zero-padded sequence.
@@ -155,10 +158,12 @@ pub(crate) fn finess_number(dept: usize, kind: NumberKind, sequence: u32) -> Str
         (NumberKind::LegalEntity, 2) => "98",
         (NumberKind::PhantomSite, 2) => "97",
         (NumberKind::PhantomLegalEntity, 2) => "96",
+        (NumberKind::OrphanSite, 2) => "95",
         (NumberKind::Site, _) => "9",
         (NumberKind::LegalEntity, _) => "8",
         (NumberKind::PhantomSite, _) => "7",
         (NumberKind::PhantomLegalEntity, _) => "6",
+        (NumberKind::OrphanSite, _) => "5",
     };
     format!("{prefix}{marker}{:05}", sequence % 100_000)
 }

@@ -3,7 +3,8 @@
 //! Hospitals hold the units: a CHR 2 to 4, a CH 0 to 2 (0.6 on average), a clinic 0 to 2 (0.4), a
 //! former local hospital rarely one; about 0.8 per hospital, hence about 5 500 units for 100 000
 //! establishments, the order of the French fleet (some 1 300 scanners, 1 100 MRI, the nuclear
-//! medicine cameras). About 90 % carry an ARHGOS authorisation number, so both the as-dp-device
+//! medicine cameras). The first hospital, a CHR, holds 18 more (at least 20 units in any file:
+//! see [`FIRST_HOSPITAL_UNITS`]). About 90 % carry an ARHGOS authorisation number, so both the as-dp-device
 //! and the generic as-device claims occur; a few lines write their dates `DD/MM/YYYY`. The file has
 //! no brand, model or serial number, like the real one.
 
@@ -58,12 +59,24 @@ pub(crate) fn initial(seed: u64, directory: &Directory, owners: &[u32]) -> Vec<V
         .collect()
 }
 
-/// The first hospital (a CHR) always has a scanner and an MRI; the second (a CH) a scanner
-/// without ARHGOS number (claims the generic profile) with `DD/MM/YYYY` dates, so that the
-/// smallest file has each.
+/// Units of the first hospital (a CHR, a university hospital's imaging department) besides its
+/// random ones: with them every file holds at least 20 units, so that a day's removal (one unit
+/// at least, forced) deactivates at most 5 % of the Devices, which the import's shrink guard
+/// accepts, even in a 100-person file.
+const FIRST_HOSPITAL_UNITS: usize = 18;
+
+/// The first hospital (a CHR) always has a scanner and an MRI with their ARHGOS numbers, and
+/// [`FIRST_HOSPITAL_UNITS`] in all besides its random ones; the second (a CH) a scanner without
+/// ARHGOS number (claims the generic profile) with `DD/MM/YYYY` dates, so that the smallest file
+/// has each.
 fn showcase(rng: &mut GenRng, owner: usize, units: &mut Vec<Unit>) {
     match owner {
         0 => {
+            let kinds = Weighted::new(HEAVY_EQUIPMENT.iter().map(|(_, w)| *w));
+            for _ in 2..FIRST_HOSPITAL_UNITS {
+                let kind = &HEAVY_EQUIPMENT[kinds.sample(rng)].0;
+                units.insert(0, unit(rng, kind, false));
+            }
             units.insert(0, unit(rng, &MRI, false));
             units.insert(0, unit(rng, &SCANNER, false));
             units[0].arhgos = arhgos(rng);

@@ -26,8 +26,9 @@ pub(crate) const TAG: &str = "structureej";
 const NAME_MAX: usize = 38;
 const LONG_NAME_MAX: usize = 60;
 
-/// First SIREN entity number of legal entities (establishments use 8 000 000 and up).
-const SIREN_BASE: u64 = 9_000_000;
+/// First SIREN entity number of legal entities: establishments use 8 000 000 and up, group
+/// cabinets 9 000 000 and up (one per 25 persons, so below 9 100 000 at national size).
+const SIREN_BASE: u64 = 9_500_000;
 
 /// Index of the establishment whose legal entity is always left out of the file, so that even
 /// the smallest file has a stub to report (roster entry 13, the CMPP of the Nord without

@@ -195,7 +195,7 @@ pub fn extraction_instant(day: u32) -> time::OffsetDateTime {
     time::macros::datetime!(2026-11-01 00:00 UTC) + time::Duration::days(i64::from(day) - 1)
 }
 
-/// The names of the five files of one day, each with the day's extraction instant as the real
+/// The names of the nine files of one day, each with the day's extraction instant as the real
 /// files write it (`..._YYYYMMDDHHMM.txt`, FINESS `...-YYYYMMDD-HHMM.csv`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileNames {
@@ -304,11 +304,15 @@ pub struct GenerateStats {
     pub legal_entities_left_out: u64,
     /// Legal entities of the file that own no establishment.
     pub legal_entities_without_establishment: u64,
-    /// FINESS `equipmateriellourd` records written (heavy equipment units).
+    /// FINESS `equipmateriellourd` records written (heavy equipment units), the orphan line
+    /// included.
     pub heavy_equipment: u64,
-    /// FINESS `activiteoffresoin` records written (healthcare activity authorisations).
+    /// FINESS `activiteoffresoin` records written (healthcare activity authorisations), the
+    /// orphan line included.
     pub care_activities: u64,
-    /// FINESS `equipementsocial` records written (social equipment lines).
+    /// FINESS `equipementsocial` records written (social equipment lines), the orphan line
+    /// included. Each of these three files ends with one line whose establishment is in no file,
+    /// which the importer reports and does not import.
     pub social_equipment: u64,
     /// The events of the day written (all zero on day 1).
     pub events: DayEvents,
@@ -361,7 +365,7 @@ pub fn establishments_for(persons: u64) -> u64 {
     (persons / 15).max(20)
 }
 
-/// Writes the five files of day `opts.day` into out_dir (created if missing), named with the
+/// Writes the nine files of day `opts.day` into out_dir (created if missing), named with the
 /// day's extraction instant ([`FileNames::of_day`]).
 pub fn generate(opts: &GenerateOptions, out_dir: &Path) -> io::Result<GeneratedFiles> {
     if !(1..=MAX_DAY).contains(&opts.day) {
@@ -482,10 +486,13 @@ fn more_finess(
         rates: [rates.device_removed_ppm, rates.device_added_ppm],
     };
     let units = heavy_equipment::initial(seed, directory, &hospitals);
+    let orphan = units.first().and_then(|u| u.first()).cloned();
     let units = evolve(&evolution, seed, day, units);
-    let text = site_files::text(directory, &hospitals, &units.items, &date, |out, est, u| {
-        heavy_equipment::push_line(out, &entities, est, u)
-    });
+    let push =
+        |out: &mut String, est: &_, u: &_| heavy_equipment::push_line(out, &entities, est, u);
+    let mut text = site_files::text(directory, &hospitals, &units.items, &date, push);
+    let heavy_orphans =
+        site_files::push_orphan(&mut text, directory, &hospitals, orphan.as_ref(), push);
     let heavy_path = out_dir.join(&names.heavy_equipment);
     site_files::write_utf8(&heavy_path, &text)?;
 
@@ -493,14 +500,12 @@ fn more_finess(
         closed_ppm: rates.care_activity_closed_ppm,
     };
     let authorisations = activities::initial(seed, directory, &hospitals);
+    let orphan = authorisations.first().and_then(|a| a.first()).cloned();
     let authorisations = evolve(&evolution, seed, day, authorisations);
-    let text = site_files::text(
-        directory,
-        &hospitals,
-        &authorisations.items,
-        &date,
-        |out, est, a| activities::push_line(out, &entities, est, a),
-    );
+    let push = |out: &mut String, est: &_, a: &_| activities::push_line(out, &entities, est, a);
+    let mut text = site_files::text(directory, &hospitals, &authorisations.items, &date, push);
+    let activity_orphans =
+        site_files::push_orphan(&mut text, directory, &hospitals, orphan.as_ref(), push);
     let activities_path = out_dir.join(&names.activities);
     site_files::write_utf8(&activities_path, &text)?;
 
@@ -511,14 +516,12 @@ fn more_finess(
         capacity_ppm: rates.social_capacity_ppm,
     };
     let equipment = social_equipment::initial(seed, directory, &essms);
+    let orphan = equipment.first().and_then(|e| e.first()).cloned();
     let equipment = evolve(&evolution, seed, day, equipment);
-    let text = site_files::text(
-        directory,
-        &essms,
-        &equipment.items,
-        &date,
-        social_equipment::push_line,
-    );
+    let push = social_equipment::push_line;
+    let mut text = site_files::text(directory, &essms, &equipment.items, &date, push);
+    let social_orphans =
+        site_files::push_orphan(&mut text, directory, &essms, orphan.as_ref(), push);
     let social_path = out_dir.join(&names.social_equipment);
     site_files::write_windows_1252(&social_path, &text)?;
 
@@ -527,9 +530,9 @@ fn more_finess(
         legal_entities: legal.items.len() as u64,
         left_out: entities.left_out,
         without_establishment: entities.without_establishment,
-        heavy_equipment: count(&units.items),
-        care_activities: count(&authorisations.items),
-        social_equipment: count(&equipment.items),
+        heavy_equipment: count(&units.items) + heavy_orphans,
+        care_activities: count(&authorisations.items) + activity_orphans,
+        social_equipment: count(&equipment.items) + social_orphans,
         events: [
             legal.events[0],
             units.events[heavy_equipment::REMOVED],

@@ -4,7 +4,9 @@
 use std::io;
 use std::path::Path;
 
-use super::finess::{Directory, Establishment, structureet_line};
+use super::finess::{
+    Directory, Establishment, NumberKind, department_index, finess_number, structureet_line,
+};
 use super::tables::{FINESS_MANIFEST, SiteKind};
 
 /// Directory indexes of the establishments in France whose category satisfies `keep`, in file
@@ -51,6 +53,29 @@ pub(crate) fn text<T>(
         }
     }
     out
+}
+
+/// One deliberately orphan line, appended after the records: the first owner's day-1 first record
+/// written for an establishment that is in no file (the importer reports it and imports nothing
+/// of it, docs/mapping.md A32). The same line every day. Returns the lines written (0 or 1).
+pub(crate) fn push_orphan<T>(
+    out: &mut String,
+    directory: &Directory,
+    owners: &[u32],
+    first: Option<&T>,
+    mut push: impl FnMut(&mut String, &Establishment, &T),
+) -> u64 {
+    let (Some(&owner), Some(item)) = (owners.first(), first) else {
+        return 0;
+    };
+    let mut orphan = directory.establishments[owner as usize].clone();
+    let dept = orphan
+        .address
+        .department()
+        .map_or(0, |d| department_index(d.code));
+    orphan.et = finess_number(dept, NumberKind::OrphanSite, 0);
+    push(out, &orphan, item);
+    1
 }
 
 /// Writes `text` as UTF-8.

@@ -109,20 +109,28 @@ fn equipment(rng: &mut GenRng, offer: &'static SocialOffer) -> Equipment {
     };
     let deleted = percent(rng, 3);
     let first_authorised = date_between(rng, 1975, 2020);
+    let last_installed = date_between(rng, 2000, 2024);
+    let authorisation_date = date_between(rng, 2005, 2024);
     Equipment {
         offer,
         source: pick_str(rng, SOCIAL_SOURCES),
         installed,
         ages: percent(rng, 80).then_some(offer.ages),
         deleted,
-        last_installed: date_between(rng, 2000, 2024),
-        authorisation_date: date_between(rng, 2005, 2024),
+        authorisation_deleted: deleted && percent(rng, 50),
+        // Updates come after what they update.
+        authorisation_updated: date_until_extraction(rng, year(&authorisation_date)),
+        installation_updated: date_until_extraction(rng, year(&last_installed)),
+        last_installed,
+        authorisation_date,
         first_authorised,
         authorised,
-        authorisation_deleted: deleted && percent(rng, 50),
-        authorisation_updated: date_until_extraction(rng, 2015),
-        installation_updated: date_until_extraction(rng, 2015),
     }
+}
+
+/// The year of an ISO date.
+fn year(iso: &str) -> u32 {
+    iso[..4].parse().unwrap_or(2020)
 }
 
 /// A capacity of `total`, split by sex on 20 % of lines, habilitated in part on half of them.

@@ -141,12 +141,19 @@ fn records_point_at_establishments_of_the_establishments_file() {
         let rows = records(text, tag);
         assert!(!rows.is_empty(), "{tag}");
         let mut concerned = BTreeSet::new();
-        for row in rows {
+        let (placed, orphans): (Vec<_>, Vec<_>) = rows
+            .into_iter()
+            .partition(|row| sites.contains_key(&row[et_index]));
+        // One deliberate orphan, last, of an establishment in no file (marker `95`).
+        assert_eq!(orphans.len(), 1, "{tag}: {orphans:?}");
+        assert_eq!(&orphans[0][et_index][2..4], "95", "{tag}");
+        let last = text.lines().last().unwrap();
+        assert!(
+            last.contains(&orphans[0][et_index]),
+            "{tag}: the orphan is last"
+        );
+        for row in placed {
             let et = &row[et_index];
-            assert!(
-                sites.contains_key(et),
-                "{tag}: {et} not in the establishments file"
-            );
             if let Some(ej) = ej_index {
                 assert_eq!(row[ej], legal_of(et), "{tag}: legal entity of {et}");
             }
@@ -433,4 +440,107 @@ fn forced_finess_events_happen_every_day_with_no_random_rate() {
             stats.legal_entity_addresses_changed
         );
     }
+}
+
+/// The import refuses to deactivate more than 5 % of a type: a day's removals (one forced, at
+/// least) must stay under it even in a 100-person file, whose other hospitals hold few units.
+#[test]
+fn a_day_s_unit_removals_stay_within_the_import_s_shrink_guard() {
+    let options = GenerateOptions::new(100, 7);
+    let days = [1, 2, 3, 4].map(|d| run_options(&options.clone().with_day(d)));
+    for pair in days.windows(2) {
+        let placed = |out: &Output| {
+            records(&out.heavy_equipment, "equipmateriellourd")
+                .into_iter()
+                .filter(|r| &r[9][2..4] != "95")
+                .count() as u64
+        };
+        let before = placed(&pair[0]);
+        let removed = pair[1].files.stats.events.devices_removed;
+        assert!(before >= 20, "{before} units");
+        assert!(
+            removed >= 1 && removed * 100 <= before * 5,
+            "{removed} of {before}"
+        );
+    }
+}
+
+/// A legal entity's SIREN is nobody else's: not an establishment's or an RPPS structure's.
+#[test]
+fn legal_entity_sirens_are_theirs_alone() {
+    let out = sample();
+    let ej: BTreeSet<String> = records(&out.legal_entities, "structureej")
+        .into_iter()
+        .map(|r| r[20].clone())
+        .filter(|s| !s.is_empty())
+        .collect();
+    assert!(!ej.is_empty());
+    let mut others = BTreeSet::new();
+    for row in super::rpps_rows(out) {
+        others.insert(row[super::SIREN_SITE].to_string());
+        others.insert(
+            row[super::SIRET_SITE]
+                .get(..9)
+                .unwrap_or_default()
+                .to_string(),
+        );
+    }
+    for site in out.finess.lines().filter(|l| l.starts_with("structureet;")) {
+        others.insert(
+            split_quoted(site)[22]
+                .get(..9)
+                .unwrap_or_default()
+                .to_string(),
+        );
+    }
+    let shared: Vec<_> = ej.intersection(&others).collect();
+    assert!(shared.is_empty(), "{shared:?}");
+}
+
+/// Days are cumulative in the FINESS files too: a unit removed or an authorisation ended on day 2
+/// stays gone on days 3 and 4, a unit added on day 2 is still there on day 3 unless that day
+/// removed it, and a legal entity's day-2 address is kept on day 3 unless it moved again.
+#[test]
+fn finess_days_are_cumulative() {
+    let options = GenerateOptions::new(300, 9);
+    let [d1, d2, d3, d4] = [1, 2, 3, 4].map(|d| run_options(&options.clone().with_day(d)));
+    let lines = |text: &str, tag: &str| -> BTreeSet<String> {
+        text.lines()
+            .filter(|l| l.starts_with(&format!("{tag};")))
+            .map(String::from)
+            .collect()
+    };
+    for tag in ["equipmateriellourd", "activiteoffresoin"] {
+        let text = |o: &Output| {
+            if tag == "activiteoffresoin" {
+                o.activities.clone()
+            } else {
+                o.heavy_equipment.clone()
+            }
+        };
+        let [l1, l2, l3, l4] = [&d1, &d2, &d3, &d4].map(|o| lines(&text(o), tag));
+        let gone: Vec<_> = l1.difference(&l2).collect();
+        assert!(!gone.is_empty(), "{tag}: day 2 removed something");
+        assert!(
+            gone.iter().all(|l| !l3.contains(*l) && !l4.contains(*l)),
+            "{tag}"
+        );
+        let removed_on_3: BTreeSet<_> = l2.difference(&l3).collect();
+        for added in l2.difference(&l1) {
+            assert!(l3.contains(added) || removed_on_3.contains(added), "{tag}");
+        }
+    }
+    let by_ej = |o: &Output| -> BTreeMap<String, Vec<String>> {
+        records(&o.legal_entities, "structureej")
+            .into_iter()
+            .map(|r| (r[1].clone(), r))
+            .collect()
+    };
+    let [e1, e2, e3] = [&d1, &d2, &d3].map(by_ej);
+    let moved: Vec<_> = e1.keys().filter(|k| e1[*k] != e2[*k]).collect();
+    assert!(!moved.is_empty());
+    let moved_again = e2.keys().filter(|k| e2[*k] != e3[*k]).count();
+    let kept = moved.iter().filter(|k| e2[**k] == e3[**k]).count();
+    assert!(kept + moved_again >= moved.len());
+    assert!(kept >= 1, "a day-2 address is kept on day 3");
 }
