@@ -77,7 +77,7 @@ algorithms = ["RS256", "PS256", "ES256"]
 leeway_seconds = 0
 
 [auth.restricted]
-elements = ["Practitioner.telecom", "PractitionerRole.telecom"]
+elements = ["Practitioner.telecom", "PractitionerRole.telecom", "HealthcareService.characteristic"]
 scope = "{RESTRICTED_SCOPE}"
 
 [auth.smart]
@@ -567,6 +567,137 @@ async fn searching_or_sorting_on_a_restricted_element_is_refused() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// HealthcareService and Device are guarded like the first three types: a scope names each,
+/// and following a reference towards one the caller may not read is refused. Holds on empty
+/// types too (a refusal never depends on what the data holds).
+#[tokio::test]
+async fn the_finess_service_types_need_their_own_scopes() {
+    let organizations_only = token("system/Organization.rs");
+    for path in [
+        "/fhir/HealthcareService?_count=1",
+        "/fhir/Device?_count=1",
+        "/fhir/HealthcareService/asr-0",
+        "/fhir/Organization?_revinclude=Device:organization",
+        "/fhir/Organization?_revinclude=HealthcareService:organization",
+        "/fhir/Organization?_has:HealthcareService:organization:service-type=x",
+        "/fhir/Organization?_has:Device:organization:type=05602",
+    ] {
+        let (status, _, body) = get(path, Credential::Bearer(&organizations_only)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
+        outcome(&body, "forbidden");
+    }
+    // The other way: a service without its establishments' type.
+    let services_only = token("system/HealthcareService.rs system/Device.rs");
+    for path in [
+        "/fhir/HealthcareService?_include=HealthcareService:organization",
+        "/fhir/Device?_include=*",
+        "/fhir/HealthcareService?organization.address-postalcode=69",
+        "/fhir/Device?organization.name=a",
+    ] {
+        let (status, _, body) = get(path, Credential::Bearer(&services_only)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
+        outcome(&body, "forbidden");
+    }
+    for path in [
+        "/fhir/HealthcareService?service-type=x&_count=1",
+        "/fhir/Device?type=05602&_count=1",
+    ] {
+        let (status, _, body) = get(path, Credential::Bearer(&services_only)).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
+    // `r` reads by id, `s` searches; one type's scope says nothing of the other's.
+    let device_read = token("system/Device.r");
+    let (status, _, body) = get("/fhir/Device/eml-0", Credential::Bearer(&device_read)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "read allowed: {body}");
+    let (status, _, _) = get("/fhir/Device?_count=1", Credential::Bearer(&device_read)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "search needs s");
+    let (status, _, _) = get(
+        "/fhir/HealthcareService/asr-0",
+        Credential::Bearer(&device_read),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "Device.r is not HealthcareService.r"
+    );
+    // API keys are scoped the same way (this one holds Practitioner only).
+    let (status, _, _) = get("/fhir/Device?_count=1", Credential::Key(PRACTITIONERS_KEY)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+/// A restricted element of a new type (`HealthcareService.characteristic` in this server's
+/// configuration) can be neither searched nor sorted on without the scope.
+#[tokio::test]
+async fn searching_a_restricted_element_of_a_service_is_refused() {
+    let without = token("system/*.rs");
+    for path in [
+        "/fhir/HealthcareService?characteristic=21",
+        "/fhir/HealthcareService?characteristic:missing=false",
+        "/fhir/HealthcareService?_sort=characteristic",
+        "/fhir/Organization?_has:HealthcareService:organization:characteristic=21",
+    ] {
+        let (status, _, body) = get(path, Credential::Bearer(&without)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
+        let message = outcome(&body, "forbidden");
+        assert!(message.contains("characteristic"), "{message}");
+    }
+    let (status, _, body) = get(
+        "/fhir/HealthcareService?characteristic=21&_count=1",
+        Credential::Bearer(&full_token()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// The restricted `characteristic` is absent from what a caller without the scope sees, in
+/// every shape, and there with the scope (needs the demo's services).
+#[tokio::test]
+async fn a_restricted_element_of_a_service_is_redacted() {
+    let with = full_token();
+    let without = token("system/*.rs");
+    let (_, _, body) = get(
+        "/fhir/HealthcareService?characteristic:missing=false&_count=1",
+        Credential::Bearer(&with),
+    )
+    .await;
+    let bundle = json(&body);
+    let service = &bundle["entry"][0]["resource"];
+    let id = service["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the demo has a service with a characteristic: {body}"))
+        .to_owned();
+    let establishment = service["providedBy"]["reference"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    for path in [
+        format!("/fhir/HealthcareService/{id}"),
+        format!("/fhir/HealthcareService?_id={id}"),
+        format!("/fhir/HealthcareService?_id={id}&_elements=characteristic,type"),
+        format!(
+            "/fhir/Organization?_id={establishment}&_revinclude=HealthcareService:organization"
+        ),
+    ] {
+        let (status, _, seen_with) = get(&path, Credential::Bearer(&with)).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(
+            seen_with.contains("\"characteristic\""),
+            "{path}: {seen_with}"
+        );
+        let (status, _, seen_without) = get(&path, Credential::Bearer(&without)).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {seen_without}");
+        assert!(
+            !seen_without.contains("\"characteristic\""),
+            "{path}: {seen_without}"
+        );
+        assert!(seen_without.contains("REDACTED"), "{path} is labelled");
+    }
 }
 
 /// MSSanté addresses found in a body.

@@ -155,6 +155,9 @@ async fn bundles_and_outcomes_as_served() {
         "/fhir/Practitioner?_count=3&_revinclude=PractitionerRole:practitioner&_include:iterate=PractitionerRole:organization",
         "/fhir/PractitionerRole?_count=2&_sort=-_lastUpdated&_total=accurate",
         "/fhir/Organization?_summary=count",
+        "/fhir/HealthcareService?_count=5&_include=HealthcareService:organization",
+        "/fhir/Device?_count=5&_sort=type&_include=Device:organization",
+        "/fhir/Organization?_count=3&_revinclude=HealthcareService:organization&_revinclude=Device:organization",
         "/fhir/_history?_count=5",
         "/fhir/SearchParameter?_count=2",
         "/fhir/Practitioner?unknown-parameter=1",
@@ -173,5 +176,41 @@ async fn bundles_and_outcomes_as_served() {
             .await
             .unwrap();
         assert_in_definition_order(path, &body);
+    }
+}
+
+/// The FINESS services as served, JSON and XML: each Bundle holds them (the demo has both
+/// types), in definition order, and the XML writer takes them (FHIR XML needs that order).
+#[tokio::test]
+async fn the_finess_services_in_json_and_xml() {
+    let app = common::spawn_app();
+    let client = reqwest::Client::new();
+    for rtype in ["HealthcareService", "Device"] {
+        let path = format!("/fhir/{rtype}?_count=20");
+        let body: Value = client
+            .get(app.url(&path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let entries = body["entry"].as_array().map(Vec::len).unwrap_or(0);
+        assert!(entries > 0, "{path}: the demo serves {rtype}");
+        assert_in_definition_order(&path, &body);
+        let response = client
+            .get(app.url(&format!("{path}&_format=xml")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path} as XML");
+        let xml = response.text().await.unwrap();
+        assert_eq!(
+            xml.matches(&format!("<{rtype} xmlns=\"http://hl7.org/fhir\">"))
+                .count(),
+            entries,
+            "{path}: one XML {rtype} per entry: {}",
+            &xml[..xml.len().min(600)]
+        );
     }
 }

@@ -610,3 +610,55 @@ fn a_directory_with_a_strangers_file_survives_start_up() {
     assert!(old_default.join(ROOT_MARKER).is_file());
     assert!(old_job.join("Practitioner.ndjson").is_file());
 }
+
+/// `$export?_type=HealthcareService,Device`: one NDJSON file per type, each holding exactly the
+/// resources a search of that type counts, and its count in the manifest.
+#[tokio::test]
+async fn the_finess_services_export_by_type() {
+    let server = guarded();
+    let (_, manifest) = completed_export(
+        &server.base,
+        "_type=HealthcareService,Device",
+        As::Key(FULL_KEY),
+    )
+    .await;
+    let types: Vec<&str> = manifest["output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["HealthcareService", "Device"], "{manifest}");
+    for rtype in types {
+        let (status, body) = call(
+            reqwest::Method::GET,
+            &format!("{}/fhir/{rtype}?_summary=count", server.base),
+            As::Key(FULL_KEY),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let total = serde_json::from_str::<Value>(&body).unwrap()["total"]
+            .as_u64()
+            .unwrap();
+        let file = manifest["output"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["type"] == rtype)
+            .unwrap();
+        assert_eq!(file["count"].as_u64(), Some(total), "{rtype}: {file}");
+        let (status, ndjson) = call(
+            reqwest::Method::GET,
+            &file_url(&manifest, rtype),
+            As::Key(FULL_KEY),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        let lines: Vec<Value> = ndjson
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len() as u64, total, "{rtype}");
+        assert!(lines.iter().all(|r| r["resourceType"] == rtype), "{rtype}");
+    }
+}

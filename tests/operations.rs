@@ -160,6 +160,14 @@ async fn metrics_count_exactly_the_requests_sent() {
             .unwrap();
         assert_eq!(response.status(), StatusCode::OK);
     }
+    // The FINESS services are counted under their own type.
+    for path in [
+        "/fhir/HealthcareService?_count=1",
+        "/fhir/HealthcareService?service-type=x",
+        "/fhir/Device/eml-0",
+    ] {
+        send(path, Some(OPS_KEY)).await.unwrap();
+    }
     for id in ["no-such-1", "no-such-2"] {
         let response = send(&format!("/fhir/Practitioner/{id}"), Some(OPS_KEY))
             .await
@@ -290,6 +298,23 @@ async fn metrics_count_exactly_the_requests_sent() {
         ),
         info.resources.practitioner as f64
     );
+    assert_eq!(
+        count(r#"interaction="search-type",resource_type="HealthcareService",status="200""#),
+        2.0,
+        "{text}"
+    );
+    assert_eq!(
+        count(r#"interaction="read",resource_type="Device",status="404""#),
+        1.0
+    );
+    for (rtype, resources) in [
+        ("HealthcareService", info.resources.healthcare_service),
+        ("Device", info.resources.device),
+    ] {
+        let gauge = format!(r#"annuaire_generation_resources{{resource_type="{rtype}"}}"#);
+        assert!(text.contains(&format!("{gauge} ")), "{gauge} is exported");
+        assert_eq!(sample(&text, &gauge), resources as f64, "{text}");
+    }
     assert!(sample(&text, r#"annuaire_store_bytes{file="resources.zst"}"#) > 0.0);
     assert_eq!(sample(&text, "annuaire_ready"), 1.0);
     assert!(

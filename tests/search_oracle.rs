@@ -7,7 +7,7 @@
 //! goes to the server with a random `_count`, every `next` link is followed, and the matches,
 //! `total`, order, `_sort`, `_include` / `_revinclude` and `_summary=count` are compared.
 //!
-//! Tests: one oracle property per resource type (250 cases each), `_sort` (150), includes
+//! Tests: one oracle property per resource type (five types, 250 cases each), `_sort` (150), includes
 //! (150), `:identifier` on references as FHIR R4 defines it (60). Every case also checks
 //! `_summary=count`; some use `_total=none` / `accurate` and `POST [type]/_search`.
 //!
@@ -362,6 +362,26 @@ fn fetching_everything_by_paging_is_complete() {
         }
     }
     assert!(organizations.len() > 100);
+    // The FINESS services: present, and each points at an establishment that is served (an
+    // activity or equipment of an establishment absent from FINESS is not imported).
+    for (rtype, reference) in [
+        (RType::HealthcareService, "organization"),
+        (RType::Device, "organization"),
+    ] {
+        let data = ctx.ds.of(rtype);
+        assert!(!data.resources.is_empty(), "no {} served", rtype.name());
+        for resource in &data.resources {
+            let oracle::data::Vals::Ref(refs) = resource.vals(reference) else {
+                unreachable!()
+            };
+            assert!(
+                refs.len() == 1 && ctx.ds.resolve(&refs[0]).is_some(),
+                "{}/{}: {reference} {refs:?} is not a served Organization",
+                rtype.name(),
+                resource.id
+            );
+        }
+    }
 }
 
 #[test]
@@ -379,6 +399,16 @@ fn organization_search_matches_the_oracle() {
     oracle_property(RType::Organization, "organization", 250);
 }
 
+#[test]
+fn healthcare_service_search_matches_the_oracle() {
+    oracle_property(RType::HealthcareService, "healthcare_service", 250);
+}
+
+#[test]
+fn device_search_matches_the_oracle() {
+    oracle_property(RType::Device, "device", 250);
+}
+
 /// `_sort` on strings, tokens and the date, both directions, one or two keys, across pages.
 #[test]
 fn sort_matches_the_oracle() {
@@ -387,7 +417,7 @@ fn sort_matches_the_oracle() {
     let rt = runtime();
     let client = Client::new(&ctx.base);
     let strategy = (
-        0usize..3,
+        0usize..RType::ALL.len(),
         vec(dice(), 0..=1),
         vec(any::<u32>(), 8),
         1u32..=50,
@@ -409,7 +439,7 @@ fn includes_match_the_oracle() {
     let rt = runtime();
     let client = Client::new(&ctx.base);
     let strategy = (
-        0usize..3,
+        0usize..RType::ALL.len(),
         vec(dice(), 1..=2),
         vec(any::<u32>(), 8),
         1u32..=50,
@@ -459,6 +489,7 @@ fn the_oracle_knows_exactly_the_declared_parameters() {
                     ParamType::String => "string".to_owned(),
                     ParamType::Token => "token".to_owned(),
                     ParamType::Date => "date".to_owned(),
+                    ParamType::Uri => "uri".to_owned(),
                     ParamType::Reference { target } => format!("reference to {target}"),
                 };
                 let mut modifiers = p.modifiers.clone();
@@ -473,6 +504,7 @@ fn the_oracle_knows_exactly_the_declared_parameters() {
                     Kind::Str => "string".to_owned(),
                     Kind::Tok(_) => "token".to_owned(),
                     Kind::Date => "date".to_owned(),
+                    Kind::Uri => "uri".to_owned(),
                     Kind::Ref(target) => format!("reference to {}", target.name()),
                 };
                 let mut modifiers: Vec<String> =

@@ -274,6 +274,10 @@ impl<'s> Engine<'s> {
             SearchValue::Reference(reference) => {
                 self.postings(rtype, code, REFERENCE, reference)?
             }
+            SearchValue::Uri(uri) if modifier == Modifier::Below => {
+                self.union_prefix(rtype, &terms::key(code, EXACT, uri))?
+            }
+            SearchValue::Uri(uri) => self.postings(rtype, code, EXACT, uri)?,
             SearchValue::Date(prefix, range) => {
                 let mut parts = Vec::new();
                 let prefix_key = terms::key(code, terms::DATE, "");

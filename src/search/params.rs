@@ -12,8 +12,13 @@ use crate::fhir::ResourceType;
 pub enum ParamType {
     String,
     Token,
-    Reference { target: ResourceType },
+    Reference {
+        target: ResourceType,
+    },
     Date,
+    /// A canonical or other URI, matched whole (`_profile`): its value may hold a `|`
+    /// (`url|version`), which a token would split.
+    Uri,
 }
 
 #[derive(Debug, Clone)]
@@ -80,6 +85,7 @@ impl Registry {
                         d.code
                     ),
                     ("date", _) => ParamType::Date,
+                    ("uri", _) => ParamType::Uri,
                     (other, _) => {
                         panic!("search parameter {} has unsupported type {other}", d.code)
                     }

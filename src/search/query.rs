@@ -34,6 +34,8 @@ pub enum Modifier {
     Text,
     OfType,
     Identifier,
+    /// uri `:below`: the uris starting with the value.
+    Below,
 }
 
 /// One value of an OR list.
@@ -53,6 +55,8 @@ pub enum SearchValue {
     /// A literal reference normalized to `Type/id`.
     Reference(String),
     Date(Prefix, Range),
+    /// A uri, whole: a `|` in it (`url|version`) is part of it.
+    Uri(String),
     Missing(bool),
 }
 
@@ -633,6 +637,7 @@ fn parse_modifier(text: &str) -> Option<Modifier> {
         "text" => Modifier::Text,
         "of-type" => Modifier::OfType,
         "identifier" => Modifier::Identifier,
+        "below" => Modifier::Below,
         _ => return None,
     })
 }
@@ -900,6 +905,7 @@ fn parse_value(
                 })?,
             ))
         }
+        ParamType::Uri => Ok(SearchValue::Uri(unescape(raw))),
         ParamType::Date => {
             let (prefix, rest) = Prefix::split(raw);
             let range = date::parse(rest).map_err(|reason| invalid(name, raw, reason))?;
@@ -1085,6 +1091,51 @@ mod tests {
                     code: Some("c".into())
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn a_uri_is_taken_whole_with_its_version() {
+        let request = parse_ok(
+            ResourceType::Device,
+            &[("_profile", "https://x.fr/as-device|1.2,urn:a\\,b")],
+        );
+        let Criterion::Param { values, .. } = &request.criteria[0] else {
+            panic!()
+        };
+        assert_eq!(
+            values,
+            &[
+                SearchValue::Uri("https://x.fr/as-device|1.2".into()),
+                SearchValue::Uri("urn:a,b".into())
+            ]
+        );
+        let request = parse_ok(
+            ResourceType::Organization,
+            &[("_profile:below", "https://x")],
+        );
+        assert!(matches!(
+            &request.criteria[0],
+            Criterion::Param {
+                modifier: Modifier::Below,
+                ..
+            }
+        ));
+        for modifier in ["_profile:not", "_profile:exact", "_profile:text"] {
+            let err = parse(ResourceType::Device, &pairs(&[(modifier, "x")]), false).unwrap_err();
+            assert!(
+                matches!(&err, QueryError::NotHonoured { parameter, .. } if parameter == modifier),
+                "{modifier}: {err:?}"
+            );
+        }
+        // Nothing sorts by a uri.
+        assert!(
+            parse(
+                ResourceType::Device,
+                &pairs(&[("_sort", "_profile")]),
+                false
+            )
+            .is_err()
         );
     }
 

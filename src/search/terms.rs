@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | `n` | folded string | string default (starts-with) and `:contains` |
 //! | `p` | folded prefix of 1 to [`PREFIX_MAX`] characters | string default, short values: one lookup instead of a union over every term |
-//! | `x` | string as is | string `:exact` |
+//! | `x` | string as is | string `:exact`; uri (whole, and a canonical's `url` before its `\|version`), `:below` |
 //! | `v` | code 0x1F system (system empty when absent) | token `code`, `system\|code`, `\|code` |
 //! | `y` | system | token `system\|` |
 //! | `o` | value 0x1F type code 0x1F type system | token `:of-type` |
@@ -47,7 +47,7 @@ pub fn sort_kind(param_type: &ParamType) -> Option<u8> {
         ParamType::String => Some(FOLDED),
         ParamType::Date => Some(DATE),
         ParamType::Token => Some(CODE),
-        ParamType::Reference { .. } => None,
+        ParamType::Reference { .. } | ParamType::Uri => None,
     }
 }
 
@@ -163,6 +163,13 @@ pub fn index_terms(
                     }
                 }
             }
+            ParamType::Uri => {
+                if let Some(uri) = node.as_str() {
+                    for term in uri_terms(uri) {
+                        push(out, EXACT, term);
+                    }
+                }
+            }
             ParamType::Date => {
                 if let Some(range) = node.as_str().and_then(|s| date::parse(s).ok()) {
                     let mut entry = vec![DATE];
@@ -179,6 +186,14 @@ pub fn index_terms(
     let present = !terms.is_empty();
     out.extend(terms);
     present
+}
+
+/// The terms of a uri: the uri as is and, for a versioned canonical (`url|version`), the `url`
+/// alone, so that `_profile=<url>` finds the resources claiming any version of it (as R4
+/// search treats canonical references: without a version, every version matches).
+pub fn uri_terms(uri: &str) -> impl Iterator<Item = &str> {
+    let unversioned = uri.split_once('|').map(|(url, _)| url);
+    std::iter::once(uri).chain(unversioned)
 }
 
 /// The prefixes of a folded term that get a precomputed bitmap: 1 to [`PREFIX_MAX`]
@@ -253,6 +268,21 @@ mod tests {
             terms_of(ResourceType::Practitioner, "active", &p),
             ["vtrue|"]
         );
+    }
+
+    #[test]
+    fn uri_terms_are_the_canonical_with_and_without_its_version() {
+        let claim = "https://x.fr/StructureDefinition/as-device|1.2.0";
+        let d = json!({"resourceType": "Device", "meta": {"profile": [claim]}});
+        assert_eq!(
+            terms_of(ResourceType::Device, "_profile", &d),
+            [
+                "xhttps://x.fr/StructureDefinition/as-device",
+                format!("x{claim}").as_str()
+            ]
+        );
+        let d = json!({"resourceType": "Device", "meta": {"profile": ["urn:a"]}});
+        assert_eq!(terms_of(ResourceType::Device, "_profile", &d), ["xurn:a"]);
     }
 
     #[test]

@@ -660,6 +660,56 @@ def _(ext):
                   hsids(ext, lambda s: s.organization == o.id), {f"Organization/{o.id}"})
 
 
+# `_profile` (uri, every type): a canonical taken whole (`url|version`) or bare (every version);
+# `eligibility` (annuaire's own parameter: the clientèle of a social equipment).
+AS_SD = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/"
+FR_CORE_SD = "https://hl7.fr/ig/fhir/core/StructureDefinition/"
+IG_VERSION = "1.2.0-snapshot-2"
+
+
+@case("Practitioner by _profile as-dp-practitioner (ADELI persons claim fr-core only)", "Practitioner", "_profile")
+def _(ext):
+    return Expect([("_profile", f"{AS_SD}as-dp-practitioner")], pids(ext, lambda p: p.id_type == "8"))
+
+
+@case("PractitionerRole by _profile with its version", "PractitionerRole", "_profile")
+def _(ext):
+    return Expect([("_profile", f"{AS_SD}as-dp-practitionerrole|{IG_VERSION}")], set(ext.roles))
+
+
+@case("Organization by _profile fr-core-organization (every version)", "Organization", "_profile")
+def _(ext):
+    return Expect([("_profile", f"{FR_CORE_SD}fr-core-organization")], set(ext.orgs))
+
+
+@case("HealthcareService by _profile: social equipment (as-dp, versioned)", "HealthcareService", "_profile")
+def _(ext):
+    return Expect([("_profile", f"{AS_SD}as-dp-healthcareservice-social-equipment|{IG_VERSION}")],
+                  hsids(ext, lambda s: s.kind == "social"))
+
+
+@case("HealthcareService by _profile: healthcare activities (generic profile)", "HealthcareService", "_profile")
+def _(ext):
+    return Expect([("_profile", f"{AS_SD}as-healthcareservice-healthcare-activity")],
+                  hsids(ext, lambda s: s.kind == "activity"))
+
+
+@case("HealthcareService by eligibility: the most frequent clientèle", "HealthcareService", "eligibility")
+def _(ext):
+    code = Counter(s.eligibility for s in ext.services.values() if s.eligibility).most_common(1)[0][0]
+    return Expect([("eligibility", code)], hsids(ext, lambda s: s.eligibility == code))
+
+
+@case("Device by _profile as-dp-device (an ARHGOS number) and as-device (none)", "Device", "_profile")
+def _(ext):
+    return Expect([("_profile", f"{AS_SD}as-dp-device,{AS_SD}as-device|{IG_VERSION}")], set(ext.devices))
+
+
+@case("Device by _profile as-dp-device: those with an ARHGOS number", "Device", "_profile")
+def _(ext):
+    return Expect([("_profile", f"{AS_SD}as-dp-device")], dids(ext, lambda d: bool(d.arhgos)))
+
+
 @case("Device by _id", "Device", "_id")
 def _(ext):
     did = sorted(ext.devices)[0]

@@ -1,4 +1,4 @@
-//! The oracle's view of the data: every resource of the three types, and each search
+//! The oracle's view of the data: every resource of the five types, and each search
 //! parameter's values extracted from the resource JSON by hand-written code (one function per
 //! parameter, following conformance/search-parameters.json's expressions and the FHIR R4
 //! rules on which parts of a HumanName / Address a string parameter covers).
@@ -24,13 +24,17 @@ pub enum RType {
     Practitioner,
     PractitionerRole,
     Organization,
+    HealthcareService,
+    Device,
 }
 
 impl RType {
-    pub const ALL: [RType; 3] = [
+    pub const ALL: [RType; 5] = [
         RType::Practitioner,
         RType::PractitionerRole,
         RType::Organization,
+        RType::HealthcareService,
+        RType::Device,
     ];
 
     pub fn name(self) -> &'static str {
@@ -38,6 +42,8 @@ impl RType {
             RType::Practitioner => "Practitioner",
             RType::PractitionerRole => "PractitionerRole",
             RType::Organization => "Organization",
+            RType::HealthcareService => "HealthcareService",
+            RType::Device => "Device",
         }
     }
 
@@ -59,6 +65,8 @@ pub enum TokKind {
     Bool,
     /// A `code` element (no system).
     Code,
+    /// A `code` element from a small fixed set (Device `status`): no `:text`.
+    Status,
     /// Codings (CodeableConcept.coding or Coding).
     Coding,
     /// Identifiers (system, value, type codings).
@@ -71,6 +79,8 @@ pub enum Kind {
     Tok(TokKind),
     Ref(RType),
     Date,
+    /// A uri matched whole (`_profile`: canonicals `url|version`).
+    Uri,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -83,20 +93,29 @@ const fn p(name: &'static str, kind: Kind) -> ParamDef {
     ParamDef { name, kind }
 }
 
-const COMMON: [ParamDef; 6] = [
+/// The parameters of every type.
+const COMMON: [ParamDef; 5] = [
     p("_id", Kind::Tok(TokKind::Id)),
     p("_lastUpdated", Kind::Date),
-    p("active", Kind::Tok(TokKind::Bool)),
-    p("identifier", Kind::Tok(TokKind::Identifier)),
+    p("_profile", Kind::Uri),
     p("data-information-system", Kind::Tok(TokKind::Code)),
     p("data-registration-authority", Kind::Tok(TokKind::Coding)),
+];
+
+/// The parameters Practitioner, PractitionerRole and Organization share (besides [`COMMON`]).
+const FIRST_THREE: [ParamDef; 4] = [
+    p("active", Kind::Tok(TokKind::Bool)),
+    p("identifier", Kind::Tok(TokKind::Identifier)),
+    p("mailbox-mss", Kind::Str),
+    p("mailbox-mss-type", Kind::Tok(TokKind::Coding)),
 ];
 
 /// The parameters of a type (those of conformance/search-parameters.json).
 pub fn params(rtype: RType) -> Vec<ParamDef> {
     let mut out = COMMON.to_vec();
-    out.push(p("mailbox-mss", Kind::Str));
-    out.push(p("mailbox-mss-type", Kind::Tok(TokKind::Coding)));
+    if !matches!(rtype, RType::HealthcareService | RType::Device) {
+        out.extend(FIRST_THREE);
+    }
     match rtype {
         RType::Practitioner => out.extend([
             p("identifier-type", Kind::Tok(TokKind::Coding)),
@@ -122,6 +141,23 @@ pub fn params(rtype: RType) -> Vec<ParamDef> {
             p("partof", Kind::Ref(RType::Organization)),
             p("pharmacy-licence", Kind::Str),
         ]),
+        RType::HealthcareService => out.extend([
+            p("active", Kind::Tok(TokKind::Bool)),
+            p("identifier", Kind::Tok(TokKind::Identifier)),
+            p("organization", Kind::Ref(RType::Organization)),
+            p("service-category", Kind::Tok(TokKind::Coding)),
+            p("service-type", Kind::Tok(TokKind::Coding)),
+            p("characteristic", Kind::Tok(TokKind::Coding)),
+            p("eligibility", Kind::Tok(TokKind::Coding)),
+        ]),
+        RType::Device => out.extend([
+            p("identifier", Kind::Tok(TokKind::Identifier)),
+            p("manufacturer", Kind::Str),
+            p("model", Kind::Str),
+            p("organization", Kind::Ref(RType::Organization)),
+            p("status", Kind::Tok(TokKind::Status)),
+            p("type", Kind::Tok(TokKind::Coding)),
+        ]),
     }
     out
 }
@@ -138,10 +174,11 @@ pub fn modifiers(kind: Kind) -> &'static [&'static str] {
     match kind {
         Kind::Str => &["exact", "contains", "missing"],
         Kind::Tok(TokKind::Identifier) => &["not", "text", "missing", "of-type"],
-        Kind::Tok(TokKind::Id | TokKind::Bool) => &["not", "missing"],
+        Kind::Tok(TokKind::Id | TokKind::Bool | TokKind::Status) => &["not", "missing"],
         Kind::Tok(_) => &["not", "text", "missing"],
         Kind::Ref(_) => &["missing", "identifier"],
         Kind::Date => &["missing"],
+        Kind::Uri => &["missing", "below"],
     }
 }
 
@@ -291,6 +328,16 @@ impl Dataset {
 
 fn arr(v: &Value) -> impl Iterator<Item = &Value> {
     v.as_array().into_iter().flatten()
+}
+
+/// The values of an element that is a list in some types and single in others (`type`: a list
+/// of CodeableConcepts in Organization and HealthcareService, one in Device).
+pub fn one_or_many(v: &Value) -> Vec<&Value> {
+    match v {
+        Value::Array(items) => items.iter().collect(),
+        Value::Null => Vec::new(),
+        one => vec![one],
+    }
 }
 
 fn strs(values: impl IntoIterator<Item = String>) -> Vals {
@@ -458,7 +505,33 @@ pub fn extract(rtype: RType, param: ParamDef, json: &Value) -> Vals {
                 .collect(),
         ),
         "role" => Vals::Tok(arr(&json["code"]).flat_map(codings).collect()),
-        "type" => Vals::Tok(arr(&json["type"]).flat_map(codings).collect()),
+        "type" | "service-type" => Vals::Tok(
+            one_or_many(&json["type"])
+                .into_iter()
+                .flat_map(codings)
+                .collect(),
+        ),
+        "service-category" => Vals::Tok(arr(&json["category"]).flat_map(codings).collect()),
+        "characteristic" => Vals::Tok(arr(&json["characteristic"]).flat_map(codings).collect()),
+        "eligibility" => Vals::Tok(
+            arr(&json["eligibility"])
+                .flat_map(|e| codings(&e["code"]))
+                .collect(),
+        ),
+        "status" => Vals::Tok(
+            str_of(&json["status"])
+                .map(|code| Tok {
+                    system: None,
+                    code,
+                    types: Vec::new(),
+                })
+                .into_iter()
+                .collect(),
+        ),
+        "manufacturer" => strs(str_of(&json["manufacturer"])),
+        "model" => strs(str_of(&json["modelNumber"])),
+        // Uris are compared whole: `raw` is what counts, `folded` goes unused.
+        "_profile" => strs(arr(&json["meta"]["profile"]).filter_map(str_of)),
         "address" => strs(addresses().flat_map(address_parts)),
         "address-city" => strs(addresses().filter_map(|a| str_of(&a["city"]))),
         "address-postalcode" => strs(addresses().filter_map(|a| str_of(&a["postalCode"]))),
@@ -479,9 +552,11 @@ pub fn extract(rtype: RType, param: ParamDef, json: &Value) -> Vals {
                 }),
         ),
         "practitioner" | "organization" | "partof" => {
-            let element = match param.name {
-                "practitioner" => &json["practitioner"],
-                "organization" => &json["organization"],
+            let element = match (rtype, param.name) {
+                (_, "practitioner") => &json["practitioner"],
+                (RType::HealthcareService, "organization") => &json["providedBy"],
+                (RType::Device, "organization") => &json["owner"],
+                (_, "organization") => &json["organization"],
                 _ => &json["partOf"],
             };
             Vals::Ref(

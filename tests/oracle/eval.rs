@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use super::data::{Dataset, Kind, RType, Resource, Vals, param, params};
 use super::fold::fold;
 use super::query::{
-    Crit, IdentifierSemantics, Include, Query, RefValue, Simple, StrMod, Test, TokValue,
+    Crit, IdentifierSemantics, Include, Query, RefValue, Simple, StrMod, Test, TokValue, UriMod,
 };
 
 /// Indices (into `ds.of(rtype).resources`, i.e. in id order) of the resources matching every
@@ -157,6 +157,16 @@ impl<'a> Prepared<'a> {
                 // are literal only (no identifier), so nothing matches.
                 IdentifierSemantics::R4 => false,
             },
+            // A uri matches whole; a versioned canonical `url|version` also matches its bare
+            // `url` (every version); `:below` matches the uris starting with the value.
+            (Test::Uri(m, queries), Vals::Str(values)) => queries.iter().any(|q| {
+                values.iter().any(|v| match m {
+                    UriMod::None => {
+                        &v.raw == q || v.raw.split_once('|').is_some_and(|(url, _)| url == q)
+                    }
+                    UriMod::Below => v.raw.starts_with(q.as_str()),
+                })
+            }),
             (Test::Date(queries), Vals::Date(ranges)) => {
                 queries.iter().any(|(prefix, _, range)| {
                     let prefix = prefix.unwrap_or(super::dates::Prefix::Eq);
@@ -183,7 +193,14 @@ fn token_texts(json: &serde_json::Value, param: &str) -> Vec<String> {
             .iter()
             .for_each(|i| concept(&i["type"])),
         "role" => each(&json["code"]).iter().for_each(&mut concept),
-        "type" => each(&json["type"]).iter().for_each(&mut concept),
+        "type" | "service-type" => super::data::one_or_many(&json["type"])
+            .into_iter()
+            .for_each(&mut concept),
+        "service-category" => each(&json["category"]).iter().for_each(&mut concept),
+        "characteristic" => each(&json["characteristic"]).iter().for_each(&mut concept),
+        "eligibility" => each(&json["eligibility"])
+            .iter()
+            .for_each(|e| concept(&e["code"])),
         "qualification-code" => each(&json["qualification"])
             .iter()
             .for_each(|q| concept(&q["code"])),

@@ -3,7 +3,8 @@
 //! builder turns them into a [`Query`] by picking resources and their values: prefixes of
 //! 1..=len characters with random case, accent, ligature and apostrophe changes, the modifiers
 //! declared for the parameter, OR lists of 1-3 values, values that match nothing, chains,
-//! `_has`, `:missing`, `:not`, `_lastUpdated` around the data's instants.
+//! `_has`, `:missing`, `:not`, `_lastUpdated` around the data's instants, `_profile` canonicals
+//! with and without their version and `:below`.
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -13,7 +14,7 @@ use super::data::{
 use super::dates::{self, Precision, Prefix};
 use super::fold::fold;
 use super::query::{
-    Crit, IdentifierSemantics, Include, Query, RefValue, Simple, StrMod, Test, TokValue,
+    Crit, IdentifierSemantics, Include, Query, RefValue, Simple, StrMod, Test, TokValue, UriMod,
 };
 
 /// Reads dice; 0 once exhausted (the first option of every choice, so shrunk dice are simple).
@@ -262,7 +263,7 @@ fn simple_unchecked(
                     1
                 }
                 "active" | "data-information-system" => 1,
-                "_lastUpdated" | "data-registration-authority" | "_id" => 2,
+                "_lastUpdated" | "data-registration-authority" | "_id" | "_profile" => 2,
                 _ => 4,
             };
             std::iter::repeat_n(d, weight)
@@ -377,8 +378,39 @@ fn simple_unchecked(
             }
             Test::Date(values)
         }
+        Kind::Uri => uri(ds, rtype, pool, p, n, roll),
     };
     Simple { param: p, test }
+}
+
+/// A uri criterion (`_profile`): a claim of a resource taken whole (`url|version`), its bare
+/// url, the url with another version, a cut of it under `:below`, or a uri nobody claims.
+fn uri(ds: &Dataset, rtype: RType, pool: &[usize], p: &str, n: usize, roll: &mut Roll) -> Test {
+    let below = roll.chance(25);
+    let mut values = Vec::new();
+    for _ in 0..n {
+        let claim = match with_values(ds, rtype, pool, p, roll).map(|r| r.vals(p)) {
+            Some(Vals::Str(v)) if !roll.chance(8) => v[roll.below(v.len())].raw.clone(),
+            _ => "urn:annuaire:nothing|1".to_owned(),
+        };
+        let url = claim.split('|').next().unwrap_or_default().to_owned();
+        let value = if below {
+            let cs = chars(&claim);
+            match roll.below(4) {
+                0 => claim,
+                1 => url,
+                _ => cs[..1 + roll.below(cs.len().max(1))].iter().collect(),
+            }
+        } else {
+            match roll.below(6) {
+                0..=2 => claim,
+                3 | 4 => url,
+                _ => format!("{url}|0.0.1"),
+            }
+        };
+        values.push(value);
+    }
+    Test::Uri(if below { UriMod::Below } else { UriMod::None }, values)
 }
 
 fn date_value(
@@ -463,7 +495,7 @@ fn token(
         }
         return Test::OfType(values);
     }
-    if kind != TokKind::Id && kind != TokKind::Bool && modifier >= 95 {
+    if !matches!(kind, TokKind::Id | TokKind::Bool | TokKind::Status) && modifier >= 95 {
         let mut values = Vec::new();
         for _ in 0..n {
             values.push(pick_tok(roll).map_or("x".to_owned(), |t| t.code));
@@ -478,7 +510,7 @@ fn token(
                 TokValue::Code(if roll.chance(80) { "true" } else { "false" }.into())
             }
             (_, None) => TokValue::Code(roll.pick(&NOTHING).to_string()),
-            (TokKind::Id | TokKind::Code, Some(t)) => match roll.below(10) {
+            (TokKind::Id | TokKind::Code | TokKind::Status, Some(t)) => match roll.below(10) {
                 0 => TokValue::Code(format!("{}0", t.code)),
                 1 => TokValue::Code(t.code.chars().take(3).collect()),
                 _ => TokValue::Code(t.code),
@@ -635,7 +667,9 @@ pub fn query(
 // ---------------------------------------------------------------------------------------------
 
 /// Parameters to sort on: strings, single-system tokens (so that "the lowest value" is the
-/// lowest code), the date.
+/// lowest code), the date. HealthcareService `service-type` and `characteristic` hold codes of
+/// two systems (activities and social equipment), whose equal codes the oracle could not order:
+/// `tests/search` sorts on them.
 pub fn sortable(rtype: RType) -> Vec<&'static str> {
     match rtype {
         RType::Practitioner => vec![
@@ -660,6 +694,22 @@ pub fn sortable(rtype: RType) -> Vec<&'static str> {
             "address-postalcode",
             "address",
             "mailbox-mss",
+            "_id",
+            "data-information-system",
+            "_lastUpdated",
+        ],
+        RType::HealthcareService => vec![
+            "service-category",
+            "eligibility",
+            "active",
+            "_id",
+            "data-information-system",
+            "_lastUpdated",
+        ],
+        RType::Device => vec![
+            "type",
+            "identifier",
+            "status",
             "_id",
             "data-information-system",
             "_lastUpdated",
@@ -745,6 +795,36 @@ pub fn includes(rtype: RType, roll: &mut Roll) -> Vec<Include> {
             inc(true, false, Organization, "partof", None),
             inc(true, true, Organization, "partof", None),
             inc(false, true, PractitionerRole, "practitioner", None),
+            inc(true, false, HealthcareService, "organization", None),
+            inc(true, false, Device, "organization", Some(Organization)),
+        ],
+        HealthcareService => vec![
+            inc(false, false, HealthcareService, "organization", None),
+            inc(
+                false,
+                false,
+                HealthcareService,
+                "organization",
+                Some(Organization),
+            ),
+            Include {
+                rev: false,
+                iterate: false,
+                spec: None,
+            },
+            inc(false, true, Organization, "partof", None),
+            inc(true, true, Device, "organization", None),
+        ],
+        Device => vec![
+            inc(false, false, Device, "organization", None),
+            Include {
+                rev: false,
+                iterate: false,
+                spec: None,
+            },
+            inc(false, true, Organization, "partof", None),
+            inc(true, true, HealthcareService, "organization", None),
+            inc(true, true, PractitionerRole, "organization", None),
         ],
     };
     let n = 1 + roll.below(3);

@@ -19,6 +19,27 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// Escapes a uri value: only `\` and `,` (an OR list's separator). Its `|` stays as it is: a
+/// uri is taken whole, so `url|version` is one value, not a token's `system|code`.
+pub fn escape_uri(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | ',') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// How a uri value matches: whole (or, for a versioned canonical, its url alone), or `:below`
+/// (the uris starting with it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UriMod {
+    None,
+    Below,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StrMod {
     None,
@@ -83,6 +104,7 @@ pub enum Test {
     RefIdentifier(Vec<(String, String)>, IdentifierSemantics),
     /// `(prefix or none, text, range)`.
     Date(Vec<(Option<Prefix>, String, (i64, i64))>),
+    Uri(UriMod, Vec<String>),
     Missing(bool),
 }
 
@@ -109,6 +131,7 @@ impl Simple {
             Test::OfType(_) => ":of-type",
             Test::RefIdentifier(..) => ":identifier",
             Test::Missing(_) => ":missing",
+            Test::Uri(UriMod::Below, _) => ":below",
             _ => "",
         }
     }
@@ -142,6 +165,7 @@ impl Simple {
                     .map(|(p, text, _)| format!("{}{text}", p.map_or("", |p| p.text())))
                     .collect(),
             ),
+            Test::Uri(_, v) => join(v.iter().map(|u| escape_uri(u)).collect()),
             Test::Missing(b) => b.to_string(),
         }
     }

@@ -20,6 +20,7 @@ mod combining;
 mod corpus;
 mod dates;
 mod errors;
+mod finess_types;
 mod includes;
 mod live_import;
 mod references;

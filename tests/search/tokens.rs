@@ -159,7 +159,8 @@ async fn token_id() {
 #[tokio::test]
 async fn token_active_booleans() {
     let c = ctx();
-    for rtype in TYPES {
+    // Device has no `active` (its `status` says it: tests/search/finess_types.rs).
+    for rtype in TYPES.into_iter().filter(|t| *t != "Device") {
         let pick = &c.corpus.of(rtype)[0];
         assert_eq!(pick["active"], true);
         check_token_param(&c, rtype, "active", active, pick, None, "true").await;

@@ -16,7 +16,13 @@ use serde_json::Value;
 pub use crate::common::link;
 use crate::common::{self, TestApp};
 
-pub const TYPES: [&str; 3] = ["Practitioner", "PractitionerRole", "Organization"];
+pub const TYPES: [&str; 5] = [
+    "Practitioner",
+    "PractitionerRole",
+    "Organization",
+    "HealthcareService",
+    "Device",
+];
 pub const V2_0203: &str = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0203";
 pub const IDNPS_SYSTEM: &str = "urn:oid:1.2.250.1.71.4.2.1";
 pub const RPPS_SYSTEM: &str = "https://rpps.esante.gouv.fr";

@@ -294,6 +294,145 @@
 
   const isRedacted = (resource) => ((resource.meta && resource.meta.security) || []).some((s) => s.code === 'REDACTED');
 
+  // --- the FINESS services: healthcare activities, social equipment, heavy equipment --------
+
+  /** The ANS extensions (`as-ext-authorization`, `as-ext-supported-capacity`...). */
+  const AS_EXTENSION = 'https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/';
+  const ARHGOS = 'https://arhgos.ars.sante.fr';
+
+  /** The value of sub-extension `part` of the ANS extension `name` of a resource, or null. */
+  function extensionPart(resource, name, part) {
+    const outer = extension(resource, AS_EXTENSION + name);
+    const inner = outer && extension(outer, part);
+    if (!inner) return null;
+    const key = Object.keys(inner).find((k) => k.startsWith('value'));
+    return key ? inner[key] : null;
+  }
+
+  /** Social and medico-social equipment (`ess-`), as opposed to an authorised healthcare
+   * activity (`asr-`): their codes come from different lists. */
+  const isSocialEquipment = (service) => service.id.startsWith('ess-') ||
+    (service.type || []).some((t) => hasCoding(t, terminology.systems.disciplineSociale));
+
+  const first = (concepts, system) => (concepts || []).map((c) => conceptLabel(c, [system])).find(Boolean) || null;
+
+  /** What a HealthcareService is, in words: its title and the details under it. */
+  function serviceWords(service) {
+    const s = terminology.systems;
+    const authorized = extensionPart(service, 'as-ext-authorization', 'dateAuthorization');
+    if (isSocialEquipment(service)) {
+      const publics = (service.eligibility || []).map((e) => conceptLabel(e.code, [s.clientele])).filter(Boolean);
+      const capacity = extensionPart(service, 'as-ext-supported-capacity', 'installedCapacity');
+      return {
+        title: first(service.type, s.disciplineSociale) || 'Équipement social ou médico-social',
+        details: [
+          first(service.characteristic, s.typeActiviteSociale),
+          publics.length ? `Public : ${publics.join(', ')}` : null,
+          typeof capacity === 'number' ? `Capacité installée : ${capacity} ${capacity > 1 ? 'places' : 'place'}` : null,
+          authorized ? `Autorisé le ${formatDate(authorized)}` : null,
+        ].filter(Boolean),
+      };
+    }
+    return {
+      title: first(service.type, s.activiteSanitaire) || 'Activité de soins',
+      details: [
+        first(service.category, s.modaliteActivite),
+        first(service.characteristic, s.formeActivite),
+        authorized ? `Autorisée le ${formatDate(authorized)}` : null,
+      ].filter(Boolean),
+    };
+  }
+
+  /** What a Device is, in words. */
+  function deviceWords(device) {
+    const arhgos = identifierValue(device, ARHGOS);
+    const authorized = extensionPart(device, 'as-ext-authorization', 'dateAuthorization');
+    const period = extensionPart(device, 'as-ext-authorization', 'periodAuthorization');
+    return {
+      title: conceptLabel(device.type, [terminology.systems.equipementLourd]) || 'Équipement lourd',
+      details: [
+        authorized ? `Autorisé le ${formatDate(authorized)}` : null,
+        period && period.start ? `En service depuis le ${formatDate(period.start)}` : null,
+        arhgos ? `N° d'autorisation ARHGOS : ${arhgos}` : null,
+      ].filter(Boolean),
+    };
+  }
+
+  /** A closed activity or equipment: the date it left the files. */
+  function closedLabel(resource) {
+    const closed = resource.resourceType === 'Device' ? resource.status === 'inactive' : resource.active === false;
+    if (!closed) return null;
+    const what = resource.resourceType === 'Device' ? 'retiré' : 'terminée';
+    return el('span', { class: 'etiquette' }, `${what} le ${closedSince(resource)}`);
+  }
+
+  function offerCard(resource) {
+    const words = resource.resourceType === 'Device' ? deviceWords(resource) : serviceWords(resource);
+    return el('li', { class: 'carte' },
+      el('h3', {}, words.title),
+      words.details.length ? el('p', {}, words.details.join(' · ')) : null,
+      closedLabel(resource) ? el('p', {}, closedLabel(resource)) : null,
+      fhirLinks(`${resource.resourceType}/${encodeURIComponent(resource.id)}`));
+  }
+
+  /** Open ones first, then in the answer's order. */
+  const openFirst = (resources) => resources.slice().sort((a, b) => Boolean(closedLabel(a)) - Boolean(closedLabel(b)));
+
+  /** A search whose refusal (a caller without the scope for that type) must not hide the rest
+   * of the page: `{ page }` or `{ error }`. */
+  async function optionalSearch(path) {
+    try {
+      return { page: readBundle(await getJson(path)) };
+    } catch (error) {
+      if (error instanceof ApiError) return { error };
+      throw error;
+    }
+  }
+
+  /** The "Activités autorisées" and "Équipements" sections of an establishment. */
+  function offerSections(services, devices) {
+    const section = (title, id, answer, empty, order) => {
+      if (answer.error) {
+        return [el('h2', { id }, title), el('p', { class: 'secondaire-texte' }, answer.error.message)];
+      }
+      const { matches, total } = answer.page;
+      const shown = order(matches);
+      return [
+        el('h2', { id }, `${title} (${typeof total === 'number' ? total : shown.length})`),
+        shown.length ? el('ul', { class: 'offres' }, shown.map(offerCard)) : el('p', {}, empty),
+        typeof total === 'number' && total > shown.length
+          ? el('p', {}, `Les ${shown.length} premiers sont affichés ; tous sont dans l'API FHIR.`) : null,
+      ];
+    };
+    const activitiesFirst = (matches) => openFirst(matches)
+      .sort((a, b) => Number(isSocialEquipment(a)) - Number(isSocialEquipment(b)));
+    return [
+      section('Activités autorisées', 'titre-activites', services,
+        'Aucune activité de soins ni aucun équipement social enregistré ici.', activitiesFirst),
+      section('Équipements lourds', 'titre-equipements', devices,
+        'Aucun équipement lourd enregistré ici.', openFirst),
+    ];
+  }
+
+  /** A legal entity in full (on the page of one of its establishments). */
+  function legalEntitySection(legal, legalId) {
+    const s = terminology.systems;
+    const kind = (code) => identifierValue(legal, null, code);
+    return [
+      el('h2', {}, 'Entité juridique'),
+      details([
+        ['Raison sociale', el('a', { href: `/etablissements/${encodeURIComponent(legalId)}` }, legal.name || legalId)],
+        ['Nom complet', (legal.alias || []).join(', ')],
+        ['FINESS entité juridique', kind('FINEJ')],
+        ['SIREN', kind('SIREN')],
+        ['Statut juridique', first(legal.type, s.statutJuridique)],
+        ['Catégorie', first(legal.type, s.categorieEtablissement)],
+        ['Adresse', list(addressLines((legal.address || [])[0]))],
+        ['Téléphone', telecomText(legal, 'phone').join(', ')],
+      ]),
+    ];
+  }
+
   // --- the search forms --------------------------------------------------------------------
 
   function fillSelect(select, options, chosen) {
@@ -331,6 +470,7 @@
     };
     if (kind === 'professionnel') prefill($('form-professionnel'), ['nom', 'numero', 'lieu']);
     if (kind === 'etablissement') prefill($('form-etablissement'), ['nom', 'finess', 'lieu']);
+    if (kind === 'offre') prefill($('form-offre'), ['quoi', 'lieu']);
   }
 
   // --- searches ----------------------------------------------------------------------------
@@ -384,6 +524,65 @@
     if (where) query.append(isPostcode(where) ? 'address-postalcode' : 'address-city', where);
     query.append('_sort', 'name');
     return { type: 'Organization', query };
+  }
+
+  /** What a word of the third form can name, each searched by one parameter of one type:
+   * heavy equipment (its TRE_R272 label), healthcare activities and social disciplines (their
+   * TRE_R274 and TRE_R280 labels, both `service-type`), publics (TRE_R279 clientèle, annuaire's
+   * own `eligibility` parameter: the ANS API has none). */
+  const OFFER_KINDS = [
+    { key: 'equipements', type: 'Device', parameter: 'type', open: ['status', 'active'],
+      systems: (s) => [s.equipementLourd], tab: 'équipements lourds',
+      nouns: ['équipement lourd trouvé', 'équipements lourds trouvés'] },
+    { key: 'activites', type: 'HealthcareService', parameter: 'service-type', open: ['active', 'true'],
+      systems: (s) => [s.activiteSanitaire, s.disciplineSociale], tab: 'activités et équipements sociaux',
+      nouns: ['activité trouvée', 'activités trouvées'] },
+    { key: 'publics', type: 'HealthcareService', parameter: 'eligibility', open: ['active', 'true'],
+      systems: (s) => [s.clientele], tab: 'publics accueillis',
+      nouns: ['accueil trouvé', 'accueils trouvés'] },
+  ];
+  /** Words people use for what the lists name otherwise. */
+  const SYNONYMS = { scanner: 'scanographe', scanners: 'scanographe' };
+  /** The server takes at most 50 values in an OR list (`limits.max_or_values`). */
+  const MAX_CODES = 50;
+
+  /** Lower case, without accents or apostrophes: how labels and words are compared. */
+  const plain = (text) => (text || '').normalize('NFD').replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim();
+
+  /** `system|code` of the labelled codes whose label has a word starting with each word typed
+   * (a plural `s` dropped: « urgences » finds « Médecine d'urgence »), or whose code it is. */
+  function codesNamed(text, systems) {
+    const typed = plain(text).split(' ').filter(Boolean)
+      .map((w) => SYNONYMS[w] || (w.length > 3 ? w.replace(/s$/, '') : w));
+    const out = [];
+    if (!typed.length) return out;
+    for (const system of systems.filter(Boolean)) {
+      for (const [code, text2] of Object.entries(terminology.labels[system] || {})) {
+        const labelWords = plain(text2).split(' ');
+        const named = typed.every((w) => labelWords.some((l) => l.startsWith(w)));
+        if (named || code === text.trim()) out.push(`${system}|${code}`);
+      }
+    }
+    return out;
+  }
+
+  /** The search of the third form: the kinds the word names, the one shown (`sur`, else the
+   * first), and its FHIR search. */
+  function offerSearch(params) {
+    const what = (params.get('quoi') || '').trim();
+    if (!what) return null;
+    const kinds = OFFER_KINDS.map((kind) => ({ ...kind, codes: codesNamed(what, kind.systems(terminology.systems)) }))
+      .filter((kind) => kind.codes.length);
+    const chosen = kinds.find((kind) => kind.key === params.get('sur')) || kinds[0] || null;
+    if (!chosen || chosen.codes.length > MAX_CODES) return { what, kinds, chosen, search: null };
+    const query = new URLSearchParams();
+    query.append(chosen.parameter, chosen.codes.join(','));
+    const where = place(params.get('lieu'));
+    if (where) query.append(isPostcode(where) ? 'organization.address-postalcode' : 'organization.address-city', where);
+    query.append(...chosen.open);
+    query.append('_include', `${chosen.type}:organization`);
+    return { what, kinds, chosen, search: { type: chosen.type, query } };
   }
 
   function pageLinks(params, { cursor, previous }, path) {
@@ -512,6 +711,59 @@
     const { matches, total } = page;
     const summary = countText(total, matches.length, 'établissement trouvé', 'établissements trouvés');
     showResults(summary, matches.map(establishmentCard), pageLinks(params, page, '/'), `${FHIR}/${search.type}?${search.query}`);
+  }
+
+  /** One card per establishment of the page, listing what matched there (in the answer's order). */
+  function offerCardsByEstablishment(matches, byReference) {
+    const groups = new Map();
+    for (const match of matches) {
+      const reference = (match.providedBy || match.owner || {}).reference || '';
+      if (!groups.has(reference)) groups.set(reference, []);
+      groups.get(reference).push(match);
+    }
+    return [...groups].map(([reference, items]) => {
+      const org = byReference.get(reference);
+      return el('li', { class: 'carte' },
+        el('h3', {}, org
+          ? el('a', { href: `/etablissements/${encodeURIComponent(org.id)}` }, org.name || org.id)
+          : 'Établissement non précisé'),
+        org ? el('p', { class: 'secondaire-texte' }, addressLines((org.address || [])[0]).join(', ')) : null,
+        el('ul', { class: 'activites' }, items.map((item) => {
+          const words = item.resourceType === 'Device' ? deviceWords(item) : serviceWords(item);
+          return el('li', {}, [words.title, ...words.details].join(' · '));
+        })));
+    });
+  }
+
+  async function runOfferSearch(params) {
+    const offer = offerSearch(params);
+    if (!offer) {
+      announce('Indiquez une activité, un équipement ou un public : « IRM », « urgences », « Alzheimer ».');
+      return;
+    }
+    if (!offer.chosen) {
+      announce(`Aucune activité, aucun équipement ni aucun public de l'annuaire ne porte un nom contenant « ${offer.what} ». Essayez un autre mot.`);
+      return;
+    }
+    if (!offer.search) {
+      announce(`« ${offer.what} » désigne trop de libellés (${offer.chosen.codes.length}) : précisez.`);
+      return;
+    }
+    const page = await searchPage(offer.search, params, '');
+    const { matches, byReference, total } = page;
+    const summary = countText(total, matches.length, offer.chosen.nouns[0], offer.chosen.nouns[1]);
+    // The same word may name other kinds too: a link to each.
+    const others = offer.kinds.filter((kind) => kind !== offer.chosen).map((kind) => {
+      const other = new URLSearchParams(params);
+      other.set('sur', kind.key);
+      other.delete('curseur');
+      other.delete('page');
+      return el('a', { href: `/?${other}` }, kind.tab);
+    });
+    const also = others.length
+      ? el('p', {}, `« ${offer.what} » désigne aussi des `, others.flatMap((a, i) => (i ? [', ', a] : [a])), '.') : null;
+    showResults(summary, offerCardsByEstablishment(matches, byReference), pageLinks(params, page, '/'),
+      `${FHIR}/${offer.search.type}?${offer.search.query}`, also);
   }
 
   function showResults(summary, cards, pagination, fhirUrl, suggestion = null) {
@@ -670,6 +922,17 @@
     const bundle = await getJson(`${FHIR}/PractitionerRole?${query}`);
     const page = readBundle(bundle);
     const { matches, byReference, total } = page;
+    // An establishment's authorised activities and heavy equipment (a legal entity has none:
+    // they belong to its establishments).
+    let offers = null;
+    if (!isLegalEntity) {
+      const offerQuery = new URLSearchParams({ organization: `Organization/${id}`, _count: '100' });
+      const [services, devices] = await Promise.all([
+        optionalSearch(`${FHIR}/HealthcareService?${offerQuery}`),
+        optionalSearch(`${FHIR}/Device?${offerQuery}`),
+      ]);
+      offers = offerSections(services, devices);
+    }
 
     const kind = (code) => identifierValue(org, null, code);
     const identifiers = [
@@ -715,13 +978,16 @@
         ['Identifiants', list(identifiers)],
         ['Catégorie', category],
         ['Secteur d\'activité', sector],
+        ['Statut juridique', first(org.type, s.statutJuridique)],
         ['Adresse', list(addressLines((org.address || [])[0]))],
         ['Téléphone', telecomText(org, 'phone').join(', ')],
         ['Entité juridique', legalEntity],
         org.active === false ? null : mailboxRow(org),
         ['Mise à jour', formatDate(org.meta && org.meta.lastUpdated)],
       ]),
+      legal ? legalEntitySection(legal, legalId) : null,
       siteSection,
+      offers,
       el('h2', { id: 'titre-professionnels', tabindex: '-1' }, `Professionnels qui y exercent : ${countText(total, matches.length, 'activité', 'activités')}`),
       practitioners.length ? el('ul', { class: 'liste' }, practitioners) : el('p', {}, 'Aucun professionnel enregistré ici.'),
       pageLinks(params, page, location.pathname));
@@ -799,6 +1065,8 @@
         await runPractitionerSearch(params);
       } else if (params.get('recherche') === 'etablissement') {
         await runEstablishmentSearch(params);
+      } else if (params.get('recherche') === 'offre') {
+        await runOfferSearch(params);
       }
     } catch (error) {
       if (error instanceof ApiError) showError(error);

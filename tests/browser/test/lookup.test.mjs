@@ -102,6 +102,29 @@ function finessCategoryLabel(nofinesset) {
   return row[19];
 }
 
+/** The fields of a `;` line (RFC 4180: quoted fields may hold `;` and doubled quotes). */
+function fields(line) {
+  const out = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quoted) {
+      if (c === '"' && line[i + 1] === '"') { field += '"'; i++; } else if (c === '"') quoted = false; else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ';') { out.push(field); field = ''; } else field += c;
+  }
+  out.push(field);
+  return out;
+}
+
+/** The records tagged `tag` in the FINESS extractions served (whatever file holds them). */
+function finessRecords(tag) {
+  const files = (process.env.ANNUAIRE_FINESS_FILES || '').split(':').filter(Boolean);
+  assert.ok(files.length >= 5, `the five FINESS extractions are served: ${files}`);
+  return files.flatMap((file) => lines(file).filter((l) => l.startsWith(`${tag};`)).map(fields));
+}
+
 /** A count as the page writes it (French grouping, whatever space the browser's ICU uses). */
 const count = (n) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, '[\\s\u202f\u00a0]?');
 /** `text` matched literally in a regular expression. */
@@ -134,6 +157,38 @@ async function theSubject() {
     }
   }
   throw new Error('the generated dataset has no practitioner with a mailbox and a FINESS activity');
+}
+
+/** An establishment with open authorised activities and open heavy equipment, and its legal
+ * entity (day 2's data). */
+let equipped;
+async function theEquippedEstablishment() {
+  if (equipped) return equipped;
+  const bundle = await api('Organization?_has:Device:organization:status=active'
+    + '&_has:HealthcareService:organization:active=true&partof:missing=false&_count=20');
+  for (const e of bundle.entry || []) {
+    const organization = e.resource;
+    const legalId = organization.partOf.reference.split('/')[1];
+    const legal = await api(`Organization/${legalId}`);
+    if (typedIdentifier(legal, 'SIREN')) {
+      equipped = { organization, legal };
+      return equipped;
+    }
+  }
+  throw new Error('the generated dataset has no establishment with activities, equipment and a legal entity with a SIREN');
+}
+
+/** An MRI unit in service and the département of its establishment. */
+let mri;
+async function anMri() {
+  if (mri) return mri;
+  const bundle = await api('Device?type=05701&status=active&_include=Device:organization&_count=50');
+  const devices = bundle.entry.filter((e) => e.search.mode === 'match').map((e) => e.resource);
+  const owner = (d) => bundle.entry.find((e) => `Organization/${e.resource.id}` === d.owner.reference)?.resource;
+  const device = devices.find((d) => /^\d{5}$/.test(owner(d)?.address?.[0]?.postalCode || ''));
+  assert.ok(device, 'the generated dataset has an MRI unit in an establishment with a postcode');
+  mri = { device, system: device.type.coding[0].system, departement: owner(device).address[0].postalCode.slice(0, 2) };
+  return mri;
 }
 
 // --- pages -------------------------------------------------------------------------------------
@@ -341,7 +396,12 @@ test('an establishment: found by FINESS number and by a word of its name, with i
 
 test('screenshots at desktop and phone widths, no serious accessibility violation, no horizontal scrolling', async () => {
   const { practitioner, organization } = await theSubject();
+  const { organization: withOffers } = await theEquippedEstablishment();
+  const { departement } = await anMri();
   const views = [
+    ['establishment-offers', `/etablissements/${withOffers.id}`],
+    ['offers', `/?recherche=offre&quoi=IRM&lieu=${departement}`],
+    ['publics', '/?recherche=offre&quoi=alzheimer&sur=publics',],
     ['home', '/'],
     ['results', `/?recherche=professionnel&nom=${encodeURIComponent(fold(practitioner.name[0].family).slice(0, 3))}`],
     ['practitioner', `/professionnels/${practitioner.id}`],
@@ -635,4 +695,122 @@ test('a departed practitioner\'s page names them, says since when, and lists the
   assert.deepEqual(await practitionerLinks(search), [departed.id]);
   assert.match(await search.textContent('#resultats'), /ne figure plus dans l'annuaire depuis le/);
   await close(search);
+});
+
+test('an establishment shows its legal entity in full, its authorised activities and its heavy equipment, in the files\' words', async () => {
+  const { organization, legal } = await theEquippedEstablishment();
+  const finess = typedIdentifier(organization, 'FINEG');
+  const page = await open(`/etablissements/${organization.id}`);
+  await settled(page);
+  const fiche = await page.textContent('#fiche');
+  // The legal entity, as its file (structureej) gives it.
+  const ej = finessRecords('structureej').find((f) => f[1] === typedIdentifier(legal, 'FINEJ'));
+  assert.ok(ej, `the legal entity ${legal.id} is in the legal entities file`);
+  assert.match(fiche, new RegExp(`SIREN${escape(ej[20])}`));
+  assert.match(fiche, new RegExp(`FINESS entité juridique${escape(ej[1])}`));
+  if (ej[17]) assert.match(fiche, new RegExp(`Statut juridique${escape(ej[17])}`));
+  // Activities: as many as the API has, each named with the file's label.
+  const services = await total(`HealthcareService?organization=Organization/${organization.id}`);
+  assert.match(await page.textContent('#titre-activites'), new RegExp(`^Activités autorisées \\(${services}\\)$`));
+  const activities = finessRecords('activiteoffresoin').filter((f) => f[11] === finess);
+  const social = finessRecords('equipementsocial').filter((f) => f[1] === finess);
+  for (const f of activities.slice(0, 5)) assert.match(fiche, new RegExp(escape(f[4])), `activity ${f[3]}`);
+  for (const f of social.slice(0, 5)) assert.match(fiche, new RegExp(escape(f[3])), `social discipline ${f[2]}`);
+  assert.ok(activities.length + social.length >= 1, 'the files list what the API serves');
+  // Heavy equipment: the R272 label of each unit, its ARHGOS number when the file has one.
+  const devices = await total(`Device?organization=Organization/${organization.id}`);
+  assert.match(await page.textContent('#titre-equipements'), new RegExp(`^Équipements lourds \\(${devices}\\)$`));
+  const units = finessRecords('equipmateriellourd').filter((f) => f[9] === finess);
+  assert.ok(units.length >= 1, 'the heavy equipment file lists its units');
+  for (const f of units) {
+    assert.match(fiche, new RegExp(escape(f[4])), `unit ${f[3]}`);
+    if (f[6]) assert.match(fiche, new RegExp(`ARHGOS : ${escape(f[6])}`));
+  }
+  await close(page);
+
+  // A caller whose scopes do not cover the services still sees the rest of the page.
+  const limited = await open(`/etablissements/${organization.id}`);
+  await limited.route('**/fhir/Device?**', (route) => route.fulfill({ status: 403, contentType: 'application/fhir+json',
+    body: JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'forbidden', diagnostics: 'no Device scope' }] }) }));
+  await limited.reload();
+  await settled(limited);
+  assert.equal((await limited.textContent('#titre-fiche')).trim(), organization.name);
+  assert.match(await limited.textContent('#fiche'), /Équipements lourds\s*Vos droits d'accès ne permettent pas/);
+  await close(limited);
+});
+
+test('"IRM" near a département lists the MRI units there, one card per establishment, as the API answers', async () => {
+  const { system, departement } = await anMri();
+  // The codes whose label has a word starting with "irm", from the heavy equipment file.
+  const codes = [...new Set(finessRecords('equipmateriellourd')
+    .filter((f) => fold(f[4]).split(/[^a-z0-9]+/).some((w) => w.startsWith('irm'))).map((f) => f[3]))];
+  assert.ok(codes.includes('05701'), `the MRI code is named by "IRM": ${codes}`);
+  const query = `type=${codes.map((c) => `${system}|${c}`).join(',')}&organization.address-postalcode=${departement}&status=active`;
+  const expected = await total(`Device?${query}`);
+  assert.ok(expected >= 1);
+  const page = await open('/');
+  await settled(page);
+  await page.fill('#offre-quoi', 'irm');
+  await page.fill('#offre-lieu', departement);
+  await Promise.all([page.waitForNavigation(), page.press('#offre-lieu', 'Enter')]);
+  await settled(page);
+  assert.match(await page.textContent('#titre-resultats'),
+    new RegExp(`^Résultats : ${count(expected)} équipements? lourds? trouvés?$`));
+  // The first page's establishments are the owners of the API's first page, in its order.
+  const first = await api(`Device?${query}&_count=20&_include=Device:organization`);
+  const owners = [...new Set(first.entry.filter((e) => e.search.mode === 'match').map((e) => e.resource.owner.reference.split('/')[1]))];
+  const shown = await page.$$eval('#resultats .carte h3 a', (a) => a.map((x) => decodeURIComponent(x.getAttribute('href').split('/').pop())));
+  assert.deepEqual(shown, owners);
+  for (const e of first.entry.filter((x) => x.search.mode === 'include')) {
+    assert.ok(e.resource.address[0].postalCode.startsWith(departement), `${e.resource.id} is in ${departement}`);
+  }
+  await close(page);
+});
+
+test('"urgences" finds the emergency activities, "Alzheimer" the publics; an unknown word is said so', async () => {
+  const urgent = await open('/?recherche=offre&quoi=urgences');
+  await settled(urgent);
+  const activities = finessRecords('activiteoffresoin');
+  const emergency = [...new Set(activities.filter((f) => fold(f[4]).split(/[^a-z0-9]+/).some((w) => w.startsWith('urgence'))).map((f) => f[3]))];
+  assert.ok(emergency.length >= 1, 'the activities file has emergency medicine');
+  const anActivity = await api(`HealthcareService?service-type=${emergency[0]}&_count=1`);
+  const activitySystem = anActivity.entry[0].resource.type[0].coding[0].system;
+  // Social disciplines named by the same word (e.g. emergency housing) are in the same kind.
+  const social = finessRecords('equipementsocial');
+  const disciplines = [...new Set(social.filter((f) => fold(f[3]).split(/[^a-z0-9]+/).some((w) => w.startsWith('urgence'))).map((f) => f[2]))];
+  let values = emergency.map((c) => `${activitySystem}|${c}`);
+  if (disciplines.length) {
+    const aSocial = await api(`HealthcareService?service-type=${disciplines[0]}&_count=1`);
+    const socialSystem = aSocial.entry[0].resource.type[0].coding[0].system;
+    values = values.concat(disciplines.map((c) => `${socialSystem}|${c}`));
+  }
+  const expected = await total(`HealthcareService?service-type=${values.join(',')}&active=true`);
+  assert.match(await urgent.textContent('#titre-resultats'), new RegExp(`^Résultats : ${count(expected)} activités? trouvées?$`));
+  await close(urgent);
+
+  // (A social discipline may name it too: the publics are then one link away.)
+  const alzheimer = await open('/?recherche=offre&quoi=Alzheimer&sur=publics');
+  await settled(alzheimer);
+  const publics = [...new Set(social.filter((f) => fold(f[7]).includes('alzheimer')).map((f) => f[6]))];
+  assert.ok(publics.length >= 1, 'the social equipment file has an Alzheimer public');
+  const aPublic = await api(`HealthcareService?eligibility=${publics[0]}&_count=1`);
+  const publicSystem = aPublic.entry[0].resource.eligibility[0].code.coding[0].system;
+  const expectedPublics = await total(`HealthcareService?eligibility=${publics.map((c) => `${publicSystem}|${c}`).join(',')}&active=true`);
+  assert.match(await alzheimer.textContent('#titre-resultats'), new RegExp(`^Résultats : ${count(expectedPublics)} accueils? trouvés?$`));
+  assert.match(await alzheimer.textContent('#resultats'), /Alzheimer/);
+  await close(alzheimer);
+
+  // « scanner », the word people use, finds the file's « Scanographe ».
+  const scanner = await open('/?recherche=offre&quoi=scanner');
+  await settled(scanner);
+  const scanners = await total('Device?type=05602&status=active');
+  assert.ok(scanners >= 1, 'the generated dataset has scanners');
+  assert.match(await scanner.textContent('#titre-resultats'), new RegExp(`^Résultats : ${count(scanners)} équipements? lourds? trouvés?$`));
+  await close(scanner);
+
+  const unknown = await open('/?recherche=offre&quoi=zzqxw');
+  await settled(unknown);
+  assert.match(await unknown.textContent('#etat'), /Aucune activité, aucun équipement ni aucun public/);
+  assert.equal(await unknown.$('#titre-resultats'), null);
+  await close(unknown);
 });
