@@ -151,8 +151,8 @@ static CLAIMS: LazyLock<Vec<Vec<ProfileClaim>>> = LazyLock::new(|| {
 
 /// The generic profiles some resources claim instead of the as-dp one (docs/mapping.md):
 /// healthcare activities (no ARHGOS number in the open file, D1) and heavy equipment without
-/// an ARHGOS number (D2). The first three types always claim their as-dp profile, or (ADELI
-/// persons) its fr-core base alone; social equipment always claims its as-dp profile (D3).
+/// an ARHGOS number (docs/mapping.md A28). The first three types always claim their as-dp profile, or (ADELI
+/// persons) its fr-core base alone; social equipment always claims its as-dp profile (docs/mapping.md A29).
 fn generic_claimed(generic: &ProfileClaim) -> bool {
     ["as-healthcareservice-healthcare-activity", "as-device"].contains(&generic.name())
 }

@@ -1829,7 +1829,7 @@ fn social_record() -> finess::SocialEquipment {
     }
 }
 
-/// The same social equipment when the reader's shape check failed for its file (D4): the
+/// The same social equipment when the reader's shape check failed for its file (docs/mapping.md A30): the
 /// unconfirmed fields are empty.
 fn social_record_confirmed_only() -> finess::SocialEquipment {
     let full = social_record();
@@ -1997,7 +1997,7 @@ fn finess_services_keep_clear_of_the_profile_traps() {
         assert_eq!(quantity["system"], "http://unitsofmeasure.org");
         assert_eq!(quantity["code"], "a");
     }
-    // The activity: no specialty (max 0 in the as-dp profile), no identifier (D1).
+    // The activity: no specialty (max 0 in the as-dp profile), no identifier (docs/mapping.md A27).
     let activity = by_name("healthcareservice-activity.json");
     assert!(activity.get("specialty").is_none() && activity.get("identifier").is_none());
 }

@@ -92,7 +92,7 @@ pub struct FinessFile {
     /// equipment files (links, never Organizations).
     pub site_links: HashMap<String, String>,
     /// Whether the unconfirmed social-equipment columns passed the file's shape check and hold
-    /// values (D4); when they did not pass they are all left empty.
+    /// values (docs/mapping.md A30); when they did not pass they are all left empty.
     pub unconfirmed_fields_used: bool,
     /// Lines read after the manifest, of every tag.
     pub records_read: u64,

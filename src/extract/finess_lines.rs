@@ -192,7 +192,7 @@ pub fn iso_date(value: String) -> String {
 }
 
 /// The result of the shape check of the unconfirmed social-equipment columns over a file: the
-/// first line that does not fit, if any (D4).
+/// first line that does not fit, if any (docs/mapping.md A30).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct UnconfirmedShape {
     pub first_misfit: Option<u64>,

@@ -1,5 +1,5 @@
 //! The FINESS extractions of one import, each read whole and classified by its record tags
-//! before anything is written: one file per kind (D8), the establishments file required.
+//! before anything is written: one file per kind (docs/formats.md §4.5), the establishments file required.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

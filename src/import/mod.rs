@@ -64,7 +64,7 @@ struct Counters {
     mailboxes_on_organizations: AtomicU64,
     /// Lines of the optional files naming a person or structure nobody has.
     unplaced: RejectReport,
-    /// Activity and equipment lines naming an establishment nobody has (D6).
+    /// Activity and equipment lines naming an establishment nobody has (docs/mapping.md A32).
     finess_unplaced: RejectReport,
     /// Legal entities written from their file, and as stubs (referenced, absent from it).
     legal_entities_from_file: AtomicU64,
@@ -644,7 +644,7 @@ struct MapContext<'a> {
     /// Legal entities some `partOf` points at: each gets at least a stub.
     legal_entities: Mutex<BTreeSet<String>>,
     /// Ids of the establishments (`eg-`) written, from FINESS or from RPPS columns: the
-    /// activities and equipment of these only are imported (D6).
+    /// activities and equipment of these only are imported (docs/mapping.md A32).
     written_sites: Mutex<HashSet<String>>,
     /// How to read the optional files' lines back from the extras buckets.
     extras: &'a ExtraLayouts,
@@ -834,7 +834,7 @@ impl MapContext<'_> {
     }
 
     /// The healthcare activities, social equipment and heavy equipment of the establishments
-    /// written; a line naming another establishment is reported and not imported (D6).
+    /// written; a line naming another establishment is reported and not imported (docs/mapping.md A32).
     fn map_finess_services(&self, finess: &FinessSet, workers: usize) -> Result<(), ImportError> {
         let mut work: Vec<ServiceWork<'_>> = Vec::new();
         for (path, file) in finess.iter() {

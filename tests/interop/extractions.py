@@ -333,7 +333,7 @@ class Extractions:
 
     def _build_services_and_devices(self):
         """HealthcareServices and Devices (docs/mapping.md §5b, §5c): a line whose establishment
-        has no Organization is not imported (D6); the first line of a key wins."""
+        has no Organization is not imported (docs/mapping.md A32); the first line of a key wins."""
         self.services: dict[str, Service] = {}
         self.devices: dict[str, Device] = {}
         self.unplaced = 0

@@ -591,7 +591,7 @@ def item_location(location: str, key: str, index: int, count: int, element: dict
 # StructureDefinition is not among the ANS files profiles/ is extracted from. They are still
 # checked by the structural validators (fhir.resources, FHIR.js), and counted in `unchecked`.
 # Healthcare activities (no ARHGOS number in the open file, mapping decision D1) and heavy
-# equipment without an ARHGOS number (D2) claim the generic ANS profile their as-dp profile
+# equipment without an ARHGOS number (docs/mapping.md A28) claim the generic ANS profile their as-dp profile
 # derives from; the IG copy has those only as differentials (no snapshot), so profiles/ has no
 # extraction of them to check against.
 UNCHECKED_CLAIMS = [

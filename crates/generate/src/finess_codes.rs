@@ -1,7 +1,7 @@
 //! Code tables of the four other FINESS extractions (legal entities, heavy equipment, social
 //! equipment, healthcare activities).
 //!
-//! Only a few code/label pairs come from a source at hand (`finess-more.md`, `finess.md` §7): they
+//! Only a few code/label pairs come from a source at hand (the FINESS documentation's example lines and legal categories, as quoted in `docs/formats.md`): they
 //! are marked **seen**. Every other code is a synthetic stand-in with a plausible label, marked so,
 //! because the NOS tables (TRE_R72, R272, R274–R276, R209 and the legacy discipline and clientele
 //! lists) are not in the repository. The importer keeps codes as strings and labels as given, so
@@ -18,7 +18,7 @@ const fn c(code: &'static str, label: &'static str) -> Code {
 // ---------------------------------------------------------------------------------------------
 
 /// Statut juridique (TRE_R72-FinessStatutJuridique) of public hospitals. `13` and its label are
-/// seen (finess-more.md's example line); `14` and `15` are from memory, to verify against TRE_R72.
+/// seen (the FINESS documentation's example line); `14` and `15` are from memory, to verify against TRE_R72.
 pub(crate) const PUBLIC_HOSPITAL_STATUSES: &[(Code, u32)] = &[
     (
         c("13", "Etablissement Public Communal d'Hospitalisation"),
@@ -57,9 +57,9 @@ pub(crate) const COMPANY_STATUSES: &[(Code, u32)] = &[
 // Heavy equipment (`equipmateriellourd`, TRE_R272)
 // ---------------------------------------------------------------------------------------------
 
-/// Scanner: code seen (finess-more.md), label from memory.
+/// Scanner: code seen (the FINESS documentation's example line), label from memory.
 pub(crate) const SCANNER: Code = c("05602", "Scanographe à utilisation médicale");
-/// MRI: code seen (finess-more.md), label from memory.
+/// MRI: code seen (the FINESS documentation's example line), label from memory.
 pub(crate) const MRI: Code = c("05701", "Appareil d'IRM à utilisation clinique");
 
 /// Heavy equipment kinds with their share of the fleet, in percent: scanners and MRI seen, the
@@ -129,7 +129,7 @@ const FULL_STAY: Code = c(
 );
 const DAY_STAY: Code = c("02", "Hospitalisation à temps partiel de jour ou de nuit");
 const HOME_STAY: Code = c("05", "Hospitalisation à domicile");
-/// Form `07`, ambulatory surgery: code seen (finess-more.md).
+/// Form `07`, ambulatory surgery: code seen (the FINESS documentation's example line).
 const AMBULATORY_SURGERY: Code = c("07", "Chirurgie ambulatoire");
 
 /// The emergency unit: every CHR of the roster has one, a share of the other hospitals too.
@@ -207,7 +207,7 @@ const fn offer(
     }
 }
 
-/// Discipline `924`: code seen (finess-more.md), label from memory.
+/// Discipline `924`: code seen (the FINESS documentation's example line), label from memory.
 const ELDERLY_CARE: Code = c("924", "Accueil pour Personnes Âgées");
 const TEMPORARY_ELDERLY: Code = c("657", "Accueil temporaire pour Personnes Âgées");
 /// Type d'activité `11` (hébergement complet) and `21` (accueil de jour): codes seen.
@@ -216,7 +216,7 @@ const DAY_CARE: Code = c("21", "Accueil de Jour");
 const HALF_BOARD: Code = c("13", "Semi-Internat");
 const DAY_SCHOOL: Code = c("14", "Externat");
 const OUTREACH: Code = c("16", "Prestation en milieu ordinaire");
-/// Clientèle `436`: code seen (finess-more.md), label from memory.
+/// Clientèle `436`: code seen (the FINESS documentation's example line), label from memory.
 const ALZHEIMER: Code = c("436", "Personnes Alzheimer ou maladies apparentées");
 const DEPENDENT_ELDERLY: Code = c("711", "Personnes Âgées dépendantes");
 const AUTONOMOUS_ELDERLY: Code = c("701", "Personnes Âgées autonomes");
