@@ -416,36 +416,26 @@ pub fn from_finess(est: &Establishment, rpps: Option<&RppsRow<'_>>) -> (FhirId, 
 /// NAF code and creation date. Like the stub, it has no `partOf` and no registration authority;
 /// the file has no update date, so no `date-maj-ae`.
 pub fn from_legal_entity(entity: &LegalEntity) -> (FhirId, Organization) {
-    let nofinessej = &entity.nofinessej;
-    let parts = Parts {
-        id: ids::legal_entity(nofinessej),
-        trace: DataTrace {
-            authority: None,
-            system: SourceSystem::Finess,
-            updated: None,
-        },
-        extensions: opening_period(&entity.datecrea).into_iter().collect(),
-        identifiers: vec![
-            official(nos::SYSTEM_IDNST, "IDNST", &format!("1{nofinessej}")),
-            official(nos::SYSTEM_FINESS, "FINEJ", nofinessej),
-            official(nos::SYSTEM_SIRENE, "SIREN", digits(&entity.siren, 9)),
-        ],
-        types: vec![
-            Some(organization_kind("LEGAL-ENTITY")),
-            statut_juridique(&entity.statutjuridique),
-            category(&entity.categetab),
-            naf(&entity.codeape),
-        ],
-        name: finess_name(&entity.rs, &entity.rslongue),
-        aliases: vec![&entity.rslongue, &entity.complrs],
-        telecom: telecom::to_fhir(&Contacts {
-            phone: &entity.telephone,
-            restore_leading_zero: true,
-            ..Contacts::default()
-        }),
-        address: address::to_fhir(&finess_address(entity.into())),
-        part_of: None,
-    };
+    let mut parts = legal_entity_parts(&entity.nofinessej);
+    parts.extensions = opening_period(&entity.datecrea).into_iter().collect();
+    parts.identifiers.push(official(
+        nos::SYSTEM_SIRENE,
+        "SIREN",
+        digits(&entity.siren, 9),
+    ));
+    parts.types.extend([
+        statut_juridique(&entity.statutjuridique),
+        category(&entity.categetab),
+        naf(&entity.codeape),
+    ]);
+    parts.name = finess_name(&entity.rs, &entity.rslongue);
+    parts.aliases = vec![&entity.rslongue, &entity.complrs];
+    parts.telecom = telecom::to_fhir(&Contacts {
+        phone: &entity.telephone,
+        restore_leading_zero: true,
+        ..Contacts::default()
+    });
+    parts.address = address::to_fhir(&finess_address(entity.into()));
     build(parts)
 }
 
@@ -464,7 +454,13 @@ fn statut_juridique(code: &str) -> Option<CodeableConcept> {
 /// A FINESS legal entity known only by its number (no EJ file imported): identifiers, kind and
 /// provenance, so that `partOf` never dangles (A24).
 pub fn legal_entity_stub(nofinessej: &str) -> (FhirId, Organization) {
-    let parts = Parts {
+    build(legal_entity_parts(nofinessej))
+}
+
+/// What a legal entity has whether or not its file was imported: id, FINESS provenance (no
+/// update date), the IDNST and FINEJ identifiers and the `LEGAL-ENTITY` kind.
+fn legal_entity_parts(nofinessej: &str) -> Parts<'_> {
+    Parts {
         id: ids::legal_entity(nofinessej),
         trace: DataTrace {
             authority: None,
@@ -482,8 +478,7 @@ pub fn legal_entity_stub(nofinessej: &str) -> (FhirId, Organization) {
         telecom: Vec::new(),
         address: None,
         part_of: None,
-    };
-    build(parts)
+    }
 }
 
 #[cfg(test)]
