@@ -11,6 +11,13 @@ use serde::Deserialize;
 
 use crate::fhir::ResourceType;
 
+mod validation;
+
+pub use validation::{
+    Finding, Kind, Rule, Severity, Shape, Target, ValidateError, Validation, element_shape,
+    outcome, validate,
+};
+
 const PRACTITIONER: &str = include_str!("../profiles/as-dp-practitioner.json");
 const PRACTITIONER_ROLE: &str = include_str!("../profiles/as-dp-practitionerrole.json");
 const ORGANIZATION: &str = include_str!("../profiles/as-dp-organization.json");
