@@ -6,6 +6,7 @@
 //! generations: every import writes a brand-new database, and a damaged one is never served.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use super::error::StoreError;
 use super::format::{
@@ -16,14 +17,36 @@ use super::mapped::MappedFile;
 use super::record::Location;
 use crate::fhir::ResourceType;
 
+/// How long opening a database waits for sled to release its file lock.
+const LOCK_RELEASE_WAIT: Duration = Duration::from_secs(3);
+
 /// Opens (creating it if needed) the database of the generation in `path`.
+///
+/// sled takes an exclusive lock on its files and, when a `Db` is dropped, releases it only once
+/// its background threads have let go of the file, a little later: reopening a generation right
+/// after the import that wrote it, in the same process (the demo, tests), can find the lock
+/// still held. sled's own tests block on the lock for that reason; here the open is retried for
+/// a bounded time instead, so a lock held for good (another process) is still reported.
 pub fn open_database(path: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
-    sled::Config::new()
-        .path(path.join(DATABASE_DIR))
-        .cache_capacity(cache_bytes)
-        .mode(sled::Mode::HighThroughput)
-        .open()
-        .map_err(StoreError::sled(path))
+    let started = Instant::now();
+    loop {
+        let opened = sled::Config::new()
+            .path(path.join(DATABASE_DIR))
+            .cache_capacity(cache_bytes)
+            .mode(sled::Mode::HighThroughput)
+            .open();
+        match opened {
+            Err(e) if is_lock_held(&e) && started.elapsed() < LOCK_RELEASE_WAIT => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other.map_err(StoreError::sled(path)),
+        }
+    }
+}
+
+/// sled reports a held file lock as an I/O error with this text (sled 0.34 `Config::open_file`).
+fn is_lock_held(error: &sled::Error) -> bool {
+    matches!(error, sled::Error::Io(e) if e.to_string().contains("could not acquire lock"))
 }
 
 /// Every tree of a generation's database, opened.
@@ -137,5 +160,34 @@ impl DocumentDirectory {
                 detail: format!("document #{doc} lies outside its directory"),
             },
         )?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database whose lock is released shortly after the open begins (sled letting go of a
+    /// dropped `Db` in the background) opens; without the wait the open fails at once.
+    #[test]
+    fn a_lock_released_soon_is_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = open_database(dir.path(), 1 << 20).unwrap();
+        let holder = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            drop(first);
+        });
+        let second = open_database(dir.path(), 1 << 20);
+        holder.join().unwrap();
+        assert!(second.is_ok(), "{:?}", second.err());
+    }
+
+    /// A lock held for good is still reported, after the bounded wait.
+    #[test]
+    fn a_lock_held_for_good_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = open_database(dir.path(), 1 << 20).unwrap();
+        let second = open_database(dir.path(), 1 << 20);
+        assert!(second.is_err(), "two handles on one database");
     }
 }
