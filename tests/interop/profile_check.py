@@ -66,6 +66,8 @@ from typing import Any, Callable, Iterable
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PROFILES_DIR = REPO_ROOT / "profiles"
+# The files of profiles/ that are not a profile's constraints.
+NOT_PROFILE_FILES = ("datatypes.json", "r4-supplement.json")
 
 # A predicate on the instance values found at a discriminator path: True when the values
 # satisfy the slice's criterion.
@@ -614,7 +616,9 @@ class ProfileSet:
     def load(cls, profiles_dir: str | os.PathLike = DEFAULT_PROFILES_DIR) -> "ProfileSet":
         """Resource profiles from `profiles_dir/*.json`, datatype and extension profiles they
         use from `profiles_dir/types/*.json`."""
-        paths = sorted(Path(profiles_dir).glob("*.json"))
+        paths = sorted(
+            p for p in Path(profiles_dir).glob("*.json") if p.name not in NOT_PROFILE_FILES
+        )
         if not paths:
             raise FileNotFoundError(f"no profile constraint files in {profiles_dir}")
         type_paths = sorted(Path(profiles_dir).glob("types/*.json"))

@@ -319,7 +319,8 @@ def test_profiles_are_a_fresh_extraction(tmp_path):
     subprocess.run([sys.executable, extract, IG_DIR, tmp_path], check=True, capture_output=True)
     for pattern in ("*.json", "types/*.json"):
         fresh = sorted(tmp_path.glob(pattern))
-        committed = sorted(PROFILES_DIR.glob(pattern))
+        # r4-supplement.json is written by hand: an input of the extraction, not an output.
+        committed = sorted(p for p in PROFILES_DIR.glob(pattern) if p.name != "r4-supplement.json")
         assert [p.name for p in fresh] == [p.name for p in committed]
         for path in fresh:
             relative = path.relative_to(tmp_path)
