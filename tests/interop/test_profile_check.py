@@ -81,7 +81,7 @@ EXPECTED = {
     ),
     "Organization--type--type-extension-value-not-code.json": (
         "[Organization.type:organizationType.extension:as-ext-organization-types.value[x]]: "
-        "must be of type Code, found valueString"
+        "must be of type code, found valueString"
     ),
     "Practitioner--closed--qualification-coding-unknown-system.json": (
         "Practitioner.qualification[1]:exercicePro.code.coding[2] "
