@@ -74,13 +74,14 @@ def slicing(element: dict) -> dict | None:
 # The resource type each target profile outside the IG copy profiles. The fr-core
 # StructureDefinitions are not part of the copy, so their types are written here; a target
 # neither in the IG copy, nor core FHIR, nor in this map stops the extraction.
+FR_CORE = "https://hl7.fr/ig/fhir/core/StructureDefinition/"
 FR_CORE_TARGET_TYPES = {
-    "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-healthcare-service": "HealthcareService",
-    "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-location": "Location",
-    "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-organization": "Organization",
-    "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-patient": "Patient",
-    "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-practitioner": "Practitioner",
-    "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-practitioner-role": "PractitionerRole",
+    FR_CORE + "fr-core-healthcare-service": "HealthcareService",
+    FR_CORE + "fr-core-location": "Location",
+    FR_CORE + "fr-core-organization": "Organization",
+    FR_CORE + "fr-core-patient": "Patient",
+    FR_CORE + "fr-core-practitioner": "Practitioner",
+    FR_CORE + "fr-core-practitioner-role": "PractitionerRole",
 }
 CORE_STRUCTURE_DEFINITION = "http://hl7.org/fhir/StructureDefinition/"
 CORE_VALUE_SET = "http://hl7.org/fhir/ValueSet/"
@@ -348,7 +349,8 @@ def ig_datatypes(ig_dir: Path) -> dict[str, dict]:
         if len(value_sets) == 1 and is_core_value_set(next(iter(value_sets))):
             # Every snapshot binds it to the same FHIR core value set, `required`: the core
             # binding (an IG-specific one, on every fr-core Address say, is not core's).
-            out[type_name][child]["binding"] = {"strength": "required", "valueSet": value_sets.pop()}
+            binding = {"strength": "required", "valueSet": value_sets.pop()}
+            out[type_name][child]["binding"] = binding
     return out
 
 
@@ -390,7 +392,9 @@ def merge_supplement(ig: dict[str, dict], supplement: dict) -> dict[str, dict]:
             merged.setdefault(name, {})[child] = mine
     unsettled = sorted(f"{n}.{c}" for n, cs in merged.items() for c, d in cs.items() if d is None)
     if unsettled:
-        raise ExtractError(f"IG snapshots disagree on {unsettled}; settle them in r4-supplement.json")
+        raise ExtractError(
+            f"IG snapshots disagree on {unsettled}; settle them in r4-supplement.json"
+        )
     return merged
 
 
@@ -433,18 +437,24 @@ def build_datatypes(
     complex_types = merge_supplement(ig_datatypes(ig_dir), supplement)
     aliases = supplement.get("aliases", {})
     named = named_complex_types(extractions, complex_types) - types_of_resources
-    missing = sorted(n for n in named if n not in complex_types and n not in aliases and n != "Resource")
+    described = set(complex_types) | set(aliases) | {"Resource"}  # contained: not walked
+    missing = sorted(named - described)
     if missing:
         raise ExtractError(f"complex types named by the profiles with no children: {missing}")
     bases = dict(supplement["bases"]["types"])
     for alias, target in sorted(aliases.items()):
         complex_types[alias] = complex_types[target["as"]]
         bases[alias] = bases[target["as"]]
-    unbased = sorted(n for n in complex_types if n not in bases and n not in ("Element", "Resource"))
+    unbased = sorted(set(complex_types) - set(bases) - {"Element", "Resource"})
     if unbased:
         raise ExtractError(f"r4-supplement.json: no base type for {unbased}")
     bound = sorted(
-        {d["binding"]["valueSet"] for cs in complex_types.values() for d in cs.values() if "binding" in d}
+        {
+            d["binding"]["valueSet"]
+            for children in complex_types.values()
+            for d in children.values()
+            if "binding" in d
+        }
     )
     return {
         "bases": dict(sorted(bases.items())),
@@ -492,7 +502,9 @@ def add_core_codes(extracted: dict, supplement: dict) -> None:
                 raise ExtractError(f"{canonical}: the IG's systems differ from r4-supplement.json")
             entry.update(from_supplement)
         elif canonical in required and is_core_value_set(url):
-            raise ExtractError(f"required core value set {canonical} missing from r4-supplement.json")
+            raise ExtractError(
+                f"required core value set {canonical} missing from r4-supplement.json"
+            )
 
 
 def write_json(path: Path, data: dict) -> None:

@@ -19,38 +19,51 @@ FHIR R4 profiling rules say (https://hl7.org/fhir/R4/profiling.html):
   Slice min/max are counted; closed slicing rejects values no slice takes. Extensions are
   sliced by url (also where a snapshot lists extension slices without `slicing`), so required
   extensions are their slices' min. Primitive values' extensions (`_line` in JSON) are read;
-* required bindings, where the value set's codes are known locally (profiles/*.json carry them
-  only for value sets made of whole code systems shipped complete with the IG);
+* required bindings: membership where the value set's codes are in profiles/ (the value sets
+  of whole code systems the IG ships complete, and the FHIR core ones from
+  r4-supplement.json); otherwise, for a Coding or CodeableConcept, a coding from one of the
+  value set's code systems (NOS JDV_*: their codes are not in the repository; the resource
+  then gets one `information` finding saying how many values were checked that way);
+* unknown properties (a property no child of the element has: snapshot children, else the
+  FHIR core type's in datatypes.json; `_x` where `x` is allowed; `resourceType` at the root),
+  types (a choice suffix the element does not allow, an object for a primitive or the
+  reverse, an array for a single element or the reverse), primitive formats (JSON kind and
+  the R4 regular expression, against the number's JSON text), ele-1 and ext-1 structurally
+  (no empty value or null; an extension has a value[x] or extensions, not both), literal
+  reference targets (`Type/id` against the element's target types; `#id` and `urn:` not
+  checked for type), and the context of the extensions profiles/types/ defines;
 * meta.profile: the profiles to check are those of profiles/ whose URL the resource claims
   (any version); a resource that claims none, or claims one of another resource type, is a
   violation; the as-dp profiles' own meta.profile slices then require the exact url|version
   claims (as-dp and fr-core).
 
+Each finding has a rule, a severity and a FHIRPath `expression` (profiles/README.md, "Rules,
+issue codes and expression": the server's `$validate` reports the same pairs).
+
 Skipped, knowingly (each would need content the repository does not have):
 
-* required bindings to value sets whose codes are not local (NOS JDV_*, fr-core and FHIR core
-  value sets): their membership is not decided. For *slice assignment only*, a value set's
-  list of code systems (from the IG's publisher list) is used to decide whether a coding can
-  belong to a binding-discriminated slice: a coding whose system is not one of the value set's
-  systems cannot be in it;
+* the codes of NOS JDV_* value sets (see bindings above);
 * constraints of datatype or extension profiles that neither the as-dp snapshots expand nor
   the IG copy has (the fr-core ones: fr-core-address, fr-core-contact-point,
   fr-core-human-name, fr-core-practitioner-specialty..., and HL7 extensions such as
-  humanname-assembly-order). Those the IG has (as-address-extended, as-ext-data-trace,
-  as-ext-organization-*...) are in profiles/types/ and values typed with them are walked
-  against them (violations name them: `[as-address-extended: Address.line]`);
-* FHIRPath invariants (constraint expressions), primitive datatype formats, unknown
-  properties, `type`/`profile` discriminators (none in the as-dp profiles), reference targets.
+  humanname-assembly-order): their values are walked against the FHIR core type only. Those
+  the IG has (as-address-extended, as-ext-data-trace, as-ext-organization-*...) are in
+  profiles/types/ and values typed with them are walked against them (violations name them:
+  `[as-address-extended: Address.line]`);
+* FHIRPath invariants other than ele-1/ext-1, `type`/`profile` discriminators (none in the
+  as-dp profiles), contained resources, and the inside of a value of a type datatypes.json
+  does not describe (the open value[x] of an extension no profile here defines).
   A slice whose discriminator cannot be evaluated from the profile would get no values and its
   closed slicing would reject nothing (no such slice in today's profiles: every slice of the
   three profiles and of profiles/types/ has an evaluable discriminator).
 
 Usage as a module:
     profiles = ProfileSet.load("profiles")
-    violations = profiles.check(resource_dict)   # [] = conforms
+    violations = profiles.check(resource_dict)   # [] = conforms (the errors' text)
+    findings = check_findings(resource_dict)     # Finding(severity, rule, expression, ...)
 
 CLI: python tests/interop/profile_check.py FILE...  (Bundles are checked entry by entry;
-prints violations, exits 1 if any.)
+prints each finding with its severity, rule and expression, exits 1 if any is an error.)
 Standard library only (Python 3.11).
 """
 
@@ -122,7 +135,9 @@ class Finding:
     def __str__(self) -> str:
         element = f"{self.via}: {self.element}" if self.via else self.element
         location = self.location or self.expression
-        return f"{location} [{element}]: {self.message}" if element else f"{location}: {self.message}"
+        if not element:
+            return f"{location}: {self.message}"
+        return f"{location} [{element}]: {self.message}"
 
 
 class DuplicateKeyError(ValueError):
@@ -550,6 +565,13 @@ def is_primitive_type(code: str) -> bool:
     return code[:1].islower() or code.startswith("http://hl7.org/fhirpath/")
 
 
+def is_choice_key(choice: str, key: str) -> bool:
+    """Whether JSON key `key` (`valueCoding`) is a value of choice element `choice`
+    (`value[x]`): the stem, then a type name."""
+    stem = choice[:-3]
+    return key.startswith(stem) and key[len(stem) :][:1].isupper()
+
+
 def is_empty(value: Any) -> bool:
     """ele-1, structurally: null, an empty object, array or string has no value."""
     return value is None or value == "" or value == {} or value == []
@@ -713,15 +735,13 @@ class Walk:
             return
         plain = {element_name(c): c for c in children if not element_name(c).endswith("[x]")}
         choices = [c for c in children if element_name(c).endswith("[x]")]
-        is_root = "." not in element["id"] and ":" not in element["id"] and element["id"] == self.profile.type
+        is_root = element["id"] == self.profile.type
         for key, raw in own.items():
             name = key[1:] if key.startswith("_") else key
             if is_root and key == "resourceType" and self.profile.kind == "resource":
                 continue
             child = plain.get(name) or next(
-                (c for c in choices
-                 if name.startswith(element_name(c)[:-3]) and name[len(element_name(c)) - 3 :][:1].isupper()),
-                None,
+                (c for c in choices if is_choice_key(element_name(c), name)), None
             )
             target = f"{expr}.{fhirpath_name(child) if child else name}"
             if child is None:
