@@ -834,9 +834,11 @@ class Walk:
         if value_set is None:
             return
         verdict = value_set.contains(value)
-        if verdict is None and value_set.systems and codings_of(value) is not None:
+        if verdict is None and value_set.systems and isinstance(value, dict):
+            # A Coding, or a CodeableConcept (one with text only has no coding from it).
             self.by_system_only += 1
-            verdict = value_set.may_contain(value)
+            codings = codings_of(value) or []
+            verdict = any(c.get("system") in value_set.systems for c in codings)
         if verdict is False:
             self.report("binding", where, expr, element["id"],
                         f"not in the required value set {value_set.url}: {short(value)}")

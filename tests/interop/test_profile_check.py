@@ -443,6 +443,11 @@ def test_required_binding_core_codes_and_code_systems():
     assert errors(resource) == {
         ("binding", "PractitionerRole.meta.extension[0].extension[0].value")
     }
+    authority.clear()
+    authority["text"] = "CNOP"  # a CodeableConcept with no coding from the value set
+    assert errors(resource) == {
+        ("binding", "PractitionerRole.meta.extension[0].extension[0].value")
+    }
 
 
 def test_nos_value_sets_checked_by_system_only_say_so_in_one_information():
