@@ -522,6 +522,51 @@ def test_profiles_are_a_fresh_extraction(tmp_path):
             assert path.read_bytes() == (PROFILES_DIR / relative).read_bytes(), relative
 
 
+def extract_module():
+    sys.path.insert(0, str(PROFILES_DIR))
+    import extract  # noqa: PLC0415 (profiles/extract.py is a script, not a package)
+
+    return extract
+
+
+@pytest.mark.skipif(not IG_DIR.is_dir(), reason="the IG copy (../shared) is not on this machine")
+def test_extraction_fails_on_an_unresolved_reference_target():
+    extract = extract_module()
+    targets = extract.TargetTypes(IG_DIR)
+    fr_core = "https://hl7.fr/ig/fhir/core/StructureDefinition/"
+    assert targets.resolve(fr_core + "fr-core-location|2.2.0") == "Location"
+    assert targets.resolve("http://hl7.org/fhir/StructureDefinition/Endpoint|4.0.1") == "Endpoint"
+    with pytest.raises(extract.ExtractError):
+        targets.resolve("https://example.org/StructureDefinition/unknown-target|1")
+
+
+@pytest.mark.skipif(not IG_DIR.is_dir(), reason="the IG copy (../shared) is not on this machine")
+def test_extraction_fails_when_the_supplement_contradicts_the_ig():
+    extract = extract_module()
+    supplement = json.loads((PROFILES_DIR / "r4-supplement.json").read_text(encoding="utf-8"))
+    ig = extract.ig_datatypes(IG_DIR)
+    assert extract.merge_supplement(ig, supplement)["Element"]["id"]["types"] == ["string"]
+    supplement["complex"]["Coding"] = {"source": "x", "children": {
+        "code": {"min": 0, "max": "*", "types": ["code"]}}}
+    with pytest.raises(extract.ExtractError, match="contradicts the IG on Coding.code"):
+        extract.merge_supplement(ig, supplement)
+
+
+def test_datatypes_carry_what_the_walk_needs():
+    datatypes = json.loads((PROFILES_DIR / "datatypes.json").read_text(encoding="utf-8"))
+    for name in ("Quantity", "Attachment", "Annotation", "Narrative", "Element", "Extension"):
+        assert name in datatypes["complex"], name
+    assert datatypes["complex"]["Quantity"]["comparator"]["binding"]["valueSet"].startswith(
+        "http://hl7.org/fhir/ValueSet/quantity-comparator"
+    )
+    assert datatypes["primitives"]["boolean"] == {"json": "boolean", "regex": "true|false"}
+    profile = json.loads((PROFILES_DIR / "as-dp-device.json").read_text(encoding="utf-8"))
+    status = profile["valueSets"]["http://hl7.org/fhir/ValueSet/device-status|4.0.1"]
+    assert status["codes"] == {
+        "http://hl7.org/fhir/device-status": ["active", "entered-in-error", "inactive", "unknown"]
+    }
+
+
 # -- the running server -----------------------------------------------------------------------
 
 
