@@ -54,8 +54,7 @@ const TYPE_FILES: &[&str] = &[
 
 /// `profiles/datatypes.json`: children of the complex datatypes, JSON kind and regular
 /// expression of the primitives.
-// TEMPORARY until package A's datatypes.json lands: include_str!("../../profiles/datatypes.json")
-const DATATYPES: &str = r#"{"complex": {}, "primitives": {}, "valueSets": {}}"#;
+const DATATYPES: &str = include_str!("../../profiles/datatypes.json");
 
 /// Fixed (equality) or pattern (containment): R4 profiling, `fixed[x]` / `pattern[x]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -416,28 +415,35 @@ pub struct Datatypes {
     pub primitives: HashMap<String, PrimitiveFile>,
     #[serde(default, rename = "valueSets")]
     pub value_sets: HashMap<String, ValueSet>,
+    /// The type each type specializes (`Address` -> `Element`).
+    #[serde(default)]
+    pub bases: HashMap<String, String>,
 }
 
 impl Datatypes {
     /// The children of complex datatype `name`, in file order; `None` when the table does
     /// not have it.
-    /// Every datatype but `Element` inherits `Element`'s children (`id`, `extension`),
-    /// which the table lists under `Element` (the `base.path` of `Coding.id` is `Element.id`).
+    /// A type's children are its own then its base's, recursively (`id` and `extension`
+    /// from `Element`, `modifierExtension` from `BackboneElement`), in file order; `None`
+    /// when the table does not have the type.
     pub fn children(&self, name: &str) -> Option<Vec<(&str, DatatypeChild)>> {
-        let own = self.complex.get(name)?;
-        let inherited = self
-            .complex
-            .get("Element")
-            .filter(|_| name != "Element")
-            .into_iter()
-            .flatten()
-            .filter(|(k, _)| !own.contains_key(*k));
-        Some(
-            inherited
-                .chain(own)
-                .filter_map(|(k, v)| Some((k.as_str(), serde_json::from_value(v.clone()).ok()?)))
-                .collect(),
-        )
+        let mut out: Vec<(&str, DatatypeChild)> = Vec::new();
+        let mut current = Some(name);
+        let mut found = false;
+        while let Some(type_name) = current {
+            if let Some(own) = self.complex.get(type_name) {
+                found = true;
+                for (k, v) in own {
+                    if out.iter().all(|(n, _)| n != k)
+                        && let Ok(child) = serde_json::from_value(v.clone())
+                    {
+                        out.push((k.as_str(), child));
+                    }
+                }
+            }
+            current = self.bases.get(type_name).map(String::as_str);
+        }
+        found.then_some(out)
     }
 }
 

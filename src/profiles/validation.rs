@@ -373,3 +373,95 @@ fn issue(f: &Finding) -> Value {
         "expression": [f.expression],
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn never() -> bool {
+        false
+    }
+
+    fn fixture(dir: &str) -> Vec<(String, Value)> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/interop/fixtures")
+            .join(dir);
+        let mut files: Vec<_> = std::fs::read_dir(&root)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        files.sort();
+        files
+            .into_iter()
+            .map(|p| {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                (
+                    name,
+                    serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    fn rtype_of(resource: &Value) -> ResourceType {
+        resource["resourceType"].as_str().unwrap().parse().unwrap()
+    }
+
+    fn errors(resource: &Value) -> Vec<(Rule, String)> {
+        let v = validate(rtype_of(resource), resource, Target::Claimed, &never).unwrap();
+        v.findings
+            .iter()
+            .filter(|f| f.severity <= Severity::Error)
+            .map(|f| (f.rule, f.expression.clone()))
+            .collect()
+    }
+
+    /// The profile checker's valid fixtures (server output and ANS examples) are valid here.
+    #[test]
+    fn the_checkers_valid_fixtures_have_no_error() {
+        let mut failures = Vec::new();
+        for (name, resource) in fixture("valid") {
+            let v = validate(rtype_of(&resource), &resource, Target::Claimed, &never).unwrap();
+            for f in v.findings.iter().filter(|f| f.severity <= Severity::Error) {
+                failures.push(format!(
+                    "{name}: {} {} {}: {}",
+                    f.rule.as_str(),
+                    f.expression,
+                    f.element,
+                    f.message
+                ));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    /// The checker's broken fixtures (`Type--rule--what.json`) are invalid here too, by the
+    /// rule they are named after.
+    #[test]
+    fn the_checkers_broken_fixtures_break_their_rule() {
+        let mut failures = Vec::new();
+        for (name, resource) in fixture("broken") {
+            let parts: Vec<&str> = name.split("--").collect();
+            if parts.len() != 3 {
+                continue; // structural-validator fixtures, not profile faults
+            }
+            let found = errors(&resource);
+            let rules: &[Rule] = match parts[1] {
+                "min" | "slice" | "extension" => &[Rule::Min],
+                "max" => &[Rule::Max],
+                "pattern" => &[Rule::Pattern],
+                "closed" => &[Rule::Closed],
+                "binding" => &[Rule::Binding],
+                "type" => &[Rule::Type],
+                "profile" => &[Rule::ProfileClaim, Rule::Min],
+                other => panic!("{name}: rule {other}"),
+            };
+            if !found.iter().any(|(r, _)| rules.contains(r)) {
+                failures.push(format!("{name}: {found:?}"));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+}
