@@ -33,6 +33,9 @@ struct Occurrence<'v> {
     value: Option<&'v Value>,
     companion: Option<&'v Value>,
     expression: String,
+    /// False for a value in the wrong JSON shape (an array for a single element, or the
+    /// reverse): counted, but not walked (reported as `type` once).
+    shape_ok: bool,
 }
 
 /// The paths an extension's `context` is compared with: the element path from the resource
@@ -113,6 +116,7 @@ impl<'s> Walker<'s> {
             value: Some(resource),
             companion: None,
             expression: profile.rtype.clone(),
+            shape_ok: true,
         };
         self.element_value(
             profile,
@@ -162,7 +166,7 @@ impl<'s> Walker<'s> {
         place: &Place,
         root: bool,
     ) {
-        if self.tick() {
+        if self.tick() || !at.shape_ok {
             return;
         }
         let Some(code) = self.chosen_type(profile, element, at) else {
@@ -495,7 +499,7 @@ impl<'s> Walker<'s> {
         at: &Occurrence,
         place: &Place,
     ) {
-        if self.tick() {
+        if self.tick() || !at.shape_ok {
             return;
         }
         let code = match name.strip_suffix("[x]") {
@@ -827,6 +831,21 @@ impl<'s> Walker<'s> {
                     format!("{key}: a single value expected, found an array")
                 };
                 self.report(Rule::Type, &at, id, None, message);
+                // Counted as the values they hold (profile_check's child_values), not walked.
+                let count = as_slice(items).len().max(as_slice(companions).len());
+                for i in 0..count {
+                    out.push(Occurrence {
+                        key: key.clone(),
+                        value: as_slice(items).get(i),
+                        companion: as_slice(companions).get(i),
+                        expression: if repeats {
+                            format!("{at}[{i}]")
+                        } else {
+                            at.clone()
+                        },
+                        shape_ok: false,
+                    });
+                }
                 continue;
             }
             if !repeats {
@@ -835,6 +854,7 @@ impl<'s> Walker<'s> {
                     value: items,
                     companion: companions,
                     expression: at.clone(),
+                    shape_ok: true,
                 });
                 continue;
             }
@@ -859,6 +879,7 @@ impl<'s> Walker<'s> {
                         .filter(|v| !v.is_null() || companions.get(i).is_none()),
                     companion: companions.get(i).filter(|c| !c.is_null()),
                     expression: format!("{at}[{i}]"),
+                    shape_ok: true,
                 });
             }
         }
