@@ -377,6 +377,7 @@ fn issue(f: &Finding) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     use std::path::Path;
 
     fn never() -> bool {
@@ -463,5 +464,338 @@ mod tests {
             }
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    /// A valid fixture with one change: `edit` gets the resource.
+    fn broken(file: &str, edit: impl FnOnce(&mut Value)) -> Value {
+        let (_, mut resource) = fixture("valid")
+            .into_iter()
+            .find(|(name, _)| name == file)
+            .unwrap();
+        edit(&mut resource);
+        resource
+    }
+
+    fn practitioner(edit: impl FnOnce(&mut Value)) -> Vec<(Rule, String)> {
+        errors(&broken("server-Practitioner-rpps.json", edit))
+    }
+
+    fn pair(rule: Rule, expression: &str) -> (Rule, String) {
+        (rule, expression.to_owned())
+    }
+
+    #[test]
+    fn too_few_points_at_the_parent_too_many_at_the_first_value_past_max() {
+        let found = practitioner(|r| {
+            r.as_object_mut().unwrap().remove("active");
+        });
+        assert_eq!(found, [pair(Rule::Min, "Practitioner")]);
+        let found = practitioner(|r| r["gender"] = json!("female"));
+        assert_eq!(found, [pair(Rule::Max, "Practitioner.gender")]);
+        let found = practitioner(|r| {
+            let first = r["identifier"][0].clone();
+            r["identifier"].as_array_mut().unwrap().insert(1, first);
+        });
+        assert_eq!(found, [pair(Rule::Max, "Practitioner.identifier[1]")]);
+    }
+
+    #[test]
+    fn unknown_properties_are_reported_where_they_are() {
+        let found = practitioner(|r| {
+            r["nickname"] = json!("x");
+            r["identifier"][0]["foo"] = json!(1);
+            r["bar"] = json!([1, 2]);
+        });
+        assert_eq!(
+            found,
+            [
+                pair(Rule::Unknown, "Practitioner.bar[0]"),
+                pair(Rule::Unknown, "Practitioner.bar[1]"),
+                pair(Rule::Unknown, "Practitioner.identifier[0].foo"),
+                pair(Rule::Unknown, "Practitioner.nickname"),
+            ]
+        );
+    }
+
+    #[test]
+    fn primitives_are_checked_for_json_kind_and_regex() {
+        let found = practitioner(|r| {
+            r["active"] = json!("true");
+            r["meta"]["lastUpdated"] = json!("2026-11-01");
+        });
+        assert_eq!(
+            found,
+            [
+                pair(Rule::Format, "Practitioner.active"),
+                pair(Rule::Format, "Practitioner.meta.lastUpdated"),
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_values_and_extensions_break_ele_1_and_ext_1() {
+        let found = practitioner(|r| {
+            r["identifier"][1]["value"] = json!("");
+            r["meta"]["extension"][0]["extension"][1]["extension"] =
+                json!([{"url": "x", "valueString": "y"}]);
+        });
+        assert!(
+            found.contains(&pair(Rule::Invariant, "Practitioner.identifier[1].value")),
+            "{found:?}"
+        );
+        assert!(
+            found.contains(&pair(
+                Rule::Invariant,
+                "Practitioner.meta.extension[0].extension[1]"
+            )),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_choice_of_another_type_and_an_array_for_a_single_value_are_type_errors() {
+        let found = practitioner(|r| {
+            let ext = &mut r["meta"]["extension"][0]["extension"][1];
+            let code = ext.as_object_mut().unwrap().remove("valueCode").unwrap();
+            ext["valueString"] = code;
+            r["active"] = json!([true]);
+        });
+        assert_eq!(
+            found,
+            [
+                pair(Rule::Type, "Practitioner.active"),
+                pair(
+                    Rule::Type,
+                    "Practitioner.meta.extension[0].extension[1].value"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn references_are_checked_for_form_and_target_type() {
+        let role = |edit: fn(&mut Value)| errors(&broken("server-PractitionerRole.json", edit));
+        assert_eq!(
+            role(|r| r["practitioner"]["reference"] = json!("Organization/eg-1")),
+            [pair(Rule::Reference, "PractitionerRole.practitioner")]
+        );
+        assert_eq!(
+            role(|r| r["practitioner"]["reference"] = json!("pp 1")),
+            [pair(
+                Rule::Format,
+                "PractitionerRole.practitioner.reference"
+            )]
+        );
+    }
+
+    #[test]
+    fn an_extension_used_outside_its_context_is_reported() {
+        let found = practitioner(|r| {
+            r["extension"] = json!([{
+                "url": "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-organization-types",
+                "valueCode": "x"
+            }]);
+        });
+        assert!(
+            found.contains(&pair(Rule::ExtensionContext, "Practitioner.extension[0]")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn required_bindings_check_codes_when_known_else_systems() {
+        let device = |edit: fn(&mut Value)| errors(&broken("server-Device.json", edit));
+        assert_eq!(
+            device(|r| r["status"] = json!("broken")),
+            [pair(Rule::Binding, "Device.status")]
+        );
+        assert_eq!(
+            device(|r| r["type"]["coding"][0]["system"] = json!("https://example.org/other")),
+            [pair(Rule::Binding, "Device.type")]
+        );
+        let resource = broken("server-Device.json", |_| {});
+        let v = validate(ResourceType::Device, &resource, Target::Claimed, &never).unwrap();
+        assert!(v.by_system_only > 0, "Device.type is a NOS value set");
+        let issues = outcome(&v)["issue"].as_array().unwrap().clone();
+        assert!(
+            issues.last().unwrap()["diagnostics"]
+                .as_str()
+                .unwrap()
+                .contains("by code system")
+        );
+    }
+
+    #[test]
+    fn closed_slicing_rejects_a_value_no_slice_takes() {
+        let found = practitioner(|r| {
+            let telecom = r["telecom"].as_array_mut().unwrap();
+            telecom.push(json!({"system": "phone", "value": "0102030405"}));
+        });
+        assert_eq!(found, [pair(Rule::Closed, "Practitioner.telecom[1]")]);
+    }
+
+    #[test]
+    fn fixed_and_pattern_values_are_checked() {
+        let found = practitioner(|r| r["meta"]["source"] = json!("https://example.org"));
+        assert_eq!(found, [pair(Rule::Pattern, "Practitioner.meta.source")]);
+    }
+
+    #[test]
+    fn claims_decide_the_profiles_and_are_checked() {
+        let found = practitioner(|r| {
+            r["meta"]["profile"].as_array_mut().unwrap().push(json!(
+                "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-dp-organization|1.2.0-snapshot-2"
+            ));
+        });
+        assert_eq!(
+            found,
+            [pair(Rule::ProfileClaim, "Practitioner.meta.profile[2]")]
+        );
+        let found = practitioner(|r| r["meta"]["profile"] = json!(["https://example.org/p"]));
+        assert_eq!(found, [pair(Rule::ProfileClaim, "Practitioner")]);
+        let adeli = broken("server-Practitioner-rpps.json", |r| {
+            r["meta"]["profile"] = json!([
+                "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-practitioner|2.2.0"
+            ]);
+        });
+        let v = validate(ResourceType::Practitioner, &adeli, Target::Claimed, &never).unwrap();
+        assert!(v.is_valid());
+        assert_eq!(v.findings.len(), 1);
+        assert_eq!(
+            (v.findings[0].rule, v.findings[0].severity),
+            (Rule::Unchecked, Severity::Information)
+        );
+        assert!(v.profiles.is_empty());
+    }
+
+    #[test]
+    fn a_named_profile_is_checked_or_refused() {
+        let resource = broken("server-Practitioner-rpps.json", |_| {});
+        let url = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-dp-practitioner";
+        let v = validate(
+            ResourceType::Practitioner,
+            &resource,
+            Target::Named(url),
+            &never,
+        )
+        .unwrap();
+        assert!(v.is_valid() && v.findings.is_empty(), "{:?}", v.findings);
+        assert_eq!(v.profiles, [format!("{url}|1.2.0-snapshot-2")]);
+        let device =
+            "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-device";
+        match validate(
+            ResourceType::Device,
+            &resource,
+            Target::Named(device),
+            &never,
+        ) {
+            Err(ValidateError::UnknownProfile { supported, .. }) => {
+                let dp = device.replace("as-device", "as-dp-device");
+                assert_eq!(supported, [format!("{dp}|1.2.0-snapshot-2")]);
+            }
+            other => panic!("{other:?}"),
+        }
+        let old = format!("{url}|1.1.0");
+        assert!(matches!(
+            validate(
+                ResourceType::Practitioner,
+                &resource,
+                Target::Named(&old),
+                &never
+            ),
+            Err(ValidateError::UnknownProfile { .. })
+        ));
+    }
+
+    #[test]
+    fn stop_ends_the_walk() {
+        let resource = broken("server-Practitioner-rpps.json", |_| {});
+        let calls = std::cell::Cell::new(0);
+        let stop = || {
+            calls.set(calls.get() + 1);
+            calls.get() > 1
+        };
+        assert_eq!(
+            validate(
+                ResourceType::Practitioner,
+                &resource,
+                Target::Claimed,
+                &stop
+            )
+            .unwrap_err(),
+            ValidateError::Stopped
+        );
+    }
+
+    #[test]
+    fn element_shape_follows_datatypes_and_extensions() {
+        let shape = |p| element_shape(p).map(|s| (s.repeats, s.kind));
+        assert_eq!(shape("Organization.extension"), Some((true, Kind::Object)));
+        assert_eq!(
+            shape("Organization.extension.valuePeriod.start"),
+            Some((false, Kind::String))
+        );
+        assert_eq!(shape("Practitioner.active"), Some((false, Kind::Boolean)));
+        assert_eq!(shape("Practitioner.gender"), Some((false, Kind::String)));
+        assert_eq!(
+            shape("Practitioner.identifier.type.coding"),
+            Some((true, Kind::Object))
+        );
+        assert_eq!(
+            shape("Organization.address.line"),
+            Some((true, Kind::String))
+        );
+        assert_eq!(
+            shape("Organization.address.line.extension"),
+            Some((true, Kind::Object))
+        );
+        assert_eq!(
+            shape("PractitionerRole.specialty"),
+            Some((true, Kind::Object))
+        );
+        assert_eq!(
+            shape("HealthcareService.extension.extension.valueInteger"),
+            Some((false, Kind::Number))
+        );
+        assert_eq!(shape("Practitioner.nickname"), None);
+    }
+
+    #[test]
+    fn the_outcome_keeps_definition_order_and_sorts_by_expression() {
+        let resource = broken("server-Practitioner-rpps.json", |r| {
+            r["nickname"] = json!("x");
+            r.as_object_mut().unwrap().remove("active");
+        });
+        let v = validate(
+            ResourceType::Practitioner,
+            &resource,
+            Target::Claimed,
+            &never,
+        )
+        .unwrap();
+        let outcome = outcome(&v);
+        let issues = outcome["issue"].as_array().unwrap();
+        let keys: Vec<&str> = issues[0]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            ["severity", "code", "diagnostics", "location", "expression"]
+        );
+        let expressions: Vec<&str> = issues
+            .iter()
+            .filter_map(|i| i["expression"][0].as_str())
+            .collect();
+        assert_eq!(expressions, ["Practitioner", "Practitioner.nickname"]);
+        assert_eq!(issues[0]["code"], "required");
+        assert!(
+            issues[0]["diagnostics"]
+                .as_str()
+                .unwrap()
+                .starts_with("Practitioner.active (")
+        );
     }
 }
