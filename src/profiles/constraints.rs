@@ -473,37 +473,39 @@ impl Library {
             .get(canonical.split('|').next().unwrap_or(canonical))
     }
 
-    /// URLs (no version) a resource of `rtype` may claim that have no snapshot here: the
-    /// fr-core base (`meta.profile:fr-canonical`) of its as-dp profiles, and the generic ANS
-    /// profile (`baseDefinition`) where the directory claims it (healthcare activities and
-    /// devices without an ARHGOS number: docs/mapping.md).
-    pub fn unchecked_urls(&self, rtype: &str) -> Vec<String> {
+    /// The claims (`url|version`) a resource of `rtype` may make alone that have no snapshot
+    /// here, accepted unchecked: the fr-core base (`meta.profile:fr-canonical`) or the
+    /// generic ANS profile (`baseDefinition`) of its as-dp profiles, where the directory makes
+    /// that claim (docs/mapping.md: ADELI practitioners, A14; healthcare activities and
+    /// devices without an ARHGOS number, D1 and A28): the profile checker's `UNCHECKED_CLAIMS`.
+    pub fn unchecked_claims(&self, rtype: &str) -> Vec<String> {
         let slice = format!("{rtype}.meta.profile:fr-canonical");
-        let mut urls = Vec::new();
+        let mut claims: Vec<String> = Vec::new();
         for profile in self.profiles_of(rtype) {
             let fr_core = profile.element(&slice).and_then(|e| {
                 e.constraints
                     .iter()
                     .find_map(|c| c.value.as_str().map(str::to_owned))
             });
-            let generic = profile
-                .base_definition
-                .clone()
-                .filter(|g| GENERIC_CLAIMS.iter().any(|n| g.contains(&format!("/{n}|"))));
-            for canonical in fr_core.into_iter().chain(generic) {
-                let url = canonical.split('|').next().unwrap_or_default().to_owned();
-                if !urls.contains(&url) && self.resource_profile(&url).is_none() {
-                    urls.push(url);
+            for canonical in fr_core.into_iter().chain(profile.base_definition.clone()) {
+                let url = canonical.split('|').next().unwrap_or_default();
+                let name = url.rsplit('/').next().unwrap_or_default();
+                if CLAIMED_ALONE.contains(&name) && !claims.contains(&canonical) {
+                    claims.push(canonical);
                 }
             }
         }
-        urls
+        claims
     }
 }
 
-/// The generic ANS profiles some resources claim instead of the as-dp one (as
-/// `profiles::claims` says).
-const GENERIC_CLAIMS: [&str; 2] = ["as-healthcareservice-healthcare-activity", "as-device"];
+/// The profiles with no snapshot here that some resources claim alone (see
+/// [`Library::unchecked_claims`]).
+const CLAIMED_ALONE: [&str; 3] = [
+    "fr-core-practitioner",
+    "as-healthcareservice-healthcare-activity",
+    "as-device",
+];
 
 pub static LIBRARY: LazyLock<Library> = LazyLock::new(|| {
     let types = TYPE_FILES
@@ -556,17 +558,16 @@ mod tests {
     }
 
     #[test]
-    fn unchecked_urls_are_the_fr_core_and_generic_claims() {
-        let urls = LIBRARY.unchecked_urls("Device");
+    fn unchecked_claims_are_the_fr_core_and_generic_claims_made_alone() {
+        let ans = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition";
         assert_eq!(
-            urls,
-            ["https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-device"]
+            LIBRARY.unchecked_claims("Device"),
+            [format!("{ans}/as-device|1.2.0-snapshot-2")]
         );
-        assert!(
-            LIBRARY
-                .unchecked_urls("Practitioner")
-                .iter()
-                .any(|u| u.ends_with("fr-core-practitioner"))
+        assert_eq!(
+            LIBRARY.unchecked_claims("Practitioner"),
+            ["https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-practitioner|2.2.0"]
         );
+        assert!(LIBRARY.unchecked_claims("Organization").is_empty());
     }
 }

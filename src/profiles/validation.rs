@@ -129,13 +129,12 @@ fn claimed(rtype: &str, resource: &Value) -> (Vec<&'static Profile>, Vec<Finding
         }
     }
     if chosen.is_empty() && findings.is_empty() {
-        let unchecked = LIBRARY.unchecked_urls(rtype);
-        let all_unchecked = !claims.is_empty()
-            && claims.iter().all(|c| {
-                unchecked
-                    .iter()
-                    .any(|u| u == c.split('|').next().unwrap_or(c))
-            });
+        // Only a claim made alone, exactly (profile_check's UNCHECKED_CLAIMS).
+        let all_unchecked = claims.len() == 1
+            && LIBRARY
+                .unchecked_claims(rtype)
+                .iter()
+                .any(|c| c == claims[0]);
         findings.push(if all_unchecked {
             claim_finding(
                 Severity::Information,

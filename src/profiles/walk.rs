@@ -166,7 +166,7 @@ impl<'s> Walker<'s> {
         place: &Place,
         root: bool,
     ) {
-        if self.tick() || !at.shape_ok {
+        if self.tick() || !at.shape_ok || self.empty(at, &element.id, Some(profile)) {
             return;
         }
         let Some(code) = self.chosen_type(profile, element, at) else {
@@ -499,7 +499,7 @@ impl<'s> Walker<'s> {
         at: &Occurrence,
         place: &Place,
     ) {
-        if self.tick() || !at.shape_ok {
+        if self.tick() || !at.shape_ok || self.empty(at, id, None) {
             return;
         }
         let code = match name.strip_suffix("[x]") {
@@ -556,6 +556,28 @@ impl<'s> Walker<'s> {
     }
 
     // -- checks on one value --------------------------------------------------------------
+
+    /// ele-1, structurally, before anything else: a value (or a primitive's companion) that
+    /// is null, an empty string, object or array has no value; nothing more is said of it.
+    fn empty(&mut self, at: &Occurrence, id: &str, profile: Option<&Profile>) -> bool {
+        let hollow = |v: &Value| match v {
+            Value::Null => true,
+            Value::String(s) => s.is_empty(),
+            Value::Object(o) => o.is_empty(),
+            Value::Array(a) => a.is_empty(),
+            _ => false,
+        };
+        let empty = match (at.value, at.companion) {
+            (None, None) => true,
+            (Some(v), None) => hollow(v),
+            (value, Some(c)) => value.is_some_and(|v| hollow(v) && !v.is_null()) || hollow(c),
+        };
+        if empty {
+            let message = "ele-1: a value must not be empty or null".to_owned();
+            self.report(Rule::Invariant, &at.expression, id, profile, message);
+        }
+        empty
+    }
 
     /// A value that must be an object: reports `type` when it is not, `invariant` (ele-1)
     /// when it is empty.
