@@ -313,7 +313,6 @@ fn answer(issues: &[Value]) -> HttpResponse {
     let outcome = json!({"resourceType": "OperationOutcome", "issue": issues});
     HttpResponse::Ok()
         .content_type(FHIR_JSON)
-        .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(outcome.to_string())
 }
 
