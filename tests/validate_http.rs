@@ -624,3 +624,40 @@ async fn validating_needs_the_right_to_read_the_type() {
         performed(&with_key(app, Some(FULL_KEY), request).await);
     }
 }
+
+/// The `valid` count of `annuaire_validations_total` in `/metrics`.
+async fn valid_count(app: &TestApp) -> u64 {
+    let text = get(app, "/metrics").await.body;
+    text.lines()
+        .find(|l| l.starts_with("annuaire_validations_total{verdict=\"valid\"}"))
+        .and_then(|l| l.rsplit(' ').next())
+        .map_or(0, |n| n.parse().expect("a count"))
+}
+
+#[tokio::test]
+async fn validations_are_counted_by_verdict_and_interaction() {
+    let app = spawn_app();
+    let before = valid_count(&app).await;
+    let minimal = r#"{"resourceType":"Device","meta":{"profile":["https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-dp-device"]}}"#;
+    let answer = post(&app, "/fhir/Device/$validate", FHIR_JSON, minimal).await;
+    let valid = !performed(&answer)
+        .iter()
+        .any(|i| i["severity"] == "error" || i["severity"] == "fatal");
+    let text = get(&app, "/metrics").await.body;
+    let verdict = if valid { "valid" } else { "invalid" };
+    assert!(
+        text.contains(&format!(
+            "annuaire_validations_total{{verdict=\"{verdict}\"}}"
+        )),
+        "{text}"
+    );
+    if valid {
+        assert!(valid_count(&app).await > before);
+    }
+    assert!(
+        text.lines().any(|l| l.starts_with(
+            "annuaire_http_requests_total{interaction=\"operation\",resource_type=\"Device\",status=\"200\"}"
+        )),
+        "{text}"
+    );
+}

@@ -259,7 +259,10 @@ async fn run(
     .map_err(|e| ApiError::Unavailable(format!("the validation could not run: {e}")))?;
     cancel.disarm();
     let mut response = match result {
-        Ok(validation) => answer(&issues(&validation, extra)),
+        Ok(validation) => {
+            state.metrics.validated(validation.is_valid());
+            answer(&issues(&validation, extra))
+        }
         Err(error) => actix_web::ResponseError::error_response(&error),
     };
     response.extensions_mut().insert(Work(work));
