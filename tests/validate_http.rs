@@ -476,8 +476,35 @@ async fn served_xml_reads_back_as_the_served_json() {
                 annuaire::fhir::xml_read::ReadLimits::default(),
             )
             .unwrap_or_else(|e| panic!("{path}: {e}"));
-            assert_eq!(&read, json, "{path}");
+            if let Some(at) = first_difference(&read, json, rtype) {
+                panic!("{path}: the XML reads back differently at {at}");
+            }
         }
+    }
+}
+
+/// Where two JSON values first differ, with both sides; `None` when equal.
+fn first_difference(read: &Value, served: &Value, at: &str) -> Option<String> {
+    match (read, served) {
+        (Value::Object(a), Value::Object(b)) => {
+            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            keys.into_iter().find_map(|k| {
+                let (x, y) = (
+                    a.get(k).unwrap_or(&Value::Null),
+                    b.get(k).unwrap_or(&Value::Null),
+                );
+                first_difference(x, y, &format!("{at}.{k}"))
+            })
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => a
+            .iter()
+            .zip(b)
+            .enumerate()
+            .find_map(|(i, (x, y))| first_difference(x, y, &format!("{at}[{i}]"))),
+        _ if read == served => None,
+        _ => Some(format!("{at}: read {read}, served {served}")),
     }
 }
 
@@ -659,5 +686,62 @@ async fn validations_are_counted_by_verdict_and_interaction() {
             "annuaire_http_requests_total{interaction=\"operation\",resource_type=\"Device\",status=\"200\"}"
         )),
         "{text}"
+    );
+}
+
+/// An unknown element, and an unknown profile, through both formats: the findings are the
+/// validator's, the same whichever format carried the resource.
+#[tokio::test]
+async fn findings_are_the_same_in_json_and_xml() {
+    let app = spawn_app();
+    let id = id_of(&served(&app, "Organization").await);
+    let mut organization = get(&app, &format!("/fhir/Organization/{id}")).await.json();
+    organization["nickname"] = json!("x");
+    organization["identifier"][0]["foo"] = json!("1");
+    let in_json = performed(
+        &post(
+            &app,
+            "/fhir/Organization/$validate",
+            FHIR_JSON,
+            organization.to_string(),
+        )
+        .await,
+    );
+    let expressions = |issues: &[Value]| -> Vec<String> {
+        issues
+            .iter()
+            .filter(|i| i["severity"] == "error")
+            .map(|i| i["expression"][0].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let found = expressions(&in_json);
+    for expected in ["Organization.nickname", "Organization.identifier[0].foo"] {
+        assert!(
+            found.iter().any(|e| e == expected),
+            "{expected} in {found:?}"
+        );
+    }
+    let xml = String::from_utf8(
+        annuaire::fhir::xml::from_json(organization.to_string().as_bytes()).unwrap(),
+    )
+    .unwrap();
+    let in_xml = performed(&post(&app, "/fhir/Organization/$validate", FHIR_XML, xml).await);
+    let mut in_xml = expressions(&in_xml);
+    let mut found = found;
+    in_xml.sort();
+    found.sort();
+    assert_eq!(in_xml, found);
+    // A profile this server does not validate Organizations against.
+    let answer = post(
+        &app,
+        "/fhir/Organization/$validate?profile=https://example.org/StructureDefinition/other",
+        FHIR_JSON,
+        organization.to_string(),
+    )
+    .await;
+    answer.refused(
+        StatusCode::BAD_REQUEST,
+        "not-supported",
+        "as-dp-organization",
     );
 }
