@@ -587,13 +587,17 @@ async fn bodies_and_work_are_bounded() {
 const FULL_KEY: &str = "validate-full-key-0123456789abcdef";
 const PRACTITIONERS_KEY: &str = "validate-practitioners-key-012345";
 
-/// A server with access control: one key reads everything, one reads Practitioners only.
+const RESTRICTED_SCOPE: &str = "annuaire/restricted.read";
+
+/// A server with access control: one key reads everything, restricted elements included; one
+/// reads Practitioners only, without their restricted `identifier` (an element the as-dp
+/// profile requires, so that validating what this caller may read shows the redaction).
 fn guarded() -> &'static TestApp {
     static APP: OnceLock<TestApp> = OnceLock::new();
     APP.get_or_init(|| {
         let dir = common::scratch_dir("annuaire-validate-auth-").keep();
         let config = format!(
-            "[auth]\nrealm = \"t\"\n[[auth.api_keys]]\nname = \"full\"\nsha256 = \"{}\"\nscopes = [\"system/*.rs\"]\n[[auth.api_keys]]\nname = \"practitioners\"\nsha256 = \"{}\"\nscopes = [\"system/Practitioner.read\"]\n",
+            "[auth]\nrealm = \"t\"\n[[auth.api_keys]]\nname = \"full\"\nsha256 = \"{}\"\nscopes = [\"system/*.rs\", \"{RESTRICTED_SCOPE}\"]\n[[auth.api_keys]]\nname = \"practitioners\"\nsha256 = \"{}\"\nscopes = [\"system/Practitioner.read\"]\n[auth.restricted]\nelements = [\"Practitioner.identifier\"]\nscope = \"{RESTRICTED_SCOPE}\"\n",
             common::api_key_sha256(FULL_KEY),
             common::api_key_sha256(PRACTITIONERS_KEY),
         );
@@ -744,4 +748,47 @@ async fn findings_are_the_same_in_json_and_xml() {
         "not-supported",
         "as-dp-organization",
     );
+}
+
+/// At instance level the stored resource is validated as the caller may read it: without the
+/// restricted scope, its `identifier` is redacted, and the as-dp profile misses it.
+#[tokio::test]
+async fn the_stored_resource_is_validated_as_the_caller_may_read_it() {
+    let app = guarded();
+    let page = with_key(
+        app,
+        Some(FULL_KEY),
+        client().get(app.url(
+            "/fhir/Practitioner?_count=1&_profile=https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-dp-practitioner",
+        )),
+    )
+    .await
+    .json();
+    let id = page["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| &e["resource"])
+        .find(|r| {
+            r["meta"]["profile"]
+                .to_string()
+                .contains("as-dp-practitioner")
+        })
+        .map(id_of)
+        .expect("the demo serves an as-dp practitioner");
+    let path = format!("/fhir/Practitioner/{id}/$validate");
+    let misses_identifier = |issues: &[Value]| {
+        issues.iter().any(|i| {
+            i["severity"] == "error"
+                && i["code"] == "required"
+                && i["diagnostics"]
+                    .as_str()
+                    .is_some_and(|d| d.starts_with("Practitioner.identifier"))
+        })
+    };
+    let full = performed(&with_key(app, Some(FULL_KEY), client().get(app.url(&path))).await);
+    assert!(!misses_identifier(&full), "{full:?}");
+    let redacted =
+        performed(&with_key(app, Some(PRACTITIONERS_KEY), client().get(app.url(&path))).await);
+    assert!(misses_identifier(&redacted), "{redacted:?}");
 }
