@@ -13,6 +13,7 @@ const RESOURCES: &str = include_str!("../conformance/resources.json");
 const SEARCH_PARAMETERS: &str = include_str!("../conformance/search-parameters.json");
 const REFUSED_PARAMETERS: &str = include_str!("../conformance/refused-parameters.json");
 const TERMINOLOGY: &str = include_str!("../conformance/terminology.json");
+const VALIDATE: &str = include_str!("../conformance/validate.json");
 
 /// CodeSystem as served (`conformance/terminology.json`): its interactions, search
 /// parameters and operations. Apart from the indexed types' declarations because CodeSystem is
@@ -169,6 +170,7 @@ pub fn capability_statement(software_version: &str, security: Value) -> Value {
                 "searchInclude": includes(&d.resource_type, &parameters),
                 "searchRevInclude": revincludes(&d.resource_type, &parameters),
                 "searchParam": search_params(&d.resource_type, &parameters),
+                "operation": [validate_operation(&d.resource_type)],
             })
         })
         .map(without_empty_arrays)
@@ -214,6 +216,30 @@ fn with_refused_note(documentation: &str, rtype: &str) -> String {
         "{documentation} Search: these FHIR R4 parameters are recognized but not implemented, and refused with 400 whatever Prefer: handling says: {}.",
         refused.join(", ")
     )
+}
+
+/// `$validate` as declared for `rtype` (`conformance/validate.json`), its documentation
+/// followed by the profiles it validates that type against.
+fn validate_operation(rtype: &str) -> Value {
+    let mut operation: Value =
+        serde_json::from_str(VALIDATE).expect("conformance/validate.json is valid");
+    // The as-dp profiles among those supported (the others are what they are built on).
+    let profiles: Vec<String> = rtype
+        .parse::<ResourceType>()
+        .map(crate::profiles::supported)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| p.contains("/as-dp-"))
+        .collect();
+    if !profiles.is_empty() {
+        let documentation = format!(
+            "{} Profiles of {rtype} validated: {}.",
+            operation["documentation"].as_str().unwrap_or_default(),
+            profiles.join(", ")
+        );
+        operation["documentation"] = json!(documentation);
+    }
+    operation
 }
 
 /// CodeSystem's entry of the CapabilityStatement's `rest.resource`.
@@ -549,6 +575,26 @@ mod tests {
                 ]
             );
             assert_eq!(resource["readHistory"], true);
+        }
+        for resource in cs["rest"][0]["resource"].as_array().unwrap().iter().take(5) {
+            let operation = &resource["operation"][0];
+            assert_eq!(operation["name"], "validate", "{resource}");
+            assert_eq!(
+                operation["definition"],
+                "http://hl7.org/fhir/OperationDefinition/Resource-validate"
+            );
+            let documentation = operation["documentation"].as_str().unwrap();
+            assert!(
+                documentation.contains("by code system only")
+                    && documentation.contains("Profiles of"),
+                "{documentation}"
+            );
+            let keys: Vec<&String> = resource.as_object().unwrap().keys().collect();
+            assert_eq!(
+                keys.last().map(|k| k.as_str()),
+                Some("operation"),
+                "{keys:?}"
+            );
         }
         assert!(supports(ResourceType::Organization, "read"));
         assert!(supports(ResourceType::Organization, "search-type"));

@@ -47,6 +47,7 @@ pub struct Metrics {
     limit_refusals: IntCounterVec,
     rate_limited: IntCounterVec,
     auth_failures: IntCounterVec,
+    validations: IntCounterVec,
     searches_running: IntGauge,
     ready: IntGauge,
     generation_info: IntGaugeVec,
@@ -89,6 +90,11 @@ impl Metrics {
             "auth_failures_total",
             "Requests refused by authentication or authorization, by reason.",
             &["reason"],
+        );
+        let validations = counter(
+            "validations_total",
+            "$validate runs that ended with a verdict, by verdict (valid: no error or fatal issue; invalid).",
+            &["verdict"],
         );
         let latency = register(
             &registry,
@@ -155,6 +161,7 @@ impl Metrics {
             limit_refusals,
             rate_limited,
             auth_failures,
+            validations,
             searches_running,
             ready,
             generation_info,
@@ -192,6 +199,12 @@ impl Metrics {
             Some(Refusal::Auth(reason)) => self.auth_failures.with_label_values(&[reason]).inc(),
             None => {}
         }
+    }
+
+    /// Counts one `$validate` that gave a verdict on the resource.
+    pub fn validated(&self, valid: bool) {
+        let verdict = if valid { "valid" } else { "invalid" };
+        self.validations.with_label_values(&[verdict]).inc();
     }
 
     /// The registry in the Prometheus text format, with the data gauges read now.

@@ -179,6 +179,41 @@ async fn bundles_and_outcomes_as_served() {
     }
 }
 
+/// `$validate`'s OperationOutcomes (the validator's issues, and the server's own for a mode it
+/// would refuse) in definition order, as FHIR XML needs them.
+#[tokio::test]
+async fn validation_outcomes_as_served() {
+    let app = common::spawn_app();
+    let client = reqwest::Client::new();
+    for rtype in ["Practitioner", "Organization", "Device"] {
+        let bundle: Value = client
+            .get(app.url(&format!("/fhir/{rtype}?_count=1")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let resource = &bundle["entry"][0]["resource"];
+        let id = resource["id"].as_str().expect("the demo serves it");
+        let mut broken = resource.clone();
+        broken["id"] = json!("another-id");
+        broken["nickname"] = json!("unknown element");
+        for request in [
+            client.get(app.url(&format!("/fhir/{rtype}/{id}/$validate"))),
+            client.get(app.url(&format!("/fhir/{rtype}/{id}/$validate?mode=delete"))),
+            client
+                .post(app.url(&format!("/fhir/{rtype}/{id}/$validate?mode=update")))
+                .header("content-type", "application/fhir+json")
+                .body(broken.to_string()),
+        ] {
+            let outcome: Value = request.send().await.unwrap().json().await.unwrap();
+            assert_eq!(outcome["resourceType"], "OperationOutcome", "{outcome}");
+            assert_in_definition_order(&format!("{rtype}/{id}/$validate"), &outcome);
+        }
+    }
+}
+
 /// The FINESS services as served, JSON and XML: each Bundle holds them (the demo has both
 /// types), in definition order, and the XML writer takes them (FHIR XML needs that order).
 #[tokio::test]

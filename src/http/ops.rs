@@ -221,7 +221,10 @@ fn interaction(method: &actix_web::http::Method, pattern: Option<&str>) -> &'sta
             "search-type"
         }
         "/fhir/SearchParameter/{id}" | "/fhir/CodeSystem/{id}" | "/fhir/{type}/{id}" => "read",
-        "/fhir/CodeSystem/$lookup" | "/fhir/CodeSystem/{id}/$lookup" => "operation",
+        "/fhir/CodeSystem/$lookup"
+        | "/fhir/CodeSystem/{id}/$lookup"
+        | "/fhir/{type}/$validate"
+        | "/fhir/{type}/{id}/$validate" => "operation",
         "/fhir/{type}/{id}/_history/{vid}" => "vread",
         "/fhir/{type}/{id}/_history" => "history-instance",
         "/fhir/{type}/_history" => "history-type",
