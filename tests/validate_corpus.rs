@@ -1,0 +1,183 @@
+//! The shared validation corpus (`tests/fixtures/validation/`, README there) against the
+//! server's validator: every good file validates with no error under its claims, and every bad
+//! file gives exactly the set of `(rule, expression)` error findings its `faults.json` entry
+//! names (the contract of `profiles/README.md`, "Validation"). The profile checker is held to
+//! the same manifest by `tests/interop/test_validate_corpus.py`, so the two engines agree.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use annuaire::fhir::ResourceType;
+use annuaire::profiles::{Severity, Target, Validation, validate};
+use serde_json::Value;
+
+type Pairs = BTreeSet<(String, String)>;
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/validation")
+}
+
+fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn manifest() -> Vec<Value> {
+    match read_json(&corpus().join("faults.json")) {
+        Value::Array(entries) => entries,
+        other => panic!("faults.json is not an array: {other}"),
+    }
+}
+
+/// Validates a corpus resource against its claims (no deadline).
+fn run(resource: &Value) -> Validation {
+    let rtype: ResourceType = resource["resourceType"]
+        .as_str()
+        .expect("resourceType")
+        .parse()
+        .expect("a served type");
+    validate(rtype, resource, Target::Claimed, &|| false).expect("validation performed")
+}
+
+/// The `(rule, expression)` pairs of the findings at `severity` or worse.
+fn pairs(validation: &Validation, worst: Severity) -> Pairs {
+    validation
+        .findings
+        .iter()
+        .filter(|f| f.severity <= worst)
+        .map(|f| (f.rule.as_str().to_owned(), f.expression.clone()))
+        .collect()
+}
+
+fn expected(entry: &Value, key: &str) -> Pairs {
+    entry[key]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|e| {
+                    let text = |k: &str| e[k].as_str().expect(k).to_owned();
+                    (text("rule"), text("expression"))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn show(set: &Pairs) -> String {
+    if set.is_empty() {
+        return "(none)".into();
+    }
+    set.iter()
+        .map(|(r, e)| format!("{r} @ {e}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Fails with one table row per file whose findings differ.
+fn assert_rows(what: &str, rows: Vec<(String, Pairs, Pairs)>, checked: usize) {
+    let mut table = String::new();
+    for (file, want, got) in &rows {
+        let _ = writeln!(
+            table,
+            "{file}\n    expected: {}\n    got:      {}",
+            show(want),
+            show(got)
+        );
+    }
+    assert!(
+        rows.is_empty(),
+        "{} of {checked} {what} differ from the manifest:\n{table}",
+        rows.len()
+    );
+}
+
+#[test]
+fn the_manifest_names_every_bad_file_once_and_covers_the_rules() {
+    let entries = manifest();
+    let files: BTreeSet<String> = entries
+        .iter()
+        .map(|e| e["file"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(files.len(), entries.len(), "a bad file listed twice");
+    let on_disk: BTreeSet<String> = std::fs::read_dir(corpus().join("bad"))
+        .unwrap()
+        .map(|e| format!("bad/{}", e.unwrap().file_name().to_string_lossy()))
+        .collect();
+    assert_eq!(files, on_disk, "faults.json and bad/ list different files");
+    assert!(
+        entries.len() >= 45,
+        "at least 45 crafted faults, found {}",
+        entries.len()
+    );
+    let rules: BTreeSet<String> = entries
+        .iter()
+        .flat_map(|e| expected(e, "expect").into_iter().chain(expected(e, "info")))
+        .map(|(rule, _)| rule)
+        .collect();
+    for rule in [
+        "min",
+        "max",
+        "unknown",
+        "type",
+        "format",
+        "invariant",
+        "pattern",
+        "closed",
+        "binding",
+        "reference",
+        "extension-context",
+        "profile-claim",
+        "unchecked",
+    ] {
+        assert!(rules.contains(rule), "no fault of rule {rule}");
+    }
+}
+
+#[test]
+fn every_good_file_validates_with_no_error() {
+    let mut rows = Vec::new();
+    let mut count = 0;
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(corpus().join("good"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.sort();
+    for path in paths {
+        count += 1;
+        let got = pairs(&run(&read_json(&path)), Severity::Error);
+        if !got.is_empty() {
+            rows.push((
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                Pairs::new(),
+                got,
+            ));
+        }
+    }
+    assert!(count >= 21, "the good corpus is incomplete ({count} files)");
+    assert_rows("good files", rows, count);
+}
+
+#[test]
+fn every_bad_file_gives_exactly_its_manifest_findings() {
+    let entries = manifest();
+    let mut rows = Vec::new();
+    for entry in &entries {
+        let file = entry["file"].as_str().unwrap();
+        let validation = run(&read_json(&corpus().join(file)));
+        let got = pairs(&validation, Severity::Error);
+        let want = expected(entry, "expect");
+        // Advisory findings the manifest names (`info`) must be there too; others may be.
+        let info = expected(entry, "info");
+        let all = pairs(&validation, Severity::Information);
+        if got != want || !info.is_subset(&all) {
+            let mut want = want;
+            want.extend(info.iter().cloned());
+            let mut got = got;
+            got.extend(all.intersection(&info).cloned());
+            rows.push((file.to_owned(), want, got));
+        }
+    }
+    assert_rows("bad files", rows, entries.len());
+}
