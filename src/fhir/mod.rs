@@ -5,6 +5,7 @@ mod id;
 pub mod node;
 mod resource_type;
 pub mod xml;
+pub mod xml_read;
 
 pub use id::{FhirId, InvalidId, short_hash};
 pub use resource_type::{Element, ResourceType, UnsupportedType};

@@ -86,7 +86,7 @@ pub async fn vread(
 }
 
 /// The type and id of a read, checked, once the caller may read the type.
-fn authorized_read(
+pub(super) fn authorized_read(
     req: &HttpRequest,
     state: &AppState,
     type_name: &str,
@@ -103,7 +103,11 @@ fn authorized_read(
 }
 
 /// Why a resource is not there: deleted (410, with when), or never known (404).
-fn absent(store: &Generation, rtype: ResourceType, id: &FhirId) -> Result<ApiError, ApiError> {
+pub(super) fn absent(
+    store: &Generation,
+    rtype: ResourceType,
+    id: &FhirId,
+) -> Result<ApiError, ApiError> {
     let history = store.history(rtype, id)?;
     Ok(match history.last() {
         Some(last) if last.kind == Kind::Deleted => ApiError::Gone(format!(
@@ -502,7 +506,7 @@ pub async fn unknown_path(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     )))
 }
 
-fn resource_type(name: &str) -> Result<ResourceType, ApiError> {
+pub(super) fn resource_type(name: &str) -> Result<ResourceType, ApiError> {
     ResourceType::from_str(name).map_err(|_| {
         ApiError::NotFound(format!(
             "resource type `{name}` is not served here; this server serves {} (and CodeSystem: read, search and $lookup only)",

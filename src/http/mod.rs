@@ -23,6 +23,7 @@ mod paths;
 mod request;
 mod state;
 mod terminology;
+mod validate;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -77,6 +78,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
                     .wrap(actix_web::middleware::from_fn(export::take_conditions))
                     .route(get_or_head().to(export::file)),
             )
+            .configure(configure_validate)
             .route("/{type}/_search", web::post().to(handlers::search_post))
             .route("/{type}/_history", get_or_head().to(handlers::history_type))
             .route(
@@ -123,6 +125,27 @@ fn configure_terminology(config: &mut web::ServiceConfig) {
         )
         .route("/CodeSystem/{id}", get_or_head().to(terminology::read))
         .route("/CodeSystem/{id}", web::route().to(handlers::read_only));
+}
+
+/// `$validate`'s routes (see [`validate`]), before the generic `/{type}/{id}` ones, which would
+/// take `$validate` for an id. `GET [type]/$validate` has no resource to validate: a 400 says
+/// to POST one.
+fn configure_validate(config: &mut web::ServiceConfig) {
+    config
+        .route("/{type}/$validate", web::post().to(validate::type_post))
+        .route("/{type}/$validate", web::route().to(validate::type_other))
+        .route(
+            "/{type}/{id}/$validate",
+            get_or_head().to(validate::instance_get),
+        )
+        .route(
+            "/{type}/{id}/$validate",
+            web::post().to(validate::instance_post),
+        )
+        .route(
+            "/{type}/{id}/$validate",
+            web::route().to(handlers::read_only),
+        );
 }
 
 /// The lookup page's routes (see [`page`]).
