@@ -2,14 +2,16 @@
 //! server's validator: every good file validates with no error under its claims, and every bad
 //! file gives exactly the set of `(rule, expression)` error findings its `faults.json` entry
 //! names (the contract of `profiles/README.md`, "Validation"). The profile checker is held to
-//! the same manifest by `tests/interop/test_validate_corpus.py`, so the two engines agree.
+//! the same manifest by `tests/interop/test_validate_corpus.py`, so the two engines agree. The
+//! XML twins (`xml/`) read back through `fhir::xml_read` are the JSON they twin.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use annuaire::fhir::ResourceType;
-use annuaire::profiles::{Severity, Target, Validation, validate};
+use annuaire::fhir::xml_read::{self, JsonKind, ReadLimits, Shape};
+use annuaire::profiles::{Kind, Severity, Target, Validation, element_shape, validate};
 use serde_json::Value;
 
 type Pairs = BTreeSet<(String, String)>;
@@ -180,4 +182,63 @@ fn every_bad_file_gives_exactly_its_manifest_findings() {
         }
     }
     assert_rows("bad files", rows, entries.len());
+}
+
+/// The reader's element shapes from the profiles' (as the `$validate` handler does).
+fn shape(path: &str) -> Option<Shape> {
+    element_shape(path).map(|s| Shape {
+        repeats: s.repeats,
+        kind: match s.kind {
+            Kind::Boolean => JsonKind::Boolean,
+            Kind::Number => JsonKind::Number,
+            Kind::String => JsonKind::String,
+            Kind::Object => JsonKind::Object,
+        },
+    })
+}
+
+/// Every XML twin: the JSON file it twins, and the twin's path.
+fn twins() -> Vec<(String, PathBuf)> {
+    let mut twins = Vec::new();
+    for entry in std::fs::read_dir(corpus().join("xml")).unwrap() {
+        let path = entry.unwrap().path();
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let json = ["good", "bad"]
+            .iter()
+            .map(|dir| format!("{dir}/{stem}.json"))
+            .find(|name| corpus().join(name).exists())
+            .unwrap_or_else(|| panic!("{} twins no JSON file", path.display()));
+        twins.push((json, path));
+    }
+    twins.sort();
+    twins
+}
+
+#[test]
+fn every_xml_twin_reads_back_as_its_json_and_gives_the_same_findings() {
+    let twins = twins();
+    assert!(twins.len() >= 15, "{} XML twins", twins.len());
+    let mut rows = Vec::new();
+    let mut different = Vec::new();
+    for (json, xml) in &twins {
+        let from_json = read_json(&corpus().join(json));
+        let bytes = std::fs::read(xml).unwrap();
+        let from_xml = match xml_read::to_json(&bytes, &shape, ReadLimits::default()) {
+            Ok(value) => value,
+            Err(e) => panic!("{}: {e}", xml.display()),
+        };
+        if from_xml != from_json {
+            different.push(json.clone());
+        }
+        let want = pairs(&run(&from_json), Severity::Error);
+        let got = pairs(&run(&from_xml), Severity::Error);
+        if got != want {
+            rows.push((format!("{json} (XML)"), want, got));
+        }
+    }
+    assert!(
+        different.is_empty(),
+        "XML twins that do not read back as their JSON: {different:?}"
+    );
+    assert_rows("XML twins", rows, twins.len());
 }
