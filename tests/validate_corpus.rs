@@ -242,3 +242,43 @@ fn every_xml_twin_reads_back_as_its_json_and_gives_the_same_findings() {
     );
     assert_rows("XML twins", rows, twins.len());
 }
+
+/// Whitespace between elements and the XML declaration left out.
+fn normalized_xml(text: &str) -> String {
+    let body = text.trim_start();
+    let body = match body.strip_prefix("<?xml") {
+        Some(rest) => &rest[rest.find("?>").map_or(0, |i| i + 2)..],
+        None => body,
+    };
+    body.split('>')
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(">")
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn the_xml_twins_of_good_files_are_what_the_servers_writer_writes() {
+    let mut different = Vec::new();
+    for (json, xml) in twins().iter().filter(|(json, _)| json.starts_with("good/")) {
+        let written = annuaire::fhir::xml::from_json(&std::fs::read(corpus().join(json)).unwrap())
+            .unwrap_or_else(|e| panic!("{json}: {e}"));
+        let written = normalized_xml(&String::from_utf8(written).unwrap());
+        let twin = normalized_xml(&std::fs::read_to_string(xml).unwrap());
+        if written != twin {
+            let at = written
+                .bytes()
+                .zip(twin.bytes())
+                .take_while(|(a, b)| a == b)
+                .count();
+            let around = |s: &str| s[at.saturating_sub(80)..(at + 80).min(s.len())].to_owned();
+            different.push(format!(
+                "{json}:\n  writer: …{}…\n  twin:   …{}…",
+                around(&written),
+                around(&twin)
+            ));
+        }
+    }
+    assert!(different.is_empty(), "{}", different.join("\n"));
+}
