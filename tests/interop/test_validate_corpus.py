@@ -5,6 +5,7 @@ the server's validator to the same manifest, so the two engines agree."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -61,3 +62,18 @@ def test_bad_file_gives_its_manifest_findings(entry):
     assert got == want, f"{entry['file']}\n  expected: {show(want)}\n  got:      {show(got)}"
     info = expected(entry, "info")
     assert info <= pairs(findings, errors_only=False), f"{entry['file']}: missing {show(info)}"
+
+
+def test_corpus_is_what_make_corpus_writes(tmp_path):
+    """The committed corpus is a fresh output of make_corpus.py (no hand edit drifts from it)."""
+    spec = importlib.util.spec_from_file_location("make_corpus", CORPUS / "make_corpus.py")
+    make_corpus = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_corpus)
+    make_corpus.write(tmp_path)
+    for folder in ("good", "bad", "xml"):
+        fresh = {p.name: p.read_bytes() for p in (tmp_path / folder).iterdir()}
+        committed = {p.name: p.read_bytes() for p in (CORPUS / folder).iterdir()}
+        assert sorted(fresh) == sorted(committed), folder
+        stale = [name for name in fresh if fresh[name] != committed[name]]
+        assert not stale, f"{folder}/ differs from make_corpus.py: {stale}"
+    assert (tmp_path / "faults.json").read_bytes() == (CORPUS / "faults.json").read_bytes()
