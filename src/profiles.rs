@@ -11,12 +11,14 @@ use serde::Deserialize;
 
 use crate::fhir::ResourceType;
 
+mod constraints;
+mod findings;
+mod primitives;
 mod validation;
+mod walk;
 
-pub use validation::{
-    Finding, Kind, Rule, Severity, Shape, Target, ValidateError, Validation, element_shape,
-    outcome, validate,
-};
+pub use findings::{Finding, Kind, Rule, Severity, Shape};
+pub use validation::{Target, ValidateError, Validation, element_shape, outcome, validate};
 
 const PRACTITIONER: &str = include_str!("../profiles/as-dp-practitioner.json");
 const PRACTITIONER_ROLE: &str = include_str!("../profiles/as-dp-practitionerrole.json");
