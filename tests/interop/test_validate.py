@@ -60,11 +60,15 @@ Pairs = set[tuple[str, str]]
 def base_url() -> str:
     base = os.environ.get("ANNUAIRE_BASE_URL")
     if not base:
-        pytest.fail("ANNUAIRE_BASE_URL is not set: run tests/interop/run.sh, or start a server and set it")
+        pytest.fail(
+            "ANNUAIRE_BASE_URL is not set: run tests/interop/run.sh, or start a server and set it"
+        )
     return base.rstrip("/")
 
 
-def request(method: str, url: str, body: bytes | None = None, content_type: str = JSON_TYPE) -> tuple[int, dict]:
+def request(
+    method: str, url: str, body: bytes | None = None, content_type: str = JSON_TYPE
+) -> tuple[int, dict]:
     headers = {"Accept": JSON_TYPE}
     if body is not None:
         headers["Content-Type"] = content_type
@@ -92,7 +96,8 @@ def server_errors(status: int, outcome: dict, what: str) -> Pairs:
 def validate_json(rtype: str, resource: dict, as_parameters: bool = False) -> Pairs:
     body = resource
     if as_parameters:
-        body = {"resourceType": "Parameters", "parameter": [{"name": "resource", "resource": resource}]}
+        parameter = [{"name": "resource", "resource": resource}]
+        body = {"resourceType": "Parameters", "parameter": parameter}
     status, outcome = request("POST", f"{base_url()}/{rtype}/$validate", json.dumps(body).encode())
     return server_errors(status, outcome, f"POST {rtype}/$validate")
 
@@ -102,7 +107,9 @@ def validate_xml(rtype: str, xml: str, as_parameters: bool = False) -> Pairs:
         inner = re.sub(r"^<\?xml[^>]*>\s*", "", xml)
         xml = (
             '<?xml version="1.0" encoding="UTF-8"?>\n<Parameters xmlns="http://hl7.org/fhir">'
-            '<parameter><name value="resource"/><resource>' + inner + "</resource></parameter></Parameters>\n"
+            '<parameter><name value="resource"/><resource>'
+            + inner
+            + "</resource></parameter></Parameters>\n"
         )
     status, outcome = request("POST", f"{base_url()}/{rtype}/$validate", xml.encode(), XML_TYPE)
     return server_errors(status, outcome, f"POST {rtype}/$validate (XML)")
@@ -131,7 +138,11 @@ def load(path: Path):
 CASES = [(f"good/{p.name}", set(), None) for p in GOOD] + [
     (e["file"], manifest_errors(e), e.get("xml")) for e in MANIFEST
 ]
-GOOD_TWINS = {f"good/{p.stem}.json": f"xml/{p.stem}.xml" for p in GOOD if (CORPUS / "xml" / f"{p.stem}.xml").exists()}
+GOOD_TWINS = {
+    f"good/{p.stem}.json": f"xml/{p.stem}.xml"
+    for p in GOOD
+    if (CORPUS / "xml" / f"{p.stem}.xml").exists()
+}
 CASES = [(f, want, xml or GOOD_TWINS.get(f)) for f, want, xml in CASES]
 
 
@@ -172,7 +183,8 @@ def served_sample() -> dict[str, dict]:
                     continue
                 resource = entry["resource"]
                 sample[f"{resource['resourceType']}/{resource['id']}"] = resource
-            url = next((l["url"] for l in bundle.get("link", []) if l.get("relation") == "next"), None)
+            links = bundle.get("link", [])
+            url = next((l["url"] for l in links if l.get("relation") == "next"), None)
             if url is None:
                 break
     return sample
@@ -190,7 +202,9 @@ def test_served_resources_validate_clean_on_server_and_checker():
         by_server = server_errors(status, outcome, f"GET {key}/$validate")
         if by_checker or by_server:
             failures.append(f"{key}: checker {show(by_checker)} | server {show(by_server)}")
-    assert not failures, f"{len(failures)} of {len(sample)} served resources:\n" + "\n".join(failures[:20])
+    assert not failures, f"{len(failures)} of {len(sample)} served resources:\n" + "\n".join(
+        failures[:20]
+    )
 
 
 # --- 3. seeded mutants -----------------------------------------------------------------------
@@ -216,7 +230,10 @@ def parent_of(doc, path):
 
 
 SYSTEMS = sorted({
-    v for p in GOOD for path, v in nodes(json.loads(p.read_text())) if path and path[-1] == "system" and isinstance(v, str)
+    v
+    for p in GOOD
+    for path, v in nodes(json.loads(p.read_text()))
+    if path and path[-1] == "system" and isinstance(v, str)
 })
 
 
@@ -248,14 +265,20 @@ def mutate(doc: dict, rng: random.Random) -> str | None:
     elif kind == "kind":
         leaves = [(p, v) for p, v in everything if isinstance(v, (str, bool, int, float))]
         path, value = rng.choice(leaves)
-        swapped = {str: lambda v: 1, bool: lambda v: str(v).lower(), int: lambda v: str(v), float: lambda v: [v]}
+        swapped = {
+            str: lambda v: 1,
+            bool: lambda v: str(v).lower(),
+            int: lambda v: str(v),
+            float: lambda v: [v],
+        }
         parent_of(doc, path)[path[-1]] = swapped[type(value)](value)
     elif kind == "empty":
         strings = [(p, v) for p, v in everything if isinstance(v, str)]
         path, _ = rng.choice(strings)
         parent_of(doc, path)[path[-1]] = ""
     else:
-        codes = [(p, v) for p, v in everything if p[-1] in ("code", "valueCode", "status", "use") and isinstance(v, str)]
+        coded = ("code", "valueCode", "status", "use")
+        codes = [(p, v) for p, v in everything if p[-1] in coded and isinstance(v, str)]
         if not codes:
             return None
         path, value = rng.choice(codes)
@@ -281,4 +304,5 @@ def test_seeded_mutants_same_errors_on_server_and_checker():
                 f"#{made} {name} {what}\n    checker only: {show(by_checker - by_server)}"
                 f"\n    server only:  {show(by_server - by_checker)}"
             )
-    assert not differences, f"{len(differences)} of {MUTANTS} mutants differ (first 15):\n" + "\n".join(differences[:15])
+    head = f"{len(differences)} of {MUTANTS} mutants differ (first 15):\n"
+    assert not differences, head + "\n".join(differences[:15])
