@@ -129,12 +129,13 @@ fn claimed(rtype: &str, resource: &Value) -> (Vec<&'static Profile>, Vec<Finding
         }
     }
     if chosen.is_empty() && findings.is_empty() {
-        // Only a claim made alone, exactly (profile_check's UNCHECKED_CLAIMS).
-        let all_unchecked = claims.len() == 1
-            && LIBRARY
-                .unchecked_claims(rtype)
+        // Claims of profiles with no snapshot here only (profile_check's UNCHECKED_CLAIMS),
+        // the same one made twice included.
+        let unchecked = LIBRARY.unchecked_claims(rtype);
+        let all_unchecked = !claims.is_empty()
+            && claims
                 .iter()
-                .any(|c| c == claims[0]);
+                .all(|claim| unchecked.iter().any(|c| c == claim));
         findings.push(if all_unchecked {
             claim_finding(
                 Severity::Information,

@@ -1195,7 +1195,9 @@ fn codings_of(value: &Value) -> Option<Vec<&Value>> {
 }
 
 fn membership(set: &ValueSet, value: &Value) -> Membership {
-    let codings = codings_of(value);
+    // An object with no coding at all (text only, or misspelt properties) has no coding from
+    // the value set: under a required binding that is a finding, not an undecided case.
+    let codings = codings_of(value).or_else(|| value.is_object().then(Vec::new));
     if let Some(codes) = &set.codes {
         return Membership::ByCode(match (codings, value) {
             (None, Value::String(code)) => codes.values().any(|cs| cs.contains(code)),
