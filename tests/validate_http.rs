@@ -751,7 +751,8 @@ async fn findings_are_the_same_in_json_and_xml() {
 }
 
 /// At instance level the stored resource is validated as the caller may read it: without the
-/// restricted scope, its `identifier` is redacted, and the as-dp profile misses it.
+/// restricted scope its `identifier` is redacted, and the validation neither reports it missing
+/// (a false error) nor says anything about it; the answer names it as not checked.
 #[tokio::test]
 async fn the_stored_resource_is_validated_as_the_caller_may_read_it() {
     let app = guarded();
@@ -790,5 +791,18 @@ async fn the_stored_resource_is_validated_as_the_caller_may_read_it() {
     assert!(!misses_identifier(&full), "{full:?}");
     let redacted =
         performed(&with_key(app, Some(PRACTITIONERS_KEY), client().get(app.url(&path))).await);
-    assert!(misses_identifier(&redacted), "{redacted:?}");
+    // The identifiers redacted from this caller's view are not reported missing (nor anything
+    // else about them), and the answer says they were not checked.
+    assert!(!misses_identifier(&redacted), "{redacted:?}");
+    assert!(
+        redacted.iter().all(|i| i["severity"] != "error"),
+        "{redacted:?}"
+    );
+    assert!(
+        redacted.iter().any(|i| i["severity"] == "information"
+            && i["diagnostics"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("not checked: Practitioner.identifier"))),
+        "{redacted:?}"
+    );
 }

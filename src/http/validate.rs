@@ -117,7 +117,16 @@ pub async fn type_post(
         ))
     })?;
     let resource = of_type(resource, rtype)?;
-    run(&state, rtype, resource, &asked, mode, Vec::new()).await
+    run(
+        &state,
+        rtype,
+        resource,
+        &asked,
+        mode,
+        Vec::new(),
+        Vec::new(),
+    )
+    .await
 }
 
 /// Other methods on `[base]/{type}/$validate`: a GET carries no resource to validate (a
@@ -180,6 +189,7 @@ async fn instance(
         )]));
     }
     let mut extra = Vec::new();
+    let mut hidden = Vec::new();
     let resource = match asked.resource.clone() {
         Some(resource) => {
             let resource = of_type(resource, rtype)?;
@@ -198,9 +208,17 @@ async fn instance(
             }
             resource
         }
-        None => stored(&state, &caller, rtype, &id)?,
+        None => {
+            hidden = state
+                .access
+                .policy
+                .redaction_for(&caller)
+                .elements(rtype)
+                .to_vec();
+            stored(&state, &caller, rtype, &id)?
+        }
     };
-    run(&state, rtype, resource, &asked, mode, extra).await
+    run(&state, rtype, resource, &asked, mode, extra, hidden).await
 }
 
 /// The current version of `rtype/id` as `caller` may read it (redacted as `read` answers it).
@@ -232,6 +250,7 @@ async fn run(
     asked: &Asked,
     mode: Mode,
     mut extra: Vec<Value>,
+    hidden: Vec<String>,
 ) -> Result<HttpResponse, ApiError> {
     if matches!(mode, Mode::Create | Mode::Update) {
         extra.insert(0, issue("error", "not-supported", READ_ONLY, None));
@@ -260,6 +279,7 @@ async fn run(
     cancel.disarm();
     let mut response = match result {
         Ok(validation) => {
+            let validation = without_hidden(validation, rtype, &hidden, &mut extra);
             state.metrics.validated(validation.is_valid());
             answer(&issues(&validation, extra))
         }
@@ -298,6 +318,44 @@ fn issues(validation: &Validation, mut extra: Vec<Value>) -> Vec<Value> {
         extra.extend(issues.iter().cloned());
     }
     extra
+}
+
+/// `validation` without its findings about `hidden`, the top-level elements redacted from the
+/// caller's view of a stored resource: their absence comes from the redaction, not from the
+/// directory, and anything said about them would tell what the caller may not read. One
+/// `information` issue says which elements were left out.
+fn without_hidden(
+    mut validation: Validation,
+    rtype: ResourceType,
+    hidden: &[String],
+    extra: &mut Vec<Value>,
+) -> Validation {
+    if hidden.is_empty() {
+        return validation;
+    }
+    let tops: Vec<String> = hidden
+        .iter()
+        .map(|name| format!("{rtype}.{name}"))
+        .collect();
+    let under = |path: &str| {
+        tops.iter().any(|top| {
+            path.strip_prefix(top.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', ':', '[']))
+        })
+    };
+    validation
+        .findings
+        .retain(|f| !under(&f.element) && !under(&f.expression));
+    extra.push(issue(
+        "information",
+        "informational",
+        &format!(
+            "not checked: {} (restricted: left out of what you may read)",
+            tops.join(", ")
+        ),
+        None,
+    ));
+    validation
 }
 
 /// One OperationOutcome issue in definition order.
