@@ -10,8 +10,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use annuaire::fhir::ResourceType;
-use annuaire::fhir::xml_read::{self, JsonKind, ReadLimits, Shape};
-use annuaire::profiles::{Kind, Severity, Target, Validation, element_shape, validate};
+use annuaire::fhir::xml_read::{self, ReadLimits};
+use annuaire::profiles::{Severity, Target, Validation, element_shape, validate};
 use serde_json::Value;
 
 type Pairs = BTreeSet<(String, String)>;
@@ -184,19 +184,6 @@ fn every_bad_file_gives_exactly_its_manifest_findings() {
     assert_rows("bad files", rows, entries.len());
 }
 
-/// The reader's element shapes from the profiles' (as the `$validate` handler does).
-fn shape(path: &str) -> Option<Shape> {
-    element_shape(path).map(|s| Shape {
-        repeats: s.repeats,
-        kind: match s.kind {
-            Kind::Boolean => JsonKind::Boolean,
-            Kind::Number => JsonKind::Number,
-            Kind::String => JsonKind::String,
-            Kind::Object => JsonKind::Object,
-        },
-    })
-}
-
 /// Every XML twin: the JSON file it twins, and the twin's path.
 fn twins() -> Vec<(String, PathBuf)> {
     let mut twins = Vec::new();
@@ -223,7 +210,7 @@ fn every_xml_twin_reads_back_as_its_json_and_gives_the_same_findings() {
     for (json, xml) in &twins {
         let from_json = read_json(&corpus().join(json));
         let bytes = std::fs::read(xml).unwrap();
-        let from_xml = match xml_read::to_json(&bytes, &shape, ReadLimits::default()) {
+        let from_xml = match xml_read::to_json(&bytes, &element_shape, ReadLimits::default()) {
             Ok(value) => value,
             Err(e) => panic!("{}: {e}", xml.display()),
         };

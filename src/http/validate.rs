@@ -29,7 +29,7 @@ use super::request::query_pairs;
 use super::state::AppState;
 use crate::fhir::ResourceType;
 use crate::fhir::xml_read::{self, JsonKind, ReadLimits, Shape};
-use crate::profiles::{self, Kind, Target, ValidateError, Validation};
+use crate::profiles::{self, Target, ValidateError, Validation};
 use crate::search::limits::Budget;
 
 /// What the caller asked the validation to be for (R4 `resource-validation-mode`, required
@@ -568,15 +568,7 @@ fn shape(path: &str) -> Option<Shape> {
         }
         _ => {}
     }
-    profiles::element_shape(path).map(|s| Shape {
-        repeats: s.repeats,
-        kind: match s.kind {
-            Kind::Boolean => JsonKind::Boolean,
-            Kind::Number => JsonKind::Number,
-            Kind::String => JsonKind::String,
-            Kind::Object => JsonKind::Object,
-        },
-    })
+    profiles::element_shape(path)
 }
 
 #[cfg(test)]

@@ -97,20 +97,6 @@ pub struct Finding {
     pub message: String,
 }
 
-/// The shape of an element in JSON, for readers of other formats (XML).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shape {
-    /// A JSON array (the element repeats).
-    pub repeats: bool,
-    pub kind: Kind,
-}
-
-/// The JSON kind of an element's value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Boolean,
-    Number,
-    String,
-    /// An object (a complex datatype, a backbone element, a resource).
-    Object,
-}
+/// The shape of an element in JSON, as the XML reader needs it (`fhir::xml_read` defines it, a
+/// layer below; the profiles know it for every element).
+pub use crate::fhir::xml_read::{JsonKind as Kind, Shape};

@@ -719,6 +719,9 @@ impl<'s> Walker<'s> {
         profile: Option<&Profile>,
         expression: &str,
     ) {
+        if reference.is_empty() {
+            return; // ele-1 reports an empty value, and nothing else is said of it
+        }
         match reference_type(reference) {
             ReferenceForm::Invalid => {
                 let message = format!(

@@ -31,23 +31,8 @@ CORPUS = HERE.parent / "fixtures" / "validation"
 MANIFEST = json.loads((CORPUS / "faults.json").read_text())
 GOOD = sorted((CORPUS / "good").glob("*.json"))
 
-# profiles/README.md, "Rules, issue codes and `expression`": rule -> OperationOutcome issue.code.
-ISSUE_CODES = {
-    "min": "required",
-    "max": "structure",
-    "unknown": "structure",
-    "type": "structure",
-    "format": "value",
-    "invariant": "invariant",
-    "fixed": "value",
-    "pattern": "value",
-    "closed": "structure",
-    "binding": "code-invalid",
-    "reference": "structure",
-    "extension-context": "structure",
-    "profile-claim": "invalid",
-    "unchecked": "informational",
-}
+# rule -> OperationOutcome issue.code: the checker's table (profiles/README.md).
+ISSUE_CODES = profile_check.ISSUE_CODES
 JSON_TYPE = "application/fhir+json"
 XML_TYPE = "application/fhir+xml"
 MUTANTS = 300
