@@ -92,14 +92,24 @@ pub(super) fn authorized_read(
     type_name: &str,
     id: &str,
 ) -> Result<(ResourceType, FhirId, Arc<Caller>), ApiError> {
+    let (rtype, caller) = authorized_type(req, state, type_name)?;
+    let id = FhirId::parse(id)?;
+    Ok((rtype, id, caller))
+}
+
+/// The type named in the path, checked, once the caller may read it.
+pub(super) fn authorized_type(
+    req: &HttpRequest,
+    state: &AppState,
+    type_name: &str,
+) -> Result<(ResourceType, Arc<Caller>), ApiError> {
     let rtype = resource_type(type_name)?;
     let caller = caller(req);
     let policy = &state.access.policy;
     policy
         .authorize_read(&caller, rtype)
         .map_err(|error| ApiError::refused(policy, error))?;
-    let id = FhirId::parse(id)?;
-    Ok((rtype, id, caller))
+    Ok((rtype, caller))
 }
 
 /// Why a resource is not there: deleted (410, with when), or never known (404).

@@ -21,9 +21,11 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::access::{Work, caller};
+use super::access::Work;
 use super::error::ApiError;
-use super::handlers::{absent, authorized_read, check_format, read_body, resource_type};
+use super::handlers::{
+    absent, authorized_read, authorized_type, check_format, read_body, resource_type,
+};
 use super::media::FHIR_JSON;
 use super::request::query_pairs;
 use super::state::AppState;
@@ -31,6 +33,7 @@ use crate::fhir::ResourceType;
 use crate::fhir::xml_read::{self, JsonKind, ReadLimits, Shape};
 use crate::profiles::{self, Target, ValidateError, Validation};
 use crate::search::limits::Budget;
+use crate::search::shared_params::Format;
 
 /// What the caller asked the validation to be for (R4 `resource-validation-mode`, required
 /// binding; absent means a plain validation).
@@ -96,12 +99,7 @@ pub async fn type_post(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     check_format(&req)?;
-    let rtype = resource_type(&path.into_inner())?;
-    let caller = caller(&req);
-    let policy = &state.access.policy;
-    policy
-        .authorize_read(&caller, rtype)
-        .map_err(|error| ApiError::refused(policy, error))?;
+    let (rtype, _caller) = authorized_type(&req, &state, &path.into_inner())?;
     let body = read_body(payload, &state, "$validate").await?;
     let asked = asked(&req, &body)?;
     let mode = asked.mode()?;
@@ -467,14 +465,10 @@ fn parameter_into(asked: &mut Asked, parameter: &Value) -> Result<(), ApiError> 
     Ok(())
 }
 
-/// How a body is written, from its `Content-Type`; without one, from its first character.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum BodyFormat {
-    Json,
-    Xml,
-}
-
-fn body_format(req: &HttpRequest, body: &[u8]) -> Result<BodyFormat, ApiError> {
+/// How a body is written, from its `Content-Type` (the FHIR media types `_format` and `Accept`
+/// know, wildcards aside: they name no format for a body); without one, from its first
+/// character.
+fn body_format(req: &HttpRequest, body: &[u8]) -> Result<Format, ApiError> {
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -482,22 +476,21 @@ fn body_format(req: &HttpRequest, body: &[u8]) -> Result<BodyFormat, ApiError> {
         .unwrap_or("")
         .to_ascii_lowercase();
     let media = content_type.split(';').next().unwrap_or("").trim();
-    match media {
-        "application/fhir+json" | "application/json" | "application/json+fhir" => {
-            Ok(BodyFormat::Json)
-        }
-        "application/fhir+xml" | "application/xml" | "text/xml" | "application/xml+fhir" => {
-            Ok(BodyFormat::Xml)
-        }
-        "" => match body.iter().find(|b| !b.is_ascii_whitespace()) {
-            Some(b'{') => Ok(BodyFormat::Json),
-            Some(b'<') => Ok(BodyFormat::Xml),
+    if media.is_empty() {
+        return match body.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{') => Ok(Format::Json),
+            Some(b'<') => Ok(Format::Xml),
             _ => Err(not_fhir("it is neither JSON nor XML")),
-        },
-        other => Err(ApiError::BadRequest(format!(
-            "$validate takes a resource in FHIR JSON (application/fhir+json) or FHIR XML (application/fhir+xml), not `{other}`"
-        ))),
+        };
     }
+    Some(media)
+        .filter(|m| m.contains('/') && !m.contains('*'))
+        .and_then(Format::from_media_type)
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "$validate takes a resource in FHIR JSON (application/fhir+json) or FHIR XML (application/fhir+xml), not `{media}`"
+            ))
+        })
 }
 
 fn not_fhir(why: &str) -> ApiError {
@@ -507,8 +500,8 @@ fn not_fhir(why: &str) -> ApiError {
 /// The body as a JSON resource, read from FHIR JSON or FHIR XML.
 fn parse_body(req: &HttpRequest, body: &[u8]) -> Result<Value, ApiError> {
     let value = match body_format(req, body)? {
-        BodyFormat::Json => strict_json(body)?,
-        BodyFormat::Xml => xml_read::to_json(body, &shape, ReadLimits::default())
+        Format::Json => strict_json(body)?,
+        Format::Xml => xml_read::to_json(body, &shape, ReadLimits::default())
             .map_err(|e| not_fhir(&e.to_string()))?,
     };
     if !value.is_object() {
