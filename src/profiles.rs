@@ -18,7 +18,7 @@ mod validation;
 mod walk;
 
 pub use findings::{Finding, Kind, Rule, Severity, Shape};
-pub use validation::{Target, ValidateError, Validation, element_shape, outcome, validate};
+pub use validation::{Target, ValidateError, Validation, element_shape, issue, outcome, validate};
 
 const PRACTITIONER: &str = include_str!("../profiles/as-dp-practitioner.json");
 const PRACTITIONER_ROLE: &str = include_str!("../profiles/as-dp-practitionerrole.json");

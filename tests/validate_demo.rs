@@ -51,7 +51,10 @@ fn every_demo_resource_validates_without_error() {
     }
     // The demo's ADELI practitioners and generic claims (no snapshot here) are said to be
     // unchecked, never passed silently.
-    assert!(unchecked > 0, "no claim reported unchecked in {validated:?}");
+    assert!(
+        unchecked > 0,
+        "no claim reported unchecked in {validated:?}"
+    );
     let report: Vec<String> = causes
         .iter()
         .map(|(cause, (count, example))| format!("{count:>6} × {cause}\n         e.g. {example}"))

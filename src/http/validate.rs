@@ -179,7 +179,7 @@ async fn instance(
     let asked = asked(&req, &body)?;
     let mode = asked.mode()?;
     if mode == Mode::Delete {
-        return Ok(answer(&[issue(
+        return Ok(answer(&[profiles::issue(
             "error",
             "not-supported",
             READ_ONLY_DELETE,
@@ -195,7 +195,7 @@ async fn instance(
                 .get("id")
                 .filter(|v| v.as_str() != Some(id.as_str()))
             {
-                extra.push(issue(
+                extra.push(profiles::issue(
                     "error",
                     "invalid",
                     &format!(
@@ -251,7 +251,10 @@ async fn run(
     hidden: Vec<String>,
 ) -> Result<HttpResponse, ApiError> {
     if matches!(mode, Mode::Create | Mode::Update) {
-        extra.insert(0, issue("error", "not-supported", READ_ONLY, None));
+        extra.insert(
+            0,
+            profiles::issue("error", "not-supported", READ_ONLY, None),
+        );
     }
     let profile = asked.profile.clone();
     let budget = Budget::new(&state.limits, &state.clock);
@@ -344,7 +347,7 @@ fn without_hidden(
     validation
         .findings
         .retain(|f| !under(&f.element) && !under(&f.expression));
-    extra.push(issue(
+    extra.push(profiles::issue(
         "information",
         "informational",
         &format!(
@@ -354,16 +357,6 @@ fn without_hidden(
         None,
     ));
     validation
-}
-
-/// One OperationOutcome issue in definition order.
-fn issue(severity: &str, code: &str, diagnostics: &str, expression: Option<&str>) -> Value {
-    let mut issue = json!({"severity": severity, "code": code, "diagnostics": diagnostics});
-    if let Some(expression) = expression {
-        issue["location"] = json!([expression]);
-        issue["expression"] = json!([expression]);
-    }
-    issue
 }
 
 /// The 200 answer: the OperationOutcome in FHIR JSON (written as XML by

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::constraints::{Element, LIBRARY, Profile};
 use super::findings::{Finding, Kind, Rule, Severity, Shape};
 use super::primitives::{is_primitive, kind_of};
-use super::walk::Walker;
+use super::walk::{Walker, key_matches};
 use crate::fhir::ResourceType;
 
 /// Which profiles to validate against (the `profile` parameter of `$validate`).
@@ -263,7 +263,7 @@ fn step_from(node: &Node, step: &str) -> Option<(bool, String, Node)> {
                     None => step_from(&Node::Datatype(code), step),
                 };
             }
-            let child = children.into_iter().find(|c| key_is(c.name(), step))?;
+            let child = children.into_iter().find(|c| key_matches(c.name(), step))?;
             let codes: Vec<&str> = child.types.iter().map(|t| t.fhir_code()).collect();
             let code = chosen_code(child.name(), step, &codes)?;
             let next = if profile.children(child).is_empty() {
@@ -283,21 +283,11 @@ fn step_from(node: &Node, step: &str) -> Option<(bool, String, Node)> {
         }
         Node::Datatype(datatype) => {
             let children = LIBRARY.datatypes.children(datatype)?;
-            let (name, child) = children.into_iter().find(|(n, _)| key_is(n, step))?;
+            let (name, child) = children.into_iter().find(|(n, _)| key_matches(n, step))?;
             let codes: Vec<&str> = child.types.iter().map(String::as_str).collect();
             let code = chosen_code(name, step, &codes)?;
             Some((child.repeats(), code.clone(), Node::Datatype(code)))
         }
-    }
-}
-
-/// Whether JSON name `step` is element `name` (`valuePeriod` is `value[x]`).
-fn key_is(name: &str, step: &str) -> bool {
-    match name.strip_suffix("[x]") {
-        Some(stem) => step
-            .strip_prefix(stem)
-            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase())),
-        None => name == step,
     }
 }
 
@@ -334,44 +324,49 @@ fn chosen_code(name: &str, step: &str, codes: &[&str]) -> Option<String> {
 /// required bindings were checked by code system only.
 pub fn outcome(validation: &Validation) -> Value {
     let mut issues: Vec<Value> = if validation.findings.is_empty() {
-        vec![json!({
-            "severity": "information",
-            "code": "informational",
-            "diagnostics": format!("no error found against {}", validation.profiles.join(", ")),
-        })]
+        let checked = format!("no error found against {}", validation.profiles.join(", "));
+        vec![issue("information", "informational", &checked, None)]
     } else {
-        validation.findings.iter().map(issue).collect()
+        validation.findings.iter().map(finding_issue).collect()
     };
     if validation.by_system_only > 0 {
-        issues.push(json!({
-            "severity": "information",
-            "code": "informational",
-            "diagnostics": format!(
-                "{} coded value(s) bound to NOS value sets (JDV_*) were checked by code system \
-                 only: the value sets' codes are not in this server's profiles",
-                validation.by_system_only
-            ),
-        }));
+        let note = format!(
+            "{} coded value(s) bound to NOS value sets (JDV_*) were checked by code system \
+             only: the value sets' codes are not in this server's profiles",
+            validation.by_system_only
+        );
+        issues.push(issue("information", "informational", &note, None));
     }
     json!({"resourceType": "OperationOutcome", "issue": issues})
 }
 
 /// One finding as an issue; `diagnostics` is `<element id> (<profile url|version>): <message>`
 /// when the finding has an element and a profile.
-fn issue(f: &Finding) -> Value {
+fn finding_issue(f: &Finding) -> Value {
     let diagnostics = match (f.element.is_empty(), f.profile.is_empty()) {
         (false, false) => format!("{} ({}): {}", f.element, f.profile, f.message),
         (false, true) => format!("{}: {}", f.element, f.message),
         (true, false) => format!("({}): {}", f.profile, f.message),
         (true, true) => f.message.clone(),
     };
-    json!({
-        "severity": f.severity.as_str(),
-        "code": f.rule.code(),
-        "diagnostics": diagnostics,
-        "location": [f.expression],
-        "expression": [f.expression],
-    })
+    issue(
+        f.severity.as_str(),
+        f.rule.code(),
+        &diagnostics,
+        Some(&f.expression),
+    )
+}
+
+/// One OperationOutcome issue of a `$validate` answer, in definition order (severity, code,
+/// diagnostics, then `location` and `expression`, the same path, as HAPI writes both): the
+/// findings' and the HTTP layer's own (a write refused, an id that is not the instance's).
+pub fn issue(severity: &str, code: &str, diagnostics: &str, expression: Option<&str>) -> Value {
+    let mut issue = json!({"severity": severity, "code": code, "diagnostics": diagnostics});
+    if let Some(expression) = expression {
+        issue["location"] = json!([expression]);
+        issue["expression"] = json!([expression]);
+    }
+    issue
 }
 
 #[cfg(test)]

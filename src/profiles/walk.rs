@@ -1007,7 +1007,7 @@ fn kind_name(kind: Kind) -> &'static str {
 
 /// Whether JSON key `key` (without `_`) is child `name`: equal, or for a choice `value[x]`
 /// the stem followed by an upper-case type name.
-fn key_matches(name: &str, key: &str) -> bool {
+pub(super) fn key_matches(name: &str, key: &str) -> bool {
     match name.strip_suffix("[x]") {
         Some(stem) => key
             .strip_prefix(stem)
