@@ -22,6 +22,8 @@ use crate::generation::datadir::ProcessLock;
 use crate::generation::{DataDir, Generations, StoreError};
 use crate::http::{self, AppState, LinkBase};
 use crate::import::{self, ImportError};
+use crate::local::{LocalError, LocalStore};
+use crate::notify::{Notifier, NotifyError};
 use crate::search::cursor::CursorKey;
 use crate::settings::{Settings, SettingsError};
 
@@ -55,6 +57,10 @@ pub enum ServeError {
     Audit(#[from] AuditOpenError),
     #[error(transparent)]
     ExportDir(#[from] ExportDirError),
+    #[error("cannot open the local store (lists and subscriptions): {0}")]
+    Local(#[from] LocalError),
+    #[error("cannot start subscriptions: {0}")]
+    Notify(#[from] NotifyError),
 }
 
 /// A server bound to its address, with its data open, not yet serving.
@@ -146,7 +152,13 @@ impl Application {
             .map_err(AccessSetupError::from)?;
         state.public_limiter = Arc::new(http::public_limiter(&public_limit));
         check_limits(&settings.limits)?;
-        state.clock = clock;
+        state.clock = clock.clone();
+        if !settings.replica {
+            let local = Arc::new(LocalStore::open(&data.root().join("local"), clock)?);
+            let notifier = Notifier::new(local.clone(), settings.notify())?;
+            state.local = Some(local);
+            state.notifier = Some(Arc::new(notifier));
+        }
         match state.generations.current() {
             Some(store) => {
                 let info = store.info();
@@ -219,6 +231,13 @@ impl Application {
         };
         watch_for_new_generations(self.state.clone(), self.watch_every);
         watch_access_keys(self.state.clone(), self.watch_every);
+        if let Some(notifier) = &self.state.notifier {
+            let base = match &self.state.links.public {
+                Some(public) => format!("{public}/fhir"),
+                None => format!("http://{}/fhir", self.address),
+            };
+            crate::notify::delivery::spawn(notifier.clone(), self.state.generations.clone(), base);
+        }
         let handle = server.handle();
         let metrics_handle = metrics_server.as_ref().map(|s| s.handle());
         let serving = tokio::spawn(server);
@@ -470,6 +489,8 @@ fn describe_access(auth: &AuthConfig) -> String {
 /// directory takes effect within `every`.
 fn watch_for_new_generations(state: AppState, every: Duration) {
     tokio::spawn(async move {
+        // Imports that completed while the server was down, local writes not yet processed.
+        queue_events(&state).await;
         let mut interval = tokio::time::interval(every);
         loop {
             interval.tick().await;
@@ -487,7 +508,8 @@ fn watch_for_new_generations(state: AppState, every: Duration) {
                 Ok((switched, released)) => {
                     match switched {
                         Ok(Some(name)) => {
-                            tracing::info!("now serving {name} (a new import completed)")
+                            tracing::info!("now serving {name} (a new import completed)");
+                            queue_events(&state).await;
                         }
                         Ok(None) => {}
                         Err(e) => {
@@ -506,6 +528,37 @@ fn watch_for_new_generations(state: AppState, every: Duration) {
             }
         }
     });
+}
+
+/// After a generation switch (and once at start): flags the list entries the import
+/// deactivated or deleted, then queues the subscriptions' events of the import and of the
+/// local writes not yet processed. Failures are logged and retried at the next switch or start
+/// (the notifier keeps its own watermark, so nothing is lost or queued twice).
+async fn queue_events(state: &AppState) {
+    let (Some(local), Some(notifier)) = (state.local.clone(), state.notifier.clone()) else {
+        return;
+    };
+    let generations = state.generations.clone();
+    let queued = tokio::task::spawn_blocking(move || {
+        if let Some(current) = generations.current() {
+            let flagged = crate::local::list::reflag(&local, &current)?;
+            if flagged > 0 {
+                tracing::info!(
+                    "{flagged} list(s) have members the new import changed (entry.flag)"
+                );
+            }
+        }
+        let from_import = notifier.after_switch(&generations)?;
+        let from_writes = notifier.after_local_writes(&generations)?;
+        Ok::<_, NotifyError>(from_import + from_writes)
+    })
+    .await;
+    match queued {
+        Ok(Ok(0)) => {}
+        Ok(Ok(queued)) => tracing::info!("queued {queued} subscription event(s)"),
+        Ok(Err(e)) => tracing::warn!("cannot queue subscription events yet: {e}"),
+        Err(e) => tracing::warn!("cannot queue subscription events yet: {e}"),
+    }
 }
 
 /// Reloads the JWKS file when it changes or on SIGHUP, and forgets idle rate-limit buckets.

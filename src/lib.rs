@@ -3,7 +3,9 @@
 //! The data path, one module per step:
 //! extraction files -> typed rows ([`extract`]) -> FHIR resources ([`mapping`]) -> generations,
 //! versions and history ([`generation`]) -> indexes, query plans, paging and Bundles
-//! ([`search`]) -> routes and headers ([`http`]), with [`auth`] at the edge. [`import`] drives
+//! ([`search`]) -> routes and headers ([`http`]), with [`auth`] at the edge. What a hospital
+//! writes (lists, subscriptions) lives beside the generations in [`local`], and [`notify`]
+//! tells subscribers what changed. [`import`] drives
 //! the write path (files in, a generation out); [`conformance`] declares what is served; [`app`]
 //! builds the server from [`settings`], the same way for `serve`, the demo and the tests.
 //!
@@ -22,8 +24,10 @@ pub mod fhir;
 pub mod generation;
 pub mod http;
 pub mod import;
+pub mod local;
 pub mod mapping;
 pub mod metrics;
+pub mod notify;
 pub mod parallel;
 pub mod profiles;
 pub mod progress;

@@ -183,6 +183,27 @@ pub struct Settings {
     #[arg(long, env = "ANNUAIRE_DRAIN_TIMEOUT_SECONDS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub drain_timeout_seconds: Option<u64>,
+    /// This server is a read-only replica: it keeps no lists or subscriptions and answers their
+    /// requests (and `_list` searches) with 421, for the load balancer to send them to the
+    /// writer (see docs/haproxy.cfg).
+    #[arg(long, env = "ANNUAIRE_REPLICA")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replica: bool,
+    /// Subscription endpoints allowed although plain `http` or at an internal address: host
+    /// names, IP addresses or CIDR blocks (`127.0.0.1`, `10.0.0.0/8`); any other endpoint must
+    /// be `https` to a public address [default: none].
+    #[arg(
+        long = "subscription-allow",
+        env = "ANNUAIRE_SUBSCRIPTION_ALLOW",
+        value_delimiter = ','
+    )]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subscription_allow: Vec<String>,
+    /// Hours a rest-hook notification is retried before its subscription goes to `error`
+    /// [default: 24].
+    #[arg(long, env = "ANNUAIRE_SUBSCRIPTION_RETRY_HOURS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscription_retry_hours: Option<u64>,
     /// Log one line per request.
     #[arg(long, env = "ANNUAIRE_ACCESS_LOG")]
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -366,6 +387,18 @@ impl Settings {
     }
 
     /// How long the files of a completed export are kept.
+    /// What subscriptions' delivery is configured with.
+    pub fn notify(&self) -> crate::notify::NotifySettings {
+        let defaults = crate::notify::NotifySettings::default();
+        crate::notify::NotifySettings {
+            retry_for: self
+                .subscription_retry_hours
+                .map(|hours| std::time::Duration::from_secs(hours * 3600))
+                .unwrap_or(defaults.retry_for),
+            allow: self.subscription_allow.clone(),
+        }
+    }
+
     pub fn export_expiry(&self) -> std::time::Duration {
         std::time::Duration::from_secs(
             60 * self

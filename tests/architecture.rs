@@ -36,9 +36,13 @@ const LAYERS: &[&[&str]] = &[
     &["mapping"],
     &["generation"],
     &["search"],
+    // What a hospital writes, beside the generations (lists read by searches through `search::lists`).
+    &["local"],
     // The edge: who may see what, and what uses search on its behalf.
     &["auth"],
     &["export", "metrics"],
+    // Subscriptions: events from generations and local writes, queues, delivery.
+    &["notify"],
     // Writers and wiring.
     &["import"],
     &["settings"],

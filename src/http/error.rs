@@ -18,7 +18,9 @@ use crate::auth::{Access, AccessError};
 use crate::export::ExportError;
 use crate::fhir::InvalidId;
 use crate::generation::StoreError;
+use crate::local::LocalError;
 use crate::metrics::Refusal;
+use crate::notify::NotifyError;
 use crate::search::SearchError;
 use crate::search::limits::Interrupted;
 use crate::search::query::QueryError;
@@ -103,6 +105,23 @@ pub enum ApiError {
     /// The client's address holds as many connections as it may: 429, the connection closed.
     #[error("{0}")]
     TooManyConnections(String),
+    /// An update without `If-Match` of a resource that requires it: 428.
+    #[error("{0}")]
+    PreconditionRequired(String),
+    /// A body that is well-formed FHIR but not an acceptable resource here (a `List` entry
+    /// pointing at an unserved type, a `Subscription` with an unsupported topic, filter,
+    /// channel, payload or endpoint): 422 `processing`, the message saying what to change.
+    #[error("{0}")]
+    Unprocessable(String),
+    /// Lists and subscriptions are kept by the writer, not by this replica (`--replica`): 421,
+    /// for the load balancer (docs/haproxy.cfg) to send the request there.
+    #[error("{0}")]
+    Misdirected(String),
+    /// The local store failed: 503 (an operator's problem; details in the log).
+    #[error(
+        "the server could not write or read its lists and subscriptions; the cause is in its log"
+    )]
+    LocalStore(String),
     /// Refused by access control: 401, 403 or 429.
     #[error("{error}")]
     Access {
@@ -145,6 +164,31 @@ impl From<ExportError> for ApiError {
                 message: e.to_string(),
                 retry_after: whole_seconds(e.retry_after()),
             },
+        }
+    }
+}
+
+impl From<LocalError> for ApiError {
+    fn from(e: LocalError) -> ApiError {
+        match e {
+            LocalError::Invalid(message) => ApiError::Unprocessable(message),
+            e @ LocalError::PreconditionRequired(_) => {
+                ApiError::PreconditionRequired(e.to_string())
+            }
+            e @ LocalError::VersionConflict { .. } => ApiError::PreconditionFailed(e.to_string()),
+            LocalError::Store(detail) => {
+                tracing::error!("local store: {detail}");
+                ApiError::LocalStore(detail)
+            }
+        }
+    }
+}
+
+impl From<NotifyError> for ApiError {
+    fn from(e: NotifyError) -> ApiError {
+        match e {
+            NotifyError::Refused(message) => ApiError::Unprocessable(message),
+            NotifyError::Local(e) => e.into(),
         }
     }
 }
@@ -272,6 +316,12 @@ impl ApiError {
             ApiError::TooManyConnections(_) => {
                 ErrorSpec::new(S::TOO_MANY_REQUESTS, "throttled").retry_after(1)
             }
+            ApiError::PreconditionRequired(_) => {
+                ErrorSpec::new(S::PRECONDITION_REQUIRED, "required")
+            }
+            ApiError::Unprocessable(_) => ErrorSpec::new(S::UNPROCESSABLE_ENTITY, "processing"),
+            ApiError::Misdirected(_) => ErrorSpec::new(S::MISDIRECTED_REQUEST, "not-supported"),
+            ApiError::LocalStore(_) => ErrorSpec::new(S::SERVICE_UNAVAILABLE, "transient"),
             ApiError::Access { error, realm } => access_spec(error, realm),
         }
     }

@@ -16,14 +16,17 @@ mod export;
 mod format;
 mod handlers;
 mod hygiene;
+mod lists;
 mod media;
 mod ops;
 mod page;
 mod paths;
 mod request;
 mod state;
+mod subscriptions;
 mod terminology;
 mod validate;
+mod websocket;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -68,6 +71,11 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 get_or_head().to(handlers::smart_configuration),
             )
             .configure(configure_terminology)
+            // What hospitals write, before the generic `/{type}` routes that would take `List`
+            // and `Subscription` for served types.
+            .configure(lists::routes)
+            .configure(subscriptions::routes)
+            .configure(websocket::routes)
             .route("/_history", get_or_head().to(handlers::history_system))
             .route("/$export", web::get().to(export::kick_off))
             .route("/$export", web::head().to(export::kick_off_head))

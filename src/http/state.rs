@@ -9,6 +9,8 @@ use crate::auth::{AccessControl, AccessError};
 use crate::clock::Clock;
 use crate::export::Exports;
 use crate::generation::{Generation, Generations};
+use crate::local::LocalStore;
+use crate::notify::Notifier;
 use crate::search::admission::Admission;
 use crate::search::cursor::{CursorKey, PageGeneration};
 use crate::search::limits::Limits;
@@ -47,6 +49,11 @@ pub struct AppState {
     pub draining: Arc<std::sync::atomic::AtomicBool>,
     /// Where requests read the time: searches' deadlines and "now", the audit trail.
     pub clock: Clock,
+    /// What hospitals write (lists, subscriptions): `None` on a replica (`--replica`), which
+    /// sends clients to the writer.
+    pub local: Option<Arc<LocalStore>>,
+    /// Subscriptions' engine (with `local`).
+    pub notifier: Option<Arc<Notifier>>,
 }
 
 /// Where the absolute links a server writes point: its configured public address, else a
@@ -141,7 +148,20 @@ impl AppState {
             metrics_elsewhere: false,
             draining: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             clock: Clock::system(),
+            local: None,
+            notifier: None,
         }
+    }
+
+    /// The local store (lists, subscriptions), or 421 on a replica: the load balancer sends
+    /// those requests to the writer.
+    pub fn local(&self) -> Result<&Arc<LocalStore>, ApiError> {
+        self.local.as_ref().ok_or_else(misdirected)
+    }
+
+    /// The subscriptions' engine, or 421 on a replica.
+    pub fn notifier(&self) -> Result<&Arc<Notifier>, ApiError> {
+        self.notifier.as_ref().ok_or_else(misdirected)
     }
 
     /// The generation served now, or 503 before the first one is in place.
@@ -175,4 +195,11 @@ impl AppState {
         }
         Ok(current)
     }
+}
+
+/// What a replica answers to the requests only the writer serves.
+fn misdirected() -> ApiError {
+    ApiError::Misdirected(
+        "this server is a read-only replica: lists, subscriptions and `_list` searches are served by the writer; send this request there".into(),
+    )
 }

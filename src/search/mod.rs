@@ -16,6 +16,7 @@ pub mod fold;
 pub mod history;
 pub mod index;
 pub mod limits;
+pub mod lists;
 pub mod page;
 pub mod params;
 pub mod query;

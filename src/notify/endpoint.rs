@@ -1,0 +1,1 @@
+//! (package C) See `notify` and docs/correspondents.md.

@@ -1,0 +1,1 @@
+//! (package B) See `notify` and docs/correspondents.md.
