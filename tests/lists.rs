@@ -79,7 +79,11 @@ async fn a_list_is_created_updated_with_if_match_read_by_version_and_deleted() {
     let client = common::client();
     let practitioners = ids_of(&served, "Practitioner", 2).await;
     let first = format!("Practitioner/{}", practitioners[0]);
-    let (id, response) = post_list(&served, &list_of("Mes correspondants", &[first.clone()])).await;
+    let (id, response) = post_list(
+        &served,
+        &list_of("Mes correspondants", std::slice::from_ref(&first)),
+    )
+    .await;
     assert_eq!(response.headers()["etag"], "W/\"1\"");
     assert!(response.headers().contains_key("last-modified"));
     let created: Value = response.json().await.unwrap();
@@ -275,17 +279,24 @@ async fn lists_are_searched_by_each_parameter() {
         ids.sort();
         ids
     };
-    assert_eq!(found("title=cardio").await, [a.clone()]);
-    assert_eq!(found("title=pediatre").await, [b.clone()], "accents folded");
-    assert_eq!(found("code=correspondents").await, [a.clone()]);
-    assert_eq!(found("code=urn:example:lists|other").await, [b.clone()]);
-    assert_eq!(found("subject=Organization/hospital-2").await, [b.clone()]);
-    assert_eq!(found(&format!("item={}", member(1))).await, [a.clone()]);
+    assert_eq!(found("title=cardio").await, vec![a.clone()]);
+    assert_eq!(
+        found("title=pediatre").await,
+        vec![b.clone()],
+        "accents folded"
+    );
+    assert_eq!(found("code=correspondents").await, vec![a.clone()]);
+    assert_eq!(found("code=urn:example:lists|other").await, vec![b.clone()]);
+    assert_eq!(
+        found("subject=Organization/hospital-2").await,
+        vec![b.clone()]
+    );
+    assert_eq!(found(&format!("item={}", member(1))).await, vec![a.clone()]);
     assert_eq!(
         found(&format!("item={},{}", member(1), member(2))).await,
         sorted(vec![a.clone(), b.clone()])
     );
-    assert_eq!(found(&format!("_id={b}")).await, [b.clone()]);
+    assert_eq!(found(&format!("_id={b}")).await, vec![b.clone()]);
     assert_eq!(found("_lastUpdated=gt2000-01-01").await.len(), 2);
     assert!(found("_lastUpdated=lt2000-01-01").await.is_empty());
     assert!(found("member-status=deleted").await.is_empty());
@@ -399,7 +410,11 @@ async fn list_limits_a_search_with_the_other_parameters_includes_paging_and_sort
         .as_str()
         .unwrap()
         .to_owned();
-    let (people, _) = post_list(&served, &list_of("People", &[practitioner.clone()])).await;
+    let (people, _) = post_list(
+        &served,
+        &list_of("People", std::slice::from_ref(&practitioner)),
+    )
+    .await;
     let (_, revincluded) = search(format!(
         "Practitioner?_list={people}&_revinclude=PractitionerRole:practitioner"
     ))
@@ -588,7 +603,11 @@ async fn an_import_flags_deactivated_and_deleted_members_and_unflags_those_back(
     let version_after_day2 = list["meta"]["versionId"].clone();
 
     // Day 4: one comes back, the other is past the retention: deleted.
-    let (rpps, finess) = without_persons(&day1, &root.join("day4"), &[leaving.idnat.clone()]);
+    let (rpps, finess) = without_persons(
+        &day1,
+        &root.join("day4"),
+        std::slice::from_ref(&leaving.idnat),
+    );
     import_day(&rpps, &finess, &data, 4);
     let list = list_when(&url, |l| flags(l)[1].1.is_none()).await;
     let codes: Vec<Option<String>> = flags(&list).into_iter().map(|f| f.1).collect();
