@@ -97,6 +97,24 @@ async fn a_list_is_created_updated_with_if_match_read_by_version_and_deleted() {
         (StatusCode::OK, &json!("Mes correspondants"))
     );
 
+    let xml = client
+        .get(format!("{url}?_format=xml"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        xml.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/fhir+xml")
+    );
+    assert!(
+        xml.text()
+            .await
+            .unwrap()
+            .contains("<List xmlns=\"http://hl7.org/fhir\">")
+    );
+
     let mut changed = read.clone();
     changed["title"] = json!("Renamed");
     let put = |if_match: Option<&'static str>, body: Value| {
