@@ -10,8 +10,10 @@
 //! The HTTP routes are in `http::lists` and `http::subscriptions`; the subscriptions' rules in
 //! `notify`.
 
+pub mod backup;
 pub mod list;
 pub mod members;
+pub mod search;
 pub mod store;
 
 pub use self::store::{
