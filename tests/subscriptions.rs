@@ -486,6 +486,13 @@ async fn an_imports_events_are_exactly_the_changes_of_each_subscribed_set() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     for (what, id, expected) in &subscriptions {
+        let kinds =
+            |kind: fn(&Option<Value>) -> bool| expected.iter().filter(|(_, _, c)| kind(c)).count();
+        eprintln!(
+            "{what}: {} event(s), {} of a resource that left the extraction",
+            expected.len(),
+            kinds(Option::is_none)
+        );
         check_events(&client, &base, id, expected, what).await;
         assert_eq!(
             events_since_start(&client, &base, id).await,

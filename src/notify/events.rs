@@ -35,6 +35,11 @@ use crate::search::limits::Budget;
 use crate::search::lists::ListMembers;
 use crate::search::query::{self, SearchRequest};
 
+/// The store's clock, in milliseconds.
+fn now(notifier: &Notifier) -> Millis {
+    Millis::from_datetime(notifier.store().clock().now_utc())
+}
+
 /// Change log entries read per transaction.
 const CHANGES_PER_STEP: usize = 1000;
 
@@ -164,7 +169,7 @@ pub fn after_switch(notifier: &Notifier, generations: &Generations) -> Result<us
     };
     let Some(since) = mark.generation_time else {
         // The first generation this store sees: no subscription can predate it.
-        notifier.queue.push(&[], &to)?;
+        notifier.queue.push(&[], &to, now(notifier))?;
         notifier.store().flush()?;
         return Ok(0);
     };
@@ -188,7 +193,7 @@ pub fn after_switch(notifier: &Notifier, generations: &Generations) -> Result<us
         &current,
         previous.as_deref(),
     )?;
-    let queued = notifier.queue.push(&batch, &to)?;
+    let queued = notifier.queue.push(&batch, &to, now(notifier))?;
     notifier.store().flush()?;
     notifier.wake().notify_waiters();
     tracing::info!(
@@ -391,7 +396,7 @@ pub fn after_local_writes(notifier: &Notifier) -> Result<usize, NotifyError> {
             seq: last.seq,
             ..mark
         };
-        queued += notifier.queue.push(&batch, &to)?;
+        queued += notifier.queue.push(&batch, &to, now(notifier))?;
         notifier.store().flush()?;
     }
     if queued > 0 {

@@ -59,6 +59,10 @@ pub struct NewEvent {
 #[derive(Serialize, Deserialize)]
 struct StoredEvent {
     at: i64,
+    /// When it was queued, by the store's clock: the retention counts from it (an import's
+    /// time is the extraction's, which may be days before).
+    #[serde(default)]
+    queued: i64,
     #[serde(rename = "type")]
     resource_type: String,
     id: String,
@@ -144,6 +148,7 @@ impl Queue {
         &self,
         batch: &[(String, Vec<NewEvent>)],
         to: &Watermark,
+        now: Millis,
     ) -> Result<usize, LocalError> {
         let result: Result<usize, TransactionError<LocalError>> =
             (&self.state, &self.counters, &self.events).transaction(|(state, counters, events)| {
@@ -158,6 +163,7 @@ impl Queue {
                         counts.total += 1;
                         let stored = StoredEvent {
                             at: event.at.0,
+                            queued: now.0,
                             resource_type: event.resource_type.clone(),
                             id: event.id.clone(),
                             version: event.version,
@@ -240,21 +246,23 @@ impl Queue {
         Ok(())
     }
 
-    /// Drops the acknowledged events of `subscription` older than `before` (the retention):
-    /// the numbering goes on.
+    /// Drops the acknowledged events of `subscription` queued before `before` (the
+    /// retention): the numbering goes on.
     pub fn prune(&self, subscription: &str, before: OffsetDateTime) -> Result<usize, LocalError> {
         let Some(counts) = self.counters(subscription)? else {
             return Ok(0);
         };
         let before = Millis::from_datetime(before).0;
+        let start = event_key(subscription, 1);
+        let end = event_key(subscription, counts.acknowledged);
         let mut dropped = 0;
-        for event in self.events(subscription, 1, Some(counts.acknowledged), usize::MAX)? {
-            if Millis::from_datetime(event.timestamp).0 >= before {
+        for item in self.events.range(start..=end) {
+            let (key, value) = item.map_err(store_error)?;
+            let stored: StoredEvent = serde_json::from_slice(&value).map_err(store_error)?;
+            if stored.queued >= before {
                 break;
             }
-            self.events
-                .remove(event_key(subscription, event.number))
-                .map_err(store_error)?;
+            self.events.remove(key).map_err(store_error)?;
             dropped += 1;
         }
         Ok(dropped)
@@ -307,10 +315,10 @@ mod tests {
             ("a".to_owned(), vec![event("p1"), event("p2")]),
             ("ab".to_owned(), vec![event("p3")]),
         ];
-        assert_eq!(queue.push(&batch, &to).unwrap(), 3);
+        assert_eq!(queue.push(&batch, &to, Millis(5_000)).unwrap(), 3);
         assert_eq!(queue.watermark().unwrap(), to);
         queue
-            .push(&[("a".to_owned(), vec![event("p4")])], &to)
+            .push(&[("a".to_owned(), vec![event("p4")])], &to, Millis(6_000))
             .unwrap();
         let numbers: Vec<u64> = queue
             .events("a", 1, None, 10)
@@ -323,10 +331,14 @@ mod tests {
         assert_eq!(queue.events("a", 2, Some(2), 10).unwrap()[0].id, "p2");
         queue.acknowledge("a", 9).unwrap();
         assert_eq!(queue.counters("a").unwrap().unwrap().acknowledged, 3);
-        assert_eq!(queue.prune("a", Millis(2_000).to_datetime()).unwrap(), 3);
+        // Kept for the retention from when they were queued, not from the import's time.
+        assert_eq!(queue.prune("a", Millis(5_000).to_datetime()).unwrap(), 0);
+        assert_eq!(queue.prune("a", Millis(5_001).to_datetime()).unwrap(), 2);
+        assert_eq!(queue.events("a", 1, None, 10).unwrap()[0].number, 3);
+        assert_eq!(queue.prune("a", Millis(7_000).to_datetime()).unwrap(), 1);
         assert!(queue.events("a", 1, None, 10).unwrap().is_empty());
         queue
-            .push(&[("a".to_owned(), vec![event("p5")])], &to)
+            .push(&[("a".to_owned(), vec![event("p5")])], &to, Millis(8_000))
             .unwrap();
         assert_eq!(queue.events("a", 1, None, 10).unwrap()[0].number, 4);
     }

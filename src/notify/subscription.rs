@@ -693,7 +693,7 @@ mod tests {
         assert!(refusal(body(&["Patient?name=x"], rest_hook())).contains("`Patient`"));
         assert!(refusal(body(&["Practitioner?colour=blue"], rest_hook())).contains("colour"));
         assert!(refusal(body(&["Practitioner?_count=3"], rest_hook())).contains("_count"));
-        assert!(refusal(body(&["List?title=x"], rest_hook())).contains("_id only"));
+        assert!(refusal(body(&["List?title=x"], rest_hook())).contains("takes `_id` only"));
         let mut email = rest_hook();
         email["type"] = json!("email");
         assert!(refusal(body(&["Practitioner"], email)).contains("`email`"));
