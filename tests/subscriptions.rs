@@ -804,3 +804,73 @@ async fn another_callers_subscription_is_not_found() {
         .unwrap();
     assert_eq!(put.status().as_u16(), 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_of_a_list_are_its_subscribers_events_from_their_creation_on() {
+    let (_dir, served) = demo_server(|_| {});
+    let client = common::client();
+    let base = served.base.clone();
+    let list =
+        json!({"resourceType": "List", "status": "current", "mode": "working", "title": "mine"});
+    let (status, created) = post(&client, format!("{base}/fhir/List"), &list).await;
+    assert_eq!(status, 201, "{created}");
+    let list_id = created["id"].as_str().unwrap().to_owned();
+    let (_, other) = post(&client, format!("{base}/fhir/List"), &list).await;
+    let other_id = other["id"].as_str().unwrap().to_owned();
+    // Subscribed after the list's creation: that is not its event.
+    let id = create(
+        &client,
+        &base,
+        &subscription(&[&format!("List?_id={list_id}")], "full-resource"),
+    )
+    .await;
+    let list_url = format!("{base}/fhir/List/{list_id}");
+    let mut renamed = created.clone();
+    renamed["title"] = json!("mine, renamed");
+    let updated = client
+        .put(list_url.clone())
+        .header("content-type", "application/fhir+json")
+        .header("if-match", "W/\"1\"")
+        .body(renamed.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(updated.status().as_u16(), 200);
+    // A write to another list is not told.
+    let mut other_renamed = other.clone();
+    other_renamed["title"] = json!("theirs");
+    client
+        .put(format!("{base}/fhir/List/{other_id}"))
+        .header("content-type", "application/fhir+json")
+        .header("if-match", "W/\"1\"")
+        .body(other_renamed.to_string())
+        .send()
+        .await
+        .unwrap();
+    let deleted = client.delete(list_url).send().await.unwrap();
+    assert!(deleted.status().is_success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while events_since_start(&client, &base, &id).await < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the list's writes were not queued"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, bundle) = get(&client, format!("{base}/fhir/Subscription/{id}/$events")).await;
+    let events = notification_events(&bundle);
+    let focus: Vec<&str> = events.iter().map(|(_, _, f)| f.as_str()).collect();
+    assert_eq!(
+        focus,
+        vec![
+            format!("{base}/fhir/List/{list_id}/_history/2"),
+            format!("{base}/fhir/List/{list_id}/_history/3")
+        ],
+        "its update and its deletion, nothing else"
+    );
+    let entries = bundle["entry"].as_array().unwrap();
+    assert_eq!(entries[1]["resource"]["title"], "mine, renamed");
+    assert_eq!(entries[1]["request"]["method"], "PUT");
+    assert_eq!(entries[2]["request"]["method"], "DELETE");
+    assert!(entries[2].get("resource").is_none());
+}
