@@ -495,8 +495,8 @@ async fn events(
             return Err(not_found(&id));
         };
         let events = notifier.events(&id, since, until, MAX_EVENTS_PER_QUERY)?;
-        Ok(bundle::notification_with(
-            &notifier,
+        Ok(bundle::notification(
+            &notifier.parts(),
             &id,
             NotificationType::QueryEvent,
             &events,

@@ -14,8 +14,9 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::notifier::{Event, EventKind, NotificationType, Notifier, NotifyError};
-use super::subscription::{Content, SubscriptionView};
+use super::parts::Parts;
+use super::subscription::{self, Content, SubscriptionView};
+use super::types::{Event, EventKind, NotificationType, NotifyError};
 use crate::fhir::ResourceType;
 use crate::generation::history::Kind;
 use crate::generation::{Generation, Generations, StoreError};
@@ -118,22 +119,10 @@ pub fn status(
     })
 }
 
-/// The notification Bundle of `kind` for `events` of subscription `id`.
+/// The notification Bundle of `kind` for `events` of subscription `id`, with the
+/// subscription's payload content or `content` (`$events`' parameter).
 pub fn notification(
-    notifier: &Notifier,
-    id: &str,
-    kind: NotificationType,
-    events: &[Event],
-    base: &str,
-    generations: &Generations,
-) -> Result<Value, NotifyError> {
-    notification_with(notifier, id, kind, events, base, generations, None)
-}
-
-/// [`notification`] with another payload content than the subscription's (`$events`'
-/// `content` parameter).
-pub fn notification_with(
-    notifier: &Notifier,
+    notifier: &Parts<'_>,
     id: &str,
     kind: NotificationType,
     events: &[Event],
@@ -141,7 +130,7 @@ pub fn notification_with(
     generations: &Generations,
     content: Option<Content>,
 ) -> Result<Value, NotifyError> {
-    let mut view = notifier.subscription(id)?.ok_or_else(|| {
+    let mut view = subscription::stored(notifier.store, id)?.ok_or_else(|| {
         NotifyError::Local(LocalError::Store(format!(
             "Subscription/{id} does not exist"
         )))
@@ -175,7 +164,7 @@ pub fn notification_with(
             )?);
         }
     }
-    let now = notifier.store().clock().now_utc();
+    let now = notifier.store.clock().now_utc();
     Ok(json!({
         "resourceType": "Bundle",
         "id": urn_uuid().trim_start_matches("urn:uuid:"),
@@ -188,7 +177,7 @@ pub fn notification_with(
 
 /// The entry of an event's resource: the version it is about, or the deletion.
 fn resource_entry(
-    notifier: &Notifier,
+    notifier: &Parts<'_>,
     current: Option<&Generation>,
     redaction: &Redaction,
     event: &Event,
@@ -211,7 +200,7 @@ fn resource_entry(
             None => None,
         },
         Err(_) if event.resource_type == LocalType::List.as_str() => notifier
-            .store()
+            .store
             .vread(LocalType::List, &event.id, event.version)?
             .filter(|r| !r.deleted)
             .map(|r| r.json),
@@ -252,8 +241,8 @@ fn served_version(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notify::notifier::State;
     use crate::notify::subscription::{Channel, Content};
+    use crate::notify::types::State;
     use std::time::Duration;
 
     fn view(content: Content) -> SubscriptionView {

@@ -21,9 +21,10 @@ use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 
-use super::notifier::{EventKind, Notifier, NotifyError};
+use super::parts::Parts;
 use super::queue::{NewEvent, Watermark};
-use super::subscription::{Filter, FilterType, SubscriptionView};
+use super::subscription::{self, Filter, FilterType, SubscriptionView};
+use super::types::{EventKind, NotifyError};
 use crate::fhir::ResourceType;
 use crate::generation::history::Kind;
 use crate::generation::{Generation, Generations, Millis, State, StoreError};
@@ -36,8 +37,8 @@ use crate::search::lists::ListMembers;
 use crate::search::query::{self, SearchRequest};
 
 /// The store's clock, in milliseconds.
-fn now(notifier: &Notifier) -> Millis {
-    Millis::from_datetime(notifier.store().clock().now_utc())
+fn now(notifier: &Parts<'_>) -> Millis {
+    Millis::from_datetime(notifier.store.clock().now_utc())
 }
 
 /// Change log entries read per transaction.
@@ -152,8 +153,7 @@ pub fn import_changes(
 }
 
 /// Queues the events of the generations switched to since the watermark (see the module).
-pub fn after_switch(notifier: &Notifier, generations: &Generations) -> Result<usize, NotifyError> {
-    let _one_at_a_time = notifier.queuing.lock().expect("queuing lock");
+pub fn after_switch(notifier: &Parts<'_>, generations: &Generations) -> Result<usize, NotifyError> {
     let Some(current) = generations.current() else {
         return Ok(0);
     };
@@ -170,7 +170,7 @@ pub fn after_switch(notifier: &Notifier, generations: &Generations) -> Result<us
     let Some(since) = mark.generation_time else {
         // The first generation this store sees: no subscription can predate it.
         notifier.queue.push(&[], &to, now(notifier))?;
-        notifier.store().flush()?;
+        notifier.store.flush()?;
         return Ok(0);
     };
     let previous = mark
@@ -185,7 +185,7 @@ pub fn after_switch(notifier: &Notifier, generations: &Generations) -> Result<us
     let started = std::time::Instant::now();
     let changes =
         import_changes(&current, previous.as_deref(), Millis(since)).map_err(store_failure)?;
-    let subscriptions = notifier.active_subscriptions()?;
+    let subscriptions = subscription::active(notifier.store)?;
     let batch = match_import(
         notifier,
         &subscriptions,
@@ -194,8 +194,8 @@ pub fn after_switch(notifier: &Notifier, generations: &Generations) -> Result<us
         previous.as_deref(),
     )?;
     let queued = notifier.queue.push(&batch, &to, now(notifier))?;
-    notifier.store().flush()?;
-    notifier.wake().notify_waiters();
+    notifier.store.flush()?;
+    notifier.wake.notify_waiters();
     tracing::info!(
         "subscriptions: {} change(s) of {current_id} matched against {} subscription(s): {queued} event(s) queued in {} ms",
         changes.len(),
@@ -210,7 +210,7 @@ type Matched = HashSet<usize>;
 
 /// The events of each subscription among `changes`.
 fn match_import(
-    notifier: &Notifier,
+    notifier: &Parts<'_>,
     subscriptions: &[SubscriptionView],
     changes: &[Change],
     current: &Generation,
@@ -221,10 +221,10 @@ fn match_import(
         by_type.entry(change.rtype).or_default().push(position);
     }
     let budget = Budget::unlimited();
-    let now = notifier.store().clock().now_utc();
+    let now = notifier.store.clock().now_utc();
     let new_engine = Engine::new(IndexReader::new(current, &budget), now);
     let prev_engine = previous.map(|p| Engine::new(IndexReader::new(p, &budget), now));
-    let lists = StoredLists(notifier.store());
+    let lists = StoredLists(notifier.store);
     let mut evaluated: HashMap<String, Arc<Matched>> = HashMap::new();
     let mut batch = Vec::new();
     for subscription in subscriptions {
@@ -281,7 +281,7 @@ fn match_import(
 
 /// A filter's parsed search, from the cache.
 fn parsed(
-    notifier: &Notifier,
+    notifier: &Parts<'_>,
     rtype: ResourceType,
     filter: &Filter,
 ) -> Result<Arc<SearchRequest>, NotifyError> {
@@ -351,18 +351,17 @@ fn list_filter_selects(filter: &Filter, id: &str) -> bool {
 }
 
 /// Queues the List events of the store's changes after the watermark (see the module).
-pub fn after_local_writes(notifier: &Notifier) -> Result<usize, NotifyError> {
-    let _one_at_a_time = notifier.queuing.lock().expect("queuing lock");
+pub fn after_local_writes(notifier: &Parts<'_>) -> Result<usize, NotifyError> {
     let mut subscriptions: Option<Vec<(SubscriptionView, Millis)>> = None;
     let mut queued = 0;
     loop {
         let mark = notifier.queue.watermark()?;
-        let changes = notifier.store().changes_after(mark.seq, CHANGES_PER_STEP)?;
+        let changes = notifier.store.changes_after(mark.seq, CHANGES_PER_STEP)?;
         let Some(last) = changes.last() else {
             break;
         };
         if subscriptions.is_none() {
-            subscriptions = Some(with_start(notifier, notifier.active_subscriptions()?)?);
+            subscriptions = Some(with_start(notifier, subscription::active(notifier.store)?)?);
         }
         let mut batch: Vec<(String, Vec<NewEvent>)> = Vec::new();
         for (subscription, start) in subscriptions.iter().flatten() {
@@ -397,10 +396,10 @@ pub fn after_local_writes(notifier: &Notifier) -> Result<usize, NotifyError> {
             ..mark
         };
         queued += notifier.queue.push(&batch, &to, now(notifier))?;
-        notifier.store().flush()?;
+        notifier.store.flush()?;
     }
     if queued > 0 {
-        notifier.wake().notify_waiters();
+        notifier.wake.notify_waiters();
     }
     Ok(queued)
 }
@@ -408,7 +407,7 @@ pub fn after_local_writes(notifier: &Notifier) -> Result<usize, NotifyError> {
 /// The subscriptions with a List filter, each with when it was created: a write before it is
 /// not its event, even when the notifier reads the log later.
 fn with_start(
-    notifier: &Notifier,
+    notifier: &Parts<'_>,
     subscriptions: Vec<SubscriptionView>,
 ) -> Result<Vec<(SubscriptionView, Millis)>, NotifyError> {
     let mut out = Vec::new();
@@ -421,7 +420,7 @@ fn with_start(
             continue;
         }
         let history = notifier
-            .store()
+            .store
             .history(LocalType::Subscription, &subscription.id)?;
         let created = history
             .iter()

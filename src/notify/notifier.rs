@@ -5,8 +5,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
-use time::OffsetDateTime;
 
+pub use super::types::{Event, EventKind, NotificationType, NotifyError, State, Subscriber};
+
+use super::parts::Parts;
 use super::queue::Queue;
 use super::settings::NotifySettings;
 use super::subscription::{self, SubscriptionView};
@@ -15,83 +17,21 @@ use crate::local::{LocalError, LocalStore, LocalType, Read};
 use crate::search::query::SearchRequest;
 use crate::search::redact::Redaction;
 
-/// Who creates a subscription, as recorded with it: its owner (only they see and manage it)
-/// and whether its notifications may carry restricted elements (the rights of its creator
-/// when it was created; see docs/correspondents.md).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Subscriber {
-    pub owner: String,
-    pub restricted: bool,
-}
-
-/// The state of a subscription, as `Subscription.status` says it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
-    Requested,
-    Active,
-    Error,
-    Off,
-}
-
-/// What an event says changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventKind {
-    Created,
-    Updated,
-    Deactivated,
-    Deleted,
-}
-
-/// One event of a subscription's queue (`notification-event`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Event {
-    /// `event-number`: 1 for the subscription's first event, never reused.
-    pub number: u64,
-    pub timestamp: OffsetDateTime,
-    /// `Practitioner`, `List`, ...
-    pub resource_type: String,
-    pub id: String,
-    /// The version the event is about (for a deletion: the deletion's number).
-    pub version: u32,
-    pub kind: EventKind,
-}
-
-/// The kinds of notification Bundle (`SubscriptionStatus.type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NotificationType {
-    Handshake,
-    Heartbeat,
-    EventNotification,
-    QueryStatus,
-    QueryEvent,
-}
-
-/// Why a subscription request or a notifier step failed.
-#[derive(Debug, thiserror::Error)]
-pub enum NotifyError {
-    /// The `Subscription` cannot be accepted: unsupported topic, filter, channel, payload or
-    /// endpoint (the message says which and what is supported). 400 / 422.
-    #[error("{0}")]
-    Refused(String),
-    #[error(transparent)]
-    Local(#[from] LocalError),
-}
-
 /// Subscriptions' engine.
 pub struct Notifier {
     store: Arc<LocalStore>,
     settings: NotifySettings,
     /// Woken when events are queued or a subscription changes, so delivery need not poll.
     wake: tokio::sync::Notify,
-    pub(super) queue: Queue,
+    queue: Queue,
     /// The restricted elements, removed from full-resource notifications of subscribers
     /// without the right to read them.
-    pub(super) redaction: Redaction,
+    redaction: Redaction,
     /// Filters parsed once, by their text (10 000 subscriptions share few distinct filters).
-    pub(super) parsed: Mutex<HashMap<String, Arc<SearchRequest>>>,
+    parsed: Mutex<HashMap<String, Arc<SearchRequest>>>,
     /// One queuing at a time (the switch watcher, a List write): each reads the watermark and
     /// moves it in its transaction.
-    pub(super) queuing: Mutex<()>,
+    queuing: Mutex<()>,
 }
 
 impl Notifier {
@@ -114,29 +54,27 @@ impl Notifier {
         self
     }
 
+    /// What events and bundles are made with.
+    pub fn parts(&self) -> Parts<'_> {
+        Parts {
+            store: &self.store,
+            queue: &self.queue,
+            redaction: &self.redaction,
+            parsed: &self.parsed,
+            wake: &self.wake,
+        }
+    }
+
     /// The subscription `id` as the notifier reads it (`None`: no such subscription, or
     /// deleted). Its owner is the store's (`LocalResource::owner`).
     pub fn subscription(&self, id: &str) -> Result<Option<SubscriptionView>, NotifyError> {
-        match self.store.read(LocalType::Subscription, id)? {
-            Read::Found(resource) => Ok(Some(view(&resource)?)),
-            Read::Gone(_) | Read::Missing => Ok(None),
-        }
+        subscription::stored(&self.store, id)
     }
 
     /// Every subscription whose events are queued and delivered (`requested` — waiting for
     /// its handshake — and `active`), not past its `end`, in id order: what delivery serves.
     pub fn active_subscriptions(&self) -> Result<Vec<SubscriptionView>, NotifyError> {
-        let now = self.store.clock().now_utc();
-        let mut out = Vec::new();
-        for resource in self.store.current(LocalType::Subscription)? {
-            let view = view(&resource)?;
-            if matches!(view.state, State::Requested | State::Active)
-                && view.end.is_none_or(|end| end > now)
-            {
-                out.push(view);
-            }
-        }
-        Ok(out)
+        subscription::active(&self.store)
     }
 
     /// Records the rights of the subscription's writer (called after each create or update
@@ -209,13 +147,15 @@ impl Notifier {
     /// Queues the events of the generations switched to since the last call (and at start,
     /// of the ones switched to while the server was down): blocking.
     pub fn after_switch(&self, generations: &Generations) -> Result<usize, NotifyError> {
-        super::events::after_switch(self, generations)
+        let _one_at_a_time = self.queuing.lock().expect("queuing lock");
+        super::events::after_switch(&self.parts(), generations)
     }
 
     /// Queues the events of the local writes not yet processed (the store's change log).
     pub fn after_local_writes(&self, generations: &Generations) -> Result<usize, NotifyError> {
         let _ = generations;
-        super::events::after_local_writes(self)
+        let _one_at_a_time = self.queuing.lock().expect("queuing lock");
+        super::events::after_local_writes(&self.parts())
     }
 
     /// Events `first..=last` of a subscription (`$events`, and what delivery sends).
@@ -313,21 +253,11 @@ impl Notifier {
         base: &str,
         generations: &Generations,
     ) -> Result<Value, NotifyError> {
-        super::bundle::notification(self, id, kind, events, base, generations)
+        super::bundle::notification(&self.parts(), id, kind, events, base, generations, None)
     }
 }
 
 /// The endpoint policy (package C's `notify::endpoint::check`).
 fn endpoint_policy(url: &str, allow: &[String]) -> Result<(), String> {
     super::endpoint::check(url, allow)
-}
-
-/// A stored subscription, read.
-fn view(resource: &crate::local::LocalResource) -> Result<SubscriptionView, NotifyError> {
-    subscription::read(&resource.id, resource.version, &resource.json).map_err(|e| {
-        NotifyError::Local(LocalError::Store(format!(
-            "stored Subscription/{} is unreadable: {e}",
-            resource.id
-        )))
-    })
 }

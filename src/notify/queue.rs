@@ -15,7 +15,7 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use time::OffsetDateTime;
 
-use super::notifier::{Event, EventKind};
+use super::types::{Event, EventKind};
 use crate::generation::Millis;
 use crate::local::{LocalError, LocalStore};
 

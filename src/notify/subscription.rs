@@ -14,9 +14,10 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::notifier::{NotifyError, State};
 use super::topic;
+use super::types::{NotifyError, State};
 use crate::fhir::ResourceType;
+use crate::local::{LocalError, LocalResource, LocalStore, LocalType, Read};
 use crate::search::query;
 
 /// The profile every stored subscription claims.
@@ -414,10 +415,7 @@ pub fn read(id: &str, version: u32, body: &Value) -> Result<SubscriptionView, No
     }
     let headers = match channel.get("header") {
         None => Vec::new(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|h| header(h))
-            .collect::<Result<Vec<_>, _>>()?,
+        Some(Value::Array(items)) => items.iter().map(header).collect::<Result<Vec<_>, _>>()?,
         Some(_) => {
             return Err(refused(
                 "`channel.header` must be a list of `Name: value` strings",
@@ -589,6 +587,40 @@ fn set_profile(object: &mut Map<String, Value>) {
     if !list.iter().any(|p| p.as_str() == Some(PROFILE)) {
         list.push(json!(PROFILE));
     }
+}
+
+/// A stored subscription, read.
+fn view(resource: &LocalResource) -> Result<SubscriptionView, NotifyError> {
+    read(&resource.id, resource.version, &resource.json).map_err(|e| {
+        NotifyError::Local(LocalError::Store(format!(
+            "stored Subscription/{} is unreadable: {e}",
+            resource.id
+        )))
+    })
+}
+
+/// The subscription `id` of the store (`None`: none, or deleted).
+pub fn stored(store: &LocalStore, id: &str) -> Result<Option<SubscriptionView>, NotifyError> {
+    match store.read(LocalType::Subscription, id)? {
+        Read::Found(resource) => Ok(Some(view(&resource)?)),
+        Read::Gone(_) | Read::Missing => Ok(None),
+    }
+}
+
+/// Every subscription whose events are queued and delivered (`requested` — waiting for its
+/// handshake — and `active`), not past its `end`, in id order.
+pub fn active(store: &LocalStore) -> Result<Vec<SubscriptionView>, NotifyError> {
+    let now = store.clock().now_utc();
+    let mut out = Vec::new();
+    for resource in store.current(LocalType::Subscription)? {
+        let view = view(&resource)?;
+        if matches!(view.state, State::Requested | State::Active)
+            && view.end.is_none_or(|end| end > now)
+        {
+            out.push(view);
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
