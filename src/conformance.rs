@@ -517,7 +517,7 @@ mod tests {
         );
         let practitioner = rest["resource"][0]["documentation"].as_str().unwrap();
         assert!(
-            practitioner.contains("_list") && practitioner.contains("gender"),
+            practitioner.contains("_filter") && practitioner.contains("gender"),
             "{practitioner}"
         );
     }

@@ -411,7 +411,7 @@ impl LocalStore {
             let stamp = next_stamp(meta, now)?;
             let seq = read_u64(meta.get(META_SEQ)?.as_deref()) + 1;
             meta.insert(META_SEQ, &seq.to_be_bytes())?;
-            let resource = next.into_resource(rtype, id, stamp);
+            let resource = next.to_resource(rtype, id, stamp);
             let bytes = encode(&resource);
             current.insert(key.as_slice(), bytes.as_slice())?;
             history.insert(history_key(rtype, id, resource.version), bytes.as_slice())?;
@@ -453,7 +453,7 @@ struct Next {
 impl Next {
     /// The version as stored: `id`, `meta.versionId`, `meta.lastUpdated` set in the JSON
     /// (a deletion keeps the last content as it was).
-    fn into_resource(&self, rtype: LocalType, id: &str, stamp: Millis) -> LocalResource {
+    fn to_resource(&self, rtype: LocalType, id: &str, stamp: Millis) -> LocalResource {
         let mut json = self.json.clone();
         if !self.deleted {
             stamp_json(&mut json, rtype, id, self.version, stamp);
