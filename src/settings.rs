@@ -386,7 +386,6 @@ impl Settings {
         })
     }
 
-    /// How long the files of a completed export are kept.
     /// What subscriptions' delivery is configured with.
     pub fn notify(&self) -> crate::notify::NotifySettings {
         let defaults = crate::notify::NotifySettings::default();
@@ -399,6 +398,7 @@ impl Settings {
         }
     }
 
+    /// How long the files of a completed export are kept.
     pub fn export_expiry(&self) -> std::time::Duration {
         std::time::Duration::from_secs(
             60 * self
