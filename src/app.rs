@@ -155,7 +155,8 @@ impl Application {
         state.clock = clock.clone();
         if !settings.replica {
             let local = Arc::new(LocalStore::open(&data.root().join("local"), clock)?);
-            let notifier = Notifier::new(local.clone(), settings.notify())?;
+            let notifier = Notifier::new(local.clone(), settings.notify())?
+                .with_redaction(state.access.policy.redaction().clone());
             state.local = Some(local);
             state.notifier = Some(Arc::new(notifier));
         }
@@ -236,7 +237,12 @@ impl Application {
                 Some(public) => format!("{public}/fhir"),
                 None => format!("http://{}/fhir", self.address),
             };
-            crate::notify::delivery::spawn(notifier.clone(), self.state.generations.clone(), base);
+            crate::notify::delivery::spawn_with_metrics(
+                notifier.clone(),
+                self.state.generations.clone(),
+                base,
+                self.state.metrics.clone(),
+            );
         }
         let handle = server.handle();
         let metrics_handle = metrics_server.as_ref().map(|s| s.handle());

@@ -204,6 +204,11 @@ pub struct Settings {
     #[arg(long, env = "ANNUAIRE_SUBSCRIPTION_RETRY_HOURS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subscription_retry_hours: Option<u64>,
+    /// The retry period in seconds, overriding `--subscription-retry-hours`: for tests, which
+    /// cannot wait an hour to see a subscription go to `error`. Hidden from `--help`.
+    #[arg(long, hide = true, env = "ANNUAIRE_SUBSCRIPTION_RETRY_SECONDS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscription_retry_seconds: Option<u64>,
     /// Log one line per request.
     #[arg(long, env = "ANNUAIRE_ACCESS_LOG")]
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -386,19 +391,20 @@ impl Settings {
         })
     }
 
-    /// How long the files of a completed export are kept.
     /// What subscriptions' delivery is configured with.
     pub fn notify(&self) -> crate::notify::NotifySettings {
         let defaults = crate::notify::NotifySettings::default();
         crate::notify::NotifySettings {
             retry_for: self
-                .subscription_retry_hours
-                .map(|hours| std::time::Duration::from_secs(hours * 3600))
+                .subscription_retry_seconds
+                .or(self.subscription_retry_hours.map(|hours| hours * 3600))
+                .map(std::time::Duration::from_secs)
                 .unwrap_or(defaults.retry_for),
             allow: self.subscription_allow.clone(),
         }
     }
 
+    /// How long the files of a completed export are kept.
     pub fn export_expiry(&self) -> std::time::Duration {
         std::time::Duration::from_secs(
             60 * self

@@ -15,10 +15,12 @@ pub mod delivery;
 pub mod endpoint;
 pub mod events;
 pub mod notifier;
+pub mod parts;
 pub mod queue;
 pub mod settings;
 pub mod subscription;
 pub mod topic;
+pub mod types;
 pub mod websocket;
 
 pub use self::notifier::{Notifier, NotifyError, Subscriber};
