@@ -231,7 +231,7 @@
     }
     let answer = null;
     try { answer = await response.json(); } catch (e) { answer = null; }
-    return { status: response.status, body: answer, etag: response.headers.get('ETag') };
+    return { status: response.status, body: answer, etag: response.headers.get('ETag'), location: response.headers.get('Location') };
   }
 
   async function getJson(path, overrides = {}) {
@@ -1102,26 +1102,33 @@
       return { allowed: false, why: "Pour ajouter cette fiche à une liste de correspondants, connectez-vous avec une clé d'API ou un jeton qui permet de modifier les listes." };
     }
     if (sessionStorage.getItem(WRITE_REFUSED) === '1') {
-      return { allowed: false, why: 'Votre clé ou votre jeton permet de consulter les listes mais pas de les modifier : demandez une clé avec le droit de modifier les listes (portée List en écriture).' };
+      return { allowed: false, why: 'Votre clé ou votre jeton ne permet pas de modifier les listes (il permet de les consulter) : demandez une clé qui en donne le droit.' };
     }
     const scopes = tokenScopes();
     if (scopes && !scopes.some(writesLists)) {
-      return { allowed: false, why: 'Votre jeton ne donne pas le droit de modifier les listes (portée system/List.write ou user/List.write, ou List.cud).' };
+      return { allowed: false, why: 'Votre jeton ne permet pas de modifier les listes : il y faut la portée system/List.write ou user/List.write (ou List.cud).' };
     }
     return { allowed: true, why: null };
   }
 
+  /** The path of a Bundle's `next` link on this server (the link may name a proxy's host), or null. */
+  function nextPath(bundle) {
+    const next = (bundle.link || []).find((l) => l.relation === 'next');
+    if (!next) return null;
+    const url = new URL(next.url, location.href);
+    return url.pathname.startsWith(`${FHIR}/`) ? url.pathname + url.search : null;
+  }
+
   /** Every match of a search, following the API's next links (a bounded number of pages). */
   async function allMatches(path) {
-    const out = readBundle(await getJson(path));
-    let cursor = out.cursor;
-    const url = new URL(path, location.href);
-    for (let pages = 1; cursor && pages < MAX_MEMBER_PAGES; pages++) {
-      url.searchParams.set('_cursor', cursor);
-      const next = readBundle(await getJson(url.pathname + url.search));
-      out.matches.push(...next.matches);
-      for (const [reference, resource] of next.byReference) out.byReference.set(reference, resource);
-      cursor = next.cursor;
+    const out = { matches: [], byReference: new Map() };
+    let next = path;
+    for (let pages = 0; next && pages < MAX_MEMBER_PAGES; pages++) {
+      const bundle = await getJson(next);
+      const page = readBundle(bundle);
+      out.matches.push(...page.matches);
+      for (const [reference, resource] of page.byReference) out.byReference.set(reference, resource);
+      next = nextPath(bundle);
     }
     return out;
   }
@@ -1164,7 +1171,11 @@
     const body = { resourceType: 'List', status: 'current', mode: 'working', title, entry: [{ item }] };
     const answer = await call(`${FHIR}/List`, { method: 'POST', body });
     if (answer.status !== 201 && answer.status !== 200) throw writeRefusal(answer.status, answer.body);
-    return answer.body;
+    if (answer.body && answer.body.id) return answer.body;
+    // An answer without the resource (`Prefer: return=minimal` servers): its id from Location.
+    const id = /\/List\/([A-Za-z0-9.-]{1,64})/.exec(answer.location || '');
+    if (!id) throw new ApiError(answer.status, "La liste a été créée mais le serveur n'a pas dit où : rechargez la page.");
+    return { ...body, id: id[1] };
   }
 
   /** Adds `item` to list `id`: read it, append, `PUT` with `If-Match`; when someone changed it

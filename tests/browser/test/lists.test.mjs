@@ -233,7 +233,7 @@ test('without the right to write lists, the form is absent and the page says why
     await settled(desk);
   }
   assert.equal(await desk.$('#form-liste'), null, 'no form for a key that may not write');
-  assert.match(await desk.textContent('.listes'), /ne permet|Vos droits/);
+  assert.match(await desk.textContent('#listes-droits'), /ne permet pas de modifier les listes/);
   const refused = await request('List', { key: KEY_DESK, method: 'POST',
     body: { resourceType: 'List', status: 'current', mode: 'working', title: 'x' } });
   assert.equal(refused.status, 403, 'the server agrees: this key may not write lists');
