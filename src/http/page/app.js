@@ -1205,7 +1205,7 @@
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       const why = error.status === 403 ? "Vos droits d'accès ne permettent pas de consulter les listes de correspondants." : error.message;
-      section.append(el('p', { class: 'secondaire-texte' }, why));
+      section.append(el('p', { class: 'secondaire-texte', id: 'listes-droits' }, why));
       return section;
     }
     const holding = el('p', { id: 'listes-membre' });
