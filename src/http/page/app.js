@@ -1089,10 +1089,11 @@
     }
   }
 
-  /** Whether a SMART scope (v1 `read/write/*`, v2 `cruds`) lets its holder write lists. */
+  /** Whether a SMART scope lets its holder write lists: v1 `write` or `*`, or v2 letters with
+   * all of `cud`, on `List` named (the wildcard type covers the directory's types, not lists). */
   const writesLists = (scope) => {
-    const match = /^(?:system|user)\/(List|\*)\.(\*|write|[cruds]+)$/.exec(scope);
-    return Boolean(match) && (match[2] === '*' || match[2] === 'write' || /[cud]/.test(match[2]));
+    const match = /^(?:system|user)\/List\.(\*|write|c?r?u?d?s?)$/.exec(scope);
+    return Boolean(match) && (match[1] === '*' || match[1] === 'write' || /c.*u.*d/.test(match[1]));
   };
 
   /** Whether this person may add to lists, and if not, why (in French). The server decides in
@@ -1106,7 +1107,7 @@
     }
     const scopes = tokenScopes();
     if (scopes && !scopes.some(writesLists)) {
-      return { allowed: false, why: 'Votre jeton ne permet pas de modifier les listes : il y faut la portée system/List.write ou user/List.write (ou List.cud).' };
+      return { allowed: false, why: 'Votre jeton ne permet pas de modifier les listes : il y faut la portée system/List.write ou user/List.write (ou List.cud, ou List.cruds).' };
     }
     return { allowed: true, why: null };
   }
