@@ -155,7 +155,8 @@ impl Application {
         state.clock = clock.clone();
         if !settings.replica {
             let local = Arc::new(LocalStore::open(&data.root().join("local"), clock)?);
-            let notifier = Notifier::new(local.clone(), settings.notify())?;
+            let notifier = Notifier::new(local.clone(), settings.notify())?
+                .with_redaction(state.access.policy.redaction().clone());
             state.local = Some(local);
             state.notifier = Some(Arc::new(notifier));
         }

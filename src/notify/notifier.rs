@@ -1,14 +1,19 @@
 //! The notifier: what `http` and `app` hold. Package B implements it (events, queue, status,
 //! bundles); package C's delivery reads the queue through it.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use super::queue::Queue;
 use super::settings::NotifySettings;
+use super::subscription::{self, SubscriptionView};
 use crate::generation::Generations;
-use crate::local::{LocalError, LocalStore};
+use crate::local::{LocalError, LocalStore, LocalType, Read};
+use crate::search::query::SearchRequest;
+use crate::search::redact::Redaction;
 
 /// Who creates a subscription, as recorded with it: its owner (only they see and manage it)
 /// and whether its notifications may carry restricted elements (the rights of its creator
@@ -78,15 +83,77 @@ pub struct Notifier {
     settings: NotifySettings,
     /// Woken when events are queued or a subscription changes, so delivery need not poll.
     wake: tokio::sync::Notify,
+    pub(super) queue: Queue,
+    /// The restricted elements, removed from full-resource notifications of subscribers
+    /// without the right to read them.
+    pub(super) redaction: Redaction,
+    /// Filters parsed once, by their text (10 000 subscriptions share few distinct filters).
+    pub(super) parsed: Mutex<HashMap<String, Arc<SearchRequest>>>,
+    /// One queuing at a time (the switch watcher, a List write): each reads the watermark and
+    /// moves it in its transaction.
+    pub(super) queuing: Mutex<()>,
 }
 
 impl Notifier {
     pub fn new(store: Arc<LocalStore>, settings: NotifySettings) -> Result<Notifier, NotifyError> {
         Ok(Notifier {
+            queue: Queue::open(&store)?,
             store,
             settings,
             wake: tokio::sync::Notify::new(),
+            redaction: Redaction::none(),
+            parsed: Mutex::new(HashMap::new()),
+            queuing: Mutex::new(()),
         })
+    }
+
+    /// Removes `redaction`'s elements from the full-resource notifications of subscribers who
+    /// may not read them (the app passes the access policy's `redaction()`).
+    pub fn with_redaction(mut self, redaction: Redaction) -> Notifier {
+        self.redaction = redaction;
+        self
+    }
+
+    /// The subscription `id` as the notifier reads it (`None`: no such subscription, or
+    /// deleted). Its owner is the store's (`LocalResource::owner`).
+    pub fn subscription(&self, id: &str) -> Result<Option<SubscriptionView>, NotifyError> {
+        match self.store.read(LocalType::Subscription, id)? {
+            Read::Found(resource) => Ok(Some(view(&resource)?)),
+            Read::Gone(_) | Read::Missing => Ok(None),
+        }
+    }
+
+    /// Every subscription whose events are queued and delivered (`requested` — waiting for
+    /// its handshake — and `active`), not past its `end`, in id order: what delivery serves.
+    pub fn active_subscriptions(&self) -> Result<Vec<SubscriptionView>, NotifyError> {
+        let now = self.store.clock().now_utc();
+        let mut out = Vec::new();
+        for resource in self.store.current(LocalType::Subscription)? {
+            let view = view(&resource)?;
+            if matches!(view.state, State::Requested | State::Active)
+                && view.end.is_none_or(|end| end > now)
+            {
+                out.push(view);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records the rights of the subscription's writer (called after each create or update
+    /// by its owner): whether its notifications may carry restricted elements.
+    pub fn register(&self, id: &str, subscriber: &Subscriber) -> Result<(), NotifyError> {
+        self.queue.register(id, subscriber.restricted)?;
+        self.store.flush()?;
+        self.wake.notify_waiters();
+        Ok(())
+    }
+
+    /// Forgets a deleted subscription's queue.
+    pub fn forget(&self, id: &str) -> Result<(), NotifyError> {
+        self.queue.forget(id)?;
+        self.store.flush()?;
+        self.wake.notify_waiters();
+        Ok(())
     }
 
     pub fn store(&self) -> &Arc<LocalStore> {
@@ -103,27 +170,52 @@ impl Notifier {
     }
 
     /// Checks a `Subscription` body and returns it as it will be stored (`status` set by the
-    /// server: `requested` for rest-hook until its handshake succeeds).
+    /// server: `requested` for rest-hook until its handshake succeeds). For an update, call
+    /// [`Notifier::check_update`], which knows the stored state.
     pub fn check_subscription(
         &self,
         body: Value,
         subscriber: &Subscriber,
     ) -> Result<Value, NotifyError> {
-        let _ = (body, subscriber);
-        todo!("package B")
+        self.check_update(body, subscriber, None)
+    }
+
+    /// [`Notifier::check_subscription`] for an update of `previous` (`None`: a create): a
+    /// subscription whose channel is unchanged keeps `active`; a client may turn it `off`,
+    /// or on again.
+    pub fn check_update(
+        &self,
+        body: Value,
+        subscriber: &Subscriber,
+        previous: Option<&SubscriptionView>,
+    ) -> Result<Value, NotifyError> {
+        let _ = subscriber; // its rights are recorded by `register` once the id is known
+        let allow = &self.settings.allow;
+        let policy = |url: &str| endpoint_policy(url, allow);
+        let body = subscription::check(body, previous, self.store.clock().now_utc(), &policy)?;
+        for filter in subscription::read("", 0, &body)?.filters {
+            for list in &filter.lists {
+                if !matches!(self.store.read(LocalType::List, list)?, Read::Found(_)) {
+                    return Err(NotifyError::Refused(format!(
+                        "the filter `{}` names the List `{list}`, which does not exist: create it first",
+                        filter.text
+                    )));
+                }
+            }
+        }
+        Ok(body)
     }
 
     /// Queues the events of the generations switched to since the last call (and at start,
     /// of the ones switched to while the server was down): blocking.
     pub fn after_switch(&self, generations: &Generations) -> Result<usize, NotifyError> {
-        let _ = generations;
-        Ok(0) // package B
+        super::events::after_switch(self, generations)
     }
 
     /// Queues the events of the local writes not yet processed (the store's change log).
     pub fn after_local_writes(&self, generations: &Generations) -> Result<usize, NotifyError> {
         let _ = generations;
-        Ok(0) // package B
+        super::events::after_local_writes(self)
     }
 
     /// Events `first..=last` of a subscription (`$events`, and what delivery sends).
@@ -134,31 +226,81 @@ impl Notifier {
         last: Option<u64>,
         limit: usize,
     ) -> Result<Vec<Event>, NotifyError> {
-        let _ = (id, first, last, limit);
-        todo!("package B")
+        Ok(self.queue.events(id, first, last, limit)?)
     }
 
-    /// How many events the subscription has had, and the last one delivered.
+    /// How many events the subscription has had, and the last one delivered (`None`: no such
+    /// subscription).
     pub fn counters(&self, id: &str) -> Result<Option<(u64, u64)>, NotifyError> {
-        let _ = id;
-        todo!("package B")
+        if self.subscription(id)?.is_none() {
+            return Ok(None);
+        }
+        let counts = self.queue.counters(id)?.unwrap_or_default();
+        Ok(Some((counts.total, counts.acknowledged)))
     }
 
-    /// Records that events up to `number` reached the subscriber.
+    /// Records that events up to `number` reached the subscriber, and drops the acknowledged
+    /// events older than the retention (`settings.retry_for`).
     pub fn acknowledge(&self, id: &str, number: u64) -> Result<(), NotifyError> {
-        let _ = (id, number);
-        todo!("package B")
+        self.queue.acknowledge(id, number)?;
+        let keep_since = self.store.clock().now_utc() - self.settings.retry_for;
+        self.queue.prune(id, keep_since)?;
+        self.store.flush()?;
+        Ok(())
     }
 
-    /// Sets the subscription's status (a new version of it), with the reason for `error`.
+    /// Sets the subscription's status (a new version of it), with the reason for `error`
+    /// (`Subscription.error`). Nothing is written when it is already in that state with that
+    /// reason; nothing either when it was deleted meanwhile.
     pub fn set_state(
         &self,
         id: &str,
         state: State,
         reason: Option<&str>,
     ) -> Result<(), NotifyError> {
-        let _ = (id, state, reason);
-        todo!("package B")
+        // A client's update may land between the read and the write: read again then.
+        for _ in 0..3 {
+            let Read::Found(resource) = self.store.read(LocalType::Subscription, id)? else {
+                return Ok(());
+            };
+            let mut json = resource.json.clone();
+            let object = json.as_object_mut().ok_or_else(|| {
+                NotifyError::Local(LocalError::Store(format!(
+                    "Subscription/{id} is not an object"
+                )))
+            })?;
+            let same_state = object.get("status").and_then(Value::as_str) == Some(state.as_str());
+            let same_reason = object.get("error").and_then(Value::as_str) == reason;
+            if same_state && (state != State::Error || same_reason) {
+                return Ok(());
+            }
+            object.insert("status".into(), Value::from(state.as_str()));
+            match (state, reason) {
+                (State::Error, Some(reason)) => {
+                    object.insert("error".into(), Value::from(reason));
+                }
+                _ => {
+                    object.remove("error");
+                }
+            }
+            match self.store.update(
+                LocalType::Subscription,
+                id,
+                json,
+                Some(resource.version),
+                &resource.owner,
+            ) {
+                Ok(_) => {
+                    self.wake.notify_waiters();
+                    return Ok(());
+                }
+                Err(LocalError::VersionConflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(NotifyError::Local(LocalError::Store(format!(
+            "Subscription/{id} kept changing while its status was being set"
+        ))))
     }
 
     /// The notification Bundle of `kind` for `events` (empty for a handshake or heartbeat),
@@ -171,7 +313,22 @@ impl Notifier {
         base: &str,
         generations: &Generations,
     ) -> Result<Value, NotifyError> {
-        let _ = (id, kind, events, base, generations);
-        todo!("package B")
+        super::bundle::notification(self, id, kind, events, base, generations)
     }
+}
+
+/// The endpoint policy (package C's `notify::endpoint::check`).
+fn endpoint_policy(url: &str, allow: &[String]) -> Result<(), String> {
+    let _ = (url, allow);
+    Ok(()) // wired to notify::endpoint::check once package C's lands
+}
+
+/// A stored subscription, read.
+fn view(resource: &crate::local::LocalResource) -> Result<SubscriptionView, NotifyError> {
+    subscription::read(&resource.id, resource.version, &resource.json).map_err(|e| {
+        NotifyError::Local(LocalError::Store(format!(
+            "stored Subscription/{} is unreadable: {e}",
+            resource.id
+        )))
+    })
 }
