@@ -11,6 +11,7 @@ use crate::fhir::ResourceType;
 const CAPABILITY_BASE: &str = include_str!("../conformance/capability-statement.json");
 const RESOURCES: &str = include_str!("../conformance/resources.json");
 const SEARCH_PARAMETERS: &str = include_str!("../conformance/search-parameters.json");
+const LOCAL_SEARCH_PARAMETERS: &str = include_str!("../conformance/local-search-parameters.json");
 const REFUSED_PARAMETERS: &str = include_str!("../conformance/refused-parameters.json");
 const TERMINOLOGY: &str = include_str!("../conformance/terminology.json");
 const VALIDATE: &str = include_str!("../conformance/validate.json");
@@ -68,6 +69,17 @@ pub struct SearchParamDeclaration {
 pub fn search_parameters() -> Vec<SearchParamDeclaration> {
     serde_json::from_str(SEARCH_PARAMETERS)
         .expect("conformance/search-parameters.json is valid (checked by tests)")
+}
+
+/// The search parameters of what hospitals write (`List`), and `_list` on every served type:
+/// `conformance/local-search-parameters.json`, in the shape of `search-parameters.json`.
+/// Evaluated in memory over the local store (`http::lists`), not indexed in generations.
+pub fn local_search_parameters() -> &'static [SearchParamDeclaration] {
+    static PARSED: std::sync::OnceLock<Vec<SearchParamDeclaration>> = std::sync::OnceLock::new();
+    PARSED.get_or_init(|| {
+        serde_json::from_str(LOCAL_SEARCH_PARAMETERS)
+            .expect("conformance/local-search-parameters.json is valid (checked by tests)")
+    })
 }
 
 /// A FHIR R4 search parameter this server recognizes but does not implement, as declared in
@@ -199,7 +211,7 @@ pub fn capability_statement(software_version: &str, security: Value) -> Value {
 }
 
 /// How searches treat parameters (R4 3.1.1.3.4, `Prefer: handling`), said in `rest.documentation`.
-const SEARCH_HANDLING: &str = "Search parameters: handling=lenient is the default. An unknown parameter (one this server does not recognize) is ignored, left out of the self link and reported in an OperationOutcome entry (search.mode=outcome); with Prefer: handling=strict it is refused with 400. A parameter this server recognizes but cannot honour (a chain deeper than one level, a nested _has, a modifier the parameter does not take, an _include or _revinclude it cannot follow, a FHIR R4 parameter it does not implement such as _list, _text, _content, _filter, _tag: each type's documentation lists them) is refused with 400 and an OperationOutcome naming it in every mode, never ignored: a search or a _summary=count never answers more than was asked.";
+const SEARCH_HANDLING: &str = "Search parameters: handling=lenient is the default. An unknown parameter (one this server does not recognize) is ignored, left out of the self link and reported in an OperationOutcome entry (search.mode=outcome); with Prefer: handling=strict it is refused with 400. A parameter this server recognizes but cannot honour (a chain deeper than one level, a nested _has, a modifier the parameter does not take, an _include or _revinclude it cannot follow, a FHIR R4 parameter it does not implement such as _text, _content, _filter, _tag: each type's documentation lists them) is refused with 400 and an OperationOutcome naming it in every mode, never ignored: a search or a _summary=count never answers more than was asked.";
 
 /// A type's documentation followed by the parameters refused on it: a client reading the
 /// CapabilityStatement learns which standard parameters get a 400 rather than being ignored.
@@ -550,6 +562,30 @@ mod tests {
             declared.sort();
             assert_eq!(listed, declared, "README parameters of {rtype}");
         }
+    }
+
+    #[test]
+    fn local_search_parameters_parse_and_name_list_or_served_types() {
+        let declared = local_search_parameters();
+        for code in [
+            "_id",
+            "_lastUpdated",
+            "code",
+            "title",
+            "subject",
+            "item",
+            "member-status",
+        ] {
+            assert!(
+                declared
+                    .iter()
+                    .any(|d| d.code == code && d.base == ["List"]),
+                "List.{code} is not declared"
+            );
+        }
+        let list = declared.iter().find(|d| d.code == "_list").unwrap();
+        let served: Vec<&str> = ResourceType::ALL.iter().map(|t| t.as_str()).collect();
+        assert_eq!(list.base, served);
     }
 
     #[test]

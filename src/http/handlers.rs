@@ -18,9 +18,11 @@ use crate::auth::Caller;
 use crate::fhir::{FhirId, ResourceType};
 use crate::generation::history::Kind;
 use crate::generation::{Generation, StoredResource};
+use crate::local::members::StoredLists;
 use crate::search::Context;
 use crate::search::history::Scope;
 use crate::search::limits::Budget;
+use crate::search::lists::ListMembers;
 use crate::search::shared_params::Format;
 
 /// `GET /fhir/metadata`.
@@ -253,9 +255,12 @@ async fn run_search(
     let now = state.clock.now_utc();
     // Dropped with this handler's future when the client goes away: the search stops.
     let cancel = budget.cancel_on_drop();
+    let local = state.local.clone();
     let timed = move || {
         let started = Instant::now();
+        let stored_lists = local.as_deref().map(StoredLists);
         let context = Context {
+            lists: stored_lists.as_ref().map(|l| l as &dyn ListMembers),
             base: &base,
             redaction: &redaction,
             limits: &limits,
@@ -447,6 +452,11 @@ async fn search(
     policy
         .authorize_search(&caller, &request)
         .map_err(|error| ApiError::refused(&policy, error))?;
+    if !request.lists.is_empty() {
+        // `_list` reads the local store: the writer's (421 on a replica). Reading the lists
+        // themselves is checked with List's scopes by access control (package D).
+        state.local()?;
+    }
     request.localize_references(&fhir_base(&req));
     let store =
         state.generation_for(request.cursor.as_ref().and_then(|c| c.pinned_generation()))?;

@@ -12,6 +12,7 @@
 
 pub mod list;
 pub mod members;
+pub mod search;
 pub mod store;
 
 pub use self::store::{

@@ -148,6 +148,9 @@ pub struct SearchRequest {
     pub sort: Vec<SortKey>,
     /// Paging cursor (`_cursor`), opaque to clients, decoded.
     pub cursor: Option<Cursor>,
+    /// `_list`: the ids of the lists whose members the search is limited to (each ANDed).
+    /// Resolved against the local store by `search::lists::criteria` when the search runs.
+    pub lists: Vec<String>,
     /// The parameters applied, in canonical form, for the self link.
     pub applied: Vec<(String, String)>,
     /// Parameters or modifiers ignored (lenient handling), with why.
@@ -236,6 +239,7 @@ pub fn parse_within(
         elements: None,
         sort: Vec::new(),
         cursor: None,
+        lists: Vec::new(),
         applied: Vec::new(),
         ignored: Vec::new(),
     };
@@ -386,6 +390,11 @@ fn parse_one(
             }
             Ok(true)
         }
+        "_list" => {
+            request.lists.push(parse_list(value)?);
+            Ok(true)
+        }
+        _ if name.starts_with("_list:") => Err(refuse(name, "_list takes no modifier")),
         "_cursor" => {
             let cursor = Cursor::decode(value, key).map_err(QueryError::from)?;
             request.cursor = Some(cursor);
@@ -429,6 +438,20 @@ fn parse_one(
             Ok(true)
         }
     }
+}
+
+/// `_list`: one list per parameter, `x` or `List/x` (R4 §3.1.1.5.10); repeating `_list` ANDs.
+fn parse_list(value: &str) -> Result<String, Problem> {
+    let id = value.strip_prefix("List/").unwrap_or(value);
+    if id.contains(',') {
+        return Err(Fail(invalid(
+            "_list",
+            value,
+            "names one list; repeat _list to search the members of several lists at once",
+        )));
+    }
+    FhirId::parse(id).map_err(|e| Fail(invalid("_list", value, e.to_string())))?;
+    Ok(id.to_string())
 }
 
 /// A refusal of a chain's or a `_has`'s inner part, told under the parameter's whole name.
@@ -1017,6 +1040,21 @@ mod tests {
     }
 
     #[test]
+    fn list_names_one_list_per_parameter() {
+        let request = parse_ok(
+            ResourceType::Practitioner,
+            &[("_list", "List/mine"), ("_list", "other"), ("family", "X")],
+        );
+        assert_eq!(request.lists, ["mine", "other"]);
+        assert_eq!(request.criteria.len(), 1);
+        assert_eq!(request.applied.len(), 3, "the self link keeps _list");
+        for bad in ["a,b", "List/", "no spaces", "Group/x"] {
+            let err = parse(ResourceType::Practitioner, &pairs(&[("_list", bad)]), false);
+            assert!(err.is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
     fn point_lookups_are_id_and_identifier_searches_only() {
         let practitioner = |q: &[(&str, &str)]| parse_ok(ResourceType::Practitioner, q);
         assert!(practitioner(&[("identifier", "urn:oid:1|81")]).is_point_lookup());
@@ -1197,7 +1235,7 @@ mod tests {
         for (rtype, name, value) in [
             (ResourceType::Practitioner, "family:fuzzy", "x"),
             (ResourceType::Practitioner, "active:exact", "true"),
-            (ResourceType::Practitioner, "_list", "List/x"),
+            (ResourceType::Practitioner, "_list:x", "List/x"),
             (ResourceType::Practitioner, "gender", "female"),
             (
                 ResourceType::PractitionerRole,

@@ -9,6 +9,7 @@ use super::engine::Engine;
 use super::error::SearchError;
 use super::index::reader::IndexReader;
 use super::limits::{Budget, Limits};
+use super::lists::{self, ListMembers};
 use super::page;
 use super::query::{SearchRequest, Summary, Total};
 use super::redact::Redaction;
@@ -34,6 +35,8 @@ pub struct Context<'a> {
     /// When the search runs, by the server's clock (`ap` dates are near it).
     pub now: time::OffsetDateTime,
     pub cursor_key: &'a CursorKey,
+    /// Where `_list` finds the lists' members: `None` where no list is kept (a replica).
+    pub lists: Option<&'a dyn ListMembers>,
 }
 
 /// Runs a parsed search on one generation.
@@ -50,7 +53,13 @@ pub fn run(
     );
     let engine = Engine::new(IndexReader::new(store, budget), context.now);
     let rtype = request.rtype;
-    let matches = engine.matches(rtype, &request.criteria)?;
+    let listed = lists::criteria(request, context.lists)?;
+    let matches = if listed.is_empty() {
+        engine.matches(rtype, &request.criteria)?
+    } else {
+        let criteria: Vec<_> = request.criteria.iter().cloned().chain(listed).collect();
+        engine.matches(rtype, &criteria)?
+    };
     let want_entries = request.summary != Summary::Count && request.count > 0;
     let page = page::select(&engine, store, request, &matches)?;
 
