@@ -74,9 +74,13 @@ async fn create(
     let local = store(&state)?;
     let body = list_body(&req, read_body(payload, &state, "List").await?, None)?;
     let owner = owner_of(&caller);
-    let written = web::block(move || local.create(LIST, body, &owner))
-        .await
-        .map_err(blocked)??;
+    let generations = state.clone();
+    let written = web::block(move || {
+        let body = flagged(&generations, body)?;
+        Ok::<_, ApiError>(local.create(LIST, body, &owner)?)
+    })
+    .await
+    .map_err(blocked)??;
     after_write(&state).await;
     Ok(written_response(&req, &written))
 }
@@ -98,9 +102,13 @@ async fn update(
     )?;
     let if_match = if_match(&req)?;
     let owner = owner_of(&caller);
-    let written = web::block(move || local.update(LIST, id.as_str(), body, if_match, &owner))
-        .await
-        .map_err(blocked)??;
+    let generations = state.clone();
+    let written = web::block(move || {
+        let body = flagged(&generations, body)?;
+        Ok::<_, ApiError>(local.update(LIST, id.as_str(), body, if_match, &owner)?)
+    })
+    .await
+    .map_err(blocked)??;
     after_write(&state).await;
     Ok(written_response(&req, &written))
 }
@@ -339,6 +347,16 @@ fn list_body(req: &HttpRequest, body: web::Bytes, id: Option<&str>) -> Result<Va
     }
     list::check(&value)?;
     Ok(value)
+}
+
+/// Flags the members of a list about to be written as the served generation sees them, so
+/// that a hospital sees at once which correspondents are gone (reflag keeps them current
+/// after each import). Without a generation yet, the list is stored as sent.
+fn flagged(state: &AppState, mut list: Value) -> Result<Value, ApiError> {
+    if let Some(current) = state.generations.current() {
+        list::flag_entries(&mut list, &current)?;
+    }
+    Ok(list)
 }
 
 /// `If-Match: W/"n"` (or `"n"`), as a version number.

@@ -130,7 +130,10 @@ fn check_entry(entry: &Value) -> Result<(), String> {
 /// The type and id of a member reference `Type/id`: a served type or `List`.
 pub fn member_of(reference: &str) -> Result<(Option<ResourceType>, &str), String> {
     let served = ResourceType::ALL.map(ResourceType::as_str).join(", ");
-    let Some((rtype, id)) = reference.split_once('/') else {
+    let relative = reference
+        .split_once('/')
+        .filter(|(_, id)| !id.contains('/'));
+    let Some((rtype, id)) = relative.filter(|_| !reference.contains(':')) else {
         return Err(format!(
             "item.reference `{reference}` must be a relative reference `Type/id` to one of {served} or List"
         ));
