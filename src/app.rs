@@ -237,7 +237,12 @@ impl Application {
                 Some(public) => format!("{public}/fhir"),
                 None => format!("http://{}/fhir", self.address),
             };
-            crate::notify::delivery::spawn(notifier.clone(), self.state.generations.clone(), base);
+            crate::notify::delivery::spawn_with_metrics(
+                notifier.clone(),
+                self.state.generations.clone(),
+                base,
+                self.state.metrics.clone(),
+            );
         }
         let handle = server.handle();
         let metrics_handle = metrics_server.as_ref().map(|s| s.handle());

@@ -55,6 +55,9 @@ pub struct Metrics {
     generation_resources: IntGaugeVec,
     store_bytes: IntGaugeVec,
     last_import: GaugeVec,
+    notifications: IntCounterVec,
+    events_delivered: IntCounterVec,
+    queue_depth: IntGauge,
     /// One scrape at a time: the data gauges are reset and set again for each.
     scraping: std::sync::Mutex<()>,
 }
@@ -148,6 +151,20 @@ impl Metrics {
                 &["field"],
             ),
         );
+        let notifications = counter(
+            "subscription_notifications_total",
+            "Subscription notifications (handshake, heartbeat, event-notification) by channel and outcome (sent: a 2xx or written to the socket; failed: refused, unreachable, timed out or not 2xx).",
+            &["channel", "outcome"],
+        );
+        let events_delivered = counter(
+            "subscription_events_delivered_total",
+            "Subscription events delivered (acknowledged by a 2xx, or written to a bound websocket), by channel.",
+            &["channel"],
+        );
+        let queue_depth = gauge(
+            "subscription_queue_depth",
+            "Events queued for the rest-hook subscriptions being delivered and not yet acknowledged.",
+        );
         #[cfg(target_os = "linux")]
         registry
             .register(Box::new(
@@ -169,6 +186,9 @@ impl Metrics {
             generation_resources,
             store_bytes,
             last_import,
+            notifications,
+            events_delivered,
+            queue_depth,
             scraping: std::sync::Mutex::new(()),
         }
     }
@@ -205,6 +225,31 @@ impl Metrics {
     pub fn validated(&self, valid: bool) {
         let verdict = if valid { "valid" } else { "invalid" };
         self.validations.with_label_values(&[verdict]).inc();
+    }
+
+    /// Counts one subscription notification sent on `channel` (`rest-hook`, `websocket`), or
+    /// one that failed.
+    pub fn notification(&self, channel: &str, sent: bool) {
+        let outcome = if sent { "sent" } else { "failed" };
+        self.notifications
+            .with_label_values(&[channel, outcome])
+            .inc();
+    }
+
+    /// Counts `count` subscription events delivered on `channel`.
+    pub fn events_delivered(&self, channel: &str, count: u64) {
+        self.events_delivered
+            .with_label_values(&[channel])
+            .inc_by(count);
+    }
+
+    /// The gauge of events waiting for delivery: each rest-hook worker adds what it waits with
+    /// and takes it back as it delivers or stops ([`QueueShare`]).
+    pub fn queue_share(&self) -> QueueShare {
+        QueueShare {
+            gauge: self.queue_depth.clone(),
+            counted: 0,
+        }
     }
 
     /// The registry in the Prometheus text format, with the data gauges read now.
@@ -285,6 +330,28 @@ impl InProgress {
 impl Drop for InProgress {
     fn drop(&mut self) {
         self.0.dec();
+    }
+}
+
+/// One subscription's part of `subscription_queue_depth`: set to what it has waiting, taken
+/// back when dropped (a subscription deleted or in error no longer counts).
+pub struct QueueShare {
+    gauge: IntGauge,
+    counted: i64,
+}
+
+impl QueueShare {
+    /// Sets this subscription's waiting events to `depth`.
+    pub fn set(&mut self, depth: u64) {
+        let depth = i64::try_from(depth).unwrap_or(i64::MAX);
+        self.gauge.add(depth - self.counted);
+        self.counted = depth;
+    }
+}
+
+impl Drop for QueueShare {
+    fn drop(&mut self) {
+        self.gauge.sub(self.counted);
     }
 }
 

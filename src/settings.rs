@@ -204,6 +204,11 @@ pub struct Settings {
     #[arg(long, env = "ANNUAIRE_SUBSCRIPTION_RETRY_HOURS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subscription_retry_hours: Option<u64>,
+    /// The retry period in seconds, overriding `--subscription-retry-hours`: for tests, which
+    /// cannot wait an hour to see a subscription go to `error`. Hidden from `--help`.
+    #[arg(long, hide = true, env = "ANNUAIRE_SUBSCRIPTION_RETRY_SECONDS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscription_retry_seconds: Option<u64>,
     /// Log one line per request.
     #[arg(long, env = "ANNUAIRE_ACCESS_LOG")]
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -392,8 +397,9 @@ impl Settings {
         let defaults = crate::notify::NotifySettings::default();
         crate::notify::NotifySettings {
             retry_for: self
-                .subscription_retry_hours
-                .map(|hours| std::time::Duration::from_secs(hours * 3600))
+                .subscription_retry_seconds
+                .or(self.subscription_retry_hours.map(|hours| hours * 3600))
+                .map(std::time::Duration::from_secs)
                 .unwrap_or(defaults.retry_for),
             allow: self.subscription_allow.clone(),
         }

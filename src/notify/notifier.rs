@@ -319,8 +319,7 @@ impl Notifier {
 
 /// The endpoint policy (package C's `notify::endpoint::check`).
 fn endpoint_policy(url: &str, allow: &[String]) -> Result<(), String> {
-    let _ = (url, allow);
-    Ok(()) // wired to notify::endpoint::check once package C's lands
+    super::endpoint::check(url, allow)
 }
 
 /// A stored subscription, read.
