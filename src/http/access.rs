@@ -57,6 +57,9 @@ fn is_public(path: &str) -> bool {
                 | paths::READY
                 | paths::SMART_CONFIGURATION
                 | "/fhir/.well-known/smart-configuration"
+                // The subscriptions' websocket: its credential is the binding token the
+                // client sends on it (browsers cannot send headers on a websocket).
+                | "/fhir/$subscription-websocket"
         )
 }
 

@@ -42,6 +42,8 @@ async fn binding_token(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let notifier = state.notifier()?.clone();
+    // TODO(package D): `access::authorize_local(Subscription, …)` first, as the other
+    // Subscription handlers.
     let owner = owner(&access::caller(&req));
     let id = path.into_inner();
     let lookup = id.clone();
