@@ -391,7 +391,6 @@ impl Settings {
         })
     }
 
-    /// How long the files of a completed export are kept.
     /// What subscriptions' delivery is configured with.
     pub fn notify(&self) -> crate::notify::NotifySettings {
         let defaults = crate::notify::NotifySettings::default();
@@ -405,6 +404,7 @@ impl Settings {
         }
     }
 
+    /// How long the files of a completed export are kept.
     pub fn export_expiry(&self) -> std::time::Duration {
         std::time::Duration::from_secs(
             60 * self

@@ -53,6 +53,22 @@ pub struct AuditRecord<'a> {
     pub returned: u64,
     pub status: u16,
     pub latency: std::time::Duration,
+    /// What a write (a List or Subscription created, updated or deleted, a websocket binding
+    /// token issued) wrote, or tried to: `None` for reads and searches.
+    pub write: Option<WriteRecord>,
+}
+
+/// A write as the audit trail records it: the resource, the version it wrote, and how it went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteRecord {
+    pub resource_type: String,
+    /// `None` when the request named none and none was written (a refused create).
+    pub id: Option<String>,
+    /// The version written (for a deletion: the deletion's version), when one was.
+    pub version: Option<u32>,
+    /// `created`, `updated`, `deleted`, `token-issued`; `refused` (4xx: nothing written) or
+    /// `failed` (5xx: nothing acknowledged).
+    pub outcome: &'static str,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,7 +108,7 @@ impl AuditLog {
 impl AuditRecord<'_> {
     fn to_json(&self, redaction: &Redaction) -> Value {
         let time = self.time.format(&Rfc3339).unwrap_or_default();
-        json!({
+        let mut line = json!({
             "time": time,
             "caller": self.caller,
             "client_address": self.client_address.to_string(),
@@ -103,7 +119,16 @@ impl AuditRecord<'_> {
             "returned": self.returned,
             "status": self.status,
             "latency_ms": (self.latency.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
-        })
+        });
+        if let Some(write) = &self.write {
+            line["write"] = json!({
+                "type": write.resource_type,
+                "id": write.id,
+                "version": write.version,
+                "outcome": write.outcome,
+            });
+        }
+        line
     }
 }
 

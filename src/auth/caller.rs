@@ -13,6 +13,8 @@ pub enum Identity {
         name: String,
     },
     Token {
+        /// `iss`: the configured issuer the token was checked against.
+        issuer: String,
         subject: String,
         national_id: Option<String>,
         roles: Vec<String>,
@@ -43,6 +45,19 @@ impl Caller {
         }
     }
 
+    /// Who owns what this caller writes (a subscription is served to its owner only): the
+    /// API key's name, the token's issuer and subject, or `anonymous` on an open server.
+    /// Stable across a caller's requests and new tokens, and never a secret.
+    pub fn owner(&self) -> String {
+        match &self.identity {
+            Identity::Anonymous => "anonymous".into(),
+            Identity::Key { name } => format!("key:{name}"),
+            Identity::Token {
+                issuer, subject, ..
+            } => format!("token:{issuer} {subject}"),
+        }
+    }
+
     /// The caller as written in the audit trail.
     pub fn audit_json(&self) -> Value {
         match &self.identity {
@@ -52,9 +67,42 @@ impl Caller {
                 subject,
                 national_id,
                 roles,
+                ..
             } => {
                 json!({"kind": "token", "subject": subject, "national_id": national_id, "roles": roles})
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller(identity: Identity) -> Caller {
+        Caller {
+            identity,
+            permissions: Permissions::default(),
+        }
+    }
+
+    /// Owners never collide between kinds: a key named like a token's subject is another owner.
+    #[test]
+    fn owners_name_the_kind_of_credential() {
+        assert_eq!(caller(Identity::Anonymous).owner(), "anonymous");
+        assert_eq!(
+            caller(Identity::Key {
+                name: "chu-nantes".into()
+            })
+            .owner(),
+            "key:chu-nantes"
+        );
+        let token = caller(Identity::Token {
+            issuer: "https://auth.example".into(),
+            subject: "chu-nantes".into(),
+            national_id: None,
+            roles: vec![],
+        });
+        assert_eq!(token.owner(), "token:https://auth.example chu-nantes");
     }
 }

@@ -337,6 +337,7 @@ impl JwtVerifier {
         };
         Ok(Caller {
             identity: Identity::Token {
+                issuer: self.config.issuer.clone(),
                 subject,
                 national_id,
                 roles,

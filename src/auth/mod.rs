@@ -27,8 +27,9 @@ use sha2::{Digest, Sha256};
 pub use self::caller::{Caller, Identity};
 use self::config::{AuthConfig, ConfigError, RateLimitConfig};
 use self::jwt::{JwksError, JwtVerifier, TokenError};
-pub use self::scopes::Permissions;
+pub use self::scopes::{LocalAction, Permissions};
 use crate::fhir::ResourceType;
+use crate::local::LocalType;
 use crate::search::params::SearchParam;
 use crate::search::query::{Criterion, SearchRequest};
 use crate::search::redact::Redaction;
@@ -372,6 +373,30 @@ impl Access {
         )))
     }
 
+    /// May `caller` `action` resources of a local type (`List`, `Subscription`)? A refusal is
+    /// a 403 naming the scope that would grant it. (Which subscriptions a caller sees is the
+    /// subscriptions' own rule: its own only, by [`Caller::owner`].)
+    pub fn authorize_local(
+        &self,
+        caller: &Caller,
+        rtype: LocalType,
+        action: LocalAction,
+    ) -> Result<(), AccessError> {
+        if caller.permissions.may(rtype, action) {
+            return Ok(());
+        }
+        let rtype = rtype.as_str();
+        let (verb, letters) = match action {
+            LocalAction::Read => ("read or search", "rs"),
+            LocalAction::Write => ("create, update or delete", "cud"),
+        };
+        Err(AccessError::Forbidden(format!(
+            "{} may not {verb} {rtype}: it needs a scope such as system/{rtype}.{} or system/{rtype}.{letters} (`*` scopes do not cover {rtype})",
+            caller.describe(),
+            action.as_str(),
+        )))
+    }
+
     /// May `caller` run this search? Refuses a search on a type, a chain or `_has` through a
     /// type, or an `_include`/`_revinclude` towards a type, that the caller may not see; and a
     /// filter or sort on a restricted element the caller may not see (a filter on a hidden
@@ -459,7 +484,7 @@ impl Access {
             "service".into(),
             json!([{
                 "coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}],
-                "text": "SMART on FHIR scopes (system/Practitioner.read, user/*.rs, ...)"
+                "text": "SMART on FHIR scopes (system/Practitioner.read, user/*.rs, ...); lists and subscriptions are granted by name, never by `*` (system/List.read, system/List.write, user/Subscription.cruds)"
             }]),
         );
         security.insert(
@@ -482,6 +507,12 @@ impl Access {
             for rtype in std::iter::once("*").chain(types) {
                 scopes.push(format!("{context}/{rtype}.read"));
                 scopes.push(format!("{context}/{rtype}.rs"));
+            }
+            // Lists and subscriptions: named, never reached by `*` (see `scopes`).
+            for rtype in LocalType::ALL.iter().map(|t| t.as_str()) {
+                for permissions in ["read", "write", "rs", "cud", "cruds"] {
+                    scopes.push(format!("{context}/{rtype}.{permissions}"));
+                }
             }
         }
         if let Some(restricted) = &config.restricted {

@@ -12,14 +12,85 @@
 //! not a scope at all and grants nothing: splitting it at that character, as a Unicode-aware
 //! split would, let `system/Practitioner.read<NBSP>annuaire/restricted` unlock restricted
 //! elements that no authorization server had granted as a scope of their own.
+//!
+//! What hospitals write (`List`, `Subscription`: `local::LocalType`) has two permissions per
+//! type: *read* (read, vread, history and search) and *write* (create, update, delete). v1
+//! `read` grants read, `write` grants write, `*` both; v2 letters grant read when the caller
+//! holds both `r` and `s` for the type, and write when it holds `c`, `u` and `d` (over one or
+//! several scopes): a permission is granted only when every interaction it opens was granted,
+//! never more than the token says.
+//!
+//! The wildcard type `*` covers the directory's served types only, not `List` or
+//! `Subscription`: every key and token issued before lists existed reads `system/*.read` as
+//! "the directory", and lists are shared between every caller allowed to read them, so reading
+//! them (or writing anything) must be granted by name (`system/List.read`,
+//! `user/Subscription.write`). A wildcard that silently widened to every hospital's lists
+//! would grant what no operator chose.
 
 use crate::fhir::ResourceType;
+use crate::local::LocalType;
+
+/// What a caller wants to do with a local type (`List`, `Subscription`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocalAction {
+    /// Read by id, vread, history, search (and, for a subscription, `$status`, `$events`,
+    /// `$get-ws-binding-token`).
+    Read,
+    /// Create, update, delete.
+    Write,
+}
+
+impl LocalAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LocalAction::Read => "read",
+            LocalAction::Write => "write",
+        }
+    }
+}
+
+/// The v2 letters a caller holds for one local type (`cruds`), accumulated over its scopes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Letters {
+    create: bool,
+    read: bool,
+    update: bool,
+    delete: bool,
+    search: bool,
+}
+
+impl Letters {
+    const ALL: Letters = Letters {
+        create: true,
+        read: true,
+        update: true,
+        delete: true,
+        search: true,
+    };
+
+    fn add(&mut self, other: Letters) {
+        self.create |= other.create;
+        self.read |= other.read;
+        self.update |= other.update;
+        self.delete |= other.delete;
+        self.search |= other.search;
+    }
+
+    fn allows(&self, action: LocalAction) -> bool {
+        match action {
+            LocalAction::Read => self.read && self.search,
+            LocalAction::Write => self.create && self.update && self.delete,
+        }
+    }
+}
 
 /// What one caller may do with each served type, plus the extra scope for restricted elements.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Permissions {
     read: [bool; ResourceType::ALL.len()],
     search: [bool; ResourceType::ALL.len()],
+    /// The letters held for each local type, in [`LocalType::ALL`]'s order.
+    local: [Letters; LocalType::ALL.len()],
     /// Holds the scope that unlocks restricted elements.
     pub restricted: bool,
     /// Holds [`METRICS_SCOPE`]: may read `/metrics` on the main listener.
@@ -36,6 +107,7 @@ impl Permissions {
         Permissions {
             read: [true; ResourceType::ALL.len()],
             search: [true; ResourceType::ALL.len()],
+            local: [Letters::ALL; LocalType::ALL.len()],
             restricted: true,
             metrics: true,
         }
@@ -63,12 +135,21 @@ impl Permissions {
     }
 
     fn apply(&mut self, grant: &Grant) {
+        if let Target::Local(local) = grant.target {
+            self.local[local as usize].add(grant.letters);
+            return;
+        }
         for rtype in ResourceType::ALL {
-            if grant.rtype.is_none_or(|t| t == rtype) {
-                self.read[rtype as usize] |= grant.read;
-                self.search[rtype as usize] |= grant.search;
+            if grant.target.covers(rtype) {
+                self.read[rtype as usize] |= grant.letters.read;
+                self.search[rtype as usize] |= grant.letters.search;
             }
         }
+    }
+
+    /// May the caller `action` resources of the local type `rtype`?
+    pub fn may(&self, rtype: LocalType, action: LocalAction) -> bool {
+        self.local[rtype as usize].allows(action)
     }
 
     pub fn may_read(&self, rtype: ResourceType) -> bool {
@@ -96,13 +177,30 @@ pub fn is_scope_token(scope: &str) -> bool {
             .all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E))
 }
 
-/// A scope that grants something on the directory's types.
+/// The types a scope names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// `*`: every served type (not the local ones: see the module's documentation).
+    Served,
+    One(ResourceType),
+    Local(LocalType),
+}
+
+impl Target {
+    fn covers(self, rtype: ResourceType) -> bool {
+        match self {
+            Target::Served => true,
+            Target::One(one) => one == rtype,
+            Target::Local(_) => false,
+        }
+    }
+}
+
+/// A scope that grants something on the directory's types or the local ones.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
-    /// `None` for `*`.
-    rtype: Option<ResourceType>,
-    read: bool,
-    search: bool,
+    target: Target,
+    letters: Letters,
 }
 
 /// Why a scope string is not a resource scope this server understands. Only configuration
@@ -123,7 +221,7 @@ pub enum ScopeError {
 
 impl Grant {
     /// `Ok(None)`: a well-formed scope that grants nothing here (another type, `patient/`,
-    /// write-only, a v2 query restriction).
+    /// write-only on a served type, a v2 query restriction).
     pub fn parse(scope: &str) -> Result<Option<Grant>, ScopeError> {
         if !is_scope_token(scope) {
             return Err(ScopeError::Characters(scope.escape_debug().to_string()));
@@ -138,31 +236,35 @@ impl Grant {
             Some((p, q)) => (p, Some(q)),
             None => (permissions, None),
         };
-        let (read, search) = parse_permissions(permissions)
+        let letters = parse_permissions(permissions)
             .ok_or_else(|| ScopeError::Permissions(scope.to_owned()))?;
-        if context == "patient" || query.is_some() || !(read || search) {
+        if context == "patient" || query.is_some() {
             return Ok(None);
         }
-        let rtype = match type_name {
-            "*" => None,
-            name => match name.parse::<ResourceType>() {
-                Ok(rtype) => Some(rtype),
-                Err(_) => return Ok(None),
+        let target = match type_name {
+            "*" => Target::Served,
+            name => match (name.parse::<ResourceType>(), LocalType::parse(name)) {
+                (Ok(rtype), _) => Target::One(rtype),
+                (_, Some(local)) => Target::Local(local),
+                _ => return Ok(None),
             },
         };
-        Ok(Some(Grant {
-            rtype,
-            read,
-            search,
-        }))
+        // Served types are read-only: a scope that grants neither reading nor searching them
+        // grants nothing.
+        let served = !matches!(target, Target::Local(_));
+        if served && !(letters.read || letters.search) {
+            return Ok(None);
+        }
+        Ok(Some(Grant { target, letters }))
     }
 }
 
-/// `(read, search)` from v1 `read`/`write`/`*` or v2 `cruds` letters.
-fn parse_permissions(text: &str) -> Option<(bool, bool)> {
+/// The letters of v1 `read` (`rs`), `write` (`cud`), `*` (all), or of v2 `cruds`.
+fn parse_permissions(text: &str) -> Option<Letters> {
     match text {
-        "read" | "*" => return Some((true, true)),
-        "write" => return Some((false, false)),
+        "read" => return Some(letters("rs")),
+        "write" => return Some(letters("cud")),
+        "*" => return Some(Letters::ALL),
         _ => {}
     }
     // v2: a non-empty subsequence of "cruds".
@@ -170,7 +272,17 @@ fn parse_permissions(text: &str) -> Option<(bool, bool)> {
     for letter in text.chars() {
         order.find(|c| *c == letter)?;
     }
-    (!text.is_empty()).then(|| (text.contains('r'), text.contains('s')))
+    (!text.is_empty()).then(|| letters(text))
+}
+
+fn letters(text: &str) -> Letters {
+    Letters {
+        create: text.contains('c'),
+        read: text.contains('r'),
+        update: text.contains('u'),
+        delete: text.contains('d'),
+        search: text.contains('s'),
+    }
 }
 
 #[cfg(test)]
@@ -284,6 +396,62 @@ mod tests {
             Grant::parse("system/Practitioner.read\u{a0}x"),
             Err(ScopeError::Characters(_))
         ));
+    }
+
+    #[test]
+    fn local_types_v1_read_write_and_star() {
+        use LocalAction::{Read, Write};
+        let p = perms("system/List.read user/Subscription.write");
+        assert!(p.may(LocalType::List, Read) && !p.may(LocalType::List, Write));
+        assert!(p.may(LocalType::Subscription, Write) && !p.may(LocalType::Subscription, Read));
+        let p = perms("user/List.*");
+        assert!(p.may(LocalType::List, Read) && p.may(LocalType::List, Write));
+        assert!(!p.may(LocalType::Subscription, Read));
+        assert!(
+            !p.may_read(Practitioner),
+            "a List scope grants nothing on served types"
+        );
+    }
+
+    /// A v2 permission needs every letter of what it opens, over one scope or several.
+    #[test]
+    fn local_types_v2_letters() {
+        use LocalAction::{Read, Write};
+        let p = perms("system/List.rs system/Subscription.cruds");
+        assert!(p.may(LocalType::List, Read) && !p.may(LocalType::List, Write));
+        assert!(p.may(LocalType::Subscription, Read) && p.may(LocalType::Subscription, Write));
+        let p = perms("system/List.cud");
+        assert!(p.may(LocalType::List, Write) && !p.may(LocalType::List, Read));
+        let p = perms("system/List.r system/List.s system/List.cu system/List.d");
+        assert!(p.may(LocalType::List, Read) && p.may(LocalType::List, Write));
+        for partial in [
+            "system/List.r",
+            "system/List.s",
+            "system/List.cu",
+            "system/List.ud",
+        ] {
+            let p = perms(partial);
+            assert!(
+                !p.may(LocalType::List, Read) && !p.may(LocalType::List, Write),
+                "{partial}"
+            );
+        }
+        assert!(!perms("patient/List.cruds").may(LocalType::List, Read));
+        assert!(!perms("system/List.rs?code=x").may(LocalType::List, Read));
+    }
+
+    /// `*` is the served types: lists and subscriptions are granted by name.
+    #[test]
+    fn the_wildcard_does_not_reach_local_types() {
+        let p = perms("system/*.read system/*.cruds user/*.* user/*.write");
+        assert!(ResourceType::ALL.iter().all(|t| p.may_read(*t)));
+        for rtype in LocalType::ALL {
+            for action in [LocalAction::Read, LocalAction::Write] {
+                assert!(!p.may(rtype, action), "{rtype:?} {action:?}");
+            }
+        }
+        let all = Permissions::all();
+        assert!(all.may(LocalType::Subscription, LocalAction::Write));
     }
 
     #[test]

@@ -1,12 +1,18 @@
 //! The access-control middleware: authenticates every request but the public ones, applies
 //! the caller's rate limit, hands the caller to the handlers, and writes the audit line.
+//!
+//! A write (a `List` or `Subscription` created, updated or deleted; a websocket binding token
+//! issued) gets a `write` object in its line: type, id, version written and outcome. The
+//! handlers may say exactly what they wrote ([`Written`]); otherwise the line reads it from
+//! the answer's `Location` and `ETag`, and from the path.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::AUTHORIZATION;
+use actix_web::http::Method;
+use actix_web::http::header::{AUTHORIZATION, ETAG, LOCATION};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpRequest, ResponseError, web};
 
@@ -14,10 +20,11 @@ use super::error::ApiError;
 use super::paths;
 use super::request::client_address;
 use super::state::AppState;
-use crate::auth::audit::AuditRecord;
+use crate::auth::audit::{AuditRecord, WriteRecord};
 use crate::auth::jwt::TokenError;
 use crate::auth::{API_KEY_HEADER, AccessError, Caller, Identity, Permissions};
 use crate::fhir::ResourceType;
+use crate::local::LocalType;
 
 /// How many resources a response returned, for the audit trail (set by the handlers).
 #[derive(Debug, Clone, Copy)]
@@ -42,6 +49,103 @@ pub struct AuditedType(pub &'static str);
 /// which would otherwise see only the query string.
 #[derive(Debug, Clone)]
 pub struct SearchedQuery(pub String);
+
+/// What a write handler wrote, for the audit trail: the id and the version (the deletion's
+/// for a delete; `None` for a websocket binding token). Optional: without it the audit line
+/// reads the same from the answer's `Location` and `ETag` headers.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub id: String,
+    pub version: Option<u32>,
+}
+
+/// The operation that issues a websocket binding token: audited as a write (it grants access
+/// to a subscription's events), whatever its method.
+const BINDING_TOKEN: &str = "$get-ws-binding-token";
+
+/// The write a request made or tried, for the audit trail: `None` for everything but writes
+/// of the local types (`List`, `Subscription`) and binding tokens.
+fn write_record(method: &Method, path: &str, response: &ServiceResponse) -> Option<WriteRecord> {
+    let mut segments = path.strip_prefix("/fhir/")?.split('/');
+    let rtype = LocalType::parse(segments.next()?)?;
+    let rest: Vec<&str> = segments.filter(|s| !s.is_empty()).collect();
+    let token = rest.contains(&BINDING_TOKEN);
+    let writes = matches!(
+        *method,
+        Method::POST | Method::PUT | Method::DELETE | Method::PATCH
+    ) && !rest.iter().any(|s| s.starts_with('$') || *s == "_search");
+    if !(token || writes) {
+        return None;
+    }
+    let answer = response.response();
+    let status = answer.status();
+    let written = answer.extensions().get::<Written>().cloned();
+    let location = answer
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|l| location_of(l, rtype));
+    let etag = answer
+        .headers()
+        .get(ETAG)
+        .and_then(|v| v.to_str().ok())
+        .and_then(version_of_etag);
+    let path_id = rest
+        .first()
+        .filter(|s| !s.starts_with('$') && !s.starts_with('_'))
+        .map(|s| s.to_string());
+    let id = written
+        .as_ref()
+        .map(|w| w.id.clone())
+        .or_else(|| location.as_ref().map(|(id, _)| id.clone()))
+        .or(path_id);
+    let version = match &written {
+        Some(w) => w.version,
+        None => etag.or(location.and_then(|(_, v)| v)),
+    };
+    let outcome = if status.is_server_error() {
+        "failed"
+    } else if !status.is_success() {
+        "refused"
+    } else if token {
+        "token-issued"
+    } else if *method == Method::DELETE {
+        "deleted"
+    } else if status == actix_web::http::StatusCode::CREATED {
+        "created"
+    } else {
+        "updated"
+    };
+    Some(WriteRecord {
+        resource_type: rtype.as_str().to_owned(),
+        id,
+        version: version.filter(|_| status.is_success()),
+        outcome,
+    })
+}
+
+/// The id and version of a `Location` naming a resource of `rtype`
+/// (`<base>/List/<id>/_history/<v>`, or without the version).
+fn location_of(location: &str, rtype: LocalType) -> Option<(String, Option<u32>)> {
+    let location = location.split(['?', '#']).next()?;
+    let segments: Vec<&str> = location.split('/').collect();
+    let at = segments.iter().rposition(|s| *s == rtype.as_str())?;
+    let id = segments.get(at + 1).filter(|s| !s.is_empty())?;
+    let version = match (segments.get(at + 2), segments.get(at + 3)) {
+        (Some(&"_history"), Some(v)) => v.parse().ok(),
+        _ => None,
+    };
+    Some((id.to_string(), version))
+}
+
+/// The version of a FHIR ETag (`W/"3"`).
+fn version_of_etag(etag: &str) -> Option<u32> {
+    etag.trim()
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .parse()
+        .ok()
+}
 
 /// Paths anyone may read: the CapabilityStatement (the spec requires it), the SMART
 /// discovery document, which clients need before they have a token, the lookup page, which
@@ -77,9 +181,31 @@ pub fn caller(req: &HttpRequest) -> Arc<Caller> {
         })
 }
 
-/// Served type named by a path (`/fhir/Practitioner/...`), for the audit trail.
-fn resource_type(path: &str) -> Option<ResourceType> {
-    path.strip_prefix("/fhir/")?.split('/').next()?.parse().ok()
+/// The caller, once it may `action` resources of the local type `rtype` (`List`,
+/// `Subscription`): what the handlers of lists, subscriptions and the websocket call first.
+/// 401 without credentials (refused by the middleware already), 403 without the scope.
+pub fn authorize_local(
+    req: &HttpRequest,
+    state: &AppState,
+    rtype: LocalType,
+    action: crate::auth::LocalAction,
+) -> Result<Arc<Caller>, ApiError> {
+    let caller = caller(req);
+    let policy = &state.access.policy;
+    policy
+        .authorize_local(&caller, rtype, action)
+        .map_err(|error| ApiError::refused(policy, error))?;
+    Ok(caller)
+}
+
+/// Served or local type named by a path (`/fhir/Practitioner/...`, `/fhir/List/...`), for the
+/// audit trail.
+fn resource_type(path: &str) -> Option<&'static str> {
+    let name = path.strip_prefix("/fhir/")?.split('/').next()?;
+    match name.parse::<ResourceType>() {
+        Ok(rtype) => Some(rtype.as_str()),
+        Err(_) => LocalType::parse(name).map(LocalType::as_str),
+    }
 }
 
 pub async fn control(
@@ -124,7 +250,7 @@ pub async fn control(
     // What the audit line needs, captured before the request moves on.
     let asked = audit.as_ref().map(|_| {
         (
-            req.method().to_string(),
+            req.method().clone(),
             req.path().to_owned(),
             req.query_string().to_owned(),
         )
@@ -168,21 +294,53 @@ pub async fn control(
             .extensions()
             .get::<AuditedType>()
             .map(|t| t.0);
+        let write = write_record(&method, &path, &response);
         audit.record(
             &AuditRecord {
                 time: state.clock.now_utc(),
                 caller: caller_json.unwrap_or_default(),
                 client_address: address,
-                method: &method,
+                method: method.as_str(),
                 path: &path,
                 query: &query,
-                resource_type: audited_type.or(resource_type(&path).map(ResourceType::as_str)),
+                resource_type: audited_type.or(resource_type(&path)),
                 returned,
                 status: response.status().as_u16(),
                 latency: started.elapsed(),
+                write,
             },
             policy.redaction(),
         );
     }
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_and_etags_name_the_version_written() {
+        assert_eq!(
+            location_of("http://h/fhir/List/cardio/_history/3", LocalType::List),
+            Some(("cardio".into(), Some(3)))
+        );
+        assert_eq!(
+            location_of("/fhir/Subscription/s1", LocalType::Subscription),
+            Some(("s1".into(), None))
+        );
+        assert_eq!(location_of("/fhir/List/", LocalType::List), None);
+        assert_eq!(location_of("/fhir/Practitioner/x", LocalType::List), None);
+        assert_eq!(version_of_etag("W/\"12\""), Some(12));
+        assert_eq!(version_of_etag("\"2\""), Some(2));
+        assert_eq!(version_of_etag("W/\"x\""), None);
+    }
+
+    #[test]
+    fn paths_name_served_and_local_types() {
+        assert_eq!(resource_type("/fhir/Practitioner/x"), Some("Practitioner"));
+        assert_eq!(resource_type("/fhir/List/x/_history"), Some("List"));
+        assert_eq!(resource_type("/fhir/Subscription"), Some("Subscription"));
+        assert_eq!(resource_type("/fhir/metadata"), None);
+    }
 }
