@@ -1224,12 +1224,18 @@
         el('p', {}, el('a', { href: '/?vue=listes' }, 'Voir les listes de correspondants')));
       return section;
     }
-    section.append(addForm(reference, name, lists, () => showHolding()),
+    // The form tells which list it wrote: the line above says it holds the fiche now.
+    const written = (list) => {
+      lists = [list, ...lists.filter((l) => l.id !== list.id)];
+      showHolding();
+    };
+    section.append(addForm(reference, name, lists, written),
       el('p', {}, el('a', { href: '/?vue=listes' }, 'Voir les listes de correspondants')));
     return section;
   }
 
-  /** The form adding `reference` to a list; `changed` is told when a list changed. */
+  /** The form adding `reference` to a list; `changed` is given each list it wrote (or found
+   * holding it already). */
   function addForm(reference, name, lists, changed) {
     const NEW = '';
     const choice = el('select', { id: 'liste-choix', name: 'liste' });
@@ -1272,7 +1278,7 @@
         fillChoice(list.id);
         showTitle();
         title.value = '';
-        changed();
+        changed(list);
         fill(status, el('p', {}, already
           ? `${name} est déjà dans la liste « ${listTitle(list)} ». `
           : `${name} a été ajouté à la liste « ${listTitle(list)} ». `,
@@ -1376,6 +1382,7 @@
     fill($('fiche'),
       el('h1', { id: 'titre-fiche', tabindex: '-1' }, 'Listes de correspondants'),
       el('p', { class: 'aide' }, "Les listes sont partagées : toute personne autorisée à les consulter les voit toutes. Ajoutez un professionnel ou un établissement depuis sa fiche."),
+      el('h2', {}, countText(lists.length, lists.length, 'liste', 'listes')),
       cards.length ? el('ul', { class: 'liste' }, cards)
         : el('p', {}, "Aucune liste pour l'instant. Ajoutez un professionnel ou un établissement depuis sa fiche."),
       fhirLinks('List'));
