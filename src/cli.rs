@@ -36,6 +36,35 @@ pub enum Command {
     /// Draw a new API key and print it with the lines to paste into the configuration file
     /// (which keeps only the key's SHA-256).
     ApiKey(ApiKeyArgs),
+    /// Back up or restore what hospitals wrote (lists, subscriptions: `data/local`), while no
+    /// server serves the data directory.
+    #[command(subcommand)]
+    Local(LocalCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LocalCommand {
+    /// Write every list, subscription and queued event to one file (NDJSON with a checksum).
+    Backup {
+        /// The data directory (its `local/` is backed up).
+        #[arg(long, env = "ANNUAIRE_DATA")]
+        data: PathBuf,
+        /// The backup file to write.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Restore a backup into a data directory whose local store is empty (or `--replace`).
+    Restore {
+        /// The data directory (its `local/` is restored).
+        #[arg(long, env = "ANNUAIRE_DATA")]
+        data: PathBuf,
+        /// The backup file, written by `annuaire local backup`.
+        #[arg(long)]
+        from: PathBuf,
+        /// Replace the lists and subscriptions already there (kept beside, renamed).
+        #[arg(long)]
+        replace: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -117,6 +146,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Serve(settings) => run_serve(settings),
         Command::CopyGeneration(args) => run_copy(args),
         Command::ApiKey(args) => run_api_key(args),
+        Command::Local(command) => run_local(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -162,6 +192,49 @@ fn run_import(args: ImportArgs) -> Result<(), String> {
         Err(e) => return Err(e.to_string()),
     };
     println!("{}", format_summary(&summary));
+    Ok(())
+}
+
+fn run_local(command: LocalCommand) -> Result<(), String> {
+    use crate::local::backup;
+    let data = match &command {
+        LocalCommand::Backup { data, .. } | LocalCommand::Restore { data, .. } => data.clone(),
+    };
+    if !data.is_dir() {
+        return Err(format!("{} is not a data directory", data.display()));
+    }
+    // Held until the end: no server starts on the directory meanwhile.
+    let _serving = crate::generation::DataDir::at(&data)
+        .lock_for_serving()
+        .map_err(|e| e.to_string())?;
+    let local = data.join("local");
+    let clock = crate::clock::Clock::system();
+    match command {
+        LocalCommand::Backup { to, .. } => {
+            eprintln!("Backing up {} ...", local.display());
+            let copied = backup::backup(&local, &to, clock).map_err(|e| e.to_string())?;
+            println!(
+                "Backed up {} records of {} trees (lists, subscriptions, events) into {}.",
+                copied.records,
+                copied.trees,
+                to.display()
+            );
+        }
+        LocalCommand::Restore { from, replace, .. } => {
+            eprintln!("Checking {} ...", from.display());
+            let (copied, kept) =
+                backup::restore(&local, &from, replace, clock).map_err(|e| e.to_string())?;
+            println!(
+                "Restored {} records of {} trees into {}.",
+                copied.records,
+                copied.trees,
+                local.display()
+            );
+            if let Some(kept) = kept {
+                println!("The local store replaced is kept in {}.", kept.display());
+            }
+        }
+    }
     Ok(())
 }
 

@@ -10,6 +10,7 @@
 //! The HTTP routes are in `http::lists` and `http::subscriptions`; the subscriptions' rules in
 //! `notify`.
 
+pub mod backup;
 pub mod list;
 pub mod members;
 pub mod search;
