@@ -1759,3 +1759,417 @@ async fn code_systems_are_open_like_the_capability_statement_and_nothing_else_is
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
     }
 }
+
+// Lists and subscriptions: their own scopes, named (never by `*`), the owner's subscriptions
+// only, every write audited, and replicas sending them to the writer.
+
+const BACKPORT: &str = "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition";
+
+/// Sends `method path` with a bearer `token` and an optional JSON body.
+async fn send_with(
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<&Value>,
+    headers: &[(&str, &str)],
+) -> (StatusCode, reqwest::header::HeaderMap, String) {
+    let mut request = client()
+        .request(method, format!("{}{path}", server().base))
+        .bearer_auth(token);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    if let Some(body) = body {
+        request = request
+            .header("Content-Type", "application/fhir+json")
+            .body(body.to_string());
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status();
+    let headers = response.headers().clone();
+    (status, headers, response.text().await.expect("body"))
+}
+
+fn token_of(subject: &str, scope: &str) -> String {
+    keys().rs256.sign(&claims(subject, scope))
+}
+
+fn a_list(title: &str) -> Value {
+    json!({"resourceType": "List", "status": "current", "mode": "working", "title": title})
+}
+
+/// A websocket subscription (no endpoint to allow) to the changes of list `list`.
+fn a_subscription(list: &str) -> Value {
+    json!({
+        "resourceType": "Subscription",
+        "meta": {"profile": [format!("{BACKPORT}/backport-subscription")]},
+        "status": "requested",
+        "reason": "access test",
+        "criteria": "urn:annuaire:SubscriptionTopic/resource-change",
+        "_criteria": {"extension": [{
+            "url": format!("{BACKPORT}/backport-filter-criteria"),
+            "valueString": format!("List?_id={list}")
+        }]},
+        "channel": {
+            "type": "websocket",
+            "payload": "application/fhir+json",
+            "_payload": {"extension": [{
+                "url": format!("{BACKPORT}/backport-payload-content"),
+                "valueCode": "id-only"
+            }]}
+        }
+    })
+}
+
+#[tokio::test]
+async fn list_scopes_grant_and_refuse_reads_and_writes() {
+    use reqwest::Method;
+    let marker = format!("scoped-list-{}", now());
+    // Without credentials: 401, as for the directory.
+    for path in ["/fhir/List", "/fhir/Subscription"] {
+        let (status, _, body) = get(path, Credential::None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
+        outcome(&body, "login");
+    }
+    // The wildcard is the directory: neither lists nor `_list`.
+    let directory = token_of("reader", "system/*.rs system/*.cruds");
+    for (method, path) in [
+        (Method::GET, "/fhir/List".to_owned()),
+        (Method::GET, format!("/fhir/Practitioner?_list={marker}")),
+        (Method::POST, "/fhir/List".to_owned()),
+    ] {
+        let body = (method == Method::POST).then(|| a_list(&marker));
+        let (status, _, text) = send_with(method, &path, &directory, body.as_ref(), &[]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {text}");
+        let diagnostics = outcome(&text, "forbidden");
+        assert!(diagnostics.contains("system/List."), "{diagnostics}");
+    }
+    // Write without read: creates, cannot search.
+    let writer = token_of("list-writer", "system/List.cud");
+    let (status, headers, text) = send_with(
+        Method::POST,
+        "/fhir/List",
+        &writer,
+        Some(&a_list(&marker)),
+        &[],
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    let location = headers["location"].to_str().unwrap().to_owned();
+    let id = location
+        .split("/List/")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap();
+    let (status, _, _) = send_with(
+        Method::GET,
+        &format!("/fhir/List?title={marker}"),
+        &writer,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Read (v1 `read`, or v2 with both `r` and `s`) without write: reads every list, writes none.
+    for scope in ["system/List.read", "user/List.r user/List.s"] {
+        let reader = token_of("list-reader", scope);
+        let (status, _, text) =
+            send_with(Method::GET, &format!("/fhir/List/{id}"), &reader, None, &[]).await;
+        assert_eq!(status, StatusCode::OK, "{scope}: {text}");
+        let (status, _, text) = send_with(
+            Method::GET,
+            &format!("/fhir/Practitioner?_list={id}"),
+            &token_of("list-reader", &format!("{scope} system/Practitioner.rs")),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{scope}: _list: {text}");
+        let (status, _, _) = send_with(
+            Method::PUT,
+            &format!("/fhir/List/{id}"),
+            &reader,
+            Some(
+                &json!({"resourceType": "List", "id": id, "status": "current", "mode": "working"}),
+            ),
+            &[("If-Match", "W/\"1\"")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{scope}");
+        let (status, _, _) = send_with(
+            Method::DELETE,
+            &format!("/fhir/List/{id}"),
+            &reader,
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{scope}");
+    }
+    // A partial v2 grant is not the permission: `r` alone does not read, `cu` does not write.
+    let (status, _, _) = send_with(
+        Method::GET,
+        &format!("/fhir/List/{id}"),
+        &token_of("list-reader", "system/List.r"),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = send_with(
+        Method::POST,
+        "/fhir/List",
+        &token_of("list-writer", "system/List.cu"),
+        Some(&a_list(&marker)),
+        &[],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = send_with(
+        Method::DELETE,
+        &format!("/fhir/List/{id}"),
+        &writer,
+        None,
+        &[],
+    )
+    .await;
+    assert!(status.is_success(), "{status}");
+}
+
+#[tokio::test]
+async fn subscription_scopes_and_another_callers_subscription_is_invisible() {
+    use reqwest::Method;
+    let list = format!("watched-{}", now());
+    let reader = token_of("hospital-a", "system/Subscription.read");
+    let (status, _, text) = send_with(
+        Method::POST,
+        "/fhir/Subscription",
+        &reader,
+        Some(&a_subscription(&list)),
+        &[],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
+    assert!(outcome(&text, "forbidden").contains("Subscription"));
+    let owner = token_of("hospital-a", "system/Subscription.*");
+    let (status, headers, text) = send_with(
+        Method::POST,
+        "/fhir/Subscription",
+        &owner,
+        Some(&a_subscription(&list)),
+        &[],
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    let location = headers["location"].to_str().unwrap();
+    let id = location
+        .split("/Subscription/")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    // Its owner reads it with the read scope alone (a new token, the same subject).
+    let (status, _, text) = send_with(
+        Method::GET,
+        &format!("/fhir/Subscription/{id}"),
+        &reader,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    // Write without read cannot read it; the directory's wildcard cannot either.
+    for scope in ["system/Subscription.cud", "system/*.read"] {
+        let token = token_of("hospital-a", scope);
+        let (status, _, _) = send_with(
+            Method::GET,
+            &format!("/fhir/Subscription/{id}"),
+            &token,
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{scope}");
+    }
+    // Another subject with every right: 404 everywhere, and absent from its searches.
+    let other = token_of("hospital-b", "system/Subscription.*");
+    for path in [
+        format!("/fhir/Subscription/{id}"),
+        format!("/fhir/Subscription/{id}/$status"),
+        format!("/fhir/Subscription/{id}/$events"),
+        format!("/fhir/Subscription/{id}/$get-ws-binding-token"),
+    ] {
+        let (status, _, text) = send_with(Method::GET, &path, &other, None, &[]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {text}");
+    }
+    let (status, _, _) = send_with(
+        Method::DELETE,
+        &format!("/fhir/Subscription/{id}"),
+        &other,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, text) = send_with(Method::GET, "/fhir/Subscription", &other, None, &[]).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(!text.contains(&id), "{text}");
+    let (status, _, text) = send_with(Method::GET, "/fhir/Subscription", &owner, None, &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(text.contains(&id), "{text}");
+}
+
+#[tokio::test]
+async fn audit_lines_name_every_write_with_its_version_and_outcome() {
+    use reqwest::Method;
+    let id = format!("audited-{}", now());
+    let token = token_of("auditor", "system/List.* system/Subscription.*");
+    let path = format!("/fhir/List/{id}");
+    let list = json!({"resourceType": "List", "id": id, "status": "current", "mode": "working"});
+    let (status, _, text) = send_with(Method::PUT, &path, &token, Some(&list), &[]).await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    let (status, _, _) = send_with(
+        Method::PUT,
+        &path,
+        &token,
+        Some(&list),
+        &[("If-Match", "W/\"1\"")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // A stale version: refused, nothing written.
+    let (status, _, _) = send_with(
+        Method::PUT,
+        &path,
+        &token,
+        Some(&list),
+        &[("If-Match", "W/\"1\"")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED);
+    let (status, _, _) = send_with(Method::DELETE, &path, &token, None, &[]).await;
+    assert!(status.is_success(), "{status}");
+    // A subscription, and a binding token for it.
+    let (status, headers, text) = send_with(
+        Method::POST,
+        "/fhir/Subscription",
+        &token,
+        Some(&a_subscription(&id)),
+        &[],
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    let subscription = headers["location"]
+        .to_str()
+        .unwrap()
+        .split("/Subscription/")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    send_with(
+        Method::GET,
+        &format!("/fhir/Subscription/{subscription}/$get-ws-binding-token"),
+        &token,
+        None,
+        &[],
+    )
+    .await;
+    let writes: Vec<Value> = audit_lines(&server().dir.join("audit.log"), &id, 4)
+        .await
+        .iter()
+        .map(|line| json(line))
+        .filter(|line| line["method"] != "GET")
+        .map(|line| line["write"].clone())
+        .collect();
+    let expected = |version: Option<u32>, outcome: &str| json!({"type": "List", "id": id, "version": version, "outcome": outcome});
+    assert_eq!(
+        writes,
+        vec![
+            expected(Some(1), "created"),
+            expected(Some(2), "updated"),
+            expected(None, "refused"),
+            expected(Some(3), "deleted"),
+        ]
+    );
+    let lines = audit_lines(&server().dir.join("audit.log"), &subscription, 2).await;
+    let writes: Vec<Value> = lines.iter().map(|l| json(l)["write"].clone()).collect();
+    assert!(
+        writes.contains(
+            &json!({"type": "Subscription", "id": subscription, "version": 1, "outcome": "created"})
+        ),
+        "{writes:?}"
+    );
+    assert!(
+        writes
+            .iter()
+            .any(|w| w["outcome"] == "token-issued" && w["id"] == subscription.as_str()),
+        "{writes:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| json(l)["resource_type"] == "Subscription"),
+        "{lines:?}"
+    );
+}
+
+/// A replica keeps no lists or subscriptions: 421 for them, for `_list`, and for the
+/// websocket, an OperationOutcome that says to go to the writer; the directory is served.
+#[tokio::test]
+async fn a_replica_sends_lists_subscriptions_and_list_searches_to_the_writer() {
+    // A copy of its own: one server per data directory.
+    let copy = common::demo_copy("annuaire-replica-");
+    let served = common::spawn_server(
+        Settings {
+            replica: true,
+            ..common::settings_for(&copy.path().join("data"))
+        },
+        None,
+    );
+    let http = client();
+    for (method, path) in [
+        ("GET", "/fhir/List"),
+        ("POST", "/fhir/List"),
+        ("GET", "/fhir/List/x"),
+        ("PUT", "/fhir/List/x"),
+        ("GET", "/fhir/Subscription"),
+        ("POST", "/fhir/Subscription"),
+        ("GET", "/fhir/Subscription/x/$status"),
+        ("GET", "/fhir/Subscription/x/$get-ws-binding-token"),
+        ("GET", "/fhir/Practitioner?_list=x"),
+        ("POST", "/fhir/Organization/_search"),
+        ("GET", "/fhir/$subscription-websocket"),
+    ] {
+        let mut request = http.request(method.parse().unwrap(), served.url(path));
+        if path.ends_with("_search") {
+            request = request
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body("_list=x");
+        } else if method != "GET" {
+            request = request
+                .header("Content-Type", "application/fhir+json")
+                .body(a_list("x").to_string());
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::MISDIRECTED_REQUEST,
+            "{method} {path}"
+        );
+        let text = response.text().await.unwrap();
+        assert!(outcome(&text, "not-supported").contains("writer"), "{text}");
+    }
+    let response = http
+        .get(served.url("/fhir/Practitioner?_count=1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}

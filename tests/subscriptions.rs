@@ -712,7 +712,7 @@ async fn another_callers_subscription_is_not_found() {
     std::fs::write(
         &config,
         format!(
-            "[auth]\n[[auth.api_keys]]\nname = \"a\"\nsha256 = \"{}\"\nscopes = [\"system/*.*\"]\n[[auth.api_keys]]\nname = \"b\"\nsha256 = \"{}\"\nscopes = [\"system/*.*\"]\n",
+            "[auth]\n[[auth.api_keys]]\nname = \"a\"\nsha256 = \"{}\"\nscopes = [\"system/*.*\", \"system/Subscription.*\"]\n[[auth.api_keys]]\nname = \"b\"\nsha256 = \"{}\"\nscopes = [\"system/*.*\", \"system/Subscription.*\"]\n",
             common::api_key_sha256(KEY_A),
             common::api_key_sha256(KEY_B)
         ),

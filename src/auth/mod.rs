@@ -417,6 +417,10 @@ impl Access {
             }
         };
         may_search(request.rtype)?;
+        // `_list` reads the lists' members: it reveals what the lists hold.
+        if !request.lists.is_empty() {
+            self.authorize_local(caller, LocalType::List, LocalAction::Read)?;
+        }
         let hidden = self.redaction_for(caller);
         for criterion in &request.criteria {
             authorize_criterion(request.rtype, criterion, &hidden, &may_search)?;

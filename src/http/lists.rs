@@ -14,14 +14,14 @@ use actix_web::http::header::{self, HttpDate};
 use actix_web::{HttpRequest, HttpResponse, guard, web};
 use serde_json::{Value, json};
 
-use super::access::{Returned, caller};
+use super::access::{self, Returned};
 use super::conditional::not_modified;
 use super::error::{ApiError, operation_outcome};
 use super::handlers::{check_format, read_body};
 use super::media::FHIR_JSON;
 use super::request::{fhir_base, prefer, query_pairs};
 use super::state::AppState;
-use crate::auth::Caller;
+use crate::auth::{Caller, LocalAction};
 use crate::fhir::FhirId;
 use crate::local::search as list_search;
 use crate::local::{LocalResource, LocalStore, LocalType, Read, Written, list};
@@ -43,17 +43,20 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/List/{id}/_history/{vid}", get_or_head().to(vread));
 }
 
-/// The caller, once it may read (`write = false`) or write lists. Scopes for List are access
-/// control's (package D): until it provides its check, a list is read under the rights of a
-/// read and written by whoever reaches the writer.
+/// The caller, once it may read (`write = false`) or write lists (scopes
+/// `system/List.read|write`, v2 `rs`/`cud`).
 fn authorized(req: &HttpRequest, state: &AppState, write: bool) -> Result<Arc<Caller>, ApiError> {
-    let _ = (state, write); // package D: the List scope check goes here.
-    Ok(caller(req))
+    let action = if write {
+        LocalAction::Write
+    } else {
+        LocalAction::Read
+    };
+    access::authorize_local(req, state, LocalType::List, action)
 }
 
-/// Who is recorded as a list's owner (package D: `Caller::owner()`).
-fn owner_of(_caller: &Caller) -> String {
-    "anonymous".into()
+/// Who is recorded as a list's owner: [`Caller::owner`].
+fn owner_of(caller: &Caller) -> String {
+    caller.owner()
 }
 
 fn store(state: &AppState) -> Result<Arc<LocalStore>, ApiError> {

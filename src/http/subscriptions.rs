@@ -7,13 +7,13 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::access::caller;
+use super::access;
 use super::error::ApiError;
 use super::handlers::read_body;
 use super::media::FHIR_JSON;
 use super::request::{fhir_base, query_pairs};
 use super::state::AppState;
-use crate::auth::{Caller, Identity};
+use crate::auth::{Caller, LocalAction};
 use crate::local::{LocalResource, LocalType, Read};
 use crate::notify::bundle;
 use crate::notify::notifier::NotificationType;
@@ -39,14 +39,18 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/Subscription/{id}", web::delete().to(delete));
 }
 
-/// Who owns what a caller writes. TODO(package D): `Caller::owner()` once it lands; until
-/// then the same rule here: the key's name, the token's subject, `anonymous` on an open server.
+/// Who owns what a caller writes: [`Caller::owner`].
 fn owner(caller: &Caller) -> String {
-    match &caller.identity {
-        Identity::Anonymous => "anonymous".to_owned(),
-        Identity::Key { name } => format!("key:{name}"),
-        Identity::Token { subject, .. } => format!("token:{subject}"),
-    }
+    caller.owner()
+}
+
+/// The caller, once it may `action` subscriptions (scopes `system/Subscription.read|write`).
+fn caller(
+    req: &HttpRequest,
+    state: &AppState,
+    action: LocalAction,
+) -> Result<std::sync::Arc<Caller>, ApiError> {
+    access::authorize_local(req, state, LocalType::Subscription, action)
 }
 
 /// The subscriber a caller is, as recorded with what it writes.
@@ -142,8 +146,7 @@ async fn create(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let notifier = state.notifier()?.clone();
-    // TODO(package D): the Subscription write scope check goes here.
-    let subscriber = subscriber(&caller(&req));
+    let subscriber = subscriber(&*caller(&req, &state, LocalAction::Write)?);
     let mut body = subscription_body(payload, &state).await?;
     if let Some(object) = body.as_object_mut() {
         object.remove("id");
@@ -173,7 +176,7 @@ async fn read(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let notifier = state.notifier()?.clone();
-    let owner = owner(&caller(&req));
+    let owner = owner(&*caller(&req, &state, LocalAction::Read)?);
     let id = path.into_inner();
     let base = fhir_base(&req);
     let found = {
@@ -205,8 +208,7 @@ async fn update(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let notifier = state.notifier()?.clone();
-    // TODO(package D): the Subscription write scope check goes here.
-    let subscriber = subscriber(&caller(&req));
+    let subscriber = subscriber(&*caller(&req, &state, LocalAction::Write)?);
     let id = path.into_inner();
     crate::fhir::FhirId::parse(&id)?;
     let expected = if_match(&req)?;
@@ -254,8 +256,7 @@ async fn delete(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let notifier = state.notifier()?.clone();
-    // TODO(package D): the Subscription write scope check goes here.
-    let owner = owner(&caller(&req));
+    let owner = owner(&*caller(&req, &state, LocalAction::Write)?);
     let id = path.into_inner();
     let expected = if_match(&req)?;
     blocking(move || {
@@ -347,7 +348,7 @@ fn json_response(value: &Value) -> HttpResponse {
 /// `GET /Subscription`: the caller's subscriptions matching `_id`, `status`, `url`, `criteria`.
 async fn search(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let notifier = state.notifier()?.clone();
-    let owner = owner(&caller(&req));
+    let owner = owner(&*caller(&req, &state, LocalAction::Read)?);
     let query = SubscriptionQuery::parse(req.query_string())?;
     let base = fhir_base(&req);
     let now = state.clock.now_utc();
@@ -381,7 +382,7 @@ async fn statuses(
     refuse_missing: bool,
 ) -> Result<HttpResponse, ApiError> {
     let notifier = state.notifier()?.clone();
-    let owner = owner(&caller(req));
+    let owner = owner(&*caller(req, state, LocalAction::Read)?);
     let base = fhir_base(req);
     let now = state.clock.now_utc();
     let base_for_work = base.clone();
@@ -435,7 +436,7 @@ async fn status_query(
         .collect();
     if ids.is_empty() {
         let notifier = state.notifier()?.clone();
-        let owner = owner(&caller(&req));
+        let owner = owner(&*caller(&req, &state, LocalAction::Read)?);
         ids = blocking(move || {
             Ok(notifier
                 .store()
@@ -472,7 +473,7 @@ async fn events(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let notifier = state.notifier()?.clone();
-    let owner = owner(&caller(&req));
+    let owner = owner(&*caller(&req, &state, LocalAction::Read)?);
     let id = path.into_inner();
     let mut pairs = query_pairs(req.query_string());
     if !body.is_empty() {

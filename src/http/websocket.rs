@@ -14,7 +14,6 @@ use super::error::{ApiError, operation_outcome};
 use super::media::FHIR_JSON;
 use super::request::fhir_base;
 use super::state::AppState;
-use crate::auth::{Caller, Identity};
 use crate::notify::websocket::{Feed, Outgoing, issue};
 
 /// The socket's path under `/fhir`.
@@ -42,9 +41,15 @@ async fn binding_token(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let notifier = state.notifier()?.clone();
-    // TODO(package D): `access::authorize_local(Subscription, …)` first, as the other
-    // Subscription handlers.
-    let owner = owner(&access::caller(&req));
+    // Issuing a token opens the subscription's events to whoever holds it: audited, and
+    // only for a caller that may read its subscriptions.
+    let owner = access::authorize_local(
+        &req,
+        &state,
+        crate::local::LocalType::Subscription,
+        crate::auth::LocalAction::Read,
+    )?
+    .owner();
     let id = path.into_inner();
     let lookup = id.clone();
     let binding = web::block(move || issue(&notifier, &lookup, &owner))
@@ -68,16 +73,6 @@ async fn binding_token(
         .content_type(FHIR_JSON)
         .insert_header(("Cache-Control", "no-store"))
         .body(parameters.to_string()))
-}
-
-/// Who owns what a caller writes, as `http::subscriptions` records it with a subscription.
-/// TODO(package D): `Caller::owner()` once it lands (both places then use it).
-fn owner(caller: &Caller) -> String {
-    match &caller.identity {
-        Identity::Anonymous => "anonymous".to_owned(),
-        Identity::Key { name } => format!("key:{name}"),
-        Identity::Token { subject, .. } => format!("token:{subject}"),
-    }
 }
 
 /// The socket's URL from the FHIR base links are built from: `ws://` for `http://`, `wss://`
