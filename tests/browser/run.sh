@@ -6,8 +6,8 @@
 #
 # Installs what it needs (Debian's chromium if missing, the npm packages of tests/browser from
 # its lock file), generates a dataset (fixed seed), imports its day 1, serves it with access
-# control (three API keys: one without and one with the scope that shows MSSanté mailboxes, and
-# one that may also write lists of correspondents; and bearer tokens signed with a key made for
+# control (four API keys: one without and one with the scope that shows MSSanté mailboxes, one
+# that may also write lists of correspondents and one that may only read them; and bearer tokens signed with a key made for
 # the run), writes a list of correspondents whose members day 2 changes, imports day 2 (with
 # departures) while the server runs, waits for the server to switch to it, and runs
 # tests/browser/test/*.test.mjs with node:test. Screenshots at desktop and phone widths go to
@@ -114,12 +114,13 @@ import_day2() { # data directory, log
 cp -r "$WORK/data" "$WORK/data-open"
 import_day2 "$WORK/data-open" "$WORK/import-day2-open.log"
 
-# Three keys: a front desk without the restricted scope, a user who may see mailboxes, and a
-# hospital's secretariat that keeps lists of correspondents.
+# Four keys: a front desk without the restricted scope, a user who may see mailboxes, a
+# hospital's secretariat that keeps lists of correspondents, and a colleague who only reads them.
 key() { head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 KEY_DESK="desk-$(key)"
 KEY_RESTRICTED="restricted-$(key)"
 KEY_LISTS="lists-$(key)"
+KEY_LIST_READER="list-reader-$(key)"
 sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 cat > "$WORK/secured.toml" <<TOML
 [auth]
@@ -135,6 +136,10 @@ scopes = ["system/*.rs", "annuaire/restricted.read"]
 name = "secretariat"
 sha256 = "$(sha "$KEY_LISTS")"
 scopes = ["system/*.rs", "system/List.cruds"]
+[[auth.api_keys]]
+name = "list-reader"
+sha256 = "$(sha "$KEY_LIST_READER")"
+scopes = ["system/*.rs", "system/List.rs"]
 [auth.jwt]
 jwks = "jwks.json"
 issuer = "https://auth.annuaire.test"
@@ -240,7 +245,7 @@ rm -rf "$ARTIFACTS"
 mkdir -p "$ARTIFACTS"
 step "node --test tests/browser/test/*.test.mjs (screenshots in $ARTIFACTS)"
 export ANNUAIRE_URL="$BASE" ANNUAIRE_OPEN_URL="$OPEN_BASE" ANNUAIRE_KEY_DESK="$KEY_DESK" ANNUAIRE_KEY_RESTRICTED="$KEY_RESTRICTED"
-export ANNUAIRE_KEY_LISTS="$KEY_LISTS" ANNUAIRE_FOLLOWED_LIST="$FOLLOWED_LIST"
+export ANNUAIRE_KEY_LISTS="$KEY_LISTS" ANNUAIRE_KEY_LIST_READER="$KEY_LIST_READER" ANNUAIRE_FOLLOWED_LIST="$FOLLOWED_LIST"
 export ANNUAIRE_RETIRED="$RETIRED" ANNUAIRE_STAYING="$STAYING" ANNUAIRE_UNKNOWN="$UNKNOWN"
 export ANNUAIRE_SIGNING_KEY="$WORK/signing-key.pem" ANNUAIRE_ISSUER="https://auth.annuaire.test" ANNUAIRE_AUDIENCE="annuaire-browser-tests"
 export ANNUAIRE_RPPS_FILE="$RPPS_FILE" ANNUAIRE_FINESS_FILE="$FINESS_FILE" ANNUAIRE_RPPS_DAY1_FILE="$DAY1_RPPS_FILE"

@@ -12,6 +12,8 @@ import { chromium } from 'playwright-core';
 const BASE = process.env.ANNUAIRE_URL;
 const KEY_DESK = process.env.ANNUAIRE_KEY_DESK;
 const KEY_LISTS = process.env.ANNUAIRE_KEY_LISTS;
+/** A key that may read lists, not write them. */
+const KEY_LIST_READER = process.env.ANNUAIRE_KEY_LIST_READER;
 const FOLLOWED = process.env.ANNUAIRE_FOLLOWED_LIST;
 const RETIRED = process.env.ANNUAIRE_RETIRED;
 const STAYING = process.env.ANNUAIRE_STAYING;
@@ -26,7 +28,7 @@ const PHONE = { width: 320, height: 720 };
 let browser;
 
 before(async () => {
-  assert.ok(BASE && KEY_LISTS && FOLLOWED && RETIRED && STAYING && UNKNOWN && ARTIFACTS, 'run through tests/browser/run.sh');
+  assert.ok(BASE && KEY_LISTS && KEY_LIST_READER && FOLLOWED && RETIRED && STAYING && UNKNOWN && ARTIFACTS, 'run through tests/browser/run.sh');
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -221,24 +223,30 @@ test('without the right to write lists, the form is absent and the page says why
   assert.equal(await anonymous.$('#form-liste'), null);
   await close(anonymous);
 
-  // A key that reads but may not write: the first refusal is explained, the form goes, and the
-  // tab remembers it.
+  // A key that may not read lists (the wildcard type is the directory's): the page says so.
   const desk = await open(`/professionnels/${practitioner.id}`, { key: KEY_DESK });
   await settled(desk);
-  if (await desk.$('#form-liste')) {
-    const said = await addThroughForm(desk, { title: unique('Refusée') });
-    assert.match(said, /Vos droits d'accès ne permettent pas de modifier les listes/);
-    assert.equal(await desk.$('#form-liste'), null, 'the form is gone');
-    await desk.reload();
-    await settled(desk);
-  }
-  assert.equal(await desk.$('#form-liste'), null, 'no form for a key that may not write');
-  // Whether such a key may read the lists is the server's choice; either way the page says why.
-  assert.match(await desk.textContent('#listes-droits'), /ne permet pas de modifier les listes|ne permettent pas de consulter les listes/);
-  const refused = await request('List', { key: KEY_DESK, method: 'POST',
+  assert.equal(await desk.$('#form-liste'), null, 'no form for a key that may not read lists');
+  assert.match(await desk.textContent('#listes-droits'), /ne permettent pas de consulter les listes/);
+  assert.equal((await request('List', { key: KEY_DESK })).status, 403, 'the server agrees');
+  await close(desk);
+
+  // A key that reads lists but may not write them: an API key says nothing of its rights, so the
+  // form is offered; the first refusal is explained, the form goes, and the tab remembers it.
+  const reader = await open(`/professionnels/${practitioner.id}`, { key: KEY_LIST_READER });
+  await settled(reader);
+  assert.ok(await reader.$('#form-liste'), 'the lists are read, the form offered');
+  const said = await addThroughForm(reader, { title: unique('Refusée') });
+  assert.match(said, /Vos droits d'accès ne permettent pas de modifier les listes/);
+  assert.equal(await reader.$('#form-liste'), null, 'the form is gone');
+  await reader.reload();
+  await settled(reader);
+  assert.equal(await reader.$('#form-liste'), null, 'and stays gone in this tab');
+  assert.match(await reader.textContent('#listes-droits'), /ne permet pas de modifier les listes/);
+  const refused = await request('List', { key: KEY_LIST_READER, method: 'POST',
     body: { resourceType: 'List', status: 'current', mode: 'working', title: 'x' } });
   assert.equal(refused.status, 403, 'the server agrees: this key may not write lists');
-  await close(desk);
+  await close(reader);
 });
 
 /** The followed list once the server flagged it after day 2 (it does so after the switch). */
