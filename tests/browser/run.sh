@@ -5,10 +5,11 @@
 #   tests/browser/run.sh [path/to/target/debug]      (default ${CARGO_TARGET_DIR:-target}/debug)
 #
 # Installs what it needs (Debian's chromium if missing, the npm packages of tests/browser from
-# its lock file), generates a dataset (fixed seed), imports its day 1 then its day 2 (with
-# departures), serves it with access control
-# (two API keys, one without and one with the scope that shows MSSanté mailboxes, and bearer
-# tokens signed with a key made for the run), and runs
+# its lock file), generates a dataset (fixed seed), imports its day 1, serves it with access
+# control (four API keys: one without and one with the scope that shows MSSanté mailboxes, one
+# that may also write lists of correspondents and one that may only read them; and bearer tokens signed with a key made for
+# the run), writes a list of correspondents whose members day 2 changes, imports day 2 (with
+# departures) while the server runs, waits for the server to switch to it, and runs
 # tests/browser/test/*.test.mjs with node:test. Screenshots at desktop and phone widths go to
 # ${ANNUAIRE_BROWSER_ARTIFACTS:-target/browser-artifacts}.
 set -euo pipefail
@@ -88,30 +89,38 @@ mapfile -t FINESS_ARGS < <(finess_args "$EXTRACTIONS")
     --data "$WORK/data" > "$WORK/import.log" 2>&1 || { cat "$WORK/import.log"; exit 2; }
 DAY1_RPPS_FILE="$RPPS_FILE"
 
-# Day 2 (the generator's events: retirements, closed and moved activities) imported over day 1,
-# so that the data served has departures: deactivated practitioners, activities and
-# structures. The tests check the served data against day 2's files. Day 2 also removes heavy
-# equipment units on purpose; in a dataset this small one unit is more than the 5 % the shrink
-# guard allows per type, hence --allow-shrink.
-step "generate day 2 and import it"
+# Day 2 (the generator's events: retirements, closed and moved activities), so that the data
+# served has departures: deactivated practitioners, activities and structures. The tests check
+# the served data against day 2's files. Day 2 also removes heavy equipment units on purpose; in
+# a dataset this small one unit is more than the 5 % the shrink guard allows per type, hence
+# --allow-shrink. The open server's copy gets day 2 now; the server with access control gets it
+# while it runs (below), after a list of correspondents was written on day 1.
+step "generate day 2 and import it into the open server's copy"
 EXTRACTIONS="$WORK/extractions-day2"
 "$BIN_DIR/annuaire-generate" --persons "$PERSONS" --seed "$SEED" --day 2 --out "$EXTRACTIONS" > /dev/null
 RPPS_FILE="$(one 'PS_LibreAcces_Personne_activite_*.txt')"
 FINESS_FILE="$(one 'etalab-cs1100507-stock-*.csv')"
 mapfile -t FINESS_ARGS < <(finess_args "$EXTRACTIONS")
-"$BIN_DIR/annuaire" import \
-    --rpps "$RPPS_FILE" \
-    "${FINESS_ARGS[@]}" \
-    --mssante "$(one 'Extraction_Correspondance_MSSante_*.txt')" \
-    --savoir-faire "$(one 'PS_LibreAcces_SavoirFaire_*.txt')" \
-    --diplomes "$(one 'PS_LibreAcces_Dipl_AutExerc_*.txt')" \
-    --allow-shrink \
-    --data "$WORK/data" > "$WORK/import-day2.log" 2>&1 || { cat "$WORK/import-day2.log"; exit 2; }
+import_day2() { # data directory, log
+    "$BIN_DIR/annuaire" import \
+        --rpps "$RPPS_FILE" \
+        "${FINESS_ARGS[@]}" \
+        --mssante "$(one 'Extraction_Correspondance_MSSante_*.txt')" \
+        --savoir-faire "$(one 'PS_LibreAcces_SavoirFaire_*.txt')" \
+        --diplomes "$(one 'PS_LibreAcces_Dipl_AutExerc_*.txt')" \
+        --allow-shrink \
+        --data "$1" > "$2" 2>&1 || { cat "$2"; exit 2; }
+}
+cp -r "$WORK/data" "$WORK/data-open"
+import_day2 "$WORK/data-open" "$WORK/import-day2-open.log"
 
-# Two keys: a front desk without the restricted scope, and a user who may see mailboxes.
+# Four keys: a front desk without the restricted scope, a user who may see mailboxes, a
+# hospital's secretariat that keeps lists of correspondents, and a colleague who only reads them.
 key() { head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 KEY_DESK="desk-$(key)"
 KEY_RESTRICTED="restricted-$(key)"
+KEY_LISTS="lists-$(key)"
+KEY_LIST_READER="list-reader-$(key)"
 sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 cat > "$WORK/secured.toml" <<TOML
 [auth]
@@ -123,6 +132,14 @@ scopes = ["system/*.rs"]
 name = "mailboxes"
 sha256 = "$(sha "$KEY_RESTRICTED")"
 scopes = ["system/*.rs", "annuaire/restricted.read"]
+[[auth.api_keys]]
+name = "secretariat"
+sha256 = "$(sha "$KEY_LISTS")"
+scopes = ["system/*.rs", "system/List.cruds"]
+[[auth.api_keys]]
+name = "list-reader"
+sha256 = "$(sha "$KEY_LIST_READER")"
+scopes = ["system/*.rs", "system/List.rs"]
 [auth.jwt]
 jwks = "jwks.json"
 issuer = "https://auth.annuaire.test"
@@ -165,8 +182,7 @@ logged_address() { # log pid
 "$BIN_DIR/annuaire" serve --data "$WORK/data" --listen 127.0.0.1:0 --config "$WORK/secured.toml" \
     > "$WORK/serve.log" 2>&1 &
 SERVER_PID=$!
-# A copy of the data served without access control, for what an open server shows.
-cp -r "$WORK/data" "$WORK/data-open"
+# The same data (day 2 already) served without access control, for what an open server shows.
 "$BIN_DIR/annuaire" serve --data "$WORK/data-open" --listen 127.0.0.1:0 > "$WORK/serve-open.log" 2>&1 &
 OPEN_PID=$!
 BASE="http://$(logged_address "$WORK/serve.log" "$SERVER_PID")"
@@ -185,11 +201,52 @@ wait_ready() { # base pid log
 wait_ready "$BASE" "$SERVER_PID" "$WORK/serve.log"
 wait_ready "$OPEN_BASE" "$OPEN_PID" "$WORK/serve-open.log"
 
+# --- a list of correspondents, then day 2 while serving --------------------------------------
+# On day 1 the secretariat keeps a list: a practitioner whom day 2's files no longer have (a
+# departure: day 2 deactivates them), one whom both days have, and an id the directory never
+# had. Day 2 is then imported into the data being served; the server switches to it within
+# seconds and flags the list's entries (the tests read the flags, the page and the API).
+step "a list of correspondents on day 1, then day 2 imported while serving"
+json() { # JavaScript expression over the JSON on stdin (as `j`)
+    node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{const j=JSON.parse(s);console.log($1)})"
+}
+api() { # path [curl options...]
+    local path="$1"; shift
+    curl -fsS -H 'Accept: application/fhir+json' -H "ESANTE-API-KEY: $KEY_LISTS" "$@" "$BASE/fhir/$path"
+}
+idnats() { # RPPS file: the persons' national identifiers, sorted
+    awk -F'|' 'NR==1{for(i=1;i<=NF;i++){h=$i; gsub(/^[ \t\r]+|[ \t\r]+$/,"",h); if(h=="Identification nationale PP") c=i}; next}
+               {v=$c; gsub(/^[ \t\r]+|[ \t\r]+$/,"",v); if(v!="") print v}' "$1" | sort -u
+}
+RETIRED_IDNAT="$(comm -23 <(idnats "$DAY1_RPPS_FILE") <(idnats "$RPPS_FILE") | sed -n 1p)"
+STAYING_IDNAT="$(comm -12 <(idnats "$DAY1_RPPS_FILE") <(idnats "$RPPS_FILE") | sed -n 1p)"
+[[ -n "$RETIRED_IDNAT" && -n "$STAYING_IDNAT" ]] || { echo "browser: day 2 has no departure to follow" >&2; exit 2; }
+practitioner_of() { api "Practitioner?identifier=$1&_count=1" | json "j.entry[0].resource.id"; }
+RETIRED="Practitioner/$(practitioner_of "$RETIRED_IDNAT")"
+STAYING="Practitioner/$(practitioner_of "$STAYING_IDNAT")"
+UNKNOWN="Practitioner/pp-0-jamais-vu"
+FOLLOWED_LIST="suivi-departs"
+api "List/$FOLLOWED_LIST" -X PUT -H 'Content-Type: application/fhir+json' -o /dev/null --data @- <<JSON
+{"resourceType": "List", "status": "current", "mode": "working", "title": "Correspondants suivis",
+ "entry": [{"item": {"reference": "$RETIRED"}}, {"item": {"reference": "$STAYING"}},
+           {"item": {"reference": "$UNKNOWN", "display": "Dr Jamais Vu"}}]}
+JSON
+generation() { curl -fsS "$BASE/ui/labels.json" | json "j.generation.id"; }
+DAY1_GENERATION="$(generation)"
+import_day2 "$WORK/data" "$WORK/import-day2.log"
+for _ in $(seq 1 150); do
+    [[ "$(generation)" != "$DAY1_GENERATION" ]] && break
+    sleep 0.2
+done
+[[ "$(generation)" != "$DAY1_GENERATION" ]] || { echo "browser: the server never switched to day 2" >&2; cat "$WORK/serve.log"; exit 2; }
+
 # --- tests -------------------------------------------------------------------------------------
 rm -rf "$ARTIFACTS"
 mkdir -p "$ARTIFACTS"
 step "node --test tests/browser/test/*.test.mjs (screenshots in $ARTIFACTS)"
 export ANNUAIRE_URL="$BASE" ANNUAIRE_OPEN_URL="$OPEN_BASE" ANNUAIRE_KEY_DESK="$KEY_DESK" ANNUAIRE_KEY_RESTRICTED="$KEY_RESTRICTED"
+export ANNUAIRE_KEY_LISTS="$KEY_LISTS" ANNUAIRE_KEY_LIST_READER="$KEY_LIST_READER" ANNUAIRE_FOLLOWED_LIST="$FOLLOWED_LIST"
+export ANNUAIRE_RETIRED="$RETIRED" ANNUAIRE_STAYING="$STAYING" ANNUAIRE_UNKNOWN="$UNKNOWN"
 export ANNUAIRE_SIGNING_KEY="$WORK/signing-key.pem" ANNUAIRE_ISSUER="https://auth.annuaire.test" ANNUAIRE_AUDIENCE="annuaire-browser-tests"
 export ANNUAIRE_RPPS_FILE="$RPPS_FILE" ANNUAIRE_FINESS_FILE="$FINESS_FILE" ANNUAIRE_RPPS_DAY1_FILE="$DAY1_RPPS_FILE"
 # Every FINESS extraction served (day 2's), for the labels of activities and equipment.

@@ -160,10 +160,12 @@
         return;
       }
       sessionStorage.setItem(CREDENTIAL, value);
+      sessionStorage.removeItem(WRITE_REFUSED);
       location.reload();
     });
     $('deconnexion').addEventListener('click', () => {
       sessionStorage.removeItem(CREDENTIAL);
+      sessionStorage.removeItem(WRITE_REFUSED);
       location.reload();
     });
   }
@@ -185,22 +187,11 @@
     return issues.map((i) => i.diagnostics || (i.details && i.details.text)).filter(Boolean).join(' ');
   }
 
-  async function getJson(path) {
-    let response;
-    try {
-      response = await fetch(path, {
-        headers: { Accept: 'application/fhir+json', ...authorizationHeaders() },
-        credentials: 'omit',
-      });
-    } catch (e) {
-      throw new ApiError(0, "Le serveur de l'annuaire ne répond pas. Vérifiez la connexion et réessayez.");
-    }
-    let body = null;
-    try { body = await response.json(); } catch (e) { body = null; }
-    if (response.ok) return body;
-    // The server's diagnostics (in English) help with a refused search; for the statuses below
-    // the French sentence says all a person can act on.
-    const detail = [400, 403, 422].includes(response.status) ? outcomeText(body) : '';
+  /** What a refusal means to a person, by status; `overrides` words it for what was asked. */
+  function refusal(status, body, overrides = {}) {
+    // The server's diagnostics (in English) help with a refused search or write; for the other
+    // statuses the French sentence says all a person can act on.
+    const detail = [400, 403, 422].includes(status) ? outcomeText(body) : '';
     const messages = {
       401: credential()
         ? "La clé ou le jeton n'est pas accepté par ce serveur (inconnu, expiré ou révoqué). Connectez-vous à nouveau."
@@ -208,13 +199,45 @@
       403: "Vos droits d'accès ne permettent pas cette consultation.",
       404: "Cette fiche n'existe pas dans l'annuaire.",
       410: "Ce professionnel ou cet établissement ne figure plus dans l'annuaire : il en a été retiré.",
+      421: "Ce serveur est une copie en lecture seule de l'annuaire : les listes de correspondants sont tenues par le serveur principal.",
       429: 'Trop de demandes en peu de temps : patientez quelques secondes puis réessayez.',
       503: "L'annuaire n'est pas encore prêt (données en cours de chargement) : réessayez dans un instant.",
+      ...overrides,
     };
-    const known = messages[response.status] || (response.status < 500
+    const known = messages[status] || (status < 500
       ? `L'annuaire n'a pas pu faire cette recherche${detail ? ' :' : '.'}`
-      : `Le serveur a rencontré un problème (erreur ${response.status}) : réessayez plus tard.`);
-    throw new ApiError(response.status, known, detail);
+      : `Le serveur a rencontré un problème (erreur ${status}) : réessayez plus tard.`);
+    return new ApiError(status, known, detail);
+  }
+
+  /** One request to the API with the caller's credential: `{ status, body, etag }`, whatever
+   * the status (the caller decides what a refusal means); an ApiError when nothing answers. */
+  async function call(path, { method = 'GET', body, headers = {} } = {}) {
+    let response;
+    try {
+      response = await fetch(path, {
+        method,
+        headers: {
+          Accept: 'application/fhir+json',
+          ...(body === undefined ? {} : { 'Content-Type': 'application/fhir+json' }),
+          ...authorizationHeaders(),
+          ...headers,
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: 'omit',
+      });
+    } catch (e) {
+      throw new ApiError(0, "Le serveur de l'annuaire ne répond pas. Vérifiez la connexion et réessayez.");
+    }
+    let answer = null;
+    try { answer = await response.json(); } catch (e) { answer = null; }
+    return { status: response.status, body: answer, etag: response.headers.get('ETag'), location: response.headers.get('Location') };
+  }
+
+  async function getJson(path, overrides = {}) {
+    const { status, body } = await call(path);
+    if (status >= 200 && status < 300) return body;
+    throw refusal(status, body, overrides);
   }
 
   function showError(error) {
@@ -872,6 +895,7 @@
       ['ADELI', identifierValue(practitioner, 'https://adeli.esante.gouv.fr')],
       ['Identifiant national (IDNPS)', identifierValue(practitioner, 'urn:oid:1.2.250.1.71.4.2.1')],
     ].filter(([, v]) => v).map(([k, v]) => `${k} : ${v}`);
+    const lists = await listSection(`Practitioner/${practitioner.id}`, name);
     const fiche = $('fiche');
     fill(fiche,
       el('h1', { id: 'titre-fiche', tabindex: '-1' }, name),
@@ -879,6 +903,7 @@
         practitioner.active === false ? [' · ', el('span', { class: 'etiquette' }, 'inactif')] : null),
       departureNotice(practitioner, 'Ce professionnel'),
       fhirLinks(`Practitioner/${encodeURIComponent(id)}`),
+      lists,
       el('h2', {}, 'Identité et qualifications'),
       details([
         ['Identifiants', list(identifiers)],
@@ -965,6 +990,7 @@
       sites.cursor ? el('p', {}, 'Les 50 premiers sont affichés.') : null,
     ] : null;
     const name = org.name || id;
+    const lists = await listSection(`Organization/${org.id}`, name);
     const fiche = $('fiche');
     fill(fiche,
       el('h1', { id: 'titre-fiche', tabindex: '-1' }, name),
@@ -972,6 +998,7 @@
         org.active === false ? [' · ', el('span', { class: 'etiquette' }, 'fermé')] : null),
       departureNotice(org, 'Cet établissement'),
       fhirLinks(`Organization/${encodeURIComponent(id)}`),
+      lists,
       el('h2', {}, 'Identification'),
       details([
         ['Nom complet', (org.alias || []).join(', ')],
@@ -1001,6 +1028,442 @@
     announce('');
     document.title = `${name} · Annuaire santé`;
     $(focus).focus();
+  }
+
+  // --- lists of correspondents -------------------------------------------------------------
+  //
+  // A hospital keeps its correspondents in FHIR Lists stored by this server beside the national
+  // data (see docs/correspondents.md). The page adds the practitioner or structure it shows to
+  // one of them, shows every list with its members' names, the members the directory no longer
+  // holds as it did (the server's `entry.flag`), and the members changed since a date.
+
+  /** The server's flags on a list's entries (see docs/correspondents.md "Flags"). */
+  const MEMBER_STATUS = 'urn:annuaire:CodeSystem/list-member-status';
+  /** The page's own marker in sessionStorage: this tab's credential was refused a list write
+   * (cleared when the person connects again or leaves). */
+  const WRITE_REFUSED = 'annuaire.listes.refus';
+  /** The member types the page names, with the words for them. */
+  const MEMBER_TYPES = {
+    Practitioner: { noun: 'Professionnel de santé', deactivated: "n'exerce plus" },
+    PractitionerRole: { noun: 'Activité', deactivated: 'activité terminée' },
+    Organization: { noun: 'Établissement ou structure', deactivated: 'fermé' },
+    HealthcareService: { noun: 'Activité de soins ou équipement social', deactivated: 'fermé' },
+    Device: { noun: 'Équipement lourd', deactivated: 'retiré' },
+  };
+  /** Pages read at most when resolving a list's members (100 each). */
+  const MAX_MEMBER_PAGES = 50;
+
+  /** The words of an entry's flag, or null when it has none. */
+  function flagWords(entry, type) {
+    const coding = ((entry.flag && entry.flag.coding) || []).find((c) => c.system === MEMBER_STATUS);
+    if (!coding) return null;
+    switch (coding.code) {
+      case 'deactivated': return (MEMBER_TYPES[type] || {}).deactivated || 'inactif';
+      case 'deleted': return 'supprimé du répertoire';
+      case 'unknown': return 'inconnu du répertoire';
+      default: return coding.display || coding.code;
+    }
+  }
+
+  /** `Type/id` of an entry's member (a relative reference), or null. */
+  function memberReference(entry) {
+    const reference = entry && entry.item && entry.item.reference;
+    return reference && /^[A-Za-z]+\/[A-Za-z0-9.-]{1,64}$/.test(reference) ? reference : null;
+  }
+
+  /** The entries still on a list (`deleted` marks an entry taken off it, FHIR's meaning). */
+  const members = (list) => (list.entry || []).filter((e) => !e.deleted && memberReference(e));
+
+  const listTitle = (list) => list.title || `Liste ${list.id}`;
+  const listHref = (id) => `/?vue=listes&liste=${encodeURIComponent(id)}`;
+
+  /** The scopes a bearer token carries, or null when the credential is not a readable token. */
+  function tokenScopes() {
+    const secret = credential();
+    if (!secret || !/^[\w-]+\.[\w-]+\.[\w-]*$/.test(secret)) return null;
+    try {
+      const claims = JSON.parse(atob(secret.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+      return typeof claims.scope === 'string' ? claims.scope.split(/\s+/) : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  /** Whether a SMART scope lets its holder write lists: v1 `write` or `*`, or v2 letters with
+   * all of `cud`, on `List` named (the wildcard type covers the directory's types, not lists). */
+  const writesLists = (scope) => {
+    const match = /^(?:system|user)\/List\.(\*|write|c?r?u?d?s?)$/.exec(scope);
+    return Boolean(match) && (match[1] === '*' || match[1] === 'write' || /c.*u.*d/.test(match[1]));
+  };
+
+  /** Whether this person may add to lists, and if not, why (in French). The server decides in
+   * the end: an API key says nothing of its rights, so a refused write is remembered for the tab. */
+  function listWriteRights() {
+    if (terminology.credentials === 'required' && !credential()) {
+      return { allowed: false, why: "Pour ajouter cette fiche à une liste de correspondants, connectez-vous avec une clé d'API ou un jeton qui permet de modifier les listes." };
+    }
+    if (sessionStorage.getItem(WRITE_REFUSED) === '1') {
+      return { allowed: false, why: 'Votre clé ou votre jeton ne permet pas de modifier les listes (il permet de les consulter) : demandez une clé qui en donne le droit.' };
+    }
+    const scopes = tokenScopes();
+    if (scopes && !scopes.some(writesLists)) {
+      return { allowed: false, why: 'Votre jeton ne permet pas de modifier les listes : il y faut la portée system/List.write ou user/List.write (ou List.cud, ou List.cruds).' };
+    }
+    return { allowed: true, why: null };
+  }
+
+  /** The path of a Bundle's `next` link on this server (the link may name a proxy's host), or null. */
+  function nextPath(bundle) {
+    const next = (bundle.link || []).find((l) => l.relation === 'next');
+    if (!next) return null;
+    const url = new URL(next.url, location.href);
+    return url.pathname.startsWith(`${FHIR}/`) ? url.pathname + url.search : null;
+  }
+
+  /** Every match of a search, following the API's next links (a bounded number of pages). */
+  async function allMatches(path) {
+    const out = { matches: [], byReference: new Map() };
+    let next = path;
+    for (let pages = 0; next && pages < MAX_MEMBER_PAGES; pages++) {
+      const bundle = await getJson(next);
+      const page = readBundle(bundle);
+      out.matches.push(...page.matches);
+      for (const [reference, resource] of page.byReference) out.byReference.set(reference, resource);
+      next = nextPath(bundle);
+    }
+    return out;
+  }
+
+  /** The lists, most recently changed first. */
+  async function readLists() {
+    const query = new URLSearchParams({ _sort: '-_lastUpdated', _count: '100' });
+    return (await allMatches(`${FHIR}/List?${query}`)).matches;
+  }
+
+  /** The list with its version (for If-Match). */
+  async function readList(id) {
+    const { status, body, etag } = await call(`${FHIR}/List/${encodeURIComponent(id)}`);
+    if (status !== 200) {
+      throw refusal(status, body, {
+        404: "Cette liste n'existe pas (ou plus) sur ce serveur.",
+        410: 'Cette liste a été supprimée.',
+        403: "Vos droits d'accès ne permettent pas de consulter les listes de correspondants.",
+      });
+    }
+    const version = (body.meta && body.meta.versionId) || null;
+    return { list: body, ifMatch: etag || (version ? `W/"${version}"` : null) };
+  }
+
+  const WRITE_WORDS = {
+    403: "Vos droits d'accès ne permettent pas de modifier les listes de correspondants.",
+    404: "Cette liste n'existe pas (ou plus) sur ce serveur.",
+    410: 'Cette liste a été supprimée entre-temps.',
+    422: "La liste n'a pas été acceptée par le serveur :",
+  };
+
+  /** A refused write: the refusal, remembered when it is one of rights. */
+  function writeRefusal(status, body) {
+    if (status === 403) sessionStorage.setItem(WRITE_REFUSED, '1');
+    return refusal(status, body, WRITE_WORDS);
+  }
+
+  /** Creates a working list titled `title` holding `item`; the list created. */
+  async function createList(title, item) {
+    const body = { resourceType: 'List', status: 'current', mode: 'working', title, entry: [{ item }] };
+    const answer = await call(`${FHIR}/List`, { method: 'POST', body });
+    if (answer.status !== 201 && answer.status !== 200) throw writeRefusal(answer.status, answer.body);
+    if (answer.body && answer.body.id) return answer.body;
+    // An answer without the resource (`Prefer: return=minimal` servers): its id from Location.
+    const id = /\/List\/([A-Za-z0-9.-]{1,64})/.exec(answer.location || '');
+    if (!id) throw new ApiError(answer.status, "La liste a été créée mais le serveur n'a pas dit où : rechargez la page.");
+    return { ...body, id: id[1] };
+  }
+
+  /** Adds `item` to list `id`: read it, append, `PUT` with `If-Match`; when someone changed it
+   * meanwhile (412) read it again and try once more. `{ list, already }`. */
+  async function addToExistingList(id, item) {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const { list, ifMatch } = await readList(id);
+      if (members(list).some((e) => e.item.reference === item.reference)) return { list, already: true };
+      const body = { ...list, entry: [...(list.entry || []), { item }] };
+      const answer = await call(`${FHIR}/List/${encodeURIComponent(id)}`, {
+        method: 'PUT', body, headers: ifMatch ? { 'If-Match': ifMatch } : {},
+      });
+      if (answer.status === 200 || answer.status === 201) return { list: answer.body || body, already: false };
+      if (answer.status !== 412) throw writeRefusal(answer.status, answer.body);
+    }
+    throw new ApiError(412, "La liste a été modifiée par quelqu'un d'autre pendant l'ajout, deux fois de suite : réessayez.");
+  }
+
+  /** The "Listes de correspondants" section of a practitioner's or a structure's page: the lists
+   * holding it, and the form adding it to one (or why there is none). */
+  async function listSection(reference, name) {
+    const section = el('section', { class: 'listes', 'aria-labelledby': 'titre-listes' },
+      el('h2', { id: 'titre-listes' }, 'Listes de correspondants'));
+    let lists;
+    try {
+      lists = await readLists();
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      const why = error.status === 403 ? "Vos droits d'accès ne permettent pas de consulter les listes de correspondants." : error.message;
+      section.append(el('p', { class: 'secondaire-texte', id: 'listes-droits' }, why));
+      return section;
+    }
+    const holding = el('p', { id: 'listes-membre' });
+    const showHolding = () => {
+      const mine = lists.filter((l) => members(l).some((e) => e.item.reference === reference));
+      fill(holding, mine.length
+        ? ['Dans les listes : ', mine.flatMap((l, i) => [i ? ', ' : '', el('a', { href: listHref(l.id) }, listTitle(l))])]
+        : "Cette fiche n'est dans aucune liste.");
+    };
+    showHolding();
+    section.append(holding);
+    const rights = listWriteRights();
+    if (!rights.allowed) {
+      section.append(el('p', { class: 'secondaire-texte', id: 'listes-droits' }, rights.why),
+        el('p', {}, el('a', { href: '/?vue=listes' }, 'Voir les listes de correspondants')));
+      return section;
+    }
+    // The form tells which list it wrote: the line above says it holds the fiche now.
+    const written = (list) => {
+      lists = [list, ...lists.filter((l) => l.id !== list.id)];
+      showHolding();
+    };
+    section.append(addForm(reference, name, lists, written),
+      el('p', {}, el('a', { href: '/?vue=listes' }, 'Voir les listes de correspondants')));
+    return section;
+  }
+
+  /** The form adding `reference` to a list; `changed` is given each list it wrote (or found
+   * holding it already). */
+  function addForm(reference, name, lists, changed) {
+    const NEW = '';
+    const choice = el('select', { id: 'liste-choix', name: 'liste' });
+    const fillChoice = (selected) => {
+      fill(choice, lists.map((l) => el('option', { value: l.id, selected: l.id === selected }, listTitle(l))),
+        el('option', { value: NEW, selected: !lists.length }, 'Nouvelle liste…'));
+    };
+    fillChoice(null);
+    const title = el('input', { id: 'liste-titre', name: 'titre', type: 'text', autocomplete: 'off', 'aria-describedby': 'liste-titre-aide' });
+    const titleField = el('div', { class: 'champ', id: 'champ-liste-titre' },
+      el('label', { for: 'liste-titre' }, 'Titre de la nouvelle liste'), title,
+      el('p', { class: 'aide', id: 'liste-titre-aide' }, 'Par exemple « Cardiologues de ville » ou « EHPAD du secteur ».'));
+    const status = el('div', { id: 'liste-etat', role: 'status', 'aria-live': 'polite' });
+    const button = el('button', { type: 'submit' }, 'Ajouter à la liste');
+    const showTitle = () => { titleField.hidden = choice.value !== NEW; };
+    showTitle();
+    choice.addEventListener('change', showTitle);
+    const form = el('form', { id: 'form-liste', class: 'formulaire', action: '#', method: 'post' },
+      el('fieldset', {}, el('legend', {}, 'Ajouter à une liste'),
+        el('div', { class: 'champ' }, el('label', { for: 'liste-choix' }, 'Liste'), choice),
+        titleField, button),
+      status);
+    const item = { reference, display: name };
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const newTitle = title.value.trim();
+      if (choice.value === NEW && !newTitle) {
+        fill(status, el('p', { class: 'alerte', role: 'alert' }, 'Donnez un titre à la nouvelle liste.'));
+        title.focus();
+        return;
+      }
+      button.disabled = true;
+      fill(status, el('p', {}, 'Ajout en cours…'));
+      try {
+        const result = choice.value === NEW
+          ? { list: await createList(newTitle, item), already: false }
+          : await addToExistingList(choice.value, item);
+        const { list, already } = result;
+        lists = [list, ...lists.filter((l) => l.id !== list.id)];
+        fillChoice(list.id);
+        showTitle();
+        title.value = '';
+        changed(list);
+        fill(status, el('p', {}, already
+          ? `${name} est déjà dans la liste « ${listTitle(list)} ». `
+          : `${name} a été ajouté à la liste « ${listTitle(list)} ». `,
+        el('a', { href: listHref(list.id) }, 'Voir la liste')));
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        fill(status, el('p', { class: 'alerte', role: 'alert' }, error.message,
+          error.detail ? [' ', el('span', { lang: 'en' }, error.detail)] : null));
+        if (error.status === 403) {
+          form.replaceWith(el('p', { class: 'secondaire-texte', id: 'listes-droits' }, listWriteRights().why), status);
+        }
+      } finally {
+        button.disabled = false;
+      }
+    });
+    return form;
+  }
+
+  /** The searches that resolve a list's members of each type, with what each includes. */
+  function memberSearch(type, listId, extra = {}) {
+    const query = new URLSearchParams({ _list: listId, _count: '100', ...extra });
+    if (type === 'PractitionerRole') {
+      query.append('_include', 'PractitionerRole:practitioner');
+      query.append('_include', 'PractitionerRole:organization');
+    }
+    if (type === 'HealthcareService' || type === 'Device') query.append('_include', `${type}:organization`);
+    return `${FHIR}/${type}?${query}`;
+  }
+
+  /** The types of a list's members that the page can search (others are shown by reference). */
+  const memberTypes = (list) => [...new Set(members(list).map((e) => memberReference(e).split('/')[0]))]
+    .filter((type) => MEMBER_TYPES[type]);
+
+  /** The current resources of a list's members, by reference (with what their searches include),
+   * read with `_list` searches: one per type, whatever the list's length. */
+  async function resolveMembers(list, extra = {}) {
+    const resolved = { matches: [], byReference: new Map() };
+    for (const type of memberTypes(list)) {
+      const page = await allMatches(memberSearch(type, list.id, extra));
+      resolved.matches.push(...page.matches);
+      for (const [reference, resource] of page.byReference) resolved.byReference.set(reference, resource);
+    }
+    return resolved;
+  }
+
+  /** What a member is, in words: its name (linked to its page when it has one) and a line. */
+  function memberWords(reference, resource, byReference, entry) {
+    const [type, id] = reference.split('/');
+    const fallback = (entry && entry.item && entry.item.display) || reference;
+    if (!resource) return { name: fallback, href: null, line: (MEMBER_TYPES[type] || {}).noun || type };
+    const s = terminology.systems;
+    if (type === 'Practitioner') {
+      const { professions } = qualificationsOf(resource);
+      return { name: personName(resource) || fallback, href: `/professionnels/${encodeURIComponent(id)}`,
+        line: professions.map((p) => p.text).join(', ') || MEMBER_TYPES.Practitioner.noun };
+    }
+    if (type === 'Organization') {
+      const category = (resource.type || []).map((t) => conceptLabel(t, [s.categorieEtablissement])).find(Boolean);
+      return { name: resource.name || fallback, href: `/etablissements/${encodeURIComponent(id)}`,
+        line: [category || MEMBER_TYPES.Organization.noun, townOf((resource.address || [])[0])].filter(Boolean).join(' · ') };
+    }
+    if (type === 'PractitionerRole') {
+      const practitioner = resource.practitioner && byReference.get(resource.practitioner.reference);
+      const org = resource.organization && byReference.get(resource.organization.reference);
+      return { name: practitioner ? personName(practitioner) : fallback,
+        href: practitioner ? `/professionnels/${encodeURIComponent(practitioner.id)}` : null,
+        line: `Activité${org ? ` à ${org.name || org.id}` : ''}` };
+    }
+    const words = type === 'Device' ? deviceWords(resource) : serviceWords(resource);
+    const owner = (resource.providedBy || resource.owner || {}).reference;
+    const org = owner && byReference.get(owner);
+    return { name: words.title, href: org ? `/etablissements/${encodeURIComponent(org.id)}` : null,
+      line: org ? org.name || org.id : MEMBER_TYPES[type].noun };
+  }
+
+  function memberCard(entry, byReference) {
+    const reference = memberReference(entry);
+    const type = reference.split('/')[0];
+    const resource = byReference.get(reference);
+    const words = memberWords(reference, resource, byReference, entry);
+    const flag = flagWords(entry, type);
+    return el('li', { class: 'carte' },
+      el('h3', {}, words.href ? el('a', { href: words.href }, words.name) : words.name),
+      el('p', { class: 'secondaire-texte' }, words.line),
+      flag ? el('p', {}, el('span', { class: 'etiquette drapeau' }, flag)) : null);
+  }
+
+  /** "Listes de correspondants": every list the caller may read. */
+  async function showLists() {
+    announce('Chargement…');
+    const lists = await readListsExplained();
+    const cards = lists.map((list) => {
+      const entries = members(list);
+      const flagged = entries.filter((e) => flagWords(e, memberReference(e).split('/')[0])).length;
+      return el('li', { class: 'carte' },
+        el('h3', {}, el('a', { href: listHref(list.id) }, listTitle(list))),
+        el('p', {}, countText(entries.length, entries.length, 'membre', 'membres'),
+          flagged ? [' · ', el('span', { class: 'etiquette drapeau' }, countText(flagged, flagged, 'membre signalé', 'membres signalés'))] : null),
+        el('p', { class: 'secondaire-texte' }, `Modifiée le ${formatDate(list.meta && list.meta.lastUpdated)}`));
+    });
+    fill($('fiche'),
+      el('h1', { id: 'titre-fiche', tabindex: '-1' }, 'Listes de correspondants'),
+      el('p', { class: 'aide' }, "Les listes sont partagées : toute personne autorisée à les consulter les voit toutes. Ajoutez un professionnel ou un établissement depuis sa fiche."),
+      el('h2', {}, countText(lists.length, lists.length, 'liste', 'listes')),
+      cards.length ? el('ul', { class: 'liste' }, cards)
+        : el('p', {}, "Aucune liste pour l'instant. Ajoutez un professionnel ou un établissement depuis sa fiche."),
+      fhirLinks('List'));
+    showFiche('Listes de correspondants');
+  }
+
+  async function readListsExplained() {
+    try {
+      return await readLists();
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 403) {
+        throw new ApiError(403, "Vos droits d'accès ne permettent pas de consulter les listes de correspondants.");
+      }
+      throw error;
+    }
+  }
+
+  /** A list: its members with their names and flags, and those changed since a date. */
+  async function showList(id, params) {
+    announce('Chargement…');
+    const { list } = await readList(id);
+    const entries = members(list);
+    const { byReference } = await resolveMembers(list);
+    const flagged = entries.filter((e) => flagWords(e, memberReference(e).split('/')[0]));
+    const since = params.get('depuis');
+    const title = listTitle(list);
+    fill($('fiche'),
+      el('h1', { id: 'titre-fiche', tabindex: '-1' }, title),
+      el('p', { class: 'secondaire-texte' }, `Liste de correspondants · ${countText(entries.length, entries.length, 'membre', 'membres')} · modifiée le ${formatDate(list.meta && list.meta.lastUpdated)}`),
+      flagged.length ? el('p', { class: 'depart', role: 'note' },
+        `${countText(flagged.length, flagged.length, 'membre ne figure', 'membres ne figurent')} plus dans l'annuaire comme à leur ajout : ils sont signalés ci-dessous.`) : null,
+      el('h2', {}, 'Membres'),
+      entries.length ? el('ul', { class: 'liste', id: 'membres' }, entries.map((e) => memberCard(e, byReference)))
+        : el('p', {}, 'Cette liste est vide. Ajoutez un professionnel ou un établissement depuis sa fiche.'),
+      await changesSection(list, since),
+      el('p', {}, el('a', { href: '/?vue=listes' }, 'Toutes les listes de correspondants')),
+      fhirLinks(`List/${encodeURIComponent(id)}`));
+    showFiche(title, since ? 'titre-changements' : 'titre-fiche');
+  }
+
+  /** "Membres modifiés depuis le…": a `_list` search of each member type with
+   * `_lastUpdated=ge<date>`. The server's own stamps decide, not this browser's clock; and a
+   * `_history` of the whole type since the date would carry every change of the directory, to be
+   * filtered here. A member deleted from the directory has no current resource for a search to
+   * find: its flag on the list says it. */
+  async function changesSection(list, since) {
+    const valid = since && /^\d{4}-\d{2}-\d{2}$/.test(since) && !Number.isNaN(Date.parse(since));
+    const form = el('form', { id: 'form-changements', class: 'formulaire', action: '/', method: 'get' },
+      el('input', { type: 'hidden', name: 'vue', value: 'listes' }),
+      el('input', { type: 'hidden', name: 'liste', value: list.id }),
+      el('fieldset', {}, el('legend', {}, 'Voir les membres modifiés depuis une date'),
+        el('div', { class: 'champ' }, el('label', { for: 'depuis' }, 'Depuis le'),
+          el('input', { id: 'depuis', name: 'depuis', type: 'date', required: true, value: valid ? since : null,
+            'aria-describedby': 'depuis-aide' }),
+          el('p', { class: 'aide', id: 'depuis-aide' }, "Selon la date de mise à jour que l'annuaire a donnée à chaque fiche (celle de l'extraction nationale).")),
+        el('button', { type: 'submit' }, 'Afficher les changements')));
+    const heading = el('h2', { id: 'titre-changements', tabindex: '-1' }, 'Changements');
+    if (!since) return [heading, form];
+    if (!valid) {
+      return [heading, form, el('p', { class: 'alerte', role: 'alert' }, 'Indiquez une date complète (jour, mois, année).')];
+    }
+    const changed = await resolveMembers(list, { _lastUpdated: `ge${since}` });
+    const onList = new Set(members(list).map(memberReference));
+    const found = changed.matches.filter((r) => onList.has(`${r.resourceType}/${r.id}`))
+      .sort((a, b) => String(b.meta && b.meta.lastUpdated).localeCompare(String(a.meta && a.meta.lastUpdated)));
+    const entryOf = (reference) => members(list).find((e) => memberReference(e) === reference);
+    const items = found.map((resource) => {
+      const reference = `${resource.resourceType}/${resource.id}`;
+      const words = memberWords(reference, resource, changed.byReference, entryOf(reference));
+      const left = resource.active === false || (resource.resourceType === 'Device' && resource.status === 'inactive');
+      return el('li', { class: 'carte' },
+        el('h3', {}, words.href ? el('a', { href: words.href }, words.name) : words.name),
+        el('p', { class: 'secondaire-texte' }, words.line),
+        el('p', {}, `Mis à jour le ${formatDate(resource.meta && resource.meta.lastUpdated)}`,
+          left ? [' · ', el('span', { class: 'etiquette drapeau' }, MEMBER_TYPES[resource.resourceType].deactivated)] : null));
+    });
+    const summary = `${countText(items.length, items.length, 'membre modifié', 'membres modifiés')} depuis le ${formatDate(since)}`;
+    return [heading, form,
+      el('p', { id: 'resume-changements' }, summary),
+      items.length ? el('ul', { class: 'liste', id: 'changements' }, items) : null,
+      el('p', { class: 'aide' }, 'Un membre supprimé du répertoire n\'a plus de fiche : il est signalé dans la liste des membres ci-dessus.')];
   }
 
   // --- start -------------------------------------------------------------------------------
@@ -1061,6 +1524,10 @@
         await showPractitioner(path.slice('/professionnels/'.length));
       } else if (path.startsWith('/etablissements/')) {
         await showEstablishment(path.slice('/etablissements/'.length), params);
+      } else if (params.get('vue') === 'listes' && params.get('liste')) {
+        await showList(params.get('liste'), params);
+      } else if (params.get('vue') === 'listes') {
+        await showLists();
       } else if (params.get('recherche') === 'professionnel') {
         await runPractitionerSearch(params);
       } else if (params.get('recherche') === 'etablissement') {
