@@ -15,6 +15,7 @@ const LOCAL_SEARCH_PARAMETERS: &str = include_str!("../conformance/local-search-
 const REFUSED_PARAMETERS: &str = include_str!("../conformance/refused-parameters.json");
 const TERMINOLOGY: &str = include_str!("../conformance/terminology.json");
 const VALIDATE: &str = include_str!("../conformance/validate.json");
+const TOPICS: &str = include_str!("../conformance/topics.json");
 
 /// CodeSystem as served (`conformance/terminology.json`): its interactions, search
 /// parameters and operations. Apart from the indexed types' declarations because CodeSystem is
@@ -80,6 +81,26 @@ pub fn local_search_parameters() -> &'static [SearchParamDeclaration] {
         serde_json::from_str(LOCAL_SEARCH_PARAMETERS)
             .expect("conformance/local-search-parameters.json is valid (checked by tests)")
     })
+}
+
+/// Every search parameter served as a SearchParameter resource: the directory's, then List's
+/// and `_list` from the local declarations. A local parameter with the canonical URL of a
+/// directory one (`_id`, `_lastUpdated`) is the same SearchParameter: its bases are added to it.
+pub fn served_search_parameters() -> Vec<SearchParamDeclaration> {
+    let mut served = search_parameters();
+    for local in local_search_parameters() {
+        match served.iter_mut().find(|p| p.url == local.url) {
+            Some(same) => {
+                for base in &local.base {
+                    if !same.base.contains(base) {
+                        same.base.push(base.clone());
+                    }
+                }
+            }
+            None => served.push(local.clone()),
+        }
+    }
+    served
 }
 
 /// A FHIR R4 search parameter this server recognizes but does not implement, as declared in
@@ -162,7 +183,14 @@ pub fn capability_statement(software_version: &str, security: Value) -> Value {
     let mut statement: Value = serde_json::from_str(CAPABILITY_BASE)
         .expect("conformance/capability-statement.json is valid");
     statement["software"]["version"] = json!(software_version);
-    let parameters = search_parameters();
+    // The directory's parameters, and `_list` (declared with the local ones) on every served type.
+    let mut parameters = search_parameters();
+    parameters.extend(
+        local_search_parameters()
+            .iter()
+            .filter(|p| p.base.iter().any(|b| b != "List"))
+            .cloned(),
+    );
     let mut resources: Vec<Value> = resources()
         .into_iter()
         .map(|d| {
@@ -189,6 +217,8 @@ pub fn capability_statement(software_version: &str, security: Value) -> Value {
         .map(without_nulls)
         .collect();
     resources.push(terminology_resource());
+    resources.push(list_resource());
+    resources.push(subscription_resource());
     resources.push(json!({
         "type": "SearchParameter",
         "documentation": "The search parameters this server implements, as declared in its conformance/ directory.",
@@ -208,6 +238,103 @@ pub fn capability_statement(software_version: &str, security: Value) -> Value {
     });
     statement["rest"] = json!([rest]);
     statement
+}
+
+/// The Subscriptions Backport IG's canonical base.
+const BACKPORT: &str = "http://hl7.org/fhir/uv/subscriptions-backport";
+
+/// The interactions of what hospitals write (`List`, `Subscription`), and how they version.
+fn local_resource(rtype: &str, documentation: &str) -> Value {
+    let interactions = [
+        "read",
+        "vread",
+        "update",
+        "delete",
+        "history-instance",
+        "history-type",
+        "create",
+        "search-type",
+    ];
+    json!({
+        "type": rtype,
+        "documentation": documentation,
+        "interaction": interactions.iter().map(|code| json!({"code": code})).collect::<Vec<_>>(),
+        "versioning": "versioned-update",
+        "readHistory": true,
+        "updateCreate": true,
+        "conditionalCreate": false,
+        "conditionalRead": "not-supported",
+        "conditionalUpdate": false,
+        "conditionalDelete": "not-supported",
+    })
+}
+
+/// `List`'s entry of `rest.resource`: the lists of correspondents, their parameters from
+/// `conformance/local-search-parameters.json`.
+fn list_resource() -> Value {
+    let mut list = local_resource(
+        "List",
+        "Lists of correspondents kept by this server beside the national data (never touched by an import). status and mode are required; entry.item references a served resource (Practitioner/…, Organization/…) or another List. PUT needs If-Match when the list exists (428 without it, 412 when stale); a client may choose the id of a new list with PUT. After each import the server flags the entries whose member it deactivated, deleted or never had (entry.flag, system urn:annuaire:CodeSystem/list-member-status), which writes a new version. Every served type takes _list=<id> to search a list's members. Read and search need the scope system/List.read (v2 .rs), writes system/List.write (v2 .cud); `*` scopes do not cover lists. A read-only replica answers 421: lists are served by the writer.",
+    );
+    let parameters: Vec<SearchParamDeclaration> = local_search_parameters()
+        .iter()
+        .filter(|p| p.base.iter().any(|b| b == "List"))
+        .cloned()
+        .collect();
+    list["searchParam"] = json!(search_params("List", &parameters));
+    list
+}
+
+/// `Subscription`'s entry of `rest.resource`: topic-based subscriptions as the Backport IG
+/// (STU 1.1, R4) defines them, with the topics of `conformance/topics.json`.
+fn subscription_resource() -> Value {
+    let topics: Value = serde_json::from_str(TOPICS).expect("conformance/topics.json is valid");
+    let extensions: Vec<Value> = topics["topics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|topic| {
+            json!({
+                "url": format!("{BACKPORT}/StructureDefinition/capabilitystatement-subscriptiontopic-canonical"),
+                "valueCanonical": topic["url"],
+            })
+        })
+        .collect();
+    let described = local_resource(
+        "Subscription",
+        "Topic-based subscriptions (Subscriptions R5 Backport IG STU 1.1, R4 representation): Subscription.criteria is a topic's canonical URL, the filters are backport-filter-criteria extensions of _criteria (each a search of a served type or List, `_list` included; several are ORed). Channels rest-hook (https, or an address the operator allows; handshake, heartbeats, channel.header) and websocket ($get-ws-binding-token, then the socket at $subscription-websocket); payloads empty, id-only and full-resource (with the subscriber's redaction). Delivery is at least once, in order, numbered (events-since-subscription-start), retried with backoff for the configured period, then status error. A caller sees and manages only its own subscriptions (another's is a 404). Scopes system/Subscription.read and .write (v2 .rs, .cud); `*` scopes do not cover subscriptions. A read-only replica answers 421.",
+    );
+    let mut resource = serde_json::Map::new();
+    resource.insert("extension".into(), json!(extensions));
+    for (name, value) in described.as_object().expect("an object") {
+        resource.insert(name.clone(), value.clone());
+        if name == "type" {
+            resource.insert(
+                "supportedProfile".into(),
+                json!([format!(
+                    "{BACKPORT}/StructureDefinition/backport-subscription"
+                )]),
+            );
+        }
+    }
+    resource.insert(
+        "searchParam".into(),
+        json!([
+            {"name": "_id", "definition": "http://hl7.org/fhir/SearchParameter/Resource-id", "type": "token", "documentation": "Logical id of the subscription (the caller's own only)."},
+            {"name": "status", "definition": "http://hl7.org/fhir/SearchParameter/Subscription-status", "type": "token", "documentation": "requested, active, error or off."},
+            {"name": "url", "definition": "http://hl7.org/fhir/SearchParameter/Subscription-url", "type": "uri", "documentation": "The rest-hook endpoint."},
+            {"name": "criteria", "definition": "http://hl7.org/fhir/SearchParameter/Subscription-criteria", "type": "string", "documentation": "The topic's canonical URL."},
+        ]),
+    );
+    resource.insert(
+        "operation".into(),
+        json!([
+            {"name": "status", "definition": format!("{BACKPORT}/OperationDefinition/backport-subscription-status"), "documentation": "GET Subscription/<id>/$status or Subscription/$status?id=…: the SubscriptionStatus (events since start, status, error)."},
+            {"name": "events", "definition": format!("{BACKPORT}/OperationDefinition/backport-subscription-events"), "documentation": "GET Subscription/<id>/$events?eventsSinceNumber=&eventsUntilNumber=&content=: the events still kept, to recover missed notifications (kept at least for the retry period)."},
+            {"name": "get-ws-binding-token", "definition": format!("{BACKPORT}/OperationDefinition/backport-subscription-get-ws-binding-token"), "documentation": "GET or POST Subscription/<id>/$get-ws-binding-token: a single-use token (valid 60 s) to bind a websocket (websocket-url) to the caller's websocket subscription."},
+        ]),
+    );
+    Value::Object(resource)
 }
 
 /// How searches treat parameters (R4 3.1.1.3.4, `Prefer: handling`), said in `rest.documentation`.
@@ -364,7 +491,9 @@ pub fn search_parameter_resource(declaration: &SearchParamDeclaration) -> Value 
     put("code", json!(declaration.code));
     put("base", json!(declaration.base));
     put("type", json!(declaration.param_type));
-    put("expression", json!(declaration.expression));
+    if !declaration.expression.is_empty() {
+        put("expression", json!(declaration.expression));
+    }
     if !declaration.target.is_empty() {
         put("target", json!(declaration.target));
     }
@@ -390,6 +519,77 @@ pub fn search_parameter_resource(declaration: &SearchParamDeclaration) -> Value 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// List, Subscription and `_list` are declared with the backport's topic and operations.
+    #[test]
+    fn lists_subscriptions_and_list_searches_are_declared() {
+        let cs = capability_statement("0.0.0", json!({"cors": false}));
+        assert!(
+            cs["instantiates"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(format!(
+                    "{BACKPORT}/CapabilityStatement/backport-subscription-server-r4"
+                )))
+        );
+        let resources = cs["rest"][0]["resource"].as_array().unwrap();
+        let of = |t: &str| resources.iter().find(|r| r["type"] == t).unwrap().clone();
+        for rtype in ResourceType::ALL {
+            let names: Vec<Value> = of(rtype.as_str())["searchParam"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["name"].clone())
+                .collect();
+            assert!(names.contains(&json!("_list")), "{rtype}: {names:?}");
+        }
+        let list = of("List");
+        assert_eq!(list["versioning"], "versioned-update");
+        assert_eq!(list["updateCreate"], true);
+        assert_eq!(list["conditionalUpdate"], false);
+        let names: Vec<&str> = list["searchParam"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        for name in [
+            "code",
+            "title",
+            "subject",
+            "item",
+            "_lastUpdated",
+            "member-status",
+        ] {
+            assert!(names.contains(&name), "{names:?}");
+        }
+        let subscription = of("Subscription");
+        assert_eq!(
+            subscription["extension"][0]["valueCanonical"],
+            "urn:annuaire:SubscriptionTopic/resource-change"
+        );
+        let operations: Vec<&str> = subscription["operation"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(operations, ["status", "events", "get-ws-binding-token"]);
+        // Served as SearchParameter resources, under unique ids.
+        let served = served_search_parameters();
+        let ids: std::collections::BTreeSet<&str> =
+            served.iter().map(search_parameter_id).collect();
+        assert_eq!(ids.len(), served.len());
+        for id in ["Resource-list", "List-item", "List-member-status"] {
+            assert!(ids.contains(id), "{ids:?}");
+        }
+        let list_param = served.iter().find(|p| p.code == "_list").unwrap();
+        assert!(
+            search_parameter_resource(list_param)
+                .get("expression")
+                .is_none()
+        );
+    }
 
     #[test]
     fn declarations_cover_exactly_the_served_types() {

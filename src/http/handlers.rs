@@ -478,7 +478,7 @@ pub async fn search_parameter(
 ) -> Result<HttpResponse, ApiError> {
     check_format(&req)?;
     let id = path.into_inner();
-    let declarations = crate::conformance::search_parameters();
+    let declarations = crate::conformance::served_search_parameters();
     let declaration = declarations
         .iter()
         .find(|d| crate::conformance::search_parameter_id(d) == id)
@@ -495,7 +495,7 @@ pub async fn search_parameter(
 pub async fn search_parameters(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     check_format(&req)?;
     let base = fhir_base(&req);
-    let entries: Vec<serde_json::Value> = crate::conformance::search_parameters()
+    let entries: Vec<serde_json::Value> = crate::conformance::served_search_parameters()
         .iter()
         .map(|d| {
             let resource = crate::conformance::search_parameter_resource(d);

@@ -162,7 +162,8 @@ logged_address() { # log pid
 SECURED_PID=$!
 "$BIN" serve --data "$WORK/data-sync" --listen 127.0.0.1:0 > "$WORK/serve-sync.log" 2>&1 &
 SYNC_PID=$!
-"$BIN" serve --data "$WORK/data" --listen 127.0.0.1:0 > "$WORK/serve.log" 2>&1 &
+# Subscriptions of test_correspondents.py deliver to a receiver on loopback: allowed here only.
+"$BIN" serve --data "$WORK/data" --listen 127.0.0.1:0 --subscription-allow 127.0.0.1 > "$WORK/serve.log" 2>&1 &
 SERVER_PID=$!
 ADDRESS="$(logged_address "$WORK/serve.log" "$SERVER_PID")"
 SECURED_ADDRESS="$(logged_address "$WORK/serve-secured.log" "$SECURED_PID")"

@@ -6,6 +6,7 @@
     client.py sorted  LB_BASE REPLICA_BASE...     sorted walks while replicas serve other generations
     client.py ids     BASE OUT.json               every Practitioner id a server lists
     client.py check   OUT.json DAY1_IDS DAY2_IDS  the traffic's walks lost and repeated nothing
+    client.py correspondents LB_BASE REPLICA_BASE  lists, subscriptions and _list reach the writer
 
 A "walk" pages through every Practitioner in id order (the order synchronising clients use):
 across a rolling re-import its pages come from replicas serving day 1 and day 2, and must still
@@ -230,6 +231,82 @@ def check(out, day1_file, day2_file):
         sys.exit(1)
 
 
+def send(method, url, body=None, headers=None):
+    """(status, headers, parsed JSON body or text) of one request with a FHIR JSON body."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers={
+        "Accept": "application/fhir+json", "Content-Type": "application/fhir+json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            text = response.read()
+            return response.status, response.headers, json.loads(text) if text.strip() else None
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read().decode("utf-8", "replace")
+
+
+BACKPORT = "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition"
+
+
+def correspondents(lb, replica):
+    """Through the balancer, lists and subscriptions are written and read on the writer only,
+    `_list` searches (query or POST _search form) are answered there, while the replica
+    itself answers 421 to each of them and the directory's plain reads still go round."""
+    failures = []
+
+    def expect(what, status, headers, wanted_status, served_by="writer"):
+        by = headers.get("X-Served-By") if headers else None
+        if status != wanted_status or (served_by and by != served_by):
+            failures.append(f"{what}: {status} from {by}, expected {wanted_status} from {served_by}")
+
+    _, _, bundle = get(f"{lb}/fhir/Practitioner?_count=2&_elements=id")
+    members = [e["resource"]["id"] for e in bundle["entry"]]
+    status, headers, _ = send("PUT", f"{lb}/fhir/List/lb-list", {
+        "resourceType": "List", "id": "lb-list", "status": "current", "mode": "working",
+        "title": "through the balancer",
+        "entry": [{"item": {"reference": f"Practitioner/{m}"}} for m in members]})
+    expect("PUT List", status, headers, 201)
+    status, headers, _ = get(f"{lb}/fhir/List/lb-list")
+    expect("GET List", status, headers, 200)
+    status, headers, found = get(f"{lb}/fhir/Practitioner?_list=lb-list&_elements=id")
+    expect("GET Practitioner?_list", status, headers, 200)
+    if status == 200 and sorted(e["resource"]["id"] for e in found.get("entry", [])) != sorted(members):
+        failures.append(f"_list answered {found} for {members}")
+    form = urllib.request.Request(f"{lb}/fhir/Practitioner/_search", data=b"_list=lb-list", method="POST",
+                                  headers={"Content-Type": "application/x-www-form-urlencoded",
+                                           "Accept": "application/fhir+json"})
+    with urllib.request.urlopen(form, timeout=30) as response:
+        expect("POST _search _list", response.status, response.headers, 200)
+    subscription = {
+        "resourceType": "Subscription", "status": "requested", "reason": "load-balancer test",
+        "meta": {"profile": [f"{BACKPORT}/backport-subscription"]},
+        "criteria": "urn:annuaire:SubscriptionTopic/resource-change",
+        "_criteria": {"extension": [{"url": f"{BACKPORT}/backport-filter-criteria",
+                                     "valueString": "List?_id=lb-list"}]},
+        "channel": {"type": "websocket", "payload": "application/fhir+json",
+                    "_payload": {"extension": [{"url": f"{BACKPORT}/backport-payload-content",
+                                                "valueCode": "id-only"}]}}}
+    status, headers, _ = send("POST", f"{lb}/fhir/Subscription", subscription)
+    expect("POST Subscription", status, headers, 201)
+    status, headers, _ = get(f"{lb}/fhir/Subscription")
+    expect("GET Subscription", status, headers, 200)
+    # The replica itself sends each of them to the writer.
+    for method, path in [("GET", "/fhir/List/lb-list"), ("GET", "/fhir/Practitioner?_list=lb-list"),
+                         ("GET", "/fhir/Subscription"), ("POST", "/fhir/List")]:
+        status, _, _ = send(method, f"{replica}{path}", {"resourceType": "List"} if method == "POST" else None)
+        if status != 421:
+            failures.append(f"the replica answered {status} to {method} {path}, not 421")
+    # Plain reads still go to the replicas.
+    served = {get(f"{lb}/fhir/Practitioner?_count=1")[1].get("X-Served-By") for _ in range(6)}
+    if "writer" in served or not served:
+        failures.append(f"plain reads were served by {served}")
+    for failure in failures:
+        print("  failed:", failure)
+    print(f"correspondents: lists, subscriptions and _list went to the writer; reads to {sorted(served)}")
+    if failures:
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
-    {"paging": paging, "export": export, "traffic": traffic, "sorted": sorted_walks, "ids": ids, "check": check}[command](*args)
+    {"paging": paging, "export": export, "traffic": traffic, "sorted": sorted_walks, "ids": ids, "check": check,
+     "correspondents": correspondents}[command](*args)

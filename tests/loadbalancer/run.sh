@@ -15,6 +15,10 @@
 #    ready. No request may fail; no paging walk may lose or repeat an entry.
 # 4. A live switch (day 3 imported into a running replica, then copied into the others):
 #    sorted walks through the balancer complete while the replicas disagree.
+# The replicas run with --replica; a writer (its own copy of day 1, --instance writer) keeps the
+# lists and subscriptions: after step 2, lists, subscriptions and `_list` searches sent
+# through the balancer must reach it, and the replicas must answer them 421 (client.py
+# correspondents).
 #
 # Prints its results; exits non-zero if anything failed.
 set -euo pipefail
@@ -41,7 +45,7 @@ fi
 haproxy -v | sed -n 1p
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/annuaire-lb.XXXXXX")"
-declare -a PIDS=("" "" "" "")
+declare -a PIDS=("" "" "" "" "")
 HAPROXY_PID=""
 TRAFFIC_PID=""
 cleanup() {
@@ -94,20 +98,29 @@ head -c 32 /dev/urandom >"$WORK/cursor.key"
 import_day 1 "$WORK/replica1"
 import_day 1 "$WORK/replica2"
 "$BIN" copy-generation --from "$WORK/replica1" --to "$WORK/replica3"
+"$BIN" copy-generation --from "$WORK/replica1" --to "$WORK/writer"
 
 # A replica starts on a port of its own choosing (127.0.0.1:0), and restarts on the address it
 # had (freed by its own exit): HAProxy's list of backends does not change during a rolling
 # restart.
-declare -a ADDRESSES=("" "127.0.0.1:0" "127.0.0.1:0" "127.0.0.1:0")
+declare -a ADDRESSES=("" "127.0.0.1:0" "127.0.0.1:0" "127.0.0.1:0" "127.0.0.1:0")
 start_replica() { # n
     "$BIN" serve --data "$WORK/replica$1" --listen "${ADDRESSES[$1]}" --cache-mb 16 --workers 2 \
         --cursor-key-file "$WORK/cursor.key" --trusted-proxy 127.0.0.1 --instance "replica$1" \
-        --drain-notice-seconds 2 --drain-timeout-seconds 20 >>"$WORK/replica$1.log" 2>&1 &
+        --replica --drain-notice-seconds 2 --drain-timeout-seconds 20 >>"$WORK/replica$1.log" 2>&1 &
     PIDS[$1]=$!
     [[ "${ADDRESSES[$1]}" == *:0 ]] && ADDRESSES[$1]="$(logged_address "$WORK/replica$1.log" "${PIDS[$1]}")"
     wait_ready "http://${ADDRESSES[$1]}/readyz" 60
 }
 for n in 1 2 3; do start_replica "$n"; done
+# The writer (slot 4): the only server keeping lists and subscriptions.
+"$BIN" serve --data "$WORK/writer" --listen "${ADDRESSES[4]}" --cache-mb 16 --workers 2 \
+    --cursor-key-file "$WORK/cursor.key" --trusted-proxy 127.0.0.1 --instance writer \
+    >>"$WORK/writer.log" 2>&1 &
+PIDS[4]=$!
+ADDRESSES[4]="$(logged_address "$WORK/writer.log" "${PIDS[4]}")"
+wait_ready "http://${ADDRESSES[4]}/readyz" 60
+export ANNUAIRE_WRITER="${ADDRESSES[4]}"
 export ANNUAIRE_REPLICA_1="${ADDRESSES[1]}"
 export ANNUAIRE_REPLICA_2="${ADDRESSES[2]}"
 export ANNUAIRE_REPLICA_3="${ADDRESSES[3]}"
@@ -146,6 +159,7 @@ sleep 1.5 # two health checks: every replica is up
 
 "$PYTHON" "$HERE/client.py" paging "$LB" "http://${ADDRESSES[1]}"
 "$PYTHON" "$HERE/client.py" export "$LB"
+"$PYTHON" "$HERE/client.py" correspondents "$LB" "http://${ADDRESSES[1]}"
 "$PYTHON" "$HERE/client.py" ids "http://${ADDRESSES[1]}" "$WORK/day1-ids.json"
 
 # Rolling re-import under constant traffic.
