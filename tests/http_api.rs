@@ -248,11 +248,39 @@ async fn metadata_is_an_r4_capability_statement_declaring_read_and_search() {
             "HealthcareService",
             "Device",
             "CodeSystem",
+            "List",
+            "Subscription",
             "SearchParameter"
         ]
     );
-    // Besides the declared types: CodeSystem (conformance/terminology.json) and SearchParameter.
-    assert_eq!(served.len(), declared.len() + 2);
+    // Besides the declared types: CodeSystem (conformance/terminology.json), what hospitals
+    // write (List, Subscription) and SearchParameter.
+    assert_eq!(served.len(), declared.len() + 4);
+    for local in ["List", "Subscription"] {
+        let resource = served.iter().find(|r| r["type"] == local).expect(local);
+        let interactions: Vec<&str> = resource["interaction"]
+            .as_array()
+            .expect("interaction")
+            .iter()
+            .filter_map(|i| i["code"].as_str())
+            .collect();
+        for code in ["create", "read", "vread", "update", "delete", "search-type"] {
+            assert!(interactions.contains(&code), "{local} declares {code}");
+        }
+        assert_eq!(resource["versioning"], "versioned-update", "{local}");
+    }
+    // List's own parameters are served as SearchParameter resources too.
+    let list = served.iter().find(|r| r["type"] == "List").expect("List");
+    for param in list["searchParam"].as_array().expect("List searchParam") {
+        let url = param["definition"].as_str().expect("definition");
+        let id = url.rsplit(['/', ':']).next().unwrap();
+        let response = common::client()
+            .get(app.url(&format!("/fhir/SearchParameter/{id}")))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::OK, "{url}");
+    }
     for declaration in &declared {
         let rtype = declaration["type"].as_str().expect("type");
         let resource = served
