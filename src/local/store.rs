@@ -156,13 +156,23 @@ enum Intent {
     Delete { if_match: Option<u32> },
 }
 
+/// sled's page cache for the local store. Its default (1 GiB) is sized for a database that is
+/// the whole of an application's data; hospitals' lists and the subscriptions' queues are tens
+/// of megabytes, and with the default a writer holding 10 000 subscriptions kept 1.7 GiB of
+/// memory before any import (BENCHMARKS.md, "Subscriptions").
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
 impl LocalStore {
     /// Opens (or creates) the store in `dir` (`data/local`), waiting a few seconds for a process
     /// that just stopped to release the database's lock.
     pub fn open(dir: &Path, clock: Clock) -> Result<LocalStore, LocalError> {
         let started = Instant::now();
         let db = loop {
-            match sled::Config::new().path(dir).open() {
+            match sled::Config::new()
+                .path(dir)
+                .cache_capacity(CACHE_BYTES)
+                .open()
+            {
                 Err(e) if is_lock_held(&e) && started.elapsed() < LOCK_RELEASE_WAIT => {
                     std::thread::sleep(Duration::from_millis(20));
                 }

@@ -1,9 +1,13 @@
 //! Rest-hook delivery: the handshake, then every event in order, then heartbeats, POSTed to
 //! each active rest-hook subscription's endpoint (Backport IG, channels.md).
 //!
-//! One supervisor reads the subscriptions to serve ([`Notifier::active_subscriptions`]) when
-//! the notifier is woken (new events, a subscription created, changed or deleted) and every
-//! [`RESCAN`], and keeps one worker task per rest-hook subscription. A worker sends what the
+//! One supervisor keeps one worker task per rest-hook subscription. It reads every subscription
+//! to serve ([`Notifier::active_subscriptions`]) at start and every [`FULL_RESCAN`]; in between,
+//! when the notifier is woken (new events, a subscription created, changed or deleted) and
+//! every [`RESCAN`], it reads only the subscriptions the store's change log names since its last
+//! look, and wakes only the workers whose queue holds events not yet acknowledged. (Reading all
+//! of them and waking every worker at each wake made 10 000 subscriptions a storm of blocking
+//! reads at every write: BENCHMARKS.md, "Subscriptions".) A worker sends what the
 //! queue holds after the acknowledged number, at most `max-count` events per Bundle, and
 //! acknowledges them only after a 2xx answer: delivery is at least once, in order, and
 //! restart-safe by construction (the queue and the acknowledged number are in the local store;
@@ -26,9 +30,12 @@ use super::subscription::{Channel, SubscriptionView};
 use crate::generation::Generations;
 use crate::metrics::{Metrics, QueueShare};
 
-/// How often the supervisor reads the subscriptions again without being woken (a missed wake
-/// costs at most this).
+/// How often the supervisor looks at the change log and the queue without being woken (a missed
+/// wake costs at most this).
 const RESCAN: Duration = Duration::from_secs(10);
+/// How often the supervisor reads every subscription again (a safety net: the change log names
+/// every write, but a subscription can also stop being served by reaching its `end`).
+const FULL_RESCAN: Duration = Duration::from_secs(300);
 /// After a wake, how long the supervisor gathers further wakes before reading the
 /// subscriptions (creating 10 000 subscriptions wakes it 10 000 times).
 const GATHER: Duration = Duration::from_millis(100);
@@ -117,25 +124,77 @@ impl Drop for Worker {
 /// woken.
 async fn supervise(shared: Arc<Shared>) {
     let mut workers: HashMap<String, Worker> = HashMap::new();
+    // The change log's number up to which subscriptions were read; `None`: read them all.
+    let mut seen: Option<u64> = None;
+    let mut last_full = Instant::now();
     loop {
         let woken = shared.notifier.wake().notified();
         tokio::pin!(woken);
         woken.as_mut().enable();
-        match shared.blocking(|s| s.notifier.active_subscriptions()).await {
-            Ok(views) => reconcile(&shared, &mut workers, views),
+        if last_full.elapsed() >= FULL_RESCAN {
+            seen = None;
+        }
+        match read_subscriptions(&shared, seen).await {
+            Ok((Subscriptions::All(views), seq)) => {
+                reconcile(&shared, &mut workers, views);
+                (seen, last_full) = (Some(seq), Instant::now());
+            }
+            Ok((Subscriptions::Changed(changed), seq)) => {
+                reconcile_changed(&shared, &mut workers, changed);
+                seen = Some(seq);
+            }
             Err(why) => tracing::warn!(
                 "subscriptions: cannot read the subscriptions to deliver ({why}); trying again in {} s",
                 RESCAN.as_secs()
             ),
         }
-        for worker in workers.values() {
-            worker.kick.notify_one();
+        match shared
+            .blocking(|s| s.notifier.pending_subscriptions())
+            .await
+        {
+            Ok(pending) => {
+                for worker in pending.iter().filter_map(|id| workers.get(id)) {
+                    worker.kick.notify_one();
+                }
+            }
+            Err(why) => tracing::warn!(
+                "subscriptions: cannot read which subscriptions have events to send ({why})"
+            ),
         }
         tokio::select! {
             () = &mut woken => tokio::time::sleep(GATHER).await,
             () = tokio::time::sleep(RESCAN) => {}
         }
     }
+}
+
+/// What the supervisor read of the subscriptions.
+enum Subscriptions {
+    /// Every subscription to serve.
+    All(Vec<SubscriptionView>),
+    /// The subscriptions written since the last look, each with its view when still served.
+    Changed(Vec<(String, Option<SubscriptionView>)>),
+}
+
+/// Every subscription to serve (`seen` is `None`), or those the change log names after
+/// `seen`; with the change log's number read up to.
+async fn read_subscriptions(
+    shared: &Arc<Shared>,
+    seen: Option<u64>,
+) -> Result<(Subscriptions, u64), String> {
+    shared
+        .blocking(move |s| match seen {
+            None => {
+                // The log's number first: a write after it is read again next time.
+                let seq = s.notifier.store().last_seq()?;
+                Ok((Subscriptions::All(s.notifier.active_subscriptions()?), seq))
+            }
+            Some(seq) => {
+                let (changed, seq) = s.notifier.subscriptions_changed_after(seq)?;
+                Ok((Subscriptions::Changed(changed), seq))
+            }
+        })
+        .await
 }
 
 /// Starts workers for new rest-hook subscriptions, gives running ones their subscription's
@@ -152,32 +211,58 @@ fn reconcile(
         .collect();
     workers.retain(|id, worker| views.contains_key(id) && !worker.task.is_finished());
     for (id, view) in views {
-        match workers.get(&id) {
-            Some(worker) => {
-                worker.view.send_if_modified(|current| {
-                    let changed = current.version != view.version;
-                    if changed {
-                        *current = view;
-                    }
-                    changed
-                });
-            }
+        serve(shared, workers, id, view);
+    }
+}
+
+/// [`reconcile`] for the subscriptions written since the last look only.
+fn reconcile_changed(
+    shared: &Arc<Shared>,
+    workers: &mut HashMap<String, Worker>,
+    changed: Vec<(String, Option<SubscriptionView>)>,
+) {
+    for (id, view) in changed {
+        match view.filter(|view| view.channel == Channel::RestHook) {
+            Some(view) => serve(shared, workers, id, view),
             None => {
-                let (sender, receiver) = watch::channel(view);
-                let kick = Arc::new(Notify::new());
-                let delivery = Delivery::new(shared.clone(), id.clone(), receiver, kick.clone());
-                let task = tokio::spawn(delivery.run());
-                workers.insert(
-                    id,
-                    Worker {
-                        view: sender,
-                        kick,
-                        task,
-                    },
-                );
+                workers.remove(&id);
             }
         }
     }
+    workers.retain(|_, worker| !worker.task.is_finished());
+}
+
+/// Gives a running worker its subscription's new version, or starts one.
+fn serve(
+    shared: &Arc<Shared>,
+    workers: &mut HashMap<String, Worker>,
+    id: String,
+    view: SubscriptionView,
+) {
+    if let Some(worker) = workers.get(&id)
+        && !worker.task.is_finished()
+    {
+        worker.view.send_if_modified(|current| {
+            let changed = current.version != view.version;
+            if changed {
+                *current = view;
+            }
+            changed
+        });
+        return;
+    }
+    let (sender, receiver) = watch::channel(view);
+    let kick = Arc::new(Notify::new());
+    let delivery = Delivery::new(shared.clone(), id.clone(), receiver, kick.clone());
+    let task = tokio::spawn(delivery.run());
+    workers.insert(
+        id,
+        Worker {
+            view: sender,
+            kick,
+            task,
+        },
+    );
 }
 
 /// What one step of a worker did.
@@ -407,9 +492,12 @@ impl Delivery {
         Err(format!("the endpoint answered {status}{redirect}"))
     }
 
-    /// Waits for a wake, a change of the subscription, or the next heartbeat.
+    /// Waits for a wake (the supervisor's, when this subscription has events to send), a change
+    /// of the subscription, or the next heartbeat. Without a heartbeat it waits for the first
+    /// two only: thousands of idle workers checking their queue on a timer would be a storm of
+    /// reads for nothing.
     async fn idle(&mut self, heartbeat: Option<Instant>) {
-        let until = heartbeat.unwrap_or_else(|| Instant::now() + RESCAN * 6);
+        let until = heartbeat.unwrap_or_else(|| Instant::now() + FULL_RESCAN * 12);
         tokio::select! {
             () = self.kick.notified() => {}
             _ = self.view.changed() => {}

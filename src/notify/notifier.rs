@@ -77,6 +77,44 @@ impl Notifier {
         subscription::active(&self.store)
     }
 
+    /// The subscriptions with events not yet acknowledged.
+    pub fn pending_subscriptions(&self) -> Result<Vec<String>, NotifyError> {
+        Ok(self.queue.pending()?)
+    }
+
+    /// The subscriptions written (created, updated, deleted, their status changed) after the
+    /// change log's `seq`, each with its view when it is still served (`None`: deleted,
+    /// `off`, `error` or ended), and the log's last number read.
+    pub fn subscriptions_changed_after(
+        &self,
+        seq: u64,
+    ) -> Result<(Vec<(String, Option<SubscriptionView>)>, u64), NotifyError> {
+        let mut last = seq;
+        let mut ids = std::collections::BTreeSet::new();
+        loop {
+            let changes = self.store.changes_after(last, 10_000)?;
+            let Some(end) = changes.last().map(|c| c.seq) else {
+                break;
+            };
+            last = end;
+            ids.extend(
+                changes
+                    .into_iter()
+                    .filter(|c| c.rtype == LocalType::Subscription)
+                    .map(|c| c.id),
+            );
+        }
+        let now = self.store.clock().now_utc();
+        let mut changed = Vec::with_capacity(ids.len());
+        for id in ids {
+            let view = self
+                .subscription(&id)?
+                .filter(|view| subscription::is_served(view, now));
+            changed.push((id, view));
+        }
+        Ok((changed, last))
+    }
+
     /// Records the rights of the subscription's writer (called after each create or update
     /// by its owner): whether its notifications may carry restricted elements.
     pub fn register(&self, id: &str, subscriber: &Subscriber) -> Result<(), NotifyError> {

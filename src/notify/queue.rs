@@ -222,6 +222,20 @@ impl Queue {
             .map(|b| decode_counters(Some(&b))))
     }
 
+    /// The subscriptions with events not yet acknowledged: one pass over the counters, so that
+    /// delivery wakes only the workers that have something to send.
+    pub fn pending(&self) -> Result<Vec<String>, LocalError> {
+        let mut pending = Vec::new();
+        for entry in self.counters.iter() {
+            let (key, value) = entry.map_err(store_error)?;
+            let counts = decode_counters(Some(&value));
+            if counts.total > counts.acknowledged {
+                pending.push(String::from_utf8_lossy(&key).into_owned());
+            }
+        }
+        Ok(pending)
+    }
+
     /// Records who may read what a subscription is sent (kept with its counters).
     pub fn register(&self, subscription: &str, restricted: bool) -> Result<(), LocalError> {
         self.counters

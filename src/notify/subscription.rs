@@ -614,13 +614,17 @@ pub fn active(store: &LocalStore) -> Result<Vec<SubscriptionView>, NotifyError> 
     let mut out = Vec::new();
     for resource in store.current(LocalType::Subscription)? {
         let view = view(&resource)?;
-        if matches!(view.state, State::Requested | State::Active)
-            && view.end.is_none_or(|end| end > now)
-        {
+        if is_served(&view, now) {
             out.push(view);
         }
     }
     Ok(out)
+}
+
+/// Whether a subscription's events are queued and delivered at `now`: `requested` or
+/// `active`, and not past its `end`.
+pub fn is_served(view: &SubscriptionView, now: time::OffsetDateTime) -> bool {
+    matches!(view.state, State::Requested | State::Active) && view.end.is_none_or(|end| end > now)
 }
 
 #[cfg(test)]
