@@ -22,7 +22,7 @@ use std::sync::Arc;
 use roaring::RoaringBitmap;
 
 use super::parts::Parts;
-use super::queue::{NewEvent, Watermark};
+use super::queue::{NewEvent, Partial, Watermark};
 use super::subscription::{self, Filter, FilterType, SubscriptionView};
 use super::types::{EventKind, NotifyError};
 use crate::fhir::ResourceType;
@@ -166,6 +166,7 @@ pub fn after_switch(notifier: &Parts<'_>, generations: &Generations) -> Result<u
         generation: Some(current_id.clone()),
         generation_time: Some(current.info().import_time().0),
         seq: mark.seq,
+        partial: None,
     };
     let Some(since) = mark.generation_time else {
         // The first generation this store sees: no subscription can predate it.
@@ -185,15 +186,48 @@ pub fn after_switch(notifier: &Parts<'_>, generations: &Generations) -> Result<u
     let started = std::time::Instant::now();
     let changes =
         import_changes(&current, previous.as_deref(), Millis(since)).map_err(store_failure)?;
-    let subscriptions = subscription::active(notifier.store)?;
-    let batch = match_import(
+    // Resuming an import's queuing that a stop interrupted: the subscriptions after the last
+    // one whose events are queued.
+    let resume_after = mark
+        .partial
+        .as_ref()
+        .filter(|partial| partial.generation == current_id)
+        .map(|partial| partial.through.clone());
+    let subscriptions: Vec<SubscriptionView> = subscription::active(notifier.store)?
+        .into_iter()
+        .filter(|s| resume_after.as_ref().is_none_or(|after| s.id > *after))
+        .collect();
+    let mut queued = 0;
+    let mut step: Vec<(String, Vec<NewEvent>)> = Vec::new();
+    let mut in_step = 0;
+    match_import(
         notifier,
         &subscriptions,
         &changes,
         &current,
         previous.as_deref(),
+        &mut |subscription, events| {
+            in_step += events.len();
+            step.push((subscription, events));
+            if in_step >= EVENTS_PER_STEP {
+                let through = step.last().map(|(id, _)| id.clone()).unwrap_or_default();
+                let partial = Watermark {
+                    partial: Some(Partial {
+                        generation: current_id.clone(),
+                        through,
+                    }),
+                    ..mark.clone()
+                };
+                queued += notifier.queue.push(&step, &partial, now(notifier))?;
+                notifier.store.flush()?;
+                notifier.wake.notify_waiters();
+                step.clear();
+                in_step = 0;
+            }
+            Ok(())
+        },
     )?;
-    let queued = notifier.queue.push(&batch, &to, now(notifier))?;
+    queued += notifier.queue.push(&step, &to, now(notifier))?;
     notifier.store.flush()?;
     notifier.wake.notify_waiters();
     tracing::info!(
@@ -208,14 +242,22 @@ pub fn after_switch(notifier: &Parts<'_>, generations: &Generations) -> Result<u
 /// What a served-type filter matches among one type's changes: their positions in `changes`.
 type Matched = HashSet<usize>;
 
-/// The events of each subscription among `changes`.
+/// Events queued per transaction when an import's events are queued: a national import with
+/// thousands of subscriptions makes millions of events, and one sled transaction holding them
+/// all took more than 20 GB of memory (BENCHMARKS.md, "Subscriptions"). Each step also records
+/// how far it got ([`Partial`]), so a stop between two steps neither loses nor repeats events.
+const EVENTS_PER_STEP: usize = 20_000;
+
+/// The events of each subscription among `changes`, given to `emit` subscription by
+/// subscription, in the order of `subscriptions`.
 fn match_import(
     notifier: &Parts<'_>,
     subscriptions: &[SubscriptionView],
     changes: &[Change],
     current: &Generation,
     previous: Option<&Generation>,
-) -> Result<Vec<(String, Vec<NewEvent>)>, NotifyError> {
+    emit: &mut dyn FnMut(String, Vec<NewEvent>) -> Result<(), NotifyError>,
+) -> Result<(), NotifyError> {
     let mut by_type: HashMap<ResourceType, Vec<usize>> = HashMap::new();
     for (position, change) in changes.iter().enumerate() {
         by_type.entry(change.rtype).or_default().push(position);
@@ -226,7 +268,6 @@ fn match_import(
     let prev_engine = previous.map(|p| Engine::new(IndexReader::new(p, &budget), now));
     let lists = StoredLists(notifier.store);
     let mut evaluated: HashMap<String, Arc<Matched>> = HashMap::new();
-    let mut batch = Vec::new();
     for subscription in subscriptions {
         let mut positions = HashSet::new();
         for filter in &subscription.filters {
@@ -274,9 +315,9 @@ fn match_import(
                 }
             })
             .collect();
-        batch.push((subscription.id.clone(), events));
+        emit(subscription.id.clone(), events)?;
     }
-    Ok(batch)
+    Ok(())
 }
 
 /// A filter's parsed search, from the cache.

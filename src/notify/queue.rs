@@ -33,6 +33,17 @@ pub struct Watermark {
     pub generation_time: Option<i64>,
     /// The last change log number processed.
     pub seq: u64,
+    /// An import's events being queued in steps: the generation they are of, and the last
+    /// subscription (in id order) whose events are queued. A restart resumes after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial: Option<Partial>,
+}
+
+/// How far the queuing of one import's events got (see [`Watermark::partial`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Partial {
+    pub generation: String,
+    pub through: String,
 }
 
 /// A subscription's counters.
@@ -324,6 +335,7 @@ mod tests {
             generation: Some("g2".into()),
             generation_time: Some(1_000),
             seq: 0,
+            partial: None,
         };
         let batch = vec![
             ("a".to_owned(), vec![event("p1"), event("p2")]),
