@@ -874,3 +874,105 @@ async fn writes_of_a_list_are_its_subscribers_events_from_their_creation_on() {
     assert_eq!(entries[2]["request"]["method"], "DELETE");
     assert!(entries[2].get("resource").is_none());
 }
+
+/// An import's events are queued in steps, each recording in the watermark the last
+/// subscription (in id order) whose events it queued; a server stopped between two steps
+/// resumes after that subscription: the ones before are not queued twice, the ones after are
+/// queued. Here the stop is laid by hand (the watermark of a step that queued the first
+/// subscription's events) and the notifier runs in process, without a server.
+#[test]
+fn an_interrupted_imports_queuing_resumes_after_the_last_subscription_queued() {
+    use annuaire::clock::Clock;
+    use annuaire::generation::{Generations, Millis};
+    use annuaire::local::{LocalStore, LocalType};
+    use annuaire::notify::queue::{Partial, Queue};
+    use annuaire::notify::{Notifier, NotifySettings, Subscriber};
+    use std::sync::Arc;
+
+    let root = common::scratch_dir("annuaire-subscriptions-resume-");
+    let day1 = generate(&root.path().join("day1"), 1);
+    let day2 = generate(&root.path().join("day2"), 2);
+    common::import_files(&day2, &root.path().join("alone2"), Some(day(2)));
+    let data = root.path().join("data");
+    common::import_files(&day1, &data, Some(day(1)));
+    let before = snapshot(&open(&data));
+    let after = snapshot(&open(&root.path().join("alone2/")));
+    let changed: Vec<String> = before
+        .iter()
+        .filter(|((rtype, _), _)| *rtype == ResourceType::Practitioner)
+        .filter(|(key, json)| after.get(key) != Some(json))
+        .map(|((_, id), _)| id.clone())
+        .take(5)
+        .collect();
+    assert!(!changed.is_empty(), "day 2 changes practitioners");
+    let filter = format!("Practitioner?_id={}", changed.join(","));
+
+    let notifier = |store: &Arc<LocalStore>| {
+        Notifier::new(store.clone(), NotifySettings::default()).expect("a notifier")
+    };
+    let generations =
+        || Generations::open(DataDir::create(&data).unwrap(), common::CACHE_BYTES).unwrap();
+    let store = Arc::new(LocalStore::open(&data.join("local"), Clock::system()).unwrap());
+    let subscriber = Subscriber {
+        owner: "anonymous".into(),
+        restricted: true,
+    };
+    let mut ids = Vec::new();
+    {
+        let notifier = notifier(&store);
+        // The watermark at day 1, as a server serving it would leave it.
+        assert_eq!(notifier.after_switch(&generations()).unwrap(), 0);
+        for _ in 0..2 {
+            let body = notifier
+                .check_subscription(subscription(&[&filter], "id-only"), &subscriber)
+                .expect("an acceptable subscription");
+            let written = store
+                .create(LocalType::Subscription, body, "anonymous")
+                .unwrap();
+            notifier
+                .register(&written.resource.id, &subscriber)
+                .unwrap();
+            ids.push(written.resource.id);
+        }
+    }
+    ids.sort();
+    common::import_files(&day2, &data, Some(day(2)));
+    let day2_id = open(&data).info().id().into_owned();
+
+    // A step queued the first subscription's events, then the server stopped.
+    let queue = Queue::open(&store).unwrap();
+    let mark = queue.watermark().unwrap();
+    assert_ne!(mark.generation.as_deref(), Some(day2_id.as_str()));
+    let stopped = annuaire::notify::queue::Watermark {
+        partial: Some(Partial {
+            generation: day2_id.clone(),
+            through: ids[0].clone(),
+        }),
+        ..mark
+    };
+    queue.push(&[], &stopped, Millis(0)).unwrap();
+
+    let notifier = notifier(&store);
+    let queued = notifier.after_switch(&generations()).unwrap();
+    let first = notifier
+        .counters(&ids[0])
+        .unwrap()
+        .expect("the first subscription");
+    let second = notifier
+        .counters(&ids[1])
+        .unwrap()
+        .expect("the second subscription");
+    assert_eq!(
+        first,
+        (0, 0),
+        "the first subscription's events were queued before the stop"
+    );
+    assert!(
+        second.0 > 0,
+        "the second subscription's events are queued on resuming"
+    );
+    assert_eq!(queued as u64, second.0);
+    let done = Queue::open(&store).unwrap().watermark().unwrap();
+    assert_eq!(done.generation.as_deref(), Some(day2_id.as_str()));
+    assert_eq!(done.partial, None, "the import's queuing is complete");
+}
