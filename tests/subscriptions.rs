@@ -339,10 +339,9 @@ async fn an_imports_events_are_exactly_the_changes_of_each_subscribed_set() {
     // The served directory: day 1, then day 2 once the subscriptions exist.
     let data = root.path().join("data");
     common::import_files(&day1, &data, Some(day(1)));
-    let served = common::spawn_server(
-        common::settings_for(&data),
-        Some(Duration::from_millis(100)),
-    );
+    let mut settings = common::settings_for(&data);
+    settings.subscription_allow = vec!["127.0.0.1".into()];
+    let served = common::spawn_server(settings, Some(Duration::from_millis(100)));
     let base = served.base.clone();
     let client = common::client();
 
@@ -437,6 +436,15 @@ async fn an_imports_events_are_exactly_the_changes_of_each_subscribed_set() {
         id,
         oracle.expected(ResourceType::Practitioner, &[], Some(&members)),
     ));
+    // The practitioner set again, delivered by rest-hook to a receiver of this test.
+    let receiver = Receiver::start();
+    let mut hooked = subscription(&[&format!("Practitioner?{by_id}")], "id-only");
+    hooked["channel"]["type"] = json!("rest-hook");
+    hooked["channel"]["endpoint"] = json!(receiver.url());
+    let (status, created) = post(&client, format!("{base}/fhir/Subscription"), &hooked).await;
+    assert_eq!(status, 201, "{created}");
+    let hooked_expected = oracle.expected(ResourceType::Practitioner, &pairs(&by_id), None);
+    assert!(!hooked_expected.is_empty(), "the set changes on day 2");
     // Two filters ORed: the practitioner set or the roles.
     let both = create(
         &client,
@@ -500,6 +508,65 @@ async fn an_imports_events_are_exactly_the_changes_of_each_subscribed_set() {
             "{what}"
         );
     }
+    // The rest-hook receiver got exactly the set's changes, in order, numbered 1..n (at least
+    // once: a repeat would carry a number already seen).
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let received = loop {
+        let mut events: Vec<(u64, String, String)> = receiver
+            .bundles()
+            .iter()
+            .filter(|b| {
+                parameter(&b["entry"][0]["resource"], "type")["valueCode"] == "event-notification"
+            })
+            .flat_map(notification_events)
+            .collect();
+        events.sort_by_key(|(n, _, _)| *n);
+        events.dedup_by_key(|(n, _, _)| *n);
+        if events.len() >= hooked_expected.len() {
+            break events;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the receiver got {} of {} events",
+            events.len(),
+            hooked_expected.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let numbers: Vec<u64> = received.iter().map(|(n, _, _)| *n).collect();
+    assert_eq!(
+        numbers,
+        (1..=hooked_expected.len() as u64).collect::<Vec<_>>()
+    );
+    let foci: Vec<String> = received
+        .iter()
+        .map(|(_, _, focus)| {
+            let path = focus
+                .strip_prefix(&format!("{base}/fhir/"))
+                .unwrap_or(focus);
+            path.split("/_history/").next().unwrap().to_owned()
+        })
+        .collect();
+    let want: Vec<String> = hooked_expected
+        .iter()
+        .map(|(t, i, _)| format!("{t}/{i}"))
+        .collect();
+    assert_eq!(
+        foci, want,
+        "rest-hook: the events are not the oracle's changes"
+    );
+    let first_kinds: Vec<String> = receiver
+        .bundles()
+        .iter()
+        .map(|b| {
+            parameter(&b["entry"][0]["resource"], "type")["valueCode"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(first_kinds.first().map(String::as_str), Some("handshake"));
+
     // The ORed subscription: the union, in (type, id) order; `empty` names no focus.
     either.sort_by(|a, b| (a.0.as_str(), &a.1).cmp(&(b.0.as_str(), &b.1)));
     let (_, bundle) = get(&client, format!("{base}/fhir/Subscription/{both}/$events")).await;
@@ -975,4 +1042,74 @@ fn an_interrupted_imports_queuing_resumes_after_the_last_subscription_queued() {
     let done = Queue::open(&store).unwrap().watermark().unwrap();
     assert_eq!(done.generation.as_deref(), Some(day2_id.as_str()));
     assert_eq!(done.partial, None, "the import's queuing is complete");
+}
+
+/// A rest-hook receiver on a real socket: records every Bundle POSTed to it and answers 200.
+struct Receiver {
+    address: std::net::SocketAddr,
+    bundles: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+}
+
+impl Receiver {
+    fn start() -> Receiver {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let bundles = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = bundles.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let sink = sink.clone();
+                std::thread::spawn(move || answer(stream, &sink));
+            }
+        });
+        Receiver { address, bundles }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/hook", self.address)
+    }
+
+    fn bundles(&self) -> Vec<Value> {
+        self.bundles.lock().unwrap().clone()
+    }
+}
+
+/// Reads the requests of one connection (kept alive) and answers each with 200.
+fn answer(stream: std::net::TcpStream, sink: &std::sync::Mutex<Vec<Value>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut length = 0;
+        let mut line = String::new();
+        let mut first = true;
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            if line == "\r\n" && !first {
+                break;
+            }
+            first = false;
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        if let Ok(bundle) = serde_json::from_slice(&body) {
+            sink.lock().unwrap().push(bundle);
+        }
+        if writer
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+            .is_err()
+        {
+            return;
+        }
+    }
 }
