@@ -2,8 +2,10 @@
 //! subscription are exactly the changes of its subscribed set, in order, numbered 1..n with no
 //! gap — checked against an oracle independent of the notifier (each day imported alone into a
 //! fresh directory, resources compared content by content, restricted to what the same filter
-//! matches on either day's own store); `$status` and `$events` (ranges, payload levels); the
-//! refusals of what is not supported (422); another caller's subscription is not found (404).
+//! matches on either day's own store), and the same events received by a rest-hook receiver on
+//! a real socket; `$status` and `$events` (ranges, payload levels); an interrupted import's
+//! queuing resumed where it stopped; the refusals of what is not supported (422); another
+//! caller's subscription is not found (404).
 
 mod common;
 
