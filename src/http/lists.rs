@@ -19,7 +19,7 @@ use super::conditional::not_modified;
 use super::error::{ApiError, operation_outcome};
 use super::handlers::{check_format, read_body};
 use super::media::FHIR_JSON;
-use super::request::{fhir_base, prefer, query_pairs};
+use super::request::{fhir_base, if_match_version, prefer, query_pairs};
 use super::state::AppState;
 use crate::auth::{Caller, LocalAction};
 use crate::fhir::FhirId;
@@ -103,7 +103,7 @@ async fn update(
         read_body(payload, &state, "List").await?,
         Some(id.as_str()),
     )?;
-    let if_match = if_match(&req)?;
+    let if_match = if_match_version(&req)?;
     let owner = owner_of(&caller);
     let generations = state.clone();
     let written = web::block(move || {
@@ -126,7 +126,7 @@ async fn delete(
     authorized(&req, &state, true)?;
     let local = store(&state)?;
     let id = list_id(&path.into_inner())?;
-    let if_match = if_match(&req)?;
+    let if_match = if_match_version(&req)?;
     let target = id.clone();
     let deleted = web::block(move || local.delete(LIST, target.as_str(), if_match))
         .await
@@ -360,20 +360,6 @@ fn flagged(state: &AppState, mut list: Value) -> Result<Value, ApiError> {
         list::flag_entries(&mut list, &current)?;
     }
     Ok(list)
-}
-
-/// `If-Match: W/"n"` (or `"n"`), as a version number.
-fn if_match(req: &HttpRequest) -> Result<Option<u32>, ApiError> {
-    let Some(value) = req.headers().get(header::IF_MATCH) else {
-        return Ok(None);
-    };
-    let text = value.to_str().unwrap_or("").trim();
-    let bare = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
-    bare.parse().map(Some).map_err(|_| {
-        ApiError::BadRequest(format!(
-            "If-Match `{text}` is not a version ETag: send the ETag of the list's read, such as W/\"3\""
-        ))
-    })
 }
 
 /// What `Prefer: return=` asks a write to answer with.

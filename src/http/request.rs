@@ -7,6 +7,7 @@ use std::net::{IpAddr, Ipv6Addr};
 use actix_web::http::header;
 use actix_web::{HttpRequest, web};
 
+use super::error::ApiError;
 use super::state::AppState;
 use crate::search::shared_params::Prefer;
 
@@ -107,4 +108,20 @@ pub fn prefer(req: &HttpRequest) -> Prefer {
             .get_all("prefer")
             .filter_map(|value| value.to_str().ok()),
     )
+}
+
+/// The version an `If-Match` header names (`W/"3"`, or `"3"`), for the updates of what hospitals
+/// write (lists, subscriptions); `None` without the header. Anything else is a 400 that says what
+/// to send.
+pub fn if_match_version(req: &HttpRequest) -> Result<Option<u32>, ApiError> {
+    let Some(value) = req.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or_default().trim();
+    let digits = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
+    digits.parse::<u32>().map(Some).map_err(|_| {
+        ApiError::BadRequest(format!(
+            "If-Match `{text}` is not a version ETag such as W/\"3\": send the ETag of the version read"
+        ))
+    })
 }

@@ -11,7 +11,7 @@ use super::access;
 use super::error::ApiError;
 use super::handlers::read_body;
 use super::media::FHIR_JSON;
-use super::request::{fhir_base, query_pairs};
+use super::request::{fhir_base, if_match_version, query_pairs};
 use super::state::AppState;
 use crate::auth::{Caller, LocalAction};
 use crate::local::{LocalResource, LocalType, Read};
@@ -116,20 +116,6 @@ async fn subscription_body(payload: web::Payload, state: &AppState) -> Result<Va
     Ok(body)
 }
 
-/// `If-Match: W/"3"` → 3.
-fn if_match(req: &HttpRequest) -> Result<Option<u32>, ApiError> {
-    let Some(value) = req.headers().get(header::IF_MATCH) else {
-        return Ok(None);
-    };
-    let text = value.to_str().unwrap_or_default().trim();
-    let digits = text.trim_start_matches("W/").trim_matches('"');
-    digits.parse::<u32>().map(Some).map_err(|_| {
-        ApiError::BadRequest(format!(
-            "If-Match `{text}` is not a version ETag such as W/\"3\": send the ETag of the version read"
-        ))
-    })
-}
-
 /// Runs blocking store work off the async threads.
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
@@ -211,7 +197,7 @@ async fn update(
     let subscriber = subscriber(&*caller(&req, &state, LocalAction::Write)?);
     let id = path.into_inner();
     crate::fhir::FhirId::parse(&id)?;
-    let expected = if_match(&req)?;
+    let expected = if_match_version(&req)?;
     let mut body = subscription_body(payload, &state).await?;
     match body.get("id").and_then(Value::as_str) {
         Some(body_id) if body_id != id => {
@@ -258,7 +244,7 @@ async fn delete(
     let notifier = state.notifier()?.clone();
     let owner = owner(&*caller(&req, &state, LocalAction::Write)?);
     let id = path.into_inner();
-    let expected = if_match(&req)?;
+    let expected = if_match_version(&req)?;
     blocking(move || {
         match own(&notifier, &id, &owner)? {
             Read::Found(_) => {}

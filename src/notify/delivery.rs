@@ -25,7 +25,9 @@ use serde_json::Value;
 use tokio::sync::{Notify, Semaphore, watch};
 
 use super::endpoint::{self, Endpoints};
-use super::notifier::{Event, NotificationType, Notifier, NotifyError, State};
+use super::notifier::{
+    ChangedSubscriptions, Event, NotificationType, Notifier, NotifyError, State,
+};
 use super::subscription::{Channel, SubscriptionView};
 use crate::generation::Generations;
 use crate::metrics::{Metrics, QueueShare};
@@ -173,7 +175,7 @@ enum Subscriptions {
     /// Every subscription to serve.
     All(Vec<SubscriptionView>),
     /// The subscriptions written since the last look, each with its view when still served.
-    Changed(Vec<(String, Option<SubscriptionView>)>),
+    Changed(ChangedSubscriptions),
 }
 
 /// Every subscription to serve (`seen` is `None`), or those the change log names after
@@ -219,7 +221,7 @@ fn reconcile(
 fn reconcile_changed(
     shared: &Arc<Shared>,
     workers: &mut HashMap<String, Worker>,
-    changed: Vec<(String, Option<SubscriptionView>)>,
+    changed: ChangedSubscriptions,
 ) {
     for (id, view) in changed {
         match view.filter(|view| view.channel == Channel::RestHook) {

@@ -17,6 +17,10 @@ use crate::local::{LocalError, LocalStore, LocalType, Read};
 use crate::search::query::SearchRequest;
 use crate::search::redact::Redaction;
 
+/// Subscriptions written since a point of the change log, each with its view when still served
+/// (`None`: deleted, `off`, `error` or ended).
+pub type ChangedSubscriptions = Vec<(String, Option<SubscriptionView>)>;
+
 /// Subscriptions' engine.
 pub struct Notifier {
     store: Arc<LocalStore>,
@@ -88,7 +92,7 @@ impl Notifier {
     pub fn subscriptions_changed_after(
         &self,
         seq: u64,
-    ) -> Result<(Vec<(String, Option<SubscriptionView>)>, u64), NotifyError> {
+    ) -> Result<(ChangedSubscriptions, u64), NotifyError> {
         let mut last = seq;
         let mut ids = std::collections::BTreeSet::new();
         loop {
