@@ -26,6 +26,21 @@ pub enum Identity {
 pub struct Caller {
     pub identity: Identity,
     pub permissions: Permissions,
+    /// The access rules (`[[auth.rules]]`) that granted part of `permissions`, by name, for
+    /// the audit trail and the page. Empty for API keys and open servers.
+    pub rules: Vec<String>,
+    /// How the credential came.
+    pub channel: Channel,
+}
+
+/// How a caller's credential reached the server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Channel {
+    /// An `Authorization` or `ESANTE-API-KEY` header (or none, on an open server).
+    #[default]
+    Header,
+    /// The lookup page's session cookie, after a sign-in with the OpenID provider.
+    Session,
 }
 
 impl Caller {
@@ -33,6 +48,8 @@ impl Caller {
         Caller {
             identity: Identity::Anonymous,
             permissions: Permissions::all(),
+            rules: Vec::new(),
+            channel: Channel::Header,
         }
     }
 
@@ -83,6 +100,8 @@ mod tests {
         Caller {
             identity,
             permissions: Permissions::default(),
+            rules: Vec::new(),
+            channel: Channel::Header,
         }
     }
 

@@ -28,6 +28,11 @@ pub struct AuthConfig {
     pub restricted: Option<RestrictedConfig>,
     /// The authorization server published at `/.well-known/smart-configuration`.
     pub smart: Option<SmartConfig>,
+    /// The OpenID provider people sign in with on the lookup page (Pro Santé Connect).
+    pub oidc: Option<super::oidc::OidcConfig>,
+    /// Access that follows who the caller is, in order.
+    #[serde(default)]
+    pub rules: Vec<super::rules::RuleConfig>,
 }
 
 fn default_realm() -> String {

@@ -30,7 +30,7 @@ use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, PublicKeyUse
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value};
 
-use super::caller::{Caller, Identity};
+use super::caller::{Caller, Channel, Identity};
 use super::config::{JwtConfig, SignatureAlgorithm};
 use super::scopes::{Permissions, split_scope_string};
 use crate::clock::Clock;
@@ -346,6 +346,8 @@ impl JwtVerifier {
                 scopes.iter().copied(),
                 self.restricted_scope.as_deref(),
             ),
+            rules: Vec::new(),
+            channel: Channel::Header,
         })
     }
 }

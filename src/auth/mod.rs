@@ -11,6 +11,9 @@ pub mod audit;
 pub mod caller;
 pub mod config;
 pub mod jwt;
+pub mod oidc;
+pub mod psc;
+pub mod rules;
 pub mod scopes;
 
 use std::collections::HashMap;
@@ -24,7 +27,7 @@ use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-pub use self::caller::{Caller, Identity};
+pub use self::caller::{Caller, Channel, Identity};
 use self::config::{AuthConfig, ConfigError, RateLimitConfig};
 use self::jwt::{JwksError, JwtVerifier, TokenError};
 pub use self::scopes::{LocalAction, Permissions};
@@ -209,6 +212,8 @@ impl Access {
                     key.scopes.iter().map(String::as_str),
                     restricted_scope.as_deref(),
                 ),
+                rules: Vec::new(),
+                channel: Channel::Header,
             };
             keys.insert(digest, Arc::new(caller));
             if let Some(limit) = &key.rate_limit {

@@ -177,6 +177,8 @@ pub fn caller(req: &HttpRequest) -> Arc<Caller> {
             Arc::new(Caller {
                 identity: Identity::Anonymous,
                 permissions: Permissions::default(),
+                rules: Vec::new(),
+                channel: Default::default(),
             })
         })
 }

@@ -16,12 +16,14 @@ mod export;
 mod format;
 mod handlers;
 mod hygiene;
+mod identify;
 mod lists;
 mod media;
 mod ops;
 mod page;
 mod paths;
 mod request;
+mod signin;
 mod state;
 mod subscriptions;
 mod terminology;
@@ -36,15 +38,12 @@ use actix_http::error::DispatchError;
 use actix_service::{IntoServiceFactory, ServiceFactoryExt, fn_service, map_config};
 use actix_web::dev::{AppConfig, Server};
 use actix_web::middleware::{Compress, Condition, ErrorHandlers, Logger};
-use actix_web::{App, HttpServer, guard, web};
+use actix_web::{App, HttpServer, web};
 
 pub use self::edge::{MAX_HEADER_LIMIT, MAX_URL_LIMIT};
 pub use self::state::{AppState, LinkBase, public_limiter};
 
-/// GET, and HEAD (same headers, no body: actix drops the body of HEAD responses).
-fn get_or_head() -> actix_web::Route {
-    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
-}
+use self::request::get_or_head;
 
 /// Registers every route of the main listener: the operators' paths, the lookup page, and
 /// the FHIR routes under `/fhir`.
@@ -87,6 +86,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
                     .route(get_or_head().to(export::file)),
             )
             .configure(configure_validate)
+            .configure(identify::operation_routes)
             .route("/{type}/_search", web::post().to(handlers::search_post))
             .route("/{type}/_history", get_or_head().to(handlers::history_type))
             .route(
@@ -165,7 +165,9 @@ fn configure_page(config: &mut web::ServiceConfig) {
         .route(paths::SCRIPT_PATH, get_or_head().to(page::script))
         .route(paths::STYLE_PATH, get_or_head().to(page::style))
         .route(paths::ICON_PATH, get_or_head().to(page::icon))
-        .route(paths::LABELS, get_or_head().to(page::labels));
+        .route(paths::LABELS, get_or_head().to(page::labels))
+        .configure(signin::routes)
+        .configure(identify::page_routes);
 }
 
 /// The routes of the operators' listener (see `Settings::metrics_listen`).

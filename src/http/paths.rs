@@ -19,6 +19,15 @@ pub const ICON_PATH: &str = "/ui/icon.svg";
 /// The labels of the codes of the generation served.
 pub const LABELS: &str = "/ui/labels.json";
 
+/// Sign-in with the OpenID provider (Pro Santé Connect): where the page sends a person to sign
+/// in, where the provider sends them back (the redirect URI), sign-out, what the page knows of
+/// the session, and the signed-in professional's own record.
+pub const SIGNIN: &str = "/ui/connexion";
+pub const SIGNIN_CALLBACK: &str = "/ui/connexion/retour";
+pub const SIGNOUT: &str = "/ui/deconnexion";
+pub const SESSION: &str = "/ui/session";
+pub const MY_RECORD: &str = "/ui/moi";
+
 /// The SMART discovery document, served at the root and under `/fhir`.
 pub const SMART_CONFIGURATION: &str = "/.well-known/smart-configuration";
 

@@ -125,3 +125,8 @@ pub fn if_match_version(req: &HttpRequest) -> Result<Option<u32>, ApiError> {
         ))
     })
 }
+
+/// GET, and HEAD (same headers, no body: actix drops the body of HEAD responses).
+pub fn get_or_head() -> actix_web::Route {
+    web::route().guard(actix_web::guard::Any(actix_web::guard::Get()).or(actix_web::guard::Head()))
+}

@@ -54,6 +54,9 @@ pub struct AppState {
     pub local: Option<Arc<LocalStore>>,
     /// Subscriptions' engine (with `local`).
     pub notifier: Option<Arc<Notifier>>,
+    /// Sign-in with the OpenID provider (`[auth.oidc]`) and the page's sessions: `None` when
+    /// no provider is configured.
+    pub signin: Option<Arc<crate::auth::oidc::SignIn>>,
 }
 
 /// Where the absolute links a server writes point: its configured public address, else a
@@ -150,6 +153,7 @@ impl AppState {
             clock: Clock::system(),
             local: None,
             notifier: None,
+            signin: None,
         }
     }
 
