@@ -344,8 +344,10 @@ async fn sign_out(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes
         );
         ended = Some(session.clone());
     }
-    let location = signin
-        .logout_url(ended.as_deref())
+    // Without a session here there is nothing to end at the provider either.
+    let location = ended
+        .as_deref()
+        .and_then(|session| signin.logout_url(session))
         .unwrap_or_else(|| "/".to_owned());
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location))
@@ -446,6 +448,32 @@ mod tests {
             set_cookie(LOGIN_COOKIE, "x", false, Some(600)),
             "annuaire_login=x; HttpOnly; SameSite=Lax; Path=/; Max-Age=600"
         );
+    }
+
+    #[test]
+    fn unsafe_methods_with_the_session_cookie_need_its_csrf_token() {
+        use crate::auth::oidc::sessions::{NewSession, Sessions};
+        let sessions = Sessions::new(
+            std::time::Duration::from_secs(60),
+            std::time::Duration::from_secs(3600),
+            crate::clock::Clock::system(),
+        );
+        let (_, session) = sessions.create(NewSession {
+            caller: Arc::new(Caller::open()),
+            claims: Default::default(),
+            name: None,
+            id_token: "t".into(),
+        });
+        let csrf = session.csrf.clone();
+        for method in [Method::GET, Method::HEAD] {
+            assert!(csrf_holds(&method, None, &session));
+        }
+        for method in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+            assert!(!csrf_holds(&method, None, &session), "{method}");
+            assert!(!csrf_holds(&method, Some("wrong"), &session), "{method}");
+            assert!(!csrf_holds(&method, Some(&csrf[1..]), &session), "{method}");
+            assert!(csrf_holds(&method, Some(&csrf), &session), "{method}");
+        }
     }
 
     #[test]

@@ -163,7 +163,7 @@ impl SignIn {
     /// Where to send the browser at sign-out: the provider's `end_session_endpoint`, with
     /// `id_token_hint`, `post_logout_redirect_uri` and `client_id` (RP-Initiated Logout 1.0
     /// §2), when the provider has one.
-    pub fn logout_url(&self, session: Option<&Session>) -> Option<String> {
+    pub fn logout_url(&self, session: &Session) -> Option<String> {
         let metadata = self.provider.metadata()?;
         let endpoint = metadata
             .additional_metadata()
@@ -172,9 +172,7 @@ impl SignIn {
         let mut url = endpoint.url().clone();
         {
             let mut query = url.query_pairs_mut();
-            if let Some(session) = session {
-                query.append_pair("id_token_hint", &session.id_token);
-            }
+            query.append_pair("id_token_hint", &session.id_token);
             if let Some(back) = &self.provider.config.post_logout_redirect_url {
                 query.append_pair("post_logout_redirect_uri", back);
             }
