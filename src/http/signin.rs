@@ -20,7 +20,7 @@ use super::request::{client_address, fhir_base, get_or_head, query_pairs};
 use super::state::AppState;
 use crate::auth::oidc::login::LOGIN_LIFETIME;
 use crate::auth::oidc::{Callback, Session, SignIn, SignInError};
-use crate::auth::{Caller, Channel, Identity, Permissions};
+use crate::auth::{Caller, Channel, Identity};
 
 /// The cookie holding the session id.
 pub const SESSION_COOKIE: &str = "annuaire_session";
@@ -180,15 +180,12 @@ fn audit(req: &HttpRequest, state: &AppState, event: &str, extra: Value) {
     audit.event(&line);
 }
 
-/// The caller a session stands for. (Package B's `Access::caller_for_identity` applies the
-/// access rules; until it is merged, a session grants nothing beyond the public paths.)
-fn session_caller(_state: &AppState, identity: Identity) -> Caller {
-    Caller {
-        identity,
-        permissions: Permissions::default(),
-        rules: Vec::new(),
-        channel: Channel::Session,
-    }
+/// The caller a session stands for: what the access rules (`[[auth.rules]]`) grant the
+/// signed-in person; a session has no scopes of its own.
+fn session_caller(state: &AppState, identity: Identity) -> Caller {
+    let mut caller = state.access.policy.caller_for_identity(identity, &[]);
+    caller.channel = Channel::Session;
+    caller
 }
 
 /// `GET /ui/connexion?retour=/path`: 302 to the provider's authorization endpoint.
@@ -303,15 +300,7 @@ async fn callback(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
 
 /// Who a session is, for the audit trail: never its id, its tokens or its CSRF token.
 fn session_audit(session: &Session) -> Value {
-    let mut caller = session.caller.audit_json();
-    if let Value::Object(map) = &mut caller {
-        map.insert("kind".into(), "session".into());
-        if let Identity::Token { issuer, .. } = &session.caller.identity {
-            map.insert("issuer".into(), issuer.clone().into());
-        }
-        map.insert("rules".into(), json!(session.caller.rules));
-    }
-    caller
+    session.caller.audit_json()
 }
 
 /// `POST /ui/deconnexion` (with `X-CSRF-Token`, or a form field `csrf`): ends the session,
