@@ -522,3 +522,33 @@ async fn the_capability_statement_lists_the_operation_and_its_definition_is_serv
     .await;
     assert_eq!(status, StatusCode::OK);
 }
+
+/// `/ui/moi` is the signed-in professional's record: without a live session (no cookie, or one
+/// the server does not know), a 401 in JSON the page can read, never cached.
+#[actix_web::test]
+async fn my_record_needs_a_session() {
+    for cookie in [None, Some("annuaire_session=not-a-session")] {
+        let mut request = client()
+            .get(format!("{}/ui/moi", base()))
+            .header("ESANTE-API-KEY", FULL_KEY)
+            .header("Accept", "application/json");
+        if let Some(cookie) = cookie {
+            request = request.header("Cookie", cookie);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{cookie:?}");
+        let cache = response.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(cache.contains("no-store"), "{cache}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "not-signed-in");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("Pro Santé Connect")
+        );
+    }
+}
