@@ -55,9 +55,12 @@ pub struct ApiKeyConfig {
 #[serde(deny_unknown_fields)]
 pub struct JwtConfig {
     /// JWKS file holding the public keys; reloaded on SIGHUP or when it changes. A relative
-    /// path is relative to the configuration file that names it.
-    pub jwks: RelativePathBuf,
-    /// Required `iss`.
+    /// path is relative to the configuration file that names it. Absent: the keys of the
+    /// `[auth.oidc]` provider, kept fresh from its `jwks_uri`.
+    #[serde(default)]
+    pub jwks: Option<RelativePathBuf>,
+    /// Required `iss`; absent: `[auth.oidc].issuer`.
+    #[serde(default)]
     pub issuer: String,
     /// Required `aud` (one of the token's audiences).
     pub audience: String,
@@ -294,11 +297,14 @@ impl fmt::Display for RestrictedElement {
 impl AuthConfig {
     /// Checks everything that does not need a file read.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.api_keys.is_empty() && self.jwt.is_none() {
+        if self.api_keys.is_empty() && self.jwt.is_none() && self.oidc.is_none() {
             return Err(refuse(
                 "auth",
-                "no way to authenticate: configure `auth.api_keys` or `auth.jwt` (or remove `[auth]` to serve openly)",
+                "no way to authenticate: configure `auth.api_keys`, `auth.jwt` or `auth.oidc` (or remove `[auth]` to serve openly)",
             ));
+        }
+        if let Some(oidc) = &self.oidc {
+            oidc.validate()?;
         }
         let restricted_scope = self.restricted.as_ref().map(|r| r.scope.as_str());
         let mut names = std::collections::HashSet::new();
@@ -316,7 +322,7 @@ impl AuthConfig {
             }
         }
         if let Some(jwt) = &self.jwt {
-            jwt.validate()?;
+            jwt.validate(self.oidc.is_some())?;
         }
         if let Some(restricted) = &self.restricted {
             restricted.validate()?;
@@ -363,8 +369,16 @@ impl RateLimitConfig {
 }
 
 impl JwtConfig {
-    fn validate(&self) -> Result<(), ConfigError> {
-        if self.issuer.trim().is_empty() {
+    /// `with_provider`: `[auth.oidc]` is configured, and gives the keys and the issuer that
+    /// are not set here.
+    fn validate(&self, with_provider: bool) -> Result<(), ConfigError> {
+        if self.jwks.is_none() && !with_provider {
+            return Err(refuse(
+                "auth.jwt.jwks",
+                "name a JWKS file, or configure [auth.oidc] to verify tokens with the provider's keys",
+            ));
+        }
+        if self.issuer.trim().is_empty() && !with_provider {
             return Err(refuse("auth.jwt.issuer", "must not be empty"));
         }
         if self.audience.trim().is_empty() {

@@ -136,6 +136,8 @@ pub struct Access {
     address_limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
     redaction: Redaction,
     open: Arc<Caller>,
+    /// The OpenID provider's keys, when `[auth.oidc]` is configured.
+    provider_keys: Option<Arc<oidc::ProviderKeys>>,
 }
 
 /// The bucket a request is charged to.
@@ -163,6 +165,31 @@ fn quota(limit: &RateLimitConfig) -> Quota {
     Quota::per_second(rate).allow_burst(burst)
 }
 
+/// The bearer-token verifier `[auth.jwt]` asks for: keys from its JWKS file, else from the
+/// provider (`[auth.oidc]`), whose issuer is then the default.
+fn jwt_verifier(
+    mut jwt: config::JwtConfig,
+    config: &AuthConfig,
+    provider_keys: Option<Arc<oidc::ProviderKeys>>,
+    restricted_scope: Option<String>,
+    clock: crate::clock::Clock,
+) -> Result<JwtVerifier, JwksError> {
+    if jwt.issuer.trim().is_empty()
+        && let Some(oidc) = &config.oidc
+    {
+        jwt.issuer = oidc.issuer.clone();
+    }
+    match (&jwt.jwks, provider_keys) {
+        (None, Some(keys)) => Ok(JwtVerifier::with_provider_keys(
+            jwt,
+            keys,
+            restricted_scope,
+            clock,
+        )),
+        _ => JwtVerifier::new(jwt, restricted_scope, clock),
+    }
+}
+
 /// SHA-256 of an API key, as the configuration holds it.
 pub fn hash_api_key(key: &str) -> [u8; 32] {
     Sha256::digest(key.as_bytes()).into()
@@ -180,6 +207,7 @@ impl Access {
             address_limiter: None,
             redaction: Redaction::none(),
             open: Arc::new(Caller::open()),
+            provider_keys: None,
         }
     }
 
@@ -223,10 +251,23 @@ impl Access {
                 );
             }
         }
+        // One set of the provider's keys, for the sign-in and the bearer tokens alike.
+        let provider_keys = config
+            .oidc
+            .as_ref()
+            .map(|_| Arc::new(oidc::ProviderKeys::default()));
         let jwt = config
             .jwt
             .clone()
-            .map(|j| JwtVerifier::new(j, restricted_scope.clone(), clock))
+            .map(|j| {
+                jwt_verifier(
+                    j,
+                    &config,
+                    provider_keys.clone(),
+                    restricted_scope.clone(),
+                    clock,
+                )
+            })
             .transpose()?;
         let subject_limiter = config
             .jwt
@@ -248,7 +289,13 @@ impl Access {
             address_limiter: None,
             redaction,
             open: Arc::new(Caller::open()),
+            provider_keys,
         })
+    }
+
+    /// The OpenID provider's keys (`[auth.oidc]`), shared by the sign-in and the bearer tokens.
+    pub fn provider_keys(&self) -> Option<&Arc<oidc::ProviderKeys>> {
+        self.provider_keys.as_ref()
     }
 
     pub fn is_open(&self) -> bool {
