@@ -28,12 +28,6 @@ pub const SIGNOUT: &str = "/ui/deconnexion";
 pub const SESSION: &str = "/ui/session";
 pub const MY_RECORD: &str = "/ui/moi";
 
-/// Whether `path` is one of the sign-in's pages (start, the provider's redirect back,
-/// sign-out): their failures are pages for people, not OperationOutcomes.
-pub fn is_signin(path: &str) -> bool {
-    matches!(path, SIGNIN | SIGNIN_CALLBACK | SIGNOUT)
-}
-
 /// The SMART discovery document, served at the root and under `/fhir`.
 pub const SMART_CONFIGURATION: &str = "/.well-known/smart-configuration";
 
