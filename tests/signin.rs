@@ -619,6 +619,16 @@ async fn a_made_up_session_cookie_is_no_credential_and_sign_out_without_a_sessio
             .any(|c| c.starts_with("annuaire_session=;") && c.contains("Max-Age=0")),
         "{cleared:?}"
     );
+    // The page's script asks in JSON, and is told where to go.
+    let out = client()
+        .post(server.url("/ui/deconnexion"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::OK);
+    assert!(set_cookies(&out)[0].starts_with("annuaire_session=;"));
+    assert_eq!(out.json::<Value>().await.unwrap(), json!({"redirect": "/"}));
 }
 
 #[test]

@@ -338,26 +338,28 @@ async fn sign_out(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes
         .as_deref()
         .and_then(|session| signin.logout_url(session))
         .unwrap_or_else(|| "/".to_owned());
+    let forget = set_cookie(SESSION_COOKIE, "", secure(&req), Some(0));
+    // The page's script asks in JSON and goes there itself: a redirect to the provider would
+    // be stopped by its Content-Security-Policy (`form-action 'self'`).
+    if wants_json(&req) {
+        return HttpResponse::Ok()
+            .insert_header((header::SET_COOKIE, forget))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(json!({"redirect": location}));
+    }
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location))
-        .insert_header((
-            header::SET_COOKIE,
-            set_cookie(SESSION_COOKIE, "", secure(&req), Some(0)),
-        ))
+        .insert_header((header::SET_COOKIE, forget))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish()
 }
 
-/// The profession codes of `SubjectRole` values (`10^1.2.250.1.213.1.1.5.5` → `10`).
-fn professions(roles: &[String]) -> Vec<String> {
-    let mut codes: Vec<String> = Vec::new();
-    for role in roles {
-        let code = role.split('^').next().unwrap_or("").trim();
-        if !code.is_empty() && !codes.iter().any(|c| c == code) {
-            codes.push(code.to_owned());
-        }
-    }
-    codes
+/// Whether the request asks for JSON (`Accept: application/json`) rather than a page.
+fn wants_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/json"))
 }
 
 /// `GET /ui/session`: what the page may know: whether sign-in is offered, and, when signed
@@ -370,12 +372,6 @@ async fn session(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
             match session_of(&req, &state) {
                 None => json!({"signin": availability, "signedIn": false}),
                 Some(session) => {
-                    let (national_id, roles) = match &session.caller.identity {
-                        Identity::Token {
-                            national_id, roles, ..
-                        } => (national_id.clone(), roles.clone()),
-                        _ => (None, Vec::new()),
-                    };
                     let expires = time::OffsetDateTime::from_unix_timestamp(
                         session.expires().min(i64::MAX as u64) as i64,
                     )
@@ -388,8 +384,8 @@ async fn session(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
                         "signin": availability,
                         "signedIn": true,
                         "name": session.name,
-                        "nationalId": national_id,
-                        "professions": professions(&roles),
+                        "nationalId": session.claims.national_id,
+                        "professions": session.claims.professions,
                         "rules": session.caller.rules,
                         "csrf": session.csrf,
                         "expires": expires,
@@ -463,15 +459,5 @@ mod tests {
             assert!(!csrf_holds(&method, Some(&csrf[1..]), &session), "{method}");
             assert!(csrf_holds(&method, Some(&csrf), &session), "{method}");
         }
-    }
-
-    #[test]
-    fn professions_are_the_codes_of_the_roles() {
-        let roles = [
-            "10^1.2.250.1.213.1.1.5.5".to_owned(),
-            "10^1.2.250.1.213.1.1.5.5".to_owned(),
-            "21^1.2.250.1.213.1.1.5.5".to_owned(),
-        ];
-        assert_eq!(professions(&roles), ["10", "21"]);
     }
 }

@@ -127,10 +127,11 @@ impl SignIn {
             .logins
             .finish(&self.provider, self.secret.as_deref(), callback, browser)
             .await?;
+        let claims = PscClaims::from_claims(&verified.claims);
         let identity = Identity::Token {
             issuer: self.provider.config.issuer.clone(),
             subject: verified.subject,
-            national_id: verified.claims.get("SubjectNameID").and_then(whole_claim),
+            national_id: claims.national_id.clone(),
             roles: match verified.claims.get("SubjectRole") {
                 Some(Value::Array(items)) => items.iter().filter_map(whole_claim).collect(),
                 Some(one) => whole_claim(one).into_iter().collect(),
@@ -139,7 +140,7 @@ impl SignIn {
         };
         let (id, session) = self.sessions.create(NewSession {
             caller: Arc::new(caller_for(identity)),
-            claims: psc_claims(&verified.claims),
+            claims,
             name: person_name(&verified.claims),
             id_token: verified.id_token,
         });
@@ -179,14 +180,6 @@ impl SignIn {
             query.append_pair("client_id", &self.provider.config.client_id);
         }
         Some(url.to_string())
-    }
-}
-
-/// What Pro Santé Connect says of the person, typed. (Package C's `PscClaims::from_claims`
-/// replaces this once merged.)
-fn psc_claims(claims: &Map<String, Value>) -> PscClaims {
-    PscClaims {
-        national_id: claims.get("SubjectNameID").and_then(whole_claim),
     }
 }
 
