@@ -115,7 +115,12 @@ export function pkce() {
 
 /// A telehealth platform signing a professional in with the provider, then exchanging the code
 /// for an access token for annuaire's API (the resource): what it sends annuaire as a bearer.
-export async function platformToken(login, { client = providerSettings().platform } = {}) {
+export async function platformToken(login, options = {}) {
+  return (await platformTokens(login, options)).access_token;
+}
+
+/// The token endpoint's whole answer (access token, ID token) for a platform's sign-in.
+export async function platformTokens(login, { client = providerSettings().platform } = {}) {
   const browser = new Browser();
   const { verifier, challenge } = pkce();
   const redirectUri = 'http://127.0.0.1:9/teleconsultation/retour';
@@ -149,7 +154,7 @@ export async function platformToken(login, { client = providerSettings().platfor
   });
   const json = await token.json();
   if (!token.ok) throw new Error(`token endpoint: ${token.status} ${JSON.stringify(json)}`);
-  return json.access_token;
+  return json;
 }
 
 /// The claims of a JWT (unverified: for the tests' own assertions on what the provider issued).
