@@ -102,7 +102,21 @@ function configuration(keys) {
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     features: {
       devInteractions: { enabled: false },
-      rpInitiatedLogout: { enabled: true },
+      // RP-initiated logout: a confirmation page of the provider (in French, nothing loaded from
+      // elsewhere), then back to the client's post_logout_redirect_uri.
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => {
+          ctx.type = 'html';
+          ctx.body = page('Déconnexion de Pro Santé Connect', `${form}`
+            + '<button id="logout" type="submit" form="op.logoutForm" name="logout" value="yes">Oui, me déconnecter</button>'
+            + ' <button type="submit" form="op.logoutForm">Non, rester connecté</button>');
+        },
+        postLogoutSuccessSource: async (ctx) => {
+          ctx.type = 'html';
+          ctx.body = page('Déconnecté de Pro Santé Connect', '<p>Vous êtes déconnecté.</p>');
+        },
+      },
       resourceIndicators: {
         enabled: true,
         // The platforms' tokens are for the API even when they do not name it (as with PSC,

@@ -114,7 +114,7 @@ test('a médecin signs in through the provider in Chromium, sees "Mon dossier" a
   await signOut.first().click();
   await page.waitForURL((url) => url.href.startsWith(ISSUER));
   // The provider's own logout confirmation (RP-initiated logout).
-  await page.locator('form button[type="submit"], form button[autofocus], form button').first().click();
+  await page.getByRole('button', { name: 'Oui, me déconnecter' }).click();
   await page.waitForURL((url) => url.href.startsWith(BASE));
   await page.waitForLoadState('networkidle');
   const state = await (await page.request.get(`${BASE}/ui/session`)).json();
