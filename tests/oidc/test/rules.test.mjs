@@ -13,7 +13,7 @@ const READERS = 'professionnels';
 const MAILBOXES = 'messageries-medecins-pharmaciens';
 
 /// The MSSanté mailboxes a list of resources shows (telecom of Practitioner and PractitionerRole),
-/// sorted, and whether every resource that could hold one is labelled REDACTED.
+/// sorted, and whether any of them is labelled REDACTED (a resource something was removed from).
 function mailboxes(resources) {
   const values = resources
     .filter((r) => ['Practitioner', 'PractitionerRole'].includes(r.resourceType))
@@ -21,7 +21,7 @@ function mailboxes(resources) {
     .filter((v) => /mssante\.fr$/i.test(v ?? ''));
   const redacted = resources
     .filter((r) => ['Practitioner', 'PractitionerRole'].includes(r.resourceType))
-    .every((r) => (r.meta?.security ?? []).some((s) => s.code === 'REDACTED'));
+    .some((r) => (r.meta?.security ?? []).some((s) => s.code === 'REDACTED'));
   return { values: [...new Set(values)].sort(), redacted };
 }
 
