@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use crate::auth::audit::{AuditLog, AuditOpenError};
 use crate::auth::config::AuthConfig;
+use crate::auth::oidc::SignIn;
 use crate::auth::{Access, AccessControl, AccessSetupError};
 use crate::clock::Clock;
 use crate::export::{ExportDir, ExportDirError, Exports};
@@ -153,6 +154,7 @@ impl Application {
         state.public_limiter = Arc::new(http::public_limiter(&public_limit));
         check_limits(&settings.limits)?;
         state.clock = clock.clone();
+        state.signin = signin(&settings, &state.access.policy, &clock)?;
         if !settings.replica {
             let local = Arc::new(LocalStore::open(&data.root().join("local"), clock)?);
             let notifier = Notifier::new(local.clone(), settings.notify())?
@@ -232,6 +234,9 @@ impl Application {
         };
         watch_for_new_generations(self.state.clone(), self.watch_every);
         watch_access_keys(self.state.clone(), self.watch_every);
+        if let Some(signin) = &self.state.signin {
+            signin.spawn();
+        }
         if let Some(notifier) = &self.state.notifier {
             let base = match &self.state.links.public {
                 Some(public) => format!("{public}/fhir"),
@@ -455,6 +460,36 @@ fn access_control(settings: &Settings, clock: &Clock) -> Result<AccessControl, S
     })
 }
 
+/// Sign-in with the OpenID provider `[auth.oidc]` names, sharing the bearer tokens' view of
+/// its keys; said in the start-up log. The provider is contacted once the server runs.
+fn signin(
+    settings: &Settings,
+    policy: &Access,
+    clock: &Clock,
+) -> Result<Option<Arc<SignIn>>, ServeError> {
+    let (Some(config), Some(keys)) = (
+        settings.auth.as_ref().and_then(|a| a.oidc.clone()),
+        policy.provider_keys(),
+    ) else {
+        return Ok(None);
+    };
+    let signin =
+        SignIn::new(config, keys.clone(), clock.clone()).map_err(AccessSetupError::from)?;
+    let config = signin.config();
+    tracing::info!(
+        "sign-in with Pro Santé Connect: issuer {}, client `{}` ({}), discovery from {}",
+        config.issuer,
+        config.client_id,
+        if signin.has_secret() {
+            "with a client secret and PKCE"
+        } else {
+            "public client, PKCE"
+        },
+        config.discovery_url()
+    );
+    Ok(Some(Arc::new(signin)))
+}
+
 /// An open server, rate-limited by client address if the settings say so.
 fn open_access(settings: &Settings) -> Result<Access, ServeError> {
     let Some(limit) = &settings.open_rate_limit else {
@@ -472,12 +507,18 @@ fn describe_access(auth: &AuthConfig) -> String {
     let mut parts = vec![format!("{} API key(s)", auth.api_keys.len())];
     if let Some(jwt) = &auth.jwt {
         let algorithms: Vec<&str> = jwt.algorithms.iter().map(|a| a.as_str()).collect();
+        let keys = match &jwt.jwks {
+            Some(file) => format!("keys in {}", file.relative().display()),
+            None => "the OpenID provider's keys".to_owned(),
+        };
+        let issuer = match (jwt.issuer.as_str(), &auth.oidc) {
+            ("", Some(oidc)) => oidc.issuer.as_str(),
+            (issuer, _) => issuer,
+        };
         parts.push(format!(
-            "JWT bearer tokens from {} for {} ({}), keys in {}",
-            jwt.issuer,
+            "JWT bearer tokens from {issuer} for {} ({}), {keys}",
             jwt.audience,
             algorithms.join(", "),
-            jwt.jwks.relative().display()
         ));
     }
     if let Some(restricted) = &auth.restricted {
@@ -487,6 +528,14 @@ fn describe_access(auth: &AuthConfig) -> String {
             elements.join(", "),
             restricted.scope
         ));
+    }
+    if !auth.rules.is_empty() {
+        let rules: Vec<String> = auth
+            .rules
+            .iter()
+            .map(crate::auth::rules::describe)
+            .collect();
+        parts.push(format!("access rules {}", rules.join("; ")));
     }
     format!("access control: {}", parts.join("; "))
 }
@@ -572,6 +621,8 @@ fn watch_access_keys(state: AppState, every: Duration) {
     let policy = state.access.policy.clone();
     let reload = |policy: &Access, forced: bool| {
         let Some(jwt) = policy.jwt() else { return };
+        // The provider's keys follow the provider on their own (`auth::oidc::provider`).
+        let Some(path) = jwt.jwks_path() else { return };
         let outcome = if forced {
             Some(jwt.reload())
         } else {
@@ -580,14 +631,11 @@ fn watch_access_keys(state: AppState, every: Duration) {
         match outcome {
             Some(Ok(keys)) => tracing::info!(
                 "reloaded {} ({keys} usable key(s)); cached tokens will be verified again",
-                jwt.jwks_path().display()
+                path.display()
             ),
             Some(Err(e)) => tracing::warn!("{e}; the keys loaded before stay in use"),
             // What a test (or an operator wondering why a change was not picked up) can see.
-            None => tracing::trace!(
-                "{} unchanged since it was loaded",
-                jwt.jwks_path().display()
-            ),
+            None => tracing::trace!("{} unchanged since it was loaded", path.display()),
         }
     };
     let polled = policy.clone();

@@ -97,6 +97,12 @@ impl AuditLog {
         })
     }
 
+    /// An event that is not a request's line (sign-in, sign-in refused, sign-out: plan D10),
+    /// written as one JSON line of the same trail. `line` names the event and never a secret.
+    pub fn event(&self, line: &Value) {
+        let _ = self.writer.clone().write_all(&escaped_json_line(line));
+    }
+
     pub fn record(&self, record: &AuditRecord<'_>, redaction: &Redaction) {
         let line = escaped_json_line(&record.to_json(redaction));
         // One `write` call, one channel message: lines from two workers never interleave, and

@@ -9,6 +9,7 @@ use std::fmt;
 use figment::value::magic::RelativePathBuf;
 use serde::{Deserialize, Serialize};
 
+use super::rules::{RestrictedSettings, RuleConfig, Rules};
 use super::scopes::{Grant, is_scope_token};
 use crate::fhir::ResourceType;
 
@@ -32,7 +33,7 @@ pub struct AuthConfig {
     pub oidc: Option<super::oidc::OidcConfig>,
     /// Access that follows who the caller is, in order.
     #[serde(default)]
-    pub rules: Vec<super::rules::RuleConfig>,
+    pub rules: Vec<RuleConfig>,
 }
 
 fn default_realm() -> String {
@@ -55,9 +56,12 @@ pub struct ApiKeyConfig {
 #[serde(deny_unknown_fields)]
 pub struct JwtConfig {
     /// JWKS file holding the public keys; reloaded on SIGHUP or when it changes. A relative
-    /// path is relative to the configuration file that names it.
-    pub jwks: RelativePathBuf,
-    /// Required `iss`.
+    /// path is relative to the configuration file that names it. Absent: the keys of the
+    /// `[auth.oidc]` provider, kept fresh from its `jwks_uri`.
+    #[serde(default)]
+    pub jwks: Option<RelativePathBuf>,
+    /// Required `iss`; absent: `[auth.oidc].issuer`.
+    #[serde(default)]
     pub issuer: String,
     /// Required `aud` (one of the token's audiences).
     pub audience: String,
@@ -294,11 +298,14 @@ impl fmt::Display for RestrictedElement {
 impl AuthConfig {
     /// Checks everything that does not need a file read.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.api_keys.is_empty() && self.jwt.is_none() {
+        if self.api_keys.is_empty() && self.jwt.is_none() && self.oidc.is_none() {
             return Err(refuse(
                 "auth",
-                "no way to authenticate: configure `auth.api_keys` or `auth.jwt` (or remove `[auth]` to serve openly)",
+                "no way to authenticate: configure `auth.api_keys`, `auth.jwt` or `auth.oidc` (or remove `[auth]` to serve openly)",
             ));
+        }
+        if let Some(oidc) = &self.oidc {
+            oidc.validate()?;
         }
         let restricted_scope = self.restricted.as_ref().map(|r| r.scope.as_str());
         let mut names = std::collections::HashSet::new();
@@ -316,7 +323,7 @@ impl AuthConfig {
             }
         }
         if let Some(jwt) = &self.jwt {
-            jwt.validate()?;
+            jwt.validate(self.oidc.is_some())?;
         }
         if let Some(restricted) = &self.restricted {
             restricted.validate()?;
@@ -324,7 +331,25 @@ impl AuthConfig {
         if let Some(smart) = &self.smart {
             smart.validate()?;
         }
+        self.checked_rules()?;
         Ok(())
+    }
+
+    /// `auth.rules`, checked against the rest of the configuration (the restricted scope
+    /// and elements they may grant); each error names the rule and its field
+    /// (`auth.rules[1].professions[0]`).
+    pub fn checked_rules(&self) -> Result<Rules, ConfigError> {
+        let elements: Vec<(ResourceType, &'static str)> = self
+            .restricted
+            .iter()
+            .flat_map(|r| r.elements.iter().map(|e| (e.rtype, e.element)))
+            .collect();
+        let restricted = RestrictedSettings {
+            scope: self.restricted.as_ref().map(|r| r.scope.as_str()),
+            elements: &elements,
+        };
+        Rules::parse(&self.rules, restricted)
+            .map_err(|e| refuse(format!("auth.rules[{}]{}", e.index, e.field), e.reason))
     }
 }
 
@@ -363,8 +388,16 @@ impl RateLimitConfig {
 }
 
 impl JwtConfig {
-    fn validate(&self) -> Result<(), ConfigError> {
-        if self.issuer.trim().is_empty() {
+    /// `with_provider`: `[auth.oidc]` is configured, and gives the keys and the issuer that
+    /// are not set here.
+    fn validate(&self, with_provider: bool) -> Result<(), ConfigError> {
+        if self.jwks.is_none() && !with_provider {
+            return Err(refuse(
+                "auth.jwt.jwks",
+                "name a JWKS file, or configure [auth.oidc] to verify tokens with the provider's keys",
+            ));
+        }
+        if self.issuer.trim().is_empty() && !with_provider {
             return Err(refuse("auth.jwt.issuer", "must not be empty"));
         }
         if self.audience.trim().is_empty() {

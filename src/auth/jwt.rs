@@ -1,4 +1,7 @@
-//! JWT bearer tokens, verified with jsonwebtoken against the public keys of a JWKS file.
+//! JWT bearer tokens, verified with jsonwebtoken against the public keys of a JWKS file, or
+//! of the OpenID provider (`[auth.jwt]` without `jwks`, plan D4): then the keys are the
+//! provider's [`ProviderKeys`], and the cache of verified tokens is emptied whenever their set
+//! changes, so that a key the provider stops publishing stops verifying at the next fetch.
 //!
 //! The accepted algorithms come from the configuration, and each key accepts only the
 //! configured algorithms of its own family (its JWK `alg` when it names one): a token header
@@ -22,6 +25,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
@@ -32,6 +36,7 @@ use serde_json::{Map, Value};
 
 use super::caller::{Caller, Channel, Identity};
 use super::config::{JwtConfig, SignatureAlgorithm};
+use super::oidc::provider::ProviderKeys;
 use super::scopes::{Permissions, split_scope_string};
 use crate::clock::Clock;
 
@@ -97,6 +102,24 @@ pub enum JwksError {
         "the JWKS file {path} holds no key usable with the configured algorithms ({algorithms})"
     )]
     NoUsableKey { path: PathBuf, algorithms: String },
+    #[error(
+        "no keys to verify tokens with: name a JWKS file, or configure [auth.oidc] to take the provider's keys"
+    )]
+    NoSource,
+}
+
+/// Where the verifying keys come from.
+enum KeySource {
+    /// A JWKS file, reloaded when it changes or on SIGHUP.
+    File {
+        path: PathBuf,
+        loaded_mtime: Mutex<Option<SystemTime>>,
+    },
+    /// The OpenID provider's key set, and the version of it in use here.
+    Provider {
+        keys: Arc<ProviderKeys>,
+        loaded: AtomicU64,
+    },
 }
 
 struct Cached {
@@ -121,10 +144,9 @@ fn fingerprint(token: &str) -> u64 {
 
 pub struct JwtVerifier {
     config: JwtConfig,
-    jwks: PathBuf,
+    source: KeySource,
     algorithms: Vec<Algorithm>,
     keys: RwLock<Arc<Vec<VerifyingKey>>>,
-    loaded_mtime: Mutex<Option<SystemTime>>,
     cache: RwLock<HashMap<u64, Cached>>,
     restricted_scope: Option<String>,
     /// What `exp` and `nbf` are compared with.
@@ -162,42 +184,103 @@ impl JwtVerifier {
         clock: Clock,
     ) -> Result<JwtVerifier, JwksError> {
         let algorithms: Vec<Algorithm> = config.algorithms.iter().map(|a| algorithm(*a)).collect();
-        let jwks = config.jwks.relative();
+        let jwks = config.jwks.as_ref().ok_or(JwksError::NoSource)?.relative();
         let (keys, mtime) = load_keys(&jwks, &algorithms)?;
         Ok(JwtVerifier {
             config,
-            jwks,
+            source: KeySource::File {
+                path: jwks,
+                loaded_mtime: Mutex::new(mtime),
+            },
             algorithms,
             keys: RwLock::new(Arc::new(keys)),
-            loaded_mtime: Mutex::new(mtime),
             cache: RwLock::new(HashMap::new()),
             restricted_scope,
             clock,
         })
     }
 
-    pub fn jwks_path(&self) -> &Path {
-        &self.jwks
+    /// Verifies with the OpenID provider's keys (`[auth.jwt]` without `jwks`): whatever set
+    /// the provider publishes, fetched in the background; none before the first fetch.
+    pub fn with_provider_keys(
+        config: JwtConfig,
+        keys: Arc<ProviderKeys>,
+        restricted_scope: Option<String>,
+        clock: Clock,
+    ) -> JwtVerifier {
+        let algorithms: Vec<Algorithm> = config.algorithms.iter().map(|a| algorithm(*a)).collect();
+        JwtVerifier {
+            config,
+            source: KeySource::Provider {
+                keys,
+                loaded: AtomicU64::new(0),
+            },
+            algorithms,
+            keys: RwLock::new(Arc::new(Vec::new())),
+            cache: RwLock::new(HashMap::new()),
+            restricted_scope,
+            clock,
+        }
+    }
+
+    /// The JWKS file, when the keys come from one (not from the provider).
+    pub fn jwks_path(&self) -> Option<&Path> {
+        match &self.source {
+            KeySource::File { path, .. } => Some(path),
+            KeySource::Provider { .. } => None,
+        }
     }
 
     /// Reloads the JWKS file. On failure the keys in use stay; the cache of verified tokens
-    /// is emptied on success, so that a removed key stops working at once.
+    /// is emptied on success, so that a removed key stops working at once. With the
+    /// provider's keys: takes its current set.
     pub fn reload(&self) -> Result<usize, JwksError> {
-        let (keys, mtime) = load_keys(&self.jwks, &self.algorithms)?;
+        let KeySource::File { path, loaded_mtime } = &self.source else {
+            self.sync_provider_keys();
+            return Ok(self.keys.read().expect("keys lock").len());
+        };
+        let (keys, mtime) = load_keys(path, &self.algorithms)?;
         let count = keys.len();
         *self.keys.write().expect("keys lock") = Arc::new(keys);
-        *self.loaded_mtime.lock().expect("mtime lock") = mtime;
+        *loaded_mtime.lock().expect("mtime lock") = mtime;
         self.cache.write().expect("cache lock").clear();
         Ok(count)
     }
 
-    /// Reloads when the file's modification time changed since the last load.
+    /// Reloads when the file's modification time changed since the last load (never for the
+    /// provider's keys, which follow the provider on their own).
     pub fn reload_if_changed(&self) -> Option<Result<usize, JwksError>> {
-        let mtime = std::fs::metadata(&self.jwks)
-            .and_then(|m| m.modified())
-            .ok();
-        let changed = *self.loaded_mtime.lock().expect("mtime lock") != mtime;
+        let KeySource::File { path, loaded_mtime } = &self.source else {
+            return None;
+        };
+        let mtime = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        let changed = *loaded_mtime.lock().expect("mtime lock") != mtime;
         changed.then(|| self.reload())
+    }
+
+    /// Takes the provider's key set when it changed since the last look, and then empties
+    /// the cache of verified tokens (a removed key stops verifying at once).
+    fn sync_provider_keys(&self) {
+        let KeySource::Provider { keys, loaded } = &self.source else {
+            return;
+        };
+        let current = keys.current();
+        if loaded.load(Ordering::Acquire) == current.version {
+            return;
+        }
+        let usable = usable_keys(&current.jwt, &self.algorithms);
+        *self.keys.write().expect("keys lock") = Arc::new(usable);
+        self.cache.write().expect("cache lock").clear();
+        loaded.store(current.version, Ordering::Release);
+    }
+
+    /// A token named a key we do not know: with the provider's keys, ask for a fetch (the
+    /// provider may have rotated; rate-limited there).
+    fn unknown_key(&self) -> TokenError {
+        if let KeySource::Provider { keys, .. } = &self.source {
+            keys.refetch_soon();
+        }
+        TokenError::UnknownKey
     }
 
     /// The caller a token stands for, or why it is refused.
@@ -205,6 +288,7 @@ impl JwtVerifier {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::TooLarge);
         }
+        self.sync_provider_keys();
         let now = self.clock.unix_seconds();
         let key = fingerprint(token);
         if let Some(cached) = self.cache.read().expect("cache lock").get(&key)
@@ -254,8 +338,9 @@ impl JwtVerifier {
             Some(kid) => keys
                 .iter()
                 .find(|k| k.kid.as_deref() == Some(kid))
-                .ok_or(TokenError::UnknownKey)?,
+                .ok_or_else(|| self.unknown_key())?,
             None if keys.len() == 1 => &keys[0],
+            None if keys.is_empty() => return Err(self.unknown_key()),
             None => return Err(TokenError::MissingKid),
         };
         if !key.algorithms.contains(&header.alg) {
@@ -397,8 +482,23 @@ fn load_keys(
         path: path.to_owned(),
         reason: e.to_string(),
     })?;
-    let keys: Vec<VerifyingKey> = set
-        .keys
+    let keys = usable_keys(&set, algorithms);
+    if keys.is_empty() {
+        return Err(JwksError::NoUsableKey {
+            path: path.to_owned(),
+            algorithms: algorithms
+                .iter()
+                .map(|a| format!("{a:?}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    Ok((keys, mtime))
+}
+
+/// The keys of `set` that verify signatures with one of `algorithms`.
+fn usable_keys(set: &JwkSet, algorithms: &[Algorithm]) -> Vec<VerifyingKey> {
+    set.keys
         .iter()
         .filter(|jwk| jwk.common.public_key_use != Some(PublicKeyUse::Encryption))
         .filter_map(|jwk| {
@@ -413,18 +513,7 @@ fn load_keys(
                 algorithms: usable,
             })
         })
-        .collect();
-    if keys.is_empty() {
-        return Err(JwksError::NoUsableKey {
-            path: path.to_owned(),
-            algorithms: algorithms
-                .iter()
-                .map(|a| format!("{a:?}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-        });
-    }
-    Ok((keys, mtime))
+        .collect()
 }
 
 /// The configured algorithms this key can verify: its own `alg` if it names one, otherwise

@@ -19,6 +19,7 @@ use actix_web::{HttpMessage, HttpRequest, ResponseError, web};
 use super::error::ApiError;
 use super::paths;
 use super::request::client_address;
+use super::signin;
 use super::state::AppState;
 use crate::auth::audit::{AuditRecord, WriteRecord};
 use crate::auth::jwt::TokenError;
@@ -164,7 +165,26 @@ fn is_public(path: &str) -> bool {
                 // The subscriptions' websocket: its credential is the binding token the
                 // client sends on it (browsers cannot send headers on a websocket).
                 | "/fhir/$subscription-websocket"
+                // Sign-in with the OpenID provider: these authenticate through the session
+                // themselves (`/ui/moi` is not one: it needs the session).
+                | paths::SIGNIN
+                | paths::SIGNIN_CALLBACK
+                | paths::SIGNOUT
+                | paths::SESSION
         )
+}
+
+/// The caller of the lookup page's session cookie, when the request carries no
+/// `Authorization` or `ESANTE-API-KEY` header (a header always wins): `None` without a live
+/// session; a 403 when an unsafe method lacks the session's CSRF token (plan D3).
+fn session_caller(req: &HttpRequest, state: &AppState) -> Option<Result<Arc<Caller>, AccessError>> {
+    let session = signin::session_of(req, state)?;
+    if !signin::csrf_holds(req.method(), signin::csrf_header(req), &session) {
+        return Some(Err(AccessError::Forbidden(
+            "a request made with the page's session cookie must carry the X-CSRF-Token header that GET /ui/session gives (for POST, PUT, PATCH and DELETE)".into(),
+        )));
+    }
+    Some(Ok(session.caller.clone()))
 }
 
 /// The caller the middleware authenticated. Without one (a route outside the middleware),
@@ -238,6 +258,16 @@ pub async fn control(
             .admit_public(address)
             .map(|()| Arc::new(Caller::open()))
             .map_err(|refused| (None, refused))
+    } else if let Some(from_session) = (authorization.is_none() && api_key.is_none())
+        .then(|| session_caller(req.request(), &state))
+        .flatten()
+    {
+        from_session
+            .map_err(|refused| (None, refused))
+            .and_then(|caller| match policy.admit(&caller, address) {
+                Ok(()) => Ok(caller),
+                Err(refused) => Err((Some(caller), refused)),
+            })
     } else {
         authorization
             .transpose()

@@ -75,6 +75,11 @@ impl SignIn {
         &self.provider.config
     }
 
+    /// Whether a client secret was found (else a public client, PKCE alone).
+    pub fn has_secret(&self) -> bool {
+        self.secret.is_some()
+    }
+
     /// Starts the background work: discovery, the keys' refreshes, forgetting expired sessions.
     /// Call inside a tokio runtime.
     pub fn spawn(&self) {
