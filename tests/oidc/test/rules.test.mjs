@@ -123,7 +123,7 @@ for (const [login, sees] of [['medecin', true], ['kine', false]]) {
 
 test('a search on a restricted element is refused to the kiné (403) and answered to the médecin', async () => {
   const who = expected().medecin;
-  const path = `/fhir/PractitionerRole?telecom=${encodeURIComponent(who.mailboxes[0])}`;
+  const path = `/fhir/Practitioner?mailbox-mss=${encodeURIComponent(who.mailboxes[0])}`;
   const kine = await api(path, await platformToken('kine'));
   assert.equal(kine.status, 403);
   const outcome = JSON.stringify(await kine.json());

@@ -54,7 +54,12 @@ export class Browser {
   async request(url, { method = 'GET', headers = {}, form, body } = {}) {
     const jar = this.jar(url);
     const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    const init = { method, redirect: 'manual', headers: { ...headers } };
+    // What a browser sends for a page: annuaire answers its sign-in pages in HTML.
+    const init = {
+      method,
+      redirect: 'manual',
+      headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', ...headers },
+    };
     if (cookie) init.headers.cookie = cookie;
     if (form) {
       init.body = new URLSearchParams(form).toString();
