@@ -12,7 +12,8 @@
 # annuaire with [auth.oidc] and [auth.jwt] taken from the provider, [[auth.rules]] (every
 # professional reads; professions 10 and 21 see the restricted MSSanté mailboxes) and an audit
 # file; runs tests/oidc/test/*.test.mjs. node:test's summary is the last lines; exit non-zero on
-# a failure. ANNUAIRE_OIDC_KEEP=1 keeps the work directory (logs, audit file).
+# a failure. ANNUAIRE_OIDC_KEEP=1 keeps the work directory (logs, audit file);
+# ANNUAIRE_OIDC_TESTS="test/tokens.test.mjs" runs some files only.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -182,7 +183,9 @@ export ANNUAIRE_URL="$BASE" OIDC_ISSUER="$ISSUER" OIDC_SETTINGS="$WORK/provider.
 export OIDC_EXPECTED="$WORK/expected.json" OIDC_KEYS_DIR="$WORK/keys" ANNUAIRE_AUDIT="$WORK/audit.log" ANNUAIRE_LOG="$WORK/serve.log"
 cd "$HERE"
 set +e
-node --test --test-concurrency=1 --test-reporter=spec test/*.test.mjs
+# ANNUAIRE_OIDC_TESTS: some test files only (e.g. "test/tokens.test.mjs").
+# shellcheck disable=SC2086
+node --test --test-concurrency=1 --test-reporter=spec ${ANNUAIRE_OIDC_TESTS:-test/*.test.mjs}
 STATUS=$?
 set -e
 if [[ $STATUS -ne 0 ]]; then

@@ -94,7 +94,18 @@ test('a token from another issuer, or signed by a key that is not the providerâ€
   await assertRefused(await api(medecinSearch(), otherAudience), 'another audience');
 });
 
-test('key rotation: a token of the new key is accepted at once; one of the old key is refused once the provider drops it', async () => {
+/// Asks with `token` until annuaire answers `wanted` or `ms` have passed; the last status.
+async function statusWithin(token, wanted, ms) {
+  const deadline = Date.now() + ms;
+  let status = (await api(medecinSearch(), token)).status;
+  while (status !== wanted && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    status = (await api(medecinSearch(), token)).status;
+  }
+  return status;
+}
+
+test('key rotation: a token of the new key is accepted; one of the old key is refused once the provider drops it', async () => {
   const dir = setting('OIDC_KEYS_DIR');
   const current = JSON.parse(readFileSync(providerSettings().keys, 'utf8')).keys;
   const { execFileSync } = await import('node:child_process');
@@ -111,22 +122,18 @@ test('key rotation: a token of the new key is accepted at once; one of the old k
 
   // The provider publishes [new, old] and signs with the new one.
   await rotateProviderKeys([newFile, oldFile]);
-  // annuaire fetches the keys for an unknown kid at most once per jwks_min_refetch_seconds (1 s
-  // in this run): the forged tokens of the test before may just have used that turn.
-  await new Promise((r) => setTimeout(r, 1200));
   const fresh = await platformToken('kine');
   assert.equal(headerOf(fresh).kid, newKid, 'the provider signs with its new key');
-  await assertFound(fresh, 'a token of the new key is accepted (an unknown kid makes annuaire fetch the keys)');
+  // An unknown kid makes annuaire fetch the keys in the background (at most once per
+  // jwks_min_refetch_seconds, 1 s here; the request that named it is not held): accepted
+  // within moments, well before the periodic refresh would matter in production.
+  assert.equal(await statusWithin(fresh, 200, 5_000), 200, 'a token of the new key is accepted after rotation');
+  await assertFound(fresh, 'a token of the new key is accepted');
   await assertFound(old, 'the old key is still published: its tokens still hold');
 
   // The provider drops the old key: its tokens stop working at the next refresh of the keys.
   await rotateProviderKeys([newFile]);
-  const deadline = Date.now() + 15_000;
-  let status;
-  do {
-    await new Promise((r) => setTimeout(r, 500));
-    status = (await api(medecinSearch(), old)).status;
-  } while (status !== 401 && Date.now() < deadline);
+  await statusWithin(old, 401, 15_000);
   await assertRefused(await api(medecinSearch(), old), 'the old key is gone from the provider');
   await assertFound(fresh, 'the new key still verifies');
   await assertFound(await platformToken('medecin'), 'and new tokens too');
