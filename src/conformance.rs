@@ -16,6 +16,7 @@ const REFUSED_PARAMETERS: &str = include_str!("../conformance/refused-parameters
 const TERMINOLOGY: &str = include_str!("../conformance/terminology.json");
 const VALIDATE: &str = include_str!("../conformance/validate.json");
 const TOPICS: &str = include_str!("../conformance/topics.json");
+const IDENTIFY: &str = include_str!("../conformance/identify.json");
 
 /// CodeSystem as served (`conformance/terminology.json`): its interactions, search
 /// parameters and operations. Apart from the indexed types' declarations because CodeSystem is
@@ -210,7 +211,7 @@ pub fn capability_statement(software_version: &str, security: Value) -> Value {
                 "searchInclude": includes(&d.resource_type, &parameters),
                 "searchRevInclude": revincludes(&d.resource_type, &parameters),
                 "searchParam": search_params(&d.resource_type, &parameters),
-                "operation": [validate_operation(&d.resource_type)],
+                "operation": operations(&d.resource_type),
             })
         })
         .map(without_empty_arrays)
@@ -355,6 +356,26 @@ fn with_refused_note(documentation: &str, rtype: &str) -> String {
         "{documentation} Search: these FHIR R4 parameters are recognized but not implemented, and refused with 400 whatever Prefer: handling says: {}.",
         refused.join(", ")
     )
+}
+
+/// The operations of a served type: `$validate` on each, `$identify` on Practitioner.
+fn operations(rtype: &str) -> Vec<Value> {
+    let mut operations = vec![validate_operation(rtype)];
+    if rtype == "Practitioner" {
+        let definition = identify_operation_definition();
+        operations.push(json!({
+            "name": definition["code"],
+            "definition": definition["url"],
+            "documentation": definition["description"],
+        }));
+    }
+    operations
+}
+
+/// The OperationDefinition of `Practitioner/$identify` (`conformance/identify.json`), served
+/// at `/fhir/OperationDefinition/annuaire-identify` and named in the CapabilityStatement.
+pub fn identify_operation_definition() -> Value {
+    serde_json::from_str(IDENTIFY).expect("conformance/identify.json is valid")
 }
 
 /// `$validate` as declared for `rtype` (`conformance/validate.json`), its documentation

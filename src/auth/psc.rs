@@ -425,12 +425,11 @@ fn directory_professions(directory: &Directory<'_>) -> Vec<String> {
                 .into_iter()
                 .flatten()
             {
-                if coding["system"] == G15_SYSTEM {
-                    if let Some(code) = coding["code"].as_str() {
-                        if !codes.iter().any(|c| c == code) {
-                            codes.push(code.to_string());
-                        }
-                    }
+                if coding["system"] == G15_SYSTEM
+                    && let Some(code) = coding["code"].as_str()
+                    && !codes.iter().any(|c| c == code)
+                {
+                    codes.push(code.to_string());
                 }
             }
         }

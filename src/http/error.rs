@@ -399,7 +399,11 @@ pub fn outcome_for_bare_errors(
         .is_some_and(|value| value == HeaderValue::from_static(FHIR_JSON));
     // `/readyz` answers 503 with its own JSON, for load balancers and people.
     let is_operators = paths::is_operators(response.request().path());
-    if is_fhir || is_operators {
+    // The page's own routes under `/ui/` (sign-in, "my record") answer the page and people in
+    // their own JSON or HTML, in French: kept as written when they say what they are.
+    let is_page_own = response.request().path().starts_with("/ui/")
+        && response.response().headers().contains_key(CONTENT_TYPE);
+    if is_fhir || is_operators || is_page_own {
         return Ok(ErrorHandlerResponse::Response(
             response.map_into_left_body(),
         ));

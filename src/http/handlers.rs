@@ -228,14 +228,14 @@ async fn history(
 /// Where a search runs: cheap point lookups on the HTTP worker itself (a thread hop costs more
 /// than they do), everything else in a slot of the admission queue, on the blocking pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Lane {
+pub(super) enum Lane {
     Inline,
     Queued,
 }
 
 /// Runs a search or a history page for `caller`: stopped at its deadline or when the client
 /// goes away, its time charged to the caller's rate limit, its Bundle answered.
-async fn run_search(
+pub(super) async fn run_search(
     req: &HttpRequest,
     state: &AppState,
     caller: &Caller,

@@ -224,7 +224,9 @@ fn interaction(method: &actix_web::http::Method, pattern: Option<&str>) -> &'sta
         "/fhir/CodeSystem/$lookup"
         | "/fhir/CodeSystem/{id}/$lookup"
         | "/fhir/{type}/$validate"
-        | "/fhir/{type}/{id}/$validate" => "operation",
+        | "/fhir/{type}/{id}/$validate"
+        | "/fhir/Practitioner/$identify" => "operation",
+        "/fhir/OperationDefinition/annuaire-identify" => "read",
         "/fhir/{type}/{id}/_history/{vid}" => "vread",
         "/fhir/{type}/{id}/_history" => "history-instance",
         "/fhir/{type}/_history" => "history-type",

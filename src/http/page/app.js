@@ -170,6 +170,75 @@
     });
   }
 
+  // --- Pro Santé Connect ---------------------------------------------------------------------
+  //
+  // The server keeps the session; the browser holds only its cookie (HttpOnly, same origin).
+  // `/ui/session` says whether sign-in is offered, who is signed in, and the CSRF token a write
+  // made with the cookie must carry. A pasted key or token, when there is one, still wins.
+
+  /** What `/ui/session` said; `{ signin: 'unavailable' }` when it could not be asked. */
+  let session = { signin: 'unavailable', signedIn: false };
+
+  /** Whether the API calls go with the session cookie rather than a pasted credential. */
+  const bySession = () => session.signedIn && !credential();
+
+  async function loadSession() {
+    try {
+      const response = await fetch('/ui/session', {
+        credentials: 'same-origin',
+        headers: { Accept: 'application/json' },
+      });
+      if (response.ok) session = await response.json();
+    } catch (e) {
+      // Sign-in is simply not offered: the key form stays.
+    }
+  }
+
+  /** Where sign-in brings the person back: this very page. */
+  function signInHref() {
+    return `/ui/connexion?retour=${encodeURIComponent(location.pathname + location.search)}`;
+  }
+
+  function setUpSession() {
+    const offered = session.signin === 'available';
+    const box = $('session-psc');
+    box.hidden = !(offered || session.signedIn);
+    $('psc-hors-session').hidden = session.signedIn || !offered;
+    $('connexion-psc').setAttribute('href', signInHref());
+    $('psc-en-session').hidden = !session.signedIn;
+    $('lien-mon-dossier').hidden = !session.signedIn;
+    if (!session.signedIn) return;
+    fill($('session-nom'), 'Connecté avec Pro Santé Connect : ',
+      el('strong', {}, session.name || session.nationalId || 'professionnel de santé'));
+    $('csrf-deconnexion').value = session.csrf || '';
+    $('form-deconnexion-psc').addEventListener('submit', signOut);
+  }
+
+  /** Sign-out with the CSRF header; the server answers where to go next (the provider's
+   * sign-out page, or this one). A plain form would be stopped by the page's
+   * Content-Security-Policy (`form-action 'self'`) when the server sends it to the provider. */
+  async function signOut(event) {
+    event.preventDefault();
+    $('deconnexion-psc').disabled = true;
+    let next = '/';
+    try {
+      const response = await fetch('/ui/deconnexion', {
+        method: 'POST',
+        credentials: 'same-origin',
+        redirect: 'manual',
+        headers: { Accept: 'application/json', 'X-CSRF-Token': session.csrf || '' },
+      });
+      const type = response.headers.get('Content-Type') || '';
+      if (response.ok && type.includes('json')) {
+        const answer = await response.json();
+        if (answer && typeof answer.redirect === 'string') next = answer.redirect;
+      }
+    } catch (e) {
+      // The session ends on the server in any case when it expires: go back to the page.
+    }
+    location.assign(next);
+  }
+
   // --- talking to the API ------------------------------------------------------------------
 
   class ApiError extends Error {
@@ -193,7 +262,9 @@
     // statuses the French sentence says all a person can act on.
     const detail = [400, 403, 422].includes(status) ? outcomeText(body) : '';
     const messages = {
-      401: credential()
+      401: bySession()
+        ? 'Votre session Pro Santé Connect a pris fin. Connectez-vous à nouveau.'
+        : credential()
         ? "La clé ou le jeton n'est pas accepté par ce serveur (inconnu, expiré ou révoqué). Connectez-vous à nouveau."
         : 'Ce serveur demande de se connecter avec une clé d\'API ou un jeton d\'accès.',
       403: "Vos droits d'accès ne permettent pas cette consultation.",
@@ -221,10 +292,13 @@
           Accept: 'application/fhir+json',
           ...(body === undefined ? {} : { 'Content-Type': 'application/fhir+json' }),
           ...authorizationHeaders(),
+          // A write made with the session cookie proves it comes from this page.
+          ...(bySession() && method !== 'GET' && method !== 'HEAD' ? { 'X-CSRF-Token': session.csrf || '' } : {}),
           ...headers,
         },
         body: body === undefined ? undefined : JSON.stringify(body),
-        credentials: 'omit',
+        // The session cookie goes only when no key was pasted: a pasted credential wins.
+        credentials: bySession() ? 'same-origin' : 'omit',
       });
     } catch (e) {
       throw new ApiError(0, "Le serveur de l'annuaire ne répond pas. Vérifiez la connexion et réessayez.");
@@ -245,7 +319,13 @@
     status.replaceChildren(el('p', { class: 'alerte', role: 'alert' }, error.message,
       error.detail ? [' ', el('span', { lang: 'en' }, error.detail)] : null));
     document.title = 'Erreur · Annuaire santé';
-    if (error.status === 401) {
+    if (error.status === 401 && session.signin === 'available' && !credential()) {
+      // Signing in again with Pro Santé Connect is what this person can do.
+      $('session-psc').hidden = false;
+      $('psc-hors-session').hidden = false;
+      $('psc-en-session').hidden = true;
+      $('connexion-psc').focus();
+    } else if (error.status === 401) {
       $('connexion').open = true;
       $('identifiant').focus();
     }
@@ -923,6 +1003,73 @@
     showFiche(name);
   }
 
+  // --- my record (signed in with Pro Santé Connect) -----------------------------------------
+
+  /** "Mon dossier": what the directory publishes of the signed-in professional (`/ui/moi`:
+   * the `$identify` Bundle of their national id, as they may see it) and what differs from
+   * what Pro Santé Connect says of them. */
+  async function showMyRecord() {
+    announce('Chargement de votre dossier…');
+    let response;
+    try {
+      response = await fetch('/ui/moi', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    } catch (e) {
+      throw new ApiError(0, "Le serveur de l'annuaire ne répond pas. Vérifiez la connexion et réessayez.");
+    }
+    if (response.status === 401) {
+      throw new ApiError(401, 'Connectez-vous avec Pro Santé Connect pour voir votre dossier.');
+    }
+    let record = null;
+    try { record = await response.json(); } catch (e) { record = null; }
+    if (!response.ok || !record) throw refusal(response.status, record);
+    const identity = record.identity || {};
+    const who = [identity.givenName, identity.familyName].filter(Boolean).join(' ') || session.name || '';
+    fill($('fiche'),
+      el('h1', { id: 'titre-fiche', tabindex: '-1' }, 'Mon dossier'),
+      el('p', { class: 'secondaire-texte' },
+        `Connecté avec Pro Santé Connect${who ? ` : ${who}` : ''}`,
+        identity.nationalId ? ` · identifiant national ${identity.nationalId}` : ''),
+      record.known ? myPractice(record.bundle) : unknownNotice(identity),
+      record.known ? differencesSection(record.differences || []) : null);
+    showFiche('Mon dossier');
+  }
+
+  /** The professional unknown to the directory: said plainly, with what to do. */
+  function unknownNotice(identity) {
+    const text = identity.nationalId
+      ? `L'annuaire ne connaît pas le numéro ${identity.nationalId}.`
+      : "Pro Santé Connect n'a pas transmis votre identifiant national : l'annuaire ne peut pas retrouver votre fiche.";
+    return el('div', { id: 'inconnu', class: 'alerte', role: 'note' },
+      el('p', {}, text),
+      el('p', {}, "L'annuaire publie le répertoire RPPS tel qu'il est diffusé chaque jour. Si vous venez d'être enregistré, votre fiche apparaîtra après la prochaine mise à jour ; sinon, adressez-vous à votre ordre ou à l'autorité qui vous a enregistré."));
+  }
+
+  /** The practitioner card(s) (one per profession), then the active practices and their
+   * structures, as the directory publishes them. */
+  function myPractice(bundle) {
+    const { matches, byReference } = readBundle(bundle || {});
+    const practitioners = matches.filter((r) => r.resourceType === 'Practitioner');
+    const roles = [...byReference.values()].filter((r) => r.resourceType === 'PractitionerRole');
+    const rolesOf = (practitioner) => roles.filter((r) =>
+      r.practitioner && r.practitioner.reference === `Practitioner/${practitioner.id}`);
+    return el('section', { id: 'mon-dossier', 'aria-labelledby': 'titre-mon-dossier' },
+      el('h2', { id: 'titre-mon-dossier' }, "Ce que l'annuaire publie"),
+      el('ul', { class: 'liste' }, practitioners.map((p) => practitionerCard(p, rolesOf(p), byReference))),
+      el('h3', {}, `Activités en cours (${roles.length})`),
+      roles.length ? el('ul', { class: 'liste', id: 'mes-activites' }, roles.map((r) => activityItem(r, byReference)))
+        : el('p', {}, 'Aucune activité en cours enregistrée.'));
+  }
+
+  /** The differences with Pro Santé Connect, in the server's plain French. */
+  function differencesSection(differences) {
+    return el('section', { id: 'ecarts', 'aria-labelledby': 'titre-ecarts' },
+      el('h2', { id: 'titre-ecarts' }, 'Différences avec Pro Santé Connect'),
+      differences.length
+        ? [el('ul', { class: 'ecarts' }, differences.map((d) => el('li', { 'data-ecart': d.kind }, d.text))),
+          el('p', { class: 'aide' }, "Les données de l'annuaire viennent du RPPS : pour corriger une différence, adressez-vous à votre ordre ou à l'autorité qui vous a enregistré.")]
+        : el('p', {}, 'Aucune différence : Pro Santé Connect et l\'annuaire disent la même chose de vous.'));
+  }
+
   // --- an establishment --------------------------------------------------------------------
 
   async function showEstablishment(id, params) {
@@ -1515,6 +1662,8 @@
 
   async function start() {
     setUpConnection();
+    await loadSession();
+    setUpSession();
     await loadTerminology();
     const params = new URLSearchParams(location.search);
     setUpForms(params);
@@ -1524,6 +1673,8 @@
         await showPractitioner(path.slice('/professionnels/'.length));
       } else if (path.startsWith('/etablissements/')) {
         await showEstablishment(path.slice('/etablissements/'.length), params);
+      } else if (params.get('vue') === 'moi') {
+        await showMyRecord();
       } else if (params.get('vue') === 'listes' && params.get('liste')) {
         await showList(params.get('liste'), params);
       } else if (params.get('vue') === 'listes') {
