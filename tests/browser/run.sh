@@ -329,4 +329,6 @@ export ANNUAIRE_FINESS_FILES="${ANNUAIRE_FINESS_FILES%:}"
 export ANNUAIRE_BROWSER_ARTIFACTS="$ARTIFACTS" CHROMIUM
 export ANNUAIRE_OIDC_URL="$OIDC_BASE" OIDC_ISSUER="$ISSUER" OIDC_EXPECTED="$WORK/oidc-expected.json"
 cd "$HERE"
-node --test --test-concurrency=1 --test-reporter=spec test/*.test.mjs
+# ANNUAIRE_BROWSER_TESTS: some test files only (e.g. "test/signin.test.mjs").
+# shellcheck disable=SC2086
+node --test --test-concurrency=1 --test-reporter=spec ${ANNUAIRE_BROWSER_TESTS:-test/*.test.mjs}

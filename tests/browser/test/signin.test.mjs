@@ -58,9 +58,10 @@ async function accessible(page, name) {
 /** From the page, through the button and the provider's login page, back signed in. */
 async function signIn(page, login) {
   await page.goto(`${BASE}/`);
-  const button = page.getByRole('link', { name: /Pro Santé Connect/i })
-    .or(page.getByRole('button', { name: /Pro Santé Connect/i }));
-  await button.first().click();
+  const button = page.locator('#connexion-psc');
+  await button.waitFor({ state: 'visible' });
+  assert.match(await button.innerText(), /Se connecter avec Pro Santé Connect/);
+  await button.click();
   await page.waitForURL((url) => url.href.startsWith(ISSUER));
   await page.getByLabel('Identifiant').fill(login);
   await page.getByRole('button', { name: 'Se connecter' }).click();
@@ -68,9 +69,10 @@ async function signIn(page, login) {
   await page.waitForLoadState('networkidle');
 }
 
+/** "Mon dossier" through the page's own link (shown once signed in). */
 async function showMyRecord(page) {
-  const link = page.getByRole('link', { name: /Mon dossier/i }).or(page.getByRole('button', { name: /Mon dossier/i }));
-  if (!page.url().includes('vue=moi')) await link.first().click();
+  await page.locator('#lien-mon-dossier a').click();
+  await page.waitForURL((url) => url.search.includes('vue=moi'));
   await page.waitForFunction(() => document.documentElement.dataset.etat === 'pret');
 }
 
@@ -104,14 +106,16 @@ test('a médecin signs in through the provider in Chromium, sees "Mon dossier" a
   const text = await page.evaluate(() => document.body.innerText);
   assert.match(text, new RegExp(who.familyName, 'i'), 'the practitioner is shown');
   assert.ok(text.includes(who.rpps) || text.includes(who.nationalId), 'with their number');
-  assert.match(text, /CABINET QUE L’ANNUAIRE NE CONNAÎT PAS|R10999999/i,
+  const differences = await page.locator('#ecarts').innerText();
+  assert.match(differences, /CABINET QUE L’ANNUAIRE NE CONNAÎT PAS|R10999999/i,
     'the practice PSC lists that the directory does not have is shown as a difference');
+  assert.ok(await page.locator('#ecarts [data-ecart="practice-only-in-psc"]').count() >= 1);
+  assert.match(await page.locator('#session-nom').innerText(), new RegExp(who.familyName, 'i'), 'who is signed in');
   for (const mailbox of who.mailboxes) assert.ok(text.includes(mailbox), `a médecin sees the mailbox ${mailbox}`);
   await page.screenshot({ path: `${ARTIFACTS}/mon-dossier.png`, fullPage: true });
   await accessible(page, 'mon dossier');
 
-  const signOut = page.getByRole('button', { name: /Se déconnecter/i }).or(page.getByRole('link', { name: /Se déconnecter/i }));
-  await signOut.first().click();
+  await page.locator('#deconnexion-psc').click();
   await page.waitForURL((url) => url.href.startsWith(ISSUER));
   // The provider's own logout confirmation (RP-initiated logout).
   await page.getByRole('button', { name: 'Oui, me déconnecter' }).click();
@@ -120,8 +124,9 @@ test('a médecin signs in through the provider in Chromium, sees "Mon dossier" a
   const state = await (await page.request.get(`${BASE}/ui/session`)).json();
   assert.equal(state.signedIn, false, 'signed out');
   assert.ok(!(await page.context().cookies(BASE)).some((c) => c.name === 'annuaire_session'), 'cookie cleared');
-  await page.getByRole('link', { name: /Pro Santé Connect/i }).or(page.getByRole('button', { name: /Pro Santé Connect/i }))
-    .first().waitFor();
+  await page.goto(`${BASE}/`);
+  await page.locator('#connexion-psc').waitFor({ state: 'visible' });
+  assert.equal(await page.locator('#lien-mon-dossier').isHidden(), true, '"Mon dossier" is gone');
   await page.context().close();
 });
 
@@ -142,10 +147,10 @@ test('a professional the directory does not know gets a clear page, no error', a
   await signIn(page, 'inconnu');
   await showMyRecord(page);
   assert.deepEqual(page.errors, []);
-  const text = await page.evaluate(() => document.body.innerText);
+  const text = await page.locator('#inconnu').innerText();
   assert.match(text, /ne conna[iî]t pas/i, 'says the directory does not know them');
   assert.ok(text.includes(who.nationalId) || text.includes(who.rpps), 'names the number it looked for');
-  assert.doesNotMatch(text, /erreur|error|500/i);
+  assert.doesNotMatch(await page.evaluate(() => document.body.innerText), /erreur|error|500/i);
   await page.screenshot({ path: `${ARTIFACTS}/mon-dossier-inconnu.png`, fullPage: true });
   await accessible(page, 'professionnel inconnu');
   await page.context().close();
