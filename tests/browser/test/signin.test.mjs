@@ -102,6 +102,7 @@ test('a médecin signs in through the provider in Chromium, sees "Mon dossier" a
   assert.doesNotMatch(page.url(), /[?&](code|state)=/, 'the code and state are gone from the address bar');
 
   await showMyRecord(page);
+  await page.screenshot({ path: `${ARTIFACTS}/mon-dossier.png`, fullPage: true });
   assert.deepEqual(page.errors, [], 'no script error');
   const text = await page.evaluate(() => document.body.innerText);
   assert.match(text, new RegExp(who.familyName, 'i'), 'the practitioner is shown');
@@ -112,7 +113,6 @@ test('a médecin signs in through the provider in Chromium, sees "Mon dossier" a
   assert.ok(await page.locator('#ecarts [data-ecart="practice-only-in-psc"]').count() >= 1);
   assert.match(await page.locator('#session-nom').innerText(), new RegExp(who.familyName, 'i'), 'who is signed in');
   for (const mailbox of who.mailboxes) assert.ok(text.includes(mailbox), `a médecin sees the mailbox ${mailbox}`);
-  await page.screenshot({ path: `${ARTIFACTS}/mon-dossier.png`, fullPage: true });
   await accessible(page, 'mon dossier');
 
   await page.locator('#deconnexion-psc').click();
@@ -146,12 +146,12 @@ test('a professional the directory does not know gets a clear page, no error', a
   const page = await fresh();
   await signIn(page, 'inconnu');
   await showMyRecord(page);
+  await page.screenshot({ path: `${ARTIFACTS}/mon-dossier-inconnu.png`, fullPage: true });
   assert.deepEqual(page.errors, []);
   const text = await page.locator('#inconnu').innerText();
   assert.match(text, /ne conna[iî]t pas/i, 'says the directory does not know them');
   assert.ok(text.includes(who.nationalId) || text.includes(who.rpps), 'names the number it looked for');
   assert.doesNotMatch(await page.evaluate(() => document.body.innerText), /erreur|error|500/i);
-  await page.screenshot({ path: `${ARTIFACTS}/mon-dossier-inconnu.png`, fullPage: true });
   await accessible(page, 'professionnel inconnu');
   await page.context().close();
 });
