@@ -40,7 +40,8 @@ pub struct OidcConfig {
     /// request's checked host) + `/ui/connexion/retour`.
     #[serde(default)]
     pub redirect_url: Option<String>,
-    /// Where the provider sends the browser after sign-out (`post_logout_redirect_uri`).
+    /// Where the provider sends the browser after sign-out (`post_logout_redirect_uri`);
+    /// default: the public base URL (or the request's checked host) + `/`.
     #[serde(default)]
     pub post_logout_redirect_url: Option<String>,
     /// A session unused this long ends.
