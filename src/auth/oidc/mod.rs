@@ -12,7 +12,7 @@ pub mod login;
 pub mod provider;
 pub mod sessions;
 
-pub use self::config::OidcConfig;
+pub use self::config::{ConfigError, OidcConfig};
 pub use self::login::{Callback, LoginStart, SignInError};
 pub use self::provider::{Availability, ProviderKeys};
 pub use self::sessions::Session;
@@ -26,7 +26,6 @@ use self::login::Logins;
 use self::provider::Provider;
 use self::sessions::{NewSession, Sessions};
 use super::caller::{Caller, Identity};
-use super::config::ConfigError;
 use super::psc::PscClaims;
 use crate::clock::Clock;
 
