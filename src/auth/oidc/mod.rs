@@ -184,12 +184,9 @@ impl SignIn {
     }
 }
 
-/// What Pro Santé Connect says of the person, typed. (Package C's `PscClaims::from_claims`
-/// replaces this once merged.)
+/// What Pro Santé Connect says of the person, typed (see `psc::PscClaims::from_claims`).
 fn psc_claims(claims: &Map<String, Value>) -> PscClaims {
-    PscClaims {
-        national_id: claims.get("SubjectNameID").and_then(whole_claim),
-    }
+    PscClaims::from_claims(claims)
 }
 
 /// `given_name family_name`, or `name`, as the provider says them.
