@@ -529,6 +529,14 @@ fn describe_access(auth: &AuthConfig) -> String {
             restricted.scope
         ));
     }
+    if !auth.rules.is_empty() {
+        let rules: Vec<String> = auth
+            .rules
+            .iter()
+            .map(crate::auth::rules::describe)
+            .collect();
+        parts.push(format!("access rules {}", rules.join("; ")));
+    }
     format!("access control: {}", parts.join("; "))
 }
 

@@ -58,6 +58,7 @@ impl Caller {
         match &self.identity {
             Identity::Anonymous => "this caller".into(),
             Identity::Key { name } => format!("the API key `{name}`"),
+            Identity::Token { .. } if self.channel == Channel::Session => "this session".into(),
             Identity::Token { .. } => "this token".into(),
         }
     }
@@ -75,18 +76,30 @@ impl Caller {
         }
     }
 
-    /// The caller as written in the audit trail.
+    /// The caller as written in the audit trail: for a token or a page session, who issued
+    /// it, whom it names, and the access rules that granted part of what it may do (plan D10).
     pub fn audit_json(&self) -> Value {
         match &self.identity {
             Identity::Anonymous => json!({"kind": "anonymous"}),
             Identity::Key { name } => json!({"kind": "api-key", "name": name}),
             Identity::Token {
+                issuer,
                 subject,
                 national_id,
                 roles,
-                ..
             } => {
-                json!({"kind": "token", "subject": subject, "national_id": national_id, "roles": roles})
+                let kind = match self.channel {
+                    Channel::Header => "token",
+                    Channel::Session => "session",
+                };
+                json!({
+                    "kind": kind,
+                    "issuer": issuer,
+                    "subject": subject,
+                    "national_id": national_id,
+                    "roles": roles,
+                    "rules": self.rules,
+                })
             }
         }
     }
@@ -123,5 +136,34 @@ mod tests {
             roles: vec![],
         });
         assert_eq!(token.owner(), "token:https://auth.example chu-nantes");
+    }
+
+    /// A token's and a session's audit objects say which they are and name the rules.
+    #[test]
+    fn audit_objects_name_the_kind_and_the_rules() {
+        let mut token = caller(Identity::Token {
+            issuer: "https://auth.example".into(),
+            subject: "f:1:810000000001".into(),
+            national_id: Some("810000000001".into()),
+            roles: vec!["10^1.2.250.1.213.1.1.5.5".into()],
+        });
+        token.rules = vec!["medecins".into()];
+        assert_eq!(
+            token.audit_json(),
+            json!({
+                "kind": "token",
+                "issuer": "https://auth.example",
+                "subject": "f:1:810000000001",
+                "national_id": "810000000001",
+                "roles": ["10^1.2.250.1.213.1.1.5.5"],
+                "rules": ["medecins"],
+            })
+        );
+        token.channel = Channel::Session;
+        token.rules.clear();
+        let session = token.audit_json();
+        assert_eq!(session["kind"], "session");
+        assert_eq!(session["rules"], json!([]));
+        assert_eq!(token.describe(), "this session");
     }
 }

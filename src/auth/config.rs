@@ -9,6 +9,7 @@ use std::fmt;
 use figment::value::magic::RelativePathBuf;
 use serde::{Deserialize, Serialize};
 
+use super::rules::{RestrictedSettings, RuleConfig, Rules};
 use super::scopes::{Grant, is_scope_token};
 use crate::fhir::ResourceType;
 
@@ -32,7 +33,7 @@ pub struct AuthConfig {
     pub oidc: Option<super::oidc::OidcConfig>,
     /// Access that follows who the caller is, in order.
     #[serde(default)]
-    pub rules: Vec<super::rules::RuleConfig>,
+    pub rules: Vec<RuleConfig>,
 }
 
 fn default_realm() -> String {
@@ -330,7 +331,25 @@ impl AuthConfig {
         if let Some(smart) = &self.smart {
             smart.validate()?;
         }
+        self.checked_rules()?;
         Ok(())
+    }
+
+    /// `auth.rules`, checked against the rest of the configuration (the restricted scope
+    /// and elements they may grant); each error names the rule and its field
+    /// (`auth.rules[1].professions[0]`).
+    pub fn checked_rules(&self) -> Result<Rules, ConfigError> {
+        let elements: Vec<(ResourceType, &'static str)> = self
+            .restricted
+            .iter()
+            .flat_map(|r| r.elements.iter().map(|e| (e.rtype, e.element)))
+            .collect();
+        let restricted = RestrictedSettings {
+            scope: self.restricted.as_ref().map(|r| r.scope.as_str()),
+            elements: &elements,
+        };
+        Rules::parse(&self.rules, restricted)
+            .map_err(|e| refuse(format!("auth.rules[{}]{}", e.index, e.field), e.reason))
     }
 }
 

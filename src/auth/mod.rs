@@ -30,6 +30,7 @@ use sha2::{Digest, Sha256};
 pub use self::caller::{Caller, Channel, Identity};
 use self::config::{AuthConfig, ConfigError, RateLimitConfig};
 use self::jwt::{JwksError, JwtVerifier, TokenError};
+use self::rules::Rules;
 pub use self::scopes::{LocalAction, Permissions};
 use crate::fhir::ResourceType;
 use crate::local::LocalType;
@@ -135,6 +136,10 @@ pub struct Access {
     /// Token buckets by client address, for the callers of an open server.
     address_limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
     redaction: Redaction,
+    /// `auth.restricted.scope`, which tokens and rules may grant.
+    restricted_scope: Option<String>,
+    /// `[[auth.rules]]`: what verified identities get beside their own scopes.
+    rules: Rules,
     open: Arc<Caller>,
     /// The OpenID provider's keys, when `[auth.oidc]` is configured.
     provider_keys: Option<Arc<oidc::ProviderKeys>>,
@@ -206,6 +211,8 @@ impl Access {
             subject_limiter: None,
             address_limiter: None,
             redaction: Redaction::none(),
+            restricted_scope: None,
+            rules: Rules::default(),
             open: Arc::new(Caller::open()),
             provider_keys: None,
         }
@@ -227,6 +234,7 @@ impl Access {
         clock: crate::clock::Clock,
     ) -> Result<Access, AccessSetupError> {
         config.validate()?;
+        let rules = config.checked_rules()?;
         let restricted_scope = config.restricted.as_ref().map(|r| r.scope.clone());
         let mut keys = HashMap::new();
         let mut key_limiters = HashMap::new();
@@ -288,6 +296,8 @@ impl Access {
             subject_limiter,
             address_limiter: None,
             redaction,
+            restricted_scope,
+            rules,
             open: Arc::new(Caller::open()),
             provider_keys,
         })
@@ -321,15 +331,69 @@ impl Access {
         &self.redaction
     }
 
+    /// The access rules in force (`[[auth.rules]]`).
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
     /// What `caller` may not see: nothing with the restricted scope, the restricted elements
-    /// otherwise. The one place that choice is made, for reads, searches, histories, exports,
-    /// and the searches refused for filtering on what the caller may not see.
+    /// but those the access rules unlocked for it otherwise. The one place that choice is
+    /// made, for reads, searches, histories, exports, and the searches refused for filtering
+    /// on what the caller may not see.
     pub fn redaction_for(&self, caller: &Caller) -> Redaction {
-        if caller.permissions.restricted {
-            Redaction::none()
-        } else {
-            self.redaction.clone()
+        let permissions = &caller.permissions;
+        if permissions.restricted {
+            return Redaction::none();
         }
+        if permissions.unlocked.is_empty() {
+            return self.redaction.clone();
+        }
+        let hidden = ResourceType::ALL.into_iter().flat_map(|rtype| {
+            self.redaction
+                .elements(rtype)
+                .iter()
+                .filter(move |element| !permissions.may_see(rtype, element))
+                .map(move |element| (rtype, element.as_str()))
+        });
+        Redaction::new(hidden)
+    }
+
+    /// The caller a verified identity stands for: what its own scopes grant, with what the
+    /// access rules grant it (`rules` names them). For bearer tokens and the page's
+    /// sessions; never for API keys, whose scopes are all an operator gave them. The
+    /// caller's channel is [`Channel::Header`]; a session sets its own.
+    pub fn caller_for_identity(&self, identity: Identity, own_scopes: &[&str]) -> Caller {
+        let permissions =
+            Permissions::from_scopes(own_scopes.iter().copied(), self.restricted_scope.as_deref());
+        let mut caller = Caller {
+            identity,
+            permissions,
+            rules: Vec::new(),
+            channel: Channel::Header,
+        };
+        self.grant_rules(&mut caller);
+        caller
+    }
+
+    /// Adds what the access rules grant `caller`'s identity to its permissions.
+    fn grant_rules(&self, caller: &mut Caller) {
+        let granted = self.rules.grant(&caller.identity);
+        caller.permissions.merge(&granted.permissions);
+        caller.rules = granted.names;
+    }
+
+    /// A verified token's caller with the access rules applied: the verifier's cached caller
+    /// itself when no rule applies to it (its signature stays verified once per token).
+    fn with_rules(&self, verified: Arc<Caller>) -> Arc<Caller> {
+        if self.rules.is_empty() {
+            return verified;
+        }
+        let mut caller = (*verified).clone();
+        self.grant_rules(&mut caller);
+        if caller.rules.is_empty() {
+            return verified;
+        }
+        Arc::new(caller)
     }
 
     /// The caller behind a request's credentials. `Authorization` wins over `ESANTE-API-KEY`
@@ -345,7 +409,7 @@ impl Access {
         if let Some(header) = authorization {
             let token = bearer_token(header).ok_or(AccessError::NotBearer)?;
             let verifier = self.jwt.as_ref().ok_or(TokenError::Malformed)?;
-            return Ok(verifier.verify(token)?);
+            return Ok(self.with_rules(verifier.verify(token)?));
         }
         if let Some(key) = api_key {
             return self
@@ -414,14 +478,29 @@ impl Access {
         }
     }
 
+    /// The end of a refusal's message for a caller the access rules apply to: that none of
+    /// them grants what was missing either (an operator reading it knows where to look).
+    fn no_rule_grants(&self, caller: &Caller) -> &'static str {
+        match &caller.identity {
+            _ if self.rules.is_empty() => "",
+            Identity::Token {
+                national_id: Some(_),
+                ..
+            } => "; no access rule grants it to this professional",
+            Identity::Token { .. } => "; no access rule grants it to this caller",
+            Identity::Anonymous | Identity::Key { .. } => "",
+        }
+    }
+
     /// May `caller` read `rtype` by id?
     pub fn authorize_read(&self, caller: &Caller, rtype: ResourceType) -> Result<(), AccessError> {
         if caller.permissions.may_read(rtype) {
             return Ok(());
         }
         Err(AccessError::Forbidden(format!(
-            "{} may not read {rtype}: it needs a scope such as system/{rtype}.read or system/{rtype}.r",
-            caller.describe()
+            "{} may not read {rtype}: it needs a scope such as system/{rtype}.read or system/{rtype}.r{}",
+            caller.describe(),
+            self.no_rule_grants(caller)
         )))
     }
 
@@ -443,9 +522,10 @@ impl Access {
             LocalAction::Write => ("create, update or delete", "cud"),
         };
         Err(AccessError::Forbidden(format!(
-            "{} may not {verb} {rtype}: it needs a scope such as system/{rtype}.{} or system/{rtype}.{letters} (`*` scopes do not cover {rtype})",
+            "{} may not {verb} {rtype}: it needs a scope such as system/{rtype}.{} or system/{rtype}.{letters} (`*` scopes do not cover {rtype}){}",
             caller.describe(),
             action.as_str(),
+            self.no_rule_grants(caller),
         )))
     }
 
@@ -463,8 +543,9 @@ impl Access {
                 Ok(())
             } else {
                 Err(AccessError::Forbidden(format!(
-                    "{} may not search {rtype}: it needs a scope such as system/{rtype}.read or system/{rtype}.s",
-                    caller.describe()
+                    "{} may not search {rtype}: it needs a scope such as system/{rtype}.read or system/{rtype}.s{}",
+                    caller.describe(),
+                    self.no_rule_grants(caller)
                 )))
             }
         };

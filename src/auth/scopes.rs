@@ -95,6 +95,10 @@ pub struct Permissions {
     pub restricted: bool,
     /// Holds [`METRICS_SCOPE`]: may read `/metrics` on the main listener.
     pub metrics: bool,
+    /// Restricted elements this caller may see although it does not hold the restricted
+    /// scope (`Type`, top-level element), as access rules unlock them one by one
+    /// (`[[auth.rules]] restricted`). Meaningless when `restricted` is set: all are visible.
+    pub unlocked: Vec<(ResourceType, &'static str)>,
 }
 
 /// The scope that lets a caller read `/metrics` on the main listener (an operator's
@@ -110,6 +114,7 @@ impl Permissions {
             local: [Letters::ALL; LocalType::ALL.len()],
             restricted: true,
             metrics: true,
+            unlocked: Vec::new(),
         }
     }
 
@@ -145,6 +150,41 @@ impl Permissions {
                 self.search[rtype as usize] |= grant.letters.search;
             }
         }
+    }
+
+    /// Lets the caller see the restricted element `element` of `rtype`.
+    pub fn unlock(&mut self, rtype: ResourceType, element: &'static str) {
+        if !self.unlocked.contains(&(rtype, element)) {
+            self.unlocked.push((rtype, element));
+        }
+    }
+
+    /// Adds what `other` grants: the union of both (what a token's scopes and the access
+    /// rules grant one caller).
+    pub fn merge(&mut self, other: &Permissions) {
+        for (mine, theirs) in self.read.iter_mut().zip(other.read) {
+            *mine |= theirs;
+        }
+        for (mine, theirs) in self.search.iter_mut().zip(other.search) {
+            *mine |= theirs;
+        }
+        for (mine, theirs) in self.local.iter_mut().zip(other.local) {
+            mine.add(theirs);
+        }
+        self.restricted |= other.restricted;
+        self.metrics |= other.metrics;
+        for (rtype, element) in &other.unlocked {
+            self.unlock(*rtype, element);
+        }
+    }
+
+    /// May the caller see the restricted element `element` of `rtype`?
+    pub fn may_see(&self, rtype: ResourceType, element: &str) -> bool {
+        self.restricted
+            || self
+                .unlocked
+                .iter()
+                .any(|(t, e)| *t == rtype && *e == element)
     }
 
     /// May the caller `action` resources of the local type `rtype`?
@@ -452,6 +492,28 @@ mod tests {
         }
         let all = Permissions::all();
         assert!(all.may(LocalType::Subscription, LocalAction::Write));
+    }
+
+    /// A merge grants what either side grants, and nothing more.
+    #[test]
+    fn merged_permissions_are_the_union() {
+        let mut p = perms("system/Practitioner.read system/List.r");
+        let mut other = perms("system/Organization.s system/List.s annuaire/metrics");
+        other.unlock(PractitionerRole, "telecom");
+        other.unlock(PractitionerRole, "telecom");
+        p.merge(&other);
+        assert!(p.may_read(Practitioner) && p.may_search(Practitioner));
+        assert!(p.may_search(Organization) && !p.may_read(Organization));
+        assert!(
+            p.may(LocalType::List, LocalAction::Read),
+            "r and s over both sides"
+        );
+        assert!(!p.may(LocalType::List, LocalAction::Write));
+        assert!(p.metrics && !p.restricted);
+        assert_eq!(p.unlocked, [(PractitionerRole, "telecom")]);
+        assert!(p.may_see(PractitionerRole, "telecom"));
+        assert!(!p.may_see(Practitioner, "telecom"));
+        assert!(perms("annuaire/restricted").may_see(Practitioner, "telecom"));
     }
 
     #[test]

@@ -124,6 +124,50 @@ pub fn profession_system(code: &str) -> &'static str {
     }
 }
 
+/// TRE_G15-ProfessionSante: each health profession's code and label, its deprecated codes
+/// included (35-39 left G15 in 2024-12; 93, psychologists, now lives in TRE_R95), since
+/// professionals still carry them. What `[[auth.rules]]` professions are checked against.
+pub const PROFESSIONS: [(&str, &str); 30] = [
+    ("10", "Médecin"),
+    ("21", "Pharmacien"),
+    ("26", "Audioprothésiste"),
+    ("28", "Opticien-Lunetier"),
+    ("31", "Assistant dentaire"),
+    ("32", "Physicien médical"),
+    ("35", "Aide-soignant"),
+    ("36", "Ambulancier"),
+    ("37", "Auxiliaire de puériculture"),
+    ("38", "Préparateur en pharmacie hospitalière"),
+    ("39", "Préparateur en pharmacie"),
+    ("40", "Chirurgien-Dentiste"),
+    ("50", "Sage-Femme"),
+    ("60", "Infirmier"),
+    ("69", "Infirmier psychiatrique"),
+    ("70", "Masseur-Kinésithérapeute"),
+    ("80", "Pédicure-Podologue"),
+    ("81", "Orthoprothésiste"),
+    ("82", "Podo-Orthésiste"),
+    ("83", "Orthopédiste-Orthésiste"),
+    ("84", "Oculariste"),
+    ("85", "Epithésiste"),
+    ("86", "Technicien de laboratoire médical"),
+    ("91", "Orthophoniste"),
+    ("92", "Orthoptiste"),
+    ("93", "Psychologue"),
+    ("94", "Ergothérapeute"),
+    ("95", "Diététicien"),
+    ("96", "Psychomotricien"),
+    ("98", "Manipulateur ERM"),
+];
+
+/// The label of a TRE_G15 profession code, if it is one.
+pub fn profession_label(code: &str) -> Option<&'static str> {
+    PROFESSIONS
+        .iter()
+        .find(|(known, _)| *known == code)
+        .map(|(_, label)| *label)
+}
+
 /// The savoir-faire types (TRE_R04) whose codes have a terminology (see
 /// [`savoir_faire_system`]).
 pub const SAVOIR_FAIRE_TYPES: [&str; 11] = [

@@ -9,8 +9,9 @@
 # control (four API keys: one without and one with the scope that shows MSSanté mailboxes, one
 # that may also write lists of correspondents and one that may only read them; and bearer tokens signed with a key made for
 # the run), writes a list of correspondents whose members day 2 changes, imports day 2 (with
-# departures) while the server runs, waits for the server to switch to it, and runs
-# tests/browser/test/*.test.mjs with node:test. Screenshots at desktop and phone widths go to
+# departures) while the server runs, waits for the server to switch to it; starts tests/oidc's
+# OpenID provider (npm oidc-provider shaped like Pro Santé Connect) and a third server (day 2)
+# that signs professionals in with it; and runs tests/browser/test/*.test.mjs with node:test. Screenshots at desktop and phone widths go to
 # ${ANNUAIRE_BROWSER_ARTIFACTS:-target/browser-artifacts}.
 set -euo pipefail
 
@@ -46,13 +47,23 @@ if [[ "$(cat "$HERE/node_modules/.browser-lock" 2>/dev/null)" != "$LOCK_SUM" ]];
     (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error)
     echo "$LOCK_SUM" > "$HERE/node_modules/.browser-lock"
 fi
+# The OpenID provider of the sign-in test is tests/oidc's (npm oidc-provider, PSC-shaped).
+OIDC_DIR="$ROOT/tests/oidc"
+step "npm ci in tests/oidc"
+LOCK_SUM="$(sha256sum "$OIDC_DIR/package-lock.json" | cut -d' ' -f1)"
+if [[ "$(cat "$OIDC_DIR/node_modules/.oidc-lock" 2>/dev/null)" != "$LOCK_SUM" ]]; then
+    (cd "$OIDC_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$LOCK_SUM" > "$OIDC_DIR/node_modules/.oidc-lock"
+fi
 
 # --- dataset and server ------------------------------------------------------------------------
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/annuaire-browser.XXXXXX")"
 SERVER_PID=""
 OPEN_PID=""
+OIDC_PID=""
+PROVIDER_PID=""
 cleanup() {
-    for pid in $SERVER_PID $OPEN_PID; do
+    for pid in $SERVER_PID $OPEN_PID $OIDC_PID $PROVIDER_PID; do
         kill "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
@@ -113,6 +124,8 @@ import_day2() { # data directory, log
 }
 cp -r "$WORK/data" "$WORK/data-open"
 import_day2 "$WORK/data-open" "$WORK/import-day2-open.log"
+# A third copy (day 2 too) for the server professionals sign in to with the OpenID provider.
+cp -r "$WORK/data-open" "$WORK/data-oidc"
 
 # Four keys: a front desk without the restricted scope, a user who may see mailboxes, a
 # hospital's secretariat that keeps lists of correspondents, and a colleague who only reads them.
@@ -240,6 +253,67 @@ for _ in $(seq 1 150); do
 done
 [[ "$(generation)" != "$DAY1_GENERATION" ]] || { echo "browser: the server never switched to day 2" >&2; cat "$WORK/serve.log"; exit 2; }
 
+# --- sign-in with an OpenID provider shaped like Pro Santé Connect ------------------------------
+# tests/oidc's provider (accounts drawn from day 2's files: a médecin and a masseur-kiné the
+# directory knows, a professional it does not) and a server with [auth.oidc] and rules: every
+# professional reads, médecins and pharmaciens see the mailboxes.
+step "an OpenID provider and a server signing professionals in with it"
+node "$OIDC_DIR/accounts.mjs" "$RPPS_FILE" "$(one 'Extraction_Correspondance_MSSante_*.txt')" \
+    "$WORK/oidc-accounts.json" "$WORK/oidc-expected.json"
+node "$OIDC_DIR/keys.mjs" "$WORK/oidc-key.json" "cle-navigateur"
+node -e 'const fs=require("fs");fs.writeFileSync(process.argv[2],JSON.stringify({keys:[JSON.parse(fs.readFileSync(process.argv[1]))]}))' \
+    "$WORK/oidc-key.json" "$WORK/oidc-keys.json"
+OIDC_SECRET="$(key)"
+cat > "$WORK/oidc-provider.json" <<JSON
+{"port": 0, "keys": "$WORK/oidc-keys.json", "accounts": "$WORK/oidc-accounts.json",
+ "annuaire": {"client_id": "annuaire-tests", "client_secret": "$OIDC_SECRET"},
+ "platform": {"client_id": "teleconsultation", "client_secret": "$(key)"},
+ "resource": "https://annuaire.test/fhir"}
+JSON
+printf '%s\n' "$OIDC_SECRET" > "$WORK/oidc-client-secret"
+node "$OIDC_DIR/provider.mjs" "$WORK/oidc-provider.json" > "$WORK/provider.log" 2>&1 &
+PROVIDER_PID=$!
+for _ in $(seq 1 300); do
+    ISSUER="$(sed -n 's|^issuer \(http://[^ ]*\)$|\1|p' "$WORK/provider.log")"
+    [[ -n "$ISSUER" ]] && break
+    kill -0 "$PROVIDER_PID" 2>/dev/null || { cat "$WORK/provider.log"; exit 2; }
+    sleep 0.1
+done
+[[ -n "$ISSUER" ]] || { cat "$WORK/provider.log"; echo "browser: the provider never said its issuer" >&2; exit 2; }
+cat > "$WORK/oidc.toml" <<TOML
+[auth]
+[auth.oidc]
+issuer = "$ISSUER"
+discovery_url = "$ISSUER/.well-known/wallet-openid-configuration"
+client_id = "annuaire-tests"
+client_secret_file = "oidc-client-secret"
+scopes = ["openid", "scope_all"]
+acr_values = ["eidas1"]
+[auth.restricted]
+elements = ["Practitioner.telecom", "PractitionerRole.telecom"]
+scope = "annuaire/restricted.read"
+[[auth.rules]]
+name = "professionnels"
+who = "professional"
+scopes = ["user/*.rs"]
+[[auth.rules]]
+name = "messageries-medecins-pharmaciens"
+who = "professional"
+professions = ["10", "21"]
+scopes = ["user/*.rs"]
+restricted = ["*"]
+TOML
+"$BIN_DIR/annuaire" serve --data "$WORK/data-oidc" --listen 127.0.0.1:0 --config "$WORK/oidc.toml" \
+    > "$WORK/serve-oidc.log" 2>&1 &
+OIDC_PID=$!
+OIDC_BASE="http://$(logged_address "$WORK/serve-oidc.log" "$OIDC_PID")"
+wait_ready "$OIDC_BASE" "$OIDC_PID" "$WORK/serve-oidc.log"
+for _ in $(seq 1 150); do
+    curl -fsS "$OIDC_BASE/ui/session" 2>/dev/null | grep -q '"signin": *"available"' && break
+    sleep 0.2
+done
+step "provider at $ISSUER, server with sign-in at $OIDC_BASE"
+
 # --- tests -------------------------------------------------------------------------------------
 rm -rf "$ARTIFACTS"
 mkdir -p "$ARTIFACTS"
@@ -253,5 +327,8 @@ export ANNUAIRE_RPPS_FILE="$RPPS_FILE" ANNUAIRE_FINESS_FILE="$FINESS_FILE" ANNUA
 ANNUAIRE_FINESS_FILES="$(printf '%s:' "$EXTRACTIONS"/etalab-*.csv)"
 export ANNUAIRE_FINESS_FILES="${ANNUAIRE_FINESS_FILES%:}"
 export ANNUAIRE_BROWSER_ARTIFACTS="$ARTIFACTS" CHROMIUM
+export ANNUAIRE_OIDC_URL="$OIDC_BASE" OIDC_ISSUER="$ISSUER" OIDC_EXPECTED="$WORK/oidc-expected.json"
 cd "$HERE"
-node --test --test-concurrency=1 --test-reporter=spec test/*.test.mjs
+# ANNUAIRE_BROWSER_TESTS: some test files only (e.g. "test/signin.test.mjs").
+# shellcheck disable=SC2086
+node --test --test-concurrency=1 --test-reporter=spec ${ANNUAIRE_BROWSER_TESTS:-test/*.test.mjs}

@@ -7,6 +7,7 @@
     client.py ids     BASE OUT.json               every Practitioner id a server lists
     client.py check   OUT.json DAY1_IDS DAY2_IDS  the traffic's walks lost and repeated nothing
     client.py correspondents LB_BASE REPLICA_BASE  lists, subscriptions and _list reach the writer
+    client.py sessions LB_BASE                    sign-in and session-carrying requests reach the writer
 
 A "walk" pages through every Practitioner in id order (the order synchronising clients use):
 across a rolling re-import its pages come from replicas serving day 1 and day 2, and must still
@@ -306,7 +307,37 @@ def correspondents(lb, replica):
         sys.exit(1)
 
 
+def sessions(lb):
+    """Sign-in sessions live in the memory of the server that opened them (docs/haproxy.cfg):
+    the sign-in paths and every request carrying the session or pending-login cookie go to the
+    writer, whatever else they are; the same reads without a cookie still go round the replicas."""
+    failures = []
+    cases = [("/ui/connexion?retour=/", {}), ("/ui/connexion/retour?code=x&state=y", {}),
+             ("/fhir/Practitioner?_count=1", {"Cookie": "annuaire_session=abc"}),
+             ("/ui/session", {"Cookie": "lang=fr; annuaire_session=abc"}),
+             ("/fhir/Organization?_count=1", {"Cookie": "annuaire_login=def"})]
+    for path, headers in cases:
+        for _ in range(4):
+            request = urllib.request.Request(lb + path, headers={"Accept": "application/fhir+json", **headers})
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    by = response.headers.get("X-Served-By")
+            except urllib.error.HTTPError as error:
+                by = error.headers.get("X-Served-By")
+            if by != "writer":
+                failures.append(f"{path} with {headers or 'no cookie'} was served by {by}, not the writer")
+    served = {get(f"{lb}/fhir/Practitioner?_count=1", {"Cookie": "lang=fr"})[1].get("X-Served-By")
+              for _ in range(6)}
+    if "writer" in served or not served:
+        failures.append(f"reads without a session cookie were served by {served}")
+    for failure in failures:
+        print("  failed:", failure)
+    print(f"sessions: sign-in and session-carrying requests went to the writer; other reads to {sorted(served)}")
+    if failures:
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
     {"paging": paging, "export": export, "traffic": traffic, "sorted": sorted_walks, "ids": ids, "check": check,
-     "correspondents": correspondents}[command](*args)
+     "correspondents": correspondents, "sessions": sessions}[command](*args)

@@ -18,7 +18,8 @@
 # The replicas run with --replica; a writer (its own copy of day 1, --instance writer) keeps the
 # lists and subscriptions: after step 2, lists, subscriptions and `_list` searches sent
 # through the balancer must reach it, and the replicas must answer them 421 (client.py
-# correspondents).
+# correspondents); so must sign-in and every request carrying a sign-in session's cookie, where
+# the session lives (client.py sessions).
 #
 # Prints its results; exits non-zero if anything failed.
 set -euo pipefail
@@ -160,6 +161,7 @@ sleep 1.5 # two health checks: every replica is up
 "$PYTHON" "$HERE/client.py" paging "$LB" "http://${ADDRESSES[1]}"
 "$PYTHON" "$HERE/client.py" export "$LB"
 "$PYTHON" "$HERE/client.py" correspondents "$LB" "http://${ADDRESSES[1]}"
+"$PYTHON" "$HERE/client.py" sessions "$LB"
 "$PYTHON" "$HERE/client.py" ids "http://${ADDRESSES[1]}" "$WORK/day1-ids.json"
 
 # Rolling re-import under constant traffic.
