@@ -985,6 +985,7 @@ fn an_interrupted_imports_queuing_resumes_after_the_last_subscription_queued() {
     let subscriber = Subscriber {
         owner: "anonymous".into(),
         restricted: true,
+        unlocked: Vec::new(),
     };
     let mut ids = Vec::new();
     {

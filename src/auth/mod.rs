@@ -348,14 +348,8 @@ impl Access {
         if permissions.unlocked.is_empty() {
             return self.redaction.clone();
         }
-        let hidden = ResourceType::ALL.into_iter().flat_map(|rtype| {
-            self.redaction
-                .elements(rtype)
-                .iter()
-                .filter(move |element| !permissions.may_see(rtype, element))
-                .map(move |element| (rtype, element.as_str()))
-        });
-        Redaction::new(hidden)
+        self.redaction
+            .except(|rtype, element| permissions.may_see(rtype, element))
     }
 
     /// The caller a verified identity stands for: what its own scopes grant, with what the

@@ -187,6 +187,22 @@ fn session_caller(req: &HttpRequest, state: &AppState) -> Option<Result<Arc<Call
     Some(Ok(session.caller.clone()))
 }
 
+/// The query as the audit trail records it: the provider's redirect back carries a one-time
+/// code and the login's `state`, secrets the trail keeps out (their names stay).
+fn audited_query(path: &str, query: &str) -> String {
+    if path != paths::SIGNIN_CALLBACK {
+        return query.to_owned();
+    }
+    query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if matches!(name, "code" | "state") => format!("{name}=hidden"),
+            _ => pair.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 /// The caller the middleware authenticated. Without one (a route outside the middleware),
 /// nothing is allowed: failing closed.
 pub fn caller(req: &HttpRequest) -> Arc<Caller> {
@@ -284,7 +300,7 @@ pub async fn control(
         (
             req.method().clone(),
             req.path().to_owned(),
-            req.query_string().to_owned(),
+            audited_query(req.path(), req.query_string()),
         )
     });
     let (response, caller_json) = match admitted {
@@ -366,6 +382,15 @@ mod tests {
         assert_eq!(version_of_etag("W/\"12\""), Some(12));
         assert_eq!(version_of_etag("\"2\""), Some(2));
         assert_eq!(version_of_etag("W/\"x\""), None);
+    }
+
+    #[test]
+    fn the_providers_code_and_state_stay_out_of_the_audit_trail() {
+        assert_eq!(
+            audited_query(paths::SIGNIN_CALLBACK, "code=abc&state=xyz&iss=i"),
+            "code=hidden&state=hidden&iss=i"
+        );
+        assert_eq!(audited_query("/fhir/Practitioner", "code=abc"), "code=abc");
     }
 
     #[test]

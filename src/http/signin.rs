@@ -20,7 +20,7 @@ use super::request::{client_address, fhir_base, get_or_head, query_pairs};
 use super::state::AppState;
 use crate::auth::oidc::login::LOGIN_LIFETIME;
 use crate::auth::oidc::{Callback, Session, SignIn, SignInError};
-use crate::auth::{Caller, Channel, Identity, Permissions};
+use crate::auth::{Caller, Channel, Identity};
 
 /// The cookie holding the session id.
 pub const SESSION_COOKIE: &str = "annuaire_session";
@@ -180,15 +180,12 @@ fn audit(req: &HttpRequest, state: &AppState, event: &str, extra: Value) {
     audit.event(&line);
 }
 
-/// The caller a session stands for. (Package B's `Access::caller_for_identity` applies the
-/// access rules; until it is merged, a session grants nothing beyond the public paths.)
-fn session_caller(_state: &AppState, identity: Identity) -> Caller {
-    Caller {
-        identity,
-        permissions: Permissions::default(),
-        rules: Vec::new(),
-        channel: Channel::Session,
-    }
+/// The caller a session stands for: what the access rules (`[[auth.rules]]`) grant the
+/// signed-in person; a session has no scopes of its own.
+fn session_caller(state: &AppState, identity: Identity) -> Caller {
+    let mut caller = state.access.policy.caller_for_identity(identity, &[]);
+    caller.channel = Channel::Session;
+    caller
 }
 
 /// `GET /ui/connexion?retour=/path`: 302 to the provider's authorization endpoint.
@@ -303,15 +300,7 @@ async fn callback(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
 
 /// Who a session is, for the audit trail: never its id, its tokens or its CSRF token.
 fn session_audit(session: &Session) -> Value {
-    let mut caller = session.caller.audit_json();
-    if let Value::Object(map) = &mut caller {
-        map.insert("kind".into(), "session".into());
-        if let Identity::Token { issuer, .. } = &session.caller.identity {
-            map.insert("issuer".into(), issuer.clone().into());
-        }
-        map.insert("rules".into(), json!(session.caller.rules));
-    }
-    caller
+    session.caller.audit_json()
 }
 
 /// `POST /ui/deconnexion` (with `X-CSRF-Token`, or a form field `csrf`): ends the session,
@@ -344,29 +333,33 @@ async fn sign_out(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes
         );
         ended = Some(session.clone());
     }
-    let location = signin
-        .logout_url(ended.as_deref())
+    // Without a session here there is nothing to end at the provider either.
+    let location = ended
+        .as_deref()
+        .and_then(|session| signin.logout_url(session))
         .unwrap_or_else(|| "/".to_owned());
+    let forget = set_cookie(SESSION_COOKIE, "", secure(&req), Some(0));
+    // The page's script asks in JSON and goes there itself: a redirect to the provider would
+    // be stopped by its Content-Security-Policy (`form-action 'self'`).
+    if wants_json(&req) {
+        return HttpResponse::Ok()
+            .insert_header((header::SET_COOKIE, forget))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(json!({"redirect": location}));
+    }
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location))
-        .insert_header((
-            header::SET_COOKIE,
-            set_cookie(SESSION_COOKIE, "", secure(&req), Some(0)),
-        ))
+        .insert_header((header::SET_COOKIE, forget))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish()
 }
 
-/// The profession codes of `SubjectRole` values (`10^1.2.250.1.213.1.1.5.5` → `10`).
-fn professions(roles: &[String]) -> Vec<String> {
-    let mut codes: Vec<String> = Vec::new();
-    for role in roles {
-        let code = role.split('^').next().unwrap_or("").trim();
-        if !code.is_empty() && !codes.iter().any(|c| c == code) {
-            codes.push(code.to_owned());
-        }
-    }
-    codes
+/// Whether the request asks for JSON (`Accept: application/json`) rather than a page.
+fn wants_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/json"))
 }
 
 /// `GET /ui/session`: what the page may know: whether sign-in is offered, and, when signed
@@ -379,12 +372,6 @@ async fn session(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
             match session_of(&req, &state) {
                 None => json!({"signin": availability, "signedIn": false}),
                 Some(session) => {
-                    let (national_id, roles) = match &session.caller.identity {
-                        Identity::Token {
-                            national_id, roles, ..
-                        } => (national_id.clone(), roles.clone()),
-                        _ => (None, Vec::new()),
-                    };
                     let expires = time::OffsetDateTime::from_unix_timestamp(
                         session.expires().min(i64::MAX as u64) as i64,
                     )
@@ -397,8 +384,8 @@ async fn session(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
                         "signin": availability,
                         "signedIn": true,
                         "name": session.name,
-                        "nationalId": national_id,
-                        "professions": professions(&roles),
+                        "nationalId": session.claims.national_id,
+                        "professions": session.claims.professions,
                         "rules": session.caller.rules,
                         "csrf": session.csrf,
                         "expires": expires,
@@ -449,12 +436,28 @@ mod tests {
     }
 
     #[test]
-    fn professions_are_the_codes_of_the_roles() {
-        let roles = [
-            "10^1.2.250.1.213.1.1.5.5".to_owned(),
-            "10^1.2.250.1.213.1.1.5.5".to_owned(),
-            "21^1.2.250.1.213.1.1.5.5".to_owned(),
-        ];
-        assert_eq!(professions(&roles), ["10", "21"]);
+    fn unsafe_methods_with_the_session_cookie_need_its_csrf_token() {
+        use crate::auth::oidc::sessions::{NewSession, Sessions};
+        let sessions = Sessions::new(
+            std::time::Duration::from_secs(60),
+            std::time::Duration::from_secs(3600),
+            crate::clock::Clock::system(),
+        );
+        let (_, session) = sessions.create(NewSession {
+            caller: Arc::new(Caller::open()),
+            claims: Default::default(),
+            name: None,
+            id_token: "t".into(),
+        });
+        let csrf = session.csrf.clone();
+        for method in [Method::GET, Method::HEAD] {
+            assert!(csrf_holds(&method, None, &session));
+        }
+        for method in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+            assert!(!csrf_holds(&method, None, &session), "{method}");
+            assert!(!csrf_holds(&method, Some("wrong"), &session), "{method}");
+            assert!(!csrf_holds(&method, Some(&csrf[1..]), &session), "{method}");
+            assert!(csrf_holds(&method, Some(&csrf), &session), "{method}");
+        }
     }
 }

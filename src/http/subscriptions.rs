@@ -58,6 +58,12 @@ fn subscriber(caller: &Caller) -> Subscriber {
     Subscriber {
         owner: owner(caller),
         restricted: caller.permissions.restricted,
+        unlocked: caller
+            .permissions
+            .unlocked
+            .iter()
+            .map(|(rtype, element)| format!("{rtype}.{element}"))
+            .collect(),
     }
 }
 

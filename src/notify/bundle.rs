@@ -151,7 +151,12 @@ pub fn notification(
         let redaction = if counters.restricted {
             Redaction::none()
         } else {
-            notifier.redaction.clone()
+            notifier.redaction.except(|rtype, element| {
+                counters
+                    .unlocked
+                    .iter()
+                    .any(|u| u.split_once('.') == Some((rtype.as_str(), element)))
+            })
         };
         let current = generations.current();
         for event in events {

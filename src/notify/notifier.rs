@@ -122,7 +122,8 @@ impl Notifier {
     /// Records the rights of the subscription's writer (called after each create or update
     /// by its owner): whether its notifications may carry restricted elements.
     pub fn register(&self, id: &str, subscriber: &Subscriber) -> Result<(), NotifyError> {
-        self.queue.register(id, subscriber.restricted)?;
+        self.queue
+            .register(id, subscriber.restricted, &subscriber.unlocked)?;
         self.store.flush()?;
         self.wake.notify_waiters();
         Ok(())

@@ -47,7 +47,7 @@ pub struct Partial {
 }
 
 /// A subscription's counters.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counters {
     /// `events-since-subscription-start`: the number of its last event.
     pub total: u64,
@@ -55,6 +55,11 @@ pub struct Counters {
     pub acknowledged: u64,
     /// Its notifications may carry restricted elements (its creator's rights).
     pub restricted: bool,
+    /// The restricted elements (`Type.element`) its notifications may carry when not all may
+    /// be: those the access rules unlocked for its creator. Absent in what older servers
+    /// wrote (none unlocked).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unlocked: Vec<String>,
 }
 
 /// An event not yet numbered.
@@ -248,11 +253,17 @@ impl Queue {
     }
 
     /// Records who may read what a subscription is sent (kept with its counters).
-    pub fn register(&self, subscription: &str, restricted: bool) -> Result<(), LocalError> {
+    pub fn register(
+        &self,
+        subscription: &str,
+        restricted: bool,
+        unlocked: &[String],
+    ) -> Result<(), LocalError> {
         self.counters
             .update_and_fetch(subscription.as_bytes(), |old| {
                 let mut counts = decode_counters(old);
                 counts.restricted = restricted;
+                counts.unlocked = unlocked.to_vec();
                 Some(encode(&counts))
             })
             .map_err(store_error)?;

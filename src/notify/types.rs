@@ -12,6 +12,9 @@ use crate::local::LocalError;
 pub struct Subscriber {
     pub owner: String,
     pub restricted: bool,
+    /// The restricted elements (`Type.element`) the access rules unlocked for its creator,
+    /// when `restricted` is not set: its notifications carry these.
+    pub unlocked: Vec<String>,
 }
 
 /// The state of a subscription, as `Subscription.status` says it.

@@ -69,6 +69,21 @@ impl Redaction {
         }
     }
 
+    /// This redaction but for the elements `visible` lets through: what a caller sees when
+    /// access rules unlocked some restricted elements for it (and what its subscriptions
+    /// are sent).
+    pub fn except(&self, visible: impl Fn(ResourceType, &str) -> bool) -> Redaction {
+        let mut hidden = Vec::new();
+        for rtype in ResourceType::ALL {
+            for element in self.elements(rtype) {
+                if !visible(rtype, element) {
+                    hidden.push((rtype, element.as_str()));
+                }
+            }
+        }
+        Redaction::new(hidden)
+    }
+
     pub fn elements(&self, rtype: ResourceType) -> &[String] {
         &self.elements[rtype as usize]
     }
@@ -218,6 +233,24 @@ mod tests {
 
     fn redaction() -> Redaction {
         Redaction::new([(ResourceType::Practitioner, "telecom")])
+    }
+
+    #[test]
+    fn except_keeps_hidden_what_is_not_let_through() {
+        let both = Redaction::new([
+            (ResourceType::Practitioner, "telecom"),
+            (ResourceType::PractitionerRole, "telecom"),
+        ]);
+        let fewer =
+            both.except(|rtype, e| rtype == ResourceType::PractitionerRole && e == "telecom");
+        assert_eq!(fewer.elements(ResourceType::Practitioner), ["telecom"]);
+        assert!(fewer.elements(ResourceType::PractitionerRole).is_empty());
+        assert!(both.except(|_, _| true).is_empty());
+        assert_eq!(
+            both.except(|_, _| false)
+                .elements(ResourceType::PractitionerRole),
+            ["telecom"]
+        );
     }
 
     #[test]

@@ -127,10 +127,11 @@ impl SignIn {
             .logins
             .finish(&self.provider, self.secret.as_deref(), callback, browser)
             .await?;
+        let claims = PscClaims::from_claims(&verified.claims);
         let identity = Identity::Token {
             issuer: self.provider.config.issuer.clone(),
             subject: verified.subject,
-            national_id: verified.claims.get("SubjectNameID").and_then(whole_claim),
+            national_id: claims.national_id.clone(),
             roles: match verified.claims.get("SubjectRole") {
                 Some(Value::Array(items)) => items.iter().filter_map(whole_claim).collect(),
                 Some(one) => whole_claim(one).into_iter().collect(),
@@ -139,7 +140,7 @@ impl SignIn {
         };
         let (id, session) = self.sessions.create(NewSession {
             caller: Arc::new(caller_for(identity)),
-            claims: psc_claims(&verified.claims),
+            claims,
             name: person_name(&verified.claims),
             id_token: verified.id_token,
         });
@@ -163,7 +164,7 @@ impl SignIn {
     /// Where to send the browser at sign-out: the provider's `end_session_endpoint`, with
     /// `id_token_hint`, `post_logout_redirect_uri` and `client_id` (RP-Initiated Logout 1.0
     /// §2), when the provider has one.
-    pub fn logout_url(&self, session: Option<&Session>) -> Option<String> {
+    pub fn logout_url(&self, session: &Session) -> Option<String> {
         let metadata = self.provider.metadata()?;
         let endpoint = metadata
             .additional_metadata()
@@ -172,9 +173,7 @@ impl SignIn {
         let mut url = endpoint.url().clone();
         {
             let mut query = url.query_pairs_mut();
-            if let Some(session) = session {
-                query.append_pair("id_token_hint", &session.id_token);
-            }
+            query.append_pair("id_token_hint", &session.id_token);
             if let Some(back) = &self.provider.config.post_logout_redirect_url {
                 query.append_pair("post_logout_redirect_uri", back);
             }
@@ -182,11 +181,6 @@ impl SignIn {
         }
         Some(url.to_string())
     }
-}
-
-/// What Pro Santé Connect says of the person, typed (see `psc::PscClaims::from_claims`).
-fn psc_claims(claims: &Map<String, Value>) -> PscClaims {
-    PscClaims::from_claims(claims)
 }
 
 /// `given_name family_name`, or `name`, as the provider says them.
