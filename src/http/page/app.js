@@ -211,9 +211,33 @@
     fill($('session-nom'), 'Connecté avec Pro Santé Connect : ',
       el('strong', {}, session.name || session.nationalId || 'professionnel de santé'));
     $('csrf-deconnexion').value = session.csrf || '';
-    // A plain form: the server ends the session and sends the browser on to the provider's
-    // sign-out page (the page's policy lets forms lead there), or back here.
-    $('form-deconnexion-psc').addEventListener('submit', () => { $('deconnexion-psc').disabled = true; });
+    $('form-deconnexion-psc').addEventListener('submit', signOut);
+  }
+
+  /** Sign-out with the CSRF header, asking for JSON: the server ends the session and says where
+   * to go next (the provider's sign-out page, or this one). A plain form would be stopped by
+   * the page's Content-Security-Policy (`form-action 'self'`) when the server sends it on to
+   * the provider: browsers hold a form's redirects to it. */
+  async function signOut(event) {
+    event.preventDefault();
+    $('deconnexion-psc').disabled = true;
+    let next = '/';
+    try {
+      const response = await fetch('/ui/deconnexion', {
+        method: 'POST',
+        credentials: 'same-origin',
+        redirect: 'manual',
+        headers: { Accept: 'application/json', 'X-CSRF-Token': session.csrf || '' },
+      });
+      const type = response.headers.get('Content-Type') || '';
+      if (response.ok && type.includes('json')) {
+        const answer = await response.json();
+        if (answer && typeof answer.redirect === 'string') next = answer.redirect;
+      }
+    } catch (e) {
+      // The session ends on the server when it expires in any case: back to the page.
+    }
+    location.assign(next);
   }
 
   // --- talking to the API ------------------------------------------------------------------

@@ -93,47 +93,8 @@ fn respond_with(
 }
 
 /// The page's document, the same for its search, practitioner and establishment paths.
-pub(super) async fn document(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let mut response = INDEX.respond(&req);
-    let provider = state
-        .signin
-        .as_ref()
-        .and_then(|signin| signin.logout_url(None))
-        .and_then(|url| origin_of(&url));
-    if let Some(origin) = provider
-        && let Ok(value) = HeaderValue::from_str(&document_policy(&origin))
-    {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_SECURITY_POLICY, value);
-    }
-    response
-}
-
-/// The document's policy when the provider has a sign-out page: "Se déconnecter" posts a form
-/// here and the server sends the browser on to the provider's end-session endpoint, and
-/// browsers hold the redirects of a form submission to `form-action` too.
-fn document_policy(provider_origin: &str) -> String {
-    CONTENT_SECURITY_POLICY.replace(
-        "form-action 'self'",
-        &format!("form-action 'self' {provider_origin}"),
-    )
-}
-
-/// `scheme://host[:port]` of an absolute http(s) URL; `None` for anything that could not be
-/// written safely in a policy (a space, a `;` or a `,` would end the source expression).
-fn origin_of(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    if scheme != "https" && scheme != "http" {
-        return None;
-    }
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let host = authority.rsplit('@').next()?;
-    let safe = !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
-    safe.then(|| format!("{scheme}://{host}"))
+pub(super) async fn document(req: HttpRequest) -> HttpResponse {
+    INDEX.respond(&req)
 }
 
 pub(super) async fn script(req: HttpRequest) -> HttpResponse {
@@ -182,34 +143,4 @@ pub(super) async fn labels(
         "application/json; charset=utf-8",
         &body,
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_providers_origin_is_read_safely() {
-        assert_eq!(
-            origin_of("https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet/protocol/openid-connect/logout?client_id=x").as_deref(),
-            Some("https://auth.esw.esante.gouv.fr")
-        );
-        assert_eq!(
-            origin_of("http://127.0.0.1:4000/session/end").as_deref(),
-            Some("http://127.0.0.1:4000")
-        );
-        for bad in [
-            "javascript:alert(1)",
-            "https://a b/",
-            "https://a;script-src *",
-            "ftp://x/",
-            "/local",
-        ] {
-            assert_eq!(origin_of(bad), None, "{bad}");
-        }
-        assert!(
-            document_policy("https://psc.example")
-                .contains("form-action 'self' https://psc.example;")
-        );
-    }
 }
