@@ -473,8 +473,8 @@ fn signin(
     ) else {
         return Ok(None);
     };
-    let signin =
-        SignIn::new(config, keys.clone(), clock.clone()).map_err(AccessSetupError::from)?;
+    let signin = SignIn::new(config, keys.clone(), clock.clone())
+        .map_err(|e| AccessSetupError::from(crate::auth::config::ConfigError::from(e)))?;
     let config = signin.config();
     tracing::info!(
         "sign-in with Pro Santé Connect: issuer {}, client `{}` ({}), discovery from {}",

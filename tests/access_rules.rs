@@ -580,3 +580,128 @@ fn the_start_up_log_lists_the_rules() {
         "{line}"
     );
 }
+
+/// A `Subscription` on the resource-change topic with one filter, full-resource payloads, over
+/// a websocket (nothing is delivered while the test reads the queue).
+fn full_resource_subscription(filter: &str) -> Value {
+    json!({
+        "resourceType": "Subscription",
+        "status": "requested",
+        "reason": "the correspondents of a ward",
+        "criteria": "urn:annuaire:SubscriptionTopic/resource-change",
+        "_criteria": {"extension": [{
+            "url": "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-filter-criteria",
+            "valueString": filter
+        }]},
+        "channel": {
+            "type": "websocket",
+            "payload": "application/fhir+json",
+            "_payload": {"extension": [{
+                "url": "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-payload-content",
+                "valueCode": "full-resource"
+            }]}
+        }
+    })
+}
+
+/// A subscription's notifications carry what its creator may see when it subscribed: the
+/// roles' mailboxes the médecins' rule unlocks, none for a kiné's subscription (recorded at
+/// creation, as its redaction is). Day 1 is served, day 2 imported into it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_is_sent_what_the_rules_let_its_creator_see() {
+    let root = common::scratch_dir("annuaire-rules-subscriptions-");
+    let noon =
+        |n: i64| time::macros::datetime!(2026-11-01 12:00:00 UTC) + time::Duration::days(n - 1);
+    let generate = |day: u32| {
+        annuaire_generate::generate(
+            &annuaire_generate::GenerateOptions::new(300, 28).with_day(day),
+            &root.path().join(format!("day{day}")),
+        )
+        .expect("generate a day")
+    };
+    let (day1, day2) = (generate(1), generate(2));
+    let data = root.path().join("data");
+    common::import_files(&day1, &data, Some(noon(1)));
+    std::fs::write(root.path().join("jwks.json"), jwks(&[key()])).unwrap();
+    let path = root.path().join("annuaire.toml");
+    std::fs::write(&path, config_text(root.path(), "")).unwrap();
+    let settings = annuaire::settings::Settings::load(annuaire::settings::Settings {
+        config: Some(path),
+        subscription_allow: vec!["127.0.0.1".into()],
+        ..common::settings_for(&data)
+    })
+    .expect("the test configuration is valid");
+    let base = common::spawn_server(settings, Some(Duration::from_millis(100))).base;
+
+    let subscribe = |token: String| {
+        let base = base.clone();
+        async move {
+            let response = client()
+                .post(format!("{base}/fhir/Subscription"))
+                .bearer_auth(&token)
+                .json(&full_resource_subscription("PractitionerRole?active=true"))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+            (token, body["id"].as_str().unwrap().to_owned())
+        }
+    };
+    let medecin = subscribe(token(
+        "medecin",
+        Some("810000000001"),
+        &[MEDECIN],
+        "user/Subscription.cruds",
+    ))
+    .await;
+    let kine = subscribe(kine("system/*.rs user/Subscription.cruds")).await;
+
+    common::import_files(&day2, &data, Some(noon(2)));
+    let events = |(token, id): (String, String)| {
+        let base = base.clone();
+        async move {
+            for _ in 0..300 {
+                let response = client()
+                    .get(format!(
+                        "{base}/fhir/Subscription/{id}/$events?content=full-resource"
+                    ))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), StatusCode::OK);
+                let bundle: Value = response.json().await.unwrap();
+                if bundle["entry"].as_array().is_some_and(|e| e.len() > 1) {
+                    return bundle;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            panic!("no events for {id} after day 2");
+        }
+    };
+    let seen_by_medecin = events(medecin).await;
+    let seen_by_kine = events(kine).await;
+    let roles = |bundle: &Value| -> (usize, Vec<String>) {
+        let entries: Vec<&Value> = bundle["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| &e["resource"])
+            .filter(|r| r["resourceType"] == "PractitionerRole")
+            .collect();
+        let mut found: Vec<String> = entries.iter().flat_map(|r| mailboxes(r)).collect();
+        found.sort();
+        (entries.len(), found)
+    };
+    let (medecin_count, medecin_mailboxes) = roles(&seen_by_medecin);
+    let (kine_count, kine_mailboxes) = roles(&seen_by_kine);
+    assert!(medecin_count > 0 && medecin_count == kine_count);
+    assert!(
+        !medecin_mailboxes.is_empty(),
+        "the médecin's notifications carry the roles' mailboxes: {seen_by_medecin}"
+    );
+    assert!(kine_mailboxes.is_empty(), "{seen_by_kine}");
+    assert!(seen_by_kine.to_string().contains("REDACTED"));
+}

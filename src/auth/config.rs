@@ -159,6 +159,12 @@ pub struct ConfigError {
     pub reason: String,
 }
 
+impl From<super::oidc::ConfigError> for ConfigError {
+    fn from(e: super::oidc::ConfigError) -> ConfigError {
+        refuse(e.setting, e.reason)
+    }
+}
+
 fn refuse(setting: impl Into<String>, reason: impl Into<String>) -> ConfigError {
     ConfigError {
         setting: setting.into(),

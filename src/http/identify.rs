@@ -19,6 +19,7 @@ use super::handlers::{Lane, check_format, read_body, run_search};
 use super::media::FHIR_JSON;
 use super::paths;
 use super::request::{fhir_base, get_or_head, query_pairs};
+use super::signin::session_of;
 use super::state::AppState;
 use crate::auth::Caller;
 use crate::auth::psc::{self, PscClaims};
@@ -31,9 +32,6 @@ use crate::search::lists::ListMembers;
 use crate::search::query::{self, SearchRequest};
 use crate::search::shared_params::Count;
 use crate::search::{Context, SearchError, SearchOutput};
-
-/// The session cookie of the lookup page (plan D3).
-const SESSION_COOKIE: &str = "annuaire_session";
 
 /// `$identify` and its OperationDefinition, registered among the FHIR routes (before the
 /// generic `/{type}/{id}`).
@@ -484,12 +482,7 @@ pub async fn identify(
 /// Pro Santé Connect says. 401 (JSON) without a live session.
 async fn my_record(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let started = Instant::now();
-    let session = cookie(&req, SESSION_COOKIE).and_then(|value| {
-        state
-            .signin
-            .as_ref()
-            .and_then(|signin| signin.session(&value))
-    });
+    let session = session_of(&req, &state);
     let Some(session) = session else {
         return page_json(
             actix_web::http::StatusCode::UNAUTHORIZED,
@@ -524,18 +517,6 @@ async fn my_record(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
         ),
         Err(error) => actix_web::ResponseError::error_response(&error),
     }
-}
-
-/// A cookie's value from the `Cookie` headers (RFC 6265 §5.4: `name=value` pairs separated by
-/// `; `).
-fn cookie(req: &HttpRequest, name: &str) -> Option<String> {
-    req.headers()
-        .get_all(header::COOKIE)
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|line| line.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.trim_matches('"').to_string())
 }
 
 /// `{identity, bundle, differences, known}`: `bundle` is `null` when there is no national id to

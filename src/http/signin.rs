@@ -336,7 +336,7 @@ async fn sign_out(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes
     // Without a session here there is nothing to end at the provider either.
     let location = ended
         .as_deref()
-        .and_then(|session| signin.logout_url(session))
+        .and_then(|session| signin.logout_url(session, &format!("{}/", site_base(&req))))
         .unwrap_or_else(|| "/".to_owned());
     let forget = set_cookie(SESSION_COOKIE, "", secure(&req), Some(0));
     // The page's script asks in JSON and goes there itself: a redirect to the provider would

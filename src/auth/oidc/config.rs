@@ -10,7 +10,14 @@ use std::time::Duration;
 use figment::value::magic::RelativePathBuf;
 use serde::{Deserialize, Serialize};
 
-use super::super::config::ConfigError;
+/// A setting of `[auth.oidc]` that cannot be used, and why (becomes the `[auth]` sections'
+/// `ConfigError`; kept apart so that this module does not import the one that names it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid setting `{setting}`: {reason}")]
+pub struct ConfigError {
+    pub setting: String,
+    pub reason: String,
+}
 
 /// The environment variable a client secret may come from instead of a file.
 pub const CLIENT_SECRET_ENV: &str = "ANNUAIRE_OIDC_CLIENT_SECRET";
@@ -40,7 +47,8 @@ pub struct OidcConfig {
     /// request's checked host) + `/ui/connexion/retour`.
     #[serde(default)]
     pub redirect_url: Option<String>,
-    /// Where the provider sends the browser after sign-out (`post_logout_redirect_uri`).
+    /// Where the provider sends the browser after sign-out (`post_logout_redirect_uri`);
+    /// default: the public base URL (or the request's checked host) + `/`.
     #[serde(default)]
     pub post_logout_redirect_url: Option<String>,
     /// A session unused this long ends.

@@ -12,7 +12,7 @@ pub mod login;
 pub mod provider;
 pub mod sessions;
 
-pub use self::config::OidcConfig;
+pub use self::config::{ConfigError, OidcConfig};
 pub use self::login::{Callback, LoginStart, SignInError};
 pub use self::provider::{Availability, ProviderKeys};
 pub use self::sessions::Session;
@@ -26,7 +26,6 @@ use self::login::Logins;
 use self::provider::Provider;
 use self::sessions::{NewSession, Sessions};
 use super::caller::{Caller, Identity};
-use super::config::ConfigError;
 use super::psc::PscClaims;
 use crate::clock::Clock;
 
@@ -163,8 +162,9 @@ impl SignIn {
 
     /// Where to send the browser at sign-out: the provider's `end_session_endpoint`, with
     /// `id_token_hint`, `post_logout_redirect_uri` and `client_id` (RP-Initiated Logout 1.0
-    /// §2), when the provider has one.
-    pub fn logout_url(&self, session: &Session) -> Option<String> {
+    /// §2), when the provider has one. `home`: this site's `/`, where the provider sends the
+    /// browser back unless `post_logout_redirect_url` says otherwise.
+    pub fn logout_url(&self, session: &Session, home: &str) -> Option<String> {
         let metadata = self.provider.metadata()?;
         let endpoint = metadata
             .additional_metadata()
@@ -174,9 +174,8 @@ impl SignIn {
         {
             let mut query = url.query_pairs_mut();
             query.append_pair("id_token_hint", &session.id_token);
-            if let Some(back) = &self.provider.config.post_logout_redirect_url {
-                query.append_pair("post_logout_redirect_uri", back);
-            }
+            let back = self.provider.config.post_logout_redirect_url.as_deref();
+            query.append_pair("post_logout_redirect_uri", back.unwrap_or(home));
             query.append_pair("client_id", &self.provider.config.client_id);
         }
         Some(url.to_string())

@@ -214,9 +214,10 @@
     $('form-deconnexion-psc').addEventListener('submit', signOut);
   }
 
-  /** Sign-out with the CSRF header; the server answers where to go next (the provider's
-   * sign-out page, or this one). A plain form would be stopped by the page's
-   * Content-Security-Policy (`form-action 'self'`) when the server sends it to the provider. */
+  /** Sign-out with the CSRF header, asking for JSON: the server ends the session and says where
+   * to go next (the provider's sign-out page, or this one). A plain form would be stopped by
+   * the page's Content-Security-Policy (`form-action 'self'`) when the server sends it on to
+   * the provider: browsers hold a form's redirects to it. */
   async function signOut(event) {
     event.preventDefault();
     $('deconnexion-psc').disabled = true;
@@ -234,7 +235,7 @@
         if (answer && typeof answer.redirect === 'string') next = answer.redirect;
       }
     } catch (e) {
-      // The session ends on the server in any case when it expires: go back to the page.
+      // The session ends on the server when it expires in any case: back to the page.
     }
     location.assign(next);
   }
