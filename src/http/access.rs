@@ -174,6 +174,10 @@ fn is_public(path: &str) -> bool {
         )
 }
 
+/// How long a request whose bearer token names a key the server does not know waits for the
+/// provider's keys to be fetched again (they may just have rotated) before it is refused.
+const UNKNOWN_KEY_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// The caller of the lookup page's session cookie, when the request carries no
 /// `Authorization` or `ESANTE-API-KEY` header (a header always wins): `None` without a live
 /// session; a 403 when an unsafe method lacks the session's CSRF token (plan D3).
@@ -285,9 +289,23 @@ pub async fn control(
                 Err(refused) => Err((Some(caller), refused)),
             })
     } else {
-        authorization
-            .transpose()
-            .and_then(|authorization| policy.authenticate(authorization, api_key.transpose()?))
+        let authenticate = || {
+            authorization.clone().transpose().and_then(|authorization| {
+                policy.authenticate(authorization, api_key.clone().transpose()?)
+            })
+        };
+        let mut authenticated = authenticate();
+        if matches!(
+            authenticated,
+            Err(AccessError::BadToken(TokenError::UnknownKey))
+        ) && let Some(keys) = policy.provider_keys()
+        {
+            // Checked again whatever the fetch did: another request's fetch may have brought
+            // the key meanwhile, and an unknown kid is refused before any signature check.
+            keys.fetch_awaited(UNKNOWN_KEY_WAIT).await;
+            authenticated = authenticate();
+        }
+        authenticated
             .map_err(|refused| (None, refused))
             .and_then(|caller| match policy.admit(&caller, address) {
                 Ok(()) => Ok(caller),

@@ -84,6 +84,8 @@ pub struct ProviderKeys {
     /// Set when a token named an unknown key: the background task fetches again, no sooner
     /// than `min_refetch` after its last fetch.
     wanted: tokio::sync::Notify,
+    /// Told when a fetch of the key set ends (changed, unchanged or failed).
+    fetched: tokio::sync::Notify,
     /// How many fetches of the key set were made (for tests and logs).
     fetches: AtomicU64,
 }
@@ -93,6 +95,7 @@ impl Default for ProviderKeys {
         ProviderKeys {
             current: RwLock::new(Arc::new(KeySet::empty())),
             wanted: tokio::sync::Notify::new(),
+            fetched: tokio::sync::Notify::new(),
             fetches: AtomicU64::new(0),
         }
     }
@@ -113,6 +116,18 @@ impl ProviderKeys {
     /// never blocking: requests coalesce, and the fetch waits out `jwks_min_refetch_seconds`.
     pub fn refetch_soon(&self) {
         self.wanted.notify_one();
+    }
+
+    /// Asks for the keys to be fetched again and waits, at most `within`, for that fetch to
+    /// end (changed, unchanged or failed). What a request whose bearer token names an unknown
+    /// key does before it is refused: right after the provider rotates its keys, its first
+    /// tokens are then accepted, not refused once. A flood of made-up `kid`s still makes one
+    /// fetch per `jwks_min_refetch_seconds`; each such request waits `within`.
+    pub async fn fetch_awaited(&self, within: std::time::Duration) {
+        // Registered before the fetch is asked for, so that its end cannot be missed.
+        let fetched = self.fetched.notified();
+        self.refetch_soon();
+        let _ = tokio::time::timeout(within, fetched).await;
     }
 
     /// Puts `raw` (a JWKS document) in use; returns whether the set changed.
@@ -269,14 +284,21 @@ impl Provider {
         let url = metadata.jwks_uri().to_string();
         *self.last_fetch.lock().expect("fetch lock") = Some(Instant::now());
         self.keys.fetches.fetch_add(1, Ordering::Relaxed);
-        let document = self.get_json(&url, "JSON Web Key Set").await?;
-        self.keys
-            .replace(document)
-            .map_err(|reason| ProviderError::Invalid {
-                url,
-                what: "JSON Web Key Set",
-                reason,
-            })
+        let outcome = match self.get_json(&url, "JSON Web Key Set").await {
+            Ok(document) => self
+                .keys
+                .replace(document)
+                .map_err(|reason| ProviderError::Invalid {
+                    url,
+                    what: "JSON Web Key Set",
+                    reason,
+                }),
+            Err(e) => Err(e),
+        };
+        // Requests holding a token of a key we did not know wait for this (see
+        // `ProviderKeys::fetch_awaited`), whatever its outcome.
+        self.keys.fetched.notify_waiters();
+        outcome
     }
 
     /// Fetches the keys now if the last fetch is older than `jwks_min_refetch_seconds` (an ID
