@@ -99,16 +99,20 @@
     return found ? found.value : null;
   }
 
-  /** A link to the API; on a server that asks for credentials a browser's plain navigation
-   * would be refused, so the address is shown for an HTTP client instead. */
+  /** Whether a plain navigation to the API would be refused: the server asks for credentials
+   * and this browser has no session (a signed-in person's session cookie goes with it). */
+  const apiNeedsKey = () => terminology.credentials === 'required' && !bySession();
+
+  /** A link to the API; where a plain navigation would be refused, the address is shown for
+   * an HTTP client instead. */
   function fhirLink(href, text) {
-    return terminology.credentials === 'required'
+    return apiNeedsKey()
       ? [`${text} : `, el('code', {}, href)]
       : el('a', { href }, text);
   }
 
   function fhirLinks(path) {
-    if (terminology.credentials === 'required') {
+    if (apiNeedsKey()) {
       return el('p', { class: 'fhir' }, 'Ressource FHIR (avec votre clé, depuis un client HTTP) : ',
         el('code', {}, `${FHIR}/${path}`));
     }

@@ -129,6 +129,13 @@ test('a médecin signs in through the provider in Chromium, sees "Mon dossier" a
   }
   assert.doesNotMatch(await page.textContent('#fiche'), /Non affichées/);
   await page.screenshot({ path: `${ARTIFACTS}/signed-in-medecin-practitioner.png`, fullPage: true });
+  // Signed in, the resource's FHIR links are links (the session cookie goes with them), not an
+  // address to copy into an HTTP client with a key.
+  assert.doesNotMatch(await page.textContent('#fiche'), /avec votre clé/);
+  const json = await page.$eval('p.fhir a', (a) => a.href);
+  const resource = await page.request.get(json);
+  assert.equal(resource.status(), 200, `${json} with the session`);
+  assert.equal((await resource.json()).resourceType, 'Practitioner');
 
   await page.locator('#deconnexion-psc').click();
   // annuaire's 303 to the provider's end_session_endpoint: PSC signs the person out too.
