@@ -34,6 +34,8 @@ struct ProviderState {
     issuer: String,
     jwks: String,
     jwks_fetches: usize,
+    /// Discovery documents asked for (answered or not).
+    discoveries: usize,
 }
 
 struct TinyProvider {
@@ -50,6 +52,7 @@ impl TinyProvider {
             issuer: base.clone(),
             jwks: auth_support::jwks(keys),
             jwks_fetches: 0,
+            discoveries: 0,
         }));
         let shared = state.clone();
         let own = base.clone();
@@ -77,6 +80,19 @@ impl TinyProvider {
     fn jwks_fetches(&self) -> usize {
         self.state.lock().unwrap().jwks_fetches
     }
+
+    /// Waits until the server has asked for the discovery document `count` times: a retry
+    /// shows that the attempts before it ended (refused or unanswered).
+    async fn wait_for_discoveries(&self, count: usize) {
+        let started = Instant::now();
+        while self.state.lock().unwrap().discoveries < count {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the server never asked for the discovery document {count} times"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
 }
 
 type Shared = web::Data<(Arc<Mutex<ProviderState>>, String)>;
@@ -84,6 +100,9 @@ type Shared = web::Data<(Arc<Mutex<ProviderState>>, String)>;
 async fn serve(req: actix_web::HttpRequest, shared: Shared) -> HttpResponse {
     let (state, base) = &**shared;
     let mut state = state.lock().unwrap();
+    if req.path() == "/.well-known/openid-configuration" {
+        state.discoveries += 1;
+    }
     if !state.up {
         return HttpResponse::ServiceUnavailable().finish();
     }
@@ -297,7 +316,8 @@ async fn an_unreachable_provider_makes_sign_in_unavailable_until_it_answers() {
     let key = SigningKey::rsa("k", Algorithm::RS256);
     let provider = TinyProvider::start(false, &[&key]);
     let server = start_server(Some((&provider, 1)));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The second attempt comes only after the first was answered 503.
+    provider.wait_for_discoveries(2).await;
     let session = session_json(&server).await;
     assert_eq!(session, json!({"signin": "unavailable", "signedIn": false}));
     let start = client()
@@ -329,7 +349,9 @@ async fn a_discovery_document_of_another_issuer_is_not_used() {
     let provider = TinyProvider::start(true, &[&key]);
     provider.set(|p| p.issuer = "https://impostor.example".into());
     let server = start_server(Some((&provider, 1)));
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // A second discovery means the first document was refused (an accepted one is not asked
+    // for again: the keys are fetched next).
+    provider.wait_for_discoveries(2).await;
     assert_eq!(session_json(&server).await["signin"], "unavailable");
     assert_eq!(
         provider.jwks_fetches(),
